@@ -1,0 +1,85 @@
+/**
+ * Error codes of the SockSync protocol and the error class that carries one.
+ *
+ * @module
+ */
+
+/**
+ * The protocol's error codes, 1–8, by name.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCode } from "./errors.ts";
+ * const frame = { func: "error", error_code: ErrorCode.InvalidId, message: "unknown id" };
+ * ```
+ */
+export const ErrorCode = {
+  /** Unknown `func`, or a modifying request about something the receiver has not subscribed to. */
+  InvalidFunc: 1,
+  /** Unknown `type`, or a `type` the `func` does not take. */
+  InvalidType: 2,
+  /** A `name` this side does not provide. */
+  InvalidName: 3,
+  /** An unknown list item id, or a `return` that matches no pending call. */
+  InvalidId: 4,
+  /** A required field is missing. */
+  MissingField: 5,
+  /** A value, page, page size, index or argument that fails its schema. */
+  InvalidArguments: 6,
+  /** The frame is not one JSON object in a text frame. */
+  InvalidJson: 7,
+  /** Anything else: handler or store failures, limits, timeouts. */
+  Other: 8,
+} as const;
+
+/**
+ * One of the protocol's error codes.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorCodeValue } from "./errors.ts";
+ * const code: ErrorCodeValue = 4;
+ * ```
+ */
+export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode];
+
+/**
+ * An error that maps to a protocol error code. Handlers and stores throw it to
+ * choose the code the other side sees; any other thrown value becomes code 8
+ * with a generic message, so internals never leak to the wire.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCode, SockSyncError } from "./errors.ts";
+ * throw new SockSyncError(ErrorCode.InvalidId, "no todo with id abc");
+ * ```
+ */
+export class SockSyncError extends Error {
+  /** The protocol error code sent to the other side. */
+  readonly code: ErrorCodeValue;
+
+  /**
+   * @param code the protocol error code
+   * @param message a short message that is safe to show to the other side
+   */
+  constructor(code: ErrorCodeValue, message: string) {
+    super(message);
+    this.name = "SockSyncError";
+    this.code = code;
+  }
+}
+
+/**
+ * Whether a value is a {@linkcode SockSyncError} (also across copies of the module).
+ *
+ * @example
+ * ```ts
+ * import { isSockSyncError, SockSyncError } from "./errors.ts";
+ * isSockSyncError(new SockSyncError(8, "x")); // true
+ * ```
+ */
+export function isSockSyncError(error: unknown): error is SockSyncError {
+  return error instanceof SockSyncError ||
+    (error instanceof Error && error.name === "SockSyncError" &&
+      typeof (error as SockSyncError).code === "number");
+}

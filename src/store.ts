@@ -1,0 +1,196 @@
+/**
+ * The store contracts: {@linkcode ListSource} for ordered, paged lists and
+ * {@linkcode VarStore} for var values. Stores live in `stores/`; anything that
+ * implements these interfaces and passes `socksync/testing` can back a list.
+ *
+ * @module
+ */
+
+/**
+ * One list item: a string id, unique within its list, and a JSON value.
+ *
+ * @example
+ * ```ts
+ * import type { ListItem } from "./store.ts";
+ * const item: ListItem<{ text: string }> = { id: "a1", value: { text: "milk" } };
+ * ```
+ */
+export interface ListItem<T = unknown> {
+  /** The item's id, unique within its list. */
+  id: string;
+  /** The item's value. */
+  value: T;
+}
+
+/**
+ * A page of a list read in one atomic step, so that `items`, `total` and
+ * `version` agree with each other.
+ *
+ * @example
+ * ```ts
+ * import type { ListPage } from "./store.ts";
+ * const page: ListPage<string> = { items: [{ id: "a", value: "x" }], total: 1, version: 3 };
+ * ```
+ */
+export interface ListPage<T = unknown> {
+  /** The items from `offset`, at most `limit` of them, in list order. */
+  items: ListItem<T>[];
+  /** The number of items in the whole list. */
+  total: number;
+  /** The list's version when it was read (see {@linkcode ListChange}). */
+  version: number;
+}
+
+/**
+ * A change the store applied, as its change feed reports it. `index` is the
+ * item's position in the whole list (before the change for `delete`, after it
+ * for `insert`), `total` is the item count after the change and `version` is
+ * the list's version after it: it grows by exactly one per applied change, so
+ * a reader can tell which changes a page it read already contains.
+ *
+ * `reset` says the store cannot describe what changed (for example after it
+ * lost its connection): every view must be read again.
+ *
+ * @example
+ * ```ts
+ * import type { ListChange } from "./store.ts";
+ * const change: ListChange<string> = {
+ *   op: "insert", index: 0, id: "a", value: "x", total: 1, version: 1,
+ * };
+ * ```
+ */
+export type ListChange<T = unknown> =
+  | {
+    op: "insert";
+    index: number;
+    id: string;
+    value: T;
+    total: number;
+    version: number;
+  }
+  | {
+    op: "set";
+    index: number;
+    id: string;
+    value: T;
+    total: number;
+    version: number;
+  }
+  | { op: "delete"; index: number; id: string; total: number; version: number }
+  | { op: "reset"; version: number };
+
+/**
+ * Called by a store for every change it applied, in the order it applied them.
+ *
+ * @example
+ * ```ts
+ * import type { ListListener } from "./store.ts";
+ * const log: ListListener<string> = (change) => console.log(change.op);
+ * ```
+ */
+export type ListListener<T = unknown> = (change: ListChange<T>) => void;
+
+/**
+ * An ordered list of `{ id, value }` items with paging: what a SockSync list is
+ * backed by. Every method may be async, so a store can live in another process.
+ *
+ * The contract (checked by `listSourceConformance` in `socksync/testing`):
+ * - `page` clamps: a negative offset counts as 0, an offset past the end gives
+ *   no items; `limit` < 1 gives no items.
+ * - `insert` takes an index in `0..count` (else it throws a
+ *   `SockSyncError` with code 6) and an optional id (a duplicate id throws
+ *   code 6); it creates an id when none is given.
+ * - `get`, `indexOf`, `set` and `delete` with an unknown id: `get` resolves
+ *   `undefined`, `indexOf` resolves -1, `set` and `delete` throw a
+ *   `SockSyncError` with code 4 and change nothing.
+ * - Every mutation is atomic and reported once to every listener, in order,
+ *   with `version` one more than the version before it.
+ *
+ * @example
+ * ```ts
+ * import type { ListSource } from "./store.ts";
+ * async function firstPage<T>(source: ListSource<T>) {
+ *   const { items, total } = await source.page(0, 20);
+ *   return { items, total };
+ * }
+ * ```
+ */
+export interface ListSource<T = unknown> {
+  /** The number of items. */
+  count(): Promise<number>;
+  /** Up to `limit` items from `offset`, with the total and version read at the same moment. */
+  page(offset: number, limit: number): Promise<ListPage<T>>;
+  /** The item with this id, or `undefined`. */
+  get(id: string): Promise<ListItem<T> | undefined>;
+  /** The position of the item with this id in the whole list, or -1. */
+  indexOf(id: string): Promise<number>;
+  /** Inserts a value at `index` (0..count) and resolves the new item. */
+  insert(index: number, value: T, id?: string): Promise<ListItem<T>>;
+  /** Replaces the value of the item with this id. */
+  set(id: string, value: T): Promise<void>;
+  /** Deletes the item with this id. */
+  delete(id: string): Promise<void>;
+  /** Registers a change listener; returns the function that removes it. */
+  subscribe(listener: ListListener<T>): () => void;
+  /** Releases what the store holds (connections, files). */
+  close?(): Promise<void>;
+}
+
+/**
+ * Called by a var store when a value changed outside this process (for
+ * example by another server instance on the same Redis).
+ *
+ * @example
+ * ```ts
+ * import type { VarListener } from "./store.ts";
+ * const log: VarListener = (name, value) => console.log(name, value);
+ * ```
+ */
+export type VarListener = (name: string, value: unknown) => void;
+
+/**
+ * Where var values persist. `get` resolves `undefined` for a var never set.
+ *
+ * @example
+ * ```ts
+ * import type { VarStore } from "./store.ts";
+ * const values = new Map<string, unknown>();
+ * const store: VarStore = {
+ *   get: (name) => Promise.resolve(values.get(name)),
+ *   set: (name, value) => { values.set(name, value); return Promise.resolve(); },
+ * };
+ * ```
+ */
+export interface VarStore {
+  /** The stored value, or `undefined` when the var was never set. */
+  get(name: string): Promise<unknown>;
+  /** Stores a value. */
+  set(name: string, value: unknown): Promise<void>;
+  /** Reports values set by other processes; returns the function that stops it. */
+  subscribe?(listener: VarListener): () => void;
+  /** Releases what the store holds. */
+  close?(): Promise<void>;
+}
+
+/**
+ * A store backend: var values plus any number of named lists, opened once per
+ * server. `SOCKSYNC_STORE` picks one (`memory`, `sqlite:PATH`, `redis://…`).
+ *
+ * @example
+ * ```ts
+ * import type { Store } from "./store.ts";
+ * async function todos(store: Store) {
+ *   return await store.list<{ text: string }>("todos").count();
+ * }
+ * ```
+ */
+export interface Store {
+  /** What kind of store this is, for `/health` and logs: `"memory"`, `"sqlite"`, `"redis"`, … */
+  readonly kind: string;
+  /** Where var values persist. */
+  readonly vars: VarStore;
+  /** The list with this name (created empty when new); the same object for the same name. */
+  list<T = unknown>(name: string): ListSource<T>;
+  /** Flushes and releases everything the store holds. */
+  close(): Promise<void>;
+}
