@@ -1,0 +1,58 @@
+/**
+ * SockSync: live vars, paged lists and calls in both directions over
+ * WebSockets, on Deno, Bun and Node.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { Hub } from "socksync";
+ * const hub = new Hub();
+ * const counter = hub.var("counter", { schema: v.number(), initial: 0 });
+ * await counter.set(1);
+ * ```
+ *
+ * @module
+ */
+export {
+  ErrorCode,
+  type ErrorCodeValue,
+  isSockSyncError,
+  SockSyncError,
+} from "./src/errors.ts";
+export { type ConnectOptions, Hub, type HubOptions } from "./src/hub.ts";
+export type { CallContext, LocalFunction } from "./src/local_function.ts";
+export { type ListOptions, LocalList } from "./src/local_list.ts";
+export { LocalVar, type VarOptions } from "./src/local_var.ts";
+export {
+  ListMirror,
+  type ListViewOptions,
+  type MirrorFrame,
+  VarMirror,
+} from "./src/mirror.ts";
+export {
+  type CallOptions,
+  Peer,
+  type PeerOptions,
+  type Registry,
+} from "./src/peer.ts";
+export {
+  type Decoded,
+  decodeFrame,
+  type ErrorFrame,
+  errorFrame,
+  type GroupType,
+  type Message,
+  MessageSchemas,
+  type MessageWithFunc,
+} from "./src/protocol.ts";
+export { OPEN, type SocketLike, type Subscriber } from "./src/socket.ts";
+export type {
+  ListChange,
+  ListItem,
+  ListListener,
+  ListPage,
+  ListSource,
+  Store,
+  VarListener,
+  VarStore,
+} from "./src/store.ts";

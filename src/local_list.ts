@@ -1,0 +1,469 @@
+/**
+ * A list this side provides: an ordered, paged {@linkcode ListSource} whose
+ * subscribers each watch one page (a "view") or single items, kept exact after
+ * every change (invariant 8 of PROTOCOL.md).
+ *
+ * @module
+ */
+import * as v from "valibot";
+import { ErrorCode, SockSyncError } from "./errors.ts";
+import type { Subscriber } from "./socket.ts";
+import type { ListChange, ListItem, ListPage, ListSource } from "./store.ts";
+
+/**
+ * How to declare a list.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { MemoryListSource } from "../stores/memory.ts";
+ * import type { ListOptions } from "./local_list.ts";
+ * const options: ListOptions<string> = { source: new MemoryListSource(), schema: v.string(), maxPageSize: 50 };
+ * ```
+ */
+export interface ListOptions<T> {
+  /** Where the items live. */
+  source: ListSource<T>;
+  /** Every item value must pass it before it reaches the source. */
+  schema: v.GenericSchema<unknown, T>;
+  /** The largest page a subscriber gets, and the page size when it asks for none. Default 100. */
+  maxPageSize?: number;
+  /** Told about failures that have no caller to reject, such as a store read while pushing a change. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Subscribers that watch the same page at the same page size share a window:
+ * a change is classified and encoded once per window, not once per subscriber.
+ * Each subscriber remembers the list version its mirror reflects, so a change
+ * it already got through a fresher `set_all` is not applied twice.
+ */
+interface Window {
+  readonly key: string;
+  page: number;
+  readonly size: number;
+  offset: number;
+  readonly peers: Map<Subscriber, number>;
+}
+
+type Action = "count" | "frame" | "refresh";
+
+/** Newer than every version a store reports: forces a re-read. */
+const ALWAYS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A list provided by this side.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { MemoryListSource } from "../stores/memory.ts";
+ * import { LocalList } from "./local_list.ts";
+ * const todos = new LocalList("todos", { source: new MemoryListSource(), schema: v.string() });
+ * const { id } = await todos.insert(0, "milk");
+ * ```
+ */
+export class LocalList<T = unknown> {
+  /** The list's name on the wire. */
+  readonly name: string;
+  /** Where the items live. */
+  readonly source: ListSource<T>;
+  /** The schema every item value passes. */
+  readonly schema: v.GenericSchema<unknown, T>;
+  /** The largest page size a subscriber gets. */
+  readonly maxPageSize: number;
+  // Sorted by offset (then size) so a change at an index finds its windows by binary search.
+  readonly #windows: Window[] = [];
+  readonly #windowByKey = new Map<string, Window>();
+  readonly #windowOf = new Map<Subscriber, Window>();
+  readonly #itemSubscribers = new Map<string, Map<Subscriber, number>>();
+  readonly #onError: (error: unknown) => void;
+  readonly #stopFeed: () => void;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * @param name the list's name on the wire
+   * @param options source, schema and page size limit
+   */
+  constructor(name: string, options: ListOptions<T>) {
+    this.name = name;
+    this.source = options.source;
+    this.schema = options.schema;
+    this.maxPageSize = options.maxPageSize ?? 100;
+    if (!Number.isSafeInteger(this.maxPageSize) || this.maxPageSize < 1) {
+      throw new RangeError("maxPageSize must be a positive integer");
+    }
+    this.#onError = options.onError ?? ((error) => console.error(error));
+    this.#stopFeed = this.source.subscribe((change) => {
+      this.#serial(() => this.#apply(change)).catch(this.#onError);
+    });
+  }
+
+  /** Runs `task` after every earlier task: changes, views and reads keep their order. */
+  #serial<R>(task: () => R | Promise<R>): Promise<R> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #parse(value: unknown): T {
+    const parsed = v.safeParse(this.schema, value);
+    if (!parsed.success) {
+      throw new SockSyncError(
+        ErrorCode.InvalidArguments,
+        `invalid item for list ${this.name}`,
+      );
+    }
+    return parsed.output;
+  }
+
+  /**
+   * Validates and inserts a value at `index` of the whole list; resolves once
+   * every subscriber has been sent the change.
+   */
+  async insert(index: number, value: T, id?: string): Promise<ListItem<T>> {
+    const item = await this.source.insert(index, this.#parse(value), id);
+    await this.#serial(() => {});
+    return item;
+  }
+
+  /** Validates and replaces the value of an item; unknown id → code 4. */
+  async set(id: string, value: T): Promise<void> {
+    await this.source.set(id, this.#parse(value));
+    await this.#serial(() => {});
+  }
+
+  /** Deletes an item; unknown id → code 4. */
+  async delete(id: string): Promise<void> {
+    await this.source.delete(id);
+    await this.#serial(() => {});
+  }
+
+  /** The item with this id, or `undefined`. */
+  get(id: string): Promise<ListItem<T> | undefined> {
+    return this.source.get(id);
+  }
+
+  /** The number of items. */
+  count(): Promise<number> {
+    return this.source.count();
+  }
+
+  /** Caps a requested page size at {@linkcode maxPageSize}. */
+  pageSize(requested?: number): number {
+    return Math.min(requested ?? this.maxPageSize, this.maxPageSize);
+  }
+
+  /**
+   * Opens or moves a subscriber's view and sends it a `set_all`. A page past
+   * the end is clamped to the last page.
+   */
+  view(subscriber: Subscriber, page = 0, pageSize?: number): Promise<void> {
+    const size = this.pageSize(pageSize);
+    return this.#serial(async () => {
+      const read = await this.#read(page, size);
+      this.#leave(subscriber);
+      this.#enter(subscriber, read.page, size, read.version);
+      subscriber.sendText(this.#setAllText(read.page, size, read));
+    });
+  }
+
+  /** Whether this subscriber has a view of the list. */
+  hasView(subscriber: Subscriber): boolean {
+    return this.#windowOf.has(subscriber);
+  }
+
+  /** Whether this subscriber watches this item. */
+  hasItem(subscriber: Subscriber, id: string): boolean {
+    return this.#itemSubscribers.get(id)?.has(subscriber) ?? false;
+  }
+
+  /** Sends one item as a `set` (a `get` with an id); unknown id → code 4. */
+  sendItem(subscriber: Subscriber, id: string): Promise<void> {
+    return this.#serial(async () => {
+      subscriber.sendText(this.#itemText(await this.#mustGet(id)));
+    });
+  }
+
+  /** Subscribes to one item and sends it as a `set`; unknown id → code 4. */
+  subscribeItem(subscriber: Subscriber, id: string): Promise<void> {
+    return this.#serial(async () => {
+      // The version is read first: a change landing between the two reads is sent again, which
+      // is harmless because item frames are idempotent, whereas reading it last could skip one.
+      const { version } = await this.source.page(0, 0);
+      const item = await this.#mustGet(id);
+      let subscribers = this.#itemSubscribers.get(id);
+      if (!subscribers) this.#itemSubscribers.set(id, subscribers = new Map());
+      subscribers.set(subscriber, version);
+      subscriber.sendText(this.#itemText(item));
+    });
+  }
+
+  /** Ends a subscriber's view (a no-op without one). */
+  unsubscribe(subscriber: Subscriber): Promise<void> {
+    return this.#serial(() => this.#leave(subscriber));
+  }
+
+  /** Ends a subscriber's subscription to one item (a no-op without one). */
+  unsubscribeItem(subscriber: Subscriber, id: string): Promise<void> {
+    return this.#serial(() => this.#dropItem(subscriber, id));
+  }
+
+  /** Ends every subscription of a subscriber: its view and its items. */
+  drop(subscriber: Subscriber): Promise<void> {
+    return this.#serial(() => {
+      this.#leave(subscriber);
+      for (const id of [...this.#itemSubscribers.keys()]) {
+        this.#dropItem(subscriber, id);
+      }
+    });
+  }
+
+  /** Stops listening to the source's change feed. */
+  close(): void {
+    this.#stopFeed();
+  }
+
+  async #mustGet(id: string): Promise<ListItem<T>> {
+    const item = await this.source.get(id);
+    if (!item) {
+      throw new SockSyncError(
+        ErrorCode.InvalidId,
+        `no item with this id in ${this.name}`,
+      );
+    }
+    return item;
+  }
+
+  #dropItem(subscriber: Subscriber, id: string): void {
+    const subscribers = this.#itemSubscribers.get(id);
+    if (!subscribers?.delete(subscriber)) return;
+    if (subscribers.size === 0) this.#itemSubscribers.delete(id);
+  }
+
+  /** Reads a page, clamped to the last page (page 0 when empty). */
+  async #read(
+    page: number,
+    size: number,
+  ): Promise<ListPage<T> & { page: number }> {
+    let read = await this.source.page(page * size, size);
+    // A second try covers a list that shrank between the two reads.
+    for (let tries = 0; tries < 3; tries++) {
+      const last = read.total === 0 ? 0 : Math.ceil(read.total / size) - 1;
+      if (page <= last) break;
+      page = last;
+      read = await this.source.page(page * size, size);
+    }
+    return { ...read, page };
+  }
+
+  #setAllText(page: number, size: number, read: ListPage<T>): string {
+    return JSON.stringify({
+      func: "set_all",
+      type: "list",
+      name: this.name,
+      page,
+      page_size: size,
+      total_item_count: read.total,
+      items: read.items,
+    });
+  }
+
+  #itemText(item: ListItem<T>): string {
+    return JSON.stringify({
+      func: "set",
+      type: "list",
+      name: this.name,
+      id: item.id,
+      value: item.value,
+    });
+  }
+
+  #enter(
+    subscriber: Subscriber,
+    page: number,
+    size: number,
+    version: number,
+  ): void {
+    const key = `${page}:${size}`;
+    let window = this.#windowByKey.get(key);
+    if (!window) {
+      window = { key, page, size, offset: page * size, peers: new Map() };
+      this.#windowByKey.set(key, window);
+      this.#windows.splice(this.#firstWindowAt(window.offset, size), 0, window);
+    }
+    window.peers.set(subscriber, version);
+    this.#windowOf.set(subscriber, window);
+  }
+
+  #leave(subscriber: Subscriber): void {
+    const window = this.#windowOf.get(subscriber);
+    if (!window) return;
+    this.#windowOf.delete(subscriber);
+    window.peers.delete(subscriber);
+    if (window.peers.size === 0) {
+      this.#windowByKey.delete(window.key);
+      this.#windows.splice(
+        this.#windows.indexOf(window, this.#firstWindowAt(window.offset)),
+        1,
+      );
+    }
+  }
+
+  /** The index of the first window at or after this offset (and size). */
+  #firstWindowAt(offset: number, size = 0): number {
+    let low = 0;
+    let high = this.#windows.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const w = this.#windows[mid];
+      if (w.offset < offset || (w.offset === offset && w.size < size)) {
+        low = mid + 1;
+      } else high = mid;
+    }
+    return low;
+  }
+
+  async #apply(change: ListChange<T>): Promise<void> {
+    if (change.op === "reset") return await this.#refreshAll();
+    if (change.op === "set") return this.#applySet(change);
+    const version = change.version;
+    const countText = JSON.stringify({
+      func: "set_count",
+      type: "list",
+      name: this.name,
+      total_item_count: change.total,
+    });
+    let itemText: string;
+    if (change.op === "insert") {
+      itemText = JSON.stringify({
+        func: "insert",
+        type: "list",
+        name: this.name,
+        index: change.index,
+        id: change.id,
+        value: change.value,
+      });
+    } else {
+      itemText = JSON.stringify({
+        func: "delete",
+        type: "list",
+        name: this.name,
+        id: change.id,
+      });
+      const watchers = this.#itemSubscribers.get(change.id);
+      if (watchers) {
+        this.#itemSubscribers.delete(change.id);
+        for (const [subscriber, seen] of watchers) {
+          if (seen < version) subscriber.sendText(itemText);
+        }
+      }
+    }
+    // Every view's total changes, so every window is visited; the classification is O(1) each.
+    const stale: Window[] = [];
+    for (const window of this.#windows) {
+      const action = classify(window, change);
+      if (action === "refresh") {
+        stale.push(window);
+        continue;
+      }
+      for (const [subscriber, seen] of window.peers) {
+        if (seen >= version) continue;
+        if (action === "frame") subscriber.sendText(itemText);
+        subscriber.sendText(countText);
+        window.peers.set(subscriber, version);
+      }
+    }
+    for (const window of stale) await this.#refresh(window, version);
+  }
+
+  #applySet(change: ListChange<T> & { op: "set" }): void {
+    const text = JSON.stringify({
+      func: "set",
+      type: "list",
+      name: this.name,
+      id: change.id,
+      value: change.value,
+    });
+    const watchers = this.#itemSubscribers.get(change.id);
+    if (watchers) sendNewer(watchers, text, change.version);
+    // Only windows starting within maxPageSize before the index can hold it.
+    const from = this.#firstWindowAt(change.index - this.maxPageSize + 1);
+    for (let i = from; i < this.#windows.length; i++) {
+      const window = this.#windows[i];
+      if (window.offset > change.index) break;
+      if (change.index < window.offset + window.size) {
+        sendNewer(window.peers, text, change.version);
+      }
+    }
+  }
+
+  /** Re-reads a window for the subscribers that have not seen `version` yet. */
+  async #refresh(window: Window, version: number): Promise<void> {
+    const behind = [...window.peers].filter(([, seen]) => seen < version).map((
+      [s],
+    ) => s);
+    if (behind.length === 0) return;
+    const read = await this.#read(window.page, window.size);
+    const text = this.#setAllText(read.page, window.size, read);
+    for (const subscriber of behind) {
+      if (read.page !== window.page) {
+        this.#leave(subscriber);
+        this.#enter(subscriber, read.page, window.size, read.version);
+      } else {
+        window.peers.set(subscriber, read.version);
+      }
+      subscriber.sendText(text);
+    }
+  }
+
+  async #refreshAll(): Promise<void> {
+    for (const window of [...this.#windows]) {
+      await this.#refresh(window, ALWAYS);
+    }
+    for (const [id, watchers] of [...this.#itemSubscribers]) {
+      const item = await this.source.get(id);
+      const text = item
+        ? this.#itemText(item)
+        : JSON.stringify({ func: "delete", type: "list", name: this.name, id });
+      for (const subscriber of watchers.keys()) subscriber.sendText(text);
+      if (!item) this.#itemSubscribers.delete(id);
+    }
+  }
+}
+
+function sendNewer(
+  peers: Map<Subscriber, number>,
+  text: string,
+  version: number,
+): void {
+  for (const [subscriber, seen] of peers) {
+    if (seen >= version) continue;
+    subscriber.sendText(text);
+    peers.set(subscriber, version);
+  }
+}
+
+/**
+ * What an insert or delete does to a window: nothing but the count, one
+ * frame (the item lands inside without pushing another out, or leaves without
+ * another sliding in), or a re-read (items shift across the window's edge).
+ */
+function classify(
+  window: Window,
+  change: ListChange & { op: "insert" | "delete" },
+): Action {
+  const start = window.offset;
+  const end = start + window.size;
+  if (change.index >= end) return "count";
+  if (change.index < start) return "refresh";
+  if (change.op === "insert") {
+    const before = change.total - 1;
+    return before < end ? "frame" : "refresh";
+  }
+  const before = change.total + 1;
+  if (before > end) return "refresh";
+  // The last item of a later page left: that page is gone and the view moves back.
+  if (change.total <= start && start > 0) return "refresh";
+  return "frame";
+}

@@ -1,0 +1,164 @@
+/**
+ * A var this side provides: one JSON value, validated by a schema, pushed to
+ * every subscriber on each change.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import { ErrorCode, SockSyncError } from "./errors.ts";
+import type { Subscriber } from "./socket.ts";
+import type { VarStore } from "./store.ts";
+
+/**
+ * How to declare a var.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import type { VarOptions } from "./local_var.ts";
+ * const options: VarOptions<number> = { schema: v.number(), initial: 0 };
+ * ```
+ */
+export interface VarOptions<T> {
+  /** Every value must pass it, from the application or from a store. */
+  schema: v.GenericSchema<unknown, T>;
+  /** The value before anything was stored. */
+  initial: T;
+}
+
+/**
+ * A var provided by this side. Reads are served from memory; writes go to the
+ * var store first, then reach every subscriber as one encoded `set` frame.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { LocalVar } from "./local_var.ts";
+ * const counter = new LocalVar("counter", { schema: v.number(), initial: 0 });
+ * await counter.update((n) => n + 1); // 1
+ * ```
+ */
+export class LocalVar<T = unknown> {
+  /** The var's name on the wire. */
+  readonly name: string;
+  /** The schema every value passes. */
+  readonly schema: v.GenericSchema<unknown, T>;
+  readonly #store: VarStore | undefined;
+  readonly #subscribers = new Set<Subscriber>();
+  #value: T;
+  #queue: Promise<unknown>;
+
+  /**
+   * @param name the var's name on the wire
+   * @param options schema and initial value
+   * @param store where the value persists; memory only when absent
+   */
+  constructor(name: string, options: VarOptions<T>, store?: VarStore) {
+    this.name = name;
+    this.schema = options.schema;
+    this.#value = options.initial;
+    this.#store = store;
+    this.#queue = store ? this.#load(store) : Promise.resolve();
+  }
+
+  async #load(store: VarStore): Promise<void> {
+    const stored = await store.get(this.name);
+    if (stored === undefined) return;
+    const parsed = v.safeParse(this.schema, stored);
+    // A stored value that no longer fits the schema (the app changed it) keeps the initial value.
+    if (parsed.success) this.#value = parsed.output;
+  }
+
+  /** Runs `task` after every earlier task, so reads, writes and subscribes keep their order. */
+  #serial<R>(task: () => R | Promise<R>): Promise<R> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** The current value. */
+  get(): Promise<T> {
+    return this.#serial(() => this.#value);
+  }
+
+  /** Validates, stores and broadcasts a new value. */
+  set(value: T): Promise<void> {
+    return this.#serial(() => this.#write(value));
+  }
+
+  /** Replaces the value with `fn(current)` atomically (within this process) and resolves the new value. */
+  update(fn: (current: T) => T): Promise<T> {
+    return this.#serial(async () => {
+      const next = fn(this.#value);
+      await this.#write(next);
+      return this.#value;
+    });
+  }
+
+  async #write(value: T): Promise<void> {
+    const parsed = v.safeParse(this.schema, value);
+    if (!parsed.success) {
+      throw new SockSyncError(
+        ErrorCode.InvalidArguments,
+        `invalid value for var ${this.name}`,
+      );
+    }
+    await this.#store?.set(this.name, parsed.output);
+    this.#publish(parsed.output);
+  }
+
+  /** Takes a value that another process stored (a var store's change feed). */
+  receiveExternal(value: unknown): Promise<void> {
+    return this.#serial(() => {
+      const parsed = v.safeParse(this.schema, value);
+      if (parsed.success) this.#publish(parsed.output);
+    });
+  }
+
+  #publish(value: T): void {
+    this.#value = value;
+    if (this.#subscribers.size === 0) return;
+    const text = this.frame();
+    for (const subscriber of this.#subscribers) subscriber.sendText(text);
+  }
+
+  /** The encoded `set` frame for the current value. */
+  frame(): string {
+    return JSON.stringify({
+      func: "set",
+      type: "var",
+      name: this.name,
+      value: this.#value,
+    });
+  }
+
+  /** Adds a subscriber and sends it the current value, in order with every write. */
+  subscribe(subscriber: Subscriber): Promise<void> {
+    return this.#serial(() => {
+      this.#subscribers.add(subscriber);
+      subscriber.sendText(this.frame());
+    });
+  }
+
+  /** Sends the current value to a subscriber (a `get`), in order with every write. */
+  sendTo(subscriber: Subscriber): Promise<void> {
+    return this.#serial(() => subscriber.sendText(this.frame()));
+  }
+
+  /** Removes a subscriber (a no-op when it was not subscribed), in order with earlier subscribes. */
+  unsubscribe(subscriber: Subscriber): Promise<void> {
+    return this.#serial(() => {
+      this.#subscribers.delete(subscriber);
+    });
+  }
+
+  /** Whether this subscriber is subscribed. */
+  has(subscriber: Subscriber): boolean {
+    return this.#subscribers.has(subscriber);
+  }
+
+  /** How many subscribers there are. */
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+}

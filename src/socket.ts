@@ -1,0 +1,58 @@
+/**
+ * The two small surfaces the core talks to: the Web-standard WebSocket as a
+ * {@linkcode SocketLike}, and a {@linkcode Subscriber} that groups push
+ * already-encoded frames to.
+ *
+ * @module
+ */
+
+/**
+ * The part of the Web-standard `WebSocket` the core needs. Browser, Deno and
+ * Bun sockets, `ws` sockets and Hono's `WSContext` all fit.
+ *
+ * @example
+ * ```ts
+ * import type { SocketLike } from "./socket.ts";
+ * const sent: string[] = [];
+ * const socket: SocketLike = {
+ *   readyState: 1, bufferedAmount: 0,
+ *   send: (text) => { sent.push(text); }, close: () => {},
+ * };
+ * ```
+ */
+export interface SocketLike {
+  /** Sends one text frame. */
+  send(data: string): void;
+  /** Closes the connection. */
+  close(code?: number, reason?: string): void;
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Bytes queued but not yet sent, where the runtime reports it. */
+  readonly bufferedAmount?: number;
+}
+
+/**
+ * The WebSocket `readyState` of an open socket.
+ *
+ * @example
+ * ```ts
+ * import { OPEN } from "./socket.ts";
+ * const canSend = (socket: { readyState: number }) => socket.readyState === OPEN;
+ * ```
+ */
+export const OPEN = 1;
+
+/**
+ * Whoever receives pushed frames: groups encode a change once and hand the
+ * same text to every subscriber.
+ *
+ * @example
+ * ```ts
+ * import type { Subscriber } from "./socket.ts";
+ * const log: Subscriber = { sendText: (text) => console.log(text) };
+ * ```
+ */
+export interface Subscriber {
+  /** Sends one already-encoded frame. */
+  sendText(text: string): void;
+}
