@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Hub } from "../../mod.ts";
+import type { Hub } from "../../mod.ts";
 import { serve, type Server } from "../../src/serve.ts";
 import type { Peer } from "../../src/peer.ts";
 
