@@ -6,9 +6,10 @@
  */
 import type * as v from "valibot";
 import type { LocalFunction } from "./local_function.ts";
+import { DEFAULT_LIMITS, type Limits, resolveLimits } from "./limits.ts";
 import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarOptions } from "./local_var.ts";
-import { Peer, type Registry } from "./peer.ts";
+import { type AccessRequest, Peer, type Registry } from "./peer.ts";
 import type { SocketLike } from "./socket.ts";
 import type { VarStore } from "./store.ts";
 
@@ -19,14 +20,34 @@ import type { VarStore } from "./store.ts";
  * ```ts
  * import { MemoryVarStore } from "../stores/memory.ts";
  * import type { HubOptions } from "./hub.ts";
- * const options: HubOptions = { vars: new MemoryVarStore(), callTimeout: 10_000 };
+ * const options: HubOptions<{ user: string }> = {
+ *   vars: new MemoryVarStore(),
+ *   callTimeout: 10_000,
+ *   limits: { messageRate: 50, maxSubscriptions: 200 },
+ *   authorize: (context, { action, name }) => action !== "call" || name !== "admin" || context.user === "root",
+ * };
  * ```
  */
-export interface HubOptions {
+export interface HubOptions<C = unknown> {
   /** Where var values persist. Default: memory only. */
   vars?: VarStore;
-  /** Default timeout of calls this side makes, in milliseconds. Default 30,000. */
+  /** Default timeout of calls this side makes, in milliseconds. Default: `limits.callTimeout` (30,000). */
   callTimeout?: number;
+  /**
+   * Per-connection limits (and `maxConnections` per server); those not given
+   * keep the defaults of {@linkcode DEFAULT_LIMITS}.
+   */
+  limits?: Partial<Limits>;
+  /**
+   * Whether a connection may `subscribe`, `get`, `call`, or `set` (any frame
+   * changing a mirror of this side). Gets the connection's context (what the
+   * route's `context` option built, for example from the app's auth
+   * middleware). Synchronous, so frames keep their order. A refusal (or a
+   * throw, reported to `onError`) is answered with error 1 "not subscribed",
+   * the same as for an unknown name, and is checked before the name is
+   * looked up. Default: everything is allowed.
+   */
+  authorize?: (context: C, request: AccessRequest) => boolean;
   /**
    * Told about unexpected failures (a handler's throw, a store error while
    * pushing a change). The other side only ever sees a short safe message.
@@ -50,6 +71,11 @@ export interface HubOptions {
 export interface ConnectOptions<C> {
   /** The application's context of this connection, passed to every handler. */
   context?: C;
+  /**
+   * Limits of this connection only, over the hub's: for example a hub that
+   * connects out to a server it trusts (`{ messageRate: Infinity }`).
+   */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -76,13 +102,16 @@ export class Hub<C = unknown> implements Registry {
   readonly lists: Map<string, LocalList<unknown>> = new Map();
   /** Functions by name. */
   readonly functions: Map<string, LocalFunction<unknown>> = new Map();
+  /** The limits every connection runs under. */
+  readonly limits: Readonly<Limits>;
   readonly #peers = new Set<Peer<C>>();
-  readonly #options: HubOptions;
+  readonly #options: HubOptions<C>;
   readonly #stopVarFeed: (() => void) | undefined;
 
-  /** @param options var store, call timeout and error hook */
-  constructor(options: HubOptions = {}) {
+  /** @param options var store, call timeout, limits, authorization and error hook */
+  constructor(options: HubOptions<C> = {}) {
     this.#options = options;
+    this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));
     this.#stopVarFeed = options.vars?.subscribe?.((name, value) => {
       this.vars.get(name)?.receiveExternal(value).catch((error) =>
         this.onError(error, {})
@@ -102,6 +131,12 @@ export class Hub<C = unknown> implements Registry {
   ): void {
     if (this.#options.onError) this.#options.onError(error, info);
     else console.error("socksync:", error);
+  }
+
+  /** Asks the `authorize` option (see {@linkcode HubOptions.authorize}). */
+  authorize(context: unknown, request: AccessRequest): boolean {
+    const authorize = this.#options.authorize;
+    return authorize ? authorize(context as C, request) === true : true;
   }
 
   #claim(name: string): void {
@@ -146,14 +181,25 @@ export class Hub<C = unknown> implements Registry {
     this.functions.set(name, fn as unknown as LocalFunction<unknown>);
   }
 
-  /** Connects a socket: the returned peer must be fed every frame and detached on close. */
+  /**
+   * Connects a socket: the returned peer must be fed every frame and detached
+   * on close. Past `limits.maxConnections` the socket is closed with 1013
+   * (mounting through `socksync()` refuses the upgrade with 503 before that).
+   */
   connect(socket: SocketLike, options: ConnectOptions<C> = {}): Peer<C> {
     const peer = new Peer<C>({
       socket,
       registry: this,
       context: options.context,
       callTimeout: this.#options.callTimeout,
+      limits: options.limits
+        ? resolveLimits(options.limits, this.limits)
+        : this.limits,
     });
+    if (this.#peers.size >= this.limits.maxConnections) {
+      peer.close(1013, "too many connections");
+      return peer;
+    }
     this.#peers.add(peer);
     const detach = peer.detach.bind(peer);
     peer.detach = () => {

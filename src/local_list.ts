@@ -6,6 +6,7 @@
  * @module
  */
 import * as v from "valibot";
+import { isCongested } from "./backpressure.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import type { Subscriber } from "./socket.ts";
 import type { ListChange, ListItem, ListPage, ListSource } from "./store.ts";
@@ -369,6 +370,7 @@ export class LocalList<T = unknown> {
       }
       for (const [subscriber, seen] of window.peers) {
         if (seen >= version) continue;
+        if (this.#deferView(subscriber)) continue;
         if (action === "frame") subscriber.sendText(itemText);
         subscriber.sendText(countText);
         window.peers.set(subscriber, version);
@@ -386,16 +388,71 @@ export class LocalList<T = unknown> {
       value: change.value,
     });
     const watchers = this.#itemSubscribers.get(change.id);
-    if (watchers) sendNewer(watchers, text, change.version);
+    if (watchers) {
+      this.#sendNewer(
+        watchers,
+        text,
+        change.version,
+        (s) => this.#deferItem(s, change.id),
+      );
+    }
     // Only windows starting within maxPageSize before the index can hold it.
     const from = this.#firstWindowAt(change.index - this.maxPageSize + 1);
     for (let i = from; i < this.#windows.length; i++) {
       const window = this.#windows[i];
       if (window.offset > change.index) break;
       if (change.index < window.offset + window.size) {
-        sendNewer(window.peers, text, change.version);
+        this.#sendNewer(
+          window.peers,
+          text,
+          change.version,
+          (s) => this.#deferView(s),
+        );
       }
     }
+  }
+
+  #sendNewer(
+    peers: Map<Subscriber, number>,
+    text: string,
+    version: number,
+    deferred: (subscriber: Subscriber) => boolean,
+  ): void {
+    for (const [subscriber, seen] of peers) {
+      if (seen >= version || deferred(subscriber)) continue;
+      subscriber.sendText(text);
+      peers.set(subscriber, version);
+    }
+  }
+
+  /**
+   * For a congested subscriber: instead of queueing this change, leave one
+   * re-read of its view (a single `set_all`) for when it drains. Its version
+   * stays behind, so every later change is deferred the same way.
+   */
+  #deferView(subscriber: Subscriber): boolean {
+    if (!isCongested(subscriber)) return false;
+    subscriber.defer(this, "view", () => {
+      const window = this.#windowOf.get(subscriber);
+      if (!window) return;
+      this.view(subscriber, window.page, window.size).catch(this.#onError);
+    });
+    return true;
+  }
+
+  /** Like {@linkcode #deferView} for one watched item: its latest value once drained. */
+  #deferItem(subscriber: Subscriber, id: string): boolean {
+    if (!isCongested(subscriber)) return false;
+    subscriber.defer(this, `item:${id}`, () => {
+      this.#serial(async () => {
+        if (!this.hasItem(subscriber, id)) return;
+        const item = await this.source.get(id);
+        if (item && this.hasItem(subscriber, id)) {
+          subscriber.sendText(this.#itemText(item));
+        }
+      }).catch(this.#onError);
+    });
+    return true;
   }
 
   /** Re-reads a window for the subscribers that have not seen `version` yet. */
@@ -407,6 +464,7 @@ export class LocalList<T = unknown> {
     const read = await this.#read(window.page, window.size);
     const text = this.#setAllText(read.page, window.size, read);
     for (const subscriber of behind) {
+      if (this.#deferView(subscriber)) continue;
       if (read.page !== window.page) {
         this.#leave(subscriber);
         this.#enter(subscriber, read.page, window.size, read.version);
@@ -429,18 +487,6 @@ export class LocalList<T = unknown> {
       for (const subscriber of watchers.keys()) subscriber.sendText(text);
       if (!item) this.#itemSubscribers.delete(id);
     }
-  }
-}
-
-function sendNewer(
-  peers: Map<Subscriber, number>,
-  text: string,
-  version: number,
-): void {
-  for (const [subscriber, seen] of peers) {
-    if (seen >= version) continue;
-    subscriber.sendText(text);
-    peers.set(subscriber, version);
   }
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import * as v from "valibot";
+import { isCongested } from "./backpressure.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import type { Subscriber } from "./socket.ts";
 import type { VarStore } from "./store.ts";
@@ -119,7 +120,20 @@ export class LocalVar<T = unknown> {
     this.#value = value;
     if (this.#subscribers.size === 0) return;
     const text = this.frame();
-    for (const subscriber of this.#subscribers) subscriber.sendText(text);
+    for (const subscriber of this.#subscribers) {
+      // A congested subscriber gets only the latest value, once it drains.
+      if (isCongested(subscriber)) {
+        subscriber.defer(this, "", () => this.#resend(subscriber));
+      } else subscriber.sendText(text);
+    }
+  }
+
+  #resend(subscriber: Subscriber): void {
+    this.#serial(() => {
+      if (this.#subscribers.has(subscriber)) {
+        subscriber.sendText(this.frame());
+      }
+    });
   }
 
   /** The encoded `set` frame for the current value. */

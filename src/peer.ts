@@ -13,6 +13,15 @@ import {
   isSockSyncError,
   SockSyncError,
 } from "./errors.ts";
+import { type Conflating, Outbox } from "./backpressure.ts";
+import {
+  exceedsDepth,
+  fitsBytes,
+  type Limits,
+  PEER_LIMITS,
+  resolveLimits,
+  TokenBucket,
+} from "./limits.ts";
 import type { LocalFunction } from "./local_function.ts";
 import type { LocalList } from "./local_list.ts";
 import type { LocalVar } from "./local_var.ts";
@@ -23,7 +32,51 @@ import {
   type Message,
   type MessageWithFunc,
 } from "./protocol.ts";
-import { OPEN, type SocketLike, type Subscriber } from "./socket.ts";
+import { OPEN, type SocketLike } from "./socket.ts";
+
+/**
+ * What {@linkcode Registry.authorize} is asked about: `subscribe`, `get`
+ * and `call` requests to what this side provides, and `set` for any frame
+ * that changes one of this side's mirrors (`set`, `set_all`, `set_count`,
+ * `insert`, `delete`).
+ *
+ * @example
+ * ```ts
+ * import type { AccessRequest } from "./peer.ts";
+ * const request: AccessRequest = { action: "subscribe", type: "list", name: "todos" };
+ * ```
+ */
+export interface AccessRequest {
+  /** What the other side wants to do. */
+  action: "subscribe" | "get" | "set" | "call";
+  /** The group's type. */
+  type: "var" | "list" | "function";
+  /** The group's name, as sent (it may name nothing). */
+  name: string;
+  /** The list item's id or the call's id, when the frame has one. */
+  id?: string;
+}
+
+/**
+ * The name of the var the idle probe asks for. No application declares it,
+ * so every conforming peer answers the probe with an error frame, which
+ * proves it is alive; that answer is swallowed.
+ *
+ * @example
+ * ```ts
+ * import { PROBE_NAME } from "./peer.ts";
+ * const isProbe = (frame: { name?: string }) => frame.name === PROBE_NAME;
+ * ```
+ */
+export const PROBE_NAME = "socksync:probe";
+
+/** Close codes a peer uses; a runtime that refuses one gets it plus 3000 (1009 → 4009). */
+const CLOSE = {
+  tooLarge: 1009,
+  policy: 1008,
+  tryAgainLater: 1013,
+  idle: 4000,
+} as const;
 
 /**
  * The groups a side provides, as a peer looks them up by name. A `Hub`
@@ -47,6 +100,14 @@ export interface Registry {
     error: unknown,
     info: { peer: Peer<unknown>; message?: Message },
   ): void;
+  /**
+   * Whether this connection may do this. Must answer synchronously (so
+   * frames keep their order): load what it needs into the context first.
+   * A refusal, a throw or anything but `true` is answered with error 1
+   * "not subscribed", checked before the name is looked up, so a refusal
+   * does not reveal whether the name exists.
+   */
+  authorize?(context: unknown, request: AccessRequest): boolean;
 }
 
 /**
@@ -68,8 +129,13 @@ export interface PeerOptions<C> {
   registry?: Registry;
   /** Whatever the application knows about this connection (user, session, …). */
   context?: C;
-  /** Default timeout of outgoing calls in milliseconds. Default 30,000. */
+  /** Default timeout of outgoing calls in milliseconds. Default: `limits.callTimeout`. */
   callTimeout?: number;
+  /**
+   * Limits of this connection; those not given come from
+   * {@linkcode PEER_LIMITS} (a hub passes its own, see `HubOptions.limits`).
+   */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -111,11 +177,13 @@ type Mirror = VarMirror<unknown> | ListMirror<unknown>;
  * ws.onopen = () => peer.mirror(new VarMirror("counter"));
  * ```
  */
-export class Peer<C = unknown> implements Subscriber {
+export class Peer<C = unknown> implements Conflating {
   /** The connection. */
   readonly socket: SocketLike;
   /** The application's context of this connection. */
   readonly context: C;
+  /** The limits this connection runs under. */
+  readonly limits: Readonly<Limits>;
   readonly #registry: Registry | undefined;
   readonly #callTimeout: number;
   // Every key below comes from the wire, so only Maps and Sets hold them.
@@ -126,14 +194,38 @@ export class Peer<C = unknown> implements Subscriber {
   readonly #mirrors = new Map<string, Mirror>();
   readonly #pending = new Map<string, PendingCall>();
   readonly #errorListeners = new Set<(error: SockSyncError) => void>();
+  /** What the other side subscribed to, counted against `maxSubscriptions`. */
+  readonly #subscriptions = new Set<string>();
+  readonly #bucket: TokenBucket;
+  readonly #outbox: Outbox;
+  #strikes = 0;
+  #running = 0;
+  #lastFrameAt = Date.now();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing = false;
   #detached = false;
 
-  /** @param options the socket, the groups this side provides, and the context */
+  /** @param options the socket, the groups this side provides, the context and the limits */
   constructor(options: PeerOptions<C>) {
     this.socket = options.socket;
     this.context = options.context as C;
     this.#registry = options.registry;
-    this.#callTimeout = options.callTimeout ?? 30_000;
+    this.limits = Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
+    this.#callTimeout = options.callTimeout ?? this.limits.callTimeout;
+    this.#bucket = new TokenBucket({
+      rate: this.limits.messageRate,
+      burst: this.limits.messageBurst,
+    });
+    this.#outbox = new Outbox({
+      socket: this.socket,
+      congestionBytes: this.limits.congestionBytes,
+      maxBufferedBytes: this.limits.maxBufferedBytes,
+      pollInterval: this.limits.drainPollInterval,
+      onOverflow: () =>
+        this.close(CLOSE.tryAgainLater, "slow consumer: too much queued"),
+      onError: (error) => this.#registry?.onError?.(error, { peer: this }),
+    });
+    if (this.limits.idleTimeout > 0) this.#armIdle(false);
   }
 
   /** Whether {@linkcode Peer.detach} has run. */
@@ -141,9 +233,63 @@ export class Peer<C = unknown> implements Subscriber {
     return this.#detached;
   }
 
+  /** Whether the socket is congested: changes are conflated until it drains. */
+  get congested(): boolean {
+    return this.#outbox.congested;
+  }
+
   /** Sends one encoded frame if the socket is open. */
   sendText(text: string): void {
-    if (this.socket.readyState === OPEN) this.socket.send(text);
+    this.#outbox.send(text, this.socket.readyState === OPEN && !this.#closing);
+  }
+
+  /**
+   * Holds back a change for this connection while its socket is congested;
+   * see {@linkcode Conflating.defer}. Groups call it, applications need not.
+   */
+  defer(owner: object, key: string, flush: () => void): void {
+    this.#outbox.defer(owner, key, flush);
+  }
+
+  /**
+   * Closes the connection with a code and reason, and detaches this peer.
+   * Used for the limits (1008, 1009, 1013, 4000); a runtime that refuses a
+   * code below 3000 gets the code plus 3000.
+   */
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      try {
+        this.socket.close(code < 3000 ? code + 3000 : 4000, reason);
+      } catch {
+        // A socket that is already gone needs no closing.
+      }
+    }
+    this.detach();
+  }
+
+  /**
+   * Idle timeout: half-way through a silence, send the probe; at its end,
+   * close. Only a timestamp is updated per frame; the timer re-arms itself.
+   */
+  #armIdle(probed: boolean): void {
+    const timeout = this.limits.idleTimeout;
+    const silentFor = Date.now() - this.#lastFrameAt;
+    const due = (probed ? timeout : timeout / 2) - silentFor;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#detached) return;
+      const silent = Date.now() - this.#lastFrameAt;
+      if (silent >= timeout) return this.close(CLOSE.idle, "idle timeout");
+      if (silent >= timeout / 2 && !probed) {
+        this.#send({ func: "get", type: "var", name: PROBE_NAME });
+        return this.#armIdle(true);
+      }
+      this.#armIdle(false);
+    }, Math.max(due, 1));
   }
 
   #send(frame: object): void {
@@ -165,7 +311,27 @@ export class Peer<C = unknown> implements Subscriber {
    * error frame, a failing handler with error 8.
    */
   receive(data: unknown): void {
-    if (this.#detached) return;
+    if (this.#detached || this.#closing) return;
+    this.#lastFrameAt = Date.now();
+    const limits = this.limits;
+    if (typeof data === "string") {
+      if (!fitsBytes(data, limits.maxFrameBytes)) {
+        return this.close(CLOSE.tooLarge, "frame too large");
+      }
+    } else if (byteLength(data) > limits.maxFrameBytes) {
+      return this.close(CLOSE.tooLarge, "frame too large");
+    }
+    if (!this.#bucket.take()) {
+      // Refused unread: parsing it is part of the cost being limited.
+      if (++this.#strikes > limits.maxRateStrikes) {
+        return this.close(CLOSE.policy, "rate limit exceeded");
+      }
+      return this.#fail(ErrorCode.Other, "rate limit exceeded");
+    }
+    if (this.#bucket.level >= 0.5) this.#strikes = 0;
+    if (typeof data === "string" && exceedsDepth(data, limits.maxDepth)) {
+      return this.#fail(ErrorCode.InvalidJson, "too deeply nested");
+    }
     const decoded = decodeFrame(data);
     if (!decoded.ok) {
       if (decoded.reply) this.#send(decoded.reply);
@@ -178,6 +344,36 @@ export class Peer<C = unknown> implements Subscriber {
     } catch (error) {
       this.#reportFailure(error, message);
     }
+  }
+
+  /** Asks the registry's `authorize` hook; anything but `true` refuses. */
+  #allowed(
+    action: AccessRequest["action"],
+    message: { type: AccessRequest["type"]; name: string; id?: string },
+  ): boolean {
+    const authorize = this.#registry?.authorize;
+    if (!authorize) return true;
+    const request: AccessRequest = {
+      action,
+      type: message.type,
+      name: message.name,
+    };
+    if (message.id !== undefined) request.id = message.id;
+    try {
+      return authorize.call(this.#registry, this.context, request) === true;
+    } catch (error) {
+      this.#registry?.onError?.(error, { peer: this as Peer<unknown> });
+      return false;
+    }
+  }
+
+  /** Counts a new subscription of the other side; error 8 past the limit. */
+  #claim(key: string): void {
+    if (this.#subscriptions.has(key)) return;
+    if (this.#subscriptions.size >= this.limits.maxSubscriptions) {
+      throw new SockSyncError(ErrorCode.Other, "too many subscriptions");
+    }
+    this.#subscriptions.add(key);
   }
 
   #reportFailure(error: unknown, message: Message): void {
@@ -226,6 +422,7 @@ export class Peer<C = unknown> implements Subscriber {
   }
 
   #get(message: MessageWithFunc<"get">): Promise<void> {
+    if (!this.#allowed("get", message)) throw notSubscribed();
     if (message.type === "var") {
       const local = this.#localVar(message.name);
       if (!local.has(this)) throw notSubscribed();
@@ -244,6 +441,7 @@ export class Peer<C = unknown> implements Subscriber {
 
   #subscribe(message: MessageWithFunc<"subscribe">): Promise<void> | void {
     if (message.type === "function") {
+      this.#claim(subscriptionKey("function", message.name));
       this.#remoteFunctions.add(message.name);
       for (const call of this.#pending.values()) {
         if (!call.sent && call.name === message.name) {
@@ -253,32 +451,57 @@ export class Peer<C = unknown> implements Subscriber {
       }
       return;
     }
+    if (!this.#allowed("subscribe", message)) throw notSubscribed();
     if (message.type === "var") {
       const local = this.#localVar(message.name);
+      this.#claim(subscriptionKey("var", message.name));
       this.#vars.add(local);
       return local.subscribe(this);
     }
     const list = this.#localList(message.name);
+    if (message.id !== undefined) {
+      const key = subscriptionKey("item", message.name, message.id);
+      const isNew = !this.#subscriptions.has(key);
+      this.#claim(key);
+      this.#lists.add(list);
+      return list.subscribeItem(this, message.id).catch((error) => {
+        // An unknown id subscribed nothing: release the slot.
+        if (isNew && !list.hasItem(this, message.id!)) {
+          this.#subscriptions.delete(key);
+        }
+        throw error;
+      });
+    }
+    this.#claim(subscriptionKey("list", message.name));
     this.#lists.add(list);
-    if (message.id !== undefined) return list.subscribeItem(this, message.id);
     return list.view(this, message.page ?? 0, message.page_size);
   }
 
   #unsubscribe(message: MessageWithFunc<"unsubscribe">): Promise<void> | void {
     if (message.type === "function") {
       this.#remoteFunctions.delete(message.name);
+      this.#subscriptions.delete(subscriptionKey("function", message.name));
       return;
     }
     if (message.type === "var") {
-      return this.#localVar(message.name).unsubscribe(this);
+      const local = this.#localVar(message.name);
+      this.#subscriptions.delete(subscriptionKey("var", message.name));
+      return local.unsubscribe(this);
     }
     const list = this.#localList(message.name);
-    if (message.id !== undefined) return list.unsubscribeItem(this, message.id);
+    if (message.id !== undefined) {
+      this.#subscriptions.delete(
+        subscriptionKey("item", message.name, message.id),
+      );
+      return list.unsubscribeItem(this, message.id);
+    }
+    this.#subscriptions.delete(subscriptionKey("list", message.name));
     return list.unsubscribe(this);
   }
 
   #unsubscribeAll(): void {
     this.#remoteFunctions.clear();
+    this.#subscriptions.clear();
     this.#dropSubscriptions();
   }
 
@@ -289,11 +512,24 @@ export class Peer<C = unknown> implements Subscriber {
     this.#lists.clear();
   }
 
-  async #handleCall(message: MessageWithFunc<"call">): Promise<void> {
+  #handleCall(message: MessageWithFunc<"call">): Promise<void> {
+    if (!this.#allowed("call", message)) throw notSubscribed();
     const fn = this.#accepting.has(message.name)
       ? this.#registry?.functions.get(message.name)
       : undefined;
     if (!fn) throw notSubscribed();
+    // Refused rather than queued: a queue would grow without bound.
+    if (this.#running >= this.limits.maxConcurrentCalls) {
+      throw new SockSyncError(ErrorCode.Other, "too many concurrent calls");
+    }
+    this.#running++;
+    return this.#runCall(fn, message).finally(() => this.#running--);
+  }
+
+  async #runCall(
+    fn: LocalFunction<unknown>,
+    message: MessageWithFunc<"call">,
+  ): Promise<void> {
     let args: unknown = message.args;
     if (fn.args) {
       const parsed = v.safeParse(fn.args, args);
@@ -334,6 +570,8 @@ export class Peer<C = unknown> implements Subscriber {
   }
 
   #handleError(message: MessageWithFunc<"error">): void {
+    // The answer to our idle probe: it already counted as a sign of life.
+    if (message.name === PROBE_NAME && message.id === undefined) return;
     const code =
       (message.error_code >= 1 && message.error_code <= 8
         ? message.error_code
@@ -354,6 +592,7 @@ export class Peer<C = unknown> implements Subscriber {
   }
 
   #applyToMirror(message: MirrorFrame): void {
+    if (!this.#allowed("set", message)) throw notSubscribed();
     const mirror = this.#mirrors.get(`${message.type}:${message.name}`);
     if (!mirror) throw notSubscribed();
     mirror.apply(message);
@@ -407,6 +646,11 @@ export class Peer<C = unknown> implements Subscriber {
     if (this.#detached) {
       return Promise.reject(
         new SockSyncError(ErrorCode.Other, "connection closed"),
+      );
+    }
+    if (this.#pending.size >= this.limits.maxPendingCalls) {
+      return Promise.reject(
+        new SockSyncError(ErrorCode.Other, "too many pending calls"),
       );
     }
     const id = nanoid();
@@ -492,6 +736,9 @@ export class Peer<C = unknown> implements Subscriber {
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#outbox.close();
+    this.#subscriptions.clear();
     this.#dropSubscriptions();
     this.#accepting.clear();
     this.#remoteFunctions.clear();
@@ -501,6 +748,19 @@ export class Peer<C = unknown> implements Subscriber {
       call.reject(closed);
     }
   }
+}
+
+/** A collision-free key: names and ids are arbitrary strings. */
+function subscriptionKey(kind: string, name: string, id?: string): string {
+  return JSON.stringify(id === undefined ? [kind, name] : [kind, name, id]);
+}
+
+/** The size of a binary frame, 0 for anything else (it is refused later). */
+function byteLength(data: unknown): number {
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  if (typeof Blob === "function" && data instanceof Blob) return data.size;
+  return 0;
 }
 
 function notSubscribed(): SockSyncError {

@@ -15,9 +15,168 @@ const PageSize = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
 /** JSON has no `undefined`, so "not undefined" means "present". */
 const Present = v.nonOptional(v.unknown());
 
+/** A `get` of a var: answered with `set`. */
+export interface GetVarMessage {
+  func: "get";
+  type: "var";
+  name: string;
+}
+/** A `get` of a list page (moves the view) or, with `id`, of one item. */
+export interface GetListMessage {
+  func: "get";
+  type: "list";
+  name: string;
+  page?: number;
+  page_size?: number;
+  id?: string;
+}
+/** A var's value. */
+export interface SetVarMessage {
+  func: "set";
+  type: "var";
+  name: string;
+  value: unknown;
+}
+/** A list item's value. */
+export interface SetListMessage {
+  func: "set";
+  type: "list";
+  name: string;
+  id: string;
+  value: unknown;
+}
+/** A whole page of a list. */
+export interface SetAllMessage {
+  func: "set_all";
+  type: "list";
+  name: string;
+  page: number;
+  page_size?: number;
+  total_item_count: number;
+  items: { id: string; value: unknown }[];
+}
+/** A list's item count. */
+export interface SetCountMessage {
+  func: "set_count";
+  type: "list";
+  name: string;
+  total_item_count: number;
+}
+/** An item inserted at `index` of the whole list. */
+export interface InsertMessage {
+  func: "insert";
+  type: "list";
+  name: string;
+  index: number;
+  id: string;
+  value: unknown;
+}
+/** An item deleted. */
+export interface DeleteMessage {
+  func: "delete";
+  type: "list";
+  name: string;
+  id: string;
+}
+/** A function call; `id` matches the `return` or `error`. */
+export interface CallMessage {
+  func: "call";
+  type: "function";
+  name: string;
+  id: string;
+  args?: unknown;
+}
+/** A function's result. */
+export interface ReturnMessage {
+  func: "return";
+  type: "function";
+  name: string;
+  id: string;
+  value?: unknown;
+}
+/** A subscription: to a var, a list view (optionally on a page), a list item, or a function. */
+export type SubscribeMessage =
+  | { func: "subscribe"; type: "var"; name: string }
+  | {
+    func: "subscribe";
+    type: "list";
+    name: string;
+    id?: string;
+    page?: number;
+    page_size?: number;
+  }
+  | { func: "subscribe"; type: "function"; name: string };
+/** The end of a subscription (`id` only for a list item). */
+export interface UnsubscribeMessage {
+  func: "unsubscribe";
+  type: "var" | "list" | "function";
+  name: string;
+  id?: string;
+}
+/** The end of every subscription the sender made. */
+export interface UnsubscribeAllMessage {
+  func: "unsubscribe_all";
+}
+/** An error, as received (an error this side sends is an {@linkcode ErrorFrame}). */
+export interface ErrorMessage {
+  func: "error";
+  error_code: number;
+  message?: string;
+  type?: string;
+  name?: string;
+  id?: string;
+}
+
+/**
+ * Every message by its `func`.
+ *
+ * @example
+ * ```ts
+ * import type { MessageMap } from "./protocol.ts";
+ * const call: MessageMap["call"] = { func: "call", type: "function", name: "echo", id: "1" };
+ * ```
+ */
+export interface MessageMap {
+  get: GetVarMessage | GetListMessage;
+  set: SetVarMessage | SetListMessage;
+  set_all: SetAllMessage;
+  set_count: SetCountMessage;
+  insert: InsertMessage;
+  delete: DeleteMessage;
+  call: CallMessage;
+  return: ReturnMessage;
+  subscribe: SubscribeMessage;
+  unsubscribe: UnsubscribeMessage;
+  unsubscribe_all: UnsubscribeAllMessage;
+  error: ErrorMessage;
+}
+
+/**
+ * Any valid SockSync message, discriminated by `func` (and `type`).
+ *
+ * @example
+ * ```ts
+ * import type { Message } from "./protocol.ts";
+ * const m: Message = { func: "subscribe", type: "var", name: "counter" };
+ * ```
+ */
+export type Message = MessageMap[keyof MessageMap];
+
+/**
+ * The message with a given `func`.
+ *
+ * @example
+ * ```ts
+ * import type { MessageWithFunc } from "./protocol.ts";
+ * const call: MessageWithFunc<"call"> = { func: "call", type: "function", name: "echo", id: "1" };
+ * ```
+ */
+export type MessageWithFunc<F extends keyof MessageMap> = MessageMap[F];
+
 /**
  * Schemas of every message, by `func` and then by `type` (`""` for messages
- * without a type).
+ * without a type). Each one's output is the message interface of the same
+ * shape below.
  *
  * @example
  * ```ts
@@ -26,7 +185,9 @@ const Present = v.nonOptional(v.unknown());
  * v.parse(MessageSchemas.get.var, { func: "get", type: "var", name: "counter" });
  * ```
  */
-export const MessageSchemas = {
+export const MessageSchemas: Readonly<
+  Record<string, Readonly<Record<string, v.GenericSchema<unknown, Message>>>>
+> = {
   get: {
     var: v.object({
       func: v.literal("get"),
@@ -165,36 +326,6 @@ export const MessageSchemas = {
     }),
   },
 } as const;
-
-type Schemas = typeof MessageSchemas;
-type FuncName = keyof Schemas;
-type MessageOf<F extends FuncName> = {
-  [T in keyof Schemas[F]]: Schemas[F][T] extends v.GenericSchema
-    ? v.InferOutput<Schemas[F][T]>
-    : never;
-}[keyof Schemas[F]];
-
-/**
- * Any valid SockSync message, discriminated by `func` (and `type`).
- *
- * @example
- * ```ts
- * import type { Message } from "./protocol.ts";
- * const m: Message = { func: "subscribe", type: "var", name: "counter" };
- * ```
- */
-export type Message = { [F in FuncName]: MessageOf<F> }[FuncName];
-
-/**
- * The message with a given `func`.
- *
- * @example
- * ```ts
- * import type { MessageWithFunc } from "./protocol.ts";
- * const call: MessageWithFunc<"call"> = { func: "call", type: "function", name: "echo", id: "1" };
- * ```
- */
-export type MessageWithFunc<F extends FuncName> = MessageOf<F>;
 
 /**
  * The `type`s a group can have.
@@ -337,11 +468,8 @@ export function decodeObject(raw: Record<string, unknown>): Decoded {
       reply: errorFrame(ErrorCode.InvalidFunc, "unknown func", raw),
     };
   }
-  const byType = MessageSchemas[func as FuncName] as Record<
-    string,
-    v.GenericSchema
-  >;
-  let schema: v.GenericSchema | undefined = byType[""];
+  const byType = MessageSchemas[func];
+  let schema: v.GenericSchema<unknown, Message> | undefined = byType[""];
   if (!schema) {
     const type = raw.type;
     if (type === undefined) {
@@ -363,7 +491,7 @@ export function decodeObject(raw: Record<string, unknown>): Decoded {
     schema = byType[type];
   }
   const result = v.safeParse(schema, raw);
-  if (result.success) return { ok: true, message: result.output as Message };
+  if (result.success) return { ok: true, message: result.output };
   // An error frame that fails validation is still never answered (no error loops).
   if (func === "error") return { ok: false, reply: undefined };
   const issue = result.issues[0];

@@ -104,7 +104,13 @@ export type ListListener<T = unknown> = (change: ListChange<T>) => void;
  *   `undefined`, `indexOf` resolves -1, `set` and `delete` throw a
  *   `SockSyncError` with code 4 and change nothing.
  * - Every mutation is atomic and reported once to every listener, in order,
- *   with `version` one more than the version before it.
+ *   with `version` one more than the version before it. A listener may run
+ *   before or after the mutating call settles (a shared store such as Redis
+ *   reports changes as its server publishes them, other processes' too).
+ * - Values handed out (`page`, `get`, `insert`) are the caller's own copies:
+ *   changing them does not change the store.
+ * - `close` on a list taken from a {@linkcode Store} drops that list's
+ *   listeners only; `Store.close` releases connections and files.
  *
  * @example
  * ```ts
@@ -166,7 +172,11 @@ export interface VarStore {
   get(name: string): Promise<unknown>;
   /** Stores a value. */
   set(name: string, value: unknown): Promise<void>;
-  /** Reports values set by other processes; returns the function that stops it. */
+  /**
+   * Reports values set by other processes (not this one's own sets; after a
+   * lost connection, every current value again); returns the function that
+   * stops it.
+   */
   subscribe?(listener: VarListener): () => void;
   /** Releases what the store holds. */
   close?(): Promise<void>;

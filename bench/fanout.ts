@@ -1,0 +1,201 @@
+/**
+ * 1. Fan-out: one var `set` delivered to N subscribed WebSocket connections,
+ * against the same ~100-byte frame sent raw to the same number of sockets on
+ * the same runtime (Node: `ws` send loop; Deno: `socket.send` loop; Bun:
+ * `server.publish`), and Socket.IO 4 `io.emit` on Node as a peer.
+ *
+ * Servers run in their own processes pinned to core 0; this process (the
+ * clients) pins itself to core 1. Rounds are interleaved (raw, socksync,
+ * socket.io, then rotated), so every ratio compares measurements taken
+ * side by side. Figures: deliveries per server CPU-second (server's
+ * `process.cpuUsage()` over the round) and time from the command to the last
+ * delivery.
+ *
+ *   node --import tsx bench/fanout.ts [--runtimes node,deno,bun] [--sizes 100,1000,10000] [--rounds 5]
+ */
+import process from "node:process";
+import { prepareLoadProcess, RemotePool, runtimeCommand, ServerProcess } from "./clients.ts";
+import {
+  args,
+  commandLine,
+  fmt,
+  fs,
+  goalMark,
+  numbers,
+  ratios,
+  type Runtime,
+  sectionHead,
+  stats,
+  table,
+  writeSection,
+} from "./lib.ts";
+
+const opts = args();
+const RUNTIMES = (opts.get("runtimes") ?? "node,deno,bun").split(",") as Runtime[];
+const SIZES = numbers(opts.get("sizes"), [100, 1000, 10000]);
+const ROUNDS = Number(opts.get("rounds") ?? 5);
+const GOAL: Record<Runtime, number> = { node: 0.85, deno: 0.85, bun: 0.8 };
+
+interface Sample {
+  cpuPerFireUs: number;
+  lastDeliveryMs: number;
+}
+interface Result {
+  runtime: Runtime;
+  n: number;
+  fires: number;
+  samples: Record<string, Sample[]>;
+  errors: string[];
+}
+
+let seq = 1;
+
+async function round(server: ServerProcess, pool: RemotePool, n: number, fires: number): Promise<Sample> {
+  await server.ask("mark", "MARK");
+  const times: number[] = [];
+  for (let i = 0; i < fires; i++) {
+    const arrived = await pool.arm(n, 60_000);
+    const t0 = performance.now();
+    server.send(`fire ${seq++}`);
+    await arrived;
+    times.push(performance.now() - t0);
+  }
+  const [cpu] = await server.ask("cpu", "CPU");
+  return { cpuPerFireUs: Number(cpu) / fires, lastDeliveryMs: stats(times).median };
+}
+
+async function benchRuntime(rt: Runtime): Promise<Result[]> {
+  const modes = rt === "node" ? ["raw", "socksync", "socketio"] : ["raw", "socksync"];
+  const servers: Record<string, ServerProcess> = {};
+  const pools: Record<string, RemotePool> = {};
+  const results: Result[] = [];
+  try {
+    for (const mode of modes) {
+      const server = await ServerProcess.start(
+        `${rt}/${mode}`,
+        runtimeCommand(rt, "bench/fanout_server.ts", [mode]),
+      );
+      servers[mode] = server;
+      pools[mode] = new RemotePool(
+        mode === "socketio" ? "socketio" : "ws",
+        mode === "socketio"
+          ? `http://127.0.0.1:${server.port}`
+          : mode === "socksync"
+          ? `ws://127.0.0.1:${server.port}/ws/socksync`
+          : `ws://127.0.0.1:${server.port}/`,
+      );
+    }
+    for (const n of SIZES) {
+      const result: Result = { runtime: rt, n, fires: 0, samples: {}, errors: [] };
+      results.push(result);
+      const t0 = performance.now();
+      for (const mode of modes) {
+        try {
+          await pools[mode].grow(n);
+        } catch (error) {
+          result.errors.push(`${mode}: connect: ${(error as Error).message}`);
+        }
+      }
+      const connectMs = performance.now() - t0;
+      // Enough fires per round that a round costs tens of ms of CPU.
+      const fires = Math.max(1, Math.round(2000 / n));
+      result.fires = fires;
+      // Warm-up (JIT), not recorded.
+      for (const mode of modes) {
+        if (pools[mode].size === n) await round(servers[mode], pools[mode], n, fires).catch(() => {});
+      }
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = modes.slice(r % modes.length).concat(modes.slice(0, r % modes.length));
+        for (const mode of order) {
+          if (pools[mode].size !== n) continue;
+          try {
+            const sample = await round(servers[mode], pools[mode], n, fires);
+            (result.samples[mode] ??= []).push(sample);
+          } catch (error) {
+            result.errors.push(`${mode}: ${(error as Error).message}`);
+          }
+        }
+      }
+      console.error(
+        `fanout ${rt} N=${n}: connected in ${connectMs.toFixed(0)} ms; ` +
+          modes.map((m) =>
+            `${m} cpu/fire ${fmt(stats((result.samples[m] ?? []).map((s) => s.cpuPerFireUs)).median)} µs`
+          ).join(", ") + (result.errors.length ? `; errors: ${result.errors.join("; ")}` : ""),
+      );
+    }
+  } finally {
+    await Promise.all(Object.values(pools).map((p) => p.close()));
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
+  }
+  return results;
+}
+
+function report(all: Result[]): string {
+  const rows: string[][] = [];
+  for (const r of all) {
+    const raw = r.samples.raw ?? [];
+    const rawRate = raw.map((s) => r.n / (s.cpuPerFireUs / 1e6));
+    const rawLast = raw.map((s) => s.lastDeliveryMs);
+    for (const mode of ["socksync", "socketio"]) {
+      const ss = r.samples[mode];
+      if (!ss) continue;
+      const rate = ss.map((s) => r.n / (s.cpuPerFireUs / 1e6));
+      const last = ss.map((s) => s.lastDeliveryMs);
+      const rateRatio = ratios(rate, rawRate);
+      const lastRatio = ratios(last, rawLast);
+      const goal = mode === "socksync" ? GOAL[r.runtime] : undefined;
+      rows.push([
+        r.runtime,
+        mode === "socksync" ? "SockSync" : "Socket.IO 4",
+        fmt(r.n),
+        `${fs(rateRatio)}`,
+        goal === undefined ? "(peer)" : `≥ ${goal} ${goalMark(rateRatio.median >= goal)}`,
+        `${fmt(stats(rate).median)} / ${fmt(stats(rawRate).median)}`,
+        `${fs(lastRatio)}`,
+        `${fmt(stats(last).median)} / ${fmt(stats(rawLast).median)}`,
+      ]);
+    }
+    if (r.errors.length) rows.push([r.runtime, "errors", fmt(r.n), r.errors.join("; "), "", "", "", ""]);
+  }
+  const rawName: Record<Runtime, string> = {
+    node: "`ws` send loop",
+    deno: "`socket.send` loop",
+    bun: "`server.publish`",
+  };
+  return [
+    sectionHead("1. Fan-out: one var `set` to N subscribed connections", commandLine()),
+    `Baseline (same runtime, same run, rounds interleaved): the same 100-byte frame sent raw — ` +
+    RUNTIMES.map((rt) => `${rt}: ${rawName[rt]}`).join("; ") +
+    `. Socket.IO 4 (\`io.emit\`, websocket transport) is the peer on Node. ` +
+    `Servers pinned to core 0, clients (one Node process, \`ws\`) to core 1. ` +
+    `${ROUNDS} rounds; a round is max(1, 2000/N) fires. ` +
+    `Rate = deliveries per server CPU-second (\`process.cpuUsage()\`, user+system, all threads); ` +
+    `last = ms from the command to the last client's frame.`,
+    "",
+    table([
+      "runtime",
+      "server",
+      "N",
+      "deliveries/CPU-s ÷ raw",
+      "goal",
+      "deliveries/CPU-s (this / raw)",
+      "time to last delivery ÷ raw",
+      "last ms (this / raw)",
+    ], rows),
+  ].join("\n");
+}
+
+prepareLoadProcess();
+const all: Result[] = [];
+for (const rt of RUNTIMES) {
+  try {
+    all.push(...await benchRuntime(rt));
+  } catch (error) {
+    console.error(`fanout ${rt} failed: ${(error as Error).message}`);
+    all.push({ runtime: rt, n: 0, fires: 0, samples: {}, errors: [(error as Error).message.slice(0, 300)] });
+  }
+}
+const md = report(all);
+console.log(md);
+if (!opts.has("no-write")) writeSection("fanout", md);
+process.exit(0);

@@ -1,0 +1,196 @@
+/**
+ * The server side of the fan-out and idle-memory benchmarks. One process per
+ * (runtime, mode); driven by `bench/fanout.ts` over stdin/stdout lines:
+ *
+ *   → READY <port>                 once listening on 127.0.0.1
+ *   ← fire <seq>                   one var set (socksync) / raw send loop / io.emit
+ *   ← cpu                          → CPU <µs since the last `mark`>
+ *   ← mark                         → MARK (starts a CPU interval)
+ *   ← mem                          → MEM <rss> <heapUsed> <connections>  (after GC)
+ *   ← quit
+ *
+ * Modes: `socksync` (this library's `serve()` on the runtime's adapter),
+ * `raw` (Node: a `ws` loop; Deno: a `socket.send` loop; Bun: `server.publish`),
+ * `socketio` (Node only: Socket.IO 4 `io.emit`).
+ *
+ * Run alone: node --expose-gc --import tsx bench/fanout_server.ts raw
+ *            npx deno run -A --v8-flags=--expose-gc bench/fanout_server.ts socksync
+ *            npx bun bench/fanout_server.ts raw
+ */
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { cpuMicros, fullGc, runtime } from "./lib.ts";
+
+const mode = process.argv[2] ?? "socksync";
+const rt = runtime();
+const HOST = "127.0.0.1";
+
+/** The var value of round `seq`; its socksync `set` frame is 100 bytes. */
+export function valueOf(seq: number): { seq: number; pad: string } {
+  const base = JSON.stringify({
+    func: "set",
+    type: "var",
+    name: "bench",
+    value: { seq, pad: "" },
+  }).length;
+  return { seq, pad: "x".repeat(Math.max(0, 100 - base)) };
+}
+export function frameOf(seq: number): string {
+  return JSON.stringify({ func: "set", type: "var", name: "bench", value: valueOf(seq) });
+}
+
+interface Server {
+  port: number;
+  fire(seq: number): void | Promise<void>;
+  connections(): number;
+}
+
+async function socksyncServer(): Promise<Server> {
+  const { Hub } = await import("../src/hub.ts");
+  const { serve } = await import("../src/serve.ts");
+  const v = await import("valibot");
+  const hub = new Hub();
+  const bench = hub.var("bench", { schema: v.unknown(), initial: valueOf(0) });
+  // No function subscriptions: only the var's frames go out.
+  const server = await serve({ hub, port: 0, hostname: HOST, onConnect: () => {} });
+  return {
+    port: server.port,
+    fire: (seq) => bench.set(valueOf(seq)),
+    connections: () => server.connections,
+  };
+}
+
+async function rawNode(): Promise<Server> {
+  const { WebSocketServer } = await import("ws");
+  const wss = new WebSocketServer({ port: 0, host: HOST });
+  await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  let frame = frameOf(0);
+  const clients = new Set<import("ws").WebSocket>();
+  wss.on("connection", (ws) => {
+    clients.add(ws);
+    ws.on("message", () => ws.send(frame));
+    ws.on("close", () => clients.delete(ws));
+  });
+  return {
+    port: (wss.address() as { port: number }).port,
+    fire(seq) {
+      frame = frameOf(seq);
+      for (const ws of clients) ws.send(frame);
+    },
+    connections: () => clients.size,
+  };
+}
+
+function rawDeno(): Promise<Server> {
+  // deno-lint-ignore no-explicit-any
+  const Deno = (globalThis as any).Deno;
+  let frame = frameOf(0);
+  const sockets = new Set<WebSocket>();
+  return new Promise((resolve) => {
+    Deno.serve({
+      port: 0,
+      hostname: HOST,
+      onListen: ({ port }: { port: number }) =>
+        resolve({
+          port,
+          fire(seq) {
+            frame = frameOf(seq);
+            for (const socket of sockets) socket.send(frame);
+          },
+          connections: () => sockets.size,
+        }),
+    }, (req: Request) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onopen = () => sockets.add(socket);
+      socket.onmessage = () => socket.send(frame);
+      socket.onclose = () => sockets.delete(socket);
+      return response;
+    });
+  });
+}
+
+function rawBun(): Promise<Server> {
+  // deno-lint-ignore no-explicit-any
+  const Bun = (globalThis as any).Bun;
+  let frame = frameOf(0);
+  let count = 0;
+  const server = Bun.serve({
+    port: 0,
+    hostname: HOST,
+    // deno-lint-ignore no-explicit-any
+    fetch(req: Request, srv: any) {
+      if (srv.upgrade(req)) return undefined;
+      return new Response("upgrade required", { status: 426 });
+    },
+    websocket: {
+      // deno-lint-ignore no-explicit-any
+      open(ws: any) {
+        ws.subscribe("bench");
+        count++;
+      },
+      // deno-lint-ignore no-explicit-any
+      message(ws: any) {
+        ws.send(frame);
+      },
+      close() {
+        count--;
+      },
+    },
+  });
+  return Promise.resolve({
+    port: server.port,
+    fire(seq) {
+      frame = frameOf(seq);
+      server.publish("bench", frame);
+    },
+    connections: () => count,
+  });
+}
+
+async function socketIo(): Promise<Server> {
+  const { createServer } = await import("node:http");
+  const { Server: IoServer } = await import("socket.io");
+  const http = createServer();
+  const io = new IoServer(http, { transports: ["websocket"], serveClient: false });
+  await new Promise<void>((resolve) => http.listen(0, HOST, () => resolve()));
+  return {
+    port: (http.address() as { port: number }).port,
+    fire(seq) {
+      io.emit("set", valueOf(seq));
+    },
+    connections: () => io.engine.clientsCount,
+  };
+}
+
+async function main(): Promise<void> {
+  let server: Server;
+  if (mode === "socksync") server = await socksyncServer();
+  else if (mode === "socketio") server = await socketIo();
+  else if (rt === "deno") server = await rawDeno();
+  else if (rt === "bun") server = await rawBun();
+  else server = await rawNode();
+  let mark = cpuMicros();
+  const out = (line: string) => process.stdout.write(line + "\n");
+  const lines = createInterface({ input: process.stdin });
+  lines.on("line", async (line) => {
+    const [cmd, arg] = line.trim().split(" ");
+    if (cmd === "fire") {
+      await server.fire(Number(arg));
+    } else if (cmd === "mark") {
+      mark = cpuMicros();
+      out("MARK");
+    } else if (cmd === "cpu") {
+      out(`CPU ${cpuMicros() - mark}`);
+    } else if (cmd === "mem") {
+      await fullGc();
+      const m = process.memoryUsage();
+      out(`MEM ${m.rss} ${m.heapUsed} ${server.connections()}`);
+    } else if (cmd === "quit") {
+      process.exit(0);
+    }
+  });
+  lines.on("close", () => process.exit(0));
+  out(`READY ${server.port}`);
+}
+
+await main();

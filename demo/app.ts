@@ -1,0 +1,181 @@
+/**
+ * The demo: a shared counter and a shared todo list, with the functions a
+ * client calls to change them. {@linkcode createDemoHub} builds the hub from
+ * any store (tests reuse it); {@linkcode createDemoApp} adds the HTTP routes.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import * as v from "valibot";
+import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
+import type { Store } from "../src/store.ts";
+
+/**
+ * The schema of one todo.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { Todo } from "./app.ts";
+ * v.parse(Todo, { text: "milk", done: false });
+ * ```
+ */
+export const Todo = v.object({ text: v.string(), done: v.boolean() });
+
+/**
+ * One todo.
+ *
+ * @example
+ * ```ts
+ * import type { TodoValue } from "./app.ts";
+ * const todo: TodoValue = { text: "milk", done: false };
+ * ```
+ */
+export type TodoValue = v.InferOutput<typeof Todo>;
+
+/** Larger pages are refused, so one client cannot ask for the whole table. */
+const MAX_PAGE_SIZE = 50;
+
+const Integer = v.pipe(v.number(), v.integer());
+const ItemId = v.object({ id: v.string() });
+
+/**
+ * Builds the demo hub on a store: var `counter`, list `todos` (newest first)
+ * and the functions `increment`, `add_todo`, `toggle_todo`, `delete_todo`
+ * and `echo`.
+ *
+ * @example
+ * ```ts
+ * import { memoryStore } from "../stores/memory.ts";
+ * import { createDemoHub } from "./app.ts";
+ * const hub = createDemoHub(memoryStore());
+ * await hub.close();
+ * ```
+ */
+export function createDemoHub(store: Store): Hub {
+  const hub = new Hub({ vars: store.vars });
+  const counter = hub.var("counter", { schema: Integer, initial: 0 });
+  const todos = hub.list("todos", {
+    source: store.list<TodoValue>("todos"),
+    schema: Todo,
+    maxPageSize: MAX_PAGE_SIZE,
+  });
+
+  hub.function("increment", {
+    args: v.optional(v.object({ by: v.optional(Integer) })),
+    handler: (args) => counter.update((n) => n + (args?.by ?? 1)),
+  });
+  hub.function("add_todo", {
+    args: v.object({ text: v.string(), index: v.optional(Integer) }),
+    handler: async ({ text, index }) => {
+      const item = await todos.insert(index ?? 0, { text, done: false });
+      return { id: item.id };
+    },
+  });
+  // Toggling reads, then writes: run toggles one at a time so two clients
+  // flipping the same todo at once flip it twice, not once.
+  let toggles: Promise<unknown> = Promise.resolve();
+  hub.function("toggle_todo", {
+    args: ItemId,
+    handler: ({ id }) => {
+      const toggle = toggles.then(async () => {
+        const item = await todos.get(id);
+        if (!item) throw new SockSyncError(ErrorCode.InvalidId, "unknown todo");
+        const done = !item.value.done;
+        await todos.set(id, { ...item.value, done });
+        return done;
+      });
+      toggles = toggle.catch(() => {});
+      return toggle;
+    },
+  });
+  hub.function("delete_todo", {
+    args: ItemId,
+    handler: async ({ id }) => {
+      if (!(await todos.get(id))) {
+        throw new SockSyncError(ErrorCode.InvalidId, "unknown todo");
+      }
+      await todos.delete(id);
+      return null;
+    },
+  });
+  hub.function("echo", { args: v.unknown(), handler: (args) => args });
+  return hub;
+}
+
+/**
+ * The demo page, as the server hands it out.
+ *
+ * @example
+ * ```ts
+ * import type { DemoPage } from "./app.ts";
+ * const page: DemoPage = { html: "<!doctype html>", script: "", style: "" };
+ * ```
+ */
+export interface DemoPage {
+  /** `GET /`. */
+  html: string;
+  /** `GET /app.js`, already bundled for browsers. */
+  script: string;
+  /** `GET /app.css`. */
+  style: string;
+}
+
+/**
+ * Options of {@linkcode createDemoApp}.
+ *
+ * @example
+ * ```ts
+ * import { memoryStore } from "../stores/memory.ts";
+ * import { createDemoHub, type DemoAppOptions } from "./app.ts";
+ * const store = memoryStore();
+ * const options: DemoAppOptions = { hub: createDemoHub(store), store, runtime: "node" };
+ * ```
+ */
+export interface DemoAppOptions {
+  /** The demo hub (its connections are counted by `/health`). */
+  hub: Hub;
+  /** The store behind it (its kind is reported by `/health`). */
+  store: Store;
+  /** The runtime serving, reported by `/health`. */
+  runtime: string;
+  /** The page; without it `GET /` answers 404. */
+  page?: DemoPage;
+}
+
+/**
+ * The demo's HTTP routes: `GET /health`, `GET /`, `GET /app.js`, `GET /app.css`.
+ * The WebSocket route is mounted by `serve()`.
+ *
+ * @example
+ * ```ts
+ * import { memoryStore } from "../stores/memory.ts";
+ * import { createDemoApp, createDemoHub } from "./app.ts";
+ * const store = memoryStore();
+ * const app = createDemoApp({ hub: createDemoHub(store), store, runtime: "deno" });
+ * const health = await (await app.request("/health")).json();
+ * ```
+ */
+export function createDemoApp(options: DemoAppOptions): Hono {
+  const { hub, store, runtime, page } = options;
+  const app = new Hono();
+  app.get("/health", (c) =>
+    c.json({
+      ok: true,
+      runtime,
+      store: store.kind,
+      connections: hub.peers.size,
+    }));
+  if (page) {
+    app.get("/", (c) => c.html(page.html));
+    app.get("/app.js", (c) => {
+      c.header("content-type", "text/javascript; charset=utf-8");
+      return c.body(page.script);
+    });
+    app.get("/app.css", (c) => {
+      c.header("content-type", "text/css; charset=utf-8");
+      return c.body(page.style);
+    });
+  }
+  return app;
+}

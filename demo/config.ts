@@ -1,0 +1,159 @@
+/**
+ * The demo server's configuration, read from environment variables:
+ * `PORT` (default 8080), `HOST` (default 127.0.0.1) and `SOCKSYNC_STORE`
+ * (`memory`, `sqlite:PATH` or `redis://…`, default {@linkcode DEFAULT_STORE}).
+ *
+ * @module
+ */
+import type { Store } from "../src/store.ts";
+
+/**
+ * The store used when `SOCKSYNC_STORE` is not set.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_STORE } from "./config.ts";
+ * console.log(`default store: ${DEFAULT_STORE}`);
+ * ```
+ */
+export const DEFAULT_STORE = "memory";
+
+/**
+ * Where the demo keeps its data, parsed from `SOCKSYNC_STORE`.
+ *
+ * @example
+ * ```ts
+ * import type { StoreConfig } from "./config.ts";
+ * const config: StoreConfig = { kind: "sqlite", path: "./data/socksync.db" };
+ * ```
+ */
+export type StoreConfig =
+  | { kind: "memory" }
+  | { kind: "sqlite"; path: string }
+  | { kind: "redis"; url: string };
+
+/**
+ * The whole demo configuration.
+ *
+ * @example
+ * ```ts
+ * import type { Config } from "./config.ts";
+ * const config: Config = { port: 8080, host: "127.0.0.1", store: { kind: "memory" } };
+ * ```
+ */
+export interface Config {
+  /** The port to listen on (0: any free port). */
+  port: number;
+  /** The address to bind. */
+  host: string;
+  /** Where data lives. */
+  store: StoreConfig;
+}
+
+/**
+ * A configuration mistake, with a message meant for one line on stderr.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./config.ts";
+ * throw new ConfigError("PORT must be an integer from 0 to 65535, got \"http\"");
+ * ```
+ */
+export class ConfigError extends Error {
+  /**
+   * @param message what is wrong and what would be right
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Reads the configuration from an environment; throws {@linkcode ConfigError}
+ * for a bad `PORT`, an empty `HOST` or an unknown store.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig({ PORT: "0", SOCKSYNC_STORE: "memory" });
+ * // config.port === 0, config.host === "127.0.0.1"
+ * ```
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  return {
+    port: parsePort(env.PORT),
+    host: parseHost(env.HOST),
+    store: parseStore(env.SOCKSYNC_STORE),
+  };
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return 8080;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || port > 65535) {
+    throw new ConfigError(
+      `PORT must be an integer from 0 to 65535, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return port;
+}
+
+function parseHost(raw: string | undefined): string {
+  if (raw === undefined) return "127.0.0.1";
+  const host = raw.trim();
+  if (host === "" || /[\s/]/.test(host)) {
+    throw new ConfigError(
+      `HOST must be an address or host name, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return host;
+}
+
+function parseStore(raw: string | undefined): StoreConfig {
+  const spec = (raw ?? "").trim() || DEFAULT_STORE;
+  if (spec === "memory") return { kind: "memory" };
+  if (spec.startsWith("sqlite:")) {
+    const path = spec.slice("sqlite:".length);
+    if (path === "") {
+      throw new ConfigError(
+        "SOCKSYNC_STORE=sqlite: needs a file path, e.g. sqlite:./data/socksync.db",
+      );
+    }
+    return { kind: "sqlite", path };
+  }
+  if (spec.startsWith("redis://") || spec.startsWith("rediss://")) {
+    return { kind: "redis", url: spec };
+  }
+  throw new ConfigError(
+    `SOCKSYNC_STORE must be memory, sqlite:PATH or redis://HOST:PORT, got ${
+      JSON.stringify(spec)
+    }`,
+  );
+}
+
+/**
+ * Opens the configured store. SQLite and Redis are imported only when chosen,
+ * so the demo runs without their drivers.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "./config.ts";
+ * const store = await openStore({ kind: "memory" });
+ * await store.close();
+ * ```
+ */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  switch (config.kind) {
+    case "memory":
+      return (await import("../stores/memory.ts")).memoryStore();
+    case "sqlite":
+      return await (await import("../stores/sqlite.ts")).openSqliteStore({
+        path: config.path,
+      });
+    case "redis":
+      return await (await import("../stores/redis.ts")).openRedisStore({
+        url: config.url,
+      });
+  }
+}

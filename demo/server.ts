@@ -1,0 +1,76 @@
+/**
+ * The demo server: `deno run server`, `bun run server` or `npm run server`.
+ * Configured by `PORT`, `HOST` and `SOCKSYNC_STORE` (see `config.ts`).
+ *
+ * @module
+ */
+// node:process works on Deno, Bun and Node alike; this entry point is not core.
+import process from "node:process";
+import { detectRuntime, serve } from "../src/serve.ts";
+import { createDemoApp, createDemoHub } from "./app.ts";
+import { ConfigError, openStore, parseConfig } from "./config.ts";
+import { buildPage } from "./page/build.ts";
+
+/** A shutdown that takes longer than this is cut short. */
+const SHUTDOWN_LIMIT_MS = 5000;
+
+let config;
+try {
+  config = parseConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`socksync demo: ${error.message}`);
+  process.exit(2);
+}
+
+const store = await openStore(config.store).catch((error) => {
+  console.error(`socksync demo: cannot open the store: ${errorText(error)}`);
+  process.exit(1);
+});
+const hub = createDemoHub(store);
+const page = await buildPage();
+const server = await serve({
+  hub,
+  app: createDemoApp({ hub, store, runtime: detectRuntime(), page }),
+  port: config.port,
+  hostname: config.host,
+}).catch((error) => {
+  console.error(
+    `socksync demo: cannot listen on ${config.host}:${config.port}: ${
+      errorText(error)
+    }`,
+  );
+  process.exit(1);
+});
+console.log(
+  `SockSync demo listening on ${server.url} (${server.runtime}, store: ${store.kind})`,
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`socksync demo: ${signal}, shutting down`);
+  const limit = setTimeout(() => {
+    console.error("socksync demo: shutdown took too long, exiting anyway");
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS);
+  try {
+    await server.close();
+    await hub.close();
+    await store.close();
+  } catch (error) {
+    console.error(
+      `socksync demo: error while shutting down: ${errorText(error)}`,
+    );
+  }
+  clearTimeout(limit);
+  console.log("socksync demo: stopped");
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,55 @@
+/**
+ * Serves a Hono app on Bun with `Bun.serve` and `hono/bun`'s WebSocket
+ * upgrade. Loaded by `serve()` only when running on Bun.
+ *
+ * @module
+ */
+/// <reference types="bun-types" />
+import type { Hono } from "hono";
+import { createBunWebSocket } from "hono/bun";
+import type { Adapter } from "../serve.ts";
+
+/** How long open WebSockets get to finish their close handshake. */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * The Bun adapter for `app`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { createAdapter } from "./bun.ts";
+ * const app = new Hono().get("/", (c) => c.text("hi"));
+ * const listener = await createAdapter(app).listen({ port: 0, hostname: "127.0.0.1" });
+ * await listener.close();
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function createAdapter(app: Hono<any>): Adapter {
+  const { upgradeWebSocket, websocket } = createBunWebSocket();
+  return {
+    runtime: "bun",
+    upgradeWebSocket,
+    listen({ port, hostname }) {
+      // `hono/bun` finds the server to upgrade with in `c.env`: Bun passes it
+      // as fetch's second argument.
+      const server = Bun.serve({ port, hostname, fetch: app.fetch, websocket });
+      return Promise.resolve({
+        port: server.port ?? port,
+        async close() {
+          // stop() stops accepting and waits for open connections; stop(true)
+          // ends those left after the grace.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([
+            server.stop(),
+            new Promise((resolve) =>
+              timer = setTimeout(resolve, CLOSE_GRACE_MS)
+            ),
+          ]);
+          clearTimeout(timer);
+          await server.stop(true);
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * Slow consumers. WebSocket has no drain event, so a connection whose
+ * `bufferedAmount` grows past a threshold is marked congested and polled
+ * until it drains. While congested, groups do not queue every change:
+ * they leave one "flush" per subscription (the latest var value, the view's
+ * current page), run once the socket drained. Past a hard cap the
+ * connection is closed.
+ *
+ * @module
+ */
+import type { SocketLike, Subscriber } from "./socket.ts";
+
+/**
+ * A subscriber that can hold back pushed changes while its socket is
+ * congested. Groups check {@linkcode isCongested} before pushing.
+ *
+ * @example
+ * ```ts
+ * import type { Conflating } from "./backpressure.ts";
+ * const never: Conflating = { congested: false, sendText() {}, defer() {} };
+ * ```
+ */
+export interface Conflating extends Subscriber {
+  /** Whether pushes should be deferred instead of sent. */
+  readonly congested: boolean;
+  /**
+   * Remembers that `owner` (a group) has something newer for this subscriber
+   * under `key`; `flush` sends it once the socket drained. A later defer with
+   * the same owner and key replaces the earlier one.
+   */
+  defer(owner: object, key: string, flush: () => void): void;
+}
+
+/**
+ * Whether pushes to this subscriber should be deferred right now.
+ *
+ * @example
+ * ```ts
+ * import { isCongested } from "./backpressure.ts";
+ * isCongested({ sendText() {} }); // false: a plain subscriber is never congested
+ * ```
+ */
+export function isCongested(subscriber: Subscriber): subscriber is Conflating {
+  return (subscriber as Partial<Conflating>).congested === true &&
+    typeof (subscriber as Partial<Conflating>).defer === "function";
+}
+
+/**
+ * Options of an {@linkcode Outbox}.
+ *
+ * @example
+ * ```ts
+ * import type { OutboxOptions } from "./backpressure.ts";
+ * const options: OutboxOptions = {
+ *   socket: { send() {}, close() {}, readyState: 1, bufferedAmount: 0 },
+ *   congestionBytes: 1 << 20, maxBufferedBytes: 8 << 20, pollInterval: 25,
+ *   onOverflow: () => {}, onError: () => {},
+ * };
+ * ```
+ */
+export interface OutboxOptions {
+  /** The socket written to. */
+  socket: SocketLike;
+  /** Queued bytes above which the socket counts as congested. */
+  congestionBytes: number;
+  /** Queued bytes beyond which `onOverflow` is called. */
+  maxBufferedBytes: number;
+  /** Milliseconds between `bufferedAmount` checks while congested. */
+  pollInterval: number;
+  /** Called once when the socket's queue passed `maxBufferedBytes`. */
+  onOverflow(): void;
+  /** Told about a flush that threw. */
+  onError(error: unknown): void;
+}
+
+/**
+ * The sending side of one connection: writes frames, watches
+ * `bufferedAmount`, and holds deferred flushes while congested.
+ *
+ * @example
+ * ```ts
+ * import { Outbox } from "./backpressure.ts";
+ * const sent: string[] = [];
+ * const outbox = new Outbox({
+ *   socket: { send: (t) => { sent.push(t); }, close() {}, readyState: 1, bufferedAmount: 0 },
+ *   congestionBytes: 1 << 20, maxBufferedBytes: 8 << 20, pollInterval: 25,
+ *   onOverflow: () => {}, onError: console.error,
+ * });
+ * outbox.send('{"func":"unsubscribe_all"}');
+ * outbox.close();
+ * ```
+ */
+export class Outbox {
+  readonly #options: OutboxOptions;
+  // Keyed by the group object, then by a string the group chooses: never a plain object.
+  readonly #deferred = new Map<object, Map<string, () => void>>();
+  #congested = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #overflowed = false;
+  #closed = false;
+
+  /** @param options the socket, thresholds and callbacks */
+  constructor(options: OutboxOptions) {
+    this.#options = options;
+  }
+
+  /** Whether the socket is congested: pushes are being deferred. */
+  get congested(): boolean {
+    return this.#congested;
+  }
+
+  /** How many flushes are waiting for the socket to drain. */
+  get deferredCount(): number {
+    let count = 0;
+    for (const byKey of this.#deferred.values()) count += byKey.size;
+    return count;
+  }
+
+  /** Writes a frame if the socket is open, then checks the socket's queue. */
+  send(text: string, open: boolean): void {
+    if (this.#closed || !open) return;
+    this.#options.socket.send(text);
+    this.#check();
+  }
+
+  /** See {@linkcode Conflating.defer}. */
+  defer(owner: object, key: string, flush: () => void): void {
+    if (this.#closed) return;
+    let byKey = this.#deferred.get(owner);
+    if (!byKey) this.#deferred.set(owner, byKey = new Map());
+    byKey.set(key, flush);
+    this.#startPolling();
+  }
+
+  /** Stops polling and drops every deferred flush. */
+  close(): void {
+    this.#closed = true;
+    this.#congested = false;
+    this.#deferred.clear();
+    this.#stopPolling();
+  }
+
+  #buffered(): number {
+    const amount = this.#options.socket.bufferedAmount;
+    return typeof amount === "number" && Number.isFinite(amount) ? amount : 0;
+  }
+
+  #check(): void {
+    const buffered = this.#buffered();
+    if (buffered > this.#options.maxBufferedBytes) {
+      if (!this.#overflowed) {
+        this.#overflowed = true;
+        this.#options.onOverflow();
+      }
+      return;
+    }
+    if (!this.#congested && buffered > this.#options.congestionBytes) {
+      this.#congested = true;
+      this.#startPolling();
+    }
+  }
+
+  #startPolling(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = setInterval(() => this.#poll(), this.#options.pollInterval);
+  }
+
+  #stopPolling(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #poll(): void {
+    const buffered = this.#buffered();
+    if (buffered > this.#options.maxBufferedBytes) return this.#check();
+    // Drained to half the threshold: resume, so a queue hovering at the
+    // threshold does not flip between the two states on every frame.
+    if (buffered > this.#options.congestionBytes / 2) return;
+    this.#congested = false;
+    this.#stopPolling();
+    const flushes = [...this.#deferred.values()].flatMap((
+      m,
+    ) => [...m.values()]);
+    this.#deferred.clear();
+    for (const flush of flushes) {
+      try {
+        flush();
+      } catch (error) {
+        this.#options.onError(error);
+      }
+    }
+  }
+}

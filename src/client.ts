@@ -1,0 +1,430 @@
+/**
+ * A SockSync client for browsers, Deno, Bun and Node: one WebSocket to a
+ * server, mirrors of its vars and list pages that survive reconnects, and
+ * calls to its functions. Runtime-neutral: it only needs a WebSocket class
+ * (the global one, or `ws` on Node 20).
+ *
+ * @module
+ */
+import type * as v from "valibot";
+import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { ErrorCode, SockSyncError } from "./errors.ts";
+import { ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
+import { type CallOptions, Peer, type Registry } from "./peer.ts";
+
+/**
+ * The part of a WebSocket the client uses: the Web-standard API, which
+ * browsers, Deno, Bun and the `ws` package all provide.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketLike } from "./client.ts";
+ * const open = (socket: WebSocketLike) => socket.readyState === 1;
+ * ```
+ */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Bytes queued but not yet sent. */
+  readonly bufferedAmount: number;
+  /** Sends one text frame. */
+  send(data: string): void;
+  /** Starts the close handshake. */
+  close(code?: number, reason?: string): void;
+  // Handler properties rather than addEventListener: every implementation has
+  // them with compatible types. Their events differ, hence `any`.
+  // deno-lint-ignore no-explicit-any
+  onopen: ((event: any) => void) | null;
+  // deno-lint-ignore no-explicit-any
+  onmessage: ((event: any) => void) | null;
+  // deno-lint-ignore no-explicit-any
+  onclose: ((event: any) => void) | null;
+  // deno-lint-ignore no-explicit-any
+  onerror: ((event: any) => void) | null;
+}
+
+/**
+ * A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from `ws`.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketConstructor } from "./client.ts";
+ * const Impl: WebSocketConstructor = globalThis.WebSocket;
+ * ```
+ */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/**
+ * Options of {@linkcode connect}.
+ *
+ * @example
+ * ```ts
+ * import type { ClientOptions } from "./client.ts";
+ * const options: ClientOptions = { reconnect: { minDelay: 100, maxDelay: 5000 }, callTimeout: 10_000 };
+ * ```
+ */
+export interface ClientOptions {
+  /** The WebSocket class (default `globalThis.WebSocket`; on Node 20 pass `ws`). */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * What this side provides to the server (a `Hub`): its vars and lists can
+   * be subscribed to, and every one of its functions is accepted for calls.
+   */
+  hub?: Registry;
+  /** Reconnect delays, or `false` to stay disconnected after a drop. */
+  reconnect?: BackoffOptions | false;
+  /** Default timeout of calls in milliseconds (default 30,000). */
+  callTimeout?: number;
+  /** Called after every (re)connect, once every mirror was subscribed again. */
+  onConnect?: () => void;
+  /** Called after every drop of an open connection. */
+  onDisconnect?: (info: DisconnectInfo) => void;
+}
+
+/**
+ * Why a connection ended.
+ *
+ * @example
+ * ```ts
+ * import type { DisconnectInfo } from "./client.ts";
+ * const info: DisconnectInfo = { code: 1001, reason: "server shutting down" };
+ * ```
+ */
+export interface DisconnectInfo {
+  /** The WebSocket close code (1006 when the connection just broke). */
+  code: number;
+  /** The close reason the other side gave, if any. */
+  reason: string;
+}
+
+/**
+ * A list mirror that knows its client, so it can move between pages itself.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+ * const todos = client.list<{ text: string }>("todos", { pageSize: 10 });
+ * todos.onChange(() => console.log(todos.page, todos.items));
+ * todos.setPage(1);
+ * ```
+ */
+export class ListView<T = unknown> extends ListMirror<T> {
+  readonly #move: (view: ListView<T>, page: number, size?: number) => void;
+
+  /**
+   * @param name the list's name on the wire
+   * @param options the page to open
+   * @param move asks for another page (the client's `getPage`)
+   */
+  constructor(
+    name: string,
+    options: ListViewOptions,
+    move: (view: ListView<T>, page: number, size?: number) => void,
+  ) {
+    super(name, options);
+    this.#move = move;
+  }
+
+  /** Shows another page (and optionally another page size). */
+  setPage(page: number, pageSize?: number): void {
+    this.#move(this, page, pageSize);
+  }
+}
+
+type Mirror = VarMirror<unknown> | ListMirror<unknown>;
+
+/**
+ * A connection to a SockSync server that reconnects by itself. Create it
+ * with {@linkcode connect}.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+ * const counter = client.var<number>("counter");
+ * counter.onChange(() => console.log("counter", counter.value));
+ * await client.call("increment", { by: 2 });
+ * client.close();
+ * ```
+ */
+export class Client {
+  /** The server's WebSocket URL. */
+  readonly url: string;
+  readonly #options: ClientOptions;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #mirrors = new Map<string, Mirror>();
+  // A view's page is remembered here so a reconnect reopens the page the user
+  // last asked for, even when its answer never arrived.
+  readonly #wantedPages = new Map<
+    ListMirror<unknown>,
+    { page: number; size?: number }
+  >();
+  readonly #connectListeners = new Set<() => void>();
+  readonly #disconnectListeners = new Set<(info: DisconnectInfo) => void>();
+  #socket: WebSocketLike | undefined;
+  #peer: Peer | undefined;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /**
+   * @param url the server's WebSocket URL
+   * @param options see {@linkcode ClientOptions}
+   */
+  constructor(url: string, options: ClientOptions = {}) {
+    this.url = url;
+    this.#options = options;
+    const Impl = options.WebSocket ??
+      (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Impl) {
+      throw new TypeError(
+        "no global WebSocket here: pass one, e.g. connect(url, { WebSocket }) with WebSocket from the ws package",
+      );
+    }
+    this.#WebSocket = Impl;
+    if (options.onConnect) this.#connectListeners.add(options.onConnect);
+    if (options.onDisconnect) {
+      this.#disconnectListeners.add(options.onDisconnect);
+    }
+    this.#open();
+  }
+
+  /** Whether the connection is open right now. */
+  get connected(): boolean {
+    return this.#peer !== undefined;
+  }
+
+  /** The peer of the open connection, for what the client does not wrap. */
+  get peer(): Peer | undefined {
+    return this.#peer;
+  }
+
+  /**
+   * The mirror of a var the server provides, subscribed now and after every
+   * reconnect. The same name gives the same mirror.
+   */
+  var<T = unknown>(
+    name: string,
+    schema?: v.GenericSchema<unknown, T>,
+  ): VarMirror<T> {
+    const key = `var:${name}`;
+    const known = this.#mirrors.get(key);
+    if (known) return known as VarMirror<T>;
+    const mirror = new VarMirror<T>(name, schema);
+    this.#add(key, mirror as VarMirror<unknown>);
+    return mirror;
+  }
+
+  /**
+   * A view of one page of a list the server provides, subscribed now and
+   * after every reconnect (on the page it was showing). The same name gives
+   * the same view.
+   */
+  list<T = unknown>(name: string, options: ListViewOptions = {}): ListView<T> {
+    const key = `list:${name}`;
+    const known = this.#mirrors.get(key);
+    if (known) return known as ListView<T>;
+    const view = new ListView<T>(
+      name,
+      options,
+      (target, page, size) => this.getPage(target, page, size),
+    );
+    this.#add(key, view as ListView<unknown>);
+    return view;
+  }
+
+  /** Moves a list view to another page (and optionally page size). */
+  getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
+    const size = pageSize ?? this.#wantedPages.get(view)?.size ?? view.pageSize;
+    this.#wantedPages.set(view, { page, size });
+    this.#peer?.getPage(view, page, size);
+  }
+
+  /** Stops mirroring a var or list. */
+  release(mirror: VarMirror<unknown> | ListMirror<unknown>): void {
+    const key = `${mirror.type}:${mirror.name}`;
+    if (this.#mirrors.get(key) !== mirror) return;
+    this.#mirrors.delete(key);
+    this.#wantedPages.delete(mirror as ListMirror<unknown>);
+    this.#peer?.unmirror(mirror);
+  }
+
+  /**
+   * Calls a server function. While disconnected the call waits for the next
+   * connection (within its timeout); a call in flight when the connection
+   * drops rejects with code 8, "connection closed", since it may or may not
+   * have run.
+   */
+  async call<R = unknown>(
+    name: string,
+    args?: unknown,
+    options: CallOptions = {},
+  ): Promise<R> {
+    const timeout = options.timeout ?? this.#options.callTimeout ?? 30_000;
+    const started = Date.now();
+    const peer = this.#peer ?? await this.#nextConnection(name, timeout);
+    const left = Math.max(1, timeout - (Date.now() - started));
+    return await peer.call<R>(name, args, { timeout: left });
+  }
+
+  /** Calls `listener` after every (re)connect; returns the function that removes it. */
+  onConnect(listener: () => void): () => void {
+    this.#connectListeners.add(listener);
+    return () => this.#connectListeners.delete(listener);
+  }
+
+  /** Calls `listener` after every drop; returns the function that removes it. */
+  onDisconnect(listener: (info: DisconnectInfo) => void): () => void {
+    this.#disconnectListeners.add(listener);
+    return () => this.#disconnectListeners.delete(listener);
+  }
+
+  /** Resolves once connected (at once if connected now). */
+  ready(): Promise<void> {
+    if (this.#peer) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.onConnect(() => {
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /** Closes the connection for good: no reconnect; pending calls reject. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    const socket = this.#socket;
+    this.#drop({ code: 1000, reason: "client closed" });
+    socket?.close(1000, "client closed");
+  }
+
+  #add(key: string, mirror: Mirror): void {
+    this.#mirrors.set(key, mirror);
+    this.#peer?.mirror(mirror);
+  }
+
+  #nextConnection(name: string, timeout: number): Promise<Peer> {
+    if (this.#closed) {
+      return Promise.reject(
+        new SockSyncError(ErrorCode.Other, "client closed"),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(
+          new SockSyncError(
+            ErrorCode.Other,
+            `call to ${name} timed out: not connected`,
+          ),
+        );
+      }, timeout);
+      const off = this.onConnect(() => {
+        off();
+        clearTimeout(timer);
+        resolve(this.#peer!);
+      });
+    });
+  }
+
+  #open(): void {
+    if (this.#closed) return;
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(this.url);
+    } catch (error) {
+      // A malformed URL will not get better by retrying.
+      this.#closed = true;
+      throw error;
+    }
+    this.#socket = socket;
+    socket.onopen = () => {
+      if (this.#socket !== socket) return;
+      const peer = new Peer({
+        socket,
+        registry: this.#options.hub,
+        callTimeout: this.#options.callTimeout,
+      });
+      this.#peer = peer;
+      if (this.#options.hub && this.#options.hub.functions.size > 0) {
+        peer.acceptCalls();
+      }
+      for (const mirror of this.#mirrors.values()) {
+        const wanted = this.#wantedPages.get(mirror as ListMirror<unknown>);
+        if (wanted && mirror.type === "list") {
+          mirror.page = wanted.page;
+          if (wanted.size !== undefined) mirror.pageSize = wanted.size;
+        }
+        peer.mirror(mirror);
+      }
+      this.#emitConnect();
+    };
+    socket.onmessage = (event: { data: unknown }) => {
+      if (this.#socket !== socket) return;
+      // Only a server that talks counts as back: one that accepts and drops
+      // at once (e.g. while shutting down) keeps the delays growing.
+      this.#attempt = 0;
+      this.#peer?.receive(event.data);
+    };
+    socket.onclose = (event: { code?: number; reason?: string }) => {
+      if (this.#socket !== socket) return;
+      this.#drop({ code: event.code ?? 1006, reason: event.reason ?? "" });
+      this.#schedule();
+    };
+    // Errors are always followed by a close event, which does the work.
+    socket.onerror = () => {};
+  }
+
+  #drop(info: DisconnectInfo): void {
+    const peer = this.#peer;
+    this.#socket = undefined;
+    this.#peer = undefined;
+    if (!peer) return;
+    peer.detach();
+    for (const listener of this.#disconnectListeners) {
+      try {
+        listener(info);
+      } catch (error) {
+        console.error(error);
+      }
+    }
+  }
+
+  #emitConnect(): void {
+    for (const listener of [...this.#connectListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        console.error(error);
+      }
+    }
+  }
+
+  #schedule(): void {
+    const reconnect = this.#options.reconnect;
+    if (this.#closed || reconnect === false) return;
+    const delay = backoffDelay({ ...reconnect, attempt: this.#attempt++ });
+    this.#timer = setTimeout(() => this.#open(), delay);
+  }
+}
+
+/**
+ * Connects to a SockSync server. The client reconnects with exponential
+ * backoff until {@linkcode Client.close} and re-subscribes every mirror.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", {
+ *   onConnect: () => console.log("connected"),
+ * });
+ * const todos = client.list<{ text: string; done: boolean }>("todos", { pageSize: 20 });
+ * todos.onChange(() => console.log(todos.total, todos.items));
+ * ```
+ */
+export function connect(url: string, options: ClientOptions = {}): Client {
+  return new Client(url, options);
+}

@@ -1,0 +1,255 @@
+/**
+ * Per-connection limits: their options and documented defaults, the token
+ * bucket behind the message rate limit, and the JSON nesting scan that runs
+ * before a frame is parsed.
+ *
+ * @module
+ */
+
+/**
+ * Every limit a {@linkcode Hub} applies to each connection (and `serve()` to
+ * the server). All are optional in the options; see
+ * {@linkcode DEFAULT_LIMITS} for the defaults. `Infinity` (or `0` for the
+ * timers) turns a limit off.
+ *
+ * @example
+ * ```ts
+ * import type { Limits } from "./limits.ts";
+ * const strict: Partial<Limits> = { maxFrameBytes: 64 * 1024, messageRate: 20 };
+ * ```
+ */
+export interface Limits {
+  /** Largest incoming frame in bytes (UTF-8). Beyond it the connection closes with 1009. */
+  maxFrameBytes: number;
+  /** Deepest nesting of arrays and objects in an incoming frame. Beyond it: error 7, the frame is dropped. */
+  maxDepth: number;
+  /**
+   * Subscriptions the other side may hold on one connection: vars, list
+   * views, list items and functions it accepts calls to. Beyond it: error 8.
+   */
+  maxSubscriptions: number;
+  /** Calls this side may have waiting for an answer on one connection. Beyond it `call()` rejects with code 8. */
+  maxPendingCalls: number;
+  /** Function handlers running at once for one connection. Beyond it: error 8 (the call is not queued). */
+  maxConcurrentCalls: number;
+  /** Milliseconds before an outgoing call rejects with code 8. */
+  callTimeout: number;
+  /** Frames per second a connection may send on average (the token bucket's refill rate). */
+  messageRate: number;
+  /** Frames a connection may send in one burst (the token bucket's size). */
+  messageBurst: number;
+  /**
+   * Frames refused by the rate limit (each answered with error 8) before the
+   * connection closes with 1008. The count restarts once the bucket is at
+   * least half full again, so only a sender that keeps exceeding the rate is
+   * closed.
+   */
+  maxRateStrikes: number;
+  /**
+   * Milliseconds without any incoming frame after which the connection closes
+   * with 4000 ("idle timeout"). After half of it the peer sends a probe that
+   * every conforming peer answers, so a live but quiet peer stays connected.
+   * `0`: no idle timeout.
+   */
+  idleTimeout: number;
+  /**
+   * Bytes queued on the socket (`bufferedAmount`) above which the connection
+   * counts as congested: var changes are conflated to the latest value and
+   * list views collapse into one `set_all`, sent once it drains.
+   */
+  congestionBytes: number;
+  /** Bytes queued on the socket beyond which a slow consumer is closed with 1013. */
+  maxBufferedBytes: number;
+  /** Milliseconds between checks of `bufferedAmount` while congested (there is no drain event). */
+  drainPollInterval: number;
+  /** Open WebSocket connections per server; beyond it upgrades are refused with 503. */
+  maxConnections: number;
+}
+
+/**
+ * The defaults a {@linkcode Hub} applies.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * console.log(DEFAULT_LIMITS.maxFrameBytes); // 1048576
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxFrameBytes: 1024 * 1024,
+  maxDepth: 32,
+  maxSubscriptions: 1_000,
+  maxPendingCalls: 1_000,
+  maxConcurrentCalls: 32,
+  callTimeout: 30_000,
+  messageRate: 100,
+  messageBurst: 500,
+  maxRateStrikes: 500,
+  idleTimeout: 60_000,
+  congestionBytes: 1024 * 1024,
+  // Below Bun's default backpressure limit (16 MiB), where Bun starts dropping frames.
+  maxBufferedBytes: 8 * 1024 * 1024,
+  drainPollInterval: 25,
+  maxConnections: 10_000,
+});
+
+/**
+ * The defaults of a bare {@linkcode Peer} (a client's, or one built without a
+ * hub): it trusts the side it connected to, so only the limits that protect
+ * memory apply.
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "./limits.ts";
+ * console.log(PEER_LIMITS.messageRate); // Infinity
+ * ```
+ */
+export const PEER_LIMITS: Readonly<Limits> = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxFrameBytes: 64 * 1024 * 1024,
+  maxDepth: 256,
+  maxSubscriptions: Infinity,
+  maxPendingCalls: Infinity,
+  maxConcurrentCalls: Infinity,
+  messageRate: Infinity,
+  messageBurst: Infinity,
+  maxRateStrikes: Infinity,
+  idleTimeout: 0,
+  maxBufferedBytes: Infinity,
+  maxConnections: Infinity,
+});
+
+/**
+ * Fills in the limits not given, from `defaults`, and checks the given ones.
+ *
+ * @example
+ * ```ts
+ * import { resolveLimits } from "./limits.ts";
+ * const limits = resolveLimits({ messageRate: 10 });
+ * console.log(limits.messageBurst); // 500
+ * ```
+ */
+export function resolveLimits(
+  given: Partial<Limits> = {},
+  defaults: Readonly<Limits> = DEFAULT_LIMITS,
+): Limits {
+  const limits: Limits = { ...defaults };
+  for (const key of Object.keys(defaults) as (keyof Limits)[]) {
+    const value = given[key];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+      throw new RangeError(`socksync: limit ${key} must be a number >= 0`);
+    }
+    limits[key] = value;
+  }
+  return limits;
+}
+
+/**
+ * A token bucket: `take()` succeeds while tokens remain; they refill at
+ * `rate` per second up to `burst`.
+ *
+ * @example
+ * ```ts
+ * import { TokenBucket } from "./limits.ts";
+ * const bucket = new TokenBucket({ rate: 10, burst: 2 });
+ * bucket.take(); // true
+ * bucket.take(); // true
+ * bucket.take(); // false until 100 ms have passed
+ * ```
+ */
+export class TokenBucket {
+  readonly #rate: number;
+  readonly #burst: number;
+  #tokens: number;
+  #at: number;
+
+  /** @param options refill rate per second and bucket size */
+  constructor(options: { rate: number; burst: number }) {
+    this.#rate = options.rate;
+    this.#burst = options.burst;
+    this.#tokens = options.burst;
+    this.#at = Date.now();
+  }
+
+  /** Takes one token; `false` when the bucket is empty. */
+  take(): boolean {
+    if (this.#burst === Infinity || this.#rate === Infinity) return true;
+    const now = Date.now();
+    // A clock that steps back refills nothing instead of draining the bucket.
+    const elapsed = Math.max(0, now - this.#at);
+    this.#at = now;
+    this.#tokens = Math.min(
+      this.#burst,
+      this.#tokens + (elapsed * this.#rate) / 1000,
+    );
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** The fraction of the bucket that is full, 0 to 1 (as of the last `take`). */
+  get level(): number {
+    if (this.#burst === Infinity || this.#rate === Infinity) return 1;
+    return this.#burst === 0 ? 0 : this.#tokens / this.#burst;
+  }
+}
+
+/**
+ * Whether the JSON text nests arrays and objects deeper than `max`. Scans the
+ * text before `JSON.parse`, so a deeply nested frame never becomes a deep
+ * object (which would overflow the stack of recursive code such as
+ * `JSON.stringify` or a schema). Brackets inside strings do not count.
+ *
+ * @example
+ * ```ts
+ * import { exceedsDepth } from "./limits.ts";
+ * exceedsDepth('{"a":[[1]]}', 2); // true
+ * exceedsDepth('{"a":"[[[["}', 2); // false
+ * ```
+ */
+export function exceedsDepth(text: string, max: number): boolean {
+  if (max === Infinity) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Whether a text frame fits in `max` bytes of UTF-8, without encoding it
+ * (and without walking it when its length alone decides).
+ *
+ * @example
+ * ```ts
+ * import { fitsBytes } from "./limits.ts";
+ * fitsBytes("héllo", 6); // true: é is two bytes
+ * fitsBytes("héllo", 5); // false
+ * ```
+ */
+export function fitsBytes(text: string, max: number): boolean {
+  // Each UTF-16 code unit is 1 to 3 bytes of UTF-8 (a surrogate pair is 4).
+  if (text.length > max) return false;
+  if (text.length * 3 <= max) return true;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+    if (bytes > max) return false;
+  }
+  return true;
+}

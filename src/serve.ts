@@ -1,0 +1,248 @@
+/**
+ * Serves a {@linkcode Hub} (plus any Hono app) on whichever runtime runs this
+ * code: Deno, Bun or Node. Each runtime's adapter is loaded with a dynamic
+ * import, so Node never loads `hono/deno` and Deno never loads
+ * `@hono/node-server`.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { UpgradeWebSocket, WSContext } from "hono/ws";
+import type { Hub } from "./hub.ts";
+import type { Peer } from "./peer.ts";
+import { socksync } from "./hono.ts";
+
+/**
+ * The runtimes SockSync serves on.
+ *
+ * @example
+ * ```ts
+ * import type { Runtime } from "./serve.ts";
+ * const runtime: Runtime = "deno";
+ * ```
+ */
+export type Runtime = "deno" | "bun" | "node";
+
+/**
+ * The runtime running this code: `globalThis.Deno`, then `globalThis.Bun`
+ * (Bun also looks like Node), else Node.
+ *
+ * @example
+ * ```ts
+ * import { detectRuntime } from "./serve.ts";
+ * console.log(`running on ${detectRuntime()}`);
+ * ```
+ */
+export function detectRuntime(): Runtime {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (g.Deno !== undefined) return "deno";
+  if (g.Bun !== undefined) return "bun";
+  return "node";
+}
+
+/**
+ * A listening socket, as an adapter reports it.
+ *
+ * @example
+ * ```ts
+ * import type { Listener } from "./serve.ts";
+ * const stop = (listener: Listener) => listener.close();
+ * ```
+ */
+export interface Listener {
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  /**
+   * Stops accepting connections at once, lets open WebSockets finish their
+   * close handshake for a short grace period, ends what is left, and resolves
+   * once the server stopped.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * What one runtime's adapter provides for a Hono app: the upgrade helper to
+ * mount WebSocket routes with, and a way to listen.
+ *
+ * @example
+ * ```ts
+ * import type { Adapter } from "./serve.ts";
+ * async function start(adapter: Adapter) {
+ *   return await adapter.listen({ port: 0, hostname: "127.0.0.1" });
+ * }
+ * ```
+ */
+export interface Adapter {
+  /** The runtime this adapter serves on. */
+  readonly runtime: Runtime;
+  /** Hono's WebSocket upgrade helper for this runtime. */
+  // deno-lint-ignore no-explicit-any
+  readonly upgradeWebSocket: UpgradeWebSocket<any, any>;
+  /** Starts serving the app the adapter was created for. */
+  listen(options: { port: number; hostname: string }): Promise<Listener>;
+}
+
+/**
+ * Loads the adapter of the running runtime and creates it for `app`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { loadAdapter } from "./serve.ts";
+ * const app = new Hono();
+ * const adapter = await loadAdapter(app);
+ * app.get("/", (c) => c.text(`hello from ${adapter.runtime}`));
+ * const listener = await adapter.listen({ port: 0, hostname: "127.0.0.1" });
+ * await listener.close();
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export async function loadAdapter(app: Hono<any>): Promise<Adapter> {
+  // Literal specifiers per branch, so tools can still follow the imports.
+  switch (detectRuntime()) {
+    case "deno":
+      return (await import("./adapter/deno.ts")).createAdapter(app);
+    case "bun":
+      return (await import("./adapter/bun.ts")).createAdapter(app);
+    default:
+      return (await import("./adapter/node.ts")).createAdapter(app);
+  }
+}
+
+/**
+ * Options of {@linkcode serve}.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "../mod.ts";
+ * import type { ServeOptions } from "./serve.ts";
+ * const options: ServeOptions = { hub: new Hub(), port: 0, hostname: "127.0.0.1" };
+ * ```
+ */
+export interface ServeOptions<Ctx = unknown> {
+  /** The hub every WebSocket connection is attached to. */
+  hub: Hub<Ctx>;
+  /** Other routes; requests that are not the WebSocket route go here. */
+  // deno-lint-ignore no-explicit-any
+  app?: Hono<any>;
+  /** Instead of `app`: a plain fetch handler for every other request. */
+  fetch?: (request: Request) => Response | Promise<Response>;
+  /** The WebSocket route (default `/ws/socksync`). */
+  path?: string;
+  /** The port (default 8080; 0 lets the OS pick, see `Server.port`). */
+  port?: number;
+  /** The address to bind (default `127.0.0.1`). */
+  hostname?: string;
+  /** Builds the per-connection context handed to function handlers. */
+  context?: (c: Context) => Ctx | Promise<Ctx>;
+  /** Called for every new connection; the default accepts every function of the hub. */
+  onConnect?: (peer: Peer) => void;
+  /** Called once the server listens. */
+  onListen?: (server: Server) => void;
+}
+
+/**
+ * A running server.
+ *
+ * @example
+ * ```ts
+ * import type { Server } from "./serve.ts";
+ * async function stop(server: Server) {
+ *   console.log(`stopping ${server.url} on ${server.runtime}`);
+ *   await server.close();
+ * }
+ * ```
+ */
+export interface Server {
+  /** The runtime serving. */
+  readonly runtime: Runtime;
+  /** The address bound. */
+  readonly hostname: string;
+  /** The port bound. */
+  readonly port: number;
+  /** `http://hostname:port`. */
+  readonly url: string;
+  /** The number of open WebSocket connections. */
+  readonly connections: number;
+  /**
+   * Stops accepting, closes every WebSocket with 1001 ("going away") and
+   * stops the server. The hub stays open: close it (and its stores) after.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a hub on the running runtime: the WebSocket route plus `app` (or
+ * `fetch`) for everything else.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { Hub } from "../mod.ts";
+ * import { serve } from "./serve.ts";
+ *
+ * const hub = new Hub();
+ * const app = new Hono().get("/", (c) => c.text("hello"));
+ * const server = await serve({ hub, app, port: 0 });
+ * console.log(`listening on ${server.url}`);
+ * await server.close();
+ * await hub.close();
+ * ```
+ */
+export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const root = new Hono();
+  const adapter = await loadAdapter(root);
+  const sockets = new Set<WSContext>();
+  let closing: Promise<void> | undefined;
+  root.get(
+    options.path ?? "/ws/socksync",
+    socksync(options.hub, {
+      upgradeWebSocket: adapter.upgradeWebSocket,
+      context: options.context,
+      onConnect(peer, ws) {
+        if (closing) return ws.close(1001, "server shutting down");
+        sockets.add(ws);
+        if (options.onConnect) options.onConnect(peer);
+        else peer.acceptCalls();
+      },
+      onDisconnect(_peer, ws) {
+        sockets.delete(ws);
+      },
+    }),
+  );
+  const { app, fetch } = options;
+  // Delegate instead of `root.route()`, so routes added to `app` later count too.
+  if (app) root.all("*", (c) => app.fetch(c.req.raw, c.env));
+  else if (fetch) root.all("*", (c) => fetch(c.req.raw));
+  const listener = await adapter.listen({
+    port: options.port ?? 8080,
+    hostname,
+  });
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const server: Server = {
+    runtime: adapter.runtime,
+    hostname,
+    port: listener.port,
+    url: `http://${host}:${listener.port}`,
+    get connections() {
+      return sockets.size;
+    },
+    close() {
+      closing ??= (async () => {
+        // Stop accepting first, so clients that reconnect at once find nothing.
+        const down = listener.close();
+        for (const ws of sockets) {
+          try {
+            ws.close(1001, "server shutting down");
+          } catch { /* already closed */ }
+        }
+        await down;
+      })();
+      return closing;
+    },
+  };
+  options.onListen?.(server);
+  return server;
+}

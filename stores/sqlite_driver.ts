@@ -1,0 +1,116 @@
+/**
+ * The one tiny synchronous SQLite interface the SQLite store is written
+ * against, and {@linkcode openSqliteDriver}, which picks what the runtime
+ * has: `node:sqlite` (Deno, Bun, Node ≥ 22.13) or else `better-sqlite3`
+ * (an optional peer dependency, needed on older Node only).
+ *
+ * @module
+ */
+
+/** A value SQLite takes as a parameter or gives back. */
+type SqlValue = string | number | bigint | null | Uint8Array;
+
+/**
+ * A prepared statement.
+ *
+ * @example
+ * ```ts
+ * import type { SqliteStatement } from "./sqlite_driver.ts";
+ * function first(statement: SqliteStatement) {
+ *   return statement.get("todos");
+ * }
+ * ```
+ */
+export interface SqliteStatement {
+  /** Runs the statement, for its effect. */
+  run(...params: SqlValue[]): unknown;
+  /** The first row, or `undefined`. */
+  get(...params: SqlValue[]): Record<string, SqlValue> | undefined;
+  /** All rows. */
+  all(...params: SqlValue[]): Record<string, SqlValue>[];
+}
+
+/**
+ * An open database.
+ *
+ * @example
+ * ```ts
+ * import type { SqliteDriver } from "./sqlite_driver.ts";
+ * function migrate(db: SqliteDriver) {
+ *   db.exec("CREATE TABLE IF NOT EXISTS t (x)");
+ * }
+ * ```
+ */
+export interface SqliteDriver {
+  /** Which library runs underneath, for logs: `"node:sqlite"` or `"better-sqlite3"`. */
+  readonly name: string;
+  /** Runs SQL text without parameters (may hold several statements). */
+  exec(sql: string): void;
+  /** Prepares one statement. */
+  prepare(sql: string): SqliteStatement;
+  /** Closes the database. */
+  close(): void;
+}
+
+interface NodeSqliteModule {
+  DatabaseSync: new (path: string) => {
+    exec(sql: string): void;
+    prepare(sql: string): SqliteStatement;
+    close(): void;
+  };
+}
+
+interface BetterSqliteDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): SqliteStatement;
+  close(): void;
+}
+
+/**
+ * Opens the SQLite file at `path` with whatever this runtime offers.
+ *
+ * @example
+ * ```ts
+ * import { openSqliteDriver } from "./sqlite_driver.ts";
+ * const db = await openSqliteDriver(":memory:");
+ * db.prepare("SELECT 1 AS one").get(); // { one: 1 }
+ * db.close();
+ * ```
+ */
+export async function openSqliteDriver(path: string): Promise<SqliteDriver> {
+  let nodeSqlite: NodeSqliteModule | undefined;
+  try {
+    // Absent on Node < 22.13 (or behind a flag): fall back below.
+    nodeSqlite = await import("node:sqlite" as string) as NodeSqliteModule;
+  } catch {
+    nodeSqlite = undefined;
+  }
+  if (nodeSqlite?.DatabaseSync) {
+    const db = new nodeSqlite.DatabaseSync(path);
+    return {
+      name: "node:sqlite",
+      exec: (sql) => db.exec(sql),
+      prepare: (sql) => db.prepare(sql),
+      close: () => db.close(),
+    };
+  }
+  let Database: new (path: string) => BetterSqliteDatabase;
+  try {
+    // A variable specifier keeps bundlers and type checkers from requiring it.
+    const specifier = "better-sqlite3";
+    Database = (await import(specifier)).default;
+  } catch (error) {
+    throw new Error(
+      "SQLite needs node:sqlite (Deno, Bun, Node >= 22.13) or the " +
+        "better-sqlite3 package (npm install better-sqlite3@12): " +
+        (error instanceof Error ? error.message : String(error)),
+    );
+  }
+  const db = new Database(path);
+  return {
+    name: "better-sqlite3",
+    exec: (sql) => db.exec(sql),
+    prepare: (sql) => db.prepare(sql),
+    close: () => db.close(),
+  };
+}

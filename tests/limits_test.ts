@@ -1,0 +1,352 @@
+/**
+ * Every per-connection limit over a real socket and a real server: frame
+ * size, nesting depth, subscriptions, pending and concurrent calls, call
+ * timeout, message rate, idle timeout and connections per hub.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as v from "valibot";
+import { ErrorCode, Hub, Peer, type SockSyncError, VarMirror } from "../mod.ts";
+import type { Limits } from "../src/limits.ts";
+import { PROBE_NAME } from "../src/peer.ts";
+import { MemoryListSource } from "../stores/memory.ts";
+import { RawClient, serveHub, webSocketClass } from "./support/wire.ts";
+
+const ACCEPTED = ["echo", "wait"];
+
+interface Fixture {
+  hub: Hub;
+  client: RawClient;
+  peers: Peer[];
+  open(): Promise<RawClient>;
+  release(): void;
+  ids: string[];
+  url: string;
+}
+
+/** A hub with the given limits, a server and one raw client; everything closed in `finally`. */
+async function withLimits(
+  limits: Partial<Limits>,
+  fn: (fx: Fixture) => Promise<void>,
+): Promise<void> {
+  const hub = new Hub({ onError: () => {}, limits });
+  hub.var("counter", { schema: v.number(), initial: 0 });
+  const todos = hub.list("todos", {
+    source: new MemoryListSource<string>(),
+    schema: v.string(),
+  });
+  const ids = [
+    (await todos.insert(0, "a")).id,
+    (await todos.insert(1, "b")).id,
+  ];
+  let gate!: () => void;
+  let gateOpen = new Promise<void>((resolve) => gate = resolve);
+  hub.function("echo", { handler: (args) => args });
+  hub.function("wait", { handler: () => gateOpen.then(() => "done") });
+  const peers: Peer[] = [];
+  const { server, url } = await serveHub(hub, (peer) => {
+    peers.push(peer);
+    peer.acceptCalls(...ACCEPTED);
+  });
+  const clients: RawClient[] = [];
+  const open = async () => {
+    const client = await RawClient.open(url);
+    clients.push(client);
+    await client.skipFunctionSubscriptions(ACCEPTED.length);
+    return client;
+  };
+  try {
+    await fn({
+      hub,
+      client: await open(),
+      peers,
+      open,
+      ids,
+      url,
+      release: () => {
+        gate();
+        gateOpen = Promise.resolve();
+      },
+    });
+  } finally {
+    gate();
+    await Promise.all(clients.map((c) => c.close()));
+    await server.close();
+    await hub.close();
+  }
+}
+
+function call(client: RawClient, name: string, id: string, args?: unknown) {
+  client.send({ func: "call", type: "function", name, id, args });
+}
+
+describe("limits", () => {
+  test("a frame over maxFrameBytes closes the connection with 1009", async () => {
+    await withLimits({ maxFrameBytes: 1000 }, async ({ client }) => {
+      // 400 two-byte characters: 800 bytes of UTF-8 fit.
+      call(client, "echo", "fits", "é".repeat(400));
+      assert.equal((await client.next()).value, "é".repeat(400));
+      // 600 of them are 1,200 bytes although the string is shorter than 1,000.
+      call(client, "echo", "big", "é".repeat(600));
+      const closed = await client.closed;
+      assert.equal(closed.code, 1009);
+      assert.equal(closed.reason, "frame too large");
+    });
+  });
+
+  test("a binary frame over maxFrameBytes closes with 1009 too", async () => {
+    await withLimits({ maxFrameBytes: 100 }, async ({ client }) => {
+      client.socket.send(new Uint8Array(50));
+      assert.equal((await client.next()).error_code, ErrorCode.InvalidJson);
+      client.socket.send(new Uint8Array(200));
+      assert.equal((await client.closed).code, 1009);
+    });
+  });
+
+  test("nesting deeper than maxDepth → error 7; the connection stays usable", async () => {
+    await withLimits({ maxDepth: 5 }, async ({ client }) => {
+      // The frame object itself is level 1: four arrays inside make 5.
+      call(client, "echo", "ok", [[[[1]]]]);
+      assert.deepEqual((await client.next()).value, [[[[1]]]]);
+      call(client, "echo", "deep", [[[[[1]]]]]);
+      assert.deepEqual(await client.next(), {
+        func: "error",
+        error_code: 7,
+        message: "too deeply nested",
+      });
+      // Brackets inside strings are not nesting.
+      call(client, "echo", "str", "[[[[[[[[[[{{{{{{");
+      assert.equal((await client.next()).value, "[[[[[[[[[[{{{{{{");
+      // A pathological frame is refused before it is parsed.
+      client.send("[".repeat(200_000));
+      assert.equal((await client.next()).error_code, 7);
+      assert.deepEqual(await client.drain(), []);
+    });
+  });
+
+  test("maxSubscriptions counts vars, views, items and functions; error 8 beyond", async () => {
+    await withLimits({ maxSubscriptions: 3 }, async ({ client, ids }) => {
+      client.send({ func: "subscribe", type: "var", name: "counter" });
+      assert.equal((await client.next()).func, "set");
+      client.send({ func: "subscribe", type: "list", name: "todos" });
+      assert.equal((await client.next()).func, "set_all");
+      // Subscribing again to the same thing takes no new slot.
+      client.send({ func: "subscribe", type: "var", name: "counter" });
+      assert.equal((await client.next()).func, "set");
+      // An unknown item subscribes nothing, so it takes no slot either.
+      client.send({ func: "subscribe", type: "list", name: "todos", id: "x" });
+      assert.equal((await client.next()).error_code, ErrorCode.InvalidId);
+      client.send({
+        func: "subscribe",
+        type: "list",
+        name: "todos",
+        id: ids[0],
+      });
+      assert.equal((await client.next()).id, ids[0]);
+      client.send({ func: "subscribe", type: "function", name: "mine" });
+      assert.deepEqual(await client.next(), {
+        func: "error",
+        error_code: 8,
+        message: "too many subscriptions",
+        type: "function",
+        name: "mine",
+      });
+      client.send({
+        func: "subscribe",
+        type: "list",
+        name: "todos",
+        id: ids[1],
+      });
+      const refused = await client.next();
+      assert.equal(refused.error_code, 8);
+      assert.equal(refused.id, ids[1]);
+      // Unsubscribing frees a slot.
+      client.send({ func: "unsubscribe", type: "var", name: "counter" });
+      client.send({
+        func: "subscribe",
+        type: "list",
+        name: "todos",
+        id: ids[1],
+      });
+      assert.equal((await client.next()).id, ids[1]);
+      client.send({ func: "unsubscribe_all" });
+      client.send({ func: "subscribe", type: "function", name: "mine" });
+      assert.deepEqual(await client.drain(), []);
+    });
+  });
+
+  test("maxPendingCalls: a call beyond it rejects at once with code 8", async () => {
+    await withLimits({ maxPendingCalls: 2 }, async ({ peers }) => {
+      const peer = peers[0];
+      // The client never accepts "later", so both calls stay pending.
+      const pending = [
+        peer.call("later", {}, { timeout: 10_000 }),
+        peer.call("later", {}, { timeout: 10_000 }),
+      ];
+      const settled = Promise.allSettled(pending);
+      await assert.rejects(
+        peer.call("later"),
+        (error: SockSyncError) =>
+          error.code === ErrorCode.Other &&
+          error.message === "too many pending calls",
+      );
+      peer.detach();
+      for (const result of await settled) {
+        assert.equal(result.status, "rejected");
+      }
+    });
+  });
+
+  test("maxConcurrentCalls: a call beyond it gets error 8; finished calls free their slot", async () => {
+    await withLimits({ maxConcurrentCalls: 2 }, async ({ client, release }) => {
+      call(client, "wait", "w1");
+      call(client, "wait", "w2");
+      call(client, "wait", "w3");
+      assert.deepEqual(await client.next(), {
+        func: "error",
+        error_code: 8,
+        message: "too many concurrent calls",
+        type: "function",
+        name: "wait",
+        id: "w3",
+      });
+      // A non-blocking call is refused too while both slots are taken.
+      call(client, "echo", "e1", 1);
+      assert.equal((await client.next()).error_code, 8);
+      release();
+      const returns = [await client.next(), await client.next()];
+      assert.deepEqual(returns.map((f) => f.id).sort(), ["w1", "w2"]);
+      call(client, "wait", "w4");
+      assert.equal((await client.next()).id, "w4");
+    });
+  });
+
+  test("callTimeout from the limits applies to calls the hub makes", async () => {
+    await withLimits({ callTimeout: 150 }, async ({ client, peers }) => {
+      // The client accepts calls to "sleep" but never answers them.
+      client.send({ func: "subscribe", type: "function", name: "sleep" });
+      await client.drain();
+      const started = peers[0].call("sleep");
+      assert.equal((await client.next()).func, "call");
+      await assert.rejects(
+        started,
+        (error: SockSyncError) =>
+          error.code === ErrorCode.Other && /timed out/.test(error.message),
+      );
+    });
+  });
+
+  test("beyond the message rate: error 8 per frame, then close 1008", async () => {
+    // A bucket of 5 that refills once in 100 s: the count is exact.
+    const limits = { messageRate: 0.01, messageBurst: 5, maxRateStrikes: 3 };
+    await withLimits(limits, async ({ client, open }) => {
+      for (let i = 0; i < 5; i++) call(client, "echo", `r${i}`, i);
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await client.next()).id, `r${i}`);
+      }
+      // Three refused, the fourth closes (nothing is sent after it: Deno
+      // drops a connection that keeps sending after its close frame).
+      for (let i = 5; i < 9; i++) call(client, "echo", `r${i}`, i);
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(await client.next(), {
+          func: "error",
+          error_code: 8,
+          message: "rate limit exceeded",
+        });
+      }
+      const closed = await client.closed;
+      assert.equal(closed.code, 1008);
+      assert.equal(closed.reason, "rate limit exceeded");
+      // The bucket is per connection: a new one starts full.
+      const other = await open();
+      call(other, "echo", "fresh", 1);
+      assert.equal((await other.next()).id, "fresh");
+    });
+  });
+
+  test("idle timeout: a silent connection is probed, then closed with 4000", async () => {
+    await withLimits({ idleTimeout: 300 }, async ({ client }) => {
+      assert.deepEqual(await client.next(), {
+        func: "get",
+        type: "var",
+        name: PROBE_NAME,
+      });
+      const closed = await client.closed;
+      assert.equal(closed.code, 4000);
+      assert.equal(closed.reason, "idle timeout");
+    });
+  });
+
+  test("idle timeout: a peer that answers the probes stays connected", async () => {
+    await withLimits({ idleTimeout: 300 }, async ({ url }) => {
+      const WS = await webSocketClass();
+      const socket = new WS(url);
+      // A client peer answers the probe like any unknown var: error 3.
+      const peer = new Peer({ socket });
+      socket.addEventListener(
+        "message",
+        (e) => peer.receive((e as MessageEvent).data),
+      );
+      const closed = new Promise<number>((resolve) =>
+        socket.addEventListener("close", (e) => resolve((e as CloseEvent).code))
+      );
+      try {
+        await new Promise((resolve) =>
+          socket.addEventListener("open", resolve)
+        );
+        let probes = 0;
+        const seen = new Promise<void>((resolve) => {
+          socket.addEventListener("message", (e) => {
+            const frame = JSON.parse(String((e as MessageEvent).data));
+            if (frame.name === PROBE_NAME && ++probes === 4) resolve();
+          });
+        });
+        // Four probes span more than two idle timeouts.
+        await seen;
+        assert.equal(socket.readyState, 1);
+        const counter = new VarMirror<number>("counter");
+        const ready = new Promise<void>((r) => counter.onChange(() => r()));
+        peer.mirror(counter);
+        await ready;
+        assert.equal(counter.value, 0);
+      } finally {
+        socket.close();
+        await closed;
+        peer.detach();
+      }
+    });
+  });
+
+  test("maxConnections: the hub closes a connection beyond it with 1013", async () => {
+    await withLimits(
+      { maxConnections: 1 },
+      async ({ hub, client, open, url }) => {
+        const extra = await RawClient.open(url);
+        const closed = await extra.closed;
+        assert.equal(closed.code, 1013);
+        assert.equal(closed.reason, "too many connections");
+        assert.equal(hub.peers.size, 1);
+        assert.deepEqual(await client.drain(), []);
+        // Once the first leaves, a new connection is accepted.
+        await client.close();
+        const deadline = Date.now() + 5000;
+        while (hub.peers.size > 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const next = await open();
+        assert.deepEqual(await next.drain(), []);
+      },
+    );
+  });
+
+  test("limits are validated", () => {
+    assert.throws(() => new Hub({ limits: { maxDepth: -1 } }), RangeError);
+    assert.throws(
+      () => new Hub({ limits: { messageRate: Number.NaN } }),
+      RangeError,
+    );
+    const hub = new Hub({ limits: { messageRate: 5 } });
+    assert.equal(hub.limits.messageRate, 5);
+    assert.equal(hub.limits.maxFrameBytes, 1024 * 1024);
+  });
+});

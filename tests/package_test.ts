@@ -1,0 +1,375 @@
+/**
+ * The npm package, as a user gets it: builds dist/socksync-<version>.tgz
+ * (scripts/build_npm.mjs), installs it into a fresh temp project with npm,
+ * then there imports every entry point (each in its own process) under Node
+ * and Bun, serves a hub on Node through `socksync/hono` and talks to it with
+ * the client from `socksync`, and type-checks a TypeScript consumer with tsc.
+ *
+ * Slow (about a minute), so it runs once, under Node; Deno and Bun skip it.
+ * SOCKSYNC_PACKAGE_TGZ=<path> reuses a tarball instead of building one.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+
+const g = globalThis as { Deno?: unknown; Bun?: unknown };
+const runtime = g.Deno ? "Deno" : g.Bun ? "Bun" : "Node";
+const skip = runtime === "Node"
+  ? false
+  : `runs once, under Node only (npm run test:node), not under ${runtime}`;
+if (skip) console.log(`package_test: skipped: ${skip}`);
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const MINUTE = 60_000;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command, bounded in time; never throws (see `ok`). */
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeout = 3 * MINUTE,
+): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      cmd,
+      args,
+      {
+        cwd,
+        timeout,
+        killSignal: "SIGKILL",
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+      },
+      (error, stdout, stderr) => {
+        const code = error
+          ? typeof error.code === "number" ? error.code : 1
+          : 0;
+        done({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+function ok(r: Run, what: string): Run {
+  assert.equal(
+    r.code,
+    0,
+    `${what} failed (exit ${r.code})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+  );
+  return r;
+}
+
+/** The error line of a failed run, not its whole stack. */
+function brief(r: Run): string {
+  const lines = (r.stderr || r.stdout).split("\n").map((l) => l.trim());
+  return lines.find((l) => /^(\w*Error|error)\b|Error:/.test(l)) ??
+    lines.filter(Boolean).slice(-3).join(" | ");
+}
+
+const localBin = (name: string) => {
+  const p = join(root, "node_modules", ".bin", name);
+  return existsSync(p) ? p : name;
+};
+
+interface BuildResult {
+  tarball: string;
+  version: string;
+  missing: string[];
+  entries: Record<string, string[]>;
+}
+
+const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+const repoPkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const allDeps: Record<string, string> = {
+  ...repoPkg.devDependencies,
+  ...repoPkg.optionalDependencies,
+  ...repoPkg.peerDependencies,
+  ...repoPkg.dependencies,
+};
+/** `name@range` as the repo pins it, so npm finds it in its cache. */
+const pinned = (name: string, fallback = "latest") =>
+  `${name}@${allDeps[name] ?? fallback}`;
+
+const entryKeys: string[] = Object.keys(
+  typeof denoJson.exports === "string" ? { ".": 1 } : denoJson.exports,
+);
+const specifier = (key: string) =>
+  key === "." ? "socksync" : `socksync/${key.slice(2)}`;
+
+/** Packages only some entry points may load, never the main one. */
+const OPTIONAL = ["hono", "@hono/node-server", "@hono/node-ws", "ioredis"];
+
+// One process: imports the entry point named in argv, prints its exports.
+const IMPORT_ONE = `
+const spec = process.argv[process.argv.length - 1];
+const mod = await import(spec);
+const names = Object.keys(mod).sort();
+if (names.length === 0) throw new Error(spec + " exports nothing");
+console.log(spec + ": " + names.join(", "));
+`;
+
+// A server that imports only from socksync and socksync/hono (plus Hono's
+// own Node adapter), and the client from socksync.
+const E2E = `
+import { Hub, connect } from "socksync";
+import { socksync } from "socksync/hono";
+import { Hono } from "hono";
+import { serve } from "@hono/node-server";
+import { createNodeWebSocket } from "@hono/node-ws";
+import WebSocket from "ws";
+import * as v from "valibot";
+
+const fail = setTimeout(() => {
+  console.error("e2e: timed out");
+  process.exit(2);
+}, 30_000);
+
+const hub = new Hub();
+const counter = hub.var("counter", { schema: v.number(), initial: 0 });
+hub.function("increment", {
+  args: v.object({ by: v.optional(v.number()) }),
+  handler: async ({ by = 1 }) => await counter.update((n) => n + by),
+});
+
+const app = new Hono();
+const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
+app.get(
+  "/ws/socksync",
+  socksync(hub, { upgradeWebSocket, onConnect: (peer) => peer.acceptCalls() }),
+);
+const server = await new Promise((ok) => {
+  const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => ok(s));
+  injectWebSocket(s);
+});
+const url = "ws://127.0.0.1:" + server.address().port + "/ws/socksync";
+
+// Client, from socksync too (Node 20 has no global WebSocket: pass ws's).
+const client = connect(url, { WebSocket });
+const remote = client.var("counter", v.number());
+const seen = [];
+remote.onChange(() => seen.push(remote.value));
+await client.ready();
+const result = await client.call("increment", { by: 2 });
+const until = Date.now() + 10_000;
+while (remote.value !== 2 && Date.now() < until) {
+  await new Promise((r) => setTimeout(r, 20));
+}
+console.log("e2e: call returned " + JSON.stringify(result) + ", var saw " + JSON.stringify(seen));
+if (result !== 2) throw new Error("increment returned " + JSON.stringify(result));
+if (remote.value !== 2) throw new Error("the var never showed 2");
+
+client.close();
+await new Promise((r) => server.close(r));
+await hub.close();
+clearTimeout(fail);
+console.log("e2e: ok");
+process.exit(0);
+`;
+
+const CONSUMER_TS = `
+import { connect, Hub, type LocalVar, type VarMirror } from "socksync";
+import { socksync } from "socksync/hono";
+import { Hono } from "hono";
+import { createNodeWebSocket } from "@hono/node-ws";
+import WebSocket from "ws";
+import * as v from "valibot";
+
+const hub = new Hub();
+const counter: LocalVar<number> = hub.var("counter", { schema: v.number(), initial: 0 });
+hub.function("increment", {
+  args: v.object({ by: v.optional(v.number()) }),
+  handler: async ({ by = 1 }) => await counter.update((n) => n + by),
+});
+const app = new Hono();
+const { upgradeWebSocket } = createNodeWebSocket({ app });
+app.get("/ws/socksync", socksync(hub, { upgradeWebSocket }));
+
+const client = connect("ws://127.0.0.1:8080/ws/socksync", { WebSocket });
+const remote: VarMirror<number> = client.var("counter", v.number());
+const n: number | undefined = remote.value;
+const result: number = await client.call<number>("increment", { by: 2 });
+// @ts-expect-error: the value is a number
+const wrong: string | undefined = remote.value;
+export { n, result, wrong };
+`;
+
+test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), "socksync-pkg-"));
+  let build: BuildResult | undefined;
+  try {
+    await t.test("builds dist/socksync-<version>.tgz", async () => {
+      const reuse = process.env.SOCKSYNC_PACKAGE_TGZ;
+      if (reuse) {
+        build = {
+          tarball: resolve(reuse),
+          version: denoJson.version,
+          missing: entryKeys
+            .filter((k) => !existsSync(join(root, denoJson.exports[k])))
+            .map((k) => `${k} -> ${denoJson.exports[k]}`),
+          entries: {},
+        };
+        return;
+      }
+      const r = ok(
+        await run(
+          process.execPath,
+          [join(root, "scripts/build_npm.mjs")],
+          root,
+        ),
+        "npm run build:npm",
+      );
+      const line = r.stdout.split("\n").find((l) =>
+        l.startsWith("BUILD_RESULT ")
+      );
+      assert.ok(line, `no BUILD_RESULT line in:\n${r.stdout}`);
+      build = JSON.parse(line.slice("BUILD_RESULT ".length));
+      assert.ok(existsSync(build!.tarball));
+      assert.match(build!.tarball, /socksync-\d+\.\d+\.\d+.*\.tgz$/);
+    });
+    assert.ok(build, "no tarball, nothing more to test");
+
+    await t.test("has every deno.json export as an entry point", () => {
+      assert.deepEqual(build!.missing, [], "deno.json exports without a file");
+    });
+
+    await t.test("the main entry point loads no framework or driver", () => {
+      for (const name of build!.entries["."] ?? []) {
+        assert.ok(!OPTIONAL.includes(name), `"socksync" imports ${name}`);
+      }
+    });
+
+    const project = join(work, "consumer");
+    await t.test("installs with npm into a fresh project", async () => {
+      mkdirSync(project);
+      writeFileSync(
+        join(project, "package.json"),
+        JSON.stringify({ name: "consumer", private: true, type: "module" }),
+      );
+      ok(
+        await run(
+          "npm",
+          [
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefer-offline",
+            "--loglevel=error",
+            build!.tarball,
+            pinned("hono"),
+            pinned("@hono/node-server"),
+            pinned("@hono/node-ws"),
+            pinned("ws"),
+            pinned("valibot"),
+            pinned("ioredis"),
+            pinned("@types/node"),
+            "@types/ws@^8",
+            "typescript@^5",
+          ],
+          project,
+          5 * MINUTE,
+        ),
+        "npm install",
+      );
+      // better-sqlite3 is native: link the repo's build instead of compiling
+      // it again (its own dependencies resolve from the repo).
+      const sqlite = join(root, "node_modules", "better-sqlite3");
+      if (existsSync(sqlite)) {
+        symlinkSync(sqlite, join(project, "node_modules", "better-sqlite3"));
+      }
+      const pkg = JSON.parse(
+        readFileSync(
+          join(project, "node_modules", "socksync", "package.json"),
+          "utf8",
+        ),
+      );
+      assert.equal(pkg.name, "socksync");
+      assert.equal(pkg.sideEffects, false);
+    });
+
+    writeFileSync(join(project, "import_one.mjs"), IMPORT_ONE);
+    const present = entryKeys.filter((k) =>
+      !build!.missing.some((m) => m.startsWith(`${k} `))
+    );
+    for (
+      const [name, cmd] of [
+        ["Node", process.execPath],
+        ["Bun", localBin("bun")],
+      ]
+    ) {
+      await t.test(`imports each entry point alone under ${name}`, async () => {
+        const failures: string[] = [];
+        for (const key of present) {
+          const r = await run(
+            cmd,
+            ["import_one.mjs", specifier(key)],
+            project,
+            MINUTE,
+          );
+          if (r.code !== 0) failures.push(`${specifier(key)}: ${brief(r)}`);
+        }
+        assert.deepEqual(failures, []);
+      });
+    }
+
+    await t.test("serves a hub on Node and talks to it", async () => {
+      writeFileSync(join(project, "e2e.mjs"), E2E);
+      const r = ok(
+        await run(process.execPath, ["e2e.mjs"], project, MINUTE),
+        "e2e.mjs",
+      );
+      assert.match(r.stdout, /e2e: ok/);
+    });
+
+    await t.test("type-checks a TypeScript consumer with tsc", async () => {
+      writeFileSync(join(project, "consumer.ts"), CONSUMER_TS);
+      writeFileSync(
+        join(project, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "ES2022",
+            module: "NodeNext",
+            moduleResolution: "NodeNext",
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ["node"],
+            lib: ["ES2022", "DOM"],
+          },
+          files: ["consumer.ts"],
+        }),
+      );
+      ok(
+        await run(
+          process.execPath,
+          [join(project, "node_modules/typescript/bin/tsc"), "-p", "."],
+          project,
+          2 * MINUTE,
+        ),
+        "tsc --noEmit",
+      );
+    });
+  } finally {
+    if (!process.env.SOCKSYNC_KEEP_PACKAGE_TEST) {
+      rmSync(work, { recursive: true, force: true });
+    } else console.log(`package_test: kept ${work}`);
+  }
+});

@@ -1,0 +1,170 @@
+// Checks that the work a store does per operation does not grow with the
+// list: counts SQL statements and Redis commands (those Lua runs included)
+// for the same operations on a 100-item and a 10,000-item list.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { Redis } from "ioredis";
+import { sqliteStore } from "../stores/sqlite.ts";
+import {
+  openSqliteDriver,
+  type SqliteDriver,
+} from "../stores/sqlite_driver.ts";
+import { openRedisStore } from "../stores/redis.ts";
+import type { ListSource } from "../src/store.ts";
+
+const SMALL = 100;
+const LARGE = 10_000;
+
+/** Runs the same operations on a list and returns how much work each took. */
+async function profile(
+  list: ListSource<unknown>,
+  size: number,
+  measure: (operation: () => Promise<unknown>) => Promise<number>,
+): Promise<Record<string, number>> {
+  const middle = (await list.page(Math.floor(size / 2), 1)).items[0].id;
+  return {
+    "insert in the middle": await measure(() =>
+      list.insert(Math.floor(size / 2), "m", "new-m")
+    ),
+    "insert at the start": await measure(() => list.insert(0, "s", "new-s")),
+    "insert at the end": await measure(() =>
+      list.insert(size + 2, "e", "new-e")
+    ),
+    "set": await measure(() => list.set(middle, "changed")),
+    "delete": await measure(() => list.delete("new-m")),
+    "get": await measure(() => list.get(middle)),
+    "count": await measure(() => list.count()),
+    "page": await measure(() => list.page(20, 20)),
+  };
+}
+
+async function fill(list: ListSource<unknown>, size: number): Promise<void> {
+  const batch: Promise<unknown>[] = [];
+  for (let i = 0; i < size; i++) {
+    batch.push(list.insert(i, { i }));
+    if (batch.length === 500) await Promise.all(batch.splice(0));
+  }
+  await Promise.all(batch);
+}
+
+describe("work per operation does not grow with the list", () => {
+  test("SQLite: SQL statements per operation", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "socksync-complexity-"));
+    const driver = await openSqliteDriver(join(dir, "c.db"));
+    let statements = 0;
+    const counting: SqliteDriver = {
+      name: driver.name,
+      exec: (sql) => (statements++, driver.exec(sql)),
+      prepare(sql) {
+        const statement = driver.prepare(sql);
+        return {
+          run: (...params) => (statements++, statement.run(...params)),
+          get: (...params) => (statements++, statement.get(...params)),
+          all: (...params) => (statements++, statement.all(...params)),
+        };
+      },
+      close: () => driver.close(),
+    };
+    const store = sqliteStore(counting);
+    try {
+      const measure = async (operation: () => Promise<unknown>) => {
+        const before = statements;
+        await operation();
+        return statements - before;
+      };
+      const small = store.list("small");
+      const large = store.list("large");
+      await fill(small, SMALL);
+      await fill(large, LARGE);
+      const costs = [
+        await profile(small, SMALL, measure),
+        await profile(large, LARGE, measure),
+      ];
+      console.log(
+        `SQLite statements (${SMALL} vs ${LARGE} items):`,
+        JSON.stringify(costs),
+      );
+      assert.deepEqual(costs[1], costs[0]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("Redis: commands per operation, Lua's included", async (t) => {
+    const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+    const prefix = `socksync-test:${Math.random().toString(36).slice(2)}:`;
+    let store;
+    try {
+      store = await openRedisStore({ url, prefix, timeoutMs: 2000 });
+    } catch {
+      if (process.env.CI === "true") throw new Error(`no Redis at ${url}`);
+      console.log(`SKIPPED: Redis suites (no Redis at ${url})`);
+      t.skip("no Redis");
+      return;
+    }
+    const admin = new Redis(url);
+    const watcher = new Redis(url);
+    try {
+      const small = store.list("small");
+      const large = store.list("large");
+      await fill(small, SMALL);
+      await fill(large, LARGE);
+      // MONITOR shows each command, also those a script runs; ours all name the prefix.
+      const monitor = await watcher.monitor();
+      let seen = 0;
+      let wake: ((marker: string) => void) | undefined;
+      monitor.on("monitor", (_time: string, args: string[]) => {
+        const marker = args[0]?.toLowerCase() === "echo" ? args[1] : undefined;
+        if (marker?.startsWith(prefix)) wake?.(marker);
+        else if (args.some((arg) => String(arg).includes(prefix))) seen++;
+      });
+      let markers = 0;
+      const settle = async () => {
+        const marker = `${prefix}marker-${markers++}`;
+        const arrived = new Promise<void>((resolve) =>
+          wake = (m) => m === marker && resolve()
+        );
+        await admin.echo(marker);
+        await arrived;
+      };
+      const measure = async (operation: () => Promise<unknown>) => {
+        await settle();
+        const before = seen;
+        await operation();
+        await settle();
+        return seen - before;
+      };
+      const costs = [
+        await profile(small, SMALL, measure),
+        await profile(large, LARGE, measure),
+      ];
+      console.log(
+        `Redis commands (${SMALL} vs ${LARGE} items):`,
+        JSON.stringify(costs),
+      );
+      assert.deepEqual(costs[1], costs[0]);
+      monitor.disconnect();
+    } finally {
+      await store.close();
+      let cursor = "0";
+      do {
+        const [next, keys] = await admin.scan(
+          cursor,
+          "MATCH",
+          `${prefix}*`,
+          "COUNT",
+          1000,
+        );
+        if (keys.length) await admin.del(...keys);
+        cursor = next;
+      } while (cursor !== "0");
+      admin.disconnect();
+      watcher.disconnect();
+    }
+  });
+});

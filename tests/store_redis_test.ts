@@ -1,0 +1,305 @@
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import process from "node:process";
+import { Redis } from "ioredis";
+import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
+import { openRedisStore } from "../stores/redis.ts";
+import type { ListChange, Store } from "../src/store.ts";
+
+const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const prefix = `socksync-test:${Math.random().toString(36).slice(2)}:`;
+
+async function reachable(): Promise<boolean> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    retryStrategy: () => null,
+  });
+  probe.on("error", () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const available = await reachable();
+const skip = available ? false : `no Redis at ${url}`;
+if (!available) {
+  if (process.env.CI === "true") {
+    test("Redis is reachable (CI=true)", () =>
+      assert.fail(`no Redis at ${url}`));
+  } else {
+    console.log(`SKIPPED: Redis suites (no Redis at ${url})`);
+  }
+}
+
+const stores: Store[] = [];
+async function open(
+  options: { prefix?: string; url?: string } = {},
+): Promise<Store> {
+  const store = await openRedisStore({ url, prefix, ...options });
+  stores.push(store);
+  return store;
+}
+let shared: Promise<Store> | undefined;
+let lists = 0;
+
+listSourceConformance(
+  "Redis list",
+  async () => (await (shared ??= open())).list(`l${lists++}`),
+  { skip },
+);
+varStoreConformance(
+  "Redis vars",
+  async () => (await (shared ??= open())).vars,
+  { skip },
+);
+
+/** Resolves once `count` items have been pushed into `into`, or rejects after 10 s. */
+function until<T>(into: T[], count: number): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      reject(
+        new Error(`waited for ${count} events, got ${JSON.stringify(into)}`),
+      );
+    }, 10_000);
+    const poll = setInterval(() => {
+      if (into.length < count) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve(into);
+    }, 5);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(port: number) {
+  const child = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ], {
+    stdio: "ignore",
+  });
+  const probe = new Redis({
+    port,
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
+  probe.on("error", () => {});
+  for (let attempt = 0; attempt < 200; attempt++) {
+    try {
+      await probe.connect();
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  probe.disconnect();
+  return child;
+}
+
+async function stopRedis(child: ReturnType<typeof spawn>) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+describe("Redis store", { skip }, () => {
+  after(async () => {
+    for (const store of stores) await store.close();
+    const admin = new Redis(url);
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await admin.scan(
+          cursor,
+          "MATCH",
+          `${prefix}*`,
+          "COUNT",
+          1000,
+        );
+        if (keys.length) await admin.del(...keys);
+        cursor = next;
+      } while (cursor !== "0");
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  test("a second store object sees the first one's changes", async () => {
+    const a = await open();
+    const b = await open();
+    assert.equal(a.kind, "redis");
+    const seen: ListChange[] = [];
+    const stop = b.list("shared").subscribe((change) => seen.push(change));
+    const varsSeenByB: [string, unknown][] = [];
+    const varsSeenByA: [string, unknown][] = [];
+    const stopB = b.vars.subscribe!((name, value) =>
+      varsSeenByB.push([name, value])
+    );
+    const stopA = a.vars.subscribe!((name, value) =>
+      varsSeenByA.push([name, value])
+    );
+    try {
+      const item = await a.list("shared").insert(0, { text: "from a" });
+      await a.list("shared").set(item.id, { text: "changed" });
+      await a.vars.set("title", "Groceries 🛒");
+      await until(seen, 2);
+      assert.deepEqual(seen, [
+        {
+          op: "insert",
+          index: 0,
+          id: item.id,
+          value: { text: "from a" },
+          total: 1,
+          version: 1,
+        },
+        {
+          op: "set",
+          index: 0,
+          id: item.id,
+          value: { text: "changed" },
+          total: 1,
+          version: 2,
+        },
+      ]);
+      await until(varsSeenByB, 1);
+      assert.deepEqual(varsSeenByB, [["title", "Groceries 🛒"]]);
+      assert.deepEqual(await b.list("shared").page(0, 5), {
+        items: [{ id: item.id, value: { text: "changed" } }],
+        total: 1,
+        version: 2,
+      });
+      assert.equal(await b.vars.get("title"), "Groceries 🛒");
+      // B's own set reaches A, but not B's own listener.
+      await b.vars.set("title", "Shopping");
+      await until(varsSeenByA, 1);
+      assert.deepEqual(varsSeenByA, [["title", "Shopping"]]);
+      assert.deepEqual(varsSeenByB, [["title", "Groceries 🛒"]]);
+    } finally {
+      stop();
+      stopA();
+      stopB();
+    }
+  });
+
+  test("reports a reset after the subscriber reconnects", async () => {
+    const store = await open({ prefix: `${prefix}reconnect:` });
+    const list = store.list("l");
+    const changes: ListChange[] = [];
+    const values: [string, unknown][] = [];
+    const stop = list.subscribe((change) => changes.push(change));
+    const stopVars = store.vars.subscribe!((name, value) =>
+      values.push([name, value])
+    );
+    const admin = new Redis(url);
+    try {
+      await list.insert(0, "before");
+      await store.vars.set("v", 42);
+      await until(changes, 1);
+      const clients = await admin.client("LIST") as string;
+      const line = clients.split("\n").find((l) =>
+        l.includes(` name=${prefix}reconnect:sub `)
+      );
+      assert.ok(line, "subscriber connection not found");
+      await admin.client("KILL", "ID", /id=(\d+)/.exec(line)![1]);
+      await until(changes, 2);
+      assert.deepEqual(changes[1], { op: "reset", version: 1 });
+      await until(values, 1);
+      assert.deepEqual(values, [["v", 42]]);
+      await list.insert(1, "after");
+      await until(changes, 3);
+      assert.deepEqual(changes[2], {
+        op: "insert",
+        index: 1,
+        id: changes[2].op === "insert" ? changes[2].id : "",
+        value: "after",
+        total: 2,
+        version: 2,
+      });
+    } finally {
+      stop();
+      stopVars();
+      admin.disconnect();
+    }
+  });
+
+  test("rejects with code 8 when Redis is down, and recovers", async () => {
+    const port = await freePort();
+    await assert.rejects(
+      openRedisStore({ url: `redis://127.0.0.1:${port}`, timeoutMs: 1000 }),
+      (error: { code?: number; message: string }) =>
+        error.code === 8 && error.message.startsWith("store unavailable"),
+    );
+    let server = await startRedis(port);
+    const store = await openRedisStore({
+      url: `redis://127.0.0.1:${port}`,
+      timeoutMs: 1000,
+    });
+    const changes: ListChange[] = [];
+    const stop = store.list("l").subscribe((change) => changes.push(change));
+    try {
+      await store.list("l").insert(0, "x");
+      await until(changes, 1);
+      await stopRedis(server);
+      await assert.rejects(
+        store.list("l").insert(0, "y"),
+        (error: { code?: number }) => error.code === 8,
+      );
+      await assert.rejects(
+        store.vars.get("a"),
+        (error: { code?: number }) => error.code === 8,
+      );
+      server = await startRedis(port);
+      // The new server is empty: the reset says so (version 0).
+      await until(changes, 2);
+      assert.deepEqual(changes.at(-1), { op: "reset", version: 0 });
+      let inserted = false;
+      for (let attempt = 0; attempt < 100 && !inserted; attempt++) {
+        inserted = await store.list("l").insert(0, "z").then(
+          () => true,
+          () => false,
+        );
+        if (!inserted) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(inserted);
+      assert.equal(await store.list("l").count(), 1);
+    } finally {
+      stop();
+      await store.close();
+      await stopRedis(server);
+    }
+  });
+
+  test("operations after close reject with code 8", async () => {
+    const store = await openRedisStore({ url, prefix: `${prefix}closed:` });
+    await store.close();
+    await store.close();
+    await assert.rejects(
+      store.list("x").count(),
+      (error: { code?: number }) => error.code === 8,
+    );
+  });
+});

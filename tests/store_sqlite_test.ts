@@ -1,0 +1,115 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
+import { openSqliteStore } from "../stores/sqlite.ts";
+import type { Store } from "../src/store.ts";
+
+// One store file for the kit; every case gets a list of its own.
+const dir = mkdtempSync(join(tmpdir(), "socksync-sqlite-"));
+let shared: Store | undefined;
+let lists = 0;
+const open = async () =>
+  shared ??= await openSqliteStore({ path: join(dir, "kit.db") });
+
+listSourceConformance(
+  "SQLite list",
+  async () => (await open()).list(`list-${lists++}`),
+);
+varStoreConformance("SQLite vars", async () => (await open()).vars);
+
+describe("SQLite store", () => {
+  before(() => {});
+  after(async () => {
+    await shared?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("creates missing directories and reopens with the same data", async () => {
+    const path = join(dir, "nested", "deeper", "socksync.db");
+    let store = await openSqliteStore({ path });
+    try {
+      assert.equal(store.kind, "sqlite");
+      const todos = store.list<{ text: string }>("todos");
+      await todos.insert(0, { text: "milk" }, "m");
+      await todos.insert(1, { text: "eggs 🥚" }, "e");
+      await todos.insert(1, { text: "bread" });
+      await todos.delete("m");
+      await store.vars.set("title", "Groceries");
+      await store.vars.set("settings", { dark: true, n: [1, 2] });
+      const before = await todos.page(0, 10);
+      await store.close();
+      assert.ok(statSync(path).isFile());
+
+      store = await openSqliteStore({ path });
+      const again = await store.list<{ text: string }>("todos").page(0, 10);
+      assert.deepEqual(again, before);
+      assert.equal(again.version, 4);
+      assert.equal(await store.vars.get("title"), "Groceries");
+      assert.deepEqual(await store.vars.get("settings"), {
+        dark: true,
+        n: [1, 2],
+      });
+      await store.list("todos").insert(0, { text: "first" });
+      assert.equal((await store.list("todos").page(0, 0)).version, 5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("two stores on one file see each other's writes", async () => {
+    const path = join(dir, "two.db");
+    const a = await openSqliteStore({ path });
+    const b = await openSqliteStore({ path });
+    try {
+      await a.list("l").insert(0, "from a");
+      await b.list("l").insert(1, "from b");
+      assert.deepEqual(
+        (await a.list("l").page(0, 5)).items.map((item) => item.value),
+        ["from a", "from b"],
+      );
+      assert.equal((await a.list("l").page(0, 0)).version, 2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("rebalances keys after many inserts at one spot", async () => {
+    const store = await openSqliteStore({ path: ":memory:" });
+    try {
+      const list = store.list<number>("dense");
+      await list.insert(0, -1);
+      await list.insert(1, 1_000);
+      // Always between the same two neighbours: keys grow until a rebalance.
+      for (let i = 0; i < 800; i++) await list.insert(1 + i, i);
+      const values = (await list.page(0, 1000)).items.map((item) => item.value);
+      assert.deepEqual(values, [
+        -1,
+        ...Array.from({ length: 800 }, (_, i) => i),
+        1_000,
+      ]);
+      const last = (await list.page(801, 1)).items[0];
+      assert.equal(await list.indexOf(last.id), 801);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("operations after close reject with code 8", async () => {
+    const store = await openSqliteStore({ path: ":memory:" });
+    const list = store.list("x");
+    await store.close();
+    await store.close();
+    await assert.rejects(
+      list.count(),
+      (error: { code?: number }) => error.code === 8,
+    );
+    await assert.rejects(
+      store.vars.set("a", 1),
+      (error: { code?: number }) => error.code === 8,
+    );
+  });
+});
