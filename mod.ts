@@ -13,28 +13,13 @@
  *
  * @module
  */
-export {
-  ErrorCode,
-  type ErrorCodeValue,
-  isSockSyncError,
-  SockSyncError,
-} from "./src/errors.ts";
+export { ErrorCode, type ErrorCodeValue, isSockSyncError, SockSyncError } from "./src/errors.ts";
 export { type ConnectOptions, Hub, type HubOptions } from "./src/hub.ts";
 export type { CallContext, LocalFunction } from "./src/local_function.ts";
 export { type ListOptions, LocalList } from "./src/local_list.ts";
 export { LocalVar, type VarOptions } from "./src/local_var.ts";
-export {
-  ListMirror,
-  type ListViewOptions,
-  type MirrorFrame,
-  VarMirror,
-} from "./src/mirror.ts";
-export {
-  type CallOptions,
-  Peer,
-  type PeerOptions,
-  type Registry,
-} from "./src/peer.ts";
+export { ListMirror, type ListViewOptions, type MirrorFrame, VarMirror } from "./src/mirror.ts";
+export { type CallOptions, Peer, type PeerOptions, type Registry } from "./src/peer.ts";
 export {
   type Decoded,
   decodeFrame,
@@ -46,6 +31,16 @@ export {
   type MessageWithFunc,
 } from "./src/protocol.ts";
 export { OPEN, type SocketLike, type Subscriber } from "./src/socket.ts";
+export {
+  Client,
+  type ClientOptions,
+  connect,
+  type DisconnectInfo,
+  ListView,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from "./src/client.ts";
+export { backoffDelay, type BackoffDelayOptions, type BackoffOptions } from "./src/backoff.ts";
 export type {
   ListChange,
   ListItem,

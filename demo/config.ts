@@ -16,7 +16,7 @@ import type { Store } from "../src/store.ts";
  * console.log(`default store: ${DEFAULT_STORE}`);
  * ```
  */
-export const DEFAULT_STORE = "memory";
+export const DEFAULT_STORE = "sqlite:./data/socksync.db";
 
 /**
  * Where the demo keeps its data, parsed from `SOCKSYNC_STORE`.

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as v from "valibot";
 import { Hub, ListMirror, Peer } from "../mod.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import type { ListSource } from "../src/store.ts";
+import { storeKinds } from "./support/stores.ts";
 import { serveHub, webSocketClass } from "./support/wire.ts";
 
 const MAX_PAGE_SIZE = 7;
@@ -85,108 +86,111 @@ async function openSubscriber(
   return { peer, mirror, socket };
 }
 
-test("every subscriber's page stays exact through random inserts, sets, deletes and page moves", async () => {
-  const hub = new Hub({ onError: () => {} });
-  const { server, url } = await serveHub(
-    hub,
-    (peer) => peer.acceptCalls("echo"),
-  );
-  hub.function("echo", { handler: (args) => args });
-  let run = 0;
-  let steps = 0;
-  try {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(view, { minLength: 1, maxLength: 5 }),
-        fc.array(op, { minLength: 80, maxLength: 250 }),
-        fc.array(fc.integer(), { minLength: 0, maxLength: 30 }),
-        async (views, ops, initial) => {
-          const name = `list${run++}`;
-          const source = new MemoryListSource<number>();
-          for (const [i, value] of initial.entries()) {
-            await source.insert(i, value);
-          }
-          const list = hub.list(name, {
-            source,
-            schema: v.number(),
-            maxPageSize: MAX_PAGE_SIZE,
-          });
-          const subscribers: Subscriber[] = [];
-          try {
-            for (const { page, size } of views) {
-              subscribers.push(await openSubscriber(url, name, page, size));
-            }
-            const settle = async () => {
-              // A call's return is sent after every frame the change caused, on the same socket.
-              await Promise.all(
-                subscribers.map((s) => s.peer.call("echo", null)),
-              );
-              for (const [i, s] of subscribers.entries()) {
-                const size = s.mirror.pageSize!;
-                const expected = await source.page(s.mirror.page * size, size);
-                const lastPage = expected.total === 0
-                  ? 0
-                  : Math.ceil(expected.total / size) - 1;
-                const context = `subscriber ${i} after step ${steps}`;
-                assert.ok(
-                  s.mirror.page <= lastPage,
-                  `${context}: page ${s.mirror.page} is past the end`,
-                );
-                assert.equal(
-                  s.mirror.total,
-                  expected.total,
-                  `${context}: total`,
-                );
-                assert.deepEqual(
-                  s.mirror.items,
-                  expected.items,
-                  `${context}: items`,
-                );
-              }
-            };
-            await settle();
-            let value = 1_000;
-            for (const step of ops) {
-              steps++;
-              const count = await source.count();
-              if (step.kind === "insert") {
-                await Promise.all(
-                  Array.from(
-                    { length: step.burst },
-                    (_, k) =>
-                      list.insert(
-                        Math.min(step.at % (count + 1), count + k),
-                        value++,
-                      ),
-                  ),
-                );
-              } else if (step.kind === "move") {
-                const s = subscribers[step.who % subscribers.length];
-                s.peer.getPage(s.mirror, step.page, step.size);
-              } else if (count > 0) {
-                const { items } = await source.page(
-                  step.at % count,
-                  step.kind === "set" ? 1 : step.burst,
-                );
-                if (step.kind === "set") await list.set(items[0].id, value++);
-                else {await Promise.all(items.map((item) =>
-                    list.delete(item.id)
-                  ));}
-              }
-              await settle();
-            }
-          } finally {
-            for (const s of subscribers) s.socket.close();
-            list.close();
-            hub.lists.delete(name);
-          }
-        },
-      ),
-      { numRuns: 30 },
+const RUNS = { memory: 30, sqlite: 6, redis: 6 };
+const STEPS = { memory: 2000, sqlite: 400, redis: 400 };
+
+for (const { kind, open } of await storeKinds("page invariant")) {
+  test(`${kind}: every subscriber's page stays exact through random inserts, sets, deletes and page moves`, async () => {
+    const { store, cleanup } = await open();
+    const hub = new Hub({ onError: () => {} });
+    const { server, url } = await serveHub(
+      hub,
+      (peer) => peer.acceptCalls("echo"),
     );
-    assert.ok(steps >= 2000, `ran ${steps} steps`);
-  } finally {
-    await server.close();
-    await hub.close();
-  }
-});
+    hub.function("echo", { handler: (args) => args });
+    let run = 0;
+    let steps = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(view, { minLength: 1, maxLength: 5 }),
+          fc.array(op, { minLength: 80, maxLength: 250 }),
+          fc.array(fc.integer(), { minLength: 0, maxLength: 30 }),
+          async (views, ops, initial) => {
+            const name = `list${run++}`;
+            const source: ListSource<number> = store.list<number>(name);
+            for (const [i, value] of initial.entries()) {
+              await source.insert(i, value);
+            }
+            const list = hub.list(name, {
+              source,
+              schema: v.number(),
+              maxPageSize: MAX_PAGE_SIZE,
+            });
+            const subscribers: Subscriber[] = [];
+            try {
+              for (const { page, size } of views) {
+                subscribers.push(await openSubscriber(url, name, page, size));
+              }
+              const settle = async () => {
+                // A call's return is sent after every frame the change caused, on the same socket.
+                await Promise.all(
+                  subscribers.map((s) => s.peer.call("echo", null)),
+                );
+                for (const [i, s] of subscribers.entries()) {
+                  const size = s.mirror.pageSize!;
+                  const expected = await source.page(s.mirror.page * size, size);
+                  const lastPage = expected.total === 0 ? 0 : Math.ceil(expected.total / size) - 1;
+                  const context = `subscriber ${i} after step ${steps}`;
+                  assert.ok(
+                    s.mirror.page <= lastPage,
+                    `${context}: page ${s.mirror.page} is past the end`,
+                  );
+                  assert.equal(
+                    s.mirror.total,
+                    expected.total,
+                    `${context}: total`,
+                  );
+                  assert.deepEqual(
+                    s.mirror.items,
+                    expected.items,
+                    `${context}: items`,
+                  );
+                }
+              };
+              await settle();
+              let value = 1_000;
+              for (const step of ops) {
+                steps++;
+                const count = await source.count();
+                if (step.kind === "insert") {
+                  await Promise.all(
+                    Array.from(
+                      { length: step.burst },
+                      (_, k) =>
+                        list.insert(
+                          Math.min(step.at % (count + 1), count + k),
+                          value++,
+                        ),
+                    ),
+                  );
+                } else if (step.kind === "move") {
+                  const s = subscribers[step.who % subscribers.length];
+                  s.peer.getPage(s.mirror, step.page, step.size);
+                } else if (count > 0) {
+                  const { items } = await source.page(
+                    step.at % count,
+                    step.kind === "set" ? 1 : step.burst,
+                  );
+                  if (step.kind === "set") await list.set(items[0].id, value++);
+                  else await Promise.all(items.map((item) => list.delete(item.id)));
+                }
+                await settle();
+              }
+            } finally {
+              for (const s of subscribers) s.socket.close();
+              list.close();
+              hub.lists.delete(name);
+            }
+          },
+        ),
+        { numRuns: RUNS[kind] },
+      );
+      assert.ok(steps >= STEPS[kind], `ran ${steps} steps`);
+    } finally {
+      await server.close();
+      await hub.close();
+      await cleanup();
+    }
+  });
+}

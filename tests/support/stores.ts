@@ -1,0 +1,113 @@
+/**
+ * Test support: every store kind the repository ships, each opened fresh
+ * (SQLite in a temporary file, Redis under a throwaway key prefix) and
+ * removed again by `cleanup`.
+ *
+ * @module
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { Redis } from "ioredis";
+import type { Store } from "../../src/store.ts";
+import { memoryStore } from "../../stores/memory.ts";
+import { openSqliteStore } from "../../stores/sqlite.ts";
+import { openRedisStore } from "../../stores/redis.ts";
+
+/** The Redis the tests use. */
+export const REDIS_URL: string = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** A fresh store and the function that closes and removes it. */
+export interface OpenedStore {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+/** One kind of store. */
+export interface StoreKind {
+  kind: "memory" | "sqlite" | "redis";
+  open(): Promise<OpenedStore>;
+}
+
+async function redisReachable(): Promise<boolean> {
+  const probe = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    retryStrategy: () => null,
+  });
+  probe.on("error", () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Deletes every key under a prefix. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const admin = new Redis(REDIS_URL);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      if (keys.length) await admin.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/**
+ * The store kinds to run a suite against. Without Redis the Redis kind is
+ * left out with one loud SKIPPED line; with `CI=true` a failing test says so.
+ */
+export async function storeKinds(suite: string): Promise<StoreKind[]> {
+  const kinds: StoreKind[] = [
+    {
+      kind: "memory",
+      open: () => Promise.resolve({ store: memoryStore(), cleanup: () => Promise.resolve() }),
+    },
+    {
+      kind: "sqlite",
+      async open() {
+        const dir = mkdtempSync(join(tmpdir(), "socksync-sqlite-"));
+        const store = await openSqliteStore({ path: join(dir, "test.db") });
+        return {
+          store,
+          async cleanup() {
+            await store.close();
+            rmSync(dir, { recursive: true, force: true });
+          },
+        };
+      },
+    },
+  ];
+  if (await redisReachable()) {
+    kinds.push({
+      kind: "redis",
+      async open() {
+        const prefix = `socksync-test:${Math.random().toString(36).slice(2)}:`;
+        const store = await openRedisStore({ url: REDIS_URL, prefix });
+        return {
+          store,
+          async cleanup() {
+            await store.close();
+            await deleteRedisPrefix(prefix);
+          },
+        };
+      },
+    });
+  } else if (process.env.CI === "true") {
+    test(`${suite}: Redis is reachable (CI=true)`, () => assert.fail(`no Redis at ${REDIS_URL}`));
+  } else {
+    console.log(`SKIPPED: ${suite} on Redis (no Redis at ${REDIS_URL})`);
+  }
+  return kinds;
+}
