@@ -246,13 +246,14 @@ export class RemotePool {
     this.size = Number((await reply).size);
   }
   /** Resolves once the clients count; the returned promise resolves when `count` more frames arrived. */
-  async arm(count: number, timeout = 60_000): Promise<Promise<unknown>> {
+  async arm(count: number, timeout = 60_000): Promise<{ done: Promise<unknown> }> {
     const armed = this.#reply();
     const done = this.#reply();
     done.catch(() => {});
     this.child.send({ cmd: "arm", count, timeout });
     await armed;
-    return done;
+    // Wrapped: an async function returning a promise would wait for it.
+    return { done };
   }
   async close(): Promise<void> {
     if (this.child.exitCode !== null) return;

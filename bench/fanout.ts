@@ -57,7 +57,7 @@ async function round(server: ServerProcess, pool: RemotePool, n: number, fires: 
     const arrived = await pool.arm(n, 60_000);
     const t0 = performance.now();
     server.send(`fire ${seq++}`);
-    await arrived;
+    await arrived.done;
     times.push(performance.now() - t0);
   }
   const [cpu] = await server.ask("cpu", "CPU");
@@ -167,7 +167,7 @@ function report(all: Result[]): string {
     `Baseline (same runtime, same run, rounds interleaved): the same 100-byte frame sent raw — ` +
     RUNTIMES.map((rt) => `${rt}: ${rawName[rt]}`).join("; ") +
     `. Socket.IO 4 (\`io.emit\`, websocket transport) is the peer on Node. ` +
-    `Servers pinned to core 0, clients (one Node process, \`ws\`) to core 1. ` +
+    `Servers pinned to core 0, clients (one Node process per server, \`ws\` / \`socket.io-client\`) to core 1. ` +
     `${ROUNDS} rounds; a round is max(1, 2000/N) fires. ` +
     `Rate = deliveries per server CPU-second (\`process.cpuUsage()\`, user+system, all threads); ` +
     `last = ms from the command to the last client's frame.`,

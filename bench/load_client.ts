@@ -15,6 +15,7 @@ const pool: Pool = kind === "socketio" ? new IoPool(url) : new WsPool(url, SUBSC
 const send = (m: unknown) => process.send!(m);
 
 process.on("message", async (m: { cmd: string; n?: number; count?: number; timeout?: number }) => {
+  if (process.env.BENCH_DEBUG) console.error("child got", JSON.stringify(m), pool.size);
   try {
     if (m.cmd === "grow") {
       await pool.grow(m.n!);

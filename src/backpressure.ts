@@ -86,7 +86,7 @@ export interface OutboxOptions {
  *   congestionBytes: 1 << 20, maxBufferedBytes: 8 << 20, pollInterval: 25,
  *   onOverflow: () => {}, onError: console.error,
  * });
- * outbox.send('{"func":"unsubscribe_all"}');
+ * outbox.send('{"func":"unsubscribe_all"}', true);
  * outbox.close();
  * ```
  */
@@ -119,7 +119,13 @@ export class Outbox {
   /** Writes a frame if the socket is open, then checks the socket's queue. */
   send(text: string, open: boolean): void {
     if (this.#closed || !open) return;
-    this.#options.socket.send(text);
+    try {
+      this.#options.socket.send(text);
+    } catch (error) {
+      // A socket closing under us; its close event detaches the peer.
+      this.#options.onError(error);
+      return;
+    }
     this.#check();
   }
 

@@ -113,9 +113,7 @@ export class Hub<C = unknown> implements Registry {
     this.#options = options;
     this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));
     this.#stopVarFeed = options.vars?.subscribe?.((name, value) => {
-      this.vars.get(name)?.receiveExternal(value).catch((error) =>
-        this.onError(error, {})
-      );
+      this.vars.get(name)?.receiveExternal(value).catch((error) => this.onError(error, {}));
     });
   }
 
@@ -192,9 +190,7 @@ export class Hub<C = unknown> implements Registry {
       registry: this,
       context: options.context,
       callTimeout: this.#options.callTimeout,
-      limits: options.limits
-        ? resolveLimits(options.limits, this.limits)
-        : this.limits,
+      limits: options.limits ? resolveLimits(options.limits, this.limits) : this.limits,
     });
     if (this.#peers.size >= this.limits.maxConnections) {
       peer.close(1013, "too many connections");

@@ -169,6 +169,27 @@ export class LocalList<T = unknown> {
     });
   }
 
+  /**
+   * Moves an existing view (a `get` with a page) and sends it a `set_all`;
+   * does nothing if, by the time earlier queued work ran, the subscriber no
+   * longer has a view (so a move can never re-open a dropped view).
+   */
+  moveView(
+    subscriber: Subscriber,
+    page = 0,
+    pageSize?: number,
+  ): Promise<void> {
+    const size = this.pageSize(pageSize);
+    return this.#serial(async () => {
+      if (!this.#windowOf.has(subscriber)) return;
+      const read = await this.#read(page, size);
+      if (!this.#windowOf.has(subscriber)) return;
+      this.#leave(subscriber);
+      this.#enter(subscriber, read.page, size, read.version);
+      subscriber.sendText(this.#setAllText(read.page, size, read));
+    });
+  }
+
   /** Whether this subscriber has a view of the list. */
   hasView(subscriber: Subscriber): boolean {
     return this.#windowOf.has(subscriber);
@@ -435,7 +456,7 @@ export class LocalList<T = unknown> {
     subscriber.defer(this, "view", () => {
       const window = this.#windowOf.get(subscriber);
       if (!window) return;
-      this.view(subscriber, window.page, window.size).catch(this.#onError);
+      this.moveView(subscriber, window.page, window.size).catch(this.#onError);
     });
     return true;
   }

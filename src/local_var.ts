@@ -46,8 +46,11 @@ export class LocalVar<T = unknown> {
   readonly schema: v.GenericSchema<unknown, T>;
   readonly #store: VarStore | undefined;
   readonly #subscribers = new Set<Subscriber>();
+  readonly #initial: T;
   #value: T;
   #queue: Promise<unknown>;
+  // A re-read queued for changes reported by other processes, not started yet.
+  #pendingReceive: Promise<void> | undefined;
 
   /**
    * @param name the var's name on the wire
@@ -57,6 +60,7 @@ export class LocalVar<T = unknown> {
   constructor(name: string, options: VarOptions<T>, store?: VarStore) {
     this.name = name;
     this.schema = options.schema;
+    this.#initial = options.initial;
     this.#value = options.initial;
     this.#store = store;
     this.#queue = store ? this.#load(store) : Promise.resolve();
@@ -87,16 +91,37 @@ export class LocalVar<T = unknown> {
     return this.#serial(() => this.#write(value));
   }
 
-  /** Replaces the value with `fn(current)` atomically (within this process) and resolves the new value. */
+  /**
+   * Replaces the value with `fn(current)` and resolves the new value.
+   * Atomic across processes when the store has `update` (two servers on one
+   * Redis incrementing at once lose nothing; `fn` may then run more than once,
+   * on the newest stored value), else atomic within this process.
+   */
   update(fn: (current: T) => T): Promise<T> {
     return this.#serial(async () => {
-      const next = fn(this.#value);
-      await this.#write(next);
-      return this.#value;
+      const store = this.#store;
+      if (!store?.update) {
+        const next = fn(this.#value);
+        await this.#write(next);
+        return this.#value;
+      }
+      let next = this.#value;
+      await store.update(this.name, (stored) => {
+        next = this.#check(fn(this.#fromStore(stored)));
+        return next;
+      });
+      this.#publish(next);
+      return next;
     });
   }
 
   async #write(value: T): Promise<void> {
+    const checked = this.#check(value);
+    await this.#store?.set(this.name, checked);
+    this.#publish(checked);
+  }
+
+  #check(value: T): T {
     const parsed = v.safeParse(this.schema, value);
     if (!parsed.success) {
       throw new SockSyncError(
@@ -104,16 +129,37 @@ export class LocalVar<T = unknown> {
         `invalid value for var ${this.name}`,
       );
     }
-    await this.#store?.set(this.name, parsed.output);
-    this.#publish(parsed.output);
+    return parsed.output;
   }
 
-  /** Takes a value that another process stored (a var store's change feed). */
+  /** A stored value as this var sees it: absent or no longer valid → the initial value. */
+  #fromStore(stored: unknown): T {
+    if (stored === undefined) return this.#initial;
+    const parsed = v.safeParse(this.schema, stored);
+    return parsed.success ? parsed.output : this.#initial;
+  }
+
+  /**
+   * Takes a change another process made (a var store's change feed). With a
+   * store, the value is read from it when this task's turn comes rather than
+   * taken from the report: a report can be older than a write of ours or a
+   * read that ran before it, and each task reading the store after the one
+   * before keeps subscribers seeing values in the order the store applied
+   * them. Reports that arrive before that read starts share it. `undefined`
+   * (deleted, or gone after a store restart) means the initial value.
+   */
   receiveExternal(value: unknown): Promise<void> {
-    return this.#serial(() => {
+    if (this.#pendingReceive) return this.#pendingReceive;
+    const store = this.#store;
+    const pending = this.#serial(async () => {
+      this.#pendingReceive = undefined;
+      if (store) value = await store.get(this.name);
+      if (value === undefined) return this.#publish(this.#initial);
       const parsed = v.safeParse(this.schema, value);
       if (parsed.success) this.#publish(parsed.output);
     });
+    if (store) this.#pendingReceive = pending;
+    return pending;
   }
 
   #publish(value: T): void {

@@ -7,12 +7,7 @@
  */
 import { nanoid } from "nanoid";
 import * as v from "valibot";
-import {
-  ErrorCode,
-  type ErrorCodeValue,
-  isSockSyncError,
-  SockSyncError,
-} from "./errors.ts";
+import { ErrorCode, type ErrorCodeValue, isSockSyncError, SockSyncError } from "./errors.ts";
 import { type Conflating, Outbox } from "./backpressure.ts";
 import {
   exceedsDepth,
@@ -26,12 +21,7 @@ import type { LocalFunction } from "./local_function.ts";
 import type { LocalList } from "./local_list.ts";
 import type { LocalVar } from "./local_var.ts";
 import type { ListMirror, MirrorFrame, VarMirror } from "./mirror.ts";
-import {
-  decodeFrame,
-  errorFrame,
-  type Message,
-  type MessageWithFunc,
-} from "./protocol.ts";
+import { decodeFrame, errorFrame, type Message, type MessageWithFunc } from "./protocol.ts";
 import { OPEN, type SocketLike } from "./socket.ts";
 
 /**
@@ -221,9 +211,8 @@ export class Peer<C = unknown> implements Conflating {
       congestionBytes: this.limits.congestionBytes,
       maxBufferedBytes: this.limits.maxBufferedBytes,
       pollInterval: this.limits.drainPollInterval,
-      onOverflow: () =>
-        this.close(CLOSE.tryAgainLater, "slow consumer: too much queued"),
-      onError: (error) => this.#registry?.onError?.(error, { peer: this }),
+      onOverflow: () => this.close(CLOSE.tryAgainLater, "slow consumer: too much queued"),
+      onError: (error) => this.#report(error),
     });
     if (this.limits.idleTimeout > 0) this.#armIdle(false);
   }
@@ -308,9 +297,32 @@ export class Peer<C = unknown> implements Conflating {
 
   /**
    * Handles one incoming frame. Never throws: a bad frame is answered with an
-   * error frame, a failing handler with error 8.
+   * error frame, a failing handler with error 8. When handling goes on
+   * asynchronously (a call, a list read) it returns a promise that resolves
+   * once the reply, if any, was sent; it never rejects. Awaiting it is
+   * optional.
    */
-  receive(data: unknown): void {
+  receive(data: unknown): Promise<void> | undefined {
+    try {
+      const done = this.#receive(data);
+      return done instanceof Promise ? done : undefined;
+    } catch (error) {
+      // Not reached by any known frame; a bug must not take the connection down.
+      this.#report(error);
+      return undefined;
+    }
+  }
+
+  /** Tells the registry's `onError`, which must not break the peer either. */
+  #report(error: unknown, message?: Message): void {
+    try {
+      this.#registry?.onError?.(error, { peer: this as Peer<unknown>, message });
+    } catch {
+      // The error hook failed too: nothing left to tell.
+    }
+  }
+
+  #receive(data: unknown): Promise<void> | void {
     if (this.#detached || this.#closing) return;
     this.#lastFrameAt = Date.now();
     const limits = this.limits;
@@ -340,7 +352,15 @@ export class Peer<C = unknown> implements Conflating {
     const message = decoded.message;
     try {
       const done = this.#dispatch(message);
-      if (done) done.catch((error) => this.#reportFailure(error, message));
+      if (done) {
+        return done.catch((error) => {
+          try {
+            this.#reportFailure(error, message);
+          } catch (failure) {
+            this.#report(failure, message);
+          }
+        });
+      }
     } catch (error) {
       this.#reportFailure(error, message);
     }
@@ -362,7 +382,7 @@ export class Peer<C = unknown> implements Conflating {
     try {
       return authorize.call(this.#registry, this.context, request) === true;
     } catch (error) {
-      this.#registry?.onError?.(error, { peer: this as Peer<unknown> });
+      this.#report(error);
       return false;
     }
   }
@@ -380,7 +400,7 @@ export class Peer<C = unknown> implements Conflating {
     if (isSockSyncError(error)) {
       return this.#fail(error.code, error.message, message);
     }
-    this.#registry?.onError?.(error, { peer: this as Peer<unknown>, message });
+    this.#report(error, message);
     this.#fail(ErrorCode.Other, "internal error", message);
   }
 
@@ -423,20 +443,28 @@ export class Peer<C = unknown> implements Conflating {
 
   #get(message: MessageWithFunc<"get">): Promise<void> {
     if (!this.#allowed("get", message)) throw notSubscribed();
+    // Subscriptions are checked in frame order (this peer's own record), not
+    // in the groups, whose subscribes and unsubscribes are still queued.
     if (message.type === "var") {
       const local = this.#localVar(message.name);
-      if (!local.has(this)) throw notSubscribed();
+      if (!this.#subscriptions.has(subscriptionKey("var", message.name))) {
+        throw notSubscribed();
+      }
       return local.sendTo(this);
     }
     const list = this.#localList(message.name);
+    const viewing = this.#subscriptions.has(
+      subscriptionKey("list", message.name),
+    );
     if (message.id !== undefined) {
-      if (!list.hasView(this) && !list.hasItem(this, message.id)) {
-        throw notSubscribed();
-      }
+      const watching = this.#subscriptions.has(
+        subscriptionKey("item", message.name, message.id),
+      );
+      if (!viewing && !watching) throw notSubscribed();
       return list.sendItem(this, message.id);
     }
-    if (!list.hasView(this)) throw notSubscribed();
-    return list.view(this, message.page ?? 0, message.page_size);
+    if (!viewing) throw notSubscribed();
+    return list.moveView(this, message.page ?? 0, message.page_size);
   }
 
   #subscribe(message: MessageWithFunc<"subscribe">): Promise<void> | void {
@@ -580,9 +608,7 @@ export class Peer<C = unknown> implements Conflating {
       code,
       message.message ?? "error from the other side",
     );
-    const call = message.id === undefined
-      ? undefined
-      : this.#pending.get(message.id);
+    const call = message.id === undefined ? undefined : this.#pending.get(message.id);
     if (call && (message.type === undefined || message.type === "function")) {
       this.#settle(message.id!);
       call.reject(error);
@@ -603,9 +629,7 @@ export class Peer<C = unknown> implements Conflating {
    * `subscribe` to a function). Without names: every function of the registry.
    */
   acceptCalls(...names: string[]): void {
-    const list = names.length > 0
-      ? names
-      : [...(this.#registry?.functions.keys() ?? [])];
+    const list = names.length > 0 ? names : [...(this.#registry?.functions.keys() ?? [])];
     for (const name of list) {
       if (!this.#registry?.functions.has(name)) {
         throw new SockSyncError(

@@ -173,6 +173,15 @@ export interface VarStore {
   /** Stores a value. */
   set(name: string, value: unknown): Promise<void>;
   /**
+   * Replaces the value with `fn(current)` atomically across every process
+   * sharing the store (`current` is `undefined` for a var never set) and
+   * resolves the value stored. `fn` may run more than once (after a
+   * concurrent write it runs again on the newer value), so it must be pure; if
+   * it throws, nothing is stored. Optional: without it, `LocalVar.update` is
+   * atomic within one process only.
+   */
+  update?(name: string, fn: (current: unknown) => unknown): Promise<unknown>;
+  /**
    * Reports values set by other processes (not this one's own sets; after a
    * lost connection, every current value again); returns the function that
    * stops it.

@@ -6,9 +6,16 @@
  * EVALSHA) that changes the data, bumps the list's version and PUBLISHes the
  * change on `${prefix}changes`. Each store holds one subscriber connection
  * and reports changes to its listeners from there only, so a process sees
- * its own changes and everyone else's in the one order Redis applied them.
- * After the subscriber reconnects, list listeners get `{ op: "reset" }` and
- * var listeners every current value, since changes may have been missed.
+ * its own changes and everyone else's in the one order Redis applied them;
+ * a list mutation settles once its own change came back that way. Var
+ * `update` is a compare-and-set script, retried on conflict, so concurrent
+ * read-modify-writes from several processes lose nothing.
+ *
+ * After either connection reconnects, list listeners get `{ op: "reset" }`
+ * and var listeners every current value (`undefined` for a var Redis no
+ * longer holds): the subscriber may have missed changes, and a read that
+ * failed meanwhile may have left a view behind. Commands are never queued
+ * while Redis is unreachable: they fail at once with code 8.
  *
  * @module
  */
@@ -33,6 +40,7 @@ import {
   PAGE_LUA,
   SET_LUA,
   SET_VAR_LUA,
+  UPDATE_VAR_LUA,
 } from "./redis_scripts.ts";
 
 /**
@@ -74,12 +82,20 @@ class Connection {
   readonly channel: string;
   closed = false;
 
-  constructor(readonly client: Redis, readonly prefix: string) {
+  constructor(
+    readonly client: Redis,
+    readonly prefix: string,
+    readonly timeoutMs: number,
+  ) {
     this.channel = `${prefix}changes`;
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, { numberOfKeys: 4, lua });
     }
     client.defineCommand("socksyncVar", { numberOfKeys: 2, lua: SET_VAR_LUA });
+    client.defineCommand("socksyncVarUpdate", {
+      numberOfKeys: 2,
+      lua: UPDATE_VAR_LUA,
+    });
   }
 
   /** Runs a command; every failure becomes a code 8 `SockSyncError`. */
@@ -93,12 +109,10 @@ class Connection {
   }
 
   script(
-    name: keyof typeof SCRIPTS | "socksyncVar",
+    name: keyof typeof SCRIPTS | "socksyncVar" | "socksyncVarUpdate",
     ...args: (string | number)[]
   ) {
-    return this.run((client) =>
-      (client as unknown as Record<string, Script>)[name](...args)
-    );
+    return this.run((client) => (client as unknown as Record<string, Script>)[name](...args));
   }
 
   listKeys(name: string): string[] {
@@ -114,6 +128,10 @@ class RedisListSource<T> implements ListSource<T> {
   #lastVersion: number | undefined;
   // While a reset is being read, changes wait here so none is lost or doubled.
   #held: ListChange<T>[] | undefined;
+  // The version last reported to listeners, and this object's mutations
+  // waiting for their own change to come back through the channel.
+  #reportedVersion = 0;
+  readonly #waiting = new Set<{ version: number; done: () => void }>();
 
   constructor(readonly connection: Connection, readonly name: string) {
     this.#keys = connection.listKeys(name);
@@ -147,9 +165,7 @@ class RedisListSource<T> implements ListSource<T> {
   }
 
   async get(id: string): Promise<ListItem<T> | undefined> {
-    const text = await this.connection.run((client) =>
-      client.hget(this.#keys[2], id)
-    );
+    const text = await this.connection.run((client) => client.hget(this.#keys[2], id));
     return text === null ? undefined : { id, value: JSON.parse(text) };
   }
 
@@ -191,6 +207,7 @@ class RedisListSource<T> implements ListSource<T> {
         `duplicate id ${itemId}`,
       );
     }
+    await this.#reported(status);
     return { id: itemId, value: JSON.parse(text) };
   }
 
@@ -207,6 +224,7 @@ class RedisListSource<T> implements ListSource<T> {
     if (status === -3) {
       throw new SockSyncError(ErrorCode.InvalidId, `unknown id ${id}`);
     }
+    await this.#reported(status);
   }
 
   async delete(id: string): Promise<void> {
@@ -221,6 +239,7 @@ class RedisListSource<T> implements ListSource<T> {
     if (status === -3) {
       throw new SockSyncError(ErrorCode.InvalidId, `unknown id ${id}`);
     }
+    await this.#reported(status);
   }
 
   subscribe(listener: ListListener<T>): () => void {
@@ -231,7 +250,40 @@ class RedisListSource<T> implements ListSource<T> {
   /** Drops this list's listeners; the store's `close` closes the connections. */
   close(): Promise<void> {
     this.#listeners.clear();
+    this.#wake(true);
     return Promise.resolve();
+  }
+
+  /**
+   * Resolves once the change with this version (or a reset covering it) has
+   * been reported to the listeners, so that, as with the in-process stores,
+   * a mutation settles after this process's subscribers were sent its change
+   * (a function call's return follows its own change frames). Bounded by the
+   * store's timeout: if the subscriber connection is down, the change (or a
+   * reset) is reported after it reconnects, and the caller need not wait.
+   */
+  #reported(version: number): Promise<void> {
+    if (this.#reportedVersion >= version || this.#listeners.size === 0) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const waiter = {
+        version,
+        done: () => {
+          clearTimeout(timer);
+          this.#waiting.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.done, this.connection.timeoutMs);
+      this.#waiting.add(waiter);
+    });
+  }
+
+  #wake(all: boolean): void {
+    for (const waiter of [...this.#waiting]) {
+      if (all || waiter.version <= this.#reportedVersion) waiter.done();
+    }
   }
 
   /**
@@ -243,11 +295,12 @@ class RedisListSource<T> implements ListSource<T> {
     if (this.#held) return void this.#held.push(change);
     const last = this.#lastVersion;
     this.#lastVersion = change.version;
-    const report: ListChange<T> =
-      last === undefined || change.version === last + 1
-        ? change
-        : { op: "reset", version: change.version };
+    const report: ListChange<T> = last === undefined || change.version === last + 1
+      ? change
+      : { op: "reset", version: change.version };
     for (const listener of [...this.#listeners]) listener(report);
+    this.#reportedVersion = change.version;
+    this.#wake(false);
   }
 
   /** After a reconnect: hold changes, read the version, report a reset, then the rest. */
@@ -256,13 +309,15 @@ class RedisListSource<T> implements ListSource<T> {
     let version: number | undefined;
     try {
       version = Number(
-        await this.connection.run((client) =>
-          client.hget(this.#keys[3], "version")
-        ) ?? 0,
+        await this.connection.run((client) => client.hget(this.#keys[3], "version")) ?? 0,
       );
       this.#lastVersion = version;
       const change: ListChange<T> = { op: "reset", version };
       for (const listener of [...this.#listeners]) listener(change);
+      // The reset covers every change applied before it, whatever its version
+      // was before Redis restarted.
+      this.#reportedVersion = version;
+      this.#wake(true);
     } finally {
       const held = this.#held ?? [];
       this.#held = undefined;
@@ -276,12 +331,29 @@ class RedisListSource<T> implements ListSource<T> {
   }
 }
 
+/** A var change as the scripts publish it. */
+interface VarMessage {
+  var: string;
+  src: string;
+  deleted: boolean;
+  value: unknown;
+  version: number;
+}
+
+/** How many times `update` retries after concurrent writes before it gives up. */
+const UPDATE_ATTEMPTS = 100;
+
 class RedisVarStore implements VarStore {
   readonly #hash: string;
   readonly #counter: string;
   #listeners = new Set<VarListener>();
   // The newest version seen per var, so a late message never undoes a newer value.
   #versions = new Map<string, number>();
+  // Every var this process read or wrote: after a reconnect each is reported
+  // again, the ones Redis no longer holds (it restarted empty) as undefined.
+  readonly #names = new Set<string>();
+  // While a reset is being read, messages wait here.
+  #held: VarMessage[] | undefined;
 
   constructor(readonly connection: Connection) {
     this.#hash = `${connection.prefix}vars`;
@@ -289,13 +361,13 @@ class RedisVarStore implements VarStore {
   }
 
   async get(name: string): Promise<unknown> {
-    const text = await this.connection.run((client) =>
-      client.hget(this.#hash, name)
-    );
+    this.#names.add(name);
+    const text = await this.connection.run((client) => client.hget(this.#hash, name));
     return text === null ? undefined : JSON.parse(text);
   }
 
   async set(name: string, value: unknown): Promise<void> {
+    this.#names.add(name);
     const version = Number(
       await this.connection.script(
         "socksyncVar",
@@ -311,35 +383,101 @@ class RedisVarStore implements VarStore {
     this.#seen(name, version);
   }
 
+  /**
+   * Read-modify-write as a compare-and-set script: `fn` runs on the value
+   * read, and the script writes its result only if the var still holds the
+   * text read; otherwise `fn` runs again on the value the script returned.
+   * Comparing the JSON text, not a version, is enough because `fn` is pure: a
+   * var that changed and changed back gives the same result.
+   */
+  async update(name: string, fn: (current: unknown) => unknown): Promise<unknown> {
+    this.#names.add(name);
+    let text: string | null = await this.connection.run((client) => client.hget(this.#hash, name));
+    for (let attempt = 1;; attempt++) {
+      const next = fn(text === null ? undefined : JSON.parse(text));
+      const nextText = next === undefined ? "" : JSON.stringify(next);
+      const reply = await this.connection.script(
+        "socksyncVarUpdate",
+        this.#hash,
+        this.#counter,
+        name,
+        nextText,
+        this.connection.channel,
+        this.connection.source,
+        JSON.stringify(name),
+        text === null ? "0" : "1",
+        text ?? "",
+      ) as [number, string?];
+      if (reply[0] >= 0) {
+        this.#seen(name, reply[0]);
+        return nextText === "" ? undefined : JSON.parse(nextText);
+      }
+      if (attempt >= UPDATE_ATTEMPTS) {
+        throw new SockSyncError(
+          ErrorCode.Other,
+          `var ${name} changed too often to update`,
+        );
+      }
+      text = reply[1] ?? null;
+      // Writers that keep colliding in lockstep are spread apart.
+      if (attempt > 2) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50))
+        );
+      }
+    }
+  }
+
   /** Reports values set by other processes (and all values after a reconnect). */
   subscribe(listener: VarListener): () => void {
     this.#listeners.add(listener);
     return () => void this.#listeners.delete(listener);
   }
 
-  receive(
-    message: {
-      var: string;
-      src: string;
-      deleted: boolean;
-      value: unknown;
-      version: number;
-    },
-  ) {
+  receive(message: VarMessage): void {
+    if (this.#held) return void this.#held.push(message);
     if (!this.#seen(message.var, message.version)) return;
     if (message.src === this.connection.source) return;
+    this.#names.add(message.var);
     const value = message.deleted ? undefined : message.value;
     for (const listener of [...this.#listeners]) listener(message.var, value);
   }
 
+  /**
+   * After the subscriber reconnected: report every var's value, read in one
+   * MULTI with the version counter. Messages arriving meanwhile wait, and
+   * those the read already covers are dropped, so an older value is never
+   * reported after a newer one.
+   */
   async reset(): Promise<void> {
+    // A Redis that restarted empty counts versions from 0 again.
+    this.#versions.clear();
     if (this.#listeners.size === 0) return;
-    const all = await this.connection.run((client) =>
-      client.hgetall(this.#hash)
-    );
-    for (const [name, text] of Object.entries(all)) {
-      const value = JSON.parse(text);
-      for (const listener of [...this.#listeners]) listener(name, value);
+    this.#held ??= [];
+    let version: number | undefined;
+    try {
+      const replies = await this.connection.run((client) =>
+        client.multi().hgetall(this.#hash).get(this.#counter).exec()
+      );
+      const [[error, all], [failed, counter]] = replies as [
+        [Error | null, Record<string, string>],
+        [Error | null, string | null],
+      ];
+      if (error || failed) throw error ?? failed;
+      version = Number(counter ?? 0);
+      for (const name of new Set([...this.#names, ...Object.keys(all)])) {
+        const value = Object.hasOwn(all, name) ? JSON.parse(all[name]) : undefined;
+        this.#versions.set(name, version);
+        for (const listener of [...this.#listeners]) listener(name, value);
+      }
+    } finally {
+      const held = this.#held ?? [];
+      this.#held = undefined;
+      for (const message of held) {
+        if (version === undefined || message.version > version) {
+          this.receive(message);
+        }
+      }
     }
   }
 
@@ -382,6 +520,9 @@ export async function openRedisStore(
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
+    // A command is sent now or fails now (code 8): one queued while Redis is
+    // down could time out for its caller and still run after a reconnect.
+    enableOfflineQueue: false,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
   };
   const client = new Redis(options.url, {
@@ -396,7 +537,7 @@ export async function openRedisStore(
   // reach callers through the rejected commands instead.
   client.on("error", () => {});
   subscriber.on("error", () => {});
-  const connection = new Connection(client, prefix);
+  const connection = new Connection(client, prefix, timeoutMs);
   const lists = new Map<string, RedisListSource<unknown>>();
   const vars = new RedisVarStore(connection);
 
@@ -424,19 +565,50 @@ export async function openRedisStore(
     throw unavailable(error);
   }
 
-  let lost = false;
-  subscriber.on("close", () => lost = true);
+  // Every list listener gets a reset and every var listener every value
+  // again; runs once more if asked while running, never twice at once.
+  let resyncing = false;
+  let again = false;
+  const resync = async () => {
+    if (resyncing) return void (again = true);
+    resyncing = true;
+    try {
+      do {
+        again = false;
+        if (connection.closed) return;
+        try {
+          await Promise.all([...lists.values()].map((list) => list.reset()));
+          await vars.reset();
+        } catch {
+          // A connection is still down; its 'ready' resyncs again.
+        }
+      } while (again);
+    } finally {
+      resyncing = false;
+    }
+  };
+  // The subscriber reconnected: changes published meanwhile were missed.
+  let deaf = false;
+  subscriber.on("close", () => deaf = true);
   subscriber.on("ready", async () => {
-    // A reconnect: changes published meanwhile are lost to us.
-    if (!lost || connection.closed) return;
-    lost = false;
+    if (!deaf || connection.closed) return;
+    deaf = false;
     try {
       await subscriber.subscribe(connection.channel);
-      await Promise.all([...lists.values()].map((list) => list.reset()));
-      await vars.reset();
     } catch {
-      // Still down; the next 'ready' tries again.
+      return; // Down again; the next 'ready' comes back here.
     }
+    await resync();
+  });
+  // The command connection reconnected: a read that failed meanwhile (a
+  // subscriber's page re-read while applying a change, a var re-read) left
+  // a view behind, so every view is read again.
+  let cut = false;
+  client.on("close", () => cut = true);
+  client.on("ready", () => {
+    if (!cut || connection.closed) return;
+    cut = false;
+    void resync();
   });
 
   return {

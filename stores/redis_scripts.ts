@@ -125,7 +125,7 @@ local function id_of(member) return string.sub(member, string.find(member, '\\0'
  * INSERT_LUA.includes("PUBLISH"); // true
  * ```
  */
-export const INSERT_LUA = ORDER_KEY_LUA + MEMBER_LUA + `
+export const INSERT_LUA: string = ORDER_KEY_LUA + MEMBER_LUA + `
 local index, id = tonumber(ARGV[1]), ARGV[2]
 local total = redis.call('ZCARD', KEYS[1])
 if index < 0 or index > total then return {-1} end
@@ -220,7 +220,7 @@ return {version, total}
  * PAGE_LUA.includes("ZRANGE"); // true
  * ```
  */
-export const PAGE_LUA = MEMBER_LUA + `
+export const PAGE_LUA: string = MEMBER_LUA + `
 local total = redis.call('ZCARD', KEYS[1])
 local version = tonumber(redis.call('HGET', KEYS[4], 'version') or '0')
 local out = {version, total}
@@ -249,17 +249,9 @@ if not key then return -1 end
 return redis.call('ZRANK', KEYS[1], key .. '\\0' .. ARGV[1])
 `;
 
-/**
- * var set: KEYS = vars hash, var version counter; ARGV = name, value JSON
- * ("" deletes), channel, source id, name JSON. Returns the var version.
- *
- * @example
- * ```ts
- * import { SET_VAR_LUA } from "./redis_scripts.ts";
- * SET_VAR_LUA.includes("INCR"); // true
- * ```
- */
-export const SET_VAR_LUA = `
+// The write shared by var set and var update: store (or delete), bump the
+// var version counter, publish. ARGV[1..5] as SET_VAR_LUA documents.
+const WRITE_VAR_LUA = `
 local value = ARGV[2]
 if value == '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
@@ -270,5 +262,45 @@ end
 local version = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[3], '{"var":' .. ARGV[5] .. ',"src":"' .. ARGV[4] ..
   '","deleted":' .. tostring(ARGV[2] == '') .. ',"value":' .. value .. ',"version":' .. version .. '}')
+`;
+
+/**
+ * var set: KEYS = vars hash, var version counter; ARGV = name, value JSON
+ * ("" deletes), channel, source id, name JSON. Returns the var version.
+ *
+ * @example
+ * ```ts
+ * import { SET_VAR_LUA } from "./redis_scripts.ts";
+ * SET_VAR_LUA.includes("INCR"); // true
+ * ```
+ */
+export const SET_VAR_LUA: string = WRITE_VAR_LUA + `
 return version
+`;
+
+/**
+ * var update, a compare-and-set: KEYS and ARGV[1..5] as for
+ * {@linkcode SET_VAR_LUA}, then ARGV[6] = "1" when a value was read ("0"
+ * when the var was absent) and ARGV[7] = the JSON text read. Writes only if
+ * the var still holds exactly that text (or is still absent), so a
+ * read-modify-write from any process never overwrites a write it did not
+ * see. Returns {version} when written, else {-1, current text} ({-1} when
+ * absent) so the caller can retry without another read.
+ *
+ * @example
+ * ```ts
+ * import { UPDATE_VAR_LUA } from "./redis_scripts.ts";
+ * UPDATE_VAR_LUA.includes("HGET"); // true
+ * ```
+ */
+export const UPDATE_VAR_LUA: string = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[6] == '0' then
+  if current then return {-1, current} end
+elseif current ~= ARGV[7] then
+  if current then return {-1, current} end
+  return {-1}
+end
+` + WRITE_VAR_LUA + `
+return {version}
 `;

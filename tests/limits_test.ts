@@ -230,8 +230,7 @@ describe("limits", () => {
       assert.equal((await client.next()).func, "call");
       await assert.rejects(
         started,
-        (error: SockSyncError) =>
-          error.code === ErrorCode.Other && /timed out/.test(error.message),
+        (error: SockSyncError) => error.code === ErrorCode.Other && /timed out/.test(error.message),
       );
     });
   });
@@ -291,9 +290,7 @@ describe("limits", () => {
         socket.addEventListener("close", (e) => resolve((e as CloseEvent).code))
       );
       try {
-        await new Promise((resolve) =>
-          socket.addEventListener("open", resolve)
-        );
+        await new Promise((resolve) => socket.addEventListener("open", resolve));
         let probes = 0;
         const seen = new Promise<void>((resolve) => {
           socket.addEventListener("message", (e) => {

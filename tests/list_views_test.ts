@@ -63,6 +63,35 @@ interface Subscriber {
   socket: WebSocket;
 }
 
+/** Resolves once a `set_all` for the requested page (clamped) and page size arrived. */
+function pageArrives(
+  mirror: ListMirror<number>,
+  page: number,
+  size: number,
+  total?: number,
+): Promise<void> {
+  const pageSize = Math.min(size, MAX_PAGE_SIZE);
+  const arrived = () => {
+    if (!mirror.ready || mirror.pageSize !== pageSize) return false;
+    const count = total ?? mirror.total;
+    const last = count === 0 ? 0 : Math.ceil(count / pageSize) - 1;
+    return mirror.page === Math.min(page, last);
+  };
+  return new Promise((resolve, reject) => {
+    if (arrived()) return resolve();
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`page ${page} of size ${size} never arrived`));
+    }, 5000);
+    const stop = mirror.onChange(() => {
+      if (!arrived()) return;
+      clearTimeout(timer);
+      stop();
+      resolve();
+    });
+  });
+}
+
 async function openSubscriber(
   url: string,
   name: string,
@@ -83,6 +112,9 @@ async function openSubscriber(
   });
   const mirror = new ListMirror<number>(name, { page, pageSize: size });
   peer.mirror(mirror);
+  // Requests on one connection may be answered out of order (a call does not wait
+  // for a page read), so the first page is awaited itself, not behind a call.
+  await pageArrives(mirror, page, size);
   return { peer, mirror, socket };
 }
 
@@ -167,6 +199,7 @@ for (const { kind, open } of await storeKinds("page invariant")) {
                 } else if (step.kind === "move") {
                   const s = subscribers[step.who % subscribers.length];
                   s.peer.getPage(s.mirror, step.page, step.size);
+                  await pageArrives(s.mirror, step.page, step.size, count);
                 } else if (count > 0) {
                   const { items } = await source.page(
                     step.at % count,

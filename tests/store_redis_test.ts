@@ -32,8 +32,7 @@ const available = await reachable();
 const skip = available ? false : `no Redis at ${url}`;
 if (!available) {
   if (process.env.CI === "true") {
-    test("Redis is reachable (CI=true)", () =>
-      assert.fail(`no Redis at ${url}`));
+    test("Redis is reachable (CI=true)", () => assert.fail(`no Redis at ${url}`));
   } else {
     console.log(`SKIPPED: Redis suites (no Redis at ${url})`);
   }
@@ -156,12 +155,8 @@ describe("Redis store", { skip }, () => {
     const stop = b.list("shared").subscribe((change) => seen.push(change));
     const varsSeenByB: [string, unknown][] = [];
     const varsSeenByA: [string, unknown][] = [];
-    const stopB = b.vars.subscribe!((name, value) =>
-      varsSeenByB.push([name, value])
-    );
-    const stopA = a.vars.subscribe!((name, value) =>
-      varsSeenByA.push([name, value])
-    );
+    const stopB = b.vars.subscribe!((name, value) => varsSeenByB.push([name, value]));
+    const stopA = a.vars.subscribe!((name, value) => varsSeenByA.push([name, value]));
     try {
       const item = await a.list("shared").insert(0, { text: "from a" });
       await a.list("shared").set(item.id, { text: "changed" });
@@ -211,18 +206,14 @@ describe("Redis store", { skip }, () => {
     const changes: ListChange[] = [];
     const values: [string, unknown][] = [];
     const stop = list.subscribe((change) => changes.push(change));
-    const stopVars = store.vars.subscribe!((name, value) =>
-      values.push([name, value])
-    );
+    const stopVars = store.vars.subscribe!((name, value) => values.push([name, value]));
     const admin = new Redis(url);
     try {
       await list.insert(0, "before");
       await store.vars.set("v", 42);
       await until(changes, 1);
       const clients = await admin.client("LIST") as string;
-      const line = clients.split("\n").find((l) =>
-        l.includes(` name=${prefix}reconnect:sub `)
-      );
+      const line = clients.split("\n").find((l) => l.includes(` name=${prefix}reconnect:sub `));
       assert.ok(line, "subscriber connection not found");
       await admin.client("KILL", "ID", /id=(\d+)/.exec(line)![1]);
       await until(changes, 2);
@@ -260,10 +251,17 @@ describe("Redis store", { skip }, () => {
     });
     const changes: ListChange[] = [];
     const stop = store.list("l").subscribe((change) => changes.push(change));
+    const values: [string, unknown][] = [];
+    const stopVars = store.vars.subscribe!((name, value) => values.push([name, value]));
     try {
       await store.list("l").insert(0, "x");
+      await store.vars.set("gone", 1);
       await until(changes, 1);
       await stopRedis(server);
+      await assert.rejects(
+        store.vars.update!("gone", () => 2),
+        (error: { code?: number }) => error.code === 8,
+      );
       await assert.rejects(
         store.list("l").insert(0, "y"),
         (error: { code?: number }) => error.code === 8,
@@ -276,6 +274,12 @@ describe("Redis store", { skip }, () => {
       // The new server is empty: the reset says so (version 0).
       await until(changes, 2);
       assert.deepEqual(changes.at(-1), { op: "reset", version: 0 });
+      // The restarted Redis lost the var: reported as undefined, not skipped.
+      await until(values, 2);
+      // (Once per reconnected connection: both dropped.)
+      const gone = values.filter(([name]) => name === "gone");
+      assert.ok(gone.length > 0);
+      for (const report of gone) assert.deepEqual(report, ["gone", undefined]);
       let inserted = false;
       for (let attempt = 0; attempt < 100 && !inserted; attempt++) {
         inserted = await store.list("l").insert(0, "z").then(
@@ -288,8 +292,101 @@ describe("Redis store", { skip }, () => {
       assert.equal(await store.list("l").count(), 1);
     } finally {
       stop();
+      stopVars();
       await store.close();
       await stopRedis(server);
+    }
+  });
+
+  test("update: concurrent read-modify-writes from two processes lose nothing", async () => {
+    const a = await open({ prefix: `${prefix}update:` });
+    const b = await open({ prefix: `${prefix}update:` });
+    const increment = (store: Store) => async () => {
+      for (let n = 0; n < 50; n++) {
+        await store.vars.update!("n", (current) => ((current as number) ?? 0) + 1);
+      }
+    };
+    await Promise.all([increment(a)(), increment(b)(), increment(a)()]);
+    assert.equal(await b.vars.get("n"), 150);
+  });
+
+  test("update: fn sees undefined when unset, reruns after a concurrent write; a throw stores nothing", async () => {
+    const store = await open({ prefix: `${prefix}update-fn:` });
+    const other = await open({ prefix: `${prefix}update-fn:` });
+    const seen: unknown[] = [];
+    const first = await store.vars.update!("v", (current) => {
+      seen.push(current);
+      return { n: 1 };
+    });
+    assert.deepEqual([...seen], [undefined]);
+    assert.deepEqual(first, { n: 1 });
+    assert.deepEqual(await other.vars.get("v"), { n: 1 });
+    // Another process writes between this update's read and its write (sent
+    // from inside fn, so it usually lands first): fn runs again on its value.
+    seen.length = 0;
+    let write: Promise<void> | undefined;
+    const result = await store.vars.update!("v", (current) => {
+      seen.push(current);
+      write ??= other.vars.set("v", { n: 10 });
+      return { n: (current as { n: number }).n + 1 };
+    });
+    await write;
+    assert.deepEqual(await store.vars.get("v"), result);
+    if (seen.length === 2) {
+      assert.deepEqual(seen, [{ n: 1 }, { n: 10 }]);
+      assert.deepEqual(result, { n: 11 });
+    }
+    await assert.rejects(
+      store.vars.update!("v", () => {
+        throw new Error("refused");
+      }),
+      /refused/,
+    );
+    assert.deepEqual(await store.vars.get("v"), result);
+    assert.equal(await store.vars.update!("v", () => undefined), undefined);
+    assert.equal(await store.vars.get("v"), undefined);
+  });
+
+  test("a mutation settles after its own change reached the listeners", async () => {
+    const store = await open({ prefix: `${prefix}settle:` });
+    const list = store.list<string>("l");
+    const seen: ListChange<string>[] = [];
+    const stop = list.subscribe((change) => seen.push(change));
+    try {
+      const item = await list.insert(0, "a");
+      assert.equal(seen.length, 1);
+      await list.set(item.id, "b");
+      assert.equal(seen.length, 2);
+      await list.delete(item.id);
+      assert.deepEqual(seen.map((c) => c.op), ["insert", "set", "delete"]);
+    } finally {
+      stop();
+    }
+  });
+
+  test("after the command connection reconnects, lists reset and vars are reported", async () => {
+    const store = await open({ prefix: `${prefix}cmd-drop:` });
+    const list = store.list("l");
+    const changes: ListChange[] = [];
+    const values: [string, unknown][] = [];
+    const stop = list.subscribe((change) => changes.push(change));
+    const stopVars = store.vars.subscribe!((name, value) => values.push([name, value]));
+    const admin = new Redis(url);
+    try {
+      await list.insert(0, "x");
+      await store.vars.set("v", 7);
+      const clients = await admin.client("LIST") as string;
+      const line = clients.split("\n").find((l) => l.includes(` name=${prefix}cmd-drop:cmd `));
+      assert.ok(line, "command connection not found");
+      await admin.client("KILL", "ID", /id=(\d+)/.exec(line)![1]);
+      await until(changes, 2);
+      assert.deepEqual(changes[1], { op: "reset", version: 1 });
+      await until(values, 1);
+      assert.deepEqual(values, [["v", 7]]);
+    } finally {
+      stop();
+      stopVars();
+      admin.disconnect();
     }
   });
 

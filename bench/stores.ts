@@ -1,0 +1,350 @@
+/**
+ * 4. Stores: memory, SQLite and Redis lists at 10k, 100k and 1M items. Per
+ * operation (first page, a page near the end, indexOf, insert at a random
+ * index, delete): the time per call, its growth from the smallest to the
+ * largest size, and the ratio to the raw command it wraps, measured side by
+ * side (interleaved rounds):
+ *
+ * - SQLite: the plain statement on the same file (`SELECT … ORDER BY key
+ *   LIMIT 20 OFFSET ?`, `SELECT COUNT(*) … key < ?`, one `INSERT`, one `DELETE`);
+ * - Redis: the plain command (`ZRANGE` by rank, `ZRANK`, one `ZADD`, one `ZREM`);
+ * - memory: a plain JS array (`slice`, `indexOf`, `splice`) as a reference.
+ *
+ * Lists are filled directly in the backing store (one SQL transaction of
+ * INSERTs; Redis pipelines of ZADD/HSET batches). The memory store has no
+ * bulk path, so it is filled with API appends (timed and reported).
+ *
+ *   node --import tsx bench/stores.ts [--stores memory,sqlite,redis] [--sizes 10000,100000,1000000] [--rounds 3]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { sequentialOrderKeys } from "../src/order_key.ts";
+import type { ListSource, Store } from "../src/store.ts";
+import { MemoryListSource } from "../stores/memory.ts";
+import {
+  args,
+  commandLine,
+  fmt,
+  fs,
+  goalMark,
+  numbers,
+  ratios,
+  sectionHead,
+  stats,
+  table,
+  writeSection,
+} from "./lib.ts";
+
+const opts = args();
+const STORES = (opts.get("stores") ?? "memory,sqlite,redis").split(",");
+const SIZES = numbers(opts.get("sizes"), [10_000, 100_000, 1_000_000]);
+const ROUNDS = Number(opts.get("rounds") ?? 3);
+const REDIS_URL = opts.get("redis") ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0";
+const OPS = ["first page", "page near end", "indexOf", "insert at random index", "delete"] as const;
+type Op = typeof OPS[number];
+
+const value = (i: number) => ({ n: i, text: `item ${i}` });
+const idOf = (i: number) => `i${i}`;
+let rng = 12345;
+const random = (n: number) => {
+  rng = (rng * 1103515245 + 12345) & 0x7fffffff;
+  return rng % n;
+};
+
+interface Bench {
+  source: ListSource<unknown>;
+  /** The raw command for each operation, on the same data. */
+  raw: Record<Op, (n: number) => Promise<unknown> | unknown>;
+  close(): Promise<void>;
+  fillMs: number;
+  note?: string;
+}
+
+/** Runs `fn` repeatedly (≥ 5 calls, ≤ 200, ~150 ms): median µs per call. */
+async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < 5 || (samples.length < 200 && performance.now() - start < 150)) {
+    const t0 = performance.now();
+    await fn();
+    samples.push((performance.now() - t0) * 1000);
+  }
+  return stats(samples).median;
+}
+
+// ---------------------------------------------------------------- memory
+async function memoryBench(n: number): Promise<Bench> {
+  const source = new MemoryListSource<unknown>();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await source.insert(i, value(i), idOf(i));
+  const fillMs = performance.now() - t0;
+  const array = Array.from({ length: n }, (_, i) => ({ id: idOf(i), value: value(i) }));
+  return {
+    source,
+    fillMs,
+    note: "API appends (no bulk path)",
+    raw: {
+      "first page": () => array.slice(0, 20).map((e) => ({ id: e.id, value: structuredClone(e.value) })),
+      "page near end": (k) => array.slice(k - 40, k - 20).map((e) => ({ id: e.id, value: structuredClone(e.value) })),
+      "indexOf": (k) => {
+        const id = idOf(random(k));
+        return array.findIndex((e) => e.id === id);
+      },
+      "insert at random index": (k) => array.splice(random(k), 0, { id: "x", value: value(0) }),
+      "delete": () => array.splice(array.findIndex((e) => e.id === "x"), 1),
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+// ---------------------------------------------------------------- sqlite
+async function sqliteBench(n: number, dir: string): Promise<Bench> {
+  const { openSqliteStore } = await import("../stores/sqlite.ts");
+  const { openSqliteDriver } = await import("../stores/sqlite_driver.ts");
+  const path = join(dir, `bench-${n}.db`);
+  const store: Store = await openSqliteStore({ path });
+  const name = "bench";
+  store.list(name); // creates the tables
+  const db = await openSqliteDriver(path);
+  const t0 = performance.now();
+  const keys = sequentialOrderKeys(n);
+  db.exec("BEGIN IMMEDIATE");
+  const add = db.prepare("INSERT INTO socksync_items (list, id, key, value) VALUES (?, ?, ?, ?)");
+  for (let i = 0; i < n; i++) add.run(name, idOf(i), keys[i], JSON.stringify(value(i)));
+  db.prepare(
+    `INSERT INTO socksync_lists (name, version, count) VALUES (?, 1, ?)
+     ON CONFLICT (name) DO UPDATE SET version = version + 1, count = excluded.count`,
+  ).run(name, n);
+  db.exec("COMMIT");
+  const fillMs = performance.now() - t0;
+  const page = db.prepare("SELECT id, value FROM socksync_items WHERE list = ? ORDER BY key LIMIT ? OFFSET ?");
+  const keyOf = db.prepare("SELECT key FROM socksync_items WHERE list = ? AND id = ?");
+  const rank = db.prepare("SELECT COUNT(*) AS n FROM socksync_items WHERE list = ? AND key < ?");
+  const ins = db.prepare("INSERT INTO socksync_items (list, id, key, value) VALUES (?, ?, ?, ?)");
+  const del = db.prepare("DELETE FROM socksync_items WHERE list = ? AND id = ?");
+  let raws = 0;
+  return {
+    source: store.list(name),
+    fillMs,
+    note: "one transaction of INSERTs",
+    raw: {
+      "first page": () => page.all(name, 20, 0),
+      "page near end": (k) => page.all(name, 20, k - 40),
+      "indexOf": (k) => {
+        const row = keyOf.get(name, idOf(random(k))) as { key: string };
+        return rank.get(name, row.key);
+      },
+      // A key that sorts between two existing ones, like the store's.
+      "insert at random index": (k) =>
+        ins.run(name, `raw${++raws}`, `${keys[random(k)]}V`, JSON.stringify(value(0))),
+      "delete": () => del.run(name, `raw${raws}`),
+    },
+    async close() {
+      db.close();
+      await store.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- redis
+async function redisBench(n: number): Promise<Bench> {
+  const { openRedisStore } = await import("../stores/redis.ts");
+  const { Redis } = await import("ioredis");
+  const prefix = `socksync-bench-${process.pid}-${n}:`;
+  const client = new Redis(REDIS_URL);
+  const base = `${prefix}list:bench:`;
+  const [order, ids, values, meta] = ["order", "ids", "values", "meta"].map((k) => base + k);
+  const t0 = performance.now();
+  const keys = sequentialOrderKeys(n);
+  const BATCH = 5000;
+  for (let from = 0; from < n; from += BATCH) {
+    const to = Math.min(n, from + BATCH);
+    const z: (string | number)[] = [];
+    const h: string[] = [];
+    const v: string[] = [];
+    for (let i = from; i < to; i++) {
+      z.push(0, `${keys[i]}\0${idOf(i)}`);
+      h.push(idOf(i), keys[i]);
+      v.push(idOf(i), JSON.stringify(value(i)));
+    }
+    await client.pipeline().zadd(order, ...z).hset(ids, ...h).hset(values, ...v).exec();
+  }
+  await client.hset(meta, "version", 1);
+  const fillMs = performance.now() - t0;
+  const store: Store = await openRedisStore({ url: REDIS_URL, prefix });
+  let raws = 0;
+  return {
+    source: store.list("bench"),
+    fillMs,
+    note: "pipelined ZADD/HSET batches of 5,000",
+    raw: {
+      "first page": () => client.zrange(order, 0, 19),
+      "page near end": (k) => client.zrange(order, k - 40, k - 21),
+      "indexOf": (k) => {
+        const i = random(k);
+        return client.zrank(order, `${keys[i]}\0${idOf(i)}`);
+      },
+      "insert at random index": (k) => client.zadd(order, 0, `${keys[random(k)]}V\0raw${++raws}`),
+      "delete": () => client.zrem(order, `${keys[0]}V\0raw${raws}`),
+    },
+    async close() {
+      await store.close();
+      // Drop the benchmark's keys.
+      await client.del(order, ids, values, meta);
+      client.disconnect();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- run
+interface Row {
+  store: string;
+  n: number;
+  fillMs: number;
+  note?: string;
+  api: Record<Op, number[]>;
+  raw: Record<Op, number[]>;
+}
+
+async function measureStore(kind: string, n: number, dir: string): Promise<Row> {
+  const bench = kind === "memory"
+    ? await memoryBench(n)
+    : kind === "sqlite"
+    ? await sqliteBench(n, dir)
+    : await redisBench(n);
+  const s = bench.source;
+  const row: Row = {
+    store: kind,
+    n,
+    fillMs: bench.fillMs,
+    note: bench.note,
+    api: {} as Record<Op, number[]>,
+    raw: {} as Record<Op, number[]>,
+  };
+  let last: string | undefined;
+  const api: Record<Op, () => Promise<unknown>> = {
+    "first page": () => s.page(0, 20),
+    "page near end": () => s.page(n - 40, 20),
+    "indexOf": () => s.indexOf(idOf(random(n))),
+    "insert at random index": async () => {
+      last = (await s.insert(random(n), value(0))).id;
+    },
+    "delete": () => (last ? s.delete(last).then(() => (last = undefined)) : Promise.resolve()),
+  };
+  try {
+    // Warm-up (JIT, connections, page cache), not recorded.
+    for (const op of OPS) {
+      for (let i = 0; i < 20; i++) {
+        await api[op]();
+        await bench.raw[op](n);
+      }
+    }
+    await api.delete();
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const op of OPS) {
+        // insert/delete alternate one call at a time so the size stays n.
+        if (op === "insert at random index" || op === "delete") continue;
+        const a = await time(api[op]);
+        const b = await time(() => bench.raw[op](n));
+        (row.api[op] ??= []).push(a);
+        (row.raw[op] ??= []).push(b);
+      }
+      const ins: number[] = [], del: number[] = [], rins: number[] = [], rdel: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        let t0 = performance.now();
+        await api["insert at random index"]();
+        ins.push((performance.now() - t0) * 1000);
+        t0 = performance.now();
+        await api.delete();
+        del.push((performance.now() - t0) * 1000);
+        t0 = performance.now();
+        await bench.raw["insert at random index"](n);
+        rins.push((performance.now() - t0) * 1000);
+        t0 = performance.now();
+        await bench.raw.delete(n);
+        rdel.push((performance.now() - t0) * 1000);
+      }
+      (row.api["insert at random index"] ??= []).push(stats(ins).median);
+      (row.api.delete ??= []).push(stats(del).median);
+      (row.raw["insert at random index"] ??= []).push(stats(rins).median);
+      (row.raw.delete ??= []).push(stats(rdel).median);
+    }
+  } finally {
+    await bench.close();
+  }
+  console.error(
+    `stores ${kind} n=${n}: filled in ${fmt(row.fillMs)} ms; ` +
+      OPS.map((op) => `${op} ${fmt(stats(row.api[op]).median)} µs (raw ${fmt(stats(row.raw[op]).median)})`).join(", "),
+  );
+  return row;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "socksync-bench-"));
+const rows: Row[] = [];
+const errors: string[] = [];
+try {
+  for (const kind of STORES) {
+    for (const n of SIZES) {
+      try {
+        rows.push(await measureStore(kind, n, dir));
+      } catch (error) {
+        errors.push(`${kind} n=${n}: ${(error as Error).message.slice(0, 300)}`);
+        console.error(errors.at(-1));
+        break;
+      }
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const out: string[][] = [];
+for (const kind of STORES) {
+  const mine = rows.filter((r) => r.store === kind);
+  if (mine.length === 0) continue;
+  const small = mine[0];
+  const big = mine[mine.length - 1];
+  for (const op of OPS) {
+    const growth = stats(big.api[op]).median / stats(small.api[op]).median;
+    const rawGrowth = stats(big.raw[op]).median / stats(small.raw[op]).median;
+    const exempt = kind === "sqlite" && op === "page near end";
+    const vsRaw = mine.map((r) => ratios(r.api[op], r.raw[op]));
+    out.push([
+      kind,
+      op,
+      mine.map((r) => `${fmt(stats(r.api[op]).median)} / ${fmt(stats(r.raw[op]).median)}`).join(" · "),
+      `×${fmt(growth)} ${exempt ? "(offset paging)" : `${goalMark(growth <= 2)}`}`,
+      `×${fmt(rawGrowth)}`,
+      vsRaw.map((s, i) =>
+        `${fs(s)}${kind === "memory" ? "" : goalMark(s.median <= 1.2)}${i < vsRaw.length - 1 ? "" : ""}`
+      ).join(" · "),
+    ]);
+  }
+}
+const sizes = SIZES.map(fmt).join(" · ");
+const md = [
+  sectionHead(`4. Stores: ${sizes} items`, commandLine()),
+  `Times are µs per call (median of up to 200 calls per round, ${ROUNDS} rounds; insert and delete alternate 50 times per round ` +
+  `so the size stays put). Raw = the command the store wraps, on the same data, in the same round: SQLite the plain statement ` +
+  `(\`SELECT id, value … ORDER BY key LIMIT 20 OFFSET ?\`; indexOf \`SELECT key\` + \`SELECT COUNT(*) … key < ?\`; one \`INSERT\`; one \`DELETE\`), ` +
+  `Redis the plain command (\`ZRANGE\` by rank; \`ZRANK\`; one \`ZADD\`; one \`ZREM\`), memory a plain JS array ` +
+  `(\`slice\`+clone, \`findIndex\`, \`splice\`: a reference, no goal). Goals: growth ${fmt(SIZES[0])}→${fmt(SIZES.at(-1)!)} ≤ 2 ` +
+  `(SQLite offset paging exempt, shown as is); store ÷ raw ≤ 1.2.`,
+  "",
+  `Fill times (ms): ${rows.map((r) => `${r.store} ${fmt(r.n)}: ${fmt(r.fillMs)} (${r.note})`).join("; ")}.`,
+  errors.length ? `\nErrors: ${errors.join("; ")}` : "",
+  "",
+  table([
+    "store",
+    "operation",
+    `µs per call, store / raw, at ${sizes}`,
+    `growth ${fmt(SIZES[0])}→${fmt(SIZES.at(-1)!)} (goal ≤ 2)`,
+    "raw growth",
+    `store ÷ raw at ${sizes} (goal ≤ 1.2)`,
+  ], out),
+].join("\n");
+console.log(md);
+if (!opts.has("no-write")) writeSection("stores", md);
+process.exit(0);
