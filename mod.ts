@@ -19,7 +19,15 @@ export type { CallContext, LocalFunction } from "./src/local_function.ts";
 export { type ListOptions, LocalList } from "./src/local_list.ts";
 export { LocalVar, type VarOptions } from "./src/local_var.ts";
 export { ListMirror, type ListViewOptions, type MirrorFrame, VarMirror } from "./src/mirror.ts";
-export { type CallOptions, Peer, type PeerOptions, type Registry } from "./src/peer.ts";
+export {
+  type AccessRequest,
+  type CallOptions,
+  Peer,
+  type PeerOptions,
+  PROBE_NAME,
+  type Registry,
+} from "./src/peer.ts";
+export { DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/limits.ts";
 export {
   type Decoded,
   decodeFrame,

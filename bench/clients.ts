@@ -164,9 +164,17 @@ export class WsPool extends Counting implements Pool {
     return inBatches(n - this.sockets.length, 250, () =>
       new Promise<void>((resolve, reject) => {
         const ws = new WebSocket(this.url, { perMessageDeflate: false });
-        ws.once("error", reject);
+        const timer = setTimeout(() => {
+          ws.terminate();
+          reject(new Error(`no answer from ${this.url} within 30 s (${this.sockets.length} open)`));
+        }, 30_000);
+        ws.once("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
         ws.once("open", () => ws.send(this.hello));
         ws.once("message", () => {
+          clearTimeout(timer);
           this.sockets.push(ws);
           ws.on("message", () => this.tick());
           resolve();

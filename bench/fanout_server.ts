@@ -49,7 +49,8 @@ async function socksyncServer(): Promise<Server> {
   const { Hub } = await import("../src/hub.ts");
   const { serve } = await import("../src/serve.ts");
   const v = await import("valibot");
-  const hub = new Hub();
+  // Caps (connections, idle timeout) raised past the benchmark's sizes.
+  const hub = new Hub({ limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000 } } as ConstructorParameters<typeof Hub>[0]);
   const bench = hub.var("bench", { schema: v.unknown(), initial: valueOf(0) });
   // No function subscriptions: only the var's frames go out.
   const server = await serve({ hub, port: 0, hostname: HOST, onConnect: () => {} });
@@ -185,6 +186,11 @@ async function main(): Promise<void> {
       await fullGc();
       const m = process.memoryUsage();
       out(`MEM ${m.rss} ${m.heapUsed} ${server.connections()}`);
+    } else if (cmd === "snap") {
+      // Node only: a heap snapshot for the profile of idle memory.
+      await fullGc();
+      const v8 = await import("node:v8");
+      out(`SNAP ${v8.writeHeapSnapshot(arg)}`);
     } else if (cmd === "quit") {
       process.exit(0);
     }

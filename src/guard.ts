@@ -107,7 +107,7 @@ export function refusal(
  * import { Hono } from "hono";
  * import { upgradeWebSocket } from "hono/deno";
  * import { Hub } from "./hub.ts";
- * import { socksync } from "./hono.ts";
+ * import { socksync } from "./mount.ts";
  * import { guard } from "./guard.ts";
  *
  * const hub = new Hub();
@@ -138,7 +138,7 @@ export function guard(
  * ```ts
  * import { upgradeWebSocket } from "hono/deno";
  * import { Hub } from "./hub.ts";
- * import { socksync } from "./hono.ts";
+ * import { socksync } from "./mount.ts";
  * import { guarded } from "./guard.ts";
  * const hub = new Hub();
  * const handler = guarded(hub, { maxConnections: 100 }, socksync(hub, { upgradeWebSocket }));

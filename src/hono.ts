@@ -1,18 +1,21 @@
 /**
- * Mounts a {@linkcode Hub} on a Hono app: one route, any runtime. The runtime
- * is chosen by the `upgradeWebSocket` helper passed in (`hono/deno`,
- * `hono/bun` or `@hono/node-ws`), so this file stays runtime-neutral.
+ * The `socksync/hono` entry point: everything a server needs. {@linkcode socksync}
+ * mounts a hub on an existing Hono app, {@linkcode serve} runs one on whichever
+ * runtime runs it, and {@linkcode guard} refuses upgrades by origin or count.
  *
- * {@linkcode serve} (from `serve.ts`) is re-exported here, so the
- * `socksync/hono` entry point is all a server needs.
+ * @example
+ * ```ts
+ * import { Hub } from "../mod.ts";
+ * import { serve } from "./hono.ts";
+ * const hub = new Hub();
+ * const server = await serve({ hub, port: 0 });
+ * await server.close();
+ * ```
  *
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
-import type { UpgradeWebSocket, WSContext } from "hono/ws";
-import type { Hub } from "./hub.ts";
-import type { Peer } from "./peer.ts";
-
+export { socksync, type SocksyncRouteOptions } from "./mount.ts";
+export { guard, guarded, type GuardedHub, type GuardOptions, refusal } from "./guard.ts";
 export {
   type Adapter,
   detectRuntime,
@@ -23,111 +26,3 @@ export {
   type ServeOptions,
   type Server,
 } from "./serve.ts";
-
-/**
- * Options of {@linkcode socksync}.
- *
- * @example
- * ```ts
- * import { upgradeWebSocket } from "hono/deno";
- * import type { SocksyncRouteOptions } from "./hono.ts";
- * const options: SocksyncRouteOptions<{ user: string }> = {
- *   upgradeWebSocket,
- *   context: (c) => ({ user: c.req.query("user") ?? "anonymous" }),
- * };
- * ```
- */
-export interface SocksyncRouteOptions<Ctx = unknown> {
-  /** Hono's WebSocket upgrade helper of the runtime serving the app. */
-  // deno-lint-ignore no-explicit-any
-  upgradeWebSocket: UpgradeWebSocket<any, any>;
-  /** Builds the per-connection context handed to function handlers. */
-  context?: (c: Context) => Ctx | Promise<Ctx>;
-  /**
-   * Called once per connection, right after it opened (e.g. to
-   * `peer.acceptCalls()`); `ws` is Hono's socket, to close it later.
-   */
-  onConnect?: (peer: Peer, ws: WSContext) => void;
-  /** Called once per connection, after it closed and its peer was detached. */
-  onDisconnect?: (peer: Peer, ws: WSContext) => void;
-}
-
-/**
- * The Hono handler that upgrades a request to a WebSocket and connects it to
- * the hub.
- *
- * @example
- * ```ts
- * import { Hono } from "hono";
- * import { upgradeWebSocket } from "hono/deno";
- * import { Hub } from "../mod.ts";
- * import { socksync } from "./hono.ts";
- *
- * const hub = new Hub();
- * const app = new Hono();
- * app.get("/ws/socksync", socksync(hub, { upgradeWebSocket, onConnect: (peer) => peer.acceptCalls() }));
- * ```
- */
-export function socksync<Ctx>(
-  hub: Hub<Ctx>,
-  options: SocksyncRouteOptions<Ctx>,
-): MiddlewareHandler {
-  return options.upgradeWebSocket(async (c: Context) => {
-    const context = options.context ? await options.context(c) : undefined;
-    let peer: Peer | undefined;
-    // Bun's adapter makes a new WSContext for every event: keep the first.
-    let socket: WSContext | undefined;
-    // Runtimes may report both an error and a close for one socket.
-    const drop = () => {
-      if (!peer || !socket) return;
-      const gone = peer;
-      peer = undefined;
-      gone.detach();
-      options.onDisconnect?.(gone, socket);
-    };
-    return {
-      onOpen(_event: Event, ws: WSContext) {
-        socket = ws;
-        peer = hub.connect(socketOf(ws), { context: context as Ctx });
-        options.onConnect?.(peer, ws);
-      },
-      onMessage(event: MessageEvent, _ws: WSContext) {
-        peer?.receive(event.data);
-      },
-      onClose: drop,
-      onError: drop,
-    };
-  });
-}
-
-/** The socket shape a peer writes to, over Hono's per-runtime WSContext. */
-function socketOf(ws: WSContext) {
-  return {
-    send: (text: string) => ws.send(text),
-    close: (code?: number, reason?: string) => ws.close(code, reason),
-    // Bun's WSContext keeps the state it had when made; the raw socket knows.
-    get readyState() {
-      const raw = ws.raw as { readyState?: unknown } | undefined;
-      return typeof raw?.readyState === "number"
-        ? raw.readyState
-        : ws.readyState;
-    },
-    get bufferedAmount() {
-      return bufferedAmountOf(ws.raw);
-    },
-  };
-}
-
-/** Deno and `ws` expose `bufferedAmount`; Bun's ServerWebSocket a method. */
-function bufferedAmountOf(raw: unknown): number {
-  if (raw === null || typeof raw !== "object") return 0;
-  const socket = raw as {
-    bufferedAmount?: unknown;
-    getBufferedAmount?: () => number;
-  };
-  if (typeof socket.bufferedAmount === "number") return socket.bufferedAmount;
-  if (typeof socket.getBufferedAmount === "function") {
-    return socket.getBufferedAmount();
-  }
-  return 0;
-}

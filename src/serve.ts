@@ -7,11 +7,12 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import type { Hub } from "./hub.ts";
 import type { Peer } from "./peer.ts";
-import { socksync } from "./hono.ts";
+import type { GuardOptions } from "./guard.ts";
+import { socksync } from "./mount.ts";
 
 /**
  * The runtimes SockSync serves on.
@@ -79,8 +80,12 @@ export interface Adapter {
   /** Hono's WebSocket upgrade helper for this runtime. */
   // deno-lint-ignore no-explicit-any
   readonly upgradeWebSocket: UpgradeWebSocket<any, any>;
-  /** Starts serving the app the adapter was created for. */
-  listen(options: { port: number; hostname: string }): Promise<Listener>;
+  /**
+   * Starts serving the app the adapter was created for. `maxPayload` bounds
+   * an incoming frame in bytes, so the runtime refuses a larger one before
+   * buffering it all.
+   */
+  listen(options: { port: number; hostname: string; maxPayload?: number }): Promise<Listener>;
 }
 
 /**
@@ -136,6 +141,15 @@ export interface ServeOptions<Ctx = unknown> {
   hostname?: string;
   /** Builds the per-connection context handed to function handlers. */
   context?: (c: Context) => Ctx | Promise<Ctx>;
+  /**
+   * Middleware run before the WebSocket upgrade, in order (authentication:
+   * bearer token, cookie session, …). A refusal answers the HTTP request, so
+   * no WebSocket is ever created; what it sets on the context (`c.set`) is
+   * there for `context`.
+   */
+  middleware?: MiddlewareHandler[];
+  /** Origin allow-list and connection cap, checked before the upgrade (403 / 503). */
+  guard?: GuardOptions;
   /** Called for every new connection; the default accepts every function of the hub. */
   onConnect?: (peer: Peer) => void;
   /** Called once the server listens. */
@@ -196,11 +210,14 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
   const adapter = await loadAdapter(root);
   const sockets = new Set<WSContext>();
   let closing: Promise<void> | undefined;
+  const path = options.path ?? "/ws/socksync";
+  for (const middleware of options.middleware ?? []) root.use(path, middleware);
   root.get(
-    options.path ?? "/ws/socksync",
+    path,
     socksync(options.hub, {
       upgradeWebSocket: adapter.upgradeWebSocket,
       context: options.context,
+      guard: { connections: () => sockets.size, ...options.guard },
       onConnect(peer, ws) {
         if (closing) return ws.close(1001, "server shutting down");
         sockets.add(ws);
@@ -219,6 +236,9 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
   const listener = await adapter.listen({
     port: options.port ?? 8080,
     hostname,
+    // Frames a little over the hub's limit still reach the peer, which closes with 1009 and
+    // "frame too large"; the runtime closes (also 1009) on anything bigger before buffering it.
+    maxPayload: options.hub.limits.maxFrameBytes * 4 + 1024,
   });
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   const server: Server = {

@@ -8,16 +8,14 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
-import { Buffer } from "node:buffer";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { Hub, type Peer, VarMirror } from "../mod.ts";
-import { socksync } from "../src/hono.ts";
+import { socksync } from "../src/mount.ts";
 import { guard } from "../src/guard.ts";
 import type { AccessRequest } from "../src/peer.ts";
-import { loadAdapter } from "../src/serve.ts";
-import { RawClient } from "./support/wire.ts";
+import { loadAdapter, serve } from "../src/serve.ts";
+import { handshake, RawClient } from "./support/wire.ts";
 
 interface User {
   name: string;
@@ -129,48 +127,6 @@ async function open(fx: Fixture, token: string): Promise<RawClient> {
   return client;
 }
 
-/**
- * A WebSocket handshake by hand over TCP, so the test sees the HTTP status
- * and can send any header (Origin, Authorization) on every runtime.
- */
-function handshake(
-  port: number,
-  headers: Record<string, string>,
-  path = "/ws/socksync",
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    let text = "";
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error("no handshake answer within 5 s"));
-    }, 5000);
-    socket.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on("data", (chunk: Buffer) => {
-      text += chunk.toString("latin1");
-      if (!text.includes("\r\n")) return;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(Number(text.split(" ")[1]));
-    });
-    const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16)))
-      .toString("base64");
-    const lines = [
-      `GET ${path} HTTP/1.1`,
-      `Host: 127.0.0.1:${port}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      `Sec-WebSocket-Key: ${key}`,
-      "Sec-WebSocket-Version: 13",
-      ...Object.entries(headers).map(([k, value]) => `${k}: ${value}`),
-    ];
-    socket.write(lines.join("\r\n") + "\r\n\r\n");
-  });
-}
-
 /** Waits (bounded) until the hub has no peer left. */
 async function settle(hub: Hub<User>, count: number): Promise<void> {
   const deadline = Date.now() + 5000;
@@ -205,6 +161,35 @@ describe("auth", () => {
       await assert.rejects(RawClient.open(fx.url("nope")));
       await settle(fx.hub, 0);
     });
+  });
+
+  test("serve() runs its middleware before the upgrade and its result becomes the context", async () => {
+    const hub = new Hub<User>();
+    hub.function("whoami", { handler: (_args, { context }) => context.name });
+    const server = await serve<User>({
+      hub,
+      port: 0,
+      middleware: [async (c, next) => {
+        const user = USERS.get(c.req.query("token") ?? "");
+        if (!user) return c.text("unauthorized", 401);
+        c.set("user", user);
+        await next();
+      }],
+      context: (c) => c.get("user") as User,
+    });
+    const client = await RawClient.open(`ws://127.0.0.1:${server.port}/ws/socksync?token=t-bob`);
+    try {
+      assert.equal(await handshake(server.port, {}), 401);
+      assert.equal(await handshake(server.port, {}, "/ws/socksync?token=nope"), 401);
+      assert.equal(hub.peers.size, 1);
+      await client.next(); // the server accepts calls to whoami
+      client.send({ func: "call", type: "function", name: "whoami", id: "w" });
+      assert.equal((await client.next()).value, "bob");
+    } finally {
+      await client.close();
+      await server.close();
+      await hub.close();
+    }
   });
 
   test("the middleware's result is the connection's context, in handlers and authorize", async () => {

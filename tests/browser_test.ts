@@ -77,8 +77,7 @@ test(
         page.waitForFunction(check, arg, { timeout: 10_000 }).catch((error) => {
           throw new Error(`waiting for ${what}: ${error.message}`);
         });
-      const todoTexts = (page: Page) =>
-        page.locator('[data-testid="todo-text"]').allTextContents();
+      const todoTexts = (page: Page) => page.locator('[data-testid="todo-text"]').allTextContents();
       const waitTodos = (page: Page, expected: string[]) =>
         waitFor(
           page,
@@ -106,6 +105,12 @@ test(
       await waitFor(
         b,
         "counter 2 on b",
+        `document.querySelector('[data-testid="counter"]').textContent === "2"`,
+      );
+      // Each tab gets its own push; a may render a moment after b.
+      await waitFor(
+        a,
+        "counter 2 on a",
         `document.querySelector('[data-testid="counter"]').textContent === "2"`,
       );
       assert.equal(await text(a, "counter"), "2");

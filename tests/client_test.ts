@@ -264,8 +264,7 @@ test("a call in flight when the connection drops rejects with code 8", async () 
   const hub = new Hub();
   let release: (() => void) | undefined;
   hub.function("slow", {
-    handler: () =>
-      new Promise<string>((resolve) => release = () => resolve("late")),
+    handler: () => new Promise<string>((resolve) => release = () => resolve("late")),
   });
   const server = await serve({ hub, port: 0, hostname: "127.0.0.1" });
   const client = connect(`ws://127.0.0.1:${server.port}/ws/socksync`, {

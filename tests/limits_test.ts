@@ -10,7 +10,8 @@ import { ErrorCode, Hub, Peer, type SockSyncError, VarMirror } from "../mod.ts";
 import type { Limits } from "../src/limits.ts";
 import { PROBE_NAME } from "../src/peer.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { RawClient, serveHub, webSocketClass } from "./support/wire.ts";
+import { serve } from "../src/serve.ts";
+import { handshake, RawClient, serveHub, webSocketClass } from "./support/wire.ts";
 
 const ACCEPTED = ["echo", "wait"];
 
@@ -314,14 +315,12 @@ describe("limits", () => {
     });
   });
 
-  test("maxConnections: the hub closes a connection beyond it with 1013", async () => {
+  test("maxConnections: an upgrade beyond it is refused with 503, before any WebSocket", async () => {
     await withLimits(
       { maxConnections: 1 },
       async ({ hub, client, open, url }) => {
-        const extra = await RawClient.open(url);
-        const closed = await extra.closed;
-        assert.equal(closed.code, 1013);
-        assert.equal(closed.reason, "too many connections");
+        assert.equal(await handshake(Number(new URL(url).port), {}), 503);
+        await assert.rejects(RawClient.open(url));
         assert.equal(hub.peers.size, 1);
         assert.deepEqual(await client.drain(), []);
         // Once the first leaves, a new connection is accepted.
@@ -334,6 +333,25 @@ describe("limits", () => {
         assert.deepEqual(await next.drain(), []);
       },
     );
+  });
+
+  test("maxConnections: the hub itself closes a connection beyond it with 1013", async () => {
+    const hub = new Hub({ limits: { maxConnections: 1 } });
+    // No guard in front: the hub's own check is the backstop.
+    const server = await serve({ hub, port: 0, guard: { maxConnections: Infinity } });
+    const url = `ws://127.0.0.1:${server.port}/ws/socksync`;
+    const first = await RawClient.open(url);
+    try {
+      const extra = await RawClient.open(url);
+      const closed = await extra.closed;
+      assert.equal(closed.code, 1013);
+      assert.equal(closed.reason, "too many connections");
+      assert.equal(hub.peers.size, 1);
+    } finally {
+      await first.close();
+      await server.close();
+      await hub.close();
+    }
   });
 
   test("limits are validated", () => {

@@ -60,9 +60,7 @@ function run(
         env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
       },
       (error, stdout, stderr) => {
-        const code = error
-          ? typeof error.code === "number" ? error.code : 1
-          : 0;
+        const code = error ? typeof error.code === "number" ? error.code : 1 : 0;
         done({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
@@ -106,14 +104,12 @@ const allDeps: Record<string, string> = {
   ...repoPkg.dependencies,
 };
 /** `name@range` as the repo pins it, so npm finds it in its cache. */
-const pinned = (name: string, fallback = "latest") =>
-  `${name}@${allDeps[name] ?? fallback}`;
+const pinned = (name: string, fallback = "latest") => `${name}@${allDeps[name] ?? fallback}`;
 
 const entryKeys: string[] = Object.keys(
   typeof denoJson.exports === "string" ? { ".": 1 } : denoJson.exports,
 );
-const specifier = (key: string) =>
-  key === "." ? "socksync" : `socksync/${key.slice(2)}`;
+const specifier = (key: string) => key === "." ? "socksync" : `socksync/${key.slice(2)}`;
 
 /** Packages only some entry points may load, never the main one. */
 const OPTIONAL = ["hono", "@hono/node-server", "@hono/node-ws", "ioredis"];
@@ -237,9 +233,7 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
         ),
         "npm run build:npm",
       );
-      const line = r.stdout.split("\n").find((l) =>
-        l.startsWith("BUILD_RESULT ")
-      );
+      const line = r.stdout.split("\n").find((l) => l.startsWith("BUILD_RESULT "));
       assert.ok(line, `no BUILD_RESULT line in:\n${r.stdout}`);
       build = JSON.parse(line.slice("BUILD_RESULT ".length));
       assert.ok(existsSync(build!.tarball));
@@ -306,9 +300,7 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
     });
 
     writeFileSync(join(project, "import_one.mjs"), IMPORT_ONE);
-    const present = entryKeys.filter((k) =>
-      !build!.missing.some((m) => m.startsWith(`${k} `))
-    );
+    const present = entryKeys.filter((k) => !build!.missing.some((m) => m.startsWith(`${k} `)));
     for (
       const [name, cmd] of [
         ["Node", process.execPath],

@@ -8,11 +8,7 @@ import assert from "node:assert/strict";
 import { type Client, connect } from "../src/client.ts";
 import { detectRuntime } from "../src/serve.ts";
 import { type Frame, RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
-import {
-  type ServerRuntime,
-  type SpawnedServer,
-  spawnServer,
-} from "./helpers/spawn_server.ts";
+import { type ServerRuntime, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const RUNTIMES: ServerRuntime[] = ["node", "deno", "bun"];
@@ -23,8 +19,7 @@ const FUNCTIONS = [
   "increment",
   "toggle_todo",
 ];
-const isError = (code: number) => (f: Frame) =>
-  f.func === "error" && f.error_code === code;
+const isError = (code: number) => (f: Frame) => f.func === "error" && f.error_code === code;
 
 interface Todo {
   text: string;
@@ -86,9 +81,7 @@ for (const runtime of RUNTIMES) {
         assert.equal(health.connections, 1);
 
         raw.send({ func: "subscribe", type: "var", name: "counter" });
-        const initial = await raw.next((f) =>
-          f.func === "set" && f.name === "counter"
-        );
+        const initial = await raw.next((f) => f.func === "set" && f.name === "counter");
         assert.equal(initial.value, 0);
         assert.deepEqual(await raw.call("increment", { by: 2 }, "c1"), {
           func: "return",
@@ -162,9 +155,7 @@ for (const runtime of RUNTIMES) {
         await raw.next(isError(1));
 
         assert.equal((await raw.call("delete_todo", { id })).func, "return");
-        const deleted = await raw.next((f) =>
-          f.func === "delete" && f.id === id
-        );
+        const deleted = await raw.next((f) => f.func === "delete" && f.id === id);
         assert.equal(deleted.name, "todos");
         await raw.close();
       });
@@ -254,9 +245,7 @@ for (const runtime of RUNTIMES) {
           await c.call("add_todo", { text });
         }
         await waitUntil(() => view.total === 3 && view.items.length === 2, {
-          what: `the view to follow the new server (${
-            JSON.stringify(view.items)
-          })`,
+          what: `the view to follow the new server (${JSON.stringify(view.items)})`,
         });
         view.setPage(1);
         await waitUntil(

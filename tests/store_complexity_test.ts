@@ -9,10 +9,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { Redis } from "ioredis";
 import { sqliteStore } from "../stores/sqlite.ts";
-import {
-  openSqliteDriver,
-  type SqliteDriver,
-} from "../stores/sqlite_driver.ts";
+import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite_driver.ts";
 import { openRedisStore } from "../stores/redis.ts";
 import type { ListSource } from "../src/store.ts";
 
@@ -27,13 +24,9 @@ async function profile(
 ): Promise<Record<string, number>> {
   const middle = (await list.page(Math.floor(size / 2), 1)).items[0].id;
   return {
-    "insert in the middle": await measure(() =>
-      list.insert(Math.floor(size / 2), "m", "new-m")
-    ),
+    "insert in the middle": await measure(() => list.insert(Math.floor(size / 2), "m", "new-m")),
     "insert at the start": await measure(() => list.insert(0, "s", "new-s")),
-    "insert at the end": await measure(() =>
-      list.insert(size + 2, "e", "new-e")
-    ),
+    "insert at the end": await measure(() => list.insert(size + 2, "e", "new-e")),
     "set": await measure(() => list.set(middle, "changed")),
     "delete": await measure(() => list.delete("new-m")),
     "get": await measure(() => list.get(middle)),
@@ -126,9 +119,7 @@ describe("work per operation does not grow with the list", () => {
       let markers = 0;
       const settle = async () => {
         const marker = `${prefix}marker-${markers++}`;
-        const arrived = new Promise<void>((resolve) =>
-          wake = (m) => m === marker && resolve()
-        );
+        const arrived = new Promise<void>((resolve) => wake = (m) => m === marker && resolve());
         await admin.echo(marker);
         await arrived;
       };

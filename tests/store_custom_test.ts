@@ -2,13 +2,7 @@
 // The custom store example from the README ("Writing your own store"), run
 // against the conformance kit so the example stays true.
 import { SockSyncError } from "../src/errors.ts";
-import type {
-  ListChange,
-  ListItem,
-  ListListener,
-  ListPage,
-  ListSource,
-} from "../src/store.ts";
+import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../src/store.ts";
 import { listSourceConformance } from "../src/testing.ts";
 
 /** A list over a plain array: O(n) changes, fine for a few thousand items. */

@@ -1,11 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
-import {
-  MemoryListSource,
-  memoryStore,
-  MemoryVarStore,
-} from "../stores/memory.ts";
+import { MemoryListSource, memoryStore, MemoryVarStore } from "../stores/memory.ts";
 
 listSourceConformance("MemoryListSource", () => new MemoryListSource());
 varStoreConformance("MemoryVarStore", () => new MemoryVarStore());
@@ -23,8 +19,7 @@ describe("MemoryListSource tree", () => {
     const source = new MemoryListSource<number>();
     const model: string[] = [];
     let seed = 42;
-    const next = () =>
-      (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     try {
       // Grow to a few thousand items (three tree levels), then shrink to a few.
       for (let step = 0; step < 12_000; step++) {

@@ -11,8 +11,7 @@ import type { Store } from "../src/store.ts";
 const dir = mkdtempSync(join(tmpdir(), "socksync-sqlite-"));
 let shared: Store | undefined;
 let lists = 0;
-const open = async () =>
-  shared ??= await openSqliteStore({ path: join(dir, "kit.db") });
+const open = async () => shared ??= await openSqliteStore({ path: join(dir, "kit.db") });
 
 listSourceConformance(
   "SQLite list",

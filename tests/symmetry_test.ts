@@ -49,9 +49,7 @@ test("the server subscribes to a client's var and calls a client's function", as
     "message",
     (event) => client.receive((event as MessageEvent).data),
   );
-  const closed = new Promise((resolve) =>
-    socket.addEventListener("close", resolve)
-  );
+  const closed = new Promise((resolve) => socket.addEventListener("close", resolve));
   try {
     await new Promise((resolve) => socket.addEventListener("open", resolve));
     client.acceptCalls("ping");
@@ -96,8 +94,7 @@ test("a pending call rejects when the connection closes", async () => {
     socket.close();
     await assert.rejects(
       pending,
-      (error: SockSyncError) =>
-        error.code === ErrorCode.Other && /closed/.test(error.message),
+      (error: SockSyncError) => error.code === ErrorCode.Other && /closed/.test(error.message),
     );
   } finally {
     await server.close();

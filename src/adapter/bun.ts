@@ -30,10 +30,22 @@ export function createAdapter(app: Hono<any>): Adapter {
   return {
     runtime: "bun",
     upgradeWebSocket,
-    listen({ port, hostname }) {
+    listen({ port, hostname, maxPayload }) {
       // `hono/bun` finds the server to upgrade with in `c.env`: Bun passes it
-      // as fetch's second argument.
-      const server = Bun.serve({ port, hostname, fetch: app.fetch, websocket });
+      // as fetch's second argument. Past `backpressureLimit` Bun drops frames
+      // silently, so it stays above the peer's own slow-consumer cap (8 MiB).
+      const server = Bun.serve({
+        port,
+        hostname,
+        fetch: app.fetch,
+        websocket: {
+          ...websocket,
+          backpressureLimit: 64 * 1024 * 1024,
+          ...(maxPayload !== undefined && Number.isFinite(maxPayload)
+            ? { maxPayloadLength: maxPayload }
+            : {}),
+        },
+      });
       return Promise.resolve({
         port: server.port ?? port,
         async close() {
@@ -42,9 +54,7 @@ export function createAdapter(app: Hono<any>): Adapter {
           let timer: ReturnType<typeof setTimeout> | undefined;
           await Promise.race([
             server.stop(),
-            new Promise((resolve) =>
-              timer = setTimeout(resolve, CLOSE_GRACE_MS)
-            ),
+            new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS)),
           ]);
           clearTimeout(timer);
           await server.stop(true);

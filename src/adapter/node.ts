@@ -33,7 +33,11 @@ export function createAdapter(app: Hono<any>): Adapter {
   return {
     runtime: "node",
     upgradeWebSocket,
-    listen({ port, hostname }) {
+    listen({ port, hostname, maxPayload }) {
+      // `ws` would otherwise buffer frames of up to 100 MiB before the peer can refuse them.
+      if (maxPayload !== undefined && Number.isFinite(maxPayload)) {
+        wss.options.maxPayload = maxPayload;
+      }
       return new Promise<Listener>((resolve, reject) => {
         const server = serve(
           { fetch: app.fetch, port, hostname },
@@ -49,16 +53,12 @@ export function createAdapter(app: Hono<any>): Adapter {
   };
 
   async function stop(server: Server): Promise<void> {
-    const stopped = new Promise<void>((resolve) =>
-      server.close(() => resolve())
-    );
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     const open = [...wss.clients].filter((client) => client.readyState < 3);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all(
-        open.map((client) =>
-          new Promise((resolve) => client.once("close", resolve))
-        ),
+        open.map((client) => new Promise((resolve) => client.once("close", resolve))),
       ),
       new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS)),
     ]);

@@ -102,9 +102,7 @@ export class RawSocket {
       const left = deadline - Date.now();
       if (left <= 0 || this.socket.readyState > 1) {
         throw new Error(
-          `no matching frame within ${timeout} ms; queued: ${
-            JSON.stringify(this.#frames)
-          }`,
+          `no matching frame within ${timeout} ms; queued: ${JSON.stringify(this.#frames)}`,
         );
       }
       await new Promise<void>((resolve) => {
@@ -128,9 +126,7 @@ export class RawSocket {
     const frame: Frame = { func: "call", type: "function", name, id };
     if (args !== undefined) frame.args = args;
     this.send(frame);
-    return await this.next((f) =>
-      (f.func === "return" || f.func === "error") && f.id === id
-    );
+    return await this.next((f) => (f.func === "return" || f.func === "error") && f.id === id);
   }
 
   /** Closes the connection and waits until it is closed. */

@@ -34,9 +34,7 @@ export async function waitUntil<T>(
     if (Date.now() > deadline) {
       const why = last instanceof Error ? ` (last error: ${last.message})` : "";
       throw new Error(
-        `timed out after ${timeout} ms waiting for ${
-          options.what ?? "condition"
-        }${why}`,
+        `timed out after ${timeout} ms waiting for ${options.what ?? "condition"}${why}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 10));

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+import { connect } from "node:net";
 import type { Hub } from "../../mod.ts";
 import { serve, type Server } from "../../src/serve.ts";
 import type { Peer } from "../../src/peer.ts";
@@ -147,4 +149,46 @@ export async function serveHub<C>(
     onConnect,
   });
   return { server, url: `ws://127.0.0.1:${server.port}/ws/socksync` };
+}
+
+/**
+ * A WebSocket handshake by hand over TCP, so the test sees the HTTP status
+ * and can send any header (Origin, Authorization) on every runtime.
+ */
+export function handshake(
+  port: number,
+  headers: Record<string, string>,
+  path = "/ws/socksync",
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let text = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("no handshake answer within 5 s"));
+    }, 5000);
+    socket.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (!text.includes("\r\n")) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Number(text.split(" ")[1]));
+    });
+    const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16)))
+      .toString("base64");
+    const lines = [
+      `GET ${path} HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      `Sec-WebSocket-Key: ${key}`,
+      "Sec-WebSocket-Version: 13",
+      ...Object.entries(headers).map(([k, value]) => `${k}: ${value}`),
+    ];
+    socket.write(lines.join("\r\n") + "\r\n\r\n");
+  });
 }
