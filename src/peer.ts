@@ -737,6 +737,8 @@ export class Peer<C = unknown> implements Conflating {
 
   /** Asks the provider for the current value again (`get`). */
   refresh(mirror: Mirror): void {
+    // A bare list `get` would move the view to page 0: keep the mirror's page.
+    if (mirror.type === "list") return this.getPage(mirror, mirror.page, mirror.pageSize);
     this.#send({ func: "get", type: mirror.type, name: mirror.name });
   }
 
