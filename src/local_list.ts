@@ -78,6 +78,8 @@ export class LocalList<T = unknown> {
   readonly #windowByKey = new Map<string, Window>();
   readonly #windowOf = new Map<Subscriber, Window>();
   readonly #itemSubscribers = new Map<string, Map<Subscriber, number>>();
+  // The reverse index, so dropping a subscriber touches only its own items.
+  readonly #itemsOf = new Map<Subscriber, Set<string>>();
   readonly #onError: (error: unknown) => void;
   readonly #stopFeed: () => void;
   #queue: Promise<unknown> = Promise.resolve();
@@ -217,6 +219,9 @@ export class LocalList<T = unknown> {
       let subscribers = this.#itemSubscribers.get(id);
       if (!subscribers) this.#itemSubscribers.set(id, subscribers = new Map());
       subscribers.set(subscriber, version);
+      let ids = this.#itemsOf.get(subscriber);
+      if (!ids) this.#itemsOf.set(subscriber, ids = new Set());
+      ids.add(id);
       subscriber.sendText(this.#itemText(item));
     });
   }
@@ -235,7 +240,7 @@ export class LocalList<T = unknown> {
   drop(subscriber: Subscriber): Promise<void> {
     return this.#serial(() => {
       this.#leave(subscriber);
-      for (const id of [...this.#itemSubscribers.keys()]) {
+      for (const id of [...(this.#itemsOf.get(subscriber) ?? [])]) {
         this.#dropItem(subscriber, id);
       }
     });
@@ -258,9 +263,20 @@ export class LocalList<T = unknown> {
   }
 
   #dropItem(subscriber: Subscriber, id: string): void {
+    const ids = this.#itemsOf.get(subscriber);
+    if (ids?.delete(id) && ids.size === 0) this.#itemsOf.delete(subscriber);
     const subscribers = this.#itemSubscribers.get(id);
     if (!subscribers?.delete(subscriber)) return;
     if (subscribers.size === 0) this.#itemSubscribers.delete(id);
+  }
+
+  /** Ends every subscription to a deleted item. */
+  #forgetItem(id: string): void {
+    for (const subscriber of this.#itemSubscribers.get(id)?.keys() ?? []) {
+      const ids = this.#itemsOf.get(subscriber);
+      if (ids?.delete(id) && ids.size === 0) this.#itemsOf.delete(subscriber);
+    }
+    this.#itemSubscribers.delete(id);
   }
 
   /** Reads a page, clamped to the last page (page 0 when empty). */
@@ -375,10 +391,10 @@ export class LocalList<T = unknown> {
       });
       const watchers = this.#itemSubscribers.get(change.id);
       if (watchers) {
-        this.#itemSubscribers.delete(change.id);
         for (const [subscriber, seen] of watchers) {
           if (seen < version) subscriber.sendText(itemText);
         }
+        this.#forgetItem(change.id);
       }
     }
     // Every view's total changes, so every window is visited; the classification is O(1) each.
@@ -501,12 +517,17 @@ export class LocalList<T = unknown> {
       await this.#refresh(window, ALWAYS);
     }
     for (const [id, watchers] of [...this.#itemSubscribers]) {
+      // Read the version first (see subscribeItem); it may also have restarted from 0.
+      const { version } = await this.source.page(0, 0);
       const item = await this.source.get(id);
       const text = item
         ? this.#itemText(item)
         : JSON.stringify({ func: "delete", type: "list", name: this.name, id });
-      for (const subscriber of watchers.keys()) subscriber.sendText(text);
-      if (!item) this.#itemSubscribers.delete(id);
+      for (const subscriber of watchers.keys()) {
+        subscriber.sendText(text);
+        watchers.set(subscriber, version);
+      }
+      if (!item) this.#forgetItem(id);
     }
   }
 }
