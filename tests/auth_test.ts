@@ -15,7 +15,8 @@ import { socksync } from "../src/mount.ts";
 import { guard } from "../src/guard.ts";
 import type { AccessRequest } from "../src/peer.ts";
 import { loadAdapter, serve } from "../src/serve.ts";
-import { handshake, RawClient } from "./support/wire.ts";
+import { RawSocket } from "./helpers/raw_socket.ts";
+import { handshake } from "./helpers/serve_hub.ts";
 
 interface User {
   name: string;
@@ -44,7 +45,7 @@ interface Fixture {
   peers: Peer[];
   mirrors: Map<Peer, VarMirror<string>>;
   errors: { error: unknown; info: { peer?: Peer<unknown> } }[];
-  clients: RawClient[];
+  clients: RawSocket[];
 }
 
 async function withApp(
@@ -100,7 +101,7 @@ async function withApp(
     }),
   );
   const listener = await adapter.listen({ port: 0, hostname: "127.0.0.1" });
-  const clients: RawClient[] = [];
+  const clients: RawSocket[] = [];
   try {
     await fn({
       hub,
@@ -119,8 +120,8 @@ async function withApp(
 }
 
 /** Opens a raw client and takes the frames the server sends on connect. */
-async function open(fx: Fixture, token: string): Promise<RawClient> {
-  const client = await RawClient.open(fx.url(token));
+async function open(fx: Fixture, token: string): Promise<RawSocket> {
+  const client = await RawSocket.open(fx.url(token));
   fx.clients.push(client);
   // Three function subscriptions, then the subscribe of the status mirror.
   for (let i = 0; i < 4; i++) await client.next();
@@ -158,7 +159,7 @@ describe("auth", () => {
         await handshake(fx.port, { authorization: "Bearer t-alice" }),
         101,
       );
-      await assert.rejects(RawClient.open(fx.url("nope")));
+      await assert.rejects(RawSocket.open(fx.url("nope")));
       await settle(fx.hub, 0);
     });
   });
@@ -177,7 +178,7 @@ describe("auth", () => {
       }],
       context: (c) => c.get("user") as User,
     });
-    const client = await RawClient.open(`ws://127.0.0.1:${server.port}/ws/socksync?token=t-bob`);
+    const client = await RawSocket.open(`ws://127.0.0.1:${server.port}/ws/socksync?token=t-bob`);
     try {
       assert.equal(await handshake(server.port, {}), 401);
       assert.equal(await handshake(server.port, {}, "/ws/socksync?token=nope"), 401);

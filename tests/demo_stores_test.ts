@@ -5,15 +5,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createDemoHub } from "../demo/app.ts";
-import { storeKinds } from "./support/stores.ts";
-import { RawClient, serveHub } from "./support/wire.ts";
+import { storeKinds } from "./helpers/stores.ts";
+import { RawSocket } from "./helpers/raw_socket.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 
 for (const { kind, open } of await storeKinds("demo functions")) {
   test(`${kind}: every demo function, paging and error codes`, async () => {
     const { store, cleanup } = await open();
     const hub = createDemoHub(store);
     const { server, url } = await serveHub(hub);
-    const client = await RawClient.open(url);
+    const client = await RawSocket.open(url);
     let n = 0;
     const call = async (name: string, args?: unknown) => {
       const id = `c${n++}`;

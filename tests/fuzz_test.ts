@@ -20,7 +20,8 @@ import * as v from "valibot";
 import { decodeFrame, ErrorCode, Hub, type Peer, type SocketLike, SockSyncError } from "../mod.ts";
 import type { Limits } from "../src/limits.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { RawClient, serveHub } from "./support/wire.ts";
+import { RawSocket } from "./helpers/raw_socket.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 
 /** Frames per runtime in the in-process part (the issue asks for at least 100,000). */
 const FRAMES = Number(process.env.SOCKSYNC_FUZZ_FRAMES) || 100_000;
@@ -486,7 +487,7 @@ test("fuzz: frames over real sockets, several connections at once", async () => 
     fx.hub,
     (peer) => peer.acceptCalls(...FUNCTIONS),
   );
-  const clients: RawClient[] = [];
+  const clients: RawSocket[] = [];
   let total = 0;
   try {
     await watchCrashes(async () => {
@@ -497,7 +498,7 @@ test("fuzz: frames over real sockets, several connections at once", async () => 
       // Six connections, ten batches each, all at once.
       await Promise.all(
         [0, 1, 2, 3, 4, 5].map(async (c) => {
-          const client = await RawClient.open(url);
+          const client = await RawSocket.open(url);
           clients.push(client);
           await client.skipFunctionSubscriptions(FUNCTIONS.length);
           for (let b = c; b < batches.length; b += 6) {
@@ -518,7 +519,7 @@ test("fuzz: frames over real sockets, several connections at once", async () => 
       );
     });
     // A frame over the limit closes that connection only, with 1009.
-    const victim = await RawClient.open(url);
+    const victim = await RawSocket.open(url);
     clients.push(victim);
     victim.send("x".repeat(5 * 1024 * 1024));
     assert.equal((await victim.closed).code, 1009);

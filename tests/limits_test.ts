@@ -11,15 +11,16 @@ import type { Limits } from "../src/limits.ts";
 import { PROBE_NAME } from "../src/peer.ts";
 import { MemoryListSource } from "../stores/memory.ts";
 import { serve } from "../src/serve.ts";
-import { handshake, RawClient, serveHub, webSocketClass } from "./support/wire.ts";
+import { RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
+import { handshake, serveHub } from "./helpers/serve_hub.ts";
 
 const ACCEPTED = ["echo", "wait"];
 
 interface Fixture {
   hub: Hub;
-  client: RawClient;
+  client: RawSocket;
   peers: Peer[];
-  open(): Promise<RawClient>;
+  open(): Promise<RawSocket>;
   release(): void;
   ids: string[];
   url: string;
@@ -49,9 +50,9 @@ async function withLimits(
     peers.push(peer);
     peer.acceptCalls(...ACCEPTED);
   });
-  const clients: RawClient[] = [];
+  const clients: RawSocket[] = [];
   const open = async () => {
-    const client = await RawClient.open(url);
+    const client = await RawSocket.open(url);
     clients.push(client);
     await client.skipFunctionSubscriptions(ACCEPTED.length);
     return client;
@@ -77,7 +78,7 @@ async function withLimits(
   }
 }
 
-function call(client: RawClient, name: string, id: string, args?: unknown) {
+function call(client: RawSocket, name: string, id: string, args?: unknown) {
   client.send({ func: "call", type: "function", name, id, args });
 }
 
@@ -320,7 +321,7 @@ describe("limits", () => {
       { maxConnections: 1 },
       async ({ hub, client, open, url }) => {
         assert.equal(await handshake(Number(new URL(url).port), {}), 503);
-        await assert.rejects(RawClient.open(url));
+        await assert.rejects(RawSocket.open(url));
         assert.equal(hub.peers.size, 1);
         assert.deepEqual(await client.drain(), []);
         // Once the first leaves, a new connection is accepted.
@@ -340,9 +341,9 @@ describe("limits", () => {
     // No guard in front: the hub's own check is the backstop.
     const server = await serve({ hub, port: 0, guard: { maxConnections: Infinity } });
     const url = `ws://127.0.0.1:${server.port}/ws/socksync`;
-    const first = await RawClient.open(url);
+    const first = await RawSocket.open(url);
     try {
-      const extra = await RawClient.open(url);
+      const extra = await RawSocket.open(url);
       const closed = await extra.closed;
       assert.equal(closed.code, 1013);
       assert.equal(closed.reason, "too many connections");

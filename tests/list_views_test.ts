@@ -9,8 +9,9 @@ import fc from "fast-check";
 import * as v from "valibot";
 import { Hub, ListMirror, Peer } from "../mod.ts";
 import type { ListSource } from "../src/store.ts";
-import { storeKinds } from "./support/stores.ts";
-import { serveHub, webSocketClass } from "./support/wire.ts";
+import { storeKinds } from "./helpers/stores.ts";
+import { webSocketClass } from "./helpers/raw_socket.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 
 const MAX_PAGE_SIZE = 7;
 

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { RawClient, serveHub } from "./support/wire.ts";
+import { RawSocket } from "./helpers/raw_socket.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 
 const Todo = v.object({ text: v.string(), done: v.boolean() });
 const ACCEPTED = ["echo", "add", "boom", "fail4"];
@@ -39,8 +40,8 @@ function makeHub() {
 }
 
 type Fixture = ReturnType<typeof makeHub> & {
-  client: RawClient;
-  open(): Promise<RawClient>;
+  client: RawSocket;
+  open(): Promise<RawSocket>;
 };
 
 /** A fresh hub, server and connected raw client per test; all closed in `finally`. */
@@ -50,9 +51,9 @@ async function withServer(fn: (fx: Fixture) => Promise<void>): Promise<void> {
     made.hub,
     (peer) => peer.acceptCalls(...ACCEPTED),
   );
-  const clients: RawClient[] = [];
+  const clients: RawSocket[] = [];
   const open = async () => {
-    const client = await RawClient.open(url);
+    const client = await RawSocket.open(url);
     clients.push(client);
     await client.skipFunctionSubscriptions(ACCEPTED.length);
     return client;

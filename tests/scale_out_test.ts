@@ -26,6 +26,7 @@ import { openRedisStore } from "../stores/redis.ts";
 import { freePort } from "./helpers/free_port.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 import { type ServerRuntime, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
+import { redisReachable } from "./helpers/stores.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 interface Todo {
@@ -74,23 +75,9 @@ async function startRedis(port: number): Promise<ChildProcess> {
     "--appendonly",
     "no",
   ], { stdio: "ignore" });
-  await waitUntil(async () => {
-    const probe = new Redis({
-      port,
-      host: "127.0.0.1",
-      lazyConnect: true,
-      retryStrategy: () => null,
-    });
-    probe.on("error", () => {});
-    try {
-      await probe.connect();
-      return (await probe.ping()) === "PONG";
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
-  }, { what: `redis-server on port ${port}` });
+  await waitUntil(() => redisReachable(`redis://127.0.0.1:${port}`), {
+    what: `redis-server on port ${port}`,
+  });
   return child;
 }
 

@@ -17,7 +17,8 @@ import * as v from "valibot";
 import { decodeFrame, Hub, ListMirror, type MirrorFrame, Peer, VarMirror } from "../mod.ts";
 import type { Limits } from "../src/limits.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { serveHub, webSocketClass } from "./support/wire.ts";
+import { webSocketClass } from "./helpers/raw_socket.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 
 const CHANGES = 100_000;
 const LIST_CHANGES = 2_000;

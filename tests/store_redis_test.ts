@@ -6,29 +6,13 @@ import process from "node:process";
 import { Redis } from "ioredis";
 import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
 import { openRedisStore } from "../stores/redis.ts";
+import { deleteRedisPrefix, redisReachable } from "./helpers/stores.ts";
 import type { ListChange, Store } from "../src/store.ts";
 
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const prefix = `socksync-test:${Math.random().toString(36).slice(2)}:`;
 
-async function reachable(): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2000,
-    retryStrategy: () => null,
-  });
-  probe.on("error", () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const available = await reachable();
+const available = await redisReachable(url);
 const skip = available ? false : `no Redis at ${url}`;
 if (!available) {
   if (process.env.CI === "true") {
@@ -128,23 +112,7 @@ async function stopRedis(child: ReturnType<typeof spawn>) {
 describe("Redis store", { skip }, () => {
   after(async () => {
     for (const store of stores) await store.close();
-    const admin = new Redis(url);
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await admin.scan(
-          cursor,
-          "MATCH",
-          `${prefix}*`,
-          "COUNT",
-          1000,
-        );
-        if (keys.length) await admin.del(...keys);
-        cursor = next;
-      } while (cursor !== "0");
-    } finally {
-      admin.disconnect();
-    }
+    await deleteRedisPrefix(prefix);
   });
 
   test("a second store object sees the first one's changes", async () => {

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, Peer, type SockSyncError, VarMirror } from "../mod.ts";
-import { serveHub, webSocketClass } from "./support/wire.ts";
+import { webSocketClass } from "./helpers/raw_socket.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 
 function until(mirror: VarMirror<string>, value: string): Promise<void> {
   return new Promise((resolve) => {

@@ -129,6 +129,31 @@ export class RawSocket {
     return await this.next((f) => (f.func === "return" || f.func === "error") && f.id === id);
   }
 
+  /**
+   * Frames received before the answer to an `echo` call with a fresh marker:
+   * proves nothing else is in flight (the server must provide `echo`).
+   */
+  async drain(): Promise<Frame[]> {
+    const id = `drain-${Math.random()}`;
+    this.send({ func: "call", type: "function", name: "echo", id, args: id });
+    const before: Frame[] = [];
+    for (;;) {
+      const frame = await this.next();
+      if (frame.func === "return" && frame.id === id) return before;
+      before.push(frame);
+    }
+  }
+
+  /** Takes the `subscribe` frames for functions the server sends on connect. */
+  async skipFunctionSubscriptions(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const frame = await this.next();
+      if (frame.func !== "subscribe" || frame.type !== "function") {
+        throw new Error(`expected a function subscription, got ${JSON.stringify(frame)}`);
+      }
+    }
+  }
+
   /** Closes the connection and waits until it is closed. */
   async close(): Promise<void> {
     if (this.socket.readyState < 2) this.socket.close();

@@ -32,8 +32,9 @@ export interface StoreKind {
   open(): Promise<OpenedStore>;
 }
 
-async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, {
+/** Whether a Redis answers at this URL (within about 2 s). */
+export async function redisReachable(url: string = REDIS_URL): Promise<boolean> {
+  const probe = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 2000,
     retryStrategy: () => null,
