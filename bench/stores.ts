@@ -235,13 +235,13 @@ async function measureStore(kind: string, n: number, dir: string): Promise<Row> 
   };
   try {
     // Warm-up (JIT, connections, page cache), not recorded.
-    for (const op of OPS) {
-      for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 20; i++) {
+      for (const op of OPS) {
+        // insert then delete, so no warm-up row stays behind.
         await api[op]();
         await bench.raw[op](n);
       }
     }
-    await api.delete();
     for (let r = 0; r < ROUNDS; r++) {
       for (const op of OPS) {
         // insert/delete alternate one call at a time so the size stays n.

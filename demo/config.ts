@@ -126,9 +126,7 @@ function parseStore(raw: string | undefined): StoreConfig {
     return { kind: "redis", url: spec };
   }
   throw new ConfigError(
-    `SOCKSYNC_STORE must be memory, sqlite:PATH or redis://HOST:PORT, got ${
-      JSON.stringify(spec)
-    }`,
+    `SOCKSYNC_STORE must be memory, sqlite:PATH or redis://HOST:PORT, got ${JSON.stringify(spec)}`,
   );
 }
 

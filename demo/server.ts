@@ -36,9 +36,7 @@ const server = await serve({
   hostname: config.host,
 }).catch((error) => {
   console.error(
-    `socksync demo: cannot listen on ${config.host}:${config.port}: ${
-      errorText(error)
-    }`,
+    `socksync demo: cannot listen on ${config.host}:${config.port}: ${errorText(error)}`,
   );
   process.exit(1);
 });

@@ -282,11 +282,7 @@ function reach(rel, mapLocal = (f) => f) {
 }
 const entryFile = (key, cond) => {
   const e = generated.exports[key];
-  const f = typeof e === "string"
-    ? e
-    : cond === "types"
-    ? e.types
-    : e.import ?? e.default;
+  const f = typeof e === "string" ? e : cond === "types" ? e.types : e.import ?? e.default;
   return f?.replace(/^\.\//, "");
 };
 // In .d.ts files `./x.js` means `./x.d.ts`.
@@ -369,9 +365,7 @@ const out = {
   types: generated.types,
   exports: { ...generated.exports, "./package.json": "./package.json" },
   dependencies,
-  ...(Object.keys(peerDependencies).length
-    ? { peerDependencies, peerDependenciesMeta }
-    : {}),
+  ...(Object.keys(peerDependencies).length ? { peerDependencies, peerDependenciesMeta } : {}),
 };
 writeFileSync(
   join(pkgDir, "package.json"),

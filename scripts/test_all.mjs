@@ -26,9 +26,7 @@ const bin = (name) => {
 const DENO = bin("deno");
 const BUN = bin("bun");
 // Under `deno task test` (or Bun) process.execPath is not Node.
-const NODE = process.versions.deno || process.versions.bun
-  ? "node"
-  : process.execPath;
+const NODE = process.versions.deno || process.versions.bun ? "node" : process.execPath;
 const ALL = ["check", "node", "deno", "bun"];
 const STEP_TIMEOUT_MS = Number(process.env.SOCKSYNC_STEP_TIMEOUT_MS) ||
   30 * 60_000;

@@ -27,8 +27,7 @@
  * ORDER_KEY_DIGITS.length; // 62
  * ```
  */
-export const ORDER_KEY_DIGITS =
-  "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+export const ORDER_KEY_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /**
  * Keys longer than this are a sign of many inserts at one spot: a store that

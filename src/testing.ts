@@ -10,13 +10,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { isSockSyncError } from "./errors.ts";
-import type {
-  ListChange,
-  ListItem,
-  ListListener,
-  ListSource,
-  VarStore,
-} from "./store.ts";
+import type { ListChange, ListItem, ListListener, ListSource, VarStore } from "./store.ts";
 
 /**
  * Options for {@linkcode listSourceConformance} and {@linkcode varStoreConformance}.
@@ -553,8 +547,7 @@ export function varStoreConformance(
 ): void {
   const skip = options.skip ?? false;
   let counter = 0;
-  const fresh = () =>
-    `conformance-${Math.random().toString(36).slice(2)}-${counter++}`;
+  const fresh = () => `conformance-${Math.random().toString(36).slice(2)}-${counter++}`;
 
   function check(title: string, body: (store: VarStore) => Promise<void>) {
     test(title, async () => {

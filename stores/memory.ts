@@ -53,8 +53,7 @@ const newLeaf = <T>(): Leaf<T> => ({
   prev: null,
   next: null,
 });
-const sizeOf = <T>(node: Node<T>): number =>
-  node.leaf ? node.entries.length : node.size;
+const sizeOf = <T>(node: Node<T>): number => node.leaf ? node.entries.length : node.size;
 const widthOf = <T>(node: Node<T>): number =>
   node.leaf ? node.entries.length : node.children.length;
 

@@ -77,12 +77,9 @@ const SQL = {
   keyOf: "SELECT key FROM socksync_items WHERE list = ? AND id = ?",
   valueOf: "SELECT value FROM socksync_items WHERE list = ? AND id = ?",
   rank: "SELECT COUNT(*) AS n FROM socksync_items WHERE list = ? AND key < ?",
-  keysUp:
-    "SELECT key FROM socksync_items WHERE list = ? ORDER BY key LIMIT 2 OFFSET ?",
-  keysDown:
-    "SELECT key FROM socksync_items WHERE list = ? ORDER BY key DESC LIMIT 2 OFFSET ?",
-  pageUp:
-    "SELECT id, value FROM socksync_items WHERE list = ? ORDER BY key LIMIT ? OFFSET ?",
+  keysUp: "SELECT key FROM socksync_items WHERE list = ? ORDER BY key LIMIT 2 OFFSET ?",
+  keysDown: "SELECT key FROM socksync_items WHERE list = ? ORDER BY key DESC LIMIT 2 OFFSET ?",
+  pageUp: "SELECT id, value FROM socksync_items WHERE list = ? ORDER BY key LIMIT ? OFFSET ?",
   pageDown:
     "SELECT id, value FROM socksync_items WHERE list = ? ORDER BY key DESC LIMIT ? OFFSET ?",
   add: "INSERT INTO socksync_items (list, id, key, value) VALUES (?, ?, ?, ?)",
@@ -305,16 +302,12 @@ class SqliteListSource<T> implements ListSource<T> {
     const after = count - index;
     const rows = this.db.all(SQL.keysDown, this.name, Math.max(0, after - 1));
     const keys = rows.map((row) => row.key as string);
-    return after === 0
-      ? orderKeyBetween(keys[0], null)
-      : orderKeyBetween(keys[1] ?? null, keys[0]);
+    return after === 0 ? orderKeyBetween(keys[0], null) : orderKeyBetween(keys[1] ?? null, keys[0]);
   }
 
   // Rare: many inserts at one spot made a key too long; give every item a short one.
   #rebalance(): void {
-    const ids = this.db.all(SQL.allIds, this.name).map((row) =>
-      row.id as string
-    );
+    const ids = this.db.all(SQL.allIds, this.name).map((row) => row.id as string);
     const keys = sequentialOrderKeys(ids.length);
     ids.forEach((id, i) => this.db.run(SQL.rekey, keys[i], this.name, id));
   }

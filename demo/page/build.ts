@@ -20,8 +20,7 @@ import type { DemoPage } from "../app.ts";
  * ```
  */
 export async function buildPage(): Promise<DemoPage> {
-  const here = (name: string) =>
-    fileURLToPath(new URL(name, import.meta.url).href);
+  const here = (name: string) => fileURLToPath(new URL(name, import.meta.url).href);
   const [html, style] = await Promise.all([
     readFile(here("index.html"), "utf8"),
     readFile(here("style.css"), "utf8"),

@@ -12,8 +12,7 @@ interface Todo {
   done: boolean;
 }
 
-const $ = <T extends HTMLElement>(id: string) =>
-  document.getElementById(id) as T;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $<HTMLSpanElement>("status");
 const counterOut = $<HTMLOutputElement>("counter");
 const incrementButton = $<HTMLButtonElement>("increment");
@@ -53,9 +52,7 @@ async function run(name: string, args?: unknown): Promise<unknown> {
     errorLine.hidden = true;
     return value;
   } catch (error) {
-    errorLine.textContent = `${name} failed: ${
-      error instanceof Error ? error.message : error
-    }`;
+    errorLine.textContent = `${name} failed: ${error instanceof Error ? error.message : error}`;
     errorLine.hidden = false;
     return undefined;
   }
