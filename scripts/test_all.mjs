@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every check and every test of the repository, in order:
-//   check  deno fmt --check, deno lint, deno check
+//   check  deno fmt --check, deno lint, deno check, deno publish --dry-run
 //   node   node --import tsx --test tests/*_test.ts
 //   deno   deno test -A tests/
 //   bun    bun test tests/
@@ -171,6 +171,8 @@ for (const step of steps) {
       ["fmt", ["fmt", "--check"]],
       ["lint", ["lint"]],
       ["check", ["check"]],
+      // JSR publishes the same sources: no slow types, every export resolvable.
+      ["publish", ["publish", "--dry-run", "--allow-dirty"]],
     ];
     const failedChecks = [];
     for (const [name, args] of checks) {
@@ -184,7 +186,7 @@ for (const step of steps) {
       ok,
       passed: checks.length - failedChecks.length,
       failed: failedChecks.length,
-      note: ok ? "fmt, lint, check" : `failed: ${failedChecks.join(", ")}`,
+      note: ok ? "fmt, lint, check, publish" : `failed: ${failedChecks.join(", ")}`,
     });
     continue;
   }
