@@ -76,7 +76,9 @@ export class ServerProcess {
   expect(prefix: string, timeout = 60_000): Promise<string> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`${this.name}: no ${prefix} within ${timeout} ms; stderr: ${this.stderr}`));
+        reject(
+          new Error(`${this.name}: no ${prefix} within ${timeout} ms; stderr: ${this.stderr}`),
+        );
       }, timeout);
       this.#waiters.push({
         prefix,
@@ -154,13 +156,14 @@ async function inBatches(n: number, batch: number, open: () => Promise<void>): P
 export class WsPool extends Counting implements Pool {
   readonly kind = "ws";
   readonly sockets: WebSocket[] = [];
-  constructor(readonly url: string, readonly hello: string) {
+  constructor(readonly url: string, readonly hello: string | ((i: number) => string)) {
     super();
   }
   get size(): number {
     return this.sockets.length;
   }
   grow(n: number): Promise<void> {
+    let opened = this.sockets.length;
     return inBatches(n - this.sockets.length, 250, () =>
       new Promise<void>((resolve, reject) => {
         const ws = new WebSocket(this.url, { perMessageDeflate: false });
@@ -172,7 +175,8 @@ export class WsPool extends Counting implements Pool {
           clearTimeout(timer);
           reject(e);
         });
-        ws.once("open", () => ws.send(this.hello));
+        const i = opened++;
+        ws.once("open", () => ws.send(typeof this.hello === "string" ? this.hello : this.hello(i)));
         ws.once("message", () => {
           clearTimeout(timer);
           this.sockets.push(ws);
@@ -238,7 +242,10 @@ export class RemotePool {
   constructor(readonly kind: string, url: string) {
     const argv = [process.execPath, "--import", "tsx", "bench/load_client.ts", kind, url];
     const pinned = process.env.BENCH_NO_PIN ? argv : ["taskset", "-c", CLIENT_CORE, ...argv];
-    this.child = spawn(pinned[0], pinned.slice(1), { cwd: ROOT, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child = spawn(pinned[0], pinned.slice(1), {
+      cwd: ROOT,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     this.child.on("message", (m) => this.#next.shift()?.(m as Record<string, unknown>));
     this.#ready = this.#reply();
   }

@@ -50,7 +50,12 @@ interface Result {
 
 let seq = 1;
 
-async function round(server: ServerProcess, pool: RemotePool, n: number, fires: number): Promise<Sample> {
+async function round(
+  server: ServerProcess,
+  pool: RemotePool,
+  n: number,
+  fires: number,
+): Promise<Sample> {
   await server.ask("mark", "MARK");
   const times: number[] = [];
   for (let i = 0; i < fires; i++) {
@@ -102,7 +107,9 @@ async function benchRuntime(rt: Runtime): Promise<Result[]> {
       result.fires = fires;
       // Warm-up (JIT), not recorded.
       for (const mode of modes) {
-        if (pools[mode].size === n) await round(servers[mode], pools[mode], n, fires).catch(() => {});
+        if (pools[mode].size === n) {
+          await round(servers[mode], pools[mode], n, fires).catch(() => {});
+        }
       }
       for (let r = 0; r < ROUNDS; r++) {
         const order = modes.slice(r % modes.length).concat(modes.slice(0, r % modes.length));
@@ -119,7 +126,9 @@ async function benchRuntime(rt: Runtime): Promise<Result[]> {
       console.error(
         `fanout ${rt} N=${n}: connected in ${connectMs.toFixed(0)} ms; ` +
           modes.map((m) =>
-            `${m} cpu/fire ${fmt(stats((result.samples[m] ?? []).map((s) => s.cpuPerFireUs)).median)} µs`
+            `${m} cpu/fire ${
+              fmt(stats((result.samples[m] ?? []).map((s) => s.cpuPerFireUs)).median)
+            } µs`
           ).join(", ") + (result.errors.length ? `; errors: ${result.errors.join("; ")}` : ""),
       );
     }
@@ -155,7 +164,9 @@ function report(all: Result[]): string {
         `${fmt(stats(last).median)} / ${fmt(stats(rawLast).median)}`,
       ]);
     }
-    if (r.errors.length) rows.push([r.runtime, "errors", fmt(r.n), r.errors.join("; "), "", "", "", ""]);
+    if (r.errors.length) {
+      rows.push([r.runtime, "errors", fmt(r.n), r.errors.join("; "), "", "", "", ""]);
+    }
   }
   const rawName: Record<Runtime, string> = {
     node: "`ws` send loop",
@@ -192,7 +203,13 @@ for (const rt of RUNTIMES) {
     all.push(...await benchRuntime(rt));
   } catch (error) {
     console.error(`fanout ${rt} failed: ${(error as Error).message}`);
-    all.push({ runtime: rt, n: 0, fires: 0, samples: {}, errors: [(error as Error).message.slice(0, 300)] });
+    all.push({
+      runtime: rt,
+      n: 0,
+      fires: 0,
+      samples: {},
+      errors: [(error as Error).message.slice(0, 300)],
+    });
   }
 }
 const md = report(all);

@@ -50,13 +50,61 @@ async function socksyncServer(): Promise<Server> {
   const { serve } = await import("../src/serve.ts");
   const v = await import("valibot");
   // Caps (connections, idle timeout) raised past the benchmark's sizes.
-  const hub = new Hub({ limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000 } } as ConstructorParameters<typeof Hub>[0]);
+  const hub = new Hub(
+    { limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000 } } as ConstructorParameters<
+      typeof Hub
+    >[0],
+  );
   const bench = hub.var("bench", { schema: v.unknown(), initial: valueOf(0) });
   // No function subscriptions: only the var's frames go out.
   const server = await serve({ hub, port: 0, hostname: HOST, onConnect: () => {} });
   return {
     port: server.port,
     fire: (seq) => bench.set(valueOf(seq)),
+    connections: () => server.connections,
+  };
+}
+
+/**
+ * `list` mode: a 100,000-item memory list (pages of 20) served by SockSync.
+ * `fire 1` inserts at 0, `fire 2` deletes at 0, `fire 3` sets the middle item,
+ * `fire 4` is the floor: one pre-encoded `set_count` written to every socket.
+ */
+async function listServer(): Promise<Server> {
+  const { Hub } = await import("../src/hub.ts");
+  const { serve } = await import("../src/serve.ts");
+  const { MemoryListSource } = await import("../stores/memory.ts");
+  const v = await import("valibot");
+  const items = Number(process.env.BENCH_LIST_ITEMS ?? 100_000);
+  const source = new MemoryListSource<{ n: number; text: string }>();
+  let serial = 0;
+  const item = () => ({ n: ++serial, text: `item ${serial}` });
+  for (let i = 0; i < items; i++) await source.insert(i, item());
+  const hub = new Hub(
+    {
+      limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000, maxSubscriptions: 1_000 },
+    } as ConstructorParameters<typeof Hub>[0],
+  );
+  const list = hub.list("big", {
+    source,
+    schema: v.object({ n: v.number(), text: v.string() }),
+    maxPageSize: 20,
+  });
+  const server = await serve({ hub, port: 0, hostname: HOST, onConnect: () => {} });
+  const countText = JSON.stringify({
+    func: "set_count",
+    type: "list",
+    name: "big",
+    total_item_count: items,
+  });
+  return {
+    port: server.port,
+    async fire(op) {
+      if (op === 1) await list.insert(0, item());
+      else if (op === 2) await list.delete((await source.page(0, 1)).items[0].id);
+      else if (op === 3) await list.set((await source.page(items >> 1, 1)).items[0].id, item());
+      else for (const peer of hub.peers) peer.socket.send(countText);
+    },
     connections: () => server.connections,
   };
 }
@@ -166,6 +214,7 @@ async function socketIo(): Promise<Server> {
 async function main(): Promise<void> {
   let server: Server;
   if (mode === "socksync") server = await socksyncServer();
+  else if (mode === "list") server = await listServer();
   else if (mode === "socketio") server = await socketIo();
   else if (rt === "deno") server = await rawDeno();
   else if (rt === "bun") server = await rawBun();

@@ -37,10 +37,15 @@ interface Sample {
 }
 
 async function once(rt: Runtime, mode: string): Promise<Sample> {
-  const server = await ServerProcess.start(`${rt}/${mode}`, runtimeCommand(rt, "bench/fanout_server.ts", [mode]));
+  const server = await ServerProcess.start(
+    `${rt}/${mode}`,
+    runtimeCommand(rt, "bench/fanout_server.ts", [mode]),
+  );
   const pool = new RemotePool(
     "ws",
-    mode === "socksync" ? `ws://127.0.0.1:${server.port}/ws/socksync` : `ws://127.0.0.1:${server.port}/`,
+    mode === "socksync"
+      ? `ws://127.0.0.1:${server.port}/ws/socksync`
+      : `ws://127.0.0.1:${server.port}/`,
   );
   try {
     // One connection first, so lazily loaded code (upgrade path, adapter) is in both readings.
@@ -75,7 +80,9 @@ for (const rt of RUNTIMES) {
   }
   console.error(
     `idle ${rt}: ` + MODES.map((m) =>
-      `${m} ${fmt(stats((r.samples[m] ?? []).map((s) => s.rss)).median)} B rss/conn, ` +
+      `${m} ${
+        fmt(stats((r.samples[m] ?? []).map((s) => s.rss)).median)
+      } B rss/conn, ` +
       `${fmt(stats((r.samples[m] ?? []).map((s) => s.heap)).median)} B heap/conn`
     ).join("; ") + (r.errors.length ? ` errors: ${r.errors.join("; ")}` : ""),
   );

@@ -74,7 +74,11 @@ function total(subs: Counter[]): number {
   return n;
 }
 
-async function measure(subs: Counter[], run: () => Promise<unknown>, reps: number): Promise<Measure> {
+async function measure(
+  subs: Counter[],
+  run: () => Promise<unknown>,
+  reps: number,
+): Promise<Measure> {
   const f0 = total(subs);
   const c0 = cpuMicros();
   for (let i = 0; i < reps; i++) await run();
@@ -133,7 +137,13 @@ async function benchSize(n: number) {
       const { items } = await source.page(middle, 1);
       const value = item();
       await source.set(items[0].id, value);
-      const text = JSON.stringify({ func: "set", type: "list", name: "big", id: items[0].id, value });
+      const text = JSON.stringify({
+        func: "set",
+        type: "list",
+        name: "big",
+        id: items[0].id,
+        value,
+      });
       for (const s of byPage.get(Math.floor(middle / PAGE)) ?? []) s.sendText(text);
     },
   };
@@ -153,9 +163,10 @@ async function benchSize(n: number) {
       for (const s of watchers) s.sendText(text);
     }
   }
-  const floor = async () => {
+  const floor = () => {
     const text = countText(ITEMS);
     for (const s of subs) s.sendText(text);
+    return Promise.resolve();
   };
 
   // The ideal updates must not reach the LocalList: detach it while they run.
@@ -193,10 +204,11 @@ for (const n of SIZES) {
   const r = await benchSize(n);
   results.push(r);
   console.error(
-    `lists N=${n}: ` + OPS.map((op) =>
-      `${op} ${fmt(stats(r.samples[`${op}/socksync`].map((m) => m.cpuUs)).median)} µs, ` +
-      `${fmt(stats(r.samples[`${op}/socksync`].map((m) => m.frames)).median)} frames`
-    ).join("; "),
+    `lists N=${n}: ` +
+      OPS.map((op) =>
+        `${op} ${fmt(stats(r.samples[`${op}/socksync`].map((m) => m.cpuUs)).median)} µs, ` +
+        `${fmt(stats(r.samples[`${op}/socksync`].map((m) => m.frames)).median)} frames`
+      ).join("; "),
   );
 }
 
@@ -212,7 +224,10 @@ for (const op of OPS) {
     // socksync and the floor ran side by side; the ideal ran with its own floor, so
     // the ratio to the ideal goes through the two floors (each paired by round).
     const vsFloor = ratios(cpu, s[`${op}/floor`].map((m) => m.cpuUs));
-    const idealVsFloor = ratios(s[`${op}/ideal`].map((m) => m.cpuUs), s[`${op}/floor2`].map((m) => m.cpuUs));
+    const idealVsFloor = ratios(
+      s[`${op}/ideal`].map((m) => m.cpuUs),
+      s[`${op}/floor2`].map((m) => m.cpuUs),
+    );
     const vsIdeal = vsFloor.median / idealVsFloor.median;
     rows.push([
       op,
@@ -231,7 +246,9 @@ for (const op of OPS) {
 
 const md = [
   sectionHead(
-    `3. List views: ${fmt(ITEMS)} items, subscribers over pages of ${PAGE} (in process, ${runtime()})`,
+    `3. List views: ${
+      fmt(ITEMS)
+    } items, subscribers over pages of ${PAGE} (in process, ${runtime()})`,
     commandLine(),
   ),
   `Subscribers are counting \`Subscriber\` objects on a \`LocalList\` over a \`MemoryListSource\`, ` +
@@ -240,7 +257,9 @@ const md = [
   `(its CPU is the unit of the ratio); ideal = a hand-written update over the same source ` +
   `(one read + one encode per changed page, one frame per subscriber), measured with its own floor. ` +
   `Insert/delete at index 0 shift every page, so every view changes and every subscriber needs a \`set_all\`. ` +
-  `${ROUNDS} rounds of max(1, 2000/N) changes; filling took ${fmt(fillMs)} ms (100k API appends: the memory store has no bulk path).`,
+  `${ROUNDS} rounds of max(1, 2000/N) changes; filling took ${
+    fmt(fillMs)
+  } ms (100k API appends: the memory store has no bulk path).`,
   "",
   table([
     "change",

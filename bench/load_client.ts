@@ -11,7 +11,20 @@ import process from "node:process";
 import { IoPool, type Pool, SUBSCRIBE, WsPool } from "./clients.ts";
 
 const [kind, url] = process.argv.slice(2);
-const pool: Pool = kind === "socketio" ? new IoPool(url) : new WsPool(url, SUBSCRIBE);
+// "list:N:PAGES": client i views page floor(i * PAGES / N) of the list "big", pages of 20.
+const [, listN, listPages] = kind.split(":").map(Number);
+const pool: Pool = kind === "socketio"
+  ? new IoPool(url)
+  : kind.startsWith("list:")
+  ? new WsPool(url, (i) =>
+    JSON.stringify({
+      func: "subscribe",
+      type: "list",
+      name: "big",
+      page: Math.floor((i * listPages) / listN),
+      page_size: 20,
+    }))
+  : new WsPool(url, SUBSCRIBE);
 const send = (m: unknown) => process.send!(m);
 
 process.on("message", async (m: { cmd: string; n?: number; count?: number; timeout?: number }) => {

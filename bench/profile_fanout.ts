@@ -19,10 +19,23 @@ const fires = Number(opts.get("fires") ?? 300);
 const dir = mkdtempSync(join(tmpdir(), "socksync-prof-"));
 prepareLoadProcess();
 const server = await ServerProcess.start(mode, [
-  process.execPath, "--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "100",
-  "--import", "tsx", "bench/fanout_server.ts", mode,
+  process.execPath,
+  "--cpu-prof",
+  "--cpu-prof-dir",
+  dir,
+  "--cpu-prof-interval",
+  "100",
+  "--import",
+  "tsx",
+  "bench/fanout_server.ts",
+  mode,
 ]);
-const pool = new RemotePool("ws", mode === "socksync" ? `ws://127.0.0.1:${server.port}/ws/socksync` : `ws://127.0.0.1:${server.port}/`);
+const pool = new RemotePool(
+  "ws",
+  mode === "socksync"
+    ? `ws://127.0.0.1:${server.port}/ws/socksync`
+    : `ws://127.0.0.1:${server.port}/`,
+);
 await pool.grow(n);
 await server.ask("mark", "MARK");
 for (let i = 0; i < fires; i++) {
@@ -46,10 +59,16 @@ for (const node of prof.nodes) {
   const t = self.get(node.id) ?? 0;
   total += t;
   const cf = node.callFrame;
-  const key = `${cf.functionName || "(anon)"} ${cf.url.replace(/.*node_modules\//, "").replace(/.*\/work\/main\//, "")}:${cf.lineNumber + 1}`;
+  const key = `${cf.functionName || "(anon)"} ${
+    cf.url.replace(/.*node_modules\//, "").replace(/.*\/work\/main\//, "")
+  }:${cf.lineNumber + 1}`;
   byFn.set(key, (byFn.get(key) ?? 0) + t);
 }
-console.log(`${mode} N=${n} fires=${fires}: server CPU ${(Number(cpu) / fires).toFixed(0)} µs/fire; profile ${join(dir, file)}`);
+console.log(
+  `${mode} N=${n} fires=${fires}: server CPU ${(Number(cpu) / fires).toFixed(0)} µs/fire; profile ${
+    join(dir, file)
+  }`,
+);
 const idle = [...byFn].filter(([k]) => k.startsWith("(idle)")).reduce((a, [, t]) => a + t, 0);
 for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
   console.log(`${(100 * t / (total - idle)).toFixed(1).padStart(5)}%  ${k}`);

@@ -17,8 +17,16 @@ const mode = opts.get("mode") ?? "socksync";
 const n = Number(opts.get("n") ?? 2000);
 const dir = mkdtempSync(join(tmpdir(), "socksync-heap-"));
 prepareLoadProcess();
-const server = await ServerProcess.start(mode, runtimeCommand("node", "bench/fanout_server.ts", [mode]));
-const pool = new RemotePool("ws", mode === "socksync" ? `ws://127.0.0.1:${server.port}/ws/socksync` : `ws://127.0.0.1:${server.port}/`);
+const server = await ServerProcess.start(
+  mode,
+  runtimeCommand("node", "bench/fanout_server.ts", [mode]),
+);
+const pool = new RemotePool(
+  "ws",
+  mode === "socksync"
+    ? `ws://127.0.0.1:${server.port}/ws/socksync`
+    : `ws://127.0.0.1:${server.port}/`,
+);
 await pool.grow(1);
 const [a] = await server.ask(`snap ${join(dir, "a.heapsnapshot")}`, "SNAP");
 await pool.grow(n + 1);
@@ -35,7 +43,9 @@ function summary(file: string): Map<string, { size: number; count: number }> {
   const nodes = snap.nodes as number[];
   for (let i = 0; i < nodes.length; i += f.length) {
     const type = types[nodes[i + it]];
-    const name = type === "object" || type === "closure" ? `${type}:${snap.strings[nodes[i + iname]]}` : `(${type})`;
+    const name = type === "object" || type === "closure"
+      ? `${type}:${snap.strings[nodes[i + iname]]}`
+      : `(${type})`;
     const e = out.get(name) ?? { size: 0, count: 0 };
     e.size += nodes[i + isize];
     e.count++;
@@ -50,7 +60,9 @@ const diff = [...sb].map(([k, v]) => {
   return [k, (v.size - o.size) / n, (v.count - o.count) / n] as const;
 }).sort((x, y) => y[1] - x[1]);
 const total = diff.reduce((s, d) => s + d[1], 0);
-console.log(`${mode}: +${total.toFixed(0)} B self size per connection (heap snapshot diff, N=${n})`);
+console.log(
+  `${mode}: +${total.toFixed(0)} B self size per connection (heap snapshot diff, N=${n})`,
+);
 for (const [k, size, count] of diff.slice(0, 30)) {
   console.log(`${size.toFixed(0).padStart(7)} B ${count.toFixed(2).padStart(6)} objs  ${k}`);
 }

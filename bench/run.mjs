@@ -20,10 +20,42 @@ const only = onlyAt >= 0 ? argv[onlyAt + 1].split(",") : undefined;
 const TSX = [process.execPath, "--expose-gc", "--import", "tsx"];
 
 const STEPS = [
-  { id: "fanout", cmd: [...TSX, "bench/fanout.ts", ...(quick ? ["--sizes", "100,1000", "--rounds", "3"] : ["--rounds", "7"])] },
-  { id: "lists", cmd: [...TSX, "bench/list_views.ts", ...(quick ? ["--sizes", "100,1000", "--rounds", "3"] : [])] },
-  { id: "idle", cmd: [...TSX, "bench/idle_memory.ts", ...(quick ? ["--n", "1000", "--rounds", "2"] : [])] },
-  { id: "stores", cmd: [...TSX, "bench/stores.ts", ...(quick ? ["--sizes", "10000,100000", "--rounds", "2"] : [])] },
+  {
+    id: "fanout",
+    cmd: [
+      ...TSX,
+      "bench/fanout.ts",
+      ...(quick ? ["--sizes", "100,1000", "--rounds", "3"] : ["--rounds", "7"]),
+    ],
+  },
+  {
+    id: "lists",
+    cmd: [
+      ...TSX,
+      "bench/list_views.ts",
+      ...(quick ? ["--sizes", "100,1000", "--rounds", "3"] : []),
+    ],
+  },
+  {
+    id: "lists-sockets",
+    cmd: [
+      ...TSX,
+      "bench/list_sockets.ts",
+      ...(quick ? ["--rounds", "2"] : ["--n", "1000", "--rounds", "5"]),
+    ],
+  },
+  {
+    id: "idle",
+    cmd: [...TSX, "bench/idle_memory.ts", ...(quick ? ["--n", "1000", "--rounds", "2"] : [])],
+  },
+  {
+    id: "stores",
+    cmd: [
+      ...TSX,
+      "bench/stores.ts",
+      ...(quick ? ["--sizes", "10000,100000", "--rounds", "2"] : []),
+    ],
+  },
 ];
 
 const started = Date.now();
@@ -32,22 +64,31 @@ for (const step of STEPS) {
   if (only && !only.includes(step.id)) continue;
   const t0 = Date.now();
   console.error(`bench: ${step.id}: ${step.cmd.slice(1).join(" ")}`);
-  const r = spawnSync(step.cmd[0], step.cmd.slice(1), { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 8 * 60_000 });
+  const r = spawnSync(step.cmd[0], step.cmd.slice(1), {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+    timeout: 8 * 60_000,
+  });
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
-  done.push({ ...step, status: r.status === 0 ? `ok, ${secs} s` : `FAILED (${r.status ?? r.signal}), ${secs} s` });
+  done.push({
+    ...step,
+    status: r.status === 0 ? `ok, ${secs} s` : `FAILED (${r.status ?? r.signal}), ${secs} s`,
+  });
 }
 
 const total = ((Date.now() - started) / 1000).toFixed(0);
 const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
 const header = [
-  `Last full run: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}, \`${command}\` (\`node bench/run.mjs\`), ${total} s in all.`,
+  `Last full run: ${
+    new Date().toISOString().replace(/\.\d+Z$/, "Z")
+  }, \`${command}\` (\`node bench/run.mjs\`), ${total} s in all.`,
   "",
   "Each section can be regenerated alone (from the repo root; Node servers and clients are pinned with `taskset`):",
   "",
-  ...done.map((s) => `- ${s.id}: \`${s.cmd.slice(1).join(" ").replace(process.execPath, "node")}\` — ${s.status}`),
+  ...done.map((s) => `- ${s.id}: \`node ${s.cmd.slice(1).join(" ")}\` — ${s.status}`),
   "- fan-out server alone on each runtime: `node --expose-gc --import tsx bench/fanout_server.ts raw|socksync|socketio`, " +
-    "`npx deno run -A --v8-flags=--expose-gc bench/fanout_server.ts raw|socksync`, `npx bun bench/fanout_server.ts raw|socksync` " +
-    "(stdin commands: `fire N`, `mark`, `cpu`, `mem`, `quit`)",
+  "`npx deno run -A --v8-flags=--expose-gc bench/fanout_server.ts raw|socksync`, `npx bun bench/fanout_server.ts raw|socksync` " +
+  "(stdin commands: `fire N`, `mark`, `cpu`, `mem`, `quit`)",
   "- list views in process on Deno / Bun: `npx deno run -A bench/list_views.ts`, `npx bun bench/list_views.ts`",
 ].join("\n");
 
@@ -60,6 +101,11 @@ if (existsSync(file)) {
     text = `${text.slice(0, a + "<!-- header:start -->".length)}\n${header}\n${text.slice(b)}`;
     writeFileSync(file, text);
   }
+  // The repo's `check` step runs `deno fmt --check` over Markdown too.
+  spawnSync(join(ROOT, "node_modules", ".bin", "deno"), ["fmt", file], {
+    cwd: ROOT,
+    stdio: "ignore",
+  });
 }
 console.error(`bench: done in ${total} s`);
 process.exit(done.every((s) => s.status.startsWith("ok")) ? 0 : 1);
