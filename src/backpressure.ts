@@ -95,6 +95,11 @@ export class Outbox {
   // Keyed by the group object, then by a string the group chooses: never a plain object.
   readonly #deferred = new Map<object, Map<string, () => void>>();
   #congested = false;
+  // Reading bufferedAmount costs a call into the runtime per frame; while the queue is far below
+  // the threshold it is read only every 16 frames or every congestionBytes/8 characters sent.
+  #sinceCheck = 0;
+  #charsSinceCheck = 0;
+  #lastBuffered = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #overflowed = false;
   #closed = false;
@@ -126,6 +131,13 @@ export class Outbox {
       this.#options.onError(error);
       return;
     }
+    const sample = this.#options.congestionBytes / 8;
+    this.#charsSinceCheck += text.length;
+    if (
+      ++this.#sinceCheck < 16 && this.#charsSinceCheck < sample && this.#lastBuffered < sample
+    ) return;
+    this.#sinceCheck = 0;
+    this.#charsSinceCheck = 0;
     this.#check();
   }
 
@@ -152,7 +164,7 @@ export class Outbox {
   }
 
   #check(): void {
-    const buffered = this.#buffered();
+    const buffered = this.#lastBuffered = this.#buffered();
     if (buffered > this.#options.maxBufferedBytes) {
       if (!this.#overflowed) {
         this.#overflowed = true;

@@ -190,7 +190,9 @@ export class Hub<C = unknown> implements Registry {
       registry: this,
       context: options.context,
       callTimeout: this.#options.callTimeout,
-      limits: options.limits ? resolveLimits(options.limits, this.limits) : this.limits,
+      limits: options.limits
+        ? Object.freeze(resolveLimits(options.limits, this.limits))
+        : this.limits,
     });
     if (this.#peers.size >= this.limits.maxConnections) {
       peer.close(1013, "too many connections");

@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import type { Hub } from "./hub.ts";
 import type { Peer } from "./peer.ts";
+import type { SocketLike } from "./socket.ts";
 import { guarded, type GuardOptions } from "./guard.ts";
 
 /**
@@ -96,32 +97,42 @@ export function socksync<Ctx>(
   );
 }
 
-/** The socket shape a peer writes to, over Hono's per-runtime WSContext. */
-function socketOf(ws: WSContext) {
-  return {
-    send: (text: string) => ws.send(text),
-    close: (code?: number, reason?: string) => ws.close(code, reason),
-    // Bun's WSContext keeps the state it had when made; the raw socket knows.
-    get readyState() {
-      const raw = ws.raw as { readyState?: unknown } | undefined;
-      return typeof raw?.readyState === "number" ? raw.readyState : ws.readyState;
-    },
-    get bufferedAmount() {
-      return bufferedAmountOf(ws.raw);
-    },
-  };
+/**
+ * The socket a peer writes to. Node's `ws` and Deno's sockets already are
+ * Web-standard sockets, so the peer gets the raw one: no wrapper call per
+ * frame and nothing allocated per send. Bun's ServerWebSocket reports its
+ * queue through a method, so it gets a small adapter.
+ */
+function socketOf(ws: WSContext): SocketLike {
+  const raw = ws.raw as Partial<SocketLike> & { getBufferedAmount?: () => number } | undefined;
+  if (
+    raw && typeof raw.send === "function" && typeof raw.close === "function" &&
+    typeof raw.readyState === "number" && typeof raw.bufferedAmount === "number"
+  ) {
+    return raw as SocketLike;
+  }
+  return new HonoSocket(ws);
 }
 
-/** Deno and `ws` expose `bufferedAmount`; Bun's ServerWebSocket a method. */
-function bufferedAmountOf(raw: unknown): number {
-  if (raw === null || typeof raw !== "object") return 0;
-  const socket = raw as {
-    bufferedAmount?: unknown;
-    getBufferedAmount?: () => number;
-  };
-  if (typeof socket.bufferedAmount === "number") return socket.bufferedAmount;
-  if (typeof socket.getBufferedAmount === "function") {
-    return socket.getBufferedAmount();
+/** A {@linkcode SocketLike} over Hono's WSContext, for runtimes without a Web-standard raw socket. */
+class HonoSocket implements SocketLike {
+  readonly #ws: WSContext;
+  constructor(ws: WSContext) {
+    this.#ws = ws;
   }
-  return 0;
+  send(text: string): void {
+    this.#ws.send(text);
+  }
+  close(code?: number, reason?: string): void {
+    this.#ws.close(code, reason);
+  }
+  get readyState(): number {
+    // Bun's WSContext keeps the state it had when made; the raw socket knows.
+    const raw = this.#ws.raw as { readyState?: unknown } | undefined;
+    return typeof raw?.readyState === "number" ? raw.readyState : this.#ws.readyState;
+  }
+  get bufferedAmount(): number {
+    const raw = this.#ws.raw as { getBufferedAmount?: () => number } | undefined;
+    return typeof raw?.getBufferedAmount === "function" ? raw.getBufferedAmount() : 0;
+  }
 }

@@ -180,10 +180,12 @@ export class Peer<C = unknown> implements Conflating {
   readonly #vars = new Set<LocalVar<unknown>>();
   readonly #lists = new Set<LocalList<unknown>>();
   readonly #accepting = new Set<string>();
-  readonly #remoteFunctions = new Set<string>();
-  readonly #mirrors = new Map<string, Mirror>();
-  readonly #pending = new Map<string, PendingCall>();
-  readonly #errorListeners = new Set<(error: SockSyncError) => void>();
+  #remoteFunctionSet: Set<string> | undefined;
+  // Created on first use: a server's peer rarely mirrors or calls, and every
+  // collection costs memory on each of its many idle connections.
+  #mirrorMap: Map<string, Mirror> | undefined;
+  #pendingMap: Map<string, PendingCall> | undefined;
+  #errorListenerSet: Set<(error: SockSyncError) => void> | undefined;
   /** What the other side subscribed to, counted against `maxSubscriptions`. */
   readonly #subscriptions = new Set<string>();
   readonly #bucket: TokenBucket;
@@ -200,7 +202,10 @@ export class Peer<C = unknown> implements Conflating {
     this.socket = options.socket;
     this.context = options.context as C;
     this.#registry = options.registry;
-    this.limits = Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
+    // A hub hands every connection its one frozen, complete limits object: share it.
+    this.limits = Object.isFrozen(options.limits) && isComplete(options.limits)
+      ? options.limits as Readonly<Limits>
+      : Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
     this.#callTimeout = options.callTimeout ?? this.limits.callTimeout;
     this.#bucket = new TokenBucket({
       rate: this.limits.messageRate,
@@ -215,6 +220,22 @@ export class Peer<C = unknown> implements Conflating {
       onError: (error) => this.#report(error),
     });
     if (this.limits.idleTimeout > 0) this.#armIdle(false);
+  }
+
+  get #mirrors(): Map<string, Mirror> {
+    return this.#mirrorMap ??= new Map();
+  }
+
+  get #pending(): Map<string, PendingCall> {
+    return this.#pendingMap ??= new Map();
+  }
+
+  get #errorListeners(): Set<(error: SockSyncError) => void> {
+    return this.#errorListenerSet ??= new Set();
+  }
+
+  get #remoteFunctions(): Set<string> {
+    return this.#remoteFunctionSet ??= new Set();
   }
 
   /** Whether {@linkcode Peer.detach} has run. */
@@ -767,13 +788,19 @@ export class Peer<C = unknown> implements Conflating {
     this.#subscriptions.clear();
     this.#dropSubscriptions();
     this.#accepting.clear();
-    this.#remoteFunctions.clear();
+    this.#remoteFunctionSet?.clear();
+    if (!this.#pendingMap?.size) return;
     const closed = new SockSyncError(ErrorCode.Other, "connection closed");
-    for (const [id, call] of [...this.#pending]) {
+    for (const [id, call] of [...this.#pendingMap]) {
       this.#settle(id);
       call.reject(closed);
     }
   }
+}
+
+function isComplete(limits: Partial<Limits> | undefined): limits is Limits {
+  return limits !== undefined &&
+    (Object.keys(PEER_LIMITS) as (keyof Limits)[]).every((key) => typeof limits[key] === "number");
 }
 
 /** A collision-free key: names and ids are arbitrary strings. */

@@ -226,10 +226,18 @@ local version = tonumber(redis.call('HGET', KEYS[4], 'version') or '0')
 local out = {version, total}
 local offset, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if limit < 1 or offset >= total then return out end
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], offset, offset + limit - 1)) do
-  local id = id_of(member)
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', KEYS[3], id)
+local ids = {}
+for i, member in ipairs(redis.call('ZRANGE', KEYS[1], offset, offset + limit - 1)) do
+  ids[i] = id_of(member)
+end
+-- One HMGET per 1000 items instead of one HGET per item (unpack has a stack limit).
+for first = 1, #ids, 1000 do
+  local last = math.min(first + 999, #ids)
+  local values = redis.call('HMGET', KEYS[3], unpack(ids, first, last))
+  for i = first, last do
+    out[#out + 1] = ids[i]
+    out[#out + 1] = values[i - first + 1]
+  end
 end
 return out
 `;
