@@ -93,7 +93,8 @@ export interface OutboxOptions {
 export class Outbox {
   readonly #options: OutboxOptions;
   // Keyed by the group object, then by a string the group chooses: never a plain object.
-  readonly #deferred = new Map<object, Map<string, () => void>>();
+  // Created when a socket first congests: most never do.
+  #deferredMap: Map<object, Map<string, () => void>> | undefined;
   #congested = false;
   // Reading bufferedAmount costs a call into the runtime per frame; while the queue is far below
   // the threshold it is read only every 16 frames or every congestionBytes/8 characters sent.
@@ -103,6 +104,10 @@ export class Outbox {
   #timer: ReturnType<typeof setInterval> | undefined;
   #overflowed = false;
   #closed = false;
+
+  get #deferred(): Map<object, Map<string, () => void>> {
+    return this.#deferredMap ??= new Map();
+  }
 
   /** @param options the socket, thresholds and callbacks */
   constructor(options: OutboxOptions) {
@@ -154,7 +159,7 @@ export class Outbox {
   close(): void {
     this.#closed = true;
     this.#congested = false;
-    this.#deferred.clear();
+    this.#deferredMap?.clear();
     this.#stopPolling();
   }
 
