@@ -10,7 +10,7 @@ test("a browser bundle of mod.ts contains the client and no server code", async 
   const esbuild = await import("esbuild");
   try {
     const result = await esbuild.build({
-      entryPoints: [fileURLToPath(new URL("../mod.ts", import.meta.url))],
+      entryPoints: [fileURLToPath(import.meta.resolve("../mod.ts"))],
       bundle: true,
       platform: "browser",
       format: "esm",

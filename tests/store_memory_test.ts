@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
 import { MemoryListSource, memoryStore, MemoryVarStore } from "../stores/memory.ts";
+import { CountedTree } from "../stores/counted_tree.ts";
 
 listSourceConformance("MemoryListSource", () => new MemoryListSource());
 varStoreConformance("MemoryVarStore", () => new MemoryVarStore());
@@ -57,6 +58,40 @@ describe("MemoryListSource tree", () => {
       }]);
     } finally {
       await source.close();
+    }
+  });
+
+  test("a bulk-loaded tree (CountedTree.from) stays right under changes", () => {
+    for (const size of [0, 1, 47, 48, 49, 3_000, 40_000]) {
+      const model = Array.from({ length: size }, (_, i) => `e${i}`);
+      const tree = CountedTree.from(model.map((id) => ({ id, value: id, leaf: null })));
+      let seed = size + 7;
+      const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      const check = () => {
+        assert.equal(tree.size, model.length);
+        assert.deepEqual([...tree.from(0)].map((entry) => entry.id), model);
+        const step = Math.max(1, Math.floor(model.length / 50));
+        for (let i = 0; i < model.length; i += step) {
+          assert.equal(tree.at(i)?.id, model[i]);
+          assert.equal(tree.indexOf(tree.byId.get(model[i])!), i);
+        }
+      };
+      check();
+      for (let step = 0; step < 3_000; step++) {
+        const at = Math.floor(next() * (model.length + 1));
+        if (next() < 0.5 || model.length === 0) {
+          tree.insert(at, { id: `n${step}`, value: "", leaf: null });
+          model.splice(at, 0, `n${step}`);
+        } else {
+          const index = Math.min(at, model.length - 1);
+          tree.remove(tree.byId.get(model[index])!);
+          model.splice(index, 1);
+        }
+      }
+      check();
+      // Empty it from the front: every merge path runs.
+      for (const id of model.splice(0)) tree.remove(tree.byId.get(id)!);
+      check();
     }
   });
 

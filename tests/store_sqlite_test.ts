@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
 import { openSqliteStore } from "../stores/sqlite.ts";
-import type { Store } from "../src/store.ts";
+import type { ListChange, Store } from "../src/store.ts";
 
 // One store file for the kit; every case gets a list of its own.
 const dir = mkdtempSync(join(tmpdir(), "socksync-sqlite-"));
@@ -70,6 +70,74 @@ describe("SQLite store", () => {
         ["from a", "from b"],
       );
       assert.equal((await a.list("l").page(0, 0)).version, 2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("notices another connection's writes (data_version): reset, then the new data", async () => {
+    const path = join(dir, "watch.db");
+    const a = await openSqliteStore({ path });
+    const b = await openSqliteStore({ path });
+    try {
+      const mine = a.list<string>("l");
+      const untouched = a.list<string>("other");
+      await mine.insert(0, "one", "1");
+      await mine.insert(1, "two", "2");
+      await untouched.insert(0, "x");
+      // Both indexes are now in memory in `a`.
+      assert.equal(await mine.indexOf("2"), 1);
+      const heard: ListChange<string>[] = [];
+      const heardOther: ListChange<string>[] = [];
+      mine.subscribe((change) => heard.push(change));
+      untouched.subscribe((change) => heardOther.push(change));
+
+      // Another connection on the same file: a different process would look the same.
+      const theirs = b.list<string>("l");
+      await theirs.insert(0, "zero", "0");
+      await theirs.delete("2");
+      await theirs.insert(2, "three", "3");
+      await b.vars.set("unrelated", 1);
+
+      // The next operation on `a` (any list) notices and drops the stale index.
+      assert.equal(await mine.count(), 3);
+      assert.deepEqual(heard, [{ op: "reset", version: 5 }]);
+      assert.deepEqual(heardOther, [], "a list the other connection did not touch keeps its index");
+      assert.deepEqual(
+        (await mine.page(0, 10)).items.map((item) => item.id),
+        ["0", "1", "3"],
+      );
+      assert.equal(await mine.indexOf("3"), 2);
+      assert.equal(await mine.indexOf("2"), -1);
+      assert.equal((await mine.get("0"))?.value, "zero");
+
+      // Writes through `a` go on from the new state, with the next version.
+      await mine.insert(1, "half", "h");
+      assert.deepEqual(heard.at(-1), {
+        op: "insert",
+        index: 1,
+        id: "h",
+        value: "half",
+        total: 4,
+        version: 6,
+      });
+      assert.deepEqual(
+        (await theirs.page(0, 10)).items.map((item) => item.value),
+        ["zero", "half", "one", "three"],
+      );
+      // A set by the other side is noticed by the cheapest read too (count).
+      await theirs.set("1", "ONE");
+      assert.equal(await mine.count(), 4);
+      assert.deepEqual(heard.at(-1), { op: "reset", version: 7 });
+      assert.equal(heard.length, 3);
+      assert.deepEqual((await mine.page(2, 1)).items, [{ id: "1", value: "ONE" }]);
+      // And by a page (which skips the transaction while nothing changed).
+      assert.deepEqual((await mine.page(0, 2)).items.map((item) => item.id), ["0", "h"]);
+      await theirs.delete("0");
+      assert.deepEqual((await mine.page(0, 2)).items.map((item) => item.id), ["h", "1"]);
+      assert.deepEqual(heard.at(-1), { op: "reset", version: 8 });
+      assert.equal(heard.length, 4);
     } finally {
       await a.close();
       await b.close();
