@@ -47,7 +47,7 @@ interface Window {
   readonly peers: Map<Subscriber, number>;
 }
 
-type Action = "count" | "frame" | "refresh";
+type Action = "count" | "frame" | "shift" | "refresh";
 
 /** Newer than every version a store reports: forces a re-read. */
 const ALWAYS = Number.MAX_SAFE_INTEGER;
@@ -398,11 +398,15 @@ export class LocalList<T = unknown> {
       }
     }
     // Every view's total changes, so every window is visited; the classification is O(1) each.
-    const stale: Window[] = [];
+    const reads: Promise<() => void>[] = [];
     for (const window of this.#windows) {
       const action = classify(window, change);
+      if (action === "shift") {
+        reads.push(this.#shift(window, change, countText));
+        continue;
+      }
       if (action === "refresh") {
-        stale.push(window);
+        reads.push(this.#refresh(window, version));
         continue;
       }
       for (const [subscriber, seen] of window.peers) {
@@ -413,7 +417,67 @@ export class LocalList<T = unknown> {
         window.peers.set(subscriber, version);
       }
     }
-    for (const window of stale) await this.#refresh(window, version);
+    // The reads of all windows go out together (one pipeline on a remote store); the frames are
+    // sent once all arrived, window by window, each window's peers in the order they joined.
+    for (const send of await Promise.all(reads)) send();
+  }
+
+  /**
+   * The frames for a window that one item enters and one leaves across its
+   * edges: `delete` of the item that left, `insert` of the one that came in,
+   * then `set_count` — two one-item reads instead of a whole page. Falls back
+   * to a `set_all` when the store moved on meanwhile.
+   */
+  async #shift(
+    window: Window,
+    change: ListChange<T> & { op: "insert" | "delete" },
+    countText: string,
+  ): Promise<() => void> {
+    const start = window.offset;
+    const end = start + window.size;
+    const before = change.op === "insert" ? change.total - 1 : change.total + 1;
+    // Positions are in the list after the change.
+    let leaving: number | string | undefined;
+    let entering: number | undefined;
+    if (change.op === "insert") {
+      if (before >= end) leaving = end;
+      entering = change.index < start ? start : undefined;
+    } else {
+      leaving = change.index < start ? start - 1 : change.id;
+      if (change.total >= end) entering = end - 1;
+    }
+    const [left, came] = await Promise.all([
+      typeof leaving === "number" ? this.source.page(leaving, 1) : undefined,
+      entering === undefined ? undefined : this.source.page(entering, 1),
+    ]);
+    const fresh = (read: ListPage<T> | undefined) =>
+      read === undefined || (read.version === change.version && read.items.length === 1);
+    if (!fresh(left) || !fresh(came)) return await this.#refresh(window, change.version);
+    const texts: string[] = [];
+    const leftId = typeof leaving === "string" ? leaving : left?.items[0].id;
+    if (leftId !== undefined) {
+      texts.push(JSON.stringify({ func: "delete", type: "list", name: this.name, id: leftId }));
+    }
+    const item = came?.items[0] ?? (change.op === "insert" ? change : undefined);
+    if (item) {
+      texts.push(JSON.stringify({
+        func: "insert",
+        type: "list",
+        name: this.name,
+        index: came ? entering : change.index,
+        id: item.id,
+        value: item.value,
+      }));
+    }
+    texts.push(countText);
+    return () => {
+      for (const [subscriber, seen] of window.peers) {
+        if (seen >= change.version) continue;
+        if (this.#deferView(subscriber)) continue;
+        for (const text of texts) subscriber.sendText(text);
+        window.peers.set(subscriber, change.version);
+      }
+    };
   }
 
   #applySet(change: ListChange<T> & { op: "set" }): void {
@@ -493,29 +557,32 @@ export class LocalList<T = unknown> {
   }
 
   /** Re-reads a window for the subscribers that have not seen `version` yet. */
-  async #refresh(window: Window, version: number): Promise<void> {
-    const behind = [...window.peers].filter(([, seen]) => seen < version).map((
-      [s],
-    ) => s);
-    if (behind.length === 0) return;
+  /**
+   * Re-reads a window for the subscribers that have not seen `version` yet;
+   * resolves the function that sends them the `set_all`.
+   */
+  async #refresh(window: Window, version: number): Promise<() => void> {
+    if (![...window.peers.values()].some((seen) => seen < version)) return () => {};
     const read = await this.#read(window.page, window.size);
     const text = this.#setAllText(read.page, window.size, read);
-    for (const subscriber of behind) {
-      if (this.#deferView(subscriber)) continue;
-      if (read.page !== window.page) {
-        this.#leave(subscriber);
-        this.#enter(subscriber, read.page, window.size, read.version);
-      } else {
-        window.peers.set(subscriber, read.version);
+    return () => {
+      for (const [subscriber, seen] of [...window.peers]) {
+        if (seen >= version) continue;
+        if (this.#deferView(subscriber)) continue;
+        if (read.page !== window.page) {
+          this.#leave(subscriber);
+          this.#enter(subscriber, read.page, window.size, read.version);
+        } else {
+          window.peers.set(subscriber, read.version);
+        }
+        subscriber.sendText(text);
       }
-      subscriber.sendText(text);
-    }
+    };
   }
 
   async #refreshAll(): Promise<void> {
-    for (const window of [...this.#windows]) {
-      await this.#refresh(window, ALWAYS);
-    }
+    const reads = [...this.#windows].map((window) => this.#refresh(window, ALWAYS));
+    for (const send of await Promise.all(reads)) send();
     for (const [id, watchers] of [...this.#itemSubscribers]) {
       // Read the version first (see subscribeItem); it may also have restarted from 0.
       const { version } = await this.source.page(0, 0);
@@ -533,9 +600,10 @@ export class LocalList<T = unknown> {
 }
 
 /**
- * What an insert or delete does to a window: nothing but the count, one
+ * What an insert or delete does to a window: nothing but the count; one
  * frame (the item lands inside without pushing another out, or leaves without
- * another sliding in), or a re-read (items shift across the window's edge).
+ * another sliding in); a shift (one item crosses each edge: `delete` +
+ * `insert`); or a re-read (the window's page is gone and it moves back).
  */
 function classify(
   window: Window,
@@ -544,14 +612,10 @@ function classify(
   const start = window.offset;
   const end = start + window.size;
   if (change.index >= end) return "count";
-  if (change.index < start) return "refresh";
-  if (change.op === "insert") {
-    const before = change.total - 1;
-    return before < end ? "frame" : "refresh";
-  }
-  const before = change.total + 1;
-  if (before > end) return "refresh";
   // The last item of a later page left: that page is gone and the view moves back.
-  if (change.total <= start && start > 0) return "refresh";
-  return "frame";
+  if (change.op === "delete" && change.total <= start && start > 0) return "refresh";
+  if (change.index < start) return "shift";
+  const before = change.op === "insert" ? change.total - 1 : change.total + 1;
+  // Inside the window: one frame unless an item also crosses its far edge.
+  return (change.op === "insert" ? before < end : before <= end) ? "frame" : "shift";
 }
