@@ -16,6 +16,7 @@ import { guard } from "../src/guard.ts";
 import type { AccessRequest } from "../src/peer.ts";
 import { loadAdapter, serve } from "../src/serve.ts";
 import { RawSocket } from "./helpers/raw_socket.ts";
+import { waitUntil } from "./helpers/wait.ts";
 import { handshake } from "./helpers/serve_hub.ts";
 
 interface User {
@@ -128,13 +129,9 @@ async function open(fx: Fixture, token: string): Promise<RawSocket> {
   return client;
 }
 
-/** Waits (bounded) until the hub has no peer left. */
+/** Waits (bounded) until the hub has `count` peers. */
 async function settle(hub: Hub<User>, count: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (hub.peers.size !== count && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.equal(hub.peers.size, count);
+  await waitUntil(() => hub.peers.size === count, { what: `${count} peers` });
 }
 
 describe("auth", () => {

@@ -12,6 +12,7 @@ import { PROBE_NAME } from "../src/peer.ts";
 import { MemoryListSource } from "../stores/memory.ts";
 import { serve } from "../src/serve.ts";
 import { RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
+import { waitUntil } from "./helpers/wait.ts";
 import { handshake, serveHub } from "./helpers/serve_hub.ts";
 
 const ACCEPTED = ["echo", "wait"];
@@ -326,10 +327,7 @@ describe("limits", () => {
         assert.deepEqual(await client.drain(), []);
         // Once the first leaves, a new connection is accepted.
         await client.close();
-        const deadline = Date.now() + 5000;
-        while (hub.peers.size > 0 && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        await waitUntil(() => hub.peers.size === 0, { what: "the first connection to leave" });
         const next = await open();
         assert.deepEqual(await next.drain(), []);
       },
