@@ -72,22 +72,11 @@ export function createDemoHub(store: Store): Hub {
       return { id: item.id };
     },
   });
-  // Toggling reads, then writes: run toggles one at a time so two clients
-  // flipping the same todo at once flip it twice, not once.
-  let toggles: Promise<unknown> = Promise.resolve();
   hub.function("toggle_todo", {
     args: ItemId,
-    handler: ({ id }) => {
-      const toggle = toggles.then(async () => {
-        const item = await todos.get(id);
-        if (!item) throw new SockSyncError(ErrorCode.InvalidId, "unknown todo");
-        const done = !item.value.done;
-        await todos.set(id, { ...item.value, done });
-        return done;
-      });
-      toggles = toggle.catch(() => {});
-      return toggle;
-    },
+    // An atomic update: two clients (or two instances) toggling at once flip it twice.
+    handler: async ({ id }) =>
+      (await todos.update(id, (todo) => ({ ...todo, done: !todo.done }))).value.done,
   });
   hub.function("delete_todo", {
     args: ItemId,

@@ -11,7 +11,8 @@
 // Pick a subset with arguments or SOCKSYNC_TEST_ONLY (comma separated):
 //   node scripts/test_all.mjs node deno
 //   SOCKSYNC_TEST_ONLY=bun npm test
-// SOCKSYNC_STEP_TIMEOUT_MS bounds each step (default 30 minutes).
+// SOCKSYNC_STEP_TIMEOUT_MS bounds each step (default 15 minutes, so that a hung
+// runtime still leaves CI's 90 minutes for the others).
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -29,7 +30,7 @@ const BUN = bin("bun");
 const NODE = process.versions.deno || process.versions.bun ? "node" : process.execPath;
 const ALL = ["check", "node", "deno", "bun"];
 const STEP_TIMEOUT_MS = Number(process.env.SOCKSYNC_STEP_TIMEOUT_MS) ||
-  30 * 60_000;
+  15 * 60_000;
 
 function selected() {
   const raw = process.argv.slice(2).filter((a) => !a.startsWith("-"));
@@ -199,6 +200,8 @@ for (const step of steps) {
       "tsx",
       "--test",
       "--test-concurrency=2",
+      // No single test may hang the step: 10 minutes covers the package build and install.
+      "--test-timeout=600000",
       "--test-reporter=spec",
       ...files,
     ]);

@@ -83,6 +83,7 @@ export class LocalList<T = unknown> {
   readonly #onError: (error: unknown) => void;
   readonly #stopFeed: () => void;
   #queue: Promise<unknown> = Promise.resolve();
+  #updates: Promise<unknown> = Promise.resolve();
 
   /**
    * @param name the list's name on the wire
@@ -134,6 +135,30 @@ export class LocalList<T = unknown> {
   async set(id: string, value: T): Promise<void> {
     await this.source.set(id, this.#parse(value));
     await this.#serial(() => {});
+  }
+
+  /**
+   * Replaces an item's value with `fn(current)` and resolves the new item;
+   * unknown id → code 4, a result that fails the schema → code 6. Atomic
+   * across processes when the source has `update` (Redis), else within this
+   * process: updates of one list run one at a time.
+   */
+  async update(id: string, fn: (current: T) => T): Promise<ListItem<T>> {
+    const next = (current: T) => this.#parse(fn(current));
+    let item: ListItem<T>;
+    if (this.source.update) {
+      item = await this.source.update(id, next);
+    } else {
+      const run = this.#updates.then(async () => {
+        const value = next((await this.#mustGet(id)).value);
+        await this.source.set(id, value);
+        return { id, value };
+      });
+      this.#updates = run.catch(() => {});
+      item = await run;
+    }
+    await this.#serial(() => {});
+    return item;
   }
 
   /** Deletes an item; unknown id → code 4. */

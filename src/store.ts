@@ -136,6 +136,14 @@ export interface ListSource<T = unknown> {
   set(id: string, value: T): Promise<void>;
   /** Deletes the item with this id. */
   delete(id: string): Promise<void>;
+  /**
+   * Replaces an item's value with `fn(current)` atomically, also against
+   * other processes sharing the store (a compare-and-set retried on
+   * conflict), and resolves the new item; unknown id → code 4. `fn` may run
+   * more than once; if it throws, nothing is stored. Optional: without it,
+   * `LocalList.update` is atomic within one process only.
+   */
+  update?(id: string, fn: (current: T) => T): Promise<ListItem<T>>;
   /** Registers a change listener; returns the function that removes it. */
   subscribe(listener: ListListener<T>): () => void;
   /** Releases what the store holds (connections, files). */

@@ -227,6 +227,30 @@ class RedisListSource<T> implements ListSource<T> {
     await this.#reported(status);
   }
 
+  async update(id: string, fn: (current: T) => T): Promise<ListItem<T>> {
+    // Optimistic: read, compute, write only if the value is still the one read; retry otherwise.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const current = await this.connection.run((client) => client.hget(this.#keys[2], id));
+      if (current === null) throw new SockSyncError(ErrorCode.InvalidId, `unknown id ${id}`);
+      const text = JSON.stringify(fn(JSON.parse(current)) ?? null);
+      const [status] = await this.connection.script(
+        "socksyncSet",
+        ...this.#keys,
+        id,
+        text,
+        this.#nameJson,
+        this.connection.channel,
+        JSON.stringify(id),
+        current,
+      ) as number[];
+      if (status === -4) continue;
+      if (status === -3) throw new SockSyncError(ErrorCode.InvalidId, `unknown id ${id}`);
+      await this.#reported(status);
+      return { id, value: JSON.parse(text) };
+    }
+    throw new SockSyncError(ErrorCode.Other, `update of ${id} kept conflicting; gave up`);
+  }
+
   async delete(id: string): Promise<void> {
     const [status] = await this.connection.script(
       "socksyncDelete",

@@ -164,7 +164,8 @@ return {version, total}
 `;
 
 /**
- * set: ARGV = id, value JSON, list name JSON, channel, id JSON. Returns
+ * set: ARGV = id, value JSON, list name JSON, channel, id JSON, and for a compare-and-set the
+ * value JSON the caller read (else {-4}). Returns
  * {version, total}, or {-3} for an unknown id.
  *
  * @example
@@ -176,6 +177,8 @@ return {version, total}
 export const SET_LUA = `
 local key = redis.call('HGET', KEYS[2], ARGV[1])
 if not key then return {-3} end
+-- Compare-and-set for update(): the value must still be the one the caller read.
+if ARGV[6] and redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[6] then return {-4} end
 local index = redis.call('ZRANK', KEYS[1], key .. '\\0' .. ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 local version = redis.call('HINCRBY', KEYS[4], 'version', 1)

@@ -59,6 +59,15 @@ for (const { kind, open } of await storeKinds("demo functions")) {
       assert.equal(await value("toggle_todo", { id: a }), false);
       assert.equal(await value("toggle_todo", { id: a }), true);
       assert.equal(await code("toggle_todo", { id: "missing" }), 4);
+      // Concurrent toggles are not lost: 21 flips of a `done` todo leave it not done.
+      const flips = Array.from({ length: 21 }, (_, k) => `flip${k}`);
+      for (const id of flips) {
+        client.send({ func: "call", type: "function", name: "toggle_todo", id, args: { id: a } });
+      }
+      const answers = await Promise.all(flips.map((id) => client.next((f) => f.id === id)));
+      assert.ok(answers.every((f) => f.func === "return"), JSON.stringify(answers[0]));
+      assert.equal(answers.filter((f) => f.value === true).length, 10);
+      assert.equal(await value("toggle_todo", { id: a }), true);
       assert.equal(await code("toggle_todo", {}), 6);
       assert.equal(await code("delete_todo", { id: "missing" }), 4);
 

@@ -14,7 +14,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { connect as tcpConnect, createServer, type Socket } from "node:net";
 import process from "node:process";
 import { Redis } from "ioredis";
@@ -26,7 +26,7 @@ import { openRedisStore } from "../stores/redis.ts";
 import { freePort } from "./helpers/free_port.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 import { type ServerRuntime, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
-import { redisReachable } from "./helpers/stores.ts";
+import { startRedis, stopProcess } from "./helpers/stores.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 interface Todo {
@@ -61,31 +61,6 @@ if (skip) {
   if (process.env.CI === "true" && detectRuntime() === "node") {
     test("redis-server is installed (CI=true)", () => assert.fail(skip));
   } else console.log(`SKIPPED: scale-out test (${skip})`);
-}
-
-/** A private redis-server without persistence: a restart loses everything. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ], { stdio: "ignore" });
-  await waitUntil(() => redisReachable(`redis://127.0.0.1:${port}`), {
-    what: `redis-server on port ${port}`,
-  });
-  return child;
-}
-
-async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
 }
 
 /**

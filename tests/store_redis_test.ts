@@ -8,6 +8,7 @@ import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
 import { openRedisStore } from "../stores/redis.ts";
 import { deleteRedisPrefix, redisReachable } from "./helpers/stores.ts";
 import type { ListChange, Store } from "../src/store.ts";
+import type { SockSyncError } from "../src/errors.ts";
 
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const prefix = `socksync-test:${Math.random().toString(36).slice(2)}:`;
@@ -113,6 +114,18 @@ describe("Redis store", { skip }, () => {
   after(async () => {
     for (const store of stores) await store.close();
     await deleteRedisPrefix(prefix);
+  });
+
+  test("list update: concurrent read-modify-writes from two store objects lose nothing", async () => {
+    const a = (await open()).list<{ n: number }>("cas");
+    const b = (await open()).list<{ n: number }>("cas");
+    const { id } = await a.insert(0, { n: 0 });
+    const bump = (current: { n: number }) => ({ n: current.n + 1 });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, k) => (k % 2 ? a : b).update!(id, bump)),
+    );
+    assert.deepEqual((await b.get(id))?.value, { n: 20 });
+    await assert.rejects(a.update!("missing", bump), (e: SockSyncError) => e.code === 4);
   });
 
   test("a second store object sees the first one's changes", async () => {

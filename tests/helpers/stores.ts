@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { waitUntil } from "./wait.ts";
 import { Redis } from "ioredis";
 import type { Store } from "../../src/store.ts";
 import { memoryStore } from "../../stores/memory.ts";
@@ -111,4 +113,30 @@ export async function storeKinds(suite: string): Promise<StoreKind[]> {
     console.log(`SKIPPED: ${suite} on Redis (no Redis at ${REDIS_URL})`);
   }
   return kinds;
+}
+
+/** A private redis-server without persistence: a restart loses everything. */
+export async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ], { stdio: "ignore" });
+  await waitUntil(() => redisReachable(`redis://127.0.0.1:${port}`), {
+    what: `redis-server on port ${port}`,
+  });
+  return child;
+}
+
+/** Kills a child process and waits until it exited. */
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
 }
