@@ -22,6 +22,7 @@
  *
  * Prints p50/p99 (ms) per path and the ratios cross/same and cross/raw.
  */
+import { startRedis } from "../tests/helpers/stores.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -180,23 +181,7 @@ try {
   let url = opts.get("redis");
   if (!url) {
     const port = await freePort();
-    children.push(
-      (await start(
-        [
-          "redis-server",
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-        ],
-        {},
-        /Ready to accept connections/,
-      )).child,
-    );
+    children.push(await startRedis(port));
     url = `redis://127.0.0.1:${port}`;
   }
   const servers = await Promise.all([RUNTIME_A, RUNTIME_B].map(async (runtime) => {
