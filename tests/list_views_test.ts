@@ -7,14 +7,14 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as v from "valibot";
-import { Hub, ListMirror, LocalList, Peer } from "../mod.ts";
+import { Hub, ListMirror, LocalList, type Peer } from "../mod.ts";
 import { ItemSubscriptions } from "../src/list_items.ts";
 import { classify, ListWindows, planShift, sendNewer, viewKey } from "../src/list_windows.ts";
 import type { ListSource } from "../src/store.ts";
 import { MemoryListSource } from "../stores/memory.ts";
 import { storeKinds } from "./helpers/stores.ts";
-import { webSocketClass } from "./helpers/raw_socket.ts";
-import { serveHub } from "./helpers/serve_hub.ts";
+import { connectPeer, withServedHub } from "./helpers/serve_hub.ts";
+import { waitUntil } from "./helpers/wait.ts";
 
 const MAX_PAGE_SIZE = 7;
 
@@ -64,11 +64,11 @@ const view = fc.record({
 interface Subscriber {
   peer: Peer;
   mirror: ListMirror<number>;
-  socket: WebSocket;
+  close(): Promise<void>;
 }
 
 /** Resolves once a `set_all` for the requested page (clamped) and page size arrived. */
-function pageArrives(
+async function pageArrives(
   mirror: ListMirror<number>,
   page: number,
   size: number,
@@ -81,18 +81,10 @@ function pageArrives(
     const last = count === 0 ? 0 : Math.ceil(count / pageSize) - 1;
     return mirror.page === Math.min(page, last);
   };
-  return new Promise((resolve, reject) => {
-    if (arrived()) return resolve();
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`page ${page} of size ${size} never arrived`));
-    }, 5000);
-    const stop = mirror.onChange(() => {
-      if (!arrived()) return;
-      clearTimeout(timer);
-      stop();
-      resolve();
-    });
+  await waitUntil(arrived, {
+    timeout: 5000,
+    what: `page ${page} of size ${size}`,
+    wake: (recheck) => mirror.onChange(recheck),
   });
 }
 
@@ -102,24 +94,13 @@ async function openSubscriber(
   page: number,
   size: number,
 ): Promise<Subscriber> {
-  const WS = await webSocketClass();
-  const socket = new WS(url);
-  const peer = new Peer({ socket, callTimeout: 5000 });
-  socket.addEventListener(
-    "message",
-    (event) => peer.receive((event as MessageEvent).data),
-  );
-  socket.addEventListener("close", () => peer.detach());
-  await new Promise<void>((resolve, reject) => {
-    socket.addEventListener("open", () => resolve());
-    socket.addEventListener("error", () => reject(new Error("cannot connect")));
-  });
+  const { peer, close } = await connectPeer(url, { callTimeout: 5000 });
   const mirror = new ListMirror<number>(name, { page, pageSize: size });
   peer.mirror(mirror);
   // Requests on one connection may be answered out of order (a call does not wait
   // for a page read), so the first page is awaited itself, not behind a call.
   await pageArrives(mirror, page, size);
-  return { peer, mirror, socket };
+  return { peer, mirror, close };
 }
 
 const RUNS = { memory: 30, sqlite: 6, redis: 6 };
@@ -129,104 +110,101 @@ for (const { kind, open } of await storeKinds("page invariant")) {
   test(`${kind}: every subscriber's page stays exact through random inserts, sets, deletes and page moves`, async () => {
     const { store, cleanup } = await open();
     const hub = new Hub({ onError: () => {} });
-    const { server, url } = await serveHub(
-      hub,
-      (peer) => peer.acceptCalls("echo"),
-    );
     hub.function("echo", { handler: (args) => args });
     let run = 0;
     let steps = 0;
     try {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.array(view, { minLength: 1, maxLength: 5 }),
-          fc.array(op, { minLength: 80, maxLength: 250 }),
-          fc.array(fc.integer(), { minLength: 0, maxLength: 30 }),
-          async (views, ops, initial) => {
-            const name = `list${run++}`;
-            const source: ListSource<number> = store.list<number>(name);
-            for (const [i, value] of initial.entries()) {
-              await source.insert(i, value);
-            }
-            const list = hub.list(name, {
-              source,
-              schema: v.number(),
-              maxPageSize: MAX_PAGE_SIZE,
-            });
-            const subscribers: Subscriber[] = [];
-            try {
-              for (const { page, size } of views) {
-                subscribers.push(await openSubscriber(url, name, page, size));
+      await withServedHub({ hub, accept: ["echo"] }, ({ url }) =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.array(view, { minLength: 1, maxLength: 5 }),
+            fc.array(op, { minLength: 80, maxLength: 250 }),
+            fc.array(fc.integer(), { minLength: 0, maxLength: 30 }),
+            async (views, ops, initial) => {
+              const name = `list${run++}`;
+              const source: ListSource<number> = store.list<number>(name);
+              for (const [i, value] of initial.entries()) {
+                await source.insert(i, value);
               }
-              const settle = async () => {
-                // A call's return is sent after every frame the change caused, on the same socket.
-                await Promise.all(
-                  subscribers.map((s) => s.peer.call("echo", null)),
-                );
-                for (const [i, s] of subscribers.entries()) {
-                  const size = s.mirror.pageSize!;
-                  const expected = await source.page(s.mirror.page * size, size);
-                  const lastPage = expected.total === 0 ? 0 : Math.ceil(expected.total / size) - 1;
-                  const context = `subscriber ${i} after step ${steps}`;
-                  assert.ok(
-                    s.mirror.page <= lastPage,
-                    `${context}: page ${s.mirror.page} is past the end`,
-                  );
-                  assert.equal(
-                    s.mirror.total,
-                    expected.total,
-                    `${context}: total`,
-                  );
-                  assert.deepEqual(
-                    s.mirror.items,
-                    expected.items,
-                    `${context}: items`,
-                  );
+              const list = hub.list(name, {
+                source,
+                schema: v.number(),
+                maxPageSize: MAX_PAGE_SIZE,
+              });
+              const subscribers: Subscriber[] = [];
+              try {
+                for (const { page, size } of views) {
+                  subscribers.push(await openSubscriber(url, name, page, size));
                 }
-              };
-              await settle();
-              let value = 1_000;
-              for (const step of ops) {
-                steps++;
-                const count = await source.count();
-                if (step.kind === "insert") {
+                const settle = async () => {
+                  // A call's return is sent after every frame the change caused, on the same socket.
                   await Promise.all(
-                    Array.from(
-                      { length: step.burst },
-                      (_, k) =>
-                        list.insert(
-                          Math.min(step.at % (count + 1), count + k),
-                          value++,
-                        ),
-                    ),
+                    subscribers.map((s) => s.peer.call("echo", null)),
                   );
-                } else if (step.kind === "move") {
-                  const s = subscribers[step.who % subscribers.length];
-                  s.peer.getPage(s.mirror, step.page, step.size);
-                  await pageArrives(s.mirror, step.page, step.size, count);
-                } else if (count > 0) {
-                  const { items } = await source.page(
-                    step.at % count,
-                    step.kind === "set" ? 1 : step.burst,
-                  );
-                  if (step.kind === "set") await list.set(items[0].id, value++);
-                  else await Promise.all(items.map((item) => list.delete(item.id)));
-                }
+                  for (const [i, s] of subscribers.entries()) {
+                    const size = s.mirror.pageSize!;
+                    const expected = await source.page(s.mirror.page * size, size);
+                    const lastPage = expected.total === 0
+                      ? 0
+                      : Math.ceil(expected.total / size) - 1;
+                    const context = `subscriber ${i} after step ${steps}`;
+                    assert.ok(
+                      s.mirror.page <= lastPage,
+                      `${context}: page ${s.mirror.page} is past the end`,
+                    );
+                    assert.equal(
+                      s.mirror.total,
+                      expected.total,
+                      `${context}: total`,
+                    );
+                    assert.deepEqual(
+                      s.mirror.items,
+                      expected.items,
+                      `${context}: items`,
+                    );
+                  }
+                };
                 await settle();
+                let value = 1_000;
+                for (const step of ops) {
+                  steps++;
+                  const count = await source.count();
+                  if (step.kind === "insert") {
+                    await Promise.all(
+                      Array.from(
+                        { length: step.burst },
+                        (_, k) =>
+                          list.insert(
+                            Math.min(step.at % (count + 1), count + k),
+                            value++,
+                          ),
+                      ),
+                    );
+                  } else if (step.kind === "move") {
+                    const s = subscribers[step.who % subscribers.length];
+                    s.peer.getPage(s.mirror, step.page, step.size);
+                    await pageArrives(s.mirror, step.page, step.size, count);
+                  } else if (count > 0) {
+                    const { items } = await source.page(
+                      step.at % count,
+                      step.kind === "set" ? 1 : step.burst,
+                    );
+                    if (step.kind === "set") await list.set(items[0].id, value++);
+                    else await Promise.all(items.map((item) => list.delete(item.id)));
+                  }
+                  await settle();
+                }
+              } finally {
+                await Promise.all(subscribers.map((s) => s.close()));
+                list.close();
+                hub.lists.delete(name);
               }
-            } finally {
-              for (const s of subscribers) s.socket.close();
-              list.close();
-              hub.lists.delete(name);
-            }
-          },
-        ),
-        { numRuns: RUNS[kind] },
-      );
+            },
+          ),
+          { numRuns: RUNS[kind] },
+        ));
       assert.ok(steps >= STEPS[kind], `ran ${steps} steps`);
     } finally {
-      await server.close();
-      await hub.close();
       await cleanup();
     }
   });
