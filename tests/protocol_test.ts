@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { RawSocket } from "./helpers/raw_socket.ts";
+import type { RawSocket } from "./helpers/raw_socket.ts";
 import { type Served, withServedHub } from "./helpers/serve_hub.ts";
 
 const Todo = v.object({ text: v.string(), done: v.boolean() });
