@@ -8,14 +8,21 @@
  * already got through a fresher `set_all` is not sent twice (see
  * {@linkcode sendNewer}).
  *
+ * One {@linkcode ListWindows} holds the views that share one index space, in
+ * which a subscriber has at most one view. Views that differ in something
+ * other than page and page size (a list's params, say) would each get their
+ * own `ListWindows`, keyed by that something, rather than a longer
+ * {@linkcode viewKey}: offsets of different index spaces cannot share one
+ * sorted array, and one subscriber may then hold several views of a list.
+ *
  * @module
  */
 import type { Subscriber } from "./socket.ts";
 import type { ListChange } from "./store.ts";
 
 /**
- * What a view asks for. A window is shared by the subscribers whose views
- * have the same {@linkcode viewKey}.
+ * What a view asks for within one {@linkcode ListWindows}. A window is shared
+ * by the subscribers whose views have the same {@linkcode viewKey}.
  *
  * @example
  * ```ts
@@ -49,8 +56,7 @@ export interface ListWindow extends ViewSpec {
 }
 
 /**
- * The key that tells windows apart: everything a view asks for (so a view
- * field added later goes in here, and in {@linkcode ViewSpec}).
+ * The key that tells the windows of one {@linkcode ListWindows} apart.
  *
  * @example
  * ```ts
@@ -63,7 +69,7 @@ export function viewKey(spec: ViewSpec): string {
 }
 
 /**
- * The windows of one list, and which window each subscriber is in.
+ * The windows of one list's views, and which window each subscriber is in.
  *
  * @example
  * ```ts
