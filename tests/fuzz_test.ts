@@ -20,8 +20,8 @@ import * as v from "valibot";
 import { decodeFrame, ErrorCode, Hub, type Peer, type SocketLike, SockSyncError } from "../mod.ts";
 import type { Limits } from "../src/limits.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { RawSocket } from "./helpers/raw_socket.ts";
-import { serveHub } from "./helpers/serve_hub.ts";
+import type { RawSocket } from "./helpers/raw_socket.ts";
+import { withServedHub } from "./helpers/serve_hub.ts";
 
 /** Frames per runtime in the in-process part (the issue asks for at least 100,000). */
 const FRAMES = Number(process.env.SOCKSYNC_FUZZ_FRAMES) || 100_000;
@@ -483,13 +483,9 @@ test(`fuzz: ${FRAMES} frames fed to peers in-process`, async () => {
 
 test("fuzz: frames over real sockets, several connections at once", async () => {
   const fx = await makeHub({ ...IN_PROCESS, maxFrameBytes: 4 * 1024 * 1024 });
-  const { server, url } = await serveHub(
-    fx.hub,
-    (peer) => peer.acceptCalls(...FUNCTIONS),
-  );
-  const clients: RawSocket[] = [];
   let total = 0;
-  try {
+  await withServedHub({ hub: fx.hub, accept: FUNCTIONS }, async ({ open }) => {
+    const clients: RawSocket[] = [];
     await watchCrashes(async () => {
       const batches = fc.sample(
         fc.array(frameArb, { minLength: 40, maxLength: 40 }),
@@ -498,9 +494,8 @@ test("fuzz: frames over real sockets, several connections at once", async () => 
       // Six connections, ten batches each, all at once.
       await Promise.all(
         [0, 1, 2, 3, 4, 5].map(async (c) => {
-          const client = await RawSocket.open(url);
+          const client = await open();
           clients.push(client);
-          await client.skipFunctionSubscriptions(FUNCTIONS.length);
           for (let b = c; b < batches.length; b += 6) {
             for (const frame of batches[b]) {
               if (typeof frame === "string") client.send(frame);
@@ -519,16 +514,11 @@ test("fuzz: frames over real sockets, several connections at once", async () => 
       );
     });
     // A frame over the limit closes that connection only, with 1009.
-    const victim = await RawSocket.open(url);
-    clients.push(victim);
+    const victim = await open();
     victim.send("x".repeat(5 * 1024 * 1024));
     assert.equal((await victim.closed).code, 1009);
     assert.deepEqual(await clients[0].drain(), []);
-  } finally {
-    await Promise.all(clients.map((c) => c.close()));
-    await server.close();
-    await fx.hub.close();
-  }
+  });
   assert.equal(fx.counter.subscriberCount, 0);
   assert.ok(total >= 2000);
   console.log(`fuzz: ${total} frames over 6 real sockets`);

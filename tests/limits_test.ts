@@ -6,25 +6,20 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import { ErrorCode, Hub, Peer, type SockSyncError, VarMirror } from "../mod.ts";
+import { ErrorCode, Hub, type SockSyncError, VarMirror } from "../mod.ts";
 import type { Limits } from "../src/limits.ts";
 import { PROBE_NAME } from "../src/peer.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { serve } from "../src/serve.ts";
-import { RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
+import { RawSocket } from "./helpers/raw_socket.ts";
 import { waitUntil } from "./helpers/wait.ts";
-import { handshake, serveHub } from "./helpers/serve_hub.ts";
+import { connectPeer, handshake, type Served, withServedHub } from "./helpers/serve_hub.ts";
 
 const ACCEPTED = ["echo", "wait"];
 
-interface Fixture {
-  hub: Hub;
+interface Fixture extends Served<unknown> {
   client: RawSocket;
-  peers: Peer[];
-  open(): Promise<RawSocket>;
   release(): void;
   ids: string[];
-  url: string;
 }
 
 /** A hub with the given limits, a server and one raw client; everything closed in `finally`. */
@@ -46,37 +41,18 @@ async function withLimits(
   let gateOpen = new Promise<void>((resolve) => gate = resolve);
   hub.function("echo", { handler: (args) => args });
   hub.function("wait", { handler: () => gateOpen.then(() => "done") });
-  const peers: Peer[] = [];
-  const { server, url } = await serveHub(hub, (peer) => {
-    peers.push(peer);
-    peer.acceptCalls(...ACCEPTED);
-  });
-  const clients: RawSocket[] = [];
-  const open = async () => {
-    const client = await RawSocket.open(url);
-    clients.push(client);
-    await client.skipFunctionSubscriptions(ACCEPTED.length);
-    return client;
-  };
-  try {
+  await withServedHub({ hub, accept: ACCEPTED }, async (served) => {
+    served.defer(() => gate());
     await fn({
-      hub,
-      client: await open(),
-      peers,
-      open,
+      ...served,
+      client: await served.open(),
       ids,
-      url,
       release: () => {
         gate();
         gateOpen = Promise.resolve();
       },
     });
-  } finally {
-    gate();
-    await Promise.all(clients.map((c) => c.close()));
-    await server.close();
-    await hub.close();
-  }
+  });
 }
 
 function call(client: RawSocket, name: string, id: string, args?: unknown) {
@@ -281,19 +257,9 @@ describe("limits", () => {
 
   test("idle timeout: a peer that answers the probes stays connected", async () => {
     await withLimits({ idleTimeout: 300 }, async ({ url }) => {
-      const WS = await webSocketClass();
-      const socket = new WS(url);
       // A client peer answers the probe like any unknown var: error 3.
-      const peer = new Peer({ socket });
-      socket.addEventListener(
-        "message",
-        (e) => peer.receive((e as MessageEvent).data),
-      );
-      const closed = new Promise<number>((resolve) =>
-        socket.addEventListener("close", (e) => resolve((e as CloseEvent).code))
-      );
+      const { peer, socket, close } = await connectPeer(url);
       try {
-        await new Promise((resolve) => socket.addEventListener("open", resolve));
         let probes = 0;
         const seen = new Promise<void>((resolve) => {
           socket.addEventListener("message", (e) => {
@@ -310,9 +276,7 @@ describe("limits", () => {
         await ready;
         assert.equal(counter.value, 0);
       } finally {
-        socket.close();
-        await closed;
-        peer.detach();
+        await close();
       }
     });
   });
@@ -337,20 +301,15 @@ describe("limits", () => {
   test("maxConnections: the hub itself closes a connection beyond it with 1013", async () => {
     const hub = new Hub({ limits: { maxConnections: 1 } });
     // No guard in front: the hub's own check is the backstop.
-    const server = await serve({ hub, port: 0, guard: { maxConnections: Infinity } });
-    const url = `ws://127.0.0.1:${server.port}/ws/socksync`;
-    const first = await RawSocket.open(url);
-    try {
-      const extra = await RawSocket.open(url);
+    const serve = { guard: { maxConnections: Infinity } };
+    await withServedHub({ hub, serve }, async ({ open }) => {
+      await open();
+      const extra = await open();
       const closed = await extra.closed;
       assert.equal(closed.code, 1013);
       assert.equal(closed.reason, "too many connections");
       assert.equal(hub.peers.size, 1);
-    } finally {
-      await first.close();
-      await server.close();
-      await hub.close();
-    }
+    });
   });
 
   test("limits are validated", () => {

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { RawSocket } from "./helpers/raw_socket.ts";
-import { serveHub } from "./helpers/serve_hub.ts";
+import type { RawSocket } from "./helpers/raw_socket.ts";
+import { type Served, withServedHub } from "./helpers/serve_hub.ts";
 
 const Todo = v.object({ text: v.string(), done: v.boolean() });
 const ACCEPTED = ["echo", "add", "boom", "fail4"];
@@ -39,32 +39,15 @@ function makeHub() {
   return { hub, counter, todos };
 }
 
-type Fixture = ReturnType<typeof makeHub> & {
-  client: RawSocket;
-  open(): Promise<RawSocket>;
-};
+type Fixture = ReturnType<typeof makeHub> & Served<unknown> & { client: RawSocket };
 
 /** A fresh hub, server and connected raw client per test; all closed in `finally`. */
 async function withServer(fn: (fx: Fixture) => Promise<void>): Promise<void> {
   const made = makeHub();
-  const { server, url } = await serveHub(
-    made.hub,
-    (peer) => peer.acceptCalls(...ACCEPTED),
+  await withServedHub(
+    { hub: made.hub, accept: ACCEPTED },
+    async (served) => fn({ ...made, ...served, client: await served.open() }),
   );
-  const clients: RawSocket[] = [];
-  const open = async () => {
-    const client = await RawSocket.open(url);
-    clients.push(client);
-    await client.skipFunctionSubscriptions(ACCEPTED.length);
-    return client;
-  };
-  try {
-    await fn({ ...made, client: await open(), open });
-  } finally {
-    await Promise.all(clients.map((c) => c.close()));
-    await server.close();
-    await made.hub.close();
-  }
 }
 
 async function addTodos(todos: Fixture["todos"], n: number): Promise<string[]> {

@@ -14,11 +14,11 @@ import { connect, type Socket } from "node:net";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import * as v from "valibot";
-import { decodeFrame, Hub, ListMirror, type MirrorFrame, Peer, VarMirror } from "../mod.ts";
+import { decodeFrame, Hub, ListMirror, type MirrorFrame, type Peer, VarMirror } from "../mod.ts";
 import type { Limits } from "../src/limits.ts";
 import { MemoryListSource } from "../stores/memory.ts";
-import { webSocketClass } from "./helpers/raw_socket.ts";
-import { serveHub } from "./helpers/serve_hub.ts";
+import { connectPeer, withServedHub } from "./helpers/serve_hub.ts";
+import { waitUntil } from "./helpers/wait.ts";
 
 const CHANGES = 100_000;
 const LIST_CHANGES = 2_000;
@@ -33,7 +33,7 @@ class TcpWebSocket {
   readonly texts: string[] = [];
   closeFrame: { code: number; reason: string } | undefined;
   #pending = Buffer.alloc(0);
-  #wake: (() => void) | undefined;
+  readonly #listeners = new Set<() => void>();
   readonly ended: Promise<void>;
 
   private constructor(socket: Socket) {
@@ -41,7 +41,7 @@ class TcpWebSocket {
     this.ended = new Promise((resolve) => {
       socket.on("close", () => {
         resolve();
-        this.#wake?.();
+        for (const listener of this.#listeners) listener();
       });
     });
   }
@@ -139,25 +139,14 @@ class TcpWebSocket {
       } else if (opcode === 0x9) this.#write(0xa, Buffer.from(payload));
     }
     this.#pending = Buffer.from(buffer);
-    this.#wake?.();
+    for (const listener of this.#listeners) listener();
   }
 
-  /** Waits (bounded) until `done()` holds, re-checking after every chunk read. */
-  async until(done: () => boolean, timeout: number, what: string) {
-    const deadline = Date.now() + timeout;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 100));
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
-    }
-  }
+  /** Calls `listener` after every chunk read and on close (a `waitUntil` wake); returns the stop. */
+  readonly onData = (listener: () => void): () => void => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
 
   close(): Promise<void> {
     this.socket.destroy();
@@ -179,14 +168,6 @@ function applyAll(
   }
 }
 
-async function waitFor(check: () => boolean, timeout: number, what: string) {
-  const deadline = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const rss = () => process.memoryUsage().rss;
 
 async function withServer(
@@ -204,17 +185,10 @@ async function withServer(
   const counter = makeVar(hub);
   const feed = await makeList(hub);
   hub.function("echo", { handler: (args) => args });
-  const peers: Peer[] = [];
-  const { server, url } = await serveHub(hub, (peer) => {
-    peers.push(peer);
-    peer.acceptCalls("echo");
-  });
-  try {
-    await fn({ hub, counter, feed, port: server.port, url, peers });
-  } finally {
-    await server.close();
-    await hub.close();
-  }
+  await withServedHub(
+    { hub, accept: ["echo"] },
+    ({ port, url, peers }) => fn({ hub, counter, feed, port, url, peers }),
+  );
 }
 
 function makeVar(hub: Hub) {
@@ -232,48 +206,29 @@ async function makeList(hub: Hub) {
 
 /** A reading client: a Peer with mirrors over the runtime's WebSocket. */
 async function readingClient(url: string) {
-  const WS = await webSocketClass();
-  const socket = new WS(url);
-  const peer = new Peer({ socket });
-  socket.addEventListener(
-    "message",
-    (e) => peer.receive((e as MessageEvent).data),
-  );
-  const closed = new Promise((r) => socket.addEventListener("close", r));
-  await new Promise((resolve, reject) => {
-    socket.addEventListener("open", resolve);
-    socket.addEventListener("error", reject);
-  });
+  const { peer, close } = await connectPeer(url);
   const counter = new VarMirror<{ n: number }>("counter");
   const feed = new ListMirror<number>("feed");
   peer.mirror(counter);
   peer.mirror(feed);
-  return {
-    counter,
-    feed,
-    async close() {
-      socket.close();
-      await closed;
-      peer.detach();
-    },
-  };
+  return { counter, feed, close };
 }
 
 describe("slow consumers", () => {
   test(`a client that stops reading during ${CHANGES} changes: bounded memory, others keep up, it converges`, async () => {
     await withServer({ idleTimeout: 0 }, async ({ counter, feed, port, url, peers }) => {
       const slow = await TcpWebSocket.open(port);
-      await waitFor(() => peers.length === 1, 5000, "the slow client's peer");
+      await waitUntil(() => peers.length === 1, { timeout: 5000, what: "the slow client's peer" });
       const fast = await readingClient(url);
       try {
         slow.send({ func: "subscribe", type: "var", name: "counter" });
         slow.send({ func: "subscribe", type: "list", name: "feed" });
-        await slow.until(
-          () => slow.texts.some((t) => t.includes('"set_all"')),
-          5000,
-          "the slow client's first page",
-        );
-        await waitFor(() => fast.feed.ready, 5000, "the fast client's page");
+        await waitUntil(() => slow.texts.some((t) => t.includes('"set_all"')), {
+          timeout: 5000,
+          what: "the slow client's first page",
+          wake: slow.onData,
+        });
+        await waitUntil(() => fast.feed.ready, { timeout: 5000, what: "the fast client's page" });
         slow.socket.pause();
         slow.texts.length = 0;
         const slowPeer = peers[0];
@@ -309,13 +264,12 @@ describe("slow consumers", () => {
 
         // The reading client converges on the final value and page.
         const page = await feed.source.page(0, PAGE);
-        await waitFor(
+        await waitUntil(
           () =>
             fast.counter.value?.n === CHANGES &&
             fast.feed.total === page.total &&
             JSON.stringify(fast.feed.items) === JSON.stringify(page.items),
-          30_000,
-          "the fast client to converge",
+          { timeout: 30_000, what: "the fast client to converge" },
         );
 
         // The slow client resumes, and converges too, from far fewer frames.
@@ -326,7 +280,7 @@ describe("slow consumers", () => {
         mirrors.set("list:feed", slowFeed as ListMirror<unknown>);
         let received = 0;
         slow.socket.resume();
-        await slow.until(
+        await waitUntil(
           () => {
             received += slow.texts.length;
             applyAll(slow.texts, mirrors);
@@ -334,8 +288,7 @@ describe("slow consumers", () => {
               slowFeed.total === page.total &&
               JSON.stringify(slowFeed.items) === JSON.stringify(page.items);
           },
-          30_000,
-          "the slow client to converge",
+          { timeout: 30_000, what: "the slow client to converge", wake: slow.onData },
         );
         console.log(
           `slow consumer: the slow client converged after ${received} frames for ${
@@ -364,20 +317,27 @@ describe("slow consumers", () => {
       const slow = await TcpWebSocket.open(port);
       try {
         slow.send({ func: "subscribe", type: "var", name: "counter" });
-        await slow.until(() => slow.texts.length > 0, 5000, "the first set");
+        await waitUntil(() => slow.texts.length > 0, {
+          timeout: 5000,
+          what: "the first set",
+          wake: slow.onData,
+        });
         slow.socket.pause();
         // Replies to requests cannot be conflated: ask until the cap is hit.
         for (let i = 0; i < 50_000 && !peers[0].detached; i++) {
           slow.send({ func: "get", type: "var", name: "counter" });
           if (i % 200 === 0) await new Promise((r) => setTimeout(r, 1));
         }
-        await waitFor(() => peers[0].detached, 10_000, "the slow client to be closed");
+        await waitUntil(() => peers[0].detached, {
+          timeout: 10_000,
+          what: "the slow client to be closed",
+        });
         slow.socket.resume();
-        await slow.until(
-          () => slow.closeFrame !== undefined,
-          30_000,
-          "the close frame",
-        );
+        await waitUntil(() => slow.closeFrame !== undefined, {
+          timeout: 30_000,
+          what: "the close frame",
+          wake: slow.onData,
+        });
         assert.equal(slow.closeFrame!.code, 1013);
         assert.match(slow.closeFrame!.reason, /slow consumer/);
       } finally {
