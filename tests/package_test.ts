@@ -17,7 +17,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -32,6 +32,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { freePort } from "./helpers/free_port.ts";
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const runtime = g.Deno ? "Deno" : g.Bun ? "Bun" : "Node";
@@ -47,6 +48,39 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** The environment of a user's shell: colourless, not inside a test run. */
+function userEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", FORCE_COLOR: "0" };
+  for (const [k, v] of Object.entries(process.env)) {
+    // Node's runner marks its children; a marked `node --test` runs nothing.
+    if (v !== undefined && k !== "NODE_TEST_CONTEXT" && !(k in env)) env[k] = v;
+  }
+  return env;
+}
+
+/** Starts a server in its own process group; `stop` kills the whole group. */
+function startServer(cmd: string, args: string[], cwd: string) {
+  const child = spawn(cmd, args, {
+    cwd,
+    env: userEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const server = {
+    out: "",
+    exited: new Promise<void>((done) => child.on("close", () => done())),
+    async stop() {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch { /* already gone */ }
+      await server.exited;
+    },
+  };
+  child.stdout.on("data", (d) => server.out += d);
+  child.stderr.on("data", (d) => server.out += d);
+  return server;
 }
 
 /** Runs a command, bounded in time; never throws (see `ok`). */
@@ -65,7 +99,7 @@ function run(
         timeout,
         killSignal: "SIGKILL",
         maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+        env: userEnv(),
       },
       (error, stdout, stderr) => {
         const code = error ? typeof error.code === "number" ? error.code : 1 : 0;
@@ -430,6 +464,8 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
             "--prefer-offline",
             "--loglevel=error",
             pinned("ws"),
+            pinned("hono"),
+            pinned("tsx"),
             pinned("valibot"),
             pinned("ioredis"),
             pinned("@types/node"),
@@ -461,6 +497,52 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
       });
     }
 
+    // The README's examples, copied as a user would (on a free port, not 8080).
+    const example = (file: string, port?: number) => {
+      const code = readFileSync(join(root, "examples", file), "utf8");
+      return port === undefined ? code : code.replaceAll("8080", String(port));
+    };
+    writeFileSync(join(project, "store_test.ts"), example("array_list_source_test.ts"));
+    for (const rt of runtimes) {
+      await t.test(`runs the README's server and client under ${rt[0]}`, async () => {
+        const port = await freePort();
+        writeFileSync(join(project, "server.ts"), example("server.ts", port));
+        writeFileSync(join(project, "client.ts"), example("client.ts", port));
+        const args = (file: string) =>
+          rt[0] === "Node" ? ["--import", "tsx", file] : [...rt[2], file];
+        const server = startServer(rt[1], args("server.ts"), project);
+        try {
+          const until = Date.now() + MINUTE;
+          while (!/listening on http/.test(server.out) && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          assert.match(server.out, /listening on http/, `the server did not start:\n${server.out}`);
+          const client = ok(await run(rt[1], args("client.ts"), project, MINUTE), "client.ts");
+          assert.match(client.stdout, /^connected$/m);
+          assert.match(client.stdout, /try SockSync/);
+        } finally {
+          await server.stop();
+        }
+      });
+    }
+    const kitRuns: [string, string, string[]][] = [
+      ["node --import tsx --test", process.execPath, [
+        "--import",
+        "tsx",
+        "--test",
+        "store_test.ts",
+      ]],
+      ["deno test", localBin("deno"), ["test", "store_test.ts"]],
+      ["bun test", localBin("bun"), ["test", "store_test.ts"]],
+    ];
+    for (const [label, cmd, args] of kitRuns) {
+      await t.test(`the README's custom store passes the kit under ${label}`, async () => {
+        const r = ok(await run(cmd, args, project, 3 * MINUTE), label);
+        assert.doesNotMatch(r.stdout + r.stderr, /\b[1-9]\d* fail(ed)?\b/);
+        assert.match(r.stdout + r.stderr, /\b[1-9]\d* pass(ed)?\b|^[#ℹ] pass [1-9]/m);
+      });
+    }
+
     await t.test("serves a hub on Node and talks to it", async () => {
       writeFileSync(join(project, "e2e.mjs"), E2E);
       const r = ok(
@@ -485,7 +567,8 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
             types: ["node"],
             lib: ["ES2022", "DOM"],
           },
-          files: ["consumer.ts"],
+          // The README's examples too, as a Node 20 user type-checks them.
+          files: ["consumer.ts", "server.ts", "client.ts", "store_test.ts"],
         }),
       );
       ok(
