@@ -108,6 +108,8 @@ const SKIP = new Set([
   "data",
   "tests",
   "demo",
+  "examples",
+  "bench",
   "scripts",
   ".ci",
 ]);
