@@ -392,9 +392,11 @@ for (const name of [...new Set(needed)].sort()) {
     peerDependenciesMeta[name] = { optional: true };
   }
 }
-// Declared peers stay even when no static import shows them (a driver
-// loaded through a variable specifier, like better-sqlite3).
-for (const [name, r] of Object.entries(pkgJson.peerDependencies ?? {})) {
+// Declared peers and the drivers stay even when no static import shows them
+// (a driver loaded through a variable specifier, like better-sqlite3).
+for (const name of PEERS) {
+  const r = pkgJson.peerDependencies?.[name] ?? known[name];
+  if (!r) continue;
   peerDependencies[name] ??= r;
   peerDependenciesMeta[name] ??= pkgJson.peerDependenciesMeta?.[name] ??
     { optional: true };
