@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, posix, relative, resolve } from "node:path";
+import { dirname, join, posix, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -174,5 +174,17 @@ test("structure: the checks see through comments", () => {
     [...stripStrings('x("Deno.exit"); Bun.serve()').matchAll(RUNTIME_API)].length,
     1,
   );
-  assert.equal(relative(root, join(root, "src/x.ts")), join("src", "x.ts"));
+});
+
+test("structure: every @example is a ts code block, so `deno check --doc` checks it", () => {
+  const unchecked: string[] = [];
+  for (const file of files) {
+    const lines = readFileSync(join(root, file), "utf8").split("\n");
+    lines.forEach((line, i) => {
+      if (!/^\s*\*\s*@example\b/.test(line)) return;
+      const next = lines.slice(i + 1, i + 4).find((l) => !/^\s*\*?\s*$/.test(l)) ?? "";
+      if (!/^\s*\*\s*```(ts|typescript)\b/.test(next)) unchecked.push(`${file}:${i + 1}`);
+    });
+  }
+  assert.deepEqual(unchecked, []);
 });
