@@ -6,12 +6,15 @@
 //
 // 1. Stages the sources in a temp dir, with deno.json `exports` reduced to the
 //    entry points whose files exist (a missing one is a warning, or an error
-//    with --strict).
+//    with --strict), plus every other module of src/ and stores/ as a
+//    temporary entry point so that each one gets its .d.ts.
 // 2. `deno pack` transpiles to .js, writes .d.ts (no slow types), rewrites
 //    `.ts` specifiers and writes a package.json with `exports`.
-// 3. Unpacks it, names the package `socksync`, adds metadata and the npm
-//    dependencies each entry point really imports (core ones as
-//    `dependencies`, the rest as optional `peerDependencies`), then
+// 3. Unpacks it, keeps the public entry points only, drops modules no entry
+//    point reaches, fails if a module that stays has no .d.ts, names the
+//    package `socksync`, adds metadata and the npm dependencies each entry
+//    point really imports (drivers as optional `peerDependencies`, everything
+//    else, Hono and its Node adapters included, as `dependencies`), then
 //    `npm pack`s it into dist/.
 //
 // Prints one JSON line `BUILD_RESULT {...}` at the end (tarball path, entry
@@ -105,6 +108,8 @@ const SKIP = new Set([
   "data",
   "tests",
   "demo",
+  "examples",
+  "bench",
   "scripts",
   ".ci",
 ]);
@@ -133,12 +138,31 @@ writeFileSync(
   }),
 );
 rmSync(join(stage, "package-lock.json"), { force: true });
+// deno pack writes a .d.ts only for the modules a public type refers to; an
+// internal module (an adapter, the order keys, ...) would ship as .js alone.
+// Every module becomes an entry point while packing, so each gets its .d.ts;
+// the package's own `exports` keep only the public ones (step 3).
+const INTERNAL_PREFIX = "./__module__/";
+const internalExports = {};
+const publicFiles = new Set(Object.values(exportsOk).map((f) => posix.normalize(f)));
+for (const dir of ["src", "stores"]) {
+  (function walk(rel) {
+    for (const name of readdirSync(join(root, rel))) {
+      const path = `${rel}/${name}`;
+      if (statSync(join(root, path)).isDirectory()) walk(path);
+      else if (
+        name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.endsWith("_test.ts") &&
+        !publicFiles.has(path)
+      ) internalExports[`${INTERNAL_PREFIX}${path.slice(0, -3)}`] = `./${path}`;
+    }
+  })(dir);
+}
 writeFileSync(
   join(stage, "deno.json"),
   JSON.stringify(
     {
       ...denoJson,
-      exports: exportsOk,
+      exports: { ...exportsOk, ...internalExports },
       publish: {
         ...denoJson.publish,
         exclude: [
@@ -192,6 +216,9 @@ for (const f of files) {
 const generated = JSON.parse(
   readFileSync(join(pkgDir, "package.json"), "utf8"),
 );
+for (const key of Object.keys(generated.exports)) {
+  if (key.startsWith(INTERNAL_PREFIX)) delete generated.exports[key];
+}
 const untyped = Object.entries(generated.exports)
   .filter(([, e]) => typeof e === "string" || !e.types)
   .map(([key]) => key);
@@ -266,13 +293,17 @@ function scan(rel) {
   for (const l of node.local) scan(l);
   return node;
 }
+// Every file some entry point loads, or its types refer to.
+const reached = new Set();
 function reach(rel, mapLocal = (f) => f) {
-  const seen = new Set();
+  const seen = reached;
   const bare = new Set();
   const stack = [rel];
+  const visited = new Set();
   while (stack.length) {
     const f = stack.pop();
-    if (seen.has(f)) continue;
+    if (visited.has(f)) continue;
+    visited.add(f);
     seen.add(f);
     const n = scan(f);
     n.bare.forEach((b) => bare.add(b));
@@ -297,6 +328,33 @@ for (const key of Object.keys(generated.exports)) {
   perEntryTypes[key] = types ? reach(types, asDts) : [];
 }
 
+// Modules packed only to get their .d.ts and that no entry point reaches
+// (dead code) go; every module that stays must have its .d.ts.
+const untypedModules = [];
+(function prune(dir) {
+  for (const name of readdirSync(join(pkgDir, dir))) {
+    const rel = dir ? `${dir}/${name}` : name;
+    if (statSync(join(pkgDir, rel)).isDirectory()) {
+      prune(rel);
+      continue;
+    }
+    const js = rel.endsWith(".d.ts") ? rel.slice(0, -5) + ".js" : rel;
+    if (!js.endsWith(".js")) continue;
+    if (!reached.has(js) && !reached.has(rel)) {
+      if (rel === js) console.warn(`warning: dropping ${rel} (no entry point loads it)`);
+      rmSync(join(pkgDir, rel));
+    } else if (rel === js && !existsSync(join(pkgDir, asDts(js)))) untypedModules.push(rel);
+  }
+})("");
+if (untypedModules.length) {
+  const msg = `no .d.ts for ${untypedModules.join(", ")} (see deno pack's output above)`;
+  if (allowSlowTypes) console.warn(`warning: ${msg}`);
+  else {
+    console.error(`error: ${msg}`);
+    process.exitCode = 1;
+  }
+}
+
 const known = {
   ...pkgJson.devDependencies,
   ...pkgJson.optionalDependencies,
@@ -311,12 +369,11 @@ const range = (name) => {
   }
   return known[name];
 };
-// Frameworks and database drivers are the user's choice: optional peers.
-// Everything else an entry point imports is a plain dependency.
+// Database drivers are the user's choice: optional peers (a store without
+// its driver says which package to install). Everything else an entry point
+// imports is a plain dependency, Hono and its Node adapters included: serving
+// is what the package is for, so `npm install socksync` alone serves.
 const PEERS = new Set([
-  "hono",
-  "@hono/node-server",
-  "@hono/node-ws",
   "better-sqlite3",
   "ioredis",
   ...Object.keys(pkgJson.peerDependencies ?? {}),
@@ -335,9 +392,11 @@ for (const name of [...new Set(needed)].sort()) {
     peerDependenciesMeta[name] = { optional: true };
   }
 }
-// Declared peers stay even when no static import shows them (a driver
-// loaded through a variable specifier, like better-sqlite3).
-for (const [name, r] of Object.entries(pkgJson.peerDependencies ?? {})) {
+// Declared peers and the drivers stay even when no static import shows them
+// (a driver loaded through a variable specifier, like better-sqlite3).
+for (const name of PEERS) {
+  const r = pkgJson.peerDependencies?.[name] ?? known[name];
+  if (!r) continue;
   peerDependencies[name] ??= r;
   peerDependenciesMeta[name] ??= pkgJson.peerDependenciesMeta?.[name] ??
     { optional: true };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every check and every test of the repository, in order:
-//   check  deno fmt --check, deno lint, deno check, deno publish --dry-run
+//   check  deno fmt --check, deno lint, deno check, deno check --doc (JSDoc examples),
+//          deno publish --dry-run
 //   node   node --import tsx --test tests/*_test.ts
 //   deno   deno test -A tests/
 //   bun    bun test tests/
@@ -172,6 +173,9 @@ for (const step of steps) {
       ["fmt", ["fmt", "--check"]],
       ["lint", ["lint"]],
       ["check", ["check"]],
+      // Every @example in JSDoc type-checks (imports of "socksync" resolve through deno.json's
+      // import map to the local entry points).
+      ["check --doc", ["check", "--doc", "mod.ts", "src/", "stores/"]],
       // JSR publishes the same sources: no slow types, every export resolvable.
       ["publish", ["publish", "--dry-run", "--allow-dirty"]],
     ];
@@ -187,7 +191,7 @@ for (const step of steps) {
       ok,
       passed: checks.length - failedChecks.length,
       failed: failedChecks.length,
-      note: ok ? "fmt, lint, check, publish" : `failed: ${failedChecks.join(", ")}`,
+      note: ok ? "fmt, lint, check, check --doc, publish" : `failed: ${failedChecks.join(", ")}`,
     });
     continue;
   }

@@ -1,20 +1,28 @@
 /**
  * The npm package, as a user gets it: builds dist/socksync-<version>.tgz
- * (scripts/build_npm.mjs), installs it into a fresh temp project with npm,
- * then there imports every entry point (each in its own process) under Node
- * and Bun, serves a hub on Node through `socksync/hono` and talks to it with
- * the client from `socksync`, and type-checks a TypeScript consumer with tsc.
+ * (scripts/build_npm.mjs), installs it alone into a fresh temp project with
+ * npm, and there:
+ * - imports `socksync`, `socksync/hono` and `socksync/stores/memory` (each in
+ *   its own process) and starts a server through `socksync/hono`, under Node,
+ *   Deno and Bun, with nothing else installed;
+ * - opens each store whose driver is missing and expects an error that names
+ *   the driver and the command that installs it;
+ * then installs the drivers and the tools a user adds (ws, valibot, types),
+ * imports every entry point under Node, Deno and Bun, serves a hub on Node and
+ * talks to it with the client from `socksync`, and type-checks a TypeScript
+ * consumer with tsc.
  *
  * Slow (about a minute), so it runs once, under Node; Deno and Bun skip it.
  * SOCKSYNC_PACKAGE_TGZ=<path> reuses a tarball instead of building one.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -24,6 +32,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { freePort } from "./helpers/free_port.ts";
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const runtime = g.Deno ? "Deno" : g.Bun ? "Bun" : "Node";
@@ -39,6 +48,39 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** The environment of a user's shell: colourless, not inside a test run. */
+function userEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", FORCE_COLOR: "0" };
+  for (const [k, v] of Object.entries(process.env)) {
+    // Node's runner marks its children; a marked `node --test` runs nothing.
+    if (v !== undefined && k !== "NODE_TEST_CONTEXT" && !(k in env)) env[k] = v;
+  }
+  return env;
+}
+
+/** Starts a server in its own process group; `stop` kills the whole group. */
+function startServer(cmd: string, args: string[], cwd: string) {
+  const child = spawn(cmd, args, {
+    cwd,
+    env: userEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const server = {
+    out: "",
+    exited: new Promise<void>((done) => child.on("close", () => done())),
+    async stop() {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch { /* already gone */ }
+      await server.exited;
+    },
+  };
+  child.stdout.on("data", (d) => server.out += d);
+  child.stderr.on("data", (d) => server.out += d);
+  return server;
 }
 
 /** Runs a command, bounded in time; never throws (see `ok`). */
@@ -57,7 +99,7 @@ function run(
         timeout,
         killSignal: "SIGKILL",
         maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+        env: userEnv(),
       },
       (error, stdout, stderr) => {
         const code = error ? typeof error.code === "number" ? error.code : 1 : 0;
@@ -112,7 +154,13 @@ const entryKeys: string[] = Object.keys(
 const specifier = (key: string) => key === "." ? "socksync" : `socksync/${key.slice(2)}`;
 
 /** Packages only some entry points may load, never the main one. */
-const OPTIONAL = ["hono", "@hono/node-server", "@hono/node-ws", "ioredis"];
+const OPTIONAL = ["hono", "@hono/node-server", "@hono/node-ws", "ioredis", "better-sqlite3"];
+/** What serving needs: real dependencies, installed with the package. */
+const SERVING = ["hono", "@hono/node-server", "@hono/node-ws"];
+/** Database drivers: optional peers, the user installs the one they use. */
+const DRIVERS = ["ioredis", "better-sqlite3"];
+/** The entry points `npm install socksync` alone must make usable. */
+const CORE_ENTRIES = ["socksync", "socksync/hono", "socksync/stores/memory"];
 
 // One process: imports the entry point named in argv, prints its exports.
 const IMPORT_ONE = `
@@ -121,6 +169,46 @@ const mod = await import(spec);
 const names = Object.keys(mod).sort();
 if (names.length === 0) throw new Error(spec + " exports nothing");
 console.log(spec + ": " + names.join(", "));
+`;
+
+// Starts a server through socksync/hono with only socksync installed (no
+// schema: valibot is the user's to install), on whichever runtime runs it.
+const SERVE_ALONE = `
+import { Hub } from "socksync";
+import { serve } from "socksync/hono";
+import { memoryStore } from "socksync/stores/memory";
+
+const store = memoryStore();
+const hub = new Hub({ vars: store.vars });
+const server = await serve({ hub, port: 0, hostname: "127.0.0.1" });
+const health = await fetch(server.url + "/ws/socksync");
+await health.body?.cancel();
+await server.close();
+await hub.close();
+await store.close?.();
+console.log("served on " + server.runtime + ", " + server.url);
+`;
+
+// Opens the store named in argv without its driver installed; prints the
+// error's message and exits 3 (or exits 0 if the store opened).
+const OPEN_WITHOUT_DRIVER = `
+const which = process.argv[process.argv.length - 1];
+try {
+  if (which === "redis") {
+    const { openRedisStore } = await import("socksync/stores/redis");
+    const store = await openRedisStore({ url: "redis://127.0.0.1:1", prefix: "pkg-test:" });
+    await store.close();
+  } else {
+    const { openSqliteStore } = await import("socksync/stores/sqlite");
+    const store = await openSqliteStore({ path: ":memory:" });
+    await store.close();
+  }
+  console.log("opened");
+  process.exit(0);
+} catch (error) {
+  console.log("MESSAGE " + JSON.stringify(String(error?.message ?? error)));
+  process.exit(3);
+}
 `;
 
 // A server that imports only from socksync and socksync/hono (plus Hono's
@@ -252,7 +340,16 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
     });
 
     const project = join(work, "consumer");
-    await t.test("installs with npm into a fresh project", async () => {
+    const runtimes: [string, string, string[]][] = [
+      ["Node", process.execPath, []],
+      ["Deno", localBin("deno"), ["run", "-A"]],
+      ["Bun", localBin("bun"), []],
+    ];
+    /** Runs `file args` in the project under one runtime. */
+    const runIn = (rt: [string, string, string[]], file: string, args: string[] = []) =>
+      run(rt[1], [...rt[2], file, ...args], project, MINUTE);
+
+    await t.test("installs alone with npm into a fresh project", async () => {
       mkdirSync(project);
       writeFileSync(
         join(project, "package.json"),
@@ -268,10 +365,107 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
             "--prefer-offline",
             "--loglevel=error",
             build!.tarball,
-            pinned("hono"),
-            pinned("@hono/node-server"),
-            pinned("@hono/node-ws"),
+          ],
+          project,
+          5 * MINUTE,
+        ),
+        "npm install <tarball>",
+      );
+      const pkg = JSON.parse(
+        readFileSync(
+          join(project, "node_modules", "socksync", "package.json"),
+          "utf8",
+        ),
+      );
+      assert.equal(pkg.name, "socksync");
+      assert.equal(pkg.sideEffects, false);
+      for (const name of SERVING) {
+        assert.ok(pkg.dependencies?.[name], `${name} is not a dependency`);
+        assert.ok(existsSync(join(project, "node_modules", name)), `${name} was not installed`);
+      }
+      for (const name of DRIVERS) {
+        assert.ok(pkg.peerDependencies?.[name], `${name} is not a peer dependency`);
+        assert.equal(pkg.peerDependenciesMeta?.[name]?.optional, true, `${name} is not optional`);
+        assert.ok(!pkg.dependencies?.[name], `${name} is a dependency`);
+        assert.ok(!existsSync(join(project, "node_modules", name)), `${name} was installed`);
+      }
+    });
+
+    await t.test("ships a .d.ts next to every module", () => {
+      const pkgRoot = join(project, "node_modules", "socksync");
+      const untyped: string[] = [];
+      (function walk(dir: string) {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name);
+          if (entry.isDirectory()) walk(path);
+          else if (entry.name.endsWith(".js") && !existsSync(path.replace(/\.js$/, ".d.ts"))) {
+            untyped.push(path.slice(pkgRoot.length + 1));
+          }
+        }
+      })(pkgRoot);
+      assert.deepEqual(untyped, []);
+    });
+
+    writeFileSync(join(project, "import_one.mjs"), IMPORT_ONE);
+    writeFileSync(join(project, "serve_alone.mjs"), SERVE_ALONE);
+    writeFileSync(join(project, "open_without_driver.mjs"), OPEN_WITHOUT_DRIVER);
+    for (const rt of runtimes) {
+      await t.test(`with nothing else installed, serves under ${rt[0]}`, async () => {
+        const failures: string[] = [];
+        for (const spec of CORE_ENTRIES) {
+          const r = await runIn(rt, "import_one.mjs", [spec]);
+          if (r.code !== 0) failures.push(`${spec}: ${brief(r)}`);
+        }
+        const served = await runIn(rt, "serve_alone.mjs");
+        if (served.code !== 0) failures.push(`serve(): ${brief(served)}`);
+        else assert.match(served.stdout, /served on \w+, http:\/\/127\.0\.0\.1:\d+/);
+        assert.deepEqual(failures, []);
+      });
+    }
+
+    // Node 20 has no node:sqlite, so the SQLite store needs better-sqlite3 there.
+    const [major, minor] = process.versions.node.split(".").map(Number);
+    const nodeHasSqlite = major > 22 || (major === 22 && minor >= 13);
+    const missing: [string, [string, string, string[]]][] = [
+      ...runtimes.map((rt): [string, [string, string, string[]]] => ["redis", rt]),
+      ...(nodeHasSqlite ? [] : [["sqlite", runtimes[0]] as [string, [string, string, string[]]]]),
+    ];
+    for (const [store, rt] of missing) {
+      const driver = store === "redis" ? "ioredis" : "better-sqlite3";
+      await t.test(`without ${driver}, the ${store} store says what to install (${rt[0]})`, async () => {
+        const r = await runIn(rt, "open_without_driver.mjs", [store]);
+        assert.notEqual(r.code, 0, `the ${store} store opened without ${driver}`);
+        const line = r.stdout.split("\n").find((l) => l.startsWith("MESSAGE "));
+        assert.ok(line, `no error message caught (exit ${r.code}): ${brief(r)}`);
+        const message: string = JSON.parse(line.slice("MESSAGE ".length));
+        const escaped = driver.replace(/[-]/g, "\\-");
+        assert.match(
+          message,
+          new RegExp(`(npm (install|i|add)|bun add|deno add( npm:)?) ?${escaped}`),
+          `the error does not give the command that installs ${driver}: ${message}`,
+        );
+        // The resolver's own error may follow, but not be all there is.
+        assert.doesNotMatch(
+          message,
+          /^(Cannot|Could not) find (package|module)/,
+          "a resolver error",
+        );
+      });
+    }
+
+    await t.test("installs the drivers and a user's tools next to it", async () => {
+      ok(
+        await run(
+          "npm",
+          [
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefer-offline",
+            "--loglevel=error",
             pinned("ws"),
+            pinned("hono"),
+            pinned("tsx"),
             pinned("valibot"),
             pinned("ioredis"),
             pinned("@types/node"),
@@ -289,36 +483,63 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
       if (existsSync(sqlite)) {
         symlinkSync(sqlite, join(project, "node_modules", "better-sqlite3"));
       }
-      const pkg = JSON.parse(
-        readFileSync(
-          join(project, "node_modules", "socksync", "package.json"),
-          "utf8",
-        ),
-      );
-      assert.equal(pkg.name, "socksync");
-      assert.equal(pkg.sideEffects, false);
     });
 
-    writeFileSync(join(project, "import_one.mjs"), IMPORT_ONE);
     const present = entryKeys.filter((k) => !build!.missing.some((m) => m.startsWith(`${k} `)));
-    for (
-      const [name, cmd] of [
-        ["Node", process.execPath],
-        ["Bun", localBin("bun")],
-      ]
-    ) {
-      await t.test(`imports each entry point alone under ${name}`, async () => {
+    for (const rt of runtimes) {
+      await t.test(`imports each entry point alone under ${rt[0]}`, async () => {
         const failures: string[] = [];
         for (const key of present) {
-          const r = await run(
-            cmd,
-            ["import_one.mjs", specifier(key)],
-            project,
-            MINUTE,
-          );
+          const r = await runIn(rt, "import_one.mjs", [specifier(key)]);
           if (r.code !== 0) failures.push(`${specifier(key)}: ${brief(r)}`);
         }
         assert.deepEqual(failures, []);
+      });
+    }
+
+    // The README's examples, copied as a user would (on a free port, not 8080).
+    const example = (file: string, port?: number) => {
+      const code = readFileSync(join(root, "examples", file), "utf8");
+      return port === undefined ? code : code.replaceAll("8080", String(port));
+    };
+    writeFileSync(join(project, "store_test.ts"), example("array_list_source_test.ts"));
+    for (const rt of runtimes) {
+      await t.test(`runs the README's server and client under ${rt[0]}`, async () => {
+        const port = await freePort();
+        writeFileSync(join(project, "server.ts"), example("server.ts", port));
+        writeFileSync(join(project, "client.ts"), example("client.ts", port));
+        const args = (file: string) =>
+          rt[0] === "Node" ? ["--import", "tsx", file] : [...rt[2], file];
+        const server = startServer(rt[1], args("server.ts"), project);
+        try {
+          const until = Date.now() + MINUTE;
+          while (!/listening on http/.test(server.out) && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          assert.match(server.out, /listening on http/, `the server did not start:\n${server.out}`);
+          const client = ok(await run(rt[1], args("client.ts"), project, MINUTE), "client.ts");
+          assert.match(client.stdout, /^connected$/m);
+          assert.match(client.stdout, /try SockSync/);
+        } finally {
+          await server.stop();
+        }
+      });
+    }
+    const kitRuns: [string, string, string[]][] = [
+      ["node --import tsx --test", process.execPath, [
+        "--import",
+        "tsx",
+        "--test",
+        "store_test.ts",
+      ]],
+      ["deno test", localBin("deno"), ["test", "store_test.ts"]],
+      ["bun test", localBin("bun"), ["test", "store_test.ts"]],
+    ];
+    for (const [label, cmd, args] of kitRuns) {
+      await t.test(`the README's custom store passes the kit under ${label}`, async () => {
+        const r = ok(await run(cmd, args, project, 3 * MINUTE), label);
+        assert.doesNotMatch(r.stdout + r.stderr, /\b[1-9]\d* fail(ed)?\b/);
+        assert.match(r.stdout + r.stderr, /\b[1-9]\d* pass(ed)?\b|^[#ℹ] pass [1-9]/m);
       });
     }
 
@@ -346,7 +567,8 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
             types: ["node"],
             lib: ["ES2022", "DOM"],
           },
-          files: ["consumer.ts"],
+          // The README's examples too, as a Node 20 user type-checks them.
+          files: ["consumer.ts", "server.ts", "client.ts", "store_test.ts"],
         }),
       );
       ok(

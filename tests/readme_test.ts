@@ -1,0 +1,299 @@
+/**
+ * The README's examples, as a user copies them. Each TypeScript block of
+ * README.md is part of a file in examples/ (which `deno check`, in the check
+ * step, type-checks); each example imports only packages the README's Install
+ * section tells people to install; and the examples run on the runtimes they
+ * name: the server and the client against it on Node (tsx), Deno and Bun, the
+ * Deno mount on Deno, the stores and the authentication example on all three,
+ * the custom store under the three test runners with the commands the README
+ * gives.
+ *
+ * Running them takes a while (a few processes per runtime), so that part runs
+ * once, under Node; Deno and Bun run the checks on the text only.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { freePort } from "./helpers/free_port.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const README = readFileSync(join(root, "README.md"), "utf8");
+const EXAMPLES = join(root, "examples");
+const exampleFiles = readdirSync(EXAMPLES).filter((f) => f.endsWith(".ts")).sort();
+const read = (file: string) => readFileSync(join(EXAMPLES, file), "utf8");
+
+interface Block {
+  line: number;
+  lang: string;
+  code: string;
+}
+
+/** The fenced code blocks of a Markdown text, with the line each starts on. */
+function blocks(markdown: string): Block[] {
+  const found: Block[] = [];
+  const re = /^```(\w*)\n([\s\S]*?)^```$/gm;
+  for (const m of markdown.matchAll(re)) {
+    found.push({
+      line: markdown.slice(0, m.index).split("\n").length,
+      lang: m[1],
+      code: m[2],
+    });
+  }
+  return found;
+}
+
+/** A section of the README, from its `## title` to the next `## `. */
+function section(title: string): string {
+  const start = README.indexOf(`\n## ${title}\n`);
+  assert.ok(start >= 0, `the README has no "## ${title}" section`);
+  const end = README.indexOf("\n## ", start + 1);
+  return README.slice(start, end < 0 ? undefined : end);
+}
+
+const g = globalThis as { Deno?: unknown; Bun?: unknown };
+const runtime = g.Deno ? "Deno" : g.Bun ? "Bun" : "Node";
+
+test("readme: every TypeScript block is part of a file in examples/", () => {
+  const ts = blocks(README).filter((b) => b.lang === "ts");
+  assert.ok(ts.length >= 5, `only ${ts.length} TypeScript blocks in the README`);
+  const orphans = ts
+    .filter((b) => !exampleFiles.some((f) => read(f).includes(b.code)))
+    .map((b) => `README.md:${b.line} (${b.code.split("\n")[0]})`);
+  assert.deepEqual(
+    orphans,
+    [],
+    "copy each block, as it is in the README, into a file of examples/ that runs it",
+  );
+});
+
+/** Bare packages an example imports (`socksync/hono` → `socksync`). */
+function packagesOf(code: string): string[] {
+  const specs = [...code.matchAll(/^\s*import\s[^;]*?["']([^"'.][^"']*)["']/gm)].map((m) => m[1]);
+  return specs.map((s) => s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]);
+}
+
+test("readme: the examples import only what the Install section installs", () => {
+  const install = section("Install");
+  const installed = new Set(
+    blocks(install)
+      .filter((b) => b.lang === "sh" && b.code.includes("dist/socksync-"))
+      .flatMap((b) => b.code.split("\n"))
+      .filter((l) => /^\s*(npm install|bun add)\s/.test(l))
+      .flatMap((l) => l.replace(/#.*/, "").trim().split(/\s+/).slice(2))
+      .filter((w) => !w.startsWith("-"))
+      .map((w) => w.includes("dist/socksync-") ? "socksync" : w),
+  );
+  assert.ok(installed.has("socksync"), "the Install section does not install the tarball");
+  const missing: string[] = [];
+  for (const file of exampleFiles) {
+    for (const name of packagesOf(read(file))) {
+      if (name === "node" || name.startsWith("node:")) continue;
+      if (!installed.has(name)) missing.push(`examples/${file} imports ${name}`);
+    }
+  }
+  assert.deepEqual(missing, [], `installed: ${[...installed].join(", ")}`);
+  // Node 20 type-checks the client only with ws's types.
+  assert.ok(installed.has("@types/ws"), "the Install section does not install @types/ws");
+});
+
+test("readme: the import map and package.json name the same entry points as deno.json", () => {
+  const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const specifier = (key: string) => key === "." ? "socksync" : `socksync/${key.slice(2)}`;
+  const expected = Object.fromEntries(
+    Object.entries(deno.exports as Record<string, string>).map(([k, f]) => [specifier(k), f]),
+  );
+  assert.deepEqual(deno.imports, expected, "deno.json imports");
+  assert.equal(pkg.name, "socksync");
+  assert.deepEqual(pkg.exports, deno.exports, "package.json exports");
+  for (const name of Object.keys(expected)) {
+    assert.ok(README.includes(`\`${name}\``), `the README does not name ${name}`);
+  }
+});
+
+test("readme: the custom store section gives test commands that load TypeScript", () => {
+  const text = section("Stores");
+  for (const cmd of ["node --import tsx --test", "deno test", "bun test"]) {
+    assert.ok(text.includes(cmd), `no "${cmd}" in the Stores section`);
+  }
+  assert.doesNotMatch(text, /`node --test/, "node --test cannot load .ts on Node 20");
+});
+
+// --- running them ------------------------------------------------------------
+
+const skip = runtime === "Node"
+  ? false
+  : `runs once, under Node only (npm run test:node), not under ${runtime}`;
+
+const bin = (name: string) => {
+  const local = join(root, "node_modules", ".bin", name);
+  return existsSync(local) ? local : name;
+};
+const RUNTIMES: Record<string, (file: string) => string[]> = {
+  Node: (file) => [process.execPath, "--import", "tsx", file],
+  Deno: (file) => [bin("deno"), "run", "-A", file],
+  Bun: (file) => [bin("bun"), file],
+};
+
+interface Proc {
+  code: number | null;
+  out: string;
+  exited: Promise<void>;
+  kill(): void;
+}
+
+/** The environment of a command, as a user's shell has it (not inside a test run). */
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", FORCE_COLOR: "0" };
+  for (const [k, v] of Object.entries(process.env)) {
+    // Node's runner marks its children; a marked `node --test` runs nothing.
+    if (v !== undefined && k !== "NODE_TEST_CONTEXT" && !(k in env)) env[k] = v;
+  }
+  return env;
+}
+
+/** Starts a command in `cwd`; its output collects in `out` (stdout and stderr). */
+function start(cmd: string[], cwd: string): Proc {
+  const child = spawn(cmd[0], cmd.slice(1), {
+    cwd,
+    env: childEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const proc: Proc = {
+    code: null,
+    out: "",
+    exited: new Promise((done) => {
+      child.on("close", (code, signal) => {
+        proc.code = code ?? (signal ? 128 : 1);
+        done();
+      });
+      child.on("error", (e) => {
+        proc.out += String(e);
+        proc.code = 127;
+        done();
+      });
+    }),
+    kill: () => void child.kill("SIGKILL"),
+  };
+  // Deno colours console.log even without a terminal.
+  // deno-lint-ignore no-control-regex
+  const plain = (d: unknown) => String(d).replace(/\x1b\[[0-9;]*m/g, "");
+  child.stdout.on("data", (d) => proc.out += plain(d));
+  child.stderr.on("data", (d) => proc.out += plain(d));
+  return proc;
+}
+
+/** Runs a command to its end, killed after `ms`. */
+async function runToEnd(cmd: string[], cwd: string, ms = 60_000): Promise<Proc> {
+  const proc = start(cmd, cwd);
+  const timer = setTimeout(() => {
+    proc.out += `\n(killed after ${ms} ms)`;
+    proc.kill();
+  }, ms);
+  await proc.exited;
+  clearTimeout(timer);
+  return proc;
+}
+
+/** Waits until the process printed something matching `re` (or ended, or `ms` passed). */
+async function waitFor(proc: Proc, re: RegExp, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  let ended = false;
+  proc.exited.then(() => ended = true);
+  while (!re.test(proc.out) && !ended && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(proc.out, re, `no ${re} in the output:\n${proc.out}`);
+}
+
+test(
+  "readme: the examples run on the runtimes they name",
+  { skip, timeout: 10 * 60_000 },
+  async (t) => {
+    // Copies next to the originals (so that `socksync` resolves as in the
+    // repository), on a free port instead of 8080.
+    const dir = mkdtempSync(join(EXAMPLES, ".run-"));
+    const copy = (file: string, port: number) => {
+      let code = read(file);
+      code = code.includes("8080")
+        ? code.replaceAll("8080", String(port))
+        : code.replace("serve({", `serve({ port: ${port},`);
+      writeFileSync(join(dir, file), code);
+      return join(dir, file);
+    };
+    try {
+      for (const name of ["Node", "Deno", "Bun"]) {
+        await t.test(`server and client, on ${name}`, async () => {
+          const port = await freePort();
+          const server = start(RUNTIMES[name](copy("server.ts", port)), dir);
+          try {
+            await waitFor(server, /listening on http:\/\/127\.0\.0\.1:\d+/);
+            const client = await runToEnd(RUNTIMES[name](copy("client.ts", port)), dir);
+            assert.equal(client.code, 0, `the client failed:\n${client.out}`);
+            assert.match(client.out, /^connected$/m);
+            assert.match(client.out, /^counter = \d+$/m);
+            assert.match(client.out, /try SockSync/);
+            // `increment` by 2 returns the new value
+            assert.match(client.out, /^2$/m);
+          } finally {
+            server.kill();
+            await server.exited;
+          }
+        });
+      }
+
+      await t.test("mount on your own Hono app, on Deno", async () => {
+        const r = await runToEnd(RUNTIMES.Deno(join(EXAMPLES, "mount_deno.ts")), dir);
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, /mounted on http:\/\/127\.0\.0\.1:\d+\/ws\/socksync/);
+      });
+
+      for (const name of ["Node", "Deno", "Bun"]) {
+        await t.test(`stores and authentication, on ${name}`, async () => {
+          const stores = await runToEnd(RUNTIMES[name](copy("stores.ts", 0)), dir);
+          assert.equal(stores.code, 0, `examples/stores.ts:\n${stores.out}`);
+          assert.match(stores.out, /opened memory, sqlite and redis stores/);
+          const auth = await runToEnd(RUNTIMES[name](copy("auth.ts", await freePort())), dir);
+          assert.equal(auth.code, 0, `examples/auth.ts:\n${auth.out}`);
+          assert.match(auth.out, /listening on http:\/\/127\.0\.0\.1:\d+/);
+        });
+      }
+
+      // The commands the Stores section gives, over the example file itself.
+      const kit = "examples/array_list_source_test.ts";
+      const runners: [string, string[], RegExp][] = [
+        [
+          "node --import tsx --test",
+          [process.execPath, "--import", "tsx", "--test", kit],
+          /^[#ℹ] pass [1-9]/m,
+        ],
+        ["deno test", [bin("deno"), "test", kit], /^ok \| [1-9]\d* passed/m],
+        ["bun test", [bin("bun"), "test", `./${kit}`], /^\s*[1-9]\d* pass$/m],
+      ];
+      for (const [label, cmd, passed] of runners) {
+        await t.test(`the custom store passes the kit under ${label}`, async () => {
+          const r = await runToEnd(cmd, root, 3 * 60_000);
+          assert.equal(r.code, 0, r.out);
+          assert.match(r.out, passed, `no test passed:\n${r.out}`);
+          assert.doesNotMatch(r.out, /\b[1-9]\d* fail(ed)?\b/);
+        });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test("readme: the examples directory holds only files the README uses or names", () => {
+  // A stale example would be type-checked and run without being documented.
+  const unused = exampleFiles.filter((f) => {
+    const code = read(f);
+    return !blocks(README).some((b) => b.lang === "ts" && code.includes(b.code)) &&
+      !README.includes(`examples/${f}`);
+  });
+  assert.deepEqual(unused, []);
+});
