@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { SockSyncError } from "../src/errors.ts";
 import type {
   ListChange,
@@ -101,7 +101,10 @@ listSourceConformance("custom ArrayListSource", () => new ArrayListSource());
 
 // The `VarStore` example in src/store.ts's JSDoc, taken from the source as
 // written and run through the kit it advertises.
-const storeSource = readFileSync(new URL("../src/store.ts", import.meta.url), "utf8");
+const storeSource = readFileSync(
+  fileURLToPath(new URL("../src/store.ts", import.meta.url).href),
+  "utf8",
+);
 const exampleDir = mkdtempSync(join(tmpdir(), "socksync-example-"));
 const exampleFile = join(exampleDir, "var_store_example.ts");
 writeFileSync(

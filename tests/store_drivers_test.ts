@@ -6,6 +6,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { importDriver, isMissingDriver, missingDriver } from "../stores/shared.ts";
 
 const INSTALL = /(npm install |bun add |deno add npm:)/;
@@ -52,9 +54,9 @@ describe("missing drivers", () => {
   test("the stores load their drivers only when a store is opened", () => {
     // A static import would fail at `import "socksync/stores/redis"`, before
     // any code could say what is missing.
-    const dir = new URL("../stores/", import.meta.url);
+    const dir = fileURLToPath(new URL("../stores/", import.meta.url).href);
     for (const file of readdirSync(dir).filter((name) => name.endsWith(".ts"))) {
-      const source = readFileSync(new URL(file, dir), "utf8");
+      const source = readFileSync(join(dir, file), "utf8");
       for (const driver of ["ioredis", "better-sqlite3"]) {
         const imports = [...source.matchAll(/^import\s+(type\s+)?[^;]*?from\s+"([^"]+)"/gms)];
         for (const [statement, typeOnly, from] of imports) {
