@@ -56,7 +56,8 @@ export interface Config {
  * @example
  * ```ts
  * import { ConfigError } from "./config.ts";
- * throw new ConfigError("PORT must be an integer from 0 to 65535, got \"http\"");
+ * const error = new ConfigError("PORT must be an integer from 0 to 65535, got \"http\"");
+ * console.error(`socksync demo: ${error.message}`);
  * ```
  */
 export class ConfigError extends Error {

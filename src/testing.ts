@@ -43,7 +43,8 @@ export type { ConformanceOptions, Maker } from "./testing/kit.ts";
  * ```ts
  * import { listSourceConformance } from "./testing.ts";
  * import { MemoryListSource } from "../stores/memory.ts";
- * listSourceConformance("memory list", () => new MemoryListSource());
+ * // Called at the top level of a test file (here wrapped, so that it only type-checks):
+ * export const suite = () => listSourceConformance("memory list", () => new MemoryListSource());
  * ```
  */
 export function listSourceConformance(
@@ -75,7 +76,8 @@ export function listSourceConformance(
  * ```ts
  * import { varStoreConformance } from "./testing.ts";
  * import { MemoryVarStore } from "../stores/memory.ts";
- * varStoreConformance("memory vars", () => new MemoryVarStore());
+ * // Called at the top level of a test file (here wrapped, so that it only type-checks):
+ * export const suite = () => varStoreConformance("memory vars", () => new MemoryVarStore());
  * ```
  */
 export function varStoreConformance(

@@ -12,10 +12,12 @@ import { type ListKit, values } from "./kit.ts";
  *
  * @example
  * ```ts
- * import { listKit } from "./kit.ts";
+ * import type { ListKit } from "./kit.ts";
  * import { concurrencyCases } from "./list_concurrency.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
- * concurrencyCases(listKit(() => new MemoryListSource(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: ListKit): void {
+ *   concurrencyCases(kit);
+ * }
  * ```
  */
 export function concurrencyCases(kit: ListKit): void {

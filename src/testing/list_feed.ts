@@ -14,10 +14,12 @@ import type { ListKit } from "./kit.ts";
  *
  * @example
  * ```ts
- * import { listKit } from "./kit.ts";
+ * import type { ListKit } from "./kit.ts";
  * import { feedCases } from "./list_feed.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
- * feedCases(listKit(() => new MemoryListSource(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: ListKit): void {
+ *   feedCases(kit);
+ * }
  * ```
  */
 export function feedCases(kit: ListKit): void {

@@ -13,10 +13,12 @@ import { isCode, type ListKit } from "./kit.ts";
  *
  * @example
  * ```ts
- * import { listKit } from "./kit.ts";
+ * import type { ListKit } from "./kit.ts";
  * import { idCases } from "./list_ids.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
- * idCases(listKit(() => new MemoryListSource(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: ListKit): void {
+ *   idCases(kit);
+ * }
  * ```
  */
 export function idCases(kit: ListKit): void {

@@ -12,10 +12,12 @@ import { type ListKit, random } from "./kit.ts";
  *
  * @example
  * ```ts
- * import { listKit } from "./kit.ts";
+ * import type { ListKit } from "./kit.ts";
  * import { modelCases } from "./list_model.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
- * modelCases(listKit(() => new MemoryListSource(), { modelOperations: 50 }));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: ListKit): void {
+ *   modelCases(kit);
+ * }
  * ```
  */
 export function modelCases(kit: ListKit): void {

@@ -13,10 +13,12 @@ import { type ListKit, values } from "./kit.ts";
  *
  * @example
  * ```ts
- * import { listKit } from "./kit.ts";
+ * import type { ListKit } from "./kit.ts";
  * import { pagingCases } from "./list_paging.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
- * pagingCases(listKit(() => new MemoryListSource(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: ListKit): void {
+ *   pagingCases(kit);
+ * }
  * ```
  */
 export function pagingCases(kit: ListKit): void {

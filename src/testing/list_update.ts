@@ -20,10 +20,12 @@ const bump = (current: unknown): Counter => ({ n: (current as Counter).n + 1 });
  *
  * @example
  * ```ts
- * import { listKit } from "./kit.ts";
+ * import type { ListKit } from "./kit.ts";
  * import { updateCases } from "./list_update.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
- * updateCases(listKit(() => new MemoryListSource(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: ListKit): void {
+ *   updateCases(kit);
+ * }
  * ```
  */
 export function updateCases(kit: ListKit): void {

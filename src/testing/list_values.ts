@@ -13,10 +13,12 @@ import { LARGE, type ListKit, UNICODE, values } from "./kit.ts";
  *
  * @example
  * ```ts
- * import { listKit } from "./kit.ts";
+ * import type { ListKit } from "./kit.ts";
  * import { valueCases } from "./list_values.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
- * valueCases(listKit(() => new MemoryListSource(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: ListKit): void {
+ *   valueCases(kit);
+ * }
  * ```
  */
 export function valueCases(kit: ListKit): void {

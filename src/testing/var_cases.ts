@@ -16,10 +16,12 @@ import { LARGE, UNICODE, type VarKit } from "./kit.ts";
  *
  * @example
  * ```ts
- * import { varKit } from "./kit.ts";
+ * import type { VarKit } from "./kit.ts";
  * import { varValueCases } from "./var_cases.ts";
- * import { MemoryVarStore } from "../../stores/memory.ts";
- * varValueCases(varKit(() => new MemoryVarStore(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: VarKit): void {
+ *   varValueCases(kit);
+ * }
  * ```
  */
 export function varValueCases(kit: VarKit): void {
@@ -90,10 +92,12 @@ type Updatable = VarStore & Required<Pick<VarStore, "update">>;
  *
  * @example
  * ```ts
- * import { varKit } from "./kit.ts";
+ * import type { VarKit } from "./kit.ts";
  * import { varUpdateCases } from "./var_cases.ts";
- * import { MemoryVarStore } from "../../stores/memory.ts";
- * varUpdateCases(varKit(() => new MemoryVarStore(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: VarKit): void {
+ *   varUpdateCases(kit);
+ * }
  * ```
  */
 export function varUpdateCases(kit: VarKit): void {
@@ -146,10 +150,12 @@ export function varUpdateCases(kit: VarKit): void {
  *
  * @example
  * ```ts
- * import { varKit } from "./kit.ts";
+ * import type { VarKit } from "./kit.ts";
  * import { varSubscribeCases } from "./var_cases.ts";
- * import { MemoryVarStore } from "../../stores/memory.ts";
- * varSubscribeCases(varKit(() => new MemoryVarStore(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: VarKit): void {
+ *   varSubscribeCases(kit);
+ * }
  * ```
  */
 export function varSubscribeCases(kit: VarKit): void {
@@ -208,10 +214,12 @@ export function varSubscribeCases(kit: VarKit): void {
  *
  * @example
  * ```ts
- * import { varKit } from "./kit.ts";
+ * import type { VarKit } from "./kit.ts";
  * import { varCloseCases } from "./var_cases.ts";
- * import { MemoryVarStore } from "../../stores/memory.ts";
- * varCloseCases(varKit(() => new MemoryVarStore(), {}));
+ * // A suite of your own: the cases register as node:test tests when it runs.
+ * export function mySuite(kit: VarKit): void {
+ *   varCloseCases(kit);
+ * }
  * ```
  */
 export function varCloseCases(kit: VarKit): void {
