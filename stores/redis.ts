@@ -138,7 +138,7 @@ export async function openRedisStore(
     subscriber.disconnect();
     const why = lastError ?? error;
     const message = why instanceof Error ? why.message : String(why);
-    throw storeError(`cannot reach Redis at ${address(options.url)}: ${message}`);
+    throw storeError(`cannot connect to Redis at ${address(options.url)}: ${message}`);
   }
 
   // Every list listener gets a reset and every var listener every value

@@ -129,7 +129,7 @@ test("an unreachable Redis is a bad setting: names host and port, never the pass
     .then((store) => store.close().then(() => assert.fail("opened a store with no Redis")))
     .catch((e: Error) => e);
   assert.ok(error instanceof ConfigError, String(error));
-  assert.match(error.message, new RegExp(`cannot reach Redis at 127\\.0\\.0\\.1:${port}`));
+  assert.match(error.message, new RegExp(`cannot connect to Redis at 127\\.0\\.0\\.1:${port}`));
   assert.match(error.message, /SOCKSYNC_STORE=redis:\/\/:\*\*\*@127/);
   assert.ok(!error.message.includes("hunter2"), error.message);
 });

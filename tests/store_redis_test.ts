@@ -225,7 +225,7 @@ describe("Redis store", { skip }, () => {
       openRedisStore({ url: `redis://127.0.0.1:${port}`, timeoutMs: 1000 }),
       (error: { code?: number; message: string }) =>
         error.code === 8 && error.message.startsWith("store unavailable") &&
-        error.message.includes(`cannot reach Redis at 127.0.0.1:${port}`),
+        error.message.includes(`cannot connect to Redis at 127.0.0.1:${port}`),
     );
     let server = await startRedis(port);
     const store = await openRedisStore({
