@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { sequentialOrderKeys } from "../src/order_key.ts";
+import { sequentialOrderKeys } from "../stores/order_key.ts";
 import type { ListSource, Store } from "../src/store.ts";
 import { MemoryListSource } from "../stores/memory.ts";
 import {

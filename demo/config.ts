@@ -56,7 +56,8 @@ export interface Config {
  * @example
  * ```ts
  * import { ConfigError } from "./config.ts";
- * throw new ConfigError("PORT must be an integer from 0 to 65535, got \"http\"");
+ * const error = new ConfigError("PORT must be an integer from 0 to 65535, got \"http\"");
+ * console.error(`socksync demo: ${error.message}`);
  * ```
  */
 export class ConfigError extends Error {
@@ -131,8 +132,32 @@ function parseStore(raw: string | undefined): StoreConfig {
 }
 
 /**
+ * The store setting as it can be shown in a message: a Redis URL without its
+ * password.
+ *
+ * @example
+ * ```ts
+ * import { describeStore } from "./config.ts";
+ * describeStore({ kind: "redis", url: "redis://:secret@db:6379" }); // "redis://:***@db:6379"
+ * ```
+ */
+export function describeStore(config: StoreConfig): string {
+  switch (config.kind) {
+    case "memory":
+      return "memory";
+    case "sqlite":
+      return `sqlite:${config.path}`;
+    case "redis":
+      return config.url.replace(/\/\/([^@/]*):[^@/]*@/, "//$1:***@");
+  }
+}
+
+/**
  * Opens the configured store. SQLite and Redis are imported only when chosen,
- * so the demo runs without their drivers.
+ * so the demo runs without their drivers. A store that cannot be opened (an
+ * unreachable Redis, an unwritable file, a missing driver) is a bad setting
+ * like any other: it throws a {@linkcode ConfigError} that names the store
+ * (for Redis, the host and port it tried).
  *
  * @example
  * ```ts
@@ -142,16 +167,23 @@ function parseStore(raw: string | undefined): StoreConfig {
  * ```
  */
 export async function openStore(config: StoreConfig): Promise<Store> {
-  switch (config.kind) {
-    case "memory":
-      return (await import("../stores/memory.ts")).memoryStore();
-    case "sqlite":
-      return await (await import("../stores/sqlite.ts")).openSqliteStore({
-        path: config.path,
-      });
-    case "redis":
-      return await (await import("../stores/redis.ts")).openRedisStore({
-        url: config.url,
-      });
+  try {
+    switch (config.kind) {
+      case "memory":
+        return (await import("../stores/memory.ts")).memoryStore();
+      case "sqlite":
+        return await (await import("../stores/sqlite.ts")).openSqliteStore({
+          path: config.path,
+        });
+      case "redis":
+        return await (await import("../stores/redis.ts")).openRedisStore({
+          url: config.url,
+        });
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `cannot open the store SOCKSYNC_STORE=${describeStore(config)}: ${message}`,
+    );
   }
 }

@@ -14,19 +14,21 @@ import { buildPage } from "./page/build.ts";
 /** A shutdown that takes longer than this is cut short. */
 const SHUTDOWN_LIMIT_MS = 5000;
 
-let config;
-try {
-  config = parseConfig(process.env);
-} catch (error) {
+// A bad setting, an unreachable store included, is one line on stderr and exit code 2.
+function badSetting(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`socksync demo: ${error.message}`);
   process.exit(2);
 }
 
-const store = await openStore(config.store).catch((error) => {
-  console.error(`socksync demo: cannot open the store: ${errorText(error)}`);
-  process.exit(1);
-});
+let config;
+try {
+  config = parseConfig(process.env);
+} catch (error) {
+  badSetting(error);
+}
+
+const store = await openStore(config.store).catch(badSetting);
 const hub = createDemoHub(store);
 const page = await buildPage();
 const server = await serve({

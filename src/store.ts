@@ -163,15 +163,21 @@ export interface ListSource<T = unknown> {
 export type VarListener = (name: string, value: unknown) => void;
 
 /**
- * Where var values persist. `get` resolves `undefined` for a var never set.
+ * Where var values persist. `get` resolves `undefined` for a var never set;
+ * values handed out are the caller's own copies. `varStoreConformance` in
+ * `socksync/testing` checks the contract (the example below passes it).
  *
  * @example
  * ```ts
  * import type { VarStore } from "./store.ts";
  * const values = new Map<string, unknown>();
+ * // Copies in and out: callers never hold the store's own objects.
  * const store: VarStore = {
- *   get: (name) => Promise.resolve(values.get(name)),
- *   set: (name, value) => { values.set(name, value); return Promise.resolve(); },
+ *   get: (name) => Promise.resolve(structuredClone(values.get(name))),
+ *   set: (name, value) => {
+ *     values.set(name, structuredClone(value));
+ *     return Promise.resolve();
+ *   },
  * };
  * ```
  */

@@ -21,6 +21,7 @@ import type {
   VarStore,
 } from "../src/store.ts";
 import { CountedTree, type TreeLeaf } from "./counted_tree.ts";
+import { Listeners } from "./shared.ts";
 
 // structuredClone keeps every JSON value (and more) intact.
 const clone = <T>(value: T): T => structuredClone(value);
@@ -40,7 +41,7 @@ const clone = <T>(value: T): T => structuredClone(value);
 export class MemoryListSource<T = unknown> implements ListSource<T> {
   #tree = new CountedTree<T>();
   #version = 0;
-  #listeners = new Set<ListListener<T>>();
+  readonly #listeners = new Listeners<[ListChange<T>]>();
 
   /** The number of items (O(1)). */
   count(): Promise<number> {
@@ -132,8 +133,7 @@ export class MemoryListSource<T = unknown> implements ListSource<T> {
 
   /** Registers a change listener; returns the function that removes it. */
   subscribe(listener: ListListener<T>): () => void {
-    this.#listeners.add(listener);
-    return () => void this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /** Drops every listener (the items stay). */
@@ -149,7 +149,7 @@ export class MemoryListSource<T = unknown> implements ListSource<T> {
   }
 
   #emit(change: ListChange<T>): void {
-    for (const listener of [...this.#listeners]) listener(change);
+    this.#listeners.emit(change);
   }
 }
 

@@ -164,9 +164,10 @@ return {version, total}
 `;
 
 /**
- * set: ARGV = id, value JSON, list name JSON, channel, id JSON, and for a compare-and-set the
- * value JSON the caller read (else {-4}). Returns
- * {version, total}, or {-3} for an unknown id.
+ * set: ARGV = id, value JSON, list name JSON, channel, id JSON, and for a
+ * compare-and-set the value JSON the caller read. Returns {version, total},
+ * {-3} for an unknown id, or {-4, current value JSON} when the value is no
+ * longer the one read.
  *
  * @example
  * ```ts
@@ -178,7 +179,10 @@ export const SET_LUA = `
 local key = redis.call('HGET', KEYS[2], ARGV[1])
 if not key then return {-3} end
 -- Compare-and-set for update(): the value must still be the one the caller read.
-if ARGV[6] and redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[6] then return {-4} end
+if ARGV[6] then
+  local current = redis.call('HGET', KEYS[3], ARGV[1])
+  if current ~= ARGV[6] then return {-4, current} end
+end
 local index = redis.call('ZRANK', KEYS[1], key .. '\\0' .. ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 local version = redis.call('HINCRBY', KEYS[4], 'version', 1)

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { importDriver } from "./shared.ts";
 
 /** A value SQLite takes as a parameter or gives back. */
 type SqlValue = string | number | bigint | null | Uint8Array;
@@ -67,7 +68,8 @@ interface BetterSqliteDatabase {
 }
 
 /**
- * Opens the SQLite file at `path` with whatever this runtime offers.
+ * Opens the SQLite file at `path` with whatever this runtime offers. Without
+ * either driver it rejects with an error that names the package to install.
  *
  * @example
  * ```ts
@@ -94,18 +96,17 @@ export async function openSqliteDriver(path: string): Promise<SqliteDriver> {
       close: () => db.close(),
     };
   }
-  let Database: new (path: string) => BetterSqliteDatabase;
-  try {
-    // A variable specifier keeps bundlers and type checkers from requiring it.
-    const specifier = "better-sqlite3";
-    Database = (await import(specifier)).default;
-  } catch (error) {
-    throw new Error(
-      "SQLite needs node:sqlite (Deno, Bun, Node >= 22.13) or the " +
-        "better-sqlite3 package (npm install better-sqlite3@12): " +
-        (error instanceof Error ? error.message : String(error)),
-    );
-  }
+  // A variable specifier keeps bundlers and type checkers from requiring it.
+  const specifier = "better-sqlite3";
+  const { default: Database } = await importDriver(
+    {
+      entry: "socksync/stores/sqlite",
+      pkg: "better-sqlite3",
+      version: "12",
+      otherwise: "node:sqlite (Deno, Bun, Node >= 22.13)",
+    },
+    () => import(specifier) as Promise<{ default: new (path: string) => BetterSqliteDatabase }>,
+  );
   const db = new Database(path);
   return {
     name: "better-sqlite3",

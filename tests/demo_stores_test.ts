@@ -5,6 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createDemoHub } from "../demo/app.ts";
+import { ConfigError, openStore } from "../demo/config.ts";
+import { freePort } from "./helpers/free_port.ts";
+import { spawnServer } from "./helpers/spawn_server.ts";
 import { storeKinds } from "./helpers/stores.ts";
 import { RawSocket } from "./helpers/raw_socket.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
@@ -119,3 +122,32 @@ for (const { kind, open } of await storeKinds("demo functions")) {
     }
   });
 }
+
+test("an unreachable Redis is a bad setting: names host and port, never the password", async () => {
+  const port = await freePort();
+  const error = await openStore({ kind: "redis", url: `redis://:hunter2@127.0.0.1:${port}/0` })
+    .then((store) => store.close().then(() => assert.fail("opened a store with no Redis")))
+    .catch((e: Error) => e);
+  assert.ok(error instanceof ConfigError, String(error));
+  assert.match(error.message, new RegExp(`cannot connect to Redis at 127\\.0\\.0\\.1:${port}`));
+  assert.match(error.message, /SOCKSYNC_STORE=redis:\/\/:\*\*\*@127/);
+  assert.ok(!error.message.includes("hunter2"), error.message);
+});
+
+test("the demo exits 2 with one line naming the address when Redis is unreachable", async () => {
+  const port = await freePort();
+  const error = await spawnServer({
+    runtime: "node",
+    env: { SOCKSYNC_STORE: `redis://127.0.0.1:${port}` },
+  }).then(
+    (server) => server.stop().then(() => assert.fail("started without its store")),
+    (e: Error) => e,
+  );
+  assert.match(error.message, /exited with 2/);
+  const lines = error.message.split("\n").slice(1).filter((line) => line.trim() !== "");
+  assert.equal(lines.length, 1, error.message);
+  assert.match(
+    lines[0],
+    new RegExp(`^socksync demo: cannot open the store .*127\\.0\\.0\\.1:${port}`),
+  );
+});

@@ -9,7 +9,7 @@ import {
   ORDER_KEY_DIGITS,
   orderKeyBetween,
   sequentialOrderKeys,
-} from "../src/order_key.ts";
+} from "../stores/order_key.ts";
 
 describe("orderKeyBetween", () => {
   test("starts at a0 and steps the integer part at the ends", () => {

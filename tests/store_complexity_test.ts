@@ -1,6 +1,10 @@
 // Checks that the work a store does per operation does not grow with the
 // list: counts SQL statements and Redis commands (those Lua runs included)
-// for the same operations on a 100-item and a 10,000-item list.
+// for the same operations on a 100-item and a 10,000-item list. Counting
+// statements alone cannot see a statement that reads the whole list (COUNT(*),
+// OFFSET), so every SQL statement those operations ran is also checked by its
+// query plan: no SCAN, no temporary sort, and every index SEARCH either finds
+// one row by a unique key or reads a key range under a LIMIT (no OFFSET).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,6 +19,46 @@ import { spawnSync } from "node:child_process";
 import { freePort } from "./helpers/free_port.ts";
 import { startRedis, stopProcess } from "./helpers/stores.ts";
 import type { ListSource } from "../src/store.ts";
+
+/** A statement the store ran, with its parameters. */
+interface Ran {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Why this statement's plan may visit a number of rows that grows with the
+ * list, or undefined when it cannot: every SEARCH finds one row by a whole
+ * unique key, or reads a key range under a LIMIT without OFFSET.
+ */
+function unbounded(driver: SqliteDriver, ran: Ran): string | undefined {
+  const unique = new Map<string, string[]>();
+  const tables = driver.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+  for (const { name: table } of tables) {
+    for (const index of driver.prepare(`PRAGMA index_list(${table})`).all()) {
+      if (index.unique !== 1) continue;
+      const columns = driver.prepare(`PRAGMA index_info(${index.name})`).all();
+      unique.set(String(index.name), columns.map((column) => String(column.name)));
+    }
+  }
+  const plan = driver.prepare(`EXPLAIN QUERY PLAN ${ran.sql}`)
+    .all(...ran.params as (string | number)[])
+    .map((row) => String(row.detail));
+  const limited = /\bLIMIT\b/i.test(ran.sql) && !/\bOFFSET\b/i.test(ran.sql);
+  for (const step of plan) {
+    if (/^SCAN\b/.test(step)) return `${step}: reads the whole table`;
+    if (/TEMP B-TREE/.test(step)) return `${step}: sorts every matching row`;
+    const search = /^SEARCH \S+ USING (?:COVERING )?INDEX (\S+) \((.*)\)$/.exec(step);
+    if (!search) continue;
+    const [, index, where] = search;
+    const equal = [...where.matchAll(/(\w+)=\?/g)].map((match) => match[1]);
+    const columns = unique.get(index);
+    if (columns && columns.every((column) => equal.includes(column))) continue;
+    if (/[<>]/.test(where) && limited) continue;
+    return `${step}: reads every row matching (${where})`;
+  }
+  return undefined;
+}
 
 const SMALL = 100;
 const LARGE = 10_000;
@@ -52,15 +96,18 @@ describe("work per operation does not grow with the list", () => {
     const dir = mkdtempSync(join(tmpdir(), "socksync-complexity-"));
     const driver = await openSqliteDriver(join(dir, "c.db"));
     let statements = 0;
+    // Every statement run while an operation is measured.
+    let ran: Ran[] | undefined;
     const counting: SqliteDriver = {
       name: driver.name,
-      exec: (sql) => (statements++, driver.exec(sql)),
+      exec: (sql) => (statements++, ran?.push({ sql, params: [] }), driver.exec(sql)),
       prepare(sql) {
         const statement = driver.prepare(sql);
+        const count = (params: unknown[]) => (statements++, ran?.push({ sql, params }));
         return {
-          run: (...params) => (statements++, statement.run(...params)),
-          get: (...params) => (statements++, statement.get(...params)),
-          all: (...params) => (statements++, statement.all(...params)),
+          run: (...params) => (count(params), statement.run(...params)),
+          get: (...params) => (count(params), statement.get(...params)),
+          all: (...params) => (count(params), statement.all(...params)),
         };
       },
       close: () => driver.close(),
@@ -69,7 +116,16 @@ describe("work per operation does not grow with the list", () => {
     try {
       const measure = async (operation: () => Promise<unknown>) => {
         const before = statements;
+        ran = [];
         await operation();
+        const statementsRun = ran;
+        ran = undefined;
+        for (const statement of statementsRun) {
+          // Transaction control and PRAGMA data_version touch no rows.
+          if (/^\s*(BEGIN|COMMIT|ROLLBACK|PRAGMA)\b/i.test(statement.sql)) continue;
+          const why = unbounded(driver, statement);
+          assert.equal(why, undefined, `${statement.sql.replace(/\s+/g, " ")}\n  ${why}`);
+        }
         return statements - before;
       };
       const small = store.list("small");

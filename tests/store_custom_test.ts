@@ -1,9 +1,21 @@
 // deno-lint-ignore-file require-await
 // The custom store example from the README ("Writing your own store"), run
 // against the conformance kit so the example stays true.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { SockSyncError } from "../src/errors.ts";
-import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../src/store.ts";
-import { listSourceConformance } from "../src/testing.ts";
+import type {
+  ListChange,
+  ListItem,
+  ListListener,
+  ListPage,
+  ListSource,
+  VarStore,
+} from "../src/store.ts";
+import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
 
 /** A list over a plain array: O(n) changes, fine for a few thousand items. */
 class ArrayListSource<T> implements ListSource<T> {
@@ -86,3 +98,34 @@ class ArrayListSource<T> implements ListSource<T> {
 }
 
 listSourceConformance("custom ArrayListSource", () => new ArrayListSource());
+
+// The `VarStore` example in src/store.ts's JSDoc, taken from the source as
+// written and run through the kit it advertises.
+const storeSource = readFileSync(
+  fileURLToPath(new URL("../src/store.ts", import.meta.url).href),
+  "utf8",
+);
+const exampleDir = mkdtempSync(join(tmpdir(), "socksync-example-"));
+const exampleFile = join(exampleDir, "var_store_example.ts");
+writeFileSync(
+  exampleFile,
+  `${
+    jsdocExample(storeSource, "export interface VarStore").replace(
+      '"./store.ts"',
+      JSON.stringify(new URL("../src/store.ts", import.meta.url).href),
+    )
+  }\nexport { store };\n`,
+);
+const example = await import(pathToFileURL(exampleFile).href) as { store: VarStore };
+rmSync(exampleDir, { recursive: true, force: true });
+varStoreConformance("the VarStore example in src/store.ts", () => example.store);
+
+/** The code of the `@example` in the JSDoc right above `declaration`. */
+function jsdocExample(source: string, declaration: string): string {
+  const end = source.indexOf(declaration);
+  assert.ok(end > 0, `${declaration} not found`);
+  const doc = source.slice(source.lastIndexOf("/**", end), end);
+  const code = /```ts\n([\s\S]*?)```/.exec(doc);
+  assert.ok(code, `no example above ${declaration}`);
+  return code[1].split("\n").map((line) => line.replace(/^\s*\* ?/, "")).join("\n");
+}

@@ -1,0 +1,234 @@
+/**
+ * The database under the SQLite store: its schema, its SQL, the prepared
+ * statements, and transactions that notice writes by other connections
+ * (`PRAGMA data_version`) and tell the affected lists to drop their index.
+ *
+ * @module
+ */
+import { isSockSyncError } from "../src/errors.ts";
+import { storeClosed, storeError } from "./shared.ts";
+import type { SqliteDriver } from "./sqlite_driver.ts";
+
+const SCHEMA = `
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA busy_timeout = 5000;
+CREATE TABLE IF NOT EXISTS socksync_lists (
+  name TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS socksync_items (
+  list TEXT NOT NULL,
+  id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  UNIQUE (list, id)
+);
+CREATE INDEX IF NOT EXISTS socksync_items_order ON socksync_items (list, key);
+CREATE TABLE IF NOT EXISTS socksync_vars (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+/**
+ * Every SQL statement the store runs; the complexity test checks their plans.
+ *
+ * @example
+ * ```ts
+ * import { SQL } from "./sqlite_database.ts";
+ * SQL.pageFrom.includes("LIMIT"); // true
+ * ```
+ */
+export const SQL = {
+  meta: "SELECT version, count FROM socksync_lists WHERE name = ?",
+  bump: `INSERT INTO socksync_lists (name, version, count) VALUES (?, 1, ?)
+    ON CONFLICT (name) DO UPDATE SET version = version + 1, count = count + excluded.count
+    RETURNING version, count`,
+  dataVersion: "PRAGMA data_version",
+  valueOf: "SELECT value FROM socksync_items WHERE list = ? AND id = ?",
+  // Keyset paging: the start key comes from the in-memory index, so SQLite
+  // seeks straight to it instead of stepping over `offset` rows.
+  pageFrom: `SELECT id, value FROM socksync_items WHERE list = ? AND key >= ?
+    ORDER BY key LIMIT ?`,
+  // Loading an index: the list in (key, rowid) order, a chunk at a time;
+  // rowid breaks ties so even duplicate keys are neither lost nor repeated.
+  scanFirst: `SELECT rowid AS r, id, key FROM socksync_items WHERE list = ?
+    ORDER BY key, rowid LIMIT ?`,
+  scanNext: `SELECT rowid AS r, id, key FROM socksync_items WHERE list = ?
+    AND (key, rowid) > (?, ?) ORDER BY key, rowid LIMIT ?`,
+  add: "INSERT INTO socksync_items (list, id, key, value) VALUES (?, ?, ?, ?)",
+  update: "UPDATE socksync_items SET value = ? WHERE list = ? AND id = ?",
+  remove: "DELETE FROM socksync_items WHERE list = ? AND id = ?",
+  rekey: "UPDATE socksync_items SET key = ? WHERE list = ? AND id = ?",
+  getVar: "SELECT value FROM socksync_vars WHERE name = ?",
+  setVar: `INSERT INTO socksync_vars (name, value) VALUES (?, ?)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+  deleteVar: "DELETE FROM socksync_vars WHERE name = ?",
+  begin: "BEGIN",
+  beginWrite: "BEGIN IMMEDIATE",
+  commit: "COMMIT",
+  rollback: "ROLLBACK",
+} as const;
+
+/**
+ * Rows per statement while loading an index: bounds the memory a load needs
+ * besides the index itself.
+ *
+ * @example
+ * ```ts
+ * import { SCAN_CHUNK } from "./sqlite_database.ts";
+ * console.log(SCAN_CHUNK);
+ * ```
+ */
+export const SCAN_CHUNK = 4096;
+
+/**
+ * A row as the driver returns it.
+ *
+ * @example
+ * ```ts
+ * import type { Row } from "./sqlite_database.ts";
+ * const row: Row = { id: "a", value: "1" };
+ * ```
+ */
+export type Row = Record<string, unknown>;
+
+/**
+ * What the database needs from a list object to keep its index honest.
+ *
+ * @example
+ * ```ts
+ * import type { IndexedList } from "./sqlite_database.ts";
+ * const list: IndexedList = { loaded: false, recheck: () => undefined, drop: () => {} };
+ * ```
+ */
+export interface IndexedList {
+  readonly loaded: boolean;
+  recheck(): (() => void) | undefined;
+  drop(): void;
+}
+
+/**
+ * The database and its prepared statements, shared by every list of a store.
+ *
+ * @example
+ * ```ts
+ * import { Database } from "./sqlite_database.ts";
+ * import { openSqliteDriver } from "./sqlite_driver.ts";
+ * const db = new Database(await openSqliteDriver(":memory:"));
+ * await db.transaction(false, () => db.get("SELECT 1 AS one"));
+ * ```
+ */
+export class Database {
+  #statements = new Map<string, ReturnType<SqliteDriver["prepare"]>>();
+  #dataVersion: number | undefined;
+  /** Every list object of the store, to check when another connection wrote. */
+  readonly lists = new Set<IndexedList>();
+  closed = false;
+
+  constructor(readonly driver: SqliteDriver) {
+    driver.exec(SCHEMA);
+  }
+
+  get(sql: string, ...params: (string | number)[]): Row | undefined {
+    return this.#prepare(sql).get(...params) ?? undefined;
+  }
+  all(sql: string, ...params: (string | number)[]): Row[] {
+    return this.#prepare(sql).all(...params);
+  }
+  run(sql: string, ...params: (string | number)[]): void {
+    this.#prepare(sql).run(...params);
+  }
+
+  /**
+   * Runs `body` in one transaction; any error rolls it back and is rethrown
+   * as a store error. First checks whether another connection committed
+   * since this one last looked (`PRAGMA data_version`, read inside the
+   * transaction so it matches the snapshot `body` sees) and, if so, drops
+   * the indexes of the lists it changed; their listeners hear a reset once
+   * the transaction has ended.
+   */
+  transaction<R>(write: boolean, body: () => R): Promise<R> {
+    if (this.closed) return Promise.reject(storeClosed());
+    let resets: (() => void)[] = [];
+    try {
+      this.run(write ? SQL.beginWrite : SQL.begin);
+      let result: R;
+      try {
+        resets = this.#notice();
+        result = body();
+      } catch (error) {
+        this.#abandon(write, error);
+        this.run(SQL.rollback);
+        throw error;
+      }
+      try {
+        this.run(SQL.commit);
+      } catch (error) {
+        this.#abandon(write, error);
+        throw error;
+      }
+      return Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(isSockSyncError(error) ? error : storeError(error));
+    } finally {
+      for (const reset of resets) reset();
+    }
+  }
+
+  /** Whether no other connection has committed since this one last looked. */
+  unchanged(): boolean {
+    const seen = Number(this.get(SQL.dataVersion)?.data_version);
+    return this.#dataVersion !== undefined && seen === this.#dataVersion;
+  }
+
+  /**
+   * Runs `body` without a transaction when no other connection has
+   * committed since this one last looked: for answers that come from
+   * `list`'s index alone (or from one SQL statement, which is a snapshot by
+   * itself). Otherwise it falls back to {@linkcode transaction}.
+   */
+  quick<R>(list: IndexedList | undefined, body: () => R): Promise<R> {
+    if (this.closed) return Promise.reject(storeClosed());
+    if (list && !list.loaded) return this.transaction(false, body);
+    try {
+      return this.unchanged() ? Promise.resolve(body()) : this.transaction(false, body);
+    } catch (error) {
+      return Promise.reject(isSockSyncError(error) ? error : storeError(error));
+    }
+  }
+
+  // Another connection (another process, or another store object on the same
+  // file) committed: keep the indexes of lists whose version row is as we
+  // left it, drop the others.
+  #notice(): (() => void)[] {
+    const seen = Number(this.get(SQL.dataVersion)?.data_version);
+    const known = this.#dataVersion;
+    this.#dataVersion = seen;
+    if (known === undefined || seen === known) return [];
+    const resets: (() => void)[] = [];
+    for (const list of this.lists) {
+      const reset = list.recheck();
+      if (reset) resets.push(reset);
+    }
+    return resets;
+  }
+
+  // A write failed after it may have changed an index in memory (or the
+  // rollback may have failed too): rebuild every index from the file.
+  #abandon(write: boolean, error: unknown): void {
+    if (write && !isSockSyncError(error)) {
+      for (const list of this.lists) list.drop();
+    }
+  }
+
+  #prepare(sql: string) {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      this.#statements.set(sql, statement = this.driver.prepare(sql));
+    }
+    return statement;
+  }
+}
