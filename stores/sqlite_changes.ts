@@ -73,7 +73,7 @@ const SQL = {
   last: "SELECT COALESCE(MAX(seq), 0) AS seq FROM socksync_changes",
   since: "SELECT seq, tbl, key FROM socksync_changes WHERE seq > ? ORDER BY seq LIMIT ?",
   register: "INSERT INTO socksync_change_readers (reader, seq, at) VALUES (?, ?, ?)",
-  heartbeat: "UPDATE socksync_change_readers SET seq = ?, at = ? WHERE reader = ?",
+  heartbeat: "UPDATE socksync_change_readers SET seq = ?, at = ? WHERE reader = ? RETURNING reader",
   unregister: "DELETE FROM socksync_change_readers WHERE reader = ?",
   expire: "DELETE FROM socksync_change_readers WHERE at < ?",
   // The row at the smallest seen seq stays, so MAX(seq) never goes back and a
@@ -155,6 +155,7 @@ export class SqliteChangeWatcher {
   #inRead = false;
   #after: (() => void)[] = [];
   #draining = false;
+  #failure = "";
 
   /**
    * @param db the connection
@@ -255,8 +256,9 @@ export class SqliteChangeWatcher {
       this.statement("COMMIT").run();
     } finally {
       this.#inRead = false;
+      // Even after a failure: what consumers applied before it must reach their listeners.
+      this.#drain();
     }
-    this.#drain();
     return result;
   }
 
@@ -332,14 +334,24 @@ export class SqliteChangeWatcher {
       }
       const now = Date.now();
       if (now - this.#maintained >= MAINTAIN_MS) this.#maintain(now);
+      this.#failure = "";
     } catch (error) {
-      this.#onError(error);
+      // A broken binding fails every tick: report each new failure once.
+      const text = String(error);
+      if (text !== this.#failure) this.#onError(error);
+      this.#failure = text;
     }
   }
 
   #maintain(now: number): void {
     this.#maintained = now;
-    this.statement(SQL.heartbeat).run(this.#seq, now, this.#reader!);
+    if (!this.statement(SQL.heartbeat).get(this.#seq, now, this.#reader!)) {
+      // Expired by another process (this one stalled): writes since then went unrecorded.
+      this.statement(SQL.register).run(this.#reader!, this.#seq, now);
+      this.read(() => {
+        for (const set of this.#consumers.values()) for (const c of set) c.lost();
+      });
+    }
     this.statement(SQL.expire).run(now - EXPIRE_MS);
     this.statement(SQL.trim).run();
     this.#stamp = this.#readStamp();
@@ -349,10 +361,12 @@ export class SqliteChangeWatcher {
   #catchUp(): void {
     if (this.#listening === 0) return;
     const keys = new Map<string, Map<unknown, SqlValue>>();
+    // Advanced only once every consumer took the rows: a failed read is read again.
+    let seq = this.#seq;
     for (;;) {
-      const rows = this.statement(SQL.since).all(this.#seq, CHUNK);
+      const rows = this.statement(SQL.since).all(seq, CHUNK);
       if (rows.length === 0) break;
-      if (Number(rows[0].seq) !== this.#seq + 1) {
+      if (Number(rows[0].seq) !== seq + 1) {
         // Trimmed before we read them (this reader had expired): the consumers reload
         // from this snapshot, which holds every change up to MAX(seq).
         this.#seq = Number(this.statement(SQL.last).get()?.seq ?? 0);
@@ -369,13 +383,14 @@ export class SqliteChangeWatcher {
         const id = key instanceof Uint8Array ? `b${Array.from(key).join(",")}` : key;
         if (!map.has(id)) map.set(id, key);
       }
-      this.#seq = Number(rows[rows.length - 1].seq);
+      seq = Number(rows[rows.length - 1].seq);
       if (rows.length < CHUNK) break;
     }
     for (const [table, map] of keys) {
       const list = [...map.values()];
       for (const consumer of this.#consumers.get(table) ?? []) consumer.changed(list);
     }
+    this.#seq = seq;
   }
 
   #drain(): void {

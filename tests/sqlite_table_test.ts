@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { isSockSyncError } from "../src/errors.ts";
 import type { ListChange } from "../src/store.ts";
 import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite_driver.ts";
 import { sqliteTable, type SqliteTableSource } from "../stores/sqlite_table.ts";
@@ -58,13 +57,23 @@ function roomQuery(db: SqliteDriver, room: string): SqliteTableSource<Message> {
 }
 
 /** What the file holds for a room, read on the writer's connection. */
-function truth(other: SqliteDriver, room: string) {
+function truth(other: SqliteDriver, room: string, and = "") {
   const items = other.prepare(
-    `SELECT id, room, author, text, created_at FROM messages WHERE room = ?
+    `SELECT id, room, author, text, created_at FROM messages WHERE room = ? ${and}
      ORDER BY created_at DESC, id DESC`,
   ).all(room).map(({ id, ...value }) => ({ id: String(id), value: { ...value } }));
-  const total = Number(other.prepare("SELECT COUNT(*) AS n FROM messages WHERE room = ?")
-    .get(room)?.n);
+  const total = Number(
+    other.prepare(`SELECT COUNT(*) AS n FROM messages WHERE room = ? ${and}`).get(room)?.n,
+  );
+  return { items, total };
+}
+
+/** Every message, oldest first (ties: greatest id first). */
+function everything(other: SqliteDriver) {
+  const items = other.prepare(
+    "SELECT id, room, author, text, created_at FROM messages ORDER BY created_at, id DESC",
+  ).all().map(({ id, ...value }) => ({ id: String(id), value: { ...value } }));
+  const total = Number(other.prepare("SELECT COUNT(*) AS n FROM messages").get()?.n);
   return { items, total };
 }
 
@@ -134,8 +143,11 @@ describe("SQLite table binding", () => {
         (w) => w.prepare("UPDATE messages SET room = 'random' WHERE id = 'c'").run(),
         (w) => w.prepare("UPDATE messages SET id = 'z' WHERE id = 'b'").run(),
         (w) => w.prepare("DELETE FROM messages WHERE id = 'd'").run(),
-        (w) => w.exec("BEGIN; DELETE FROM messages; INSERT INTO messages VALUES " +
-          "('x', 'general', 'bo', 'hi', 3); COMMIT"),
+        (w) =>
+          w.exec(
+            "BEGIN; DELETE FROM messages; INSERT INTO messages VALUES " +
+              "('x', 'general', 'bo', 'hi', 3); COMMIT",
+          ),
       ];
       for (const step of steps) {
         step(other);
@@ -191,25 +203,63 @@ describe("SQLite table binding", () => {
     }
   });
 
-  test("random writes on another connection keep every room's model exact", async () => {
+  test("random writes on another connection keep every query's model exact", async () => {
     const { db, other, close } = await files2();
     const rooms = ["general", "random", "empty"];
-    const models = rooms.map((room) => new Model(roomQuery(db, room)));
+    // Equality routes (rooms), a WHERE only SQL can decide, and no WHERE with mixed directions.
+    const shapes = [
+      ...rooms.map((room) => ({
+        source: roomQuery(db, room),
+        truth: () => truth(other, room),
+      })),
+      {
+        source: sqliteTable<Message>({
+          db,
+          table: "messages",
+          key: "id",
+          orderBy: [{ column: "created_at", desc: true }, { column: "id", desc: true }],
+          where: "room = :room AND author <> :muted",
+          params: { room: "general", muted: "bob" },
+          columns: ["room", "author", "text", "created_at"],
+        }),
+        truth: () => truth(other, "general", "AND author <> 'bob'"),
+      },
+      {
+        source: sqliteTable<Message>({
+          db,
+          table: "messages",
+          key: "id",
+          orderBy: [{ column: "created_at" }, { column: "id", desc: true }],
+          columns: ["room", "author", "text", "created_at"],
+        }),
+        truth: () => everything(other),
+      },
+    ];
+    const models = shapes.map((shape) => new Model(shape.source));
+    const check = () => {
+      for (const [i, model] of models.entries()) {
+        assert.deepEqual(model.errors, []);
+        assert.deepEqual(model.items, shapes[i].truth().items);
+      }
+    };
     let next = 0;
+    const pick = fc.nat();
     const write = fc.oneof(
       fc.record({
         op: fc.constant("insert" as const),
         room: fc.constantFrom(...rooms.slice(0, 2)),
+        author: fc.constantFrom("ann", "bob"),
         at: fc.integer({ min: 0, max: 6 }),
       }),
-      fc.record({ op: fc.constant("delete" as const), pick: fc.nat() }),
-      fc.record({ op: fc.constant("text" as const), pick: fc.nat(), text: fc.string() }),
+      fc.record({ op: fc.constant("delete" as const), pick }),
+      fc.record({ op: fc.constant("text" as const), pick, text: fc.string() }),
+      fc.record({ op: fc.constant("time" as const), pick, at: fc.integer({ min: 0, max: 6 }) }),
+      fc.record({ op: fc.constant("room" as const), pick, room: fc.constantFrom(...rooms) }),
       fc.record({
-        op: fc.constant("time" as const),
-        pick: fc.nat(),
-        at: fc.integer({ min: 0, max: 6 }),
+        op: fc.constant("author" as const),
+        pick,
+        author: fc.constantFrom("ann", "bob"),
       }),
-      fc.record({ op: fc.constant("room" as const), pick: fc.nat(), room: fc.constantFrom(...rooms) }),
     );
     try {
       for (const model of models) await model.load();
@@ -222,23 +272,27 @@ describe("SQLite table binding", () => {
                 const ids = other.prepare("SELECT id FROM messages ORDER BY id").all()
                   .map((r) => String(r.id));
                 const id = "pick" in w && ids.length > 0 ? ids[w.pick % ids.length] : undefined;
-                if (w.op === "insert") insert(other, `m${next++}`, w.room, w.at);
-                else if (id === undefined) continue;
+                const update = (column: string, value: string | number) =>
+                  other.prepare(`UPDATE messages SET ${column} = ? WHERE id = ?`).run(value, id!);
+                if (w.op === "insert") {
+                  other.prepare("INSERT INTO messages VALUES (?, ?, ?, 'hi', ?)")
+                    .run(`m${next++}`, w.room, w.author, w.at);
+                } else if (id === undefined) continue;
                 else if (w.op === "delete") {
                   other.prepare("DELETE FROM messages WHERE id = ?").run(id);
-                } else if (w.op === "text") {
-                  other.prepare("UPDATE messages SET text = ? WHERE id = ?").run(w.text, id);
-                } else if (w.op === "time") {
-                  other.prepare("UPDATE messages SET created_at = ? WHERE id = ?").run(w.at, id);
-                } else other.prepare("UPDATE messages SET room = ? WHERE id = ?").run(w.room, id);
+                } else if (w.op === "text") update("text", w.text);
+                else if (w.op === "time") update("created_at", w.at);
+                else if (w.op === "room") update("room", w.room);
+                else update("author", w.author);
               }
               models[0].source.flush();
-              for (const [i, model] of models.entries()) assertSame(model, other, rooms[i]);
+              check();
             }
             for (const [i, model] of models.entries()) {
               const offset = batches.length % 3;
               const page = await model.source.page(offset, 2);
-              assert.deepEqual(page.items, truth(other, rooms[i]).items.slice(offset, offset + 2));
+              assert.deepEqual(page.items, shapes[i].truth().items.slice(offset, offset + 2));
+              assert.equal(page.total, shapes[i].truth().total);
             }
           },
         ),
