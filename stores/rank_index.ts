@@ -33,7 +33,11 @@ export class RankIndex<E> {
   #tree: number[] = [0];
   #size = 0;
 
-  /** @param compare a total order; 0 only for the same entry */
+  /**
+   * An empty index.
+   *
+   * @param compare a total order; 0 only for the same entry
+   */
   constructor(compare: (a: E, b: E) => number) {
     this.#compare = compare;
   }

@@ -90,7 +90,15 @@ const CHUNK = 4096;
 const MAINTAIN_MS = 10_000;
 const EXPIRE_MS = 120_000;
 
-/** Quotes an SQL identifier. */
+/**
+ * Quotes an SQL identifier.
+ *
+ * @example
+ * ```ts
+ * import { quoteIdent } from "./sqlite_changes.ts";
+ * quoteIdent('my "table"'); // '"my ""table"""'
+ * ```
+ */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
@@ -158,6 +166,8 @@ export class SqliteChangeWatcher {
   #failure = "";
 
   /**
+   * A watcher over `db`; prefer {@linkcode changeWatcher}, which shares one per database.
+   *
    * @param db the connection
    * @param options poll interval and error sink
    */

@@ -99,7 +99,11 @@ export class SqliteTableSource<T = Record<string, unknown>> implements ListSourc
   #index: RankIndex<QueryEntry> | undefined;
   #version = 0;
 
-  /** @param options see {@linkcode SqliteTableOptions} */
+  /**
+   * Binds the query; the table, its columns and the WHERE are checked now.
+   *
+   * @param options see {@linkcode SqliteTableOptions}
+   */
   constructor(options: SqliteTableOptions) {
     const { table, key } = options;
     const hub = this.#hub = TableHub.of(options.db, table, key);

@@ -99,6 +99,8 @@ export class Family {
   readonly #affinities: string[];
 
   /**
+   * An empty family.
+   *
    * @param where the compiled WHERE
    * @param affinities the affinity of each equality's column, or [] when nothing routes
    */
@@ -148,10 +150,21 @@ export class Family {
   }
 }
 
-/** Column facts from `PRAGMA table_info`. */
-interface Column {
+/**
+ * Column facts from `PRAGMA table_info`.
+ *
+ * @example
+ * ```ts
+ * import type { Column } from "./sqlite_table_hub.ts";
+ * const column: Column = { name: "room", affinity: "TEXT", notNull: true };
+ * ```
+ */
+export interface Column {
+  /** Its name. */
   name: string;
+  /** Its type affinity: TEXT, INTEGER, NUMERIC, REAL or BLOB. */
   affinity: string;
+  /** Whether it can never hold NULL. */
   notNull: boolean;
 }
 
