@@ -225,6 +225,9 @@ const rankOfType = (value: SqlValue): number =>
  * ```
  */
 export function compareSqlValues(a: SqlValue, b: SqlValue): number {
+  // The common cases first: both numbers, or both text.
+  if (typeof a === "number" && typeof b === "number") return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === "string" && typeof b === "string") return compareText(a, b);
   const ta = rankOfType(a);
   const tb = rankOfType(b);
   if (ta !== tb) return ta - tb;

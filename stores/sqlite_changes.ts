@@ -15,6 +15,9 @@
  */
 import { nanoid } from "nanoid";
 import type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
+import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL as SQL, installTriggers } from "./sqlite_change_log.ts";
+
+export { quoteIdent } from "./sqlite_change_log.ts";
 
 /** A value SQLite takes as a parameter or gives back. */
 export type SqlValue = string | number | bigint | null | Uint8Array;
@@ -55,54 +58,11 @@ export interface ChangeWatcherOptions {
   onError?: (error: unknown) => void;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS socksync_changes (
-  seq INTEGER PRIMARY KEY,
-  tbl TEXT NOT NULL,
-  op TEXT NOT NULL,
-  key
-);
-CREATE TABLE IF NOT EXISTS socksync_change_readers (
-  reader TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL,
-  at INTEGER NOT NULL
-);`;
-
-const SQL = {
-  stamp: "SELECT total_changes() AS t, data_version AS v FROM pragma_data_version()",
-  last: "SELECT COALESCE(MAX(seq), 0) AS seq FROM socksync_changes",
-  since: "SELECT seq, tbl, key FROM socksync_changes WHERE seq > ? ORDER BY seq LIMIT ?",
-  register: "INSERT INTO socksync_change_readers (reader, seq, at) VALUES (?, ?, ?)",
-  heartbeat: "UPDATE socksync_change_readers SET seq = ?, at = ? WHERE reader = ? RETURNING reader",
-  unregister: "DELETE FROM socksync_change_readers WHERE reader = ?",
-  expire: "DELETE FROM socksync_change_readers WHERE at < ?",
-  // The row at the smallest seen seq stays, so MAX(seq) never goes back and a
-  // gap in seq always means rows were trimmed unseen.
-  trim: `DELETE FROM socksync_changes WHERE seq < COALESCE(
-    (SELECT MIN(seq) FROM socksync_change_readers), (SELECT MAX(seq) FROM socksync_changes))`,
-  triggers: `SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?
-    AND name LIKE 'socksync\\_%' ESCAPE '\\'`,
-} as const;
-
 // Rows read per statement while catching up.
 const CHUNK = 4096;
 // How often a listening reader refreshes its row and trims, and when a silent one expires.
 const MAINTAIN_MS = 10_000;
 const EXPIRE_MS = 120_000;
-
-/**
- * Quotes an SQL identifier.
- *
- * @example
- * ```ts
- * import { quoteIdent } from "./sqlite_changes.ts";
- * quoteIdent('my "table"'); // '"my ""table"""'
- * ```
- */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-const quoteText = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 const watchers = new WeakMap<SqliteDriver, SqliteChangeWatcher>();
 
@@ -192,31 +152,7 @@ export class SqliteChangeWatcher {
     const known = this.#watched.get(table);
     if (known === key) return;
     if (known !== undefined) throw new Error(`table "${table}" is watched by column "${known}"`);
-    this.db.exec(SCHEMA);
-    const prefix = `socksync_${table}_${key}_`;
-    for (const row of this.statement(SQL.triggers).all(table)) {
-      if (!String(row.name).startsWith(prefix)) {
-        throw new Error(`table "${table}" has change triggers for another key column`);
-      }
-    }
-    const t = quoteIdent(table);
-    const k = quoteIdent(key);
-    const name = (op: string) => quoteIdent(prefix + op);
-    const record = (op: string, row: string) =>
-      `INSERT INTO socksync_changes (tbl, op, key) VALUES (${
-        quoteText(table)
-      }, '${op}', ${row}.${k});`;
-    const when = "WHEN EXISTS (SELECT 1 FROM socksync_change_readers)";
-    this.db.exec(`
-      CREATE TRIGGER IF NOT EXISTS ${name("insert")} AFTER INSERT ON ${t} ${when}
-      BEGIN ${record("i", "NEW")} END;
-      CREATE TRIGGER IF NOT EXISTS ${name("update")} AFTER UPDATE ON ${t} ${when}
-      BEGIN ${record("u", "OLD")}
-        INSERT INTO socksync_changes (tbl, op, key) SELECT ${quoteText(table)}, 'u', NEW.${k}
-          WHERE NEW.${k} IS NOT OLD.${k};
-      END;
-      CREATE TRIGGER IF NOT EXISTS ${name("delete")} AFTER DELETE ON ${t} ${when}
-      BEGIN ${record("d", "OLD")} END;`);
+    installTriggers(this.db, table, key);
     this.#watched.set(table, key);
   }
 
@@ -292,7 +228,7 @@ export class SqliteChangeWatcher {
   }
 
   #start(): void {
-    this.db.exec(SCHEMA);
+    this.db.exec(CHANGE_LOG_SCHEMA);
     const reader = nanoid();
     const now = Date.now();
     this.statement("BEGIN IMMEDIATE").run();
