@@ -247,8 +247,10 @@ export class SqliteChangeWatcher {
     this.#maintained = now;
     this.#stamp = this.#readStamp();
     this.#timer = setInterval(() => this.#tick(), this.#pollMs);
-    // Deno gives a number; Node and Bun a handle that must not keep the process alive.
-    (this.#timer as { unref?: () => void }).unref?.();
+    // The timer must not keep the process alive: Node and Bun give a handle, Deno a number.
+    const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+    if (typeof this.#timer === "number") deno?.unrefTimer?.(this.#timer);
+    else (this.#timer as { unref?: () => void }).unref?.();
   }
 
   #stop(): void {

@@ -135,8 +135,10 @@ async function changeCost() {
     while (open.length < n) openQuery(`r${open.length}`);
     measure("touching 1 query", n);
   }
-  for (let i = 0; i < 9; i++) openQuery("r0");
-  measure("touching 10 queries", open.length);
+  for (const touched of [10, 100]) {
+    while (open.length < 10_000 + touched - 1) openQuery("r0");
+    measure(`touching ${touched} queries`, open.length);
+  }
   for (const { stop } of open) stop();
   other.close();
   changeWatcher(db).close();
@@ -177,7 +179,23 @@ async function latency() {
   db.close();
 }
 
+async function idleCost() {
+  const { db } = await fresh(1000, 10);
+  const stop = query(db, "r1").subscribe(() => {});
+  const before = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  const used = process.cpuUsage(before);
+  console.log(
+    `idle but subscribed (100 ms poll): ${((used.user + used.system) / 1000 * 6).toFixed(0)} ms ` +
+      "CPU per minute (whole process)",
+  );
+  stop();
+  changeWatcher(db).close();
+  db.close();
+}
+
 try {
+  await idleCost();
   await memoryPerRow();
   rankLookups(false);
   rankLookups(true);

@@ -118,6 +118,21 @@ describe("SQLite change watcher", () => {
     }
   });
 
+  test("notices writes through its own connection without a flush", async () => {
+    const { db, close } = await open();
+    try {
+      const source = room(db);
+      const seen: string[] = [];
+      const stop = source.subscribe((c) => c.op === "insert" && seen.push(c.id));
+      insert(db, "own");
+      await waitUntil(() => seen.length === 1, { what: "the own write", timeout: 5000 });
+      assert.deepEqual(seen, ["own"]);
+      stop();
+    } finally {
+      close();
+    }
+  });
+
   test("trims what every reader has seen, and keeps what one has not", async () => {
     const a = await open();
     const b = await openSqliteDriver(a.path);
