@@ -54,6 +54,8 @@ export interface ChangeConsumer {
 export interface ChangeWatcherOptions {
   /** How often a listening watcher looks for other connections' writes, in ms (default 100). */
   pollMs?: number;
+  /** How often a listening watcher refreshes its reader row and trims, in ms (default 10000). */
+  maintainMs?: number;
   /** Told about failures that have no caller (the timer's reads, listeners that throw). */
   onError?: (error: unknown) => void;
 }
@@ -110,6 +112,7 @@ export class SqliteChangeWatcher {
   /** The connection it reads through. */
   readonly db: SqliteDriver;
   readonly #pollMs: number;
+  readonly #maintainMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #statements = new Map<string, SqliteStatement>();
   readonly #consumers = new Map<string, Set<ChangeConsumer>>();
@@ -134,6 +137,7 @@ export class SqliteChangeWatcher {
   constructor(db: SqliteDriver, options: ChangeWatcherOptions = {}) {
     this.db = db;
     this.#pollMs = options.pollMs ?? 100;
+    this.#maintainMs = options.maintainMs ?? MAINTAIN_MS;
     this.#onError = options.onError ?? ((error) => console.error(error));
   }
 
@@ -281,7 +285,7 @@ export class SqliteChangeWatcher {
         this.#stamp = stamp;
       }
       const now = Date.now();
-      if (now - this.#maintained >= MAINTAIN_MS) this.#maintain(now);
+      if (now - this.#maintained >= this.#maintainMs) this.#maintain(now);
       this.#failure = "";
     } catch (error) {
       // A broken binding fails every tick: report each new failure once.

@@ -180,6 +180,28 @@ describe("SQLite change watcher", () => {
     }
   });
 
+  test("a reader expired by another process registers again and resets", async () => {
+    const { db, other, close } = await open();
+    try {
+      changeWatcher(db, { maintainMs: 50 });
+      const source = room(db);
+      const changes: ListChange[] = [];
+      const stop = source.subscribe((change) => changes.push(change));
+      // Another process decided this reader was dead: nothing is recorded any more.
+      other.exec("DELETE FROM socksync_change_readers");
+      insert(other, "lost", 1);
+      await waitUntil(() => changes.some((c) => c.op === "reset"), { what: "the reset" });
+      assert.deepEqual((await source.page(0, 10)).items.map((i) => i.id), ["lost"]);
+      insert(other, "later", 2);
+      await waitUntil(() => changes.some((c) => c.op === "insert" && c.id === "later"), {
+        what: "a change recorded again",
+      });
+      stop();
+    } finally {
+      close();
+    }
+  });
+
   test("tables of one database share one watcher", async () => {
     const { db, other, close } = await open();
     try {
