@@ -174,6 +174,18 @@ export abstract class LiveTableQuery<T> implements LiveQuery {
     this.emit({ op: "reset", version: 0 });
   }
 
+  /**
+   * Inside a read: the index, loaded again (with a reset) if a failed reload lost it
+   * while listeners remain; `undefined` while nothing listens.
+   */
+  protected loaded(): RankIndex<QueryEntry> | undefined {
+    if (!this.index && this.listeners.size > 0) {
+      this.load();
+      this.emit({ op: "reset", version: 0 });
+    }
+    return this.index;
+  }
+
   /** Inside a read: loads the index with one ordered scan of the query. */
   protected load(): void {
     const entries: QueryEntry[] = [];

@@ -50,14 +50,14 @@ export class SqliteTableSource<T = Record<string, unknown>> extends LiveTableQue
   }
 
   count(): Promise<number> {
-    return this.read(() => this.index?.size ?? this.countAll());
+    return this.read(() => this.loaded()?.size ?? this.countAll());
   }
 
   page(offset: number, limit: number): Promise<ListPage<T>> {
     const start = Math.max(0, Math.trunc(offset) || 0);
     const take = Math.max(0, Math.trunc(limit) || 0);
     return this.read(() => {
-      const index = this.index;
+      const index = this.loaded();
       if (!index) {
         const rows = take > 0 ? this.statement("page").all(...this.params, take, start) : [];
         return {
@@ -71,7 +71,10 @@ export class SqliteTableSource<T = Record<string, unknown>> extends LiveTableQue
         // The table changed without its triggers (or in an order SQLite sorts differently):
         // start over from the table and tell the listeners.
         this.reload();
-        items = this.keysetPage(this.index!, start, take) ?? [];
+        items = this.keysetPage(this.index!, start, take);
+        if (!items) {
+          throw new SockSyncError(ErrorCode.Other, "the table and its index disagree");
+        }
       }
       return { items, total: this.index!.size, version: this.version };
     });
@@ -86,9 +89,10 @@ export class SqliteTableSource<T = Record<string, unknown>> extends LiveTableQue
 
   indexOf(id: string): Promise<number> {
     return this.read(() => {
-      if (this.index) {
+      const index = this.loaded();
+      if (index) {
         const entry = this.entryOf(id);
-        return entry ? this.index.rankOf(entry) : -1;
+        return entry ? index.rankOf(entry) : -1;
       }
       const row = this.statement("get").get(...this.params, id);
       if (!row) return -1;
