@@ -1,0 +1,96 @@
+/**
+ * The change log in the database file: `socksync_changes` (one row per changed row of a
+ * watched table, in `seq` order), `socksync_change_readers` (the processes listening, so
+ * that the triggers record only while someone reads, and trimming keeps what a reader
+ * has not seen yet), and the triggers that fill it.
+ *
+ * @module
+ */
+import type { SqliteDriver } from "./sqlite_driver.ts";
+
+/** The change table and the table of registered readers. */
+export const CHANGE_LOG_SCHEMA = `
+CREATE TABLE IF NOT EXISTS socksync_changes (
+  seq INTEGER PRIMARY KEY,
+  tbl TEXT NOT NULL,
+  op TEXT NOT NULL,
+  key
+);
+CREATE TABLE IF NOT EXISTS socksync_change_readers (
+  reader TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  at INTEGER NOT NULL
+);`;
+
+/** The statements of the change watcher. */
+export const CHANGE_LOG_SQL = {
+  stamp: "SELECT total_changes() AS t, data_version AS v FROM pragma_data_version()",
+  last: "SELECT COALESCE(MAX(seq), 0) AS seq FROM socksync_changes",
+  since: "SELECT seq, tbl, key FROM socksync_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+  register: "INSERT INTO socksync_change_readers (reader, seq, at) VALUES (?, ?, ?)",
+  heartbeat: "UPDATE socksync_change_readers SET seq = ?, at = ? WHERE reader = ? RETURNING reader",
+  unregister: "DELETE FROM socksync_change_readers WHERE reader = ?",
+  expire: "DELETE FROM socksync_change_readers WHERE at < ?",
+  // The row at the smallest seen seq stays, so MAX(seq) never goes back and a
+  // gap in seq always means rows were trimmed unseen.
+  trim: `DELETE FROM socksync_changes WHERE seq < COALESCE(
+    (SELECT MIN(seq) FROM socksync_change_readers), (SELECT MAX(seq) FROM socksync_changes))`,
+  triggers: `SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?
+    AND name LIKE 'socksync\\_%' ESCAPE '\\'`,
+} as const;
+
+/**
+ * Quotes an SQL identifier.
+ *
+ * @example
+ * ```ts
+ * import { quoteIdent } from "./sqlite_change_log.ts";
+ * quoteIdent('my "table"'); // '"my ""table"""'
+ * ```
+ */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+const quoteText = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * Creates the change log when missing and the AFTER INSERT, UPDATE and DELETE triggers of
+ * `table` that record its `key` column (an update that changes the key records both).
+ * Throws if the table has SockSync triggers for another key column.
+ *
+ * @example
+ * ```ts
+ * import { openSqliteDriver } from "./sqlite_driver.ts";
+ * import { installTriggers } from "./sqlite_change_log.ts";
+ * const db = await openSqliteDriver(":memory:");
+ * db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY, text TEXT)");
+ * installTriggers(db, "notes", "id");
+ * ```
+ */
+export function installTriggers(db: SqliteDriver, table: string, key: string): void {
+  db.exec(CHANGE_LOG_SCHEMA);
+  const prefix = `socksync_${table}_${key}_`;
+  for (const row of db.prepare(CHANGE_LOG_SQL.triggers).all(table)) {
+    if (!String(row.name).startsWith(prefix)) {
+      throw new Error(`table "${table}" has change triggers for another key column`);
+    }
+  }
+  const t = quoteIdent(table);
+  const k = quoteIdent(key);
+  const name = (op: string) => quoteIdent(prefix + op);
+  const record = (op: string, row: string) =>
+    `INSERT INTO socksync_changes (tbl, op, key) VALUES (${
+      quoteText(table)
+    }, '${op}', ${row}.${k});`;
+  const when = "WHEN EXISTS (SELECT 1 FROM socksync_change_readers)";
+  db.exec(`
+      CREATE TRIGGER IF NOT EXISTS ${name("insert")} AFTER INSERT ON ${t} ${when}
+      BEGIN ${record("i", "NEW")} END;
+      CREATE TRIGGER IF NOT EXISTS ${name("update")} AFTER UPDATE ON ${t} ${when}
+      BEGIN ${record("u", "OLD")}
+        INSERT INTO socksync_changes (tbl, op, key) SELECT ${quoteText(table)}, 'u', NEW.${k}
+          WHERE NEW.${k} IS NOT OLD.${k};
+      END;
+      CREATE TRIGGER IF NOT EXISTS ${name("delete")} AFTER DELETE ON ${t} ${when}
+      BEGIN ${record("d", "OLD")} END;`);
+}
