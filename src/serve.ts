@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
-import type { UpgradeWebSocket, WSContext } from "hono/ws";
+import type { WSContext } from "hono/ws";
 import type { Hub } from "./hub.ts";
 import type { Peer } from "./peer.ts";
 import type { GuardOptions } from "./guard.ts";
