@@ -85,7 +85,10 @@ export class TcpWebSocket {
       const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
       const lines = [
         `GET ${path} HTTP/1.1`,
-        `Host: 127.0.0.1:${port}`,
+        // A `host` among `headers` replaces this one (a proxy's view of the request).
+        ...(Object.keys(headers).some((name) => name.toLowerCase() === "host")
+          ? []
+          : [`Host: 127.0.0.1:${port}`]),
         "Upgrade: websocket",
         "Connection: Upgrade",
         `Sec-WebSocket-Key: ${key}`,
