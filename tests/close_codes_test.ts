@@ -11,9 +11,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as v from "valibot";
+import { Hono } from "hono";
 import { Hub, type Peer } from "../mod.ts";
 import type { Limits } from "../src/limits.ts";
-import { serve, type Server } from "../src/serve.ts";
+import { loadAdapter, serve, type Server } from "../src/serve.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -191,5 +192,47 @@ describe("server-initiated closes deliver their code", { timeout: 60_000 }, () =
         await client.close();
       }
     });
+  });
+});
+
+describe("the runtime's frame cap", { timeout: 60_000 }, () => {
+  /** A bare WebSocket route on the running runtime's adapter that answers each frame's length. */
+  async function lengthOf(maxPayload: number, bytes: number): Promise<string | number> {
+    const app = new Hono();
+    const adapter = await loadAdapter(app);
+    app.get(
+      "/ws/socksync",
+      adapter.upgradeWebSocket(() => ({
+        onMessage(event, ws) {
+          ws.send(String(String(event.data).length));
+        },
+      })),
+    );
+    const listener = await adapter.listen({ port: 0, hostname: "127.0.0.1", maxPayload });
+    const client = await TcpWebSocket.open(listener.port);
+    try {
+      client.write(0x1, Buffer.alloc(bytes, 0x61));
+      await client.until(
+        () => client.texts.length > 0 || client.closeFrame !== undefined,
+        30_000,
+        "an answer",
+      );
+      return client.texts[0] ?? client.closeFrame!.code;
+    } finally {
+      await client.close();
+      await listener.close();
+    }
+  }
+
+  const BIG = 20 * 1024 * 1024; // over every runtime's own default cap (Bun: 16 MiB)
+
+  test("Infinity and 0 turn the cap off", async () => {
+    assert.equal(await lengthOf(Infinity, BIG), String(BIG));
+    assert.equal(await lengthOf(0, BIG), String(BIG));
+  });
+
+  test("a finite cap closes with 1009 past it", async () => {
+    assert.equal(await lengthOf(4096, 4096), "4096");
+    assert.equal(await lengthOf(4096, 4097), 1009);
   });
 });
