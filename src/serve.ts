@@ -84,7 +84,10 @@ export interface ServeOptions<Ctx = unknown> {
    * there for `context`.
    */
   middleware?: MiddlewareHandler[];
-  /** Origin allow-list and connection cap, checked before the upgrade (403 / 503). */
+  /**
+   * Origin check (same origin by default; `allowedOrigins` allows more) and
+   * connection cap, checked before the upgrade (403 / 503).
+   */
   guard?: GuardOptions;
   /** Called for every new connection; the default accepts every function of the hub. */
   onConnect?: (peer: Peer) => void;
