@@ -14,14 +14,11 @@ import { fileURLToPath } from "node:url";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const BENCHMARKS = join(ROOT, "BENCHMARKS.md");
 
-export type Runtime = "node" | "deno" | "bun";
+import { detectRuntime } from "../src/adapter/shared.ts";
+export type { Runtime } from "../src/adapter/shared.ts";
 
-export function runtime(): Runtime {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno !== undefined) return "deno";
-  if (g.Bun !== undefined) return "bun";
-  return "node";
-}
+/** The runtime running this benchmark (the library's own check). */
+export const runtime = detectRuntime;
 
 export interface Stats {
   min: number;

@@ -15,11 +15,19 @@
  * @module
  */
 export { socksync, type SocksyncRouteOptions } from "./mount.ts";
-export { guard, guarded, type GuardedHub, type GuardOptions, refusal } from "./guard.ts";
+export {
+  guard,
+  guarded,
+  type GuardedHub,
+  type GuardOptions,
+  originAllowed,
+  refusal,
+} from "./guard.ts";
 export {
   type Adapter,
   detectRuntime,
   type Listener,
+  type ListenOptions,
   loadAdapter,
   type Runtime,
   serve,

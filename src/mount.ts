@@ -37,8 +37,9 @@ export interface SocksyncRouteOptions<Ctx = unknown> {
    */
   onConnect?: (peer: Peer, ws: WSContext) => void;
   /**
-   * Origin allow-list and connection cap, checked before the upgrade: a
-   * refused request gets 403 or 503 and no WebSocket is ever created.
+   * Origin check (same origin by default; `allowedOrigins` allows more) and
+   * connection cap, checked before the upgrade: a refused request gets 403
+   * or 503 and no WebSocket is ever created.
    */
   guard?: GuardOptions;
   /** Called once per connection, after it closed and its peer was detached. */

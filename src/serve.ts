@@ -1,92 +1,28 @@
 /**
  * Serves a {@linkcode Hub} (plus any Hono app) on whichever runtime runs this
  * code: Deno, Bun or Node. Each runtime's adapter is loaded with a dynamic
- * import, so Node never loads `hono/deno` and Deno never loads
- * `@hono/node-server`.
+ * import, so Bun never loads `@hono/node-server` and Node and Deno never load
+ * `hono/bun`. The adapters and their shared types live in `./adapter/`.
  *
  * @module
  */
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
-import type { UpgradeWebSocket, WSContext } from "hono/ws";
+import type { WSContext } from "hono/ws";
 import type { Hub } from "./hub.ts";
 import type { Peer } from "./peer.ts";
 import type { GuardOptions } from "./guard.ts";
 import { socksync } from "./mount.ts";
+import { type Adapter, detectRuntime, type Runtime } from "./adapter/shared.ts";
 
-/**
- * The runtimes SockSync serves on.
- *
- * @example
- * ```ts
- * import type { Runtime } from "./serve.ts";
- * const runtime: Runtime = "deno";
- * ```
- */
-export type Runtime = "deno" | "bun" | "node";
-
-/**
- * The runtime running this code: `globalThis.Deno`, then `globalThis.Bun`
- * (Bun also looks like Node), else Node.
- *
- * @example
- * ```ts
- * import { detectRuntime } from "./serve.ts";
- * console.log(`running on ${detectRuntime()}`);
- * ```
- */
-export function detectRuntime(): Runtime {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno !== undefined) return "deno";
-  if (g.Bun !== undefined) return "bun";
-  return "node";
-}
-
-/**
- * A listening socket, as an adapter reports it.
- *
- * @example
- * ```ts
- * import type { Listener } from "./serve.ts";
- * const stop = (listener: Listener) => listener.close();
- * ```
- */
-export interface Listener {
-  /** The port actually bound (useful with port 0). */
-  port: number;
-  /**
-   * Stops accepting connections at once, lets open WebSockets finish their
-   * close handshake for a short grace period, ends what is left, and resolves
-   * once the server stopped.
-   */
-  close(): Promise<void>;
-}
-
-/**
- * What one runtime's adapter provides for a Hono app: the upgrade helper to
- * mount WebSocket routes with, and a way to listen.
- *
- * @example
- * ```ts
- * import type { Adapter } from "./serve.ts";
- * async function start(adapter: Adapter) {
- *   return await adapter.listen({ port: 0, hostname: "127.0.0.1" });
- * }
- * ```
- */
-export interface Adapter {
-  /** The runtime this adapter serves on. */
-  readonly runtime: Runtime;
-  /** Hono's WebSocket upgrade helper for this runtime. */
-  // deno-lint-ignore no-explicit-any
-  readonly upgradeWebSocket: UpgradeWebSocket<any, any>;
-  /**
-   * Starts serving the app the adapter was created for. `maxPayload` bounds
-   * an incoming frame in bytes, so the runtime refuses a larger one before
-   * buffering it all.
-   */
-  listen(options: { port: number; hostname: string; maxPayload?: number }): Promise<Listener>;
-}
+export {
+  type Adapter,
+  type AdapterFactory,
+  detectRuntime,
+  type Listener,
+  type ListenOptions,
+  type Runtime,
+} from "./adapter/shared.ts";
 
 /**
  * Loads the adapter of the running runtime and creates it for `app`.
@@ -148,7 +84,10 @@ export interface ServeOptions<Ctx = unknown> {
    * there for `context`.
    */
   middleware?: MiddlewareHandler[];
-  /** Origin allow-list and connection cap, checked before the upgrade (403 / 503). */
+  /**
+   * Origin check (same origin by default; `allowedOrigins` allows more) and
+   * connection cap, checked before the upgrade (403 / 503).
+   */
   guard?: GuardOptions;
   /** Called for every new connection; the default accepts every function of the hub. */
   onConnect?: (peer: Peer) => void;
@@ -238,7 +177,7 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
     hostname,
     // Frames a little over the hub's limit still reach the peer, which closes with 1009 and
     // "frame too large"; the runtime closes (also 1009) on anything bigger before buffering it.
-    maxPayload: options.hub.limits.maxFrameBytes * 4 + 1024,
+    maxPayload: runtimeFrameCap(options.hub.limits.maxFrameBytes),
   });
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   const server: Server = {
@@ -265,4 +204,10 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
   };
   options.onListen?.(server);
   return server;
+}
+
+/** The runtime's frame cap for the hub's `maxFrameBytes`; `0` or `Infinity` (no limit) stays off. */
+function runtimeFrameCap(maxFrameBytes: number): number | undefined {
+  if (maxFrameBytes <= 0 || !Number.isFinite(maxFrameBytes)) return undefined;
+  return maxFrameBytes * 4 + 1024;
 }

@@ -9,6 +9,7 @@ import { type Client, connect } from "../src/client.ts";
 import { detectRuntime } from "../src/serve.ts";
 import { type Frame, RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
 import { type ServerRuntime, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
+import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const RUNTIMES: ServerRuntime[] = ["node", "deno", "bun"];
@@ -213,6 +214,29 @@ for (const runtime of RUNTIMES) {
           code: 4,
         });
         await assert.rejects(a.call("add_todo", { text: true }), { code: 6 });
+      });
+
+      await t.test("1,100 calls back to back: replies, then 1008 past the rate limit, not 1006", async () => {
+        const client = await TcpWebSocket.open(first.port);
+        try {
+          for (let i = 0; i < 1_100; i++) {
+            client.send({ func: "call", type: "function", name: "echo", id: `e${i}`, args: i });
+          }
+          let ended: string | undefined;
+          client.ended.then((how) => ended = how);
+          await client.until(() => !!client.closeFrame || !!ended, 20_000, "the close");
+          assert.equal(
+            client.closeFrame?.code,
+            1008,
+            `ended (${ended}) after ${client.texts.length} frames`,
+          );
+          const strikes = client.texts.filter((text) =>
+            text.includes("rate limit exceeded")
+          ).length;
+          assert.ok(strikes >= 500, `${strikes} rate-limit errors arrived before the close`);
+        } finally {
+          await client.close();
+        }
       });
 
       await t.test("SIGTERM closes sockets with 1001, exits 0; clients reconnect to a restart", async () => {

@@ -7,10 +7,10 @@
 /// <reference types="bun-types" />
 import type { Hono } from "hono";
 import { createBunWebSocket } from "hono/bun";
-import type { Adapter } from "../serve.ts";
+import { type Adapter, closeWithGrace, frameCap } from "./shared.ts";
 
-/** How long open WebSockets get to finish their close handshake. */
-const CLOSE_GRACE_MS = 2000;
+/** Bun's largest `maxPayloadLength`: what "no cap" becomes. */
+const BUN_MAX_PAYLOAD = 0xffff_ffff;
 
 /**
  * The Bun adapter for `app`.
@@ -41,9 +41,9 @@ export function createAdapter(app: Hono<any>): Adapter {
         websocket: {
           ...websocket,
           backpressureLimit: 64 * 1024 * 1024,
-          ...(maxPayload !== undefined && Number.isFinite(maxPayload)
-            ? { maxPayloadLength: maxPayload }
-            : {}),
+          // Bun refuses a longer frame from its header, with 1009. Its own default (16 MiB)
+          // gives way to ours; 0 would refuse every non-empty frame, so "no cap" is its maximum.
+          maxPayloadLength: Math.min(frameCap(maxPayload) ?? BUN_MAX_PAYLOAD, BUN_MAX_PAYLOAD),
         },
       });
       return Promise.resolve({
@@ -51,12 +51,7 @@ export function createAdapter(app: Hono<any>): Adapter {
         async close() {
           // stop() stops accepting and waits for open connections; stop(true)
           // ends those left after the grace.
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          await Promise.race([
-            server.stop(),
-            new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS)),
-          ]);
-          clearTimeout(timer);
+          await closeWithGrace(server.stop());
           await server.stop(true);
         },
       });

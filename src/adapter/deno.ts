@@ -1,15 +1,27 @@
 /**
- * Serves a Hono app on Deno with `Deno.serve` and `hono/deno`'s WebSocket
- * upgrade. Loaded by `serve()` only when running on Deno.
+ * Serves a Hono app on Deno. Loaded by `serve()` only when running on Deno.
+ *
+ * Deno serves through its `node:http` layer and the `ws` WebSocket server
+ * (the Node adapter), not `Deno.serve` with `Deno.upgradeWebSocket`, for two
+ * reasons the native socket gives no way around:
+ *
+ * - A server-side Deno WebSocket that called `close()` treats the next data
+ *   frame still arriving from the client as the end of the connection: it
+ *   fires `close` with code 0 and drops the TCP connection at once, while the
+ *   client's frames sit unread in the kernel. The kernel then resets the
+ *   connection instead of ending it, which discards the replies and the close
+ *   frame still on their way: a client that was still sending saw 1006 where
+ *   the server closed with 1008 or 1009. `ws` keeps reading (and discarding)
+ *   until the client's close frame arrives, then ends the connection.
+ * - `Deno.upgradeWebSocket` has no frame-size option: a frame is buffered
+ *   whole (up to 64 MiB) before the application sees it. `ws` refuses a frame
+ *   from its header.
  *
  * @module
  */
 import type { Hono } from "hono";
-import { upgradeWebSocket } from "hono/deno";
-import type { Adapter, Listener } from "../serve.ts";
-
-/** How long open WebSockets get to finish their close handshake. */
-const CLOSE_GRACE_MS = 2000;
+import { createAdapter as createNodeAdapter } from "./node.ts";
+import type { Adapter } from "./shared.ts";
 
 /**
  * The Deno adapter for `app`.
@@ -25,32 +37,5 @@ const CLOSE_GRACE_MS = 2000;
  */
 // deno-lint-ignore no-explicit-any
 export function createAdapter(app: Hono<any>): Adapter {
-  return {
-    runtime: "deno",
-    upgradeWebSocket,
-    listen({ port, hostname }) {
-      return new Promise<Listener>((resolve) => {
-        const server: Deno.HttpServer = Deno.serve({
-          port,
-          hostname,
-          onListen: (address) => {
-            resolve({
-              port: address.port,
-              close: () => shutdown(server),
-            });
-          },
-        }, app.fetch);
-      });
-    },
-  };
-}
-
-/** Deno cannot force a shutdown: past the grace, stop waiting for it. */
-async function shutdown(server: Deno.HttpServer): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    server.shutdown(),
-    new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS)),
-  ]);
-  clearTimeout(timer);
+  return createNodeAdapter(app, "deno");
 }

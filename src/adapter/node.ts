@@ -1,6 +1,7 @@
 /**
- * Serves a Hono app on Node with `@hono/node-server` and `@hono/node-ws`.
- * Loaded by `serve()` only when running on Node.
+ * Serves a Hono app with `node:http` (through `@hono/node-server`) and the
+ * `ws` WebSocket server (through `@hono/node-ws`). Loaded by `serve()` on
+ * Node, and on Deno too (see `deno.ts` for why).
  *
  * @module
  */
@@ -8,13 +9,11 @@ import { serve } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
 import type { Hono } from "hono";
 import type { Server } from "node:http";
-import type { Adapter, Listener } from "../serve.ts";
-
-/** How long open WebSockets get to finish their close handshake. */
-const CLOSE_GRACE_MS = 2000;
+import { type Adapter, closeWithGrace, frameCap, type Listener, type Runtime } from "./shared.ts";
 
 /**
- * The Node adapter for `app`.
+ * The Node adapter for `app`. `runtime` is what it reports (Deno serves
+ * through it as well).
  *
  * @example
  * ```ts
@@ -26,18 +25,17 @@ const CLOSE_GRACE_MS = 2000;
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function createAdapter(app: Hono<any>): Adapter {
+export function createAdapter(app: Hono<any>, runtime: Runtime = "node"): Adapter {
   const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({
     app,
   });
   return {
-    runtime: "node",
+    runtime,
     upgradeWebSocket,
     listen({ port, hostname, maxPayload }) {
-      // `ws` would otherwise buffer frames of up to 100 MiB before the peer can refuse them.
-      if (maxPayload !== undefined && Number.isFinite(maxPayload)) {
-        wss.options.maxPayload = maxPayload;
-      }
+      // `ws` checks a frame's announced length in its header, before buffering the payload,
+      // and closes with 1009. Its own default (100 MiB) gives way to ours; 0 means no cap.
+      wss.options.maxPayload = frameCap(maxPayload) ?? 0;
       return new Promise<Listener>((resolve, reject) => {
         const server = serve(
           { fetch: app.fetch, port, hostname },
@@ -55,14 +53,11 @@ export function createAdapter(app: Hono<any>): Adapter {
   async function stop(server: Server): Promise<void> {
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     const open = [...wss.clients].filter((client) => client.readyState < 3);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
+    await closeWithGrace(
       Promise.all(
         open.map((client) => new Promise((resolve) => client.once("close", resolve))),
       ),
-      new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS)),
-    ]);
-    clearTimeout(timer);
+    );
     // Sockets that ignored the close handshake must not hold the process open.
     for (const client of wss.clients) client.terminate();
     server.closeAllConnections();
