@@ -9,6 +9,8 @@ const app = new Hono();
 import { upgradeWebSocket } from "hono/deno";
 import { socksync } from "socksync/hono";
 
+// Same origin only, as with serve(); `guard: { allowedOrigins }` allows more.
+
 app.get(
   "/ws/socksync",
   socksync(hub, {

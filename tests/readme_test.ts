@@ -260,6 +260,9 @@ test(
           const auth = await runToEnd(RUNTIMES[name](copy("auth.ts", await freePort())), dir);
           assert.equal(auth.code, 0, `examples/auth.ts:\n${auth.out}`);
           assert.match(auth.out, /listening on http:\/\/127\.0\.0\.1:\d+/);
+          const origins = await runToEnd(RUNTIMES[name](copy("origins.ts", await freePort())), dir);
+          assert.equal(origins.code, 0, `examples/origins.ts:\n${origins.out}`);
+          assert.match(origins.out, /listening on http:\/\/127\.0\.0\.1:\d+/);
         });
       }
 

@@ -47,6 +47,17 @@ function stripComments(src: string): string {
     } else if (c === "/" && n === "/") {
       const end = src.indexOf("\n", i);
       i = end < 0 ? src.length : end;
+    } else if (c === "/" && startsRegex(out)) {
+      // A regular expression literal may hold quotes; copy it whole.
+      let j = i + 1;
+      let inClass = false;
+      while (j < src.length && src[j] !== "\n" && (inClass || src[j] !== "/")) {
+        if (src[j] === "[") inClass = true;
+        else if (src[j] === "]") inClass = false;
+        j += src[j] === "\\" ? 2 : 1;
+      }
+      out += src.slice(i, j + 1);
+      i = j + 1;
     } else if (c === '"' || c === "'" || c === "`") {
       let j = i + 1;
       while (j < src.length && src[j] !== c) j += src[j] === "\\" ? 2 : 1;
@@ -58,6 +69,13 @@ function stripComments(src: string): string {
     }
   }
   return out;
+}
+
+/** Whether a `/` after this code starts a regular expression, not a division. */
+function startsRegex(before: string): boolean {
+  const code = before.trimEnd();
+  return code === "" || /[(,=:[!&|?{};+\-*%<>~^]$/.test(code) ||
+    /\b(?:return|typeof|case|do|else|in|of|yield|await)$/.test(code);
 }
 
 /** Blanks out the contents of string literals (a message may say "Deno."). */
