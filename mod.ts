@@ -11,6 +11,9 @@
  * await counter.set(1);
  * ```
  *
+ * The wire format itself (decoding, encoding, the message types) is in
+ * `socksync/protocol`, for those who build or test a peer of their own.
+ *
  * @module
  */
 export { ErrorCode, type ErrorCodeValue, isSockSyncError, SockSyncError } from "./src/errors.ts";
@@ -22,25 +25,16 @@ export { ListMirror, type ListViewOptions, type MirrorFrame, VarMirror } from ".
 export {
   type AccessRequest,
   type CallOptions,
+  type ErrorAbout,
   Peer,
   type PeerOptions,
-  PROBE_NAME,
   type Registry,
 } from "./src/peer.ts";
 export { DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/limits.ts";
-export {
-  type Decoded,
-  decodeFrame,
-  type ErrorFrame,
-  errorFrame,
-  type GroupType,
-  type Message,
-  MessageSchemas,
-  type MessageWithFunc,
-} from "./src/protocol.ts";
-export { OPEN, type SocketLike, type Subscriber } from "./src/socket.ts";
+export type { SocketLike, Subscriber } from "./src/socket.ts";
 export {
   Client,
+  type ClientErrorInfo,
   type ClientOptions,
   connect,
   type DisconnectInfo,

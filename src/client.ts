@@ -7,130 +7,28 @@
  * @module
  */
 import type * as v from "valibot";
-import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { backoffDelay } from "./backoff.ts";
+import type {
+  ClientErrorInfo,
+  ClientOptions,
+  DisconnectInfo,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./client_options.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
-import { ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
-import { type CallOptions, Peer, type Registry } from "./peer.ts";
+import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "./limits.ts";
+import { checkPage, ListView } from "./list_view.ts";
+import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
+import { type CallOptions, type ErrorAbout, Peer } from "./peer.ts";
 
-/**
- * The part of a WebSocket the client uses: the Web-standard API, which
- * browsers, Deno, Bun and the `ws` package all provide.
- *
- * @example
- * ```ts
- * import type { WebSocketLike } from "./client.ts";
- * const open = (socket: WebSocketLike) => socket.readyState === 1;
- * ```
- */
-export interface WebSocketLike {
-  /** 0 connecting, 1 open, 2 closing, 3 closed. */
-  readonly readyState: number;
-  /** Bytes queued but not yet sent. */
-  readonly bufferedAmount: number;
-  /** Sends one text frame. */
-  send(data: string): void;
-  /** Starts the close handshake. */
-  close(code?: number, reason?: string): void;
-  // Handler properties rather than addEventListener: every implementation has
-  // them with compatible types. Their events differ, hence `any`.
-  // deno-lint-ignore no-explicit-any
-  onopen: ((event: any) => void) | null;
-  // deno-lint-ignore no-explicit-any
-  onmessage: ((event: any) => void) | null;
-  // deno-lint-ignore no-explicit-any
-  onclose: ((event: any) => void) | null;
-  // deno-lint-ignore no-explicit-any
-  onerror: ((event: any) => void) | null;
-}
-
-/**
- * A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from `ws`.
- *
- * @example
- * ```ts
- * import type { WebSocketConstructor } from "./client.ts";
- * const Impl: WebSocketConstructor = globalThis.WebSocket;
- * ```
- */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
-
-/**
- * Options of {@linkcode connect}.
- *
- * @example
- * ```ts
- * import type { ClientOptions } from "./client.ts";
- * const options: ClientOptions = { reconnect: { minDelay: 100, maxDelay: 5000 }, callTimeout: 10_000 };
- * ```
- */
-export interface ClientOptions {
-  /** The WebSocket class (default `globalThis.WebSocket`; on Node 20 pass `ws`). */
-  WebSocket?: WebSocketConstructor;
-  /**
-   * What this side provides to the server (a `Hub`): its vars and lists can
-   * be subscribed to, and every one of its functions is accepted for calls.
-   */
-  hub?: Registry;
-  /** Reconnect delays, or `false` to stay disconnected after a drop. */
-  reconnect?: BackoffOptions | false;
-  /** Default timeout of calls in milliseconds (default 30,000). */
-  callTimeout?: number;
-  /** Called after every (re)connect, once every mirror was subscribed again. */
-  onConnect?: () => void;
-  /** Called after every drop of an open connection. */
-  onDisconnect?: (info: DisconnectInfo) => void;
-}
-
-/**
- * Why a connection ended.
- *
- * @example
- * ```ts
- * import type { DisconnectInfo } from "./client.ts";
- * const info: DisconnectInfo = { code: 1001, reason: "server shutting down" };
- * ```
- */
-export interface DisconnectInfo {
-  /** The WebSocket close code (1006 when the connection just broke). */
-  code: number;
-  /** The close reason the other side gave, if any. */
-  reason: string;
-}
-
-/**
- * A list mirror that knows its client, so it can move between pages itself.
- *
- * @example
- * ```ts
- * import { connect } from "./client.ts";
- * const client = connect("ws://127.0.0.1:8080/ws/socksync");
- * const todos = client.list<{ text: string }>("todos", { pageSize: 10 });
- * todos.onChange(() => console.log(todos.page, todos.items));
- * todos.setPage(1);
- * ```
- */
-export class ListView<T = unknown> extends ListMirror<T> {
-  readonly #move: (view: ListView<T>, page: number, size?: number) => void;
-
-  /**
-   * @param name the list's name on the wire
-   * @param options the page to open
-   * @param move asks for another page (the client's `getPage`)
-   */
-  constructor(
-    name: string,
-    options: ListViewOptions,
-    move: (view: ListView<T>, page: number, size?: number) => void,
-  ) {
-    super(name, options);
-    this.#move = move;
-  }
-
-  /** Shows another page (and optionally another page size). */
-  setPage(page: number, pageSize?: number): void {
-    this.#move(this, page, pageSize);
-  }
-}
+export type {
+  ClientErrorInfo,
+  ClientOptions,
+  DisconnectInfo,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./client_options.ts";
+export { ListView } from "./list_view.ts";
 
 type Mirror = VarMirror<unknown> | ListMirror<unknown>;
 
@@ -162,6 +60,8 @@ export class Client {
   >();
   readonly #connectListeners = new Set<() => void>();
   readonly #disconnectListeners = new Set<(info: DisconnectInfo) => void>();
+  readonly #errorListeners = new Set<(error: SockSyncError, info: ClientErrorInfo) => void>();
+  readonly #limits: Readonly<Limits>;
   #socket: WebSocketLike | undefined;
   #peer: Peer | undefined;
   #attempt = 0;
@@ -183,6 +83,8 @@ export class Client {
       );
     }
     this.#WebSocket = Impl;
+    this.#limits = Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
+    if (options.onError) this.#errorListeners.add(options.onError);
     if (options.onConnect) this.#connectListeners.add(options.onConnect);
     if (options.onDisconnect) {
       this.#disconnectListeners.add(options.onDisconnect);
@@ -219,9 +121,11 @@ export class Client {
   /**
    * A view of one page of a list the server provides, subscribed now and
    * after every reconnect (on the page it was showing). The same name gives
-   * the same view.
+   * the same view. Throws a `RangeError` when `page` is not an integer >= 0
+   * or `pageSize` not an integer >= 1.
    */
   list<T = unknown>(name: string, options: ListViewOptions = {}): ListView<T> {
+    checkPage(options.page, options.pageSize);
     const key = `list:${name}`;
     const known = this.#mirrors.get(key);
     if (known) return known as ListView<T>;
@@ -236,6 +140,7 @@ export class Client {
 
   /** Moves a list view to another page (and optionally page size). */
   getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
+    checkPage(page, pageSize);
     const size = pageSize ?? this.#wantedPages.get(view)?.size ?? view.pageSize;
     this.#wantedPages.set(view, { page, size });
     this.#peer?.getPage(view, page, size);
@@ -261,7 +166,7 @@ export class Client {
     args?: unknown,
     options: CallOptions = {},
   ): Promise<R> {
-    const timeout = options.timeout ?? this.#options.callTimeout ?? 30_000;
+    const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
     const started = Date.now();
     const peer = this.#peer ?? await this.#nextConnection(name, timeout);
     const left = Math.max(1, timeout - (Date.now() - started));
@@ -278,6 +183,15 @@ export class Client {
   onDisconnect(listener: (info: DisconnectInfo) => void): () => void {
     this.#disconnectListeners.add(listener);
     return () => this.#disconnectListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with every error the server sends about this side's
+   * requests (see {@linkcode ClientOptions.onError}); returns the remover.
+   */
+  onError(listener: (error: SockSyncError, info: ClientErrorInfo) => void): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
   }
 
   /** Resolves once connected (at once if connected now). */
@@ -313,7 +227,7 @@ export class Client {
       );
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = timeout === Infinity ? undefined : setTimeout(() => {
         off();
         reject(
           new SockSyncError(
@@ -343,15 +257,14 @@ export class Client {
     this.#socket = socket;
     socket.onopen = () => {
       if (this.#socket !== socket) return;
-      const peer = new Peer({
-        socket,
-        registry: this.#options.hub,
-        callTimeout: this.#options.callTimeout,
-      });
+      const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
       this.#peer = peer;
+      // Before anything else, as a side must (see `PeerOptions.expectFunctions`).
       if (this.#options.hub && this.#options.hub.functions.size > 0) {
         peer.acceptCalls();
       }
+      peer.expectFunctions();
+      peer.onError((error, about) => this.#emitError(error, about));
       for (const mirror of this.#mirrors.values()) {
         const wanted = this.#wantedPages.get(mirror as ListMirror<unknown>);
         if (wanted && mirror.type === "list") {
@@ -399,6 +312,21 @@ export class Client {
         listener();
       } catch (error) {
         console.error(error);
+      }
+    }
+  }
+
+  #emitError(error: SockSyncError, about: ErrorAbout): void {
+    const mirror = this.#mirrors.get(`${about.type}:${about.name}`);
+    const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
+    if (this.#errorListeners.size === 0) {
+      return console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
+    }
+    for (const listener of [...this.#errorListeners]) {
+      try {
+        listener(error, info);
+      } catch (failure) {
+        console.error(failure);
       }
     }
   }

@@ -101,7 +101,7 @@ async function openSubscriber(
 ): Promise<Subscriber> {
   const WS = await webSocketClass();
   const socket = new WS(url);
-  const peer = new Peer({ socket, callTimeout: 5000 });
+  const peer = new Peer({ socket, limits: { callTimeout: 5000 } });
   socket.addEventListener(
     "message",
     (event) => peer.receive((event as MessageEvent).data),
