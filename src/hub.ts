@@ -11,7 +11,7 @@ import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarOptions } from "./local_var.ts";
 import { type AccessRequest, Peer, type Registry } from "./peer.ts";
 import type { SocketLike } from "./socket.ts";
-import type { VarStore } from "./store.ts";
+import type { ListSource, VarStore } from "./store.ts";
 
 /**
  * Options of a {@linkcode Hub}.
@@ -77,6 +77,33 @@ export interface ConnectOptions<C> {
    */
   limits?: Partial<Limits>;
 }
+
+/**
+ * A list's options, its item type taken from its schema. The source must
+ * hold items of that type; an untyped source (`ListSource<unknown>`, such as
+ * `new MemoryListSource()` or `store.list(name)` without a type argument) is
+ * taken as holding them.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { MemoryListSource } from "../stores/memory.ts";
+ * import type { TypedListOptions } from "./hub.ts";
+ * const Todo = v.object({ text: v.string() });
+ * const options: TypedListOptions<typeof Todo, unknown> = {
+ *   source: new MemoryListSource(),
+ *   schema: Todo,
+ * };
+ * ```
+ */
+export type TypedListOptions<S extends v.GenericSchema, U> =
+  & Omit<ListOptions<v.InferOutput<S>>, "source" | "schema">
+  & { schema: S; source: ListSource<U> & SourceFits<U, v.InferOutput<S>> };
+
+/** `unknown` when a source of `U` may back a list of `T`, else `never`. */
+type SourceFits<U, T> = unknown extends U ? unknown
+  : [U] extends [T] ? [T] extends [U] ? unknown : never
+  : never;
 
 /**
  * Declares what this side provides and connects sockets to it.
@@ -163,14 +190,15 @@ export class Hub<C = unknown> implements Registry {
    * Declares a list. Its item type is its schema's output: the source must
    * hold items of that type.
    */
-  list<S extends v.GenericSchema>(
+  list<S extends v.GenericSchema, U = v.InferOutput<S>>(
     name: string,
-    options: ListOptions<v.InferOutput<S>> & { schema: S },
+    options: TypedListOptions<S, U>,
   ): LocalList<v.InferOutput<S>> {
     this.#claim(name);
     const list = new LocalList<v.InferOutput<S>>(name, {
       onError: (error) => this.onError(error, {}),
       ...options,
+      source: options.source as ListSource<v.InferOutput<S>>,
     });
     this.lists.set(name, list as LocalList<unknown>);
     return list;
