@@ -18,6 +18,7 @@ import type {
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "./limits.ts";
 import { checkPage, ListView } from "./list_view.ts";
+import { Listeners } from "./listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { type CallOptions, type ErrorAbout, Peer } from "./peer.ts";
 
@@ -58,9 +59,9 @@ export class Client {
     ListMirror<unknown>,
     { page: number; size?: number }
   >();
-  readonly #connectListeners = new Set<() => void>();
-  readonly #disconnectListeners = new Set<(info: DisconnectInfo) => void>();
-  readonly #errorListeners = new Set<(error: SockSyncError, info: ClientErrorInfo) => void>();
+  readonly #connectListeners = new Listeners<[]>();
+  readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
+  readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
   readonly #limits: Readonly<Limits>;
   #socket: WebSocketLike | undefined;
   #peer: Peer | undefined;
@@ -84,11 +85,9 @@ export class Client {
     }
     this.#WebSocket = Impl;
     this.#limits = Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
-    if (options.onError) this.#errorListeners.add(options.onError);
-    if (options.onConnect) this.#connectListeners.add(options.onConnect);
-    if (options.onDisconnect) {
-      this.#disconnectListeners.add(options.onDisconnect);
-    }
+    this.#errorListeners.add(options.onError);
+    this.#connectListeners.add(options.onConnect);
+    this.#disconnectListeners.add(options.onDisconnect);
     this.#open();
   }
 
@@ -106,10 +105,7 @@ export class Client {
    * The mirror of a var the server provides, subscribed now and after every
    * reconnect. The same name gives the same mirror.
    */
-  var<T = unknown>(
-    name: string,
-    schema?: v.GenericSchema<unknown, T>,
-  ): VarMirror<T> {
+  var<T = unknown>(name: string, schema?: v.GenericSchema<unknown, T>): VarMirror<T> {
     const key = `var:${name}`;
     const known = this.#mirrors.get(key);
     if (known) return known as VarMirror<T>;
@@ -161,11 +157,7 @@ export class Client {
    * drops rejects with code 8, "connection closed", since it may or may not
    * have run.
    */
-  async call<R = unknown>(
-    name: string,
-    args?: unknown,
-    options: CallOptions = {},
-  ): Promise<R> {
+  async call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
     const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
     const started = Date.now();
     const peer = this.#peer ?? await this.#nextConnection(name, timeout);
@@ -175,14 +167,12 @@ export class Client {
 
   /** Calls `listener` after every (re)connect; returns the function that removes it. */
   onConnect(listener: () => void): () => void {
-    this.#connectListeners.add(listener);
-    return () => this.#connectListeners.delete(listener);
+    return this.#connectListeners.add(listener);
   }
 
   /** Calls `listener` after every drop; returns the function that removes it. */
   onDisconnect(listener: (info: DisconnectInfo) => void): () => void {
-    this.#disconnectListeners.add(listener);
-    return () => this.#disconnectListeners.delete(listener);
+    return this.#disconnectListeners.add(listener);
   }
 
   /**
@@ -190,8 +180,7 @@ export class Client {
    * requests (see {@linkcode ClientOptions.onError}); returns the remover.
    */
   onError(listener: (error: SockSyncError, info: ClientErrorInfo) => void): () => void {
-    this.#errorListeners.add(listener);
-    return () => this.#errorListeners.delete(listener);
+    return this.#errorListeners.add(listener);
   }
 
   /** Resolves once connected (at once if connected now). */
@@ -221,20 +210,11 @@ export class Client {
   }
 
   #nextConnection(name: string, timeout: number): Promise<Peer> {
-    if (this.#closed) {
-      return Promise.reject(
-        new SockSyncError(ErrorCode.Other, "client closed"),
-      );
-    }
+    if (this.#closed) return Promise.reject(new SockSyncError(ErrorCode.Other, "client closed"));
     return new Promise((resolve, reject) => {
       const timer = timeout === Infinity ? undefined : setTimeout(() => {
         off();
-        reject(
-          new SockSyncError(
-            ErrorCode.Other,
-            `call to ${name} timed out: not connected`,
-          ),
-        );
+        reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
       }, timeout);
       const off = this.onConnect(() => {
         off();
@@ -259,7 +239,7 @@ export class Client {
       if (this.#socket !== socket) return;
       const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
       this.#peer = peer;
-      // Before anything else, as a side must (see `PeerOptions.expectFunctions`).
+      // Before anything else, as a side must (see `Peer.expectFunctions`).
       if (this.#options.hub && this.#options.hub.functions.size > 0) {
         peer.acceptCalls();
       }
@@ -273,7 +253,7 @@ export class Client {
         }
         peer.mirror(mirror);
       }
-      this.#emitConnect();
+      this.#connectListeners.emit();
     };
     socket.onmessage = (event: { data: unknown }) => {
       if (this.#socket !== socket) return;
@@ -297,38 +277,14 @@ export class Client {
     this.#peer = undefined;
     if (!peer) return;
     peer.detach();
-    for (const listener of this.#disconnectListeners) {
-      try {
-        listener(info);
-      } catch (error) {
-        console.error(error);
-      }
-    }
-  }
-
-  #emitConnect(): void {
-    for (const listener of [...this.#connectListeners]) {
-      try {
-        listener();
-      } catch (error) {
-        console.error(error);
-      }
-    }
+    this.#disconnectListeners.emit(info);
   }
 
   #emitError(error: SockSyncError, about: ErrorAbout): void {
     const mirror = this.#mirrors.get(`${about.type}:${about.name}`);
     const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
-    if (this.#errorListeners.size === 0) {
-      return console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
-    }
-    for (const listener of [...this.#errorListeners]) {
-      try {
-        listener(error, info);
-      } catch (failure) {
-        console.error(failure);
-      }
-    }
+    if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
+    console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
   }
 
   #schedule(): void {

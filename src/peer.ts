@@ -11,7 +11,7 @@
  */
 import { type Conflating, Outbox } from "./backpressure.ts";
 import { encodeError } from "./encode.ts";
-import { isSockSyncError, type SockSyncError } from "./errors.ts";
+import type { SockSyncError } from "./errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
 import type { ListMirror, VarMirror } from "./mirror.ts";
 import { decodeFrame } from "./decode.ts";
@@ -19,7 +19,8 @@ import type { Message } from "./protocol.ts";
 import { OPEN, type SocketLike } from "./socket.ts";
 import { CLOSE, ConnectionGuard } from "./peer/guard.ts";
 import { type CallOptions, Consumer, type ErrorAbout } from "./peer/consumer.ts";
-import { type AccessRequest, type Provided, Provider, subscriptionKey } from "./peer/provider.ts";
+import { type AccessRequest, type Provided, Provider } from "./peer/provider.ts";
+import { closeSocket, failureFrame, route } from "./peer/route.ts";
 
 export { PROBE_NAME } from "./peer/guard.ts";
 export type { AccessRequest, CallOptions, ErrorAbout };
@@ -168,15 +169,7 @@ export class Peer<C = unknown> implements Conflating {
   close(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
-    try {
-      this.socket.close(code, reason);
-    } catch {
-      try {
-        this.socket.close(code < 3000 ? code + 3000 : 4000, reason);
-      } catch {
-        // A socket that is already gone needs no closing.
-      }
-    }
+    closeSocket(this.socket, code, reason);
     this.detach();
   }
 
@@ -213,7 +206,7 @@ export class Peer<C = unknown> implements Conflating {
       }
       const message = decoded.message;
       try {
-        const done = this.#dispatch(message);
+        const done = route(message, this.#provider, this.#consumer);
         if (!done) return undefined;
         return done.catch((error) => {
           try {
@@ -243,39 +236,9 @@ export class Peer<C = unknown> implements Conflating {
   }
 
   #answerFailure(error: unknown, message: Message): void {
-    const echo = message as { type?: string; name?: string; id?: string };
-    const about = { type: echo.type, name: echo.name, id: echo.id };
-    if (isSockSyncError(error)) {
-      return this.sendText(encodeError({ code: error.code, message: error.message, ...about }));
-    }
-    this.#report(error, message);
-    this.sendText(encodeError({ code: 8, message: "internal error", ...about }));
-  }
-
-  #dispatch(message: Message): Promise<void> | void {
-    switch (message.func) {
-      case "get":
-        return this.#provider.get(message);
-      case "subscribe":
-        if (message.type !== "function") return this.#provider.subscribe(message);
-        this.#provider.claim(subscriptionKey("function", message.name));
-        return this.#consumer.remoteAccepts(message.name);
-      case "unsubscribe":
-        if (message.type !== "function") return this.#provider.unsubscribe(message);
-        this.#provider.release(subscriptionKey("function", message.name));
-        return this.#consumer.remoteRefuses(message.name);
-      case "unsubscribe_all":
-        this.#consumer.remoteRefuses();
-        return this.#provider.unsubscribeAll();
-      case "call":
-        return this.#provider.call(message);
-      case "return":
-        return this.#consumer.handleReturn(message);
-      case "error":
-        return this.#consumer.handleError(message);
-      default:
-        return this.#consumer.apply(message);
-    }
+    const { frame, unexpected } = failureFrame(error, message);
+    if (unexpected) this.#report(error, message);
+    this.sendText(frame);
   }
 
   /**

@@ -90,7 +90,7 @@ type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
  * const sent: string[] = [];
  * const consumer = new Consumer({ limits: PEER_LIMITS, send: (t) => sent.push(t), allowed: () => true });
  * consumer.remoteAccepts("echo");
- * const answer = consumer.call("echo", "hi"); // sends the call frame
+ * const answer = consumer.call("echo", "hi", {}); // sends the call frame
  * consumer.detach(); // rejects it: the connection is gone
  * await answer.catch(() => {});
  * ```
