@@ -49,6 +49,24 @@ test("a call refused by the rate limit is answered with its id", async () => {
   }
 });
 
+test("a call refused for its nesting depth is answered with its id", async () => {
+  const hub = echoHub();
+  const { server, url } = await serveFor(hub);
+  const raw = await RawSocket.open(url);
+  try {
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = [deep];
+    const answer = await raw.call("echo", deep, "deep");
+    assert.equal(answer.error_code, ErrorCode.InvalidJson);
+    assert.equal(answer.message, "too deeply nested");
+    assert.equal(answer.name, "echo");
+  } finally {
+    await raw.close();
+    await server.close();
+    await hub.close();
+  }
+});
+
 test("a client's call refused by the rate limit rejects at once with code 8", async () => {
   // The client's probe and first call pass; the second call is refused.
   const hub = echoHub({ limits: { messageRate: 0.01, messageBurst: 2, maxRateStrikes: 10 } });

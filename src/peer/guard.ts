@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeError, encodeGet } from "../encode.ts";
-import { ErrorCode } from "../errors.ts";
+import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
 import { exceedsDepth, fitsBytes, type Limits, timerDelay, TokenBucket } from "../limits.ts";
 
 /**
@@ -105,14 +105,12 @@ export class ConnectionGuard {
       // Refused unparsed: parsing it is part of the cost being limited.
       if (++this.#strikes > limits.maxRateStrikes) {
         this.#options.close(CLOSE.policy, "rate limit exceeded");
-      } else this.#refuse(data);
+      } else this.#refuse(data, ErrorCode.Other, "rate limit exceeded");
       return false;
     }
     if (this.#bucket.level >= 0.5) this.#strikes = 0;
     if (typeof data === "string" && exceedsDepth(data, limits.maxDepth)) {
-      this.#options.send(
-        encodeError({ code: ErrorCode.InvalidJson, message: "too deeply nested" }),
-      );
+      this.#refuse(data, ErrorCode.InvalidJson, "too deeply nested");
       return false;
     }
     return true;
@@ -126,17 +124,17 @@ export class ConnectionGuard {
   }
 
   /**
-   * Answers a frame refused by the rate limit. The answer echoes the frame's
-   * `type`, `name` and `id`, found by a scan that parses nothing but those
-   * strings, so a refused call is answered with its id and its caller need
-   * not wait for its timeout. An error frame is never answered.
+   * Answers a frame refused unparsed (rate, depth). The answer echoes the
+   * frame's `type`, `name` and `id`, found by a scan that parses nothing but
+   * those strings, so a refused call is answered with its id and its caller
+   * need not wait for its timeout. An error frame is never answered.
    */
-  #refuse(data: unknown): void {
+  #refuse(data: unknown, code: ErrorCodeValue, message: string): void {
     const fields = typeof data === "string" ? peekFields(data) : {};
     if (fields.func === "error") return;
     this.#options.send(encodeError({
-      code: ErrorCode.Other,
-      message: "rate limit exceeded",
+      code,
+      message,
       type: fields.type,
       name: fields.name,
       id: fields.id,
