@@ -11,10 +11,13 @@
  * await counter.set(1);
  * ```
  *
+ * The wire format itself (decoding, encoding, the message types) is in
+ * `socksync/protocol`, for those who build or test a peer of their own.
+ *
  * @module
  */
 export { ErrorCode, type ErrorCodeValue, isSockSyncError, SockSyncError } from "./src/errors.ts";
-export { type ConnectOptions, Hub, type HubOptions } from "./src/hub.ts";
+export { type ConnectOptions, Hub, type HubOptions, type TypedListOptions } from "./src/hub.ts";
 export type { CallContext, LocalFunction } from "./src/local_function.ts";
 export { type ListOptions, LocalList } from "./src/local_list.ts";
 export { LocalVar, type VarOptions } from "./src/local_var.ts";
@@ -22,25 +25,16 @@ export { ListMirror, type ListViewOptions, type MirrorFrame, VarMirror } from ".
 export {
   type AccessRequest,
   type CallOptions,
+  type ErrorAbout,
   Peer,
   type PeerOptions,
-  PROBE_NAME,
   type Registry,
 } from "./src/peer.ts";
 export { DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/limits.ts";
-export {
-  type Decoded,
-  decodeFrame,
-  type ErrorFrame,
-  errorFrame,
-  type GroupType,
-  type Message,
-  MessageSchemas,
-  type MessageWithFunc,
-} from "./src/protocol.ts";
-export { OPEN, type SocketLike, type Subscriber } from "./src/socket.ts";
+export type { SocketLike, Subscriber } from "./src/socket.ts";
 export {
   Client,
+  type ClientErrorInfo,
   type ClientOptions,
   connect,
   type DisconnectInfo,

@@ -119,13 +119,6 @@ export class Outbox {
     return this.#congested;
   }
 
-  /** How many flushes are waiting for the socket to drain. */
-  get deferredCount(): number {
-    let count = 0;
-    for (const byKey of this.#deferred.values()) count += byKey.size;
-    return count;
-  }
-
   /** Writes a frame if the socket is open, then checks the socket's queue. */
   send(text: string, open: boolean): void {
     if (this.#closed || !open) return;

@@ -7,130 +7,29 @@
  * @module
  */
 import type * as v from "valibot";
-import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { backoffDelay } from "./backoff.ts";
+import type {
+  ClientErrorInfo,
+  ClientOptions,
+  DisconnectInfo,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./client_options.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
-import { ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
-import { type CallOptions, Peer, type Registry } from "./peer.ts";
+import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "./limits.ts";
+import { checkPage, ListView } from "./list_view.ts";
+import { Listeners } from "./listeners.ts";
+import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
+import { type CallOptions, type ErrorAbout, Peer } from "./peer.ts";
 
-/**
- * The part of a WebSocket the client uses: the Web-standard API, which
- * browsers, Deno, Bun and the `ws` package all provide.
- *
- * @example
- * ```ts
- * import type { WebSocketLike } from "./client.ts";
- * const open = (socket: WebSocketLike) => socket.readyState === 1;
- * ```
- */
-export interface WebSocketLike {
-  /** 0 connecting, 1 open, 2 closing, 3 closed. */
-  readonly readyState: number;
-  /** Bytes queued but not yet sent. */
-  readonly bufferedAmount: number;
-  /** Sends one text frame. */
-  send(data: string): void;
-  /** Starts the close handshake. */
-  close(code?: number, reason?: string): void;
-  // Handler properties rather than addEventListener: every implementation has
-  // them with compatible types. Their events differ, hence `any`.
-  // deno-lint-ignore no-explicit-any
-  onopen: ((event: any) => void) | null;
-  // deno-lint-ignore no-explicit-any
-  onmessage: ((event: any) => void) | null;
-  // deno-lint-ignore no-explicit-any
-  onclose: ((event: any) => void) | null;
-  // deno-lint-ignore no-explicit-any
-  onerror: ((event: any) => void) | null;
-}
-
-/**
- * A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from `ws`.
- *
- * @example
- * ```ts
- * import type { WebSocketConstructor } from "./client.ts";
- * const Impl: WebSocketConstructor = globalThis.WebSocket;
- * ```
- */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
-
-/**
- * Options of {@linkcode connect}.
- *
- * @example
- * ```ts
- * import type { ClientOptions } from "./client.ts";
- * const options: ClientOptions = { reconnect: { minDelay: 100, maxDelay: 5000 }, callTimeout: 10_000 };
- * ```
- */
-export interface ClientOptions {
-  /** The WebSocket class (default `globalThis.WebSocket`; on Node 20 pass `ws`). */
-  WebSocket?: WebSocketConstructor;
-  /**
-   * What this side provides to the server (a `Hub`): its vars and lists can
-   * be subscribed to, and every one of its functions is accepted for calls.
-   */
-  hub?: Registry;
-  /** Reconnect delays, or `false` to stay disconnected after a drop. */
-  reconnect?: BackoffOptions | false;
-  /** Default timeout of calls in milliseconds (default 30,000). */
-  callTimeout?: number;
-  /** Called after every (re)connect, once every mirror was subscribed again. */
-  onConnect?: () => void;
-  /** Called after every drop of an open connection. */
-  onDisconnect?: (info: DisconnectInfo) => void;
-}
-
-/**
- * Why a connection ended.
- *
- * @example
- * ```ts
- * import type { DisconnectInfo } from "./client.ts";
- * const info: DisconnectInfo = { code: 1001, reason: "server shutting down" };
- * ```
- */
-export interface DisconnectInfo {
-  /** The WebSocket close code (1006 when the connection just broke). */
-  code: number;
-  /** The close reason the other side gave, if any. */
-  reason: string;
-}
-
-/**
- * A list mirror that knows its client, so it can move between pages itself.
- *
- * @example
- * ```ts
- * import { connect } from "./client.ts";
- * const client = connect("ws://127.0.0.1:8080/ws/socksync");
- * const todos = client.list<{ text: string }>("todos", { pageSize: 10 });
- * todos.onChange(() => console.log(todos.page, todos.items));
- * todos.setPage(1);
- * ```
- */
-export class ListView<T = unknown> extends ListMirror<T> {
-  readonly #move: (view: ListView<T>, page: number, size?: number) => void;
-
-  /**
-   * @param name the list's name on the wire
-   * @param options the page to open
-   * @param move asks for another page (the client's `getPage`)
-   */
-  constructor(
-    name: string,
-    options: ListViewOptions,
-    move: (view: ListView<T>, page: number, size?: number) => void,
-  ) {
-    super(name, options);
-    this.#move = move;
-  }
-
-  /** Shows another page (and optionally another page size). */
-  setPage(page: number, pageSize?: number): void {
-    this.#move(this, page, pageSize);
-  }
-}
+export type {
+  ClientErrorInfo,
+  ClientOptions,
+  DisconnectInfo,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./client_options.ts";
+export { ListView } from "./list_view.ts";
 
 type Mirror = VarMirror<unknown> | ListMirror<unknown>;
 
@@ -160,8 +59,10 @@ export class Client {
     ListMirror<unknown>,
     { page: number; size?: number }
   >();
-  readonly #connectListeners = new Set<() => void>();
-  readonly #disconnectListeners = new Set<(info: DisconnectInfo) => void>();
+  readonly #connectListeners = new Listeners<[]>();
+  readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
+  readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
+  readonly #limits: Readonly<Limits>;
   #socket: WebSocketLike | undefined;
   #peer: Peer | undefined;
   #attempt = 0;
@@ -183,10 +84,10 @@ export class Client {
       );
     }
     this.#WebSocket = Impl;
-    if (options.onConnect) this.#connectListeners.add(options.onConnect);
-    if (options.onDisconnect) {
-      this.#disconnectListeners.add(options.onDisconnect);
-    }
+    this.#limits = Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
+    this.#errorListeners.add(options.onError);
+    this.#connectListeners.add(options.onConnect);
+    this.#disconnectListeners.add(options.onDisconnect);
     this.#open();
   }
 
@@ -204,10 +105,7 @@ export class Client {
    * The mirror of a var the server provides, subscribed now and after every
    * reconnect. The same name gives the same mirror.
    */
-  var<T = unknown>(
-    name: string,
-    schema?: v.GenericSchema<unknown, T>,
-  ): VarMirror<T> {
+  var<T = unknown>(name: string, schema?: v.GenericSchema<unknown, T>): VarMirror<T> {
     const key = `var:${name}`;
     const known = this.#mirrors.get(key);
     if (known) return known as VarMirror<T>;
@@ -219,9 +117,11 @@ export class Client {
   /**
    * A view of one page of a list the server provides, subscribed now and
    * after every reconnect (on the page it was showing). The same name gives
-   * the same view.
+   * the same view. Throws a `RangeError` when `page` is not an integer >= 0
+   * or `pageSize` not an integer >= 1.
    */
   list<T = unknown>(name: string, options: ListViewOptions = {}): ListView<T> {
+    checkPage(options.page, options.pageSize);
     const key = `list:${name}`;
     const known = this.#mirrors.get(key);
     if (known) return known as ListView<T>;
@@ -236,6 +136,7 @@ export class Client {
 
   /** Moves a list view to another page (and optionally page size). */
   getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
+    checkPage(page, pageSize);
     const size = pageSize ?? this.#wantedPages.get(view)?.size ?? view.pageSize;
     this.#wantedPages.set(view, { page, size });
     this.#peer?.getPage(view, page, size);
@@ -256,12 +157,8 @@ export class Client {
    * drops rejects with code 8, "connection closed", since it may or may not
    * have run.
    */
-  async call<R = unknown>(
-    name: string,
-    args?: unknown,
-    options: CallOptions = {},
-  ): Promise<R> {
-    const timeout = options.timeout ?? this.#options.callTimeout ?? 30_000;
+  async call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
+    const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
     const started = Date.now();
     const peer = this.#peer ?? await this.#nextConnection(name, timeout);
     const left = Math.max(1, timeout - (Date.now() - started));
@@ -270,14 +167,20 @@ export class Client {
 
   /** Calls `listener` after every (re)connect; returns the function that removes it. */
   onConnect(listener: () => void): () => void {
-    this.#connectListeners.add(listener);
-    return () => this.#connectListeners.delete(listener);
+    return this.#connectListeners.add(listener);
   }
 
   /** Calls `listener` after every drop; returns the function that removes it. */
   onDisconnect(listener: (info: DisconnectInfo) => void): () => void {
-    this.#disconnectListeners.add(listener);
-    return () => this.#disconnectListeners.delete(listener);
+    return this.#disconnectListeners.add(listener);
+  }
+
+  /**
+   * Calls `listener` with every error the server sends about this side's
+   * requests (see {@linkcode ClientOptions.onError}); returns the remover.
+   */
+  onError(listener: (error: SockSyncError, info: ClientErrorInfo) => void): () => void {
+    return this.#errorListeners.add(listener);
   }
 
   /** Resolves once connected (at once if connected now). */
@@ -307,20 +210,11 @@ export class Client {
   }
 
   #nextConnection(name: string, timeout: number): Promise<Peer> {
-    if (this.#closed) {
-      return Promise.reject(
-        new SockSyncError(ErrorCode.Other, "client closed"),
-      );
-    }
+    if (this.#closed) return Promise.reject(new SockSyncError(ErrorCode.Other, "client closed"));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = timeout === Infinity ? undefined : setTimeout(() => {
         off();
-        reject(
-          new SockSyncError(
-            ErrorCode.Other,
-            `call to ${name} timed out: not connected`,
-          ),
-        );
+        reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
       }, timeout);
       const off = this.onConnect(() => {
         off();
@@ -343,15 +237,14 @@ export class Client {
     this.#socket = socket;
     socket.onopen = () => {
       if (this.#socket !== socket) return;
-      const peer = new Peer({
-        socket,
-        registry: this.#options.hub,
-        callTimeout: this.#options.callTimeout,
-      });
+      const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
       this.#peer = peer;
+      // Before anything else, as a side must (see `Peer.expectFunctions`).
       if (this.#options.hub && this.#options.hub.functions.size > 0) {
         peer.acceptCalls();
       }
+      peer.expectFunctions();
+      peer.onError((error, about) => this.#emitError(error, about));
       for (const mirror of this.#mirrors.values()) {
         const wanted = this.#wantedPages.get(mirror as ListMirror<unknown>);
         if (wanted && mirror.type === "list") {
@@ -360,7 +253,7 @@ export class Client {
         }
         peer.mirror(mirror);
       }
-      this.#emitConnect();
+      this.#connectListeners.emit();
     };
     socket.onmessage = (event: { data: unknown }) => {
       if (this.#socket !== socket) return;
@@ -384,23 +277,14 @@ export class Client {
     this.#peer = undefined;
     if (!peer) return;
     peer.detach();
-    for (const listener of this.#disconnectListeners) {
-      try {
-        listener(info);
-      } catch (error) {
-        console.error(error);
-      }
-    }
+    this.#disconnectListeners.emit(info);
   }
 
-  #emitConnect(): void {
-    for (const listener of [...this.#connectListeners]) {
-      try {
-        listener();
-      } catch (error) {
-        console.error(error);
-      }
-    }
+  #emitError(error: SockSyncError, about: ErrorAbout): void {
+    const mirror = this.#mirrors.get(`${about.type}:${about.name}`);
+    const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
+    if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
+    console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
   }
 
   #schedule(): void {

@@ -250,3 +250,81 @@ export function encodeError(fields: ErrorFields): string {
     params: fields.params,
   });
 }
+
+/**
+ * What a `subscribe` or `get` asks for besides the group: a list item's id, or
+ * a list view's page and page size.
+ *
+ * @example
+ * ```ts
+ * import type { RequestFields } from "./encode.ts";
+ * const fields: RequestFields = { page: 2, pageSize: 20 };
+ * ```
+ */
+export interface RequestFields {
+  /** The list item's id. */
+  id?: string;
+  /** The zero-based page of a list view. */
+  page?: number;
+  /** The page size of a list view. */
+  pageSize?: number;
+}
+
+/**
+ * Encodes a `subscribe` frame: to a var, a list view (optionally on a page),
+ * a list item, or a function (accepting calls to it).
+ *
+ * @example
+ * ```ts
+ * import { encodeSubscribe } from "./encode.ts";
+ * encodeSubscribe("list", "todos", { page: 1, pageSize: 20 });
+ * ```
+ */
+export function encodeSubscribe(
+  type: "var" | "list" | "function",
+  name: string,
+  fields: RequestFields = {},
+): string {
+  return request("subscribe", type, name, fields);
+}
+
+/**
+ * Encodes a `get` frame: a var's value, a list page, or (with `id`) one item.
+ *
+ * @example
+ * ```ts
+ * import { encodeGet } from "./encode.ts";
+ * encodeGet("var", "counter");
+ * ```
+ */
+export function encodeGet(type: "var" | "list", name: string, fields: RequestFields = {}): string {
+  return request("get", type, name, fields);
+}
+
+/**
+ * Encodes an `unsubscribe` frame (`id` only for a list item).
+ *
+ * @example
+ * ```ts
+ * import { encodeUnsubscribe } from "./encode.ts";
+ * encodeUnsubscribe("function", "add_todo");
+ * ```
+ */
+export function encodeUnsubscribe(
+  type: "var" | "list" | "function",
+  name: string,
+  id?: string,
+): string {
+  return JSON.stringify({ func: "unsubscribe", type, name, id });
+}
+
+function request(func: string, type: string, name: string, fields: RequestFields): string {
+  return JSON.stringify({
+    func,
+    type,
+    name,
+    id: fields.id,
+    page: fields.page,
+    page_size: fields.pageSize,
+  });
+}

@@ -11,7 +11,7 @@ import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarOptions } from "./local_var.ts";
 import { type AccessRequest, Peer, type Registry } from "./peer.ts";
 import type { SocketLike } from "./socket.ts";
-import type { VarStore } from "./store.ts";
+import type { ListSource, VarStore } from "./store.ts";
 
 /**
  * Options of a {@linkcode Hub}.
@@ -22,8 +22,7 @@ import type { VarStore } from "./store.ts";
  * import type { HubOptions } from "./hub.ts";
  * const options: HubOptions<{ user: string }> = {
  *   vars: new MemoryVarStore(),
- *   callTimeout: 10_000,
- *   limits: { messageRate: 50, maxSubscriptions: 200 },
+ *   limits: { messageRate: 50, maxSubscriptions: 200, callTimeout: 10_000 },
  *   authorize: (context, { action, name }) => action !== "call" || name !== "admin" || context.user === "root",
  * };
  * ```
@@ -31,11 +30,10 @@ import type { VarStore } from "./store.ts";
 export interface HubOptions<C = unknown> {
   /** Where var values persist. Default: memory only. */
   vars?: VarStore;
-  /** Default timeout of calls this side makes, in milliseconds. Default: `limits.callTimeout` (30,000). */
-  callTimeout?: number;
   /**
-   * Per-connection limits (and `maxConnections` per server); those not given
-   * keep the defaults of {@linkcode DEFAULT_LIMITS}.
+   * Per-connection limits (and `maxConnections` per server), among them
+   * `callTimeout`, the default timeout of calls this side makes; those not
+   * given keep the defaults of {@linkcode DEFAULT_LIMITS}.
    */
   limits?: Partial<Limits>;
   /**
@@ -43,9 +41,11 @@ export interface HubOptions<C = unknown> {
    * changing a mirror of this side). Gets the connection's context (what the
    * route's `context` option built, for example from the app's auth
    * middleware). Synchronous, so frames keep their order. A refusal (or a
-   * throw, reported to `onError`) is answered with error 1 "not subscribed",
-   * the same as for an unknown name, and is checked before the name is
-   * looked up. Default: everything is allowed.
+   * throw, reported to `onError`) is answered with error 1 "not subscribed".
+   * It is checked before the name is looked up, so a refused connection gets
+   * error 1 whether or not the name exists (an allowed request for an
+   * unknown var or list gets error 3). An `unsubscribe` from something not
+   * subscribed is asked as `subscribe`. Default: everything is allowed.
    */
   authorize?: (context: C, request: AccessRequest) => boolean;
   /**
@@ -77,6 +77,33 @@ export interface ConnectOptions<C> {
    */
   limits?: Partial<Limits>;
 }
+
+/**
+ * A list's options, its item type taken from its schema. The source must
+ * hold items of that type; an untyped source (`ListSource<unknown>`, such as
+ * `new MemoryListSource()` or `store.list(name)` without a type argument) is
+ * taken as holding them.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { MemoryListSource } from "../stores/memory.ts";
+ * import type { TypedListOptions } from "./hub.ts";
+ * const Todo = v.object({ text: v.string() });
+ * const options: TypedListOptions<typeof Todo, unknown> = {
+ *   source: new MemoryListSource(),
+ *   schema: Todo,
+ * };
+ * ```
+ */
+export type TypedListOptions<S extends v.GenericSchema, U> =
+  & Omit<ListOptions<v.InferOutput<S>>, "source" | "schema">
+  & { schema: S; source: ListSource<U> & SourceFits<U, v.InferOutput<S>> };
+
+/** `unknown` when a source of `U` may back a list of `T`, else `never`. */
+type SourceFits<U, T> = unknown extends U ? unknown
+  : [U] extends [T] ? [T] extends [U] ? unknown : never
+  : never;
 
 /**
  * Declares what this side provides and connects sockets to it.
@@ -145,20 +172,33 @@ export class Hub<C = unknown> implements Registry {
     }
   }
 
-  /** Declares a var. */
-  var<T>(name: string, options: VarOptions<T>): LocalVar<T> {
+  /**
+   * Declares a var. Its value type is its schema's output: `initial` must
+   * have that type.
+   */
+  var<S extends v.GenericSchema>(
+    name: string,
+    options: VarOptions<v.InferOutput<S>> & { schema: S },
+  ): LocalVar<v.InferOutput<S>> {
     this.#claim(name);
-    const local = new LocalVar(name, options, this.#options.vars);
+    const local = new LocalVar<v.InferOutput<S>>(name, options, this.#options.vars);
     this.vars.set(name, local as LocalVar<unknown>);
     return local;
   }
 
-  /** Declares a list. */
-  list<T>(name: string, options: ListOptions<T>): LocalList<T> {
+  /**
+   * Declares a list. Its item type is its schema's output: the source must
+   * hold items of that type.
+   */
+  list<S extends v.GenericSchema, U = v.InferOutput<S>>(
+    name: string,
+    options: TypedListOptions<S, U>,
+  ): LocalList<v.InferOutput<S>> {
     this.#claim(name);
-    const list = new LocalList(name, {
+    const list = new LocalList<v.InferOutput<S>>(name, {
       onError: (error) => this.onError(error, {}),
       ...options,
+      source: options.source as ListSource<v.InferOutput<S>>,
     });
     this.lists.set(name, list as LocalList<unknown>);
     return list;
@@ -189,7 +229,6 @@ export class Hub<C = unknown> implements Registry {
       socket,
       registry: this,
       context: options.context,
-      callTimeout: this.#options.callTimeout,
       limits: options.limits
         ? Object.freeze(resolveLimits(options.limits, this.limits))
         : this.limits,
@@ -199,11 +238,7 @@ export class Hub<C = unknown> implements Registry {
       return peer;
     }
     this.#peers.add(peer);
-    const detach = peer.detach.bind(peer);
-    peer.detach = () => {
-      this.#peers.delete(peer);
-      detach();
-    };
+    peer.onDetach(() => this.#peers.delete(peer));
     return peer;
   }
 

@@ -9,8 +9,9 @@
 /**
  * Every limit a {@linkcode Hub} applies to each connection (and `serve()` to
  * the server). All are optional in the options; see
- * {@linkcode DEFAULT_LIMITS} for the defaults. `Infinity` (or `0` for the
- * timers) turns a limit off.
+ * {@linkcode DEFAULT_LIMITS} for the defaults. `Infinity` turns a limit off;
+ * for the two timers, `callTimeout` and `idleTimeout`, so does `0`.
+ * `drainPollInterval` is not a limit: it must be a finite number above 0.
  *
  * @example
  * ```ts
@@ -32,7 +33,10 @@ export interface Limits {
   maxPendingCalls: number;
   /** Function handlers running at once for one connection. Beyond it: error 8 (the call is not queued). */
   maxConcurrentCalls: number;
-  /** Milliseconds before an outgoing call rejects with code 8. */
+  /**
+   * Milliseconds before an outgoing call rejects with code 8, unless the call
+   * gives its own `timeout`. `0` or `Infinity`: calls wait for their answer.
+   */
   callTimeout: number;
   /** Frames per second a connection may send on average (the token bucket's refill rate). */
   messageRate: number;
@@ -49,7 +53,7 @@ export interface Limits {
    * Milliseconds without any incoming frame after which the connection closes
    * with 4000 ("idle timeout"). After half of it the peer sends a probe that
    * every conforming peer answers, so a live but quiet peer stays connected.
-   * `0`: no idle timeout.
+   * `0` or `Infinity`: no idle timeout.
    */
   idleTimeout: number;
   /**
@@ -140,9 +144,33 @@ export function resolveLimits(
     if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
       throw new RangeError(`socksync: limit ${key} must be a number >= 0`);
     }
+    if (key === "drainPollInterval" && !(value > 0 && value < Infinity)) {
+      throw new RangeError("socksync: drainPollInterval must be a finite number > 0");
+    }
     limits[key] = value;
   }
   return limits;
+}
+
+/** The longest delay timers take: a longer one fires at once on every runtime. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * The delay to give `setTimeout` for a timer setting in milliseconds, or
+ * `undefined` when the setting turns the timer off (`0` or `Infinity`). Delays
+ * past what timers take (about 24.8 days) are capped, since runtimes fire a
+ * longer one at once.
+ *
+ * @example
+ * ```ts
+ * import { timerDelay } from "./limits.ts";
+ * timerDelay(30_000); // 30000
+ * timerDelay(Infinity); // undefined: no timer
+ * ```
+ */
+export function timerDelay(ms: number): number | undefined {
+  if (!(ms > 0) || ms === Infinity) return undefined;
+  return Math.min(ms, MAX_TIMER_DELAY);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import { isCongested } from "./backpressure.ts";
+import { encodeVarSet } from "./encode.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import type { Subscriber } from "./socket.ts";
 import type { VarStore } from "./store.ts";
@@ -184,12 +185,7 @@ export class LocalVar<T = unknown> {
 
   /** The encoded `set` frame for the current value. */
   frame(): string {
-    return JSON.stringify({
-      func: "set",
-      type: "var",
-      name: this.name,
-      value: this.#value,
-    });
+    return encodeVarSet(this.name, this.#value);
   }
 
   /** Adds a subscriber and sends it the current value, in order with every write. */
@@ -210,11 +206,6 @@ export class LocalVar<T = unknown> {
     return this.#serial(() => {
       this.#subscribers.delete(subscriber);
     });
-  }
-
-  /** Whether this subscriber is subscribed. */
-  has(subscriber: Subscriber): boolean {
-    return this.#subscribers.has(subscriber);
   }
 
   /** How many subscribers there are. */

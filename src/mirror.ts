@@ -6,6 +6,7 @@
  * @module
  */
 import * as v from "valibot";
+import { encodeSubscribe } from "./encode.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import type { ListItem } from "./store.ts";
 import type { MessageWithFunc } from "./protocol.ts";
@@ -28,12 +29,17 @@ export type MirrorFrame =
 
 type Listener = () => void;
 
-/** What var and list mirrors share: a name, listeners and readiness. */
+/** What var and list mirrors share: a name, listeners, readiness and the last error. */
 abstract class Mirror {
   /** The group's name on the wire. */
   readonly name: string;
   /** Whether the first value or page has arrived since the last subscribe. */
   ready = false;
+  /**
+   * The last error the other side sent about this mirror (an unknown name, a
+   * refused subscribe, an invalid page size, …); cleared by the next change.
+   */
+  error: SockSyncError | undefined = undefined;
   readonly #listeners = new Set<Listener>();
 
   constructor(name: string) {
@@ -43,8 +49,8 @@ abstract class Mirror {
   /** The protocol type of the group. */
   abstract readonly type: "var" | "list";
 
-  /** The `subscribe` frame for this mirror. */
-  abstract subscribeFrame(): Record<string, unknown>;
+  /** The encoded `subscribe` frame for this mirror. */
+  abstract subscribeFrame(): string;
 
   /** Applies one frame from the other side; throws a `SockSyncError` when it does not fit. */
   abstract apply(frame: MirrorFrame): void;
@@ -55,9 +61,23 @@ abstract class Mirror {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Records an error the other side sent about this mirror and tells every
+   * listener (`ready` is unchanged: the last value, if any, still stands).
+   */
+  fail(error: SockSyncError): void {
+    this.error = error;
+    this.#tell();
+  }
+
   /** Tells every listener; a throwing listener does not stop the others. */
   protected changed(): void {
     this.ready = true;
+    this.error = undefined;
+    this.#tell();
+  }
+
+  #tell(): void {
     for (const listener of this.#listeners) {
       try {
         listener();
@@ -94,9 +114,9 @@ export class VarMirror<T = unknown> extends Mirror {
     this.#schema = schema;
   }
 
-  /** The `subscribe` frame for this var. */
-  subscribeFrame(): Record<string, unknown> {
-    return { func: "subscribe", type: "var", name: this.name };
+  /** The encoded `subscribe` frame for this var. */
+  subscribeFrame(): string {
+    return encodeSubscribe("var", this.name);
   }
 
   /** Applies a `set` frame. */
@@ -177,16 +197,12 @@ export class ListMirror<T = unknown> extends Mirror {
     return Math.max(1, Math.ceil(this.total / size));
   }
 
-  /** The `subscribe` frame for this view, with its page (our protocol extension). */
-  subscribeFrame(): Record<string, unknown> {
-    const frame: Record<string, unknown> = {
-      func: "subscribe",
-      type: "list",
-      name: this.name,
-    };
-    if (this.page) frame.page = this.page;
-    if (this.pageSize !== undefined) frame.page_size = this.pageSize;
-    return frame;
+  /** The encoded `subscribe` frame for this view, with its page (our protocol extension). */
+  subscribeFrame(): string {
+    return encodeSubscribe("list", this.name, {
+      page: this.page || undefined,
+      pageSize: this.pageSize,
+    });
   }
 
   /** Applies `set_all`, `set_count`, `insert`, `delete` or `set`. */

@@ -187,10 +187,11 @@ test("calls return values and reject with the server's error codes", async () =>
       c.call("delete_todo", { id: "nope" }),
       ErrorCode.InvalidId,
     );
-    // The server never accepted calls to it: the call is never sent.
+    // The server never accepted calls to it: the call is never sent, and it
+    // fails as unknown (code 1) once the server's functions are known.
     await rejectsWithCode(
       c.call("nope", {}, { timeout: 200 }),
-      ErrorCode.Other,
+      ErrorCode.InvalidFunc,
     );
   });
 });

@@ -92,6 +92,9 @@ describe("limits", () => {
         func: "error",
         error_code: 7,
         message: "too deeply nested",
+        type: "function",
+        name: "echo",
+        id: "deep",
       });
       // Brackets inside strings are not nesting.
       call(client, "echo", "str", "[[[[[[[[[[{{{{{{");
@@ -225,11 +228,14 @@ describe("limits", () => {
       // Three refused, the fourth closes (nothing is sent after it: Deno
       // drops a connection that keeps sending after its close frame).
       for (let i = 5; i < 9; i++) call(client, "echo", `r${i}`, i);
-      for (let i = 0; i < 3; i++) {
+      for (let i = 5; i < 8; i++) {
         assert.deepEqual(await client.next(), {
           func: "error",
           error_code: 8,
           message: "rate limit exceeded",
+          type: "function",
+          name: "echo",
+          id: `r${i}`,
         });
       }
       const closed = await client.closed;

@@ -94,7 +94,7 @@ async function openSubscriber(
   page: number,
   size: number,
 ): Promise<Subscriber> {
-  const { peer, close } = await connectPeer(url, { callTimeout: 5000 });
+  const { peer, close } = await connectPeer(url, { limits: { callTimeout: 5000 } });
   const mirror = new ListMirror<number>(name, { page, pageSize: size });
   peer.mirror(mirror);
   // Requests on one connection may be answered out of order (a call does not wait

@@ -38,7 +38,7 @@ interface Subscriber {
 async function openSubscriber(url: string, page: number, size: number): Promise<Subscriber> {
   const WS = await webSocketClass();
   const socket = new WS(url);
-  const peer = new Peer({ socket, callTimeout: 5000 });
+  const peer = new Peer({ socket, limits: { callTimeout: 5000 } });
   socket.addEventListener("message", (event) => peer.receive((event as MessageEvent).data));
   socket.addEventListener("close", () => peer.detach());
   await new Promise<void>((resolve, reject) => {

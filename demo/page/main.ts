@@ -30,7 +30,7 @@ const errorLine = $<HTMLParagraphElement>("error");
 const scheme = location.protocol === "https:" ? "wss" : "ws";
 const client = connect(`${scheme}://${location.host}/ws/socksync`, {
   reconnect: { minDelay: 250, maxDelay: 5000 },
-  callTimeout: 10_000,
+  limits: { callTimeout: 10_000 },
   onConnect: () => setStatus("connected", "live"),
   onDisconnect: () => setStatus("disconnected", "reconnecting…"),
 });

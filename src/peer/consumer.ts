@@ -1,0 +1,320 @@
+/**
+ * The consumer: the half of a peer that uses what the other side provides.
+ * It makes this side's calls and settles them on `return` or `error`, keeps
+ * this side's mirrors subscribed and fed, and hands every other error frame
+ * to the application.
+ *
+ * @module
+ */
+import { nanoid } from "nanoid";
+import { encodeCall, encodeGet, encodeUnsubscribe } from "../encode.ts";
+import { ErrorCode, type ErrorCodeValue, SockSyncError } from "../errors.ts";
+import { type Limits, timerDelay } from "../limits.ts";
+import type { ListMirror, MirrorFrame, VarMirror } from "../mirror.ts";
+import type { MessageWithFunc } from "../protocol.ts";
+import { PROBE_NAME } from "./guard.ts";
+
+/**
+ * Options of a call.
+ *
+ * @example
+ * ```ts
+ * import type { CallOptions } from "./consumer.ts";
+ * const options: CallOptions = { timeout: 5_000 };
+ * ```
+ */
+export interface CallOptions {
+  /**
+   * Milliseconds before the call rejects with code 8, counted from `call()`.
+   * Default: the `callTimeout` limit. `0` or `Infinity`: no timeout.
+   */
+  timeout?: number;
+}
+
+/**
+ * What an error frame was about: the `type`, `name` and `id` it echoes.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorAbout } from "./consumer.ts";
+ * const about: ErrorAbout = { type: "list", name: "todos" };
+ * ```
+ */
+export interface ErrorAbout {
+  /** The `type` of the request the error answers. */
+  type?: string;
+  /** The `name` of the request the error answers. */
+  name?: string;
+  /** The `id` of the request the error answers. */
+  id?: string;
+}
+
+/**
+ * Options of a {@linkcode Consumer}.
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "../limits.ts";
+ * import type { ConsumerOptions } from "./consumer.ts";
+ * const options: ConsumerOptions = { limits: PEER_LIMITS, send() {}, allowed: () => true };
+ * ```
+ */
+export interface ConsumerOptions {
+  /** The limits of the connection (`maxPendingCalls`, `callTimeout`). */
+  limits: Readonly<Limits>;
+  /** Sends one encoded frame. */
+  send(text: string): void;
+  /** Whether the other side may change this mirror (the `set` access check). */
+  allowed(frame: MirrorFrame): boolean;
+}
+
+interface PendingCall {
+  readonly name: string;
+  readonly frame: string;
+  resolve(value: unknown): void;
+  reject(error: SockSyncError): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  sent: boolean;
+}
+
+type Mirror = VarMirror<unknown> | ListMirror<unknown>;
+type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
+
+/**
+ * This side's calls and mirrors on one connection.
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "../limits.ts";
+ * import { Consumer } from "./consumer.ts";
+ * const sent: string[] = [];
+ * const consumer = new Consumer({ limits: PEER_LIMITS, send: (t) => sent.push(t), allowed: () => true });
+ * consumer.remoteAccepts("echo");
+ * const answer = consumer.call("echo", "hi", {}); // sends the call frame
+ * consumer.detach(); // rejects it: the connection is gone
+ * await answer.catch(() => {});
+ * ```
+ */
+export class Consumer {
+  readonly #options: ConsumerOptions;
+  // Created on first use: a server's peer rarely mirrors or calls, and every
+  // collection costs memory on each of its many idle connections.
+  #mirrorMap: Map<string, Mirror> | undefined;
+  #pendingMap: Map<string, PendingCall> | undefined;
+  #remoteFunctionSet: Set<string> | undefined;
+  #errorListenerSet: Set<ErrorListener> | undefined;
+  /** Set once the other side's accepted functions are known to be complete. */
+  #functionsKnown = false;
+  #expecting = false;
+  #detached = false;
+
+  /** @param options the limits, how to send, and the access check of mirror frames */
+  constructor(options: ConsumerOptions) {
+    this.#options = options;
+  }
+
+  get #mirrors(): Map<string, Mirror> {
+    return this.#mirrorMap ??= new Map();
+  }
+
+  get #pending(): Map<string, PendingCall> {
+    return this.#pendingMap ??= new Map();
+  }
+
+  get #remoteFunctions(): Set<string> {
+    return this.#remoteFunctionSet ??= new Set();
+  }
+
+  /** Calls `listener` with every error frame that answers no call; returns the remover. */
+  onError(listener: ErrorListener): () => void {
+    const listeners = this.#errorListenerSet ??= new Set();
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /**
+   * Asks the other side for a sign of life (the probe). A side sends its
+   * `subscribe`s to functions on connect, before it reads anything, so once
+   * the probe is answered the functions it accepts calls to are all known: a
+   * call to any other then fails at once with code 1 instead of waiting.
+   */
+  expectFunctions(): void {
+    this.#expecting = true;
+    this.#options.send(encodeGet("var", PROBE_NAME));
+  }
+
+  /** The other side accepts calls to `name`: sends the calls waiting for it. */
+  remoteAccepts(name: string): void {
+    this.#remoteFunctions.add(name);
+    if (!this.#pendingMap) return;
+    for (const call of this.#pendingMap.values()) {
+      if (!call.sent && call.name === name) {
+        call.sent = true;
+        this.#options.send(call.frame);
+      }
+    }
+  }
+
+  /** The other side stopped accepting calls to `name` (or to everything, without one). */
+  remoteRefuses(name?: string): void {
+    if (name === undefined) this.#remoteFunctionSet?.clear();
+    else this.#remoteFunctionSet?.delete(name);
+  }
+
+  /** Whether the other side has accepted calls to this function. */
+  canCall(name: string): boolean {
+    return this.#remoteFunctionSet?.has(name) ?? false;
+  }
+
+  /** Calls a function the other side provides; see `Peer.call`. */
+  call<R>(name: string, args: unknown, options: CallOptions): Promise<R> {
+    if (this.#detached) return Promise.reject(closed());
+    if (this.#pending.size >= this.#options.limits.maxPendingCalls) {
+      return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
+    }
+    if (this.#functionsKnown && !this.canCall(name)) return Promise.reject(unknownFunction(name));
+    const id = nanoid();
+    const delay = timerDelay(options.timeout ?? this.#options.limits.callTimeout);
+    return new Promise<R>((resolve, reject) => {
+      const call: PendingCall = {
+        name,
+        frame: encodeCall(name, { id, args }),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        sent: false,
+        timer: delay === undefined ? undefined : setTimeout(() => {
+          this.#settle(id);
+          reject(
+            new SockSyncError(
+              ErrorCode.Other,
+              call.sent
+                ? `call to ${name} timed out`
+                : `the other side does not accept calls to ${name}`,
+            ),
+          );
+        }, delay),
+      };
+      this.#pending.set(id, call);
+      if (this.canCall(name)) {
+        call.sent = true;
+        this.#options.send(call.frame);
+      }
+    });
+  }
+
+  #settle(id: string): PendingCall | undefined {
+    const call = this.#pendingMap?.get(id);
+    if (!call) return undefined;
+    clearTimeout(call.timer);
+    this.#pendingMap!.delete(id);
+    return call;
+  }
+
+  /** Settles the call a `return` answers. */
+  handleReturn(message: MessageWithFunc<"return">): void {
+    const call = this.#pendingMap?.get(message.id);
+    if (!call || call.name !== message.name) {
+      throw new SockSyncError(ErrorCode.InvalidId, "no pending call with this id");
+    }
+    this.#settle(message.id);
+    call.resolve(message.value);
+  }
+
+  /**
+   * Takes an error frame: rejects the call it answers, or marks the mirror it
+   * is about and tells the error listeners.
+   */
+  handleError(message: MessageWithFunc<"error">): void {
+    if (message.name === PROBE_NAME && message.id === undefined) {
+      // The answer to a probe: a sign of life, never the application's business.
+      if (this.#expecting) this.#learnedFunctions();
+      return;
+    }
+    const code =
+      (message.error_code >= 1 && message.error_code <= 8
+        ? message.error_code
+        : ErrorCode.Other) as ErrorCodeValue;
+    const error = new SockSyncError(code, message.message ?? "error from the other side");
+    if (message.id !== undefined && (message.type === undefined || message.type === "function")) {
+      const call = this.#settle(message.id);
+      if (call) return call.reject(error);
+    }
+    const about: ErrorAbout = {};
+    if (message.type !== undefined) about.type = message.type;
+    if (message.name !== undefined) about.name = message.name;
+    if (message.id !== undefined) about.id = message.id;
+    const mirror = this.#mirrorMap?.get(`${message.type}:${message.name}`);
+    mirror?.fail(error);
+    for (const listener of this.#errorListenerSet ?? []) listener(error, about);
+  }
+
+  #learnedFunctions(): void {
+    this.#expecting = false;
+    this.#functionsKnown = true;
+    for (const [id, call] of [...(this.#pendingMap ?? [])]) {
+      if (call.sent || this.canCall(call.name)) continue;
+      this.#settle(id);
+      call.reject(unknownFunction(call.name));
+    }
+  }
+
+  /** Applies a frame that changes one of this side's mirrors. */
+  apply(frame: MirrorFrame): void {
+    const mirror = this.#options.allowed(frame)
+      ? this.#mirrorMap?.get(`${frame.type}:${frame.name}`)
+      : undefined;
+    if (!mirror) throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
+    mirror.apply(frame);
+  }
+
+  /** Subscribes a mirror to the var or list the other side provides. */
+  mirror(mirror: Mirror): void {
+    this.#mirrors.set(`${mirror.type}:${mirror.name}`, mirror);
+    mirror.ready = false;
+    this.#options.send(mirror.subscribeFrame());
+  }
+
+  /** Unsubscribes a mirror. */
+  unmirror(mirror: Mirror): void {
+    const key = `${mirror.type}:${mirror.name}`;
+    if (this.#mirrorMap?.get(key) !== mirror) return;
+    this.#mirrorMap.delete(key);
+    this.#options.send(encodeUnsubscribe(mirror.type, mirror.name));
+  }
+
+  /** Asks the provider for a mirror's current value again (`get`). */
+  refresh(mirror: Mirror): void {
+    // A bare list `get` would move the view to page 0: keep the mirror's page.
+    if (mirror.type === "list") return this.getPage(mirror, mirror.page, mirror.pageSize);
+    this.#options.send(encodeGet("var", mirror.name));
+  }
+
+  /** Moves a list mirror's view to another page (`get` with page and page size). */
+  getPage(mirror: ListMirror<unknown>, page: number, pageSize?: number): void {
+    this.#options.send(
+      encodeGet("list", mirror.name, { page, pageSize: pageSize ?? mirror.pageSize }),
+    );
+  }
+
+  /** Rejects every pending call: the connection is gone. */
+  detach(): void {
+    this.#detached = true;
+    this.#remoteFunctionSet?.clear();
+    if (!this.#pendingMap?.size) return;
+    for (const [id, call] of [...this.#pendingMap]) {
+      this.#settle(id);
+      call.reject(closed());
+    }
+  }
+}
+
+function closed(): SockSyncError {
+  return new SockSyncError(ErrorCode.Other, "connection closed");
+}
+
+function unknownFunction(name: string): SockSyncError {
+  return new SockSyncError(
+    ErrorCode.InvalidFunc,
+    `unknown function ${name}: the other side provides no function by this name`,
+  );
+}

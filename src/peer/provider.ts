@@ -1,0 +1,345 @@
+/**
+ * The provider: the half of a peer that serves what this side provides to
+ * the other side. It checks access, answers `get`, `subscribe` and
+ * `unsubscribe`, and runs the calls it accepts.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import type { Conflating } from "../backpressure.ts";
+import { encodeReturn, encodeSubscribe, encodeUnsubscribe } from "../encode.ts";
+import { ErrorCode, SockSyncError } from "../errors.ts";
+import type { Limits } from "../limits.ts";
+import type { CallContext, LocalFunction } from "../local_function.ts";
+import type { LocalList } from "../local_list.ts";
+import type { LocalVar } from "../local_var.ts";
+import type { MessageWithFunc } from "../protocol.ts";
+
+/**
+ * What {@linkcode Provided.authorize} is asked about: `subscribe`, `get`
+ * and `call` requests to what this side provides (an `unsubscribe` from
+ * something not subscribed is asked as `subscribe`), and `set` for any frame
+ * that changes one of this side's mirrors (`set`, `set_all`, `set_count`,
+ * `insert`, `delete`).
+ *
+ * @example
+ * ```ts
+ * import type { AccessRequest } from "./provider.ts";
+ * const request: AccessRequest = { action: "subscribe", type: "list", name: "todos" };
+ * ```
+ */
+export interface AccessRequest {
+  /** What the other side wants to do. */
+  action: "subscribe" | "get" | "set" | "call";
+  /** The group's type. */
+  type: "var" | "list" | "function";
+  /** The group's name, as sent (it may name nothing). */
+  name: string;
+  /** The list item's id or the call's id, when the frame has one. */
+  id?: string;
+}
+
+/**
+ * The groups a side provides, by name, and who may use them.
+ *
+ * @example
+ * ```ts
+ * import type { Provided } from "./provider.ts";
+ * const empty: Provided = { vars: new Map(), lists: new Map(), functions: new Map() };
+ * ```
+ */
+export interface Provided {
+  /** Vars by name. */
+  readonly vars: ReadonlyMap<string, LocalVar<unknown>>;
+  /** Lists by name. */
+  readonly lists: ReadonlyMap<string, LocalList<unknown>>;
+  /** Functions by name. */
+  readonly functions: ReadonlyMap<string, LocalFunction<unknown>>;
+  /**
+   * Whether this connection may do this. Must answer synchronously (so
+   * frames keep their order): load what it needs into the context first.
+   * A refusal, a throw or anything but `true` is answered with error 1
+   * "not subscribed", checked before the name is looked up, so a refused
+   * connection gets the same answer whether or not the name exists.
+   */
+  authorize?(context: unknown, request: AccessRequest): boolean;
+}
+
+/**
+ * Options of a {@linkcode Provider}.
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "../limits.ts";
+ * import type { ProviderOptions } from "./provider.ts";
+ * const options: ProviderOptions = {
+ *   limits: PEER_LIMITS, context: undefined,
+ *   peer: { congested: false, sendText() {}, defer() {} },
+ *   send() {}, report: console.error,
+ * };
+ * ```
+ */
+export interface ProviderOptions {
+  /** The groups provided; none when absent. */
+  registry?: Provided;
+  /** The application's context of the connection. */
+  context: unknown;
+  /** The limits of the connection. */
+  limits: Readonly<Limits>;
+  /** The subscriber groups push to, also the `peer` a handler gets. */
+  peer: Conflating;
+  /** Sends one encoded frame. */
+  send(text: string): void;
+  /** Told about failures with no caller to tell. */
+  report(error: unknown): void;
+}
+
+type Request = { type: AccessRequest["type"]; name: string; id?: string };
+
+/**
+ * Serves what this side provides to one connection. Each method throws a
+ * `SockSyncError` (or returns a promise that rejects with one) to be answered
+ * as an error frame.
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "../limits.ts";
+ * import { Provider } from "./provider.ts";
+ * const provider = new Provider({
+ *   limits: PEER_LIMITS, context: undefined,
+ *   peer: { congested: false, sendText() {}, defer() {} },
+ *   send() {}, report: console.error,
+ * });
+ * provider.acceptCalls(); // nothing to accept: no registry
+ * ```
+ */
+export class Provider {
+  readonly #options: ProviderOptions;
+  // Every key below comes from the wire, so only Maps and Sets hold them.
+  readonly #vars = new Set<LocalVar<unknown>>();
+  readonly #lists = new Set<LocalList<unknown>>();
+  readonly #accepting = new Set<string>();
+  /** What the other side subscribed to, counted against `maxSubscriptions`. */
+  readonly #subscriptions = new Set<string>();
+  #running = 0;
+
+  /** @param options the groups, the connection's context and limits, and how to send */
+  constructor(options: ProviderOptions) {
+    this.#options = options;
+  }
+
+  /** Asks the registry's `authorize` hook; anything but `true` refuses. */
+  allowed(action: AccessRequest["action"], message: Request): boolean {
+    const registry = this.#options.registry;
+    if (!registry?.authorize) return true;
+    const request: AccessRequest = { action, type: message.type, name: message.name };
+    if (message.id !== undefined) request.id = message.id;
+    try {
+      return registry.authorize(this.#options.context, request) === true;
+    } catch (error) {
+      this.#options.report(error);
+      return false;
+    }
+  }
+
+  #check(action: AccessRequest["action"], message: Request): void {
+    if (!this.allowed(action, message)) {
+      // Checked before the name is looked up: the same answer for any name.
+      throw notSubscribed();
+    }
+  }
+
+  /** Counts a new subscription of the other side; error 8 past the limit. */
+  claim(key: string): void {
+    if (this.#subscriptions.has(key)) return;
+    if (this.#subscriptions.size >= this.#options.limits.maxSubscriptions) {
+      throw new SockSyncError(ErrorCode.Other, "too many subscriptions");
+    }
+    this.#subscriptions.add(key);
+  }
+
+  /** Forgets a subscription of the other side. */
+  release(key: string): void {
+    this.#subscriptions.delete(key);
+  }
+
+  #var(name: string): LocalVar<unknown> {
+    const found = this.#options.registry?.vars.get(name);
+    if (!found) throw new SockSyncError(ErrorCode.InvalidName, "no var with this name");
+    return found;
+  }
+
+  #list(name: string): LocalList<unknown> {
+    const found = this.#options.registry?.lists.get(name);
+    if (!found) throw new SockSyncError(ErrorCode.InvalidName, "no list with this name");
+    return found;
+  }
+
+  /** Answers a `get` of a var, a list page or a list item. */
+  get(message: MessageWithFunc<"get">): Promise<void> {
+    this.#check("get", message);
+    const peer = this.#options.peer;
+    // Subscriptions are checked in frame order (this record), not in the
+    // groups, whose subscribes and unsubscribes are still queued.
+    if (message.type === "var") {
+      const local = this.#var(message.name);
+      if (!this.#subscriptions.has(subscriptionKey("var", message.name))) throw notSubscribed();
+      return local.sendTo(peer);
+    }
+    const list = this.#list(message.name);
+    const viewing = this.#subscriptions.has(subscriptionKey("list", message.name));
+    if (message.id !== undefined) {
+      const watching = this.#subscriptions.has(subscriptionKey("item", message.name, message.id));
+      if (!viewing && !watching) throw notSubscribed();
+      return list.sendItem(peer, message.id);
+    }
+    if (!viewing) throw notSubscribed();
+    return list.moveView(peer, message.page ?? 0, message.page_size);
+  }
+
+  /** Subscribes the other side to a var, a list view or a list item. */
+  subscribe(message: MessageWithFunc<"subscribe"> & { type: "var" | "list" }): Promise<void> {
+    this.#check("subscribe", message);
+    const peer = this.#options.peer;
+    if (message.type === "var") {
+      const local = this.#var(message.name);
+      this.claim(subscriptionKey("var", message.name));
+      this.#vars.add(local);
+      return local.subscribe(peer);
+    }
+    const list = this.#list(message.name);
+    const id = message.id;
+    if (id !== undefined) {
+      const key = subscriptionKey("item", message.name, id);
+      const isNew = !this.#subscriptions.has(key);
+      this.claim(key);
+      this.#lists.add(list);
+      return list.subscribeItem(peer, id).catch((error) => {
+        // An unknown id subscribed nothing: release the slot.
+        if (isNew && !list.hasItem(peer, id)) this.#subscriptions.delete(key);
+        throw error;
+      });
+    }
+    this.claim(subscriptionKey("list", message.name));
+    this.#lists.add(list);
+    return list.view(peer, message.page ?? 0, message.page_size);
+  }
+
+  /**
+   * Ends a subscription. One the other side holds needs no permission; any
+   * other is authorized as a `subscribe` first, so that a refused connection
+   * cannot tell known names (no answer) from unknown ones (error 3).
+   */
+  unsubscribe(
+    message: MessageWithFunc<"unsubscribe"> & { type: "var" | "list" },
+  ): Promise<void> | void {
+    const id = message.type === "list" ? message.id : undefined;
+    const kind = message.type === "var" ? "var" : id === undefined ? "list" : "item";
+    const key = subscriptionKey(kind, message.name, id);
+    if (!this.#subscriptions.has(key)) this.#check("subscribe", message);
+    const peer = this.#options.peer;
+    if (message.type === "var") {
+      const local = this.#var(message.name);
+      this.#subscriptions.delete(key);
+      return local.unsubscribe(peer);
+    }
+    const list = this.#list(message.name);
+    this.#subscriptions.delete(key);
+    if (id !== undefined) return list.unsubscribeItem(peer, id);
+    return list.unsubscribe(peer);
+  }
+
+  /** Ends every subscription of the other side. */
+  unsubscribeAll(): void {
+    this.#subscriptions.clear();
+    const peer = this.#options.peer;
+    for (const local of this.#vars) local.unsubscribe(peer);
+    for (const list of this.#lists) list.drop(peer);
+    this.#vars.clear();
+    this.#lists.clear();
+  }
+
+  /** Runs a call to a function this side accepts calls to, and sends its `return`. */
+  call(message: MessageWithFunc<"call">): Promise<void> {
+    this.#check("call", message);
+    const fn = this.#accepting.has(message.name)
+      ? this.#options.registry?.functions.get(message.name)
+      : undefined;
+    if (!fn) throw notSubscribed();
+    // Refused rather than queued: a queue would grow without bound.
+    if (this.#running >= this.#options.limits.maxConcurrentCalls) {
+      throw new SockSyncError(ErrorCode.Other, "too many concurrent calls");
+    }
+    this.#running++;
+    return this.#run(fn, message).finally(() => this.#running--);
+  }
+
+  async #run(fn: LocalFunction<unknown>, message: MessageWithFunc<"call">): Promise<void> {
+    let args: unknown = message.args;
+    if (fn.args) {
+      const parsed = v.safeParse(fn.args, args);
+      if (!parsed.success) {
+        const issue = parsed.issues[0];
+        const where = issue.path?.map((p) => String(p.key)).join(".");
+        throw new SockSyncError(
+          ErrorCode.InvalidArguments,
+          where ? `invalid argument: ${where}` : "invalid arguments",
+        );
+      }
+      args = parsed.output;
+    }
+    const context = this.#options.context;
+    const peer = this.#options.peer as unknown as CallContext["peer"];
+    const value = await fn.handler(args, { peer, context });
+    this.#options.send(encodeReturn(message.name, { id: message.id, value }));
+  }
+
+  /**
+   * Lets the other side call these functions (the protocol's `subscribe` to
+   * a function). Without names: every function provided.
+   */
+  acceptCalls(...names: string[]): void {
+    const functions = this.#options.registry?.functions;
+    const list = names.length > 0 ? names : [...(functions?.keys() ?? [])];
+    for (const name of list) {
+      if (!functions?.has(name)) {
+        throw new SockSyncError(ErrorCode.InvalidName, `no function named ${name}`);
+      }
+      if (this.#accepting.has(name)) continue;
+      this.#accepting.add(name);
+      this.#options.send(encodeSubscribe("function", name));
+    }
+  }
+
+  /** Stops accepting calls to these functions (the protocol's `unsubscribe`). */
+  refuseCalls(...names: string[]): void {
+    for (const name of names) {
+      if (this.#accepting.delete(name)) {
+        this.#options.send(encodeUnsubscribe("function", name));
+      }
+    }
+  }
+
+  /** Drops every subscription and accepted function: the connection is gone. */
+  detach(): void {
+    this.unsubscribeAll();
+    this.#accepting.clear();
+  }
+}
+
+/**
+ * A collision-free key for a subscription: names and ids are arbitrary strings.
+ *
+ * @example
+ * ```ts
+ * import { subscriptionKey } from "./provider.ts";
+ * subscriptionKey("item", "todos", "a"); // '["item","todos","a"]'
+ * ```
+ */
+export function subscriptionKey(kind: string, name: string, id?: string): string {
+  return JSON.stringify(id === undefined ? [kind, name] : [kind, name, id]);
+}
+
+function notSubscribed(): SockSyncError {
+  return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
+}

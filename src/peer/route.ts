@@ -1,0 +1,115 @@
+/**
+ * Where each incoming message goes: to the provider (what this side
+ * provides) or to the consumer (this side's calls and mirrors), and the error
+ * frame that answers a message whose handling failed.
+ *
+ * @module
+ */
+import { encodeError } from "../encode.ts";
+import { ErrorCode, isSockSyncError } from "../errors.ts";
+import type { Message } from "../protocol.ts";
+import type { Consumer } from "./consumer.ts";
+import { type Provider, subscriptionKey } from "./provider.ts";
+
+/**
+ * Hands a validated message to the part of the peer that handles it; returns
+ * what the handler returns (a promise when it goes on asynchronously).
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "../limits.ts";
+ * import { Consumer } from "./consumer.ts";
+ * import { Provider } from "./provider.ts";
+ * import { route } from "./route.ts";
+ * const peer = { congested: false, sendText() {}, defer() {} };
+ * const provider = new Provider({ limits: PEER_LIMITS, context: undefined, peer, send() {}, report() {} });
+ * const consumer = new Consumer({ limits: PEER_LIMITS, send() {}, allowed: () => true });
+ * route({ func: "subscribe", type: "function", name: "echo" }, provider, consumer);
+ * ```
+ */
+export function route(
+  message: Message,
+  provider: Provider,
+  consumer: Consumer,
+): Promise<void> | void {
+  switch (message.func) {
+    case "get":
+      return provider.get(message);
+    case "subscribe":
+      if (message.type !== "function") return provider.subscribe(message);
+      // The other side accepts calls: a subscription of its, counted as such.
+      provider.claim(subscriptionKey("function", message.name));
+      return consumer.remoteAccepts(message.name);
+    case "unsubscribe":
+      if (message.type !== "function") return provider.unsubscribe(message);
+      provider.release(subscriptionKey("function", message.name));
+      return consumer.remoteRefuses(message.name);
+    case "unsubscribe_all":
+      consumer.remoteRefuses();
+      return provider.unsubscribeAll();
+    case "call":
+      return provider.call(message);
+    case "return":
+      return consumer.handleReturn(message);
+    case "error":
+      return consumer.handleError(message);
+    default:
+      return consumer.apply(message);
+  }
+}
+
+/**
+ * The error frame that answers a message whose handling failed, echoing its
+ * `type`, `name` and `id`: a `SockSyncError`'s code and message, or 8
+ * `internal error` for anything else (`unexpected`, to be reported), so that
+ * internals never reach the wire.
+ *
+ * @example
+ * ```ts
+ * import { SockSyncError } from "../errors.ts";
+ * import { failureFrame } from "./route.ts";
+ * const message = { func: "get", type: "var", name: "x" } as const;
+ * failureFrame(new SockSyncError(3, "no var with this name"), message).frame;
+ * ```
+ */
+export function failureFrame(
+  error: unknown,
+  message: Message,
+): { frame: string; unexpected: boolean } {
+  const { type, name, id } = message as { type?: string; name?: string; id?: string };
+  if (isSockSyncError(error)) {
+    return {
+      frame: encodeError({ code: error.code, message: error.message, type, name, id }),
+      unexpected: false,
+    };
+  }
+  const frame = encodeError({ code: ErrorCode.Other, message: "internal error", type, name, id });
+  return { frame, unexpected: true };
+}
+
+/**
+ * Closes a socket with a code and reason; a runtime that refuses a code below
+ * 3000 gets the code plus 3000 (1009 → 4009), and a socket already gone is
+ * left alone.
+ *
+ * @example
+ * ```ts
+ * import { closeSocket } from "./route.ts";
+ * closeSocket({ close() {} }, 1008, "rate limit exceeded");
+ * ```
+ */
+export function closeSocket(
+  socket: { close(code?: number, reason?: string): void },
+  code: number,
+  reason: string,
+): void {
+  try {
+    socket.close(code, reason);
+  } catch {
+    try {
+      socket.close(code < 3000 ? code + 3000 : 4000, reason);
+    } catch {
+      // A socket that is already gone needs no closing.
+    }
+  }
+}
