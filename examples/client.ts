@@ -6,6 +6,7 @@ const client = connect("ws://127.0.0.1:8080/ws/socksync", {
   reconnect: { minDelay: 250, maxDelay: 10_000 },
   onConnect: () => console.log("connected"),
   onDisconnect: ({ code }) => console.log("disconnected", code),
+  onError: (error, { name }) => console.warn(name, error.code, error.message),
 });
 
 const counter = client.var<number>("counter");

@@ -8,6 +8,7 @@ const store = memoryStore();
 const hub = new Hub({ vars: store.vars });
 const counter = hub.var("counter", { schema: v.number(), initial: 0 });
 const Todo = v.object({ text: v.string(), done: v.boolean() });
+// A LocalList of { text, done }: its item type comes from the schema.
 const todos = hub.list("todos", { source: store.list("todos"), schema: Todo, maxPageSize: 50 });
 hub.function("increment", {
   args: v.object({ by: v.optional(v.number(), 1) }),

@@ -125,7 +125,7 @@ export class Database {
   #statements = new Map<string, ReturnType<SqliteDriver["prepare"]>>();
   #dataVersion: number | undefined;
   /** Every list object of the store, to check when another connection wrote. */
-  readonly lists = new Set<IndexedList>();
+  readonly lists: Set<IndexedList> = new Set();
   closed = false;
 
   constructor(readonly driver: SqliteDriver) {
