@@ -10,7 +10,7 @@ import { ErrorCode, Hub, type SockSyncError } from "../mod.ts";
 import { type ClientErrorInfo, connect } from "../src/client.ts";
 import { MemoryListSource } from "../stores/memory.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
-import { serveFor } from "./helpers/peer_server.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 test("invalid list options throw where they are given", async () => {
@@ -36,7 +36,7 @@ test("errors about the client's requests reach onError and the mirror", async ()
   });
   hub.var("counter", { schema: v.number(), initial: 1 });
   hub.list("secret", { source: new MemoryListSource(), schema: v.string() });
-  const { server, url } = await serveFor(hub);
+  const { server, url } = await serveHub(hub);
   const WebSocket = await webSocketClass();
   const seen: { error: SockSyncError; info: ClientErrorInfo }[] = [];
   const client = connect(url, {

@@ -10,7 +10,7 @@ import { Hub } from "../mod.ts";
 import type { AccessRequest } from "../src/peer.ts";
 import { MemoryListSource } from "../stores/memory.ts";
 import { RawSocket } from "./helpers/raw_socket.ts";
-import { serveFor } from "./helpers/peer_server.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 
 interface Session {
   allowed: boolean;
@@ -32,7 +32,7 @@ async function withHub(
   });
   hub.var("secret", { schema: v.string(), initial: "s3cr3t" });
   hub.list("names", { source: new MemoryListSource(), schema: v.string() });
-  const { server, url } = await serveFor(hub, { context: () => session });
+  const { server, url } = await serveHub(hub, { context: () => session });
   const raw = await RawSocket.open(url);
   try {
     await fn({ raw, session, asked, hub });

@@ -10,7 +10,7 @@ import * as v from "valibot";
 import { ErrorCode, Hub, type SockSyncError, type VarMirror } from "../mod.ts";
 import { connect } from "../src/client.ts";
 import { RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
-import { serveFor } from "./helpers/peer_server.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 function echoHub(limits: ConstructorParameters<typeof Hub>[0] = {}): Hub {
@@ -26,7 +26,7 @@ const isCode = (code: number, message?: RegExp) => (error: SockSyncError) =>
 test("a call refused by the rate limit is answered with its id", async () => {
   // A bucket of 2 that refills once in 100 s: the third frame is refused.
   const hub = echoHub({ limits: { messageRate: 0.01, messageBurst: 2, maxRateStrikes: 10 } });
-  const { server, url } = await serveFor(hub);
+  const { server, url } = await serveHub(hub);
   const raw = await RawSocket.open(url);
   try {
     await raw.next((f) => f.func === "subscribe" && f.name === "increment");
@@ -51,7 +51,7 @@ test("a call refused by the rate limit is answered with its id", async () => {
 
 test("a call refused for its nesting depth is answered with its id", async () => {
   const hub = echoHub();
-  const { server, url } = await serveFor(hub);
+  const { server, url } = await serveHub(hub);
   const raw = await RawSocket.open(url);
   try {
     let deep: unknown = 1;
@@ -70,7 +70,7 @@ test("a call refused for its nesting depth is answered with its id", async () =>
 test("a client's call refused by the rate limit rejects at once with code 8", async () => {
   // The client's probe and first call pass; the second call is refused.
   const hub = echoHub({ limits: { messageRate: 0.01, messageBurst: 2, maxRateStrikes: 10 } });
-  const { server, url } = await serveFor(hub);
+  const { server, url } = await serveHub(hub);
   const WebSocket = await webSocketClass();
   const client = connect(url, { WebSocket, reconnect: false, limits: { callTimeout: 5_000 } });
   try {
@@ -87,7 +87,7 @@ test("a client's call refused by the rate limit rejects at once with code 8", as
 
 test("a call to a function the server does not provide fails with code 1 once connected", async () => {
   const hub = echoHub();
-  const { server, url } = await serveFor(hub);
+  const { server, url } = await serveHub(hub);
   const WebSocket = await webSocketClass();
   const client = connect(url, { WebSocket, reconnect: false });
   try {
@@ -108,7 +108,7 @@ test("a call to a function the server does not provide fails with code 1 once co
 
 test("refuseCalls withdraws a function: the other side's calls to it get error 1", async () => {
   const hub = echoHub();
-  const { server, url } = await serveFor(hub, {
+  const { server, url } = await serveHub(hub, {
     onConnect: (peer) => peer.acceptCalls("echo", "increment"),
   });
   const raw = await RawSocket.open(url);
@@ -144,7 +144,7 @@ test("refresh asks for a var's value again, and for a list view's own page", asy
   const source = new MemoryListSource<string>();
   for (const text of ["a", "b", "c", "d", "e"]) await source.insert(0, text);
   hub.list("letters", { source, schema: v.string() });
-  const { server, url } = await serveFor(hub);
+  const { server, url } = await serveHub(hub);
   const WebSocket = await webSocketClass();
   const client = connect(url, { WebSocket, reconnect: false });
   try {

@@ -10,7 +10,8 @@ import * as v from "valibot";
 import { DEFAULT_LIMITS, Hub, type Limits, Peer } from "../mod.ts";
 import { connect } from "../src/client.ts";
 import { RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
-import { scriptCommand, serveFor } from "./helpers/peer_server.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
+import { scriptCommand } from "./helpers/spawn_server.ts";
 import { ROOT } from "./helpers/spawn_server.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -26,7 +27,7 @@ function slowHub(limits: Partial<Limits> = {}): Hub {
 for (const off of [Infinity, 0, 2 ** 32]) {
   test(`callTimeout ${off}: a client's calls wait for their answer`, async () => {
     const hub = slowHub();
-    const { server, url } = await serveFor(hub);
+    const { server, url } = await serveHub(hub);
     const WebSocket = await webSocketClass();
     const client = connect(url, { WebSocket, reconnect: false, limits: { callTimeout: off } });
     try {
@@ -43,7 +44,7 @@ for (const off of [Infinity, 0, 2 ** 32]) {
 test("callTimeout Infinity on a hub: the calls it makes wait for their answer", async () => {
   const hub = new Hub({ limits: { callTimeout: Infinity } });
   let answer: Promise<unknown> | undefined;
-  const { server, url } = await serveFor(hub, {
+  const { server, url } = await serveHub(hub, {
     onConnect: (peer) => answer = peer.call("slow"),
   });
   const WebSocket = await webSocketClass();
@@ -84,7 +85,7 @@ test("Infinity turns every other limit off", async () => {
   const hub = new Hub({ limits });
   hub.var("counter", { schema: v.number(), initial: 1 });
   hub.function("echo", { handler: (args) => args });
-  const { server, url } = await serveFor(hub);
+  const { server, url } = await serveHub(hub);
   const raw = await RawSocket.open(url);
   try {
     await raw.next((f) => f.func === "subscribe" && f.name === "echo");

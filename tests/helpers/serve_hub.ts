@@ -16,7 +16,8 @@ import { RawSocket, webSocketClass } from "./raw_socket.ts";
 export type Server = Awaited<ReturnType<typeof serve>>;
 
 /**
- * Serves a hub on a free loopback port of the running runtime.
+ * Serves a hub on a free loopback port of the running runtime; `onConnect`
+ * (alone or in the options) replaces the default (`peer.acceptCalls()`).
  *
  * @example
  * ```ts
@@ -28,9 +29,10 @@ export type Server = Awaited<ReturnType<typeof serve>>;
  */
 export async function serveHub<C>(
   hub: Hub<C>,
-  onConnect?: (peer: Peer) => void,
+  options: ((peer: Peer) => void) | { onConnect?: (peer: Peer) => void; context?: () => C } = {},
 ): Promise<{ server: Server; url: string }> {
-  const server = await serve({ hub, port: 0, hostname: "127.0.0.1", onConnect });
+  const { onConnect, context } = typeof options === "function" ? { onConnect: options } : options;
+  const server = await serve({ hub, port: 0, hostname: "127.0.0.1", onConnect, context });
   return { server, url: `ws://127.0.0.1:${server.port}/ws/socksync` };
 }
 

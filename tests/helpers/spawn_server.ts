@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import process from "node:process";
 
 /**
  * The repository root.
@@ -61,6 +62,22 @@ export function serverCommand(runtime: ServerRuntime): string[] {
       // `bun run server` runs package.json's `node demo/start.mjs` with Bun.
       return [bin("bun"), "demo/start.mjs"];
   }
+}
+
+/**
+ * The command that runs a TypeScript file on the runtime running the tests.
+ *
+ * @example
+ * ```ts
+ * import { scriptCommand } from "./spawn_server.ts";
+ * const [command, ...args] = scriptCommand("tests/helpers/timers_off_child.ts");
+ * ```
+ */
+export function scriptCommand(file: string): string[] {
+  const runtime = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (runtime.Deno) return [process.execPath, "run", "-A", file];
+  if (runtime.Bun) return [process.execPath, "run", file];
+  return [process.execPath, "--import", "tsx", file];
 }
 
 /**
