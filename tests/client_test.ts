@@ -13,6 +13,7 @@ import { serve, type Server } from "../src/serve.ts";
 import { memoryStore } from "../stores/memory.ts";
 import { createDemoHub } from "../demo/app.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
+import { serveHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const FAST = { minDelay: 20, maxDelay: 200 };
@@ -28,8 +29,7 @@ interface Fixture {
 async function withDemo(fn: (fx: Fixture) => Promise<void>): Promise<void> {
   const store = memoryStore();
   const hub = createDemoHub(store);
-  const server = await serve({ hub, port: 0, hostname: "127.0.0.1" });
-  const url = `ws://127.0.0.1:${server.port}/ws/socksync`;
+  const { server, url } = await serveHub(hub);
   const WebSocket = await webSocketClass();
   const clients: Client[] = [];
   try {
@@ -267,8 +267,8 @@ test("a call in flight when the connection drops rejects with code 8", async () 
   hub.function("slow", {
     handler: () => new Promise<string>((resolve) => release = () => resolve("late")),
   });
-  const server = await serve({ hub, port: 0, hostname: "127.0.0.1" });
-  const client = connect(`ws://127.0.0.1:${server.port}/ws/socksync`, {
+  const { server, url } = await serveHub(hub);
+  const client = connect(url, {
     WebSocket,
     reconnect: false,
   });
@@ -311,23 +311,18 @@ test("a client hub provides functions the server can call", async () => {
   const WebSocket = await webSocketClass();
   const serverHub = new Hub();
   const answers: unknown[] = [];
-  const server = await serve({
-    hub: serverHub,
-    port: 0,
-    hostname: "127.0.0.1",
-    onConnect: (peer) => {
-      peer.call("whoami", { ask: "name" }, { timeout: 5000 }).then(
-        (value) => answers.push(value),
-        (error) => answers.push(error),
-      );
-    },
+  const { server, url } = await serveHub(serverHub, (peer) => {
+    peer.call("whoami", { ask: "name" }, { timeout: 5000 }).then(
+      (value) => answers.push(value),
+      (error) => answers.push(error),
+    );
   });
   const clientHub = new Hub();
   clientHub.function("whoami", {
     args: v.object({ ask: v.string() }),
     handler: ({ ask }) => `client ${ask}`,
   });
-  const client = connect(`ws://127.0.0.1:${server.port}/ws/socksync`, {
+  const client = connect(url, {
     WebSocket,
     hub: clientHub,
   });
