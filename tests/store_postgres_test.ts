@@ -1,0 +1,330 @@
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
+import { openPostgresStore } from "../stores/postgres.ts";
+import { openPgClient, type PgSql } from "../stores/postgres_driver.ts";
+import { waitUntil } from "./helpers/wait.ts";
+import type { ListChange, ListSource, Store } from "../src/store.ts";
+
+const url = process.env.POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+// Every run gets schemas of its own, dropped at the end.
+const schema = `socksync_test_${Math.random().toString(36).slice(2, 10)}`;
+
+async function reachable(): Promise<PgSql | undefined> {
+  try {
+    const sql = await openPgClient(url, { max: 2, connect_timeout: 2, onnotice: () => {} });
+    try {
+      await sql.unsafe("SELECT 1");
+      return sql;
+    } catch {
+      await sql.end({ timeout: 0 });
+    }
+  } catch {
+    // No driver, or no server.
+  }
+  return undefined;
+}
+
+const admin = await reachable();
+const skip = admin ? false : `no PostgreSQL at ${url}`;
+if (!admin) {
+  if (process.env.CI === "true") {
+    test("PostgreSQL is reachable (CI=true)", () => assert.fail(`no PostgreSQL at ${url}`));
+  } else {
+    console.log(`SKIPPED: PostgreSQL suites (no PostgreSQL at ${url})`);
+  }
+}
+
+const stores: Store[] = [];
+const schemas = new Set<string>();
+async function open(
+  options: { schema?: string; prefix?: string; timeoutMs?: number } = {},
+): Promise<Store> {
+  const name = options.schema ?? schema;
+  schemas.add(name);
+  const store = await openPostgresStore({ url, schema: name, timeoutMs: 5000, ...options });
+  stores.push(store);
+  return store;
+}
+let shared: Promise<Store> | undefined;
+let lists = 0;
+
+listSourceConformance(
+  "PostgreSQL list",
+  async () => (await (shared ??= open())).list(`l${lists++}`),
+  { skip, modelOperations: 150 },
+);
+varStoreConformance("PostgreSQL vars", async () => (await (shared ??= open())).vars, { skip });
+
+/** The values of a whole list. */
+async function all<T>(list: ListSource<T>): Promise<T[]> {
+  return (await list.page(0, 100_000)).items.map((item) => item.value);
+}
+
+/**
+ * A subscriber's mirror of a list: applies every change to an array, and on
+ * a reset reads the list again, as a list view does.
+ */
+function mirror<T>(list: ListSource<T>) {
+  const state = { items: [] as { id: string; value: T }[], version: 0, resets: 0 };
+  let reading: Promise<void> | undefined;
+  const reread = () => {
+    reading = list.page(0, 100_000).then((page) => {
+      state.items = page.items;
+      state.version = page.version;
+    }, () => {});
+  };
+  const stop = list.subscribe((change: ListChange<T>) => {
+    if (change.op === "reset") {
+      state.resets++;
+      return reread();
+    }
+    if (change.version <= state.version) return;
+    if (change.op === "insert") state.items.splice(change.index, 0, change);
+    if (change.op === "set") state.items[change.index] = { id: change.id, value: change.value };
+    if (change.op === "delete") state.items.splice(change.index, 1);
+    state.version = change.version;
+  });
+  return {
+    state,
+    stop,
+    async settled() {
+      await reading;
+      return state.items.map((item) => item.value);
+    },
+  };
+}
+
+describe("PostgreSQL store", { skip }, () => {
+  after(async () => {
+    for (const store of stores) await store.close();
+    for (const name of schemas) {
+      await admin!.unsafe(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    }
+    await admin?.end({ timeout: 1 });
+  });
+
+  test("two instances: random changes through both converge in every subscriber", async () => {
+    const a = await open({ prefix: "conv_" });
+    const b = await open({ prefix: "conv_" });
+    assert.equal(a.kind, "postgres");
+    const la = a.list<number>("l");
+    const lb = b.list<number>("l");
+    const ma = mirror(la);
+    const mb = mirror(lb);
+    try {
+      let seed = 7;
+      const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const work = async (list: ListSource<number>, n: number) => {
+        for (let step = 0; step < n; step++) {
+          const page = await list.page(0, 1000);
+          const roll = next();
+          if (roll < 0.6 || page.items.length === 0) {
+            await list.insert(Math.floor(next() * (page.total + 1)), step).catch(() => {});
+          } else {
+            const target = page.items[Math.floor(next() * page.items.length)];
+            // The other instance may have deleted it meanwhile: code 4 is fine.
+            if (roll < 0.8) await list.set(target.id, -step).catch(() => {});
+            else await list.delete(target.id).catch(() => {});
+          }
+        }
+      };
+      await Promise.all([work(la, 60), work(lb, 60)]);
+      const truth = await all(la);
+      assert.deepEqual(await all(lb), truth);
+      const version = (await la.page(0, 0)).version;
+      await waitUntil(() => ma.state.version >= version && mb.state.version >= version, {
+        what: "both subscribers at the last version",
+      });
+      assert.deepEqual(await ma.settled(), truth);
+      assert.deepEqual(await mb.settled(), truth);
+      assert.equal(await la.count(), truth.length);
+      for (const [i, item] of (await lb.page(0, 1000)).items.entries()) {
+        if (i % 5 === 0) assert.equal(await la.indexOf(item.id), i);
+      }
+    } finally {
+      ma.stop();
+      mb.stop();
+    }
+  });
+
+  test("20 concurrent compare-and-set updates from two instances lose nothing", async () => {
+    const a = await open({ prefix: "cas_" });
+    const b = await open({ prefix: "cas_" });
+    const item = await a.list<{ n: number }>("l").insert(0, { n: 0 });
+    await a.list("l").insert(1, "other");
+    const bump = (store: Store) =>
+      store.list<{ n: number }>("l").update!(item.id, (current) => ({ n: current.n + 1 }));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 ? a : b)));
+    assert.deepEqual((await b.list("l").get(item.id))?.value, { n: 20 });
+    const add = (store: Store) =>
+      store.vars.update!("n", (current) => ((current as number | undefined) ?? 0) + 1);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => add(i % 2 ? a : b)));
+    assert.equal(await a.vars.get("n"), 20);
+    await assert.rejects(
+      a.list("l").update!("missing", (x) => x),
+      (error: { code?: number }) => error.code === 4,
+    );
+    await assert.rejects(
+      a.list("l").update!(item.id, () => {
+        throw new Error("refused");
+      }),
+      /refused/,
+    );
+    assert.deepEqual((await a.list("l").get(item.id))?.value, { n: 20 });
+  });
+
+  test("vars: another instance's writes are reported, own writes are not", async () => {
+    const a = await open({ prefix: "vars_" });
+    const b = await open({ prefix: "vars_" });
+    const seenByA: [string, unknown][] = [];
+    const seenByB: [string, unknown][] = [];
+    const stopA = a.vars.subscribe!((name, value) => seenByA.push([name, value]));
+    const stopB = b.vars.subscribe!((name, value) => seenByB.push([name, value]));
+    try {
+      await a.vars.set("title", "Groceries 🛒");
+      await b.vars.set("big", "x".repeat(20_000));
+      await waitUntil(() => seenByB.length >= 1 && seenByA.length >= 1, { what: "var reports" });
+      assert.deepEqual(seenByB, [["title", "Groceries 🛒"]]);
+      assert.deepEqual(seenByA, [["big", "x".repeat(20_000)]]);
+      await b.vars.set("title", undefined);
+      await waitUntil(() => seenByA.length >= 2, { what: "deletion reported" });
+      assert.deepEqual(seenByA[1], ["title", undefined]);
+      assert.equal(await a.vars.get("title"), undefined);
+    } finally {
+      stopA();
+      stopB();
+    }
+  });
+
+  test("a change too big for NOTIFY reaches the other instance", async () => {
+    const a = await open({ prefix: "big_" });
+    const b = await open({ prefix: "big_" });
+    const heard: ListChange<string>[] = [];
+    const stop = b.list<string>("l").subscribe((change) => heard.push(change));
+    try {
+      const large = "é".repeat(10_000);
+      const item = await a.list<string>("l").insert(0, large);
+      await waitUntil(() => heard.length >= 1, { what: "the insert" });
+      assert.deepEqual(heard[0], {
+        op: "insert",
+        index: 0,
+        id: item.id,
+        value: large,
+        total: 1,
+        version: 1,
+      });
+    } finally {
+      stop();
+    }
+  });
+
+  test("listening connection killed: a reset, then convergence", async () => {
+    const channelSchema = `${schema}_kill`;
+    const a = await open({ schema: channelSchema });
+    const b = await open({ schema: channelSchema });
+    const la = a.list<string>("l");
+    const lb = b.list<string>("l");
+    const changes: ListChange<string>[] = [];
+    const values: [string, unknown][] = [];
+    const stop = la.subscribe((change) => changes.push(change));
+    const stopVars = a.vars.subscribe!((name, value) => values.push([name, value]));
+    const ma = mirror(la);
+    try {
+      await la.insert(0, "before");
+      await b.vars.set("v", 1);
+      await waitUntil(() => changes.length >= 1 && values.length >= 1, { what: "first changes" });
+      // Both stores listen on the same channel: kill both listening connections.
+      const killed = await admin!.unsafe(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`,
+        [`LISTEN "${channelSchema}.changes"`],
+      );
+      assert.equal(killed.length, 2);
+      // Missed while deaf (or not): either way the reset covers them.
+      await lb.insert(1, "meanwhile");
+      await b.vars.set("v", 2);
+      await waitUntil(() => changes.some((change) => change.op === "reset"), {
+        what: "a reset",
+      });
+      await waitUntil(() => values.some(([, value]) => value === 2), { what: "var value again" });
+      await lb.insert(0, "after");
+      const truth = await all(lb);
+      assert.deepEqual(truth, ["after", "before", "meanwhile"]);
+      await waitUntil(async () => JSON.stringify(await ma.settled()) === JSON.stringify(truth), {
+        what: "the mirror to converge",
+      });
+      assert.deepEqual(await all(la), truth);
+    } finally {
+      stop();
+      stopVars();
+      ma.stop();
+    }
+  });
+
+  test("an unreadable notification is logged once and leads to a reset", async () => {
+    const store = await open({ prefix: "bad_" });
+    const list = store.list<string>("l");
+    await list.insert(0, "x");
+    const changes: ListChange<string>[] = [];
+    const stop = list.subscribe((change) => changes.push(change));
+    const errors: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      for (const bad of ["{not json", '{"list":1}', "[]"]) {
+        await admin!.unsafe("SELECT pg_notify($1, $2)", [`${schema}.bad_changes`, bad]);
+      }
+      // One resync per unreadable notification, one after the other.
+      await waitUntil(() => changes.filter((c) => c.op === "reset").length >= 3, {
+        what: "the resets",
+      });
+      await list.insert(1, "y");
+      await waitUntil(() => changes.some((c) => c.op === "insert"), { what: "the next change" });
+      assert.equal(errors.length, 1);
+      assert.deepEqual(changes.at(-1), {
+        op: "insert",
+        index: 1,
+        id: (changes.at(-1) as { id: string }).id,
+        value: "y",
+        total: 2,
+        version: 2,
+      });
+    } finally {
+      console.error = original;
+      stop();
+    }
+  });
+
+  test("database unreachable: open and calls fail with code 8, the process stays up", async () => {
+    await assert.rejects(
+      openPostgresStore({ url: "postgres://postgres@127.0.0.1:1/postgres", timeoutMs: 1000 }),
+      (error: { code?: number; message: string }) =>
+        error.code === 8 && error.message.startsWith("store unavailable"),
+    );
+    // A store whose connections are cut while in use: ending its pool stands for the
+    // database going away (a restart is tested with the listening connection above).
+    const store = await open({ prefix: "down_" });
+    await store.close();
+    await assert.rejects(store.list("x").count(), (error: { code?: number }) => error.code === 8);
+    await assert.rejects(store.vars.get("x"), (error: { code?: number }) => error.code === 8);
+  });
+
+  test("rebalances keys after many inserts at one spot", async () => {
+    const a = await open({ prefix: "dense_" });
+    const b = await open({ prefix: "dense_" });
+    const list = a.list<number>("dense");
+    await list.insert(0, -1);
+    await list.insert(1, 1_000);
+    // Forces b to load its tree now, so that it must follow the rebalance.
+    assert.equal(await b.list("dense").indexOf((await list.page(1, 1)).items[0].id), 1);
+    for (let i = 0; i < 600; i++) await list.insert(1 + i, i);
+    const expected = [-1, ...Array.from({ length: 600 }, (_, i) => i), 1_000];
+    assert.deepEqual(await all(list), expected);
+    assert.deepEqual(await all(b.list("dense")), expected);
+    const last = (await list.page(601, 1)).items[0];
+    assert.equal(await b.list("dense").indexOf(last.id), 601);
+    await b.list("dense").insert(300, 0.5);
+    assert.equal((await list.page(300, 1)).items[0].value, 0.5);
+  });
+});
