@@ -1,6 +1,11 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { execFileSync, spawn } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
 import { openPostgresStore } from "../stores/postgres.ts";
 import { openPgClient, type PgSql } from "../stores/postgres_driver.ts";
@@ -94,6 +99,78 @@ function mirror<T>(list: ListSource<T>) {
       return state.items.map((item) => item.value);
     },
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A private PostgreSQL server (its own data directory and port), so that a
+ * test can stop and restart it without disturbing anyone else. Needs the
+ * server binaries and root (the server runs as the postgres user).
+ */
+function privateServerBin(): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return undefined;
+  const version = readdirSync(root).sort((a, b) => Number(b) - Number(a))[0];
+  const bin = version && join(root, version, "bin");
+  return bin && existsSync(join(bin, "initdb")) ? bin : undefined;
+}
+
+async function privateServer(bin: string) {
+  const dir = mkdtempSync(join(tmpdir(), "socksync-pg-"));
+  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString());
+  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString());
+  chownSync(dir, uid, gid);
+  const data = join(dir, "data");
+  const as = (args: string[]) => ["-u", "postgres", "--", ...args];
+  execFileSync(
+    "runuser",
+    as([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]),
+    {
+      stdio: "ignore",
+    },
+  );
+  const port = await freePort();
+  const ctl = (args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn("runuser", as([join(bin, "pg_ctl"), "-D", data, "-w", ...args]), {
+        stdio: "ignore",
+      });
+      child.once("error", reject);
+      child.once("exit", (code) =>
+        code === 0 ? resolve() : reject(new Error(`pg_ctl ${args[0]}: ${code}`)));
+    });
+  let running = false;
+  const server = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async start() {
+      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+      await ctl(["start", "-l", join(dir, "log"), "-o", options]);
+      running = true;
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      // Fast shutdown: every connection is cut, nothing committed is lost.
+      await ctl(["stop", "-m", "fast"]);
+    },
+    async remove() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
 }
 
 describe("PostgreSQL store", { skip }, () => {
@@ -310,6 +387,57 @@ describe("PostgreSQL store", { skip }, () => {
     await assert.rejects(store.vars.get("x"), (error: { code?: number }) => error.code === 8);
   });
 
+  const bin = privateServerBin();
+  test("the database restarting: code 8 while down, every subscriber converges once it is back", {
+    skip: bin ? false : "needs root and the PostgreSQL server binaries",
+    timeout: 120_000,
+  }, async () => {
+    const server = await privateServer(bin!);
+    const opened: Store[] = [];
+    try {
+      const a = await openPostgresStore({ url: server.url, timeoutMs: 1000 });
+      opened.push(a);
+      const b = await openPostgresStore({ url: server.url, timeoutMs: 1000 });
+      opened.push(b);
+      const ma = mirror(a.list<string>("l"));
+      const values: [string, unknown][] = [];
+      a.vars.subscribe!((name, value) => values.push([name, value]));
+      await a.list<string>("l").insert(0, "before");
+      await b.vars.set("v", 1);
+      await waitUntil(() => ma.state.version === 1 && values.length === 1, {
+        what: "first changes",
+      });
+      await server.stop();
+      const down = (error: { code?: number; message: string }) =>
+        error.code === 8 && error.message.startsWith("store unavailable");
+      await assert.rejects(a.list("l").insert(0, "x"), down);
+      await assert.rejects(a.list("l").page(0, 10), down);
+      await assert.rejects(a.vars.update!("v", () => 3), down);
+      await assert.rejects(b.vars.get("v"), down);
+      await server.start();
+      // Another instance writes as soon as it can: a's listener may or may not be back yet.
+      await waitUntil(() => b.list<string>("l").insert(1, "after").then(() => true, () => false), {
+        what: "a write after the restart",
+      });
+      await b.vars.set("v", 2);
+      const truth = ["before", "after"];
+      const back = Date.now();
+      await waitUntil(
+        async () => JSON.stringify(await ma.settled()) === JSON.stringify(truth),
+        { what: "the subscriber to converge within 5 s", timeout: 5000 },
+      );
+      await waitUntil(() => values.some(([, value]) => value === 2), {
+        what: "the var within 5 s",
+        timeout: 5000 - (Date.now() - back),
+      });
+      assert.deepEqual(await all(a.list("l")), truth);
+      ma.stop();
+    } finally {
+      for (const store of opened) await store.close();
+      await server.remove();
+    }
+  });
+
   test("rebalances keys after many inserts at one spot", { timeout: 60_000 }, async () => {
     const a = await open({ prefix: "dense_" });
     const b = await open({ prefix: "dense_" });
@@ -326,7 +454,7 @@ describe("PostgreSQL store", { skip }, () => {
     const [{ longest }] = await admin!.unsafe(
       `SELECT max(length(key)) AS longest FROM "${schema}"."dense_items"`,
     );
-    assert.ok(longest < 40, `longest key ${longest}`);
+    assert.ok(Number(longest) < 40, `longest key ${longest}`);
     const last = (await list.page(601, 1)).items[0];
     assert.equal(await b.list("dense").indexOf(last.id), 601);
     await b.list("dense").insert(300, 0.5);
