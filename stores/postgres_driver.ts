@@ -9,10 +9,26 @@
  */
 import { ErrorCode, isSockSyncError, SockSyncError } from "../src/errors.ts";
 
-/** A row as the driver returns it. */
+/**
+ * A row as the driver returns it.
+ *
+ * @example
+ * ```ts
+ * import type { PgRow } from "./postgres_driver.ts";
+ * const row: PgRow = { id: "a", value: "{}" };
+ * ```
+ */
 export type PgRow = Record<string, unknown>;
 
-/** A value passed as a statement parameter. */
+/**
+ * A value passed as a statement parameter.
+ *
+ * @example
+ * ```ts
+ * import type { PgParam } from "./postgres_driver.ts";
+ * const params: PgParam[] = ["todos", 3, null, ["a", "b"]];
+ * ```
+ */
 export type PgParam = string | number | null | string[];
 
 /**
@@ -35,7 +51,15 @@ export interface PgSql {
   end(options?: { timeout?: number }): Promise<void>;
 }
 
-/** Options handed to postgres.js. */
+/**
+ * Options handed to postgres.js (the few the store sets).
+ *
+ * @example
+ * ```ts
+ * import type { PgDriverOptions } from "./postgres_driver.ts";
+ * const options: PgDriverOptions = { max: 4, connect_timeout: 5 };
+ * ```
+ */
 export interface PgDriverOptions {
   max?: number;
   connect_timeout?: number;
@@ -167,7 +191,7 @@ export function fitsPayload(text: string): boolean {
  * pgTables("socksync", "").items; // "\"socksync\".\"items\""
  * ```
  */
-export function pgTables(schema: string, prefix: string) {
+export function pgTables(schema: string, prefix: string): PgTables {
   const table = (name: string) => `${quoteIdent(schema)}.${quoteIdent(prefix + name)}`;
   return {
     schema: quoteIdent(schema),
@@ -178,5 +202,19 @@ export function pgTables(schema: string, prefix: string) {
   };
 }
 
-/** The table names of one store. */
-export type PgTables = ReturnType<typeof pgTables>;
+/**
+ * The quoted names of one store's schema, tables and index.
+ *
+ * @example
+ * ```ts
+ * import type { PgTables } from "./postgres_driver.ts";
+ * const itemsOf = (tables: PgTables) => tables.items;
+ * ```
+ */
+export interface PgTables {
+  schema: string;
+  lists: string;
+  items: string;
+  vars: string;
+  itemsOrder: string;
+}

@@ -35,18 +35,36 @@ import {
   type PgTables,
 } from "./postgres_driver.ts";
 
-/** What every list of a store shares. */
+/**
+ * What every list of a store shares.
+ *
+ * @example
+ * ```ts
+ * import type { PgListContext } from "./postgres_list.ts";
+ * const timeout = (context: PgListContext) => context.timeoutMs;
+ * ```
+ */
 export interface PgListContext {
   readonly tables: PgTables;
   readonly channel: string;
   /** How long a mutation waits for its change to come back, in ms. */
   readonly timeoutMs: number;
-  readonly statements: ReturnType<typeof listStatements>;
+  readonly statements: ListStatements;
   /** Runs statements; a failure becomes a code 8 `SockSyncError`. */
   run<R>(body: (sql: PgSql) => Promise<R>): Promise<R>;
 }
 
-/** A change as the store publishes it (the list's change plus what the trees need). */
+/**
+ * A change as the store publishes it (the list's change plus what the trees need).
+ *
+ * @example
+ * ```ts
+ * import type { PgListMessage } from "./postgres_list.ts";
+ * const message: PgListMessage = {
+ *   list: "todos", op: "delete", index: 0, id: "a", total: 0, version: 2,
+ * };
+ * ```
+ */
 export interface PgListMessage {
   list: string;
   op: "insert" | "set" | "delete";
@@ -64,16 +82,41 @@ export interface PgListMessage {
 }
 
 /**
+ * The SQL text of each list operation.
+ *
+ * @example
+ * ```ts
+ * import type { ListStatements } from "./postgres_list.ts";
+ * const page = (statements: ListStatements) => statements.page;
+ * ```
+ */
+export type ListStatements = Record<
+  | "ensure"
+  | "meta"
+  | "scan"
+  | "page"
+  | "pageScan"
+  | "rankScan"
+  | "get"
+  | "read"
+  | "insert"
+  | "set"
+  | "delete"
+  | "rekey",
+  string
+>;
+
+/**
  * The SQL of the list operations, for one store's tables.
  *
  * @example
  * ```ts
  * import { listStatements } from "./postgres_list.ts";
  * import { pgTables } from "./postgres_driver.ts";
- * listStatements(pgTables("socksync", "")).count;
+ * listStatements(pgTables("socksync", "")).meta;
  * ```
  */
-export function listStatements(t: PgTables) {
+export function listStatements(t: PgTables): ListStatements {
   const bump = (count: string) =>
     `WITH m AS (UPDATE ${t.lists} SET version = version + 1${count}
       WHERE name = $1 AND version = $2 RETURNING version)`;
@@ -133,6 +176,15 @@ type Waiter = { version: number; done: () => void };
 /**
  * A list kept in PostgreSQL; listeners hear every change (this instance's
  * and others') from the store's listening connection, in version order.
+ * `openPostgresStore` makes them.
+ *
+ * @example
+ * ```ts ignore
+ * import { openPostgresStore } from "./postgres.ts";
+ * const store = await openPostgresStore({ url: "postgres://postgres@127.0.0.1:5432/postgres" });
+ * const todos = store.list<{ text: string }>("todos"); // a PostgresListSource
+ * await todos.insert(0, { text: "milk" });
+ * ```
  */
 export class PostgresListSource<T> implements ListSource<T> {
   readonly #key: string;

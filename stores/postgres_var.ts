@@ -16,7 +16,15 @@ import {
   type PgTables,
 } from "./postgres_driver.ts";
 
-/** What the vars need from their store. */
+/**
+ * What the vars need from their store.
+ *
+ * @example
+ * ```ts
+ * import type { PgVarContext } from "./postgres_var.ts";
+ * const channel = (context: PgVarContext) => context.channel;
+ * ```
+ */
 export interface PgVarContext {
   readonly tables: PgTables;
   readonly channel: string;
@@ -26,7 +34,15 @@ export interface PgVarContext {
   run<R>(body: (sql: PgSql) => Promise<R>): Promise<R>;
 }
 
-/** A var change as the store publishes it. */
+/**
+ * A var change as the store publishes it.
+ *
+ * @example
+ * ```ts
+ * import type { PgVarMessage } from "./postgres_var.ts";
+ * const message: PgVarMessage = { var: "title", src: "abc", version: 3, value: "Groceries" };
+ * ```
+ */
 export interface PgVarMessage {
   var: string;
   src: string;
@@ -40,7 +56,7 @@ export interface PgVarMessage {
 /** How many times `update` retries after concurrent writes before it gives up. */
 const UPDATE_ATTEMPTS = 100;
 
-function varStatements(t: PgTables) {
+function varStatements(t: PgTables): Record<"get" | "all" | "set" | "update", string> {
   // `$4` is the payload up to the version, `$5` what follows it.
   const write = (condition: string) =>
     `WITH u AS (INSERT INTO ${t.vars} (name, value, version) VALUES ($1, $2::text, 1)
@@ -55,9 +71,19 @@ function varStatements(t: PgTables) {
   };
 }
 
-/** Vars in PostgreSQL; listeners hear other instances' writes. */
+/**
+ * Vars in PostgreSQL; listeners hear other instances' writes.
+ * `openPostgresStore` makes them.
+ *
+ * @example
+ * ```ts ignore
+ * import { openPostgresStore } from "./postgres.ts";
+ * const store = await openPostgresStore({ url: "postgres://postgres@127.0.0.1:5432/postgres" });
+ * await store.vars.update!("visits", (n) => ((n as number | undefined) ?? 0) + 1);
+ * ```
+ */
 export class PostgresVarStore implements VarStore {
-  readonly #sql: ReturnType<typeof varStatements>;
+  readonly #sql: Record<"get" | "all" | "set" | "update", string>;
   #listeners = new Set<VarListener>();
   // The newest version seen per var, so a late message never undoes a newer value.
   #versions = new Map<string, number>();
