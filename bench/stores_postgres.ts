@@ -118,8 +118,13 @@ async function measure(n: number): Promise<Row> {
     t0 = performance.now();
     await s.indexOf(idOf(0)); // loads the in-memory index
     const loadMs = performance.now() - t0;
+    // `$L` stands for the list's name, passed as the last parameter (as the store does).
     const q = (text: string, params: (string | number)[]) =>
-      sql.unsafe(text, params, { prepare: true });
+      text.includes("$L")
+        ? sql.unsafe(text.replaceAll("$L", `$${params.length + 1}`), [...params, "bench"], {
+          prepare: true,
+        })
+        : sql.unsafe(text, params, { prepare: true });
     let last: string | undefined;
     let raws = 0;
     let stopListening: (() => void) | undefined;
@@ -144,39 +149,38 @@ async function measure(n: number): Promise<Row> {
     const raw: Record<Op | "page near end, plain OFFSET", () => Promise<unknown>> = {
       "first page": () =>
         q(
-          `SELECT id, value FROM ${t.items} WHERE list = 'bench' AND key >= $1 ORDER BY key LIMIT 20`,
-          [keys[0]],
+          `SELECT id, value FROM ${t.items} WHERE list = $1 AND key >= $2 ORDER BY key LIMIT $3`,
+          ["bench", keys[0], 20],
         ),
       "page near end": () =>
         q(
-          `SELECT id, value FROM ${t.items} WHERE list = 'bench' AND key >= $1 ORDER BY key LIMIT 20`,
-          [keys[n - 40]],
+          `SELECT id, value FROM ${t.items} WHERE list = $1 AND key >= $2 ORDER BY key LIMIT $3`,
+          ["bench", keys[n - 40], 20],
         ),
       "page near end, plain OFFSET": () =>
         q(
-          `SELECT id, value FROM ${t.items} WHERE list = 'bench' ORDER BY key OFFSET $1 LIMIT 20`,
+          `SELECT id, value FROM ${t.items} WHERE list = $L ORDER BY key OFFSET $1 LIMIT 20`,
           [n - 40],
         ),
       "indexOf": () =>
         q(
-          `SELECT count(*) FROM ${t.items} WHERE list = 'bench' AND key <
-           (SELECT key FROM ${t.items} WHERE list = 'bench' AND id = $1)`,
+          `SELECT count(*) FROM ${t.items} WHERE list = $L AND key <
+           (SELECT key FROM ${t.items} WHERE list = $L AND id = $1)`,
           [idOf(random(n))],
         ),
-      "get": () =>
-        q(`SELECT value FROM ${t.items} WHERE list = 'bench' AND id = $1`, [idOf(random(n))]),
+      "get": () => q(`SELECT value FROM ${t.items} WHERE list = $L AND id = $1`, [idOf(random(n))]),
       "set": () =>
-        q(`UPDATE ${t.items} SET value = $2 WHERE list = 'bench' AND id = $1`, [
+        q(`UPDATE ${t.items} SET value = $2 WHERE list = $L AND id = $1`, [
           idOf(random(n)),
           JSON.stringify(value(-1)),
         ]),
       "insert at random index": () =>
-        q(`INSERT INTO ${t.items} (list, id, key, value) VALUES ('bench', $1, $2, $3)`, [
+        q(`INSERT INTO ${t.items} (list, id, key, value) VALUES ($L, $1, $2, $3)`, [
           `raw${++raws}`,
           `${keys[random(n)]}V`,
           JSON.stringify(value(0)),
         ]),
-      "delete": () => q(`DELETE FROM ${t.items} WHERE list = 'bench' AND id = $1`, [`raw${raws}`]),
+      "delete": () => q(`DELETE FROM ${t.items} WHERE list = $L AND id = $1`, [`raw${raws}`]),
       "insert, with a subscriber": async () => {
         await raw["insert at random index"]();
         await raw.delete();

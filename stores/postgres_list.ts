@@ -127,9 +127,9 @@ export function listStatements(t: PgTables): ListStatements {
     scan: `SELECT id, key FROM ${t.items} WHERE list = $1 ORDER BY key`,
     // Keyset paging: the start key comes from the tree; one statement is one
     // snapshot, so the version tells whether the tree matched these rows.
-    page: `SELECT l.version, l.count, i.id, i.value FROM ${t.lists} l
-      LEFT JOIN LATERAL (SELECT id, value FROM ${t.items} WHERE list = $1 AND key >= $2
-        ORDER BY key LIMIT $3) i ON true WHERE l.name = $1`,
+    page: `SELECT (SELECT version FROM ${t.lists} WHERE name = $1) AS version,
+        (SELECT count FROM ${t.lists} WHERE name = $1) AS count, id, value
+      FROM ${t.items} WHERE list = $1 AND key >= $2 ORDER BY key LIMIT $3`,
     // Only while another instance writes faster than its changes arrive.
     pageScan: `SELECT l.version, l.count, i.id, i.value FROM ${t.lists} l
       LEFT JOIN LATERAL (SELECT id, value FROM ${t.items} WHERE list = $1
@@ -223,10 +223,15 @@ export class PostgresListSource<T> implements ListSource<T> {
       const tree = await this.#ensure();
       const seen = this.#treeVersion;
       const take = Math.max(0, Math.min(want, tree.size - start));
-      const key = take > 0 ? tree.at(start)!.value : "";
-      const rows = await run((sql) =>
-        sql.unsafe(statements.page, [this.#key, key, take], { prepare: true })
-      );
+      let rows = take > 0
+        ? await run((sql) =>
+          sql.unsafe(statements.page, [this.#key, tree.at(start)!.value, take], { prepare: true })
+        )
+        : [];
+      // No items to read, or none found: the version row alone says whether that is right.
+      if (rows.length === 0) {
+        rows = await run((sql) => sql.unsafe(statements.meta, [this.#key], { prepare: true }));
+      }
       if (rows.length > 0 && Number(rows[0].version) === seen) return this.#pageOf(rows);
       await this.#catchUp(rows);
     }
@@ -435,7 +440,7 @@ export class PostgresListSource<T> implements ListSource<T> {
   #pageOf(rows: PgRow[]): ListPage<T> {
     const items: ListItem<T>[] = [];
     for (const row of rows) {
-      if (row.id !== null) {
+      if (row.id != null) {
         items.push({ id: decodeText(row.id as string), value: JSON.parse(row.value as string) });
       }
     }
