@@ -129,13 +129,30 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: options.maxConnections ?? 10,
   });
   let closed = false;
+  // Changes are handled one at a time, in the order they arrived; a resync
+  // waits for the changes already received to be handled first.
+  let chain = Promise.resolve();
+  const deliverResync = () => {
+    chain = chain.then(resync).catch(() => {});
+  };
+  // A statement failed for want of a connection: a read that a view needed
+  // (a page re-read while applying a change) may be lost, so once statements
+  // succeed again every view is read again, as after a listener reconnect.
+  let cut = false;
   const run = async <R>(body: (sql: PgSql) => Promise<R>): Promise<R> => {
     if (closed) throw new SockSyncError(ErrorCode.Other, "store closed");
+    let result: R;
     try {
-      return await body(sql);
+      result = await body(sql);
     } catch (error) {
+      if ((error as { name?: string })?.name !== "PostgresError") cut = true;
       throw pgError(error);
     }
+    if (cut) {
+      cut = false;
+      deliverResync();
+    }
+    return result;
   };
   const source = nanoid();
   const listContext: PgListContext = {
@@ -204,8 +221,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
     list.receive(message);
   };
-  // Changes are handled one at a time, in the order they arrived.
-  let chain = Promise.resolve();
   const deliver = (text: string) => {
     chain = chain.then(() => handle(text)).catch(() => {});
   };
@@ -243,10 +258,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       relistening = false;
     }
     if (reconnect) deliverResync();
-  };
-  // The resync waits for the changes already received to be handled first.
-  const deliverResync = () => {
-    chain = chain.then(resync).catch(() => {});
   };
 
   try {
