@@ -6,6 +6,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
 import { openPostgresStore } from "../stores/postgres.ts";
 import { openPgClient, type PgSql } from "../stores/postgres_driver.ts";
@@ -173,6 +174,26 @@ async function privateServer(bin: string) {
   return server;
 }
 
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Runs a script on Node, Deno or Bun from the repository's root; resolves its exit code and output. */
+function runOn(runtime: "node" | "deno" | "bun", script: string) {
+  const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
+  const [command, args] = runtime === "node"
+    ? ["node", ["--import", "tsx", "--input-type=module", "-e", script]]
+    : runtime === "deno"
+    ? [bin("deno"), ["eval", script]]
+    : [bin("bun"), ["-e", script]];
+  return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (chunk) => output += chunk);
+    child.stderr!.on("data", (chunk) => output += chunk);
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, output }));
+  });
+}
+
 describe("PostgreSQL store", { skip }, () => {
   after(async () => {
     for (const store of stores) await store.close();
@@ -294,6 +315,47 @@ describe("PostgreSQL store", { skip }, () => {
       });
     } finally {
       stop();
+    }
+  });
+
+  test("instances on Node, Deno and Bun share one database", { timeout: 120_000 }, async () => {
+    const mixed = `${schema}_mixed`;
+    const here = await open({ schema: mixed });
+    const list = here.list<string>("l");
+    const watched = mirror(list);
+    const writer = (who: string) => `
+      import { openPostgresStore } from "./stores/postgres.ts";
+      const store = await openPostgresStore({ url: ${JSON.stringify(url)}, schema: "${mixed}" });
+      const list = store.list("l");
+      for (let i = 0; i < 20; i++) {
+        let item;
+        while (!item) {
+          // Another instance may shrink the list between count and insert: code 6, try again.
+          const at = Math.floor(Math.random() * ((await list.count()) + 1));
+          item = await list.insert(at, "${who}-" + i).catch((e) => { if (e.code !== 6) throw e; });
+        }
+        if (i % 4 === 0) await list.set(item.id, "${who}-" + i + "!");
+        if (i % 5 === 0) await list.delete(item.id);
+        await store.vars.update("n", (n) => (n ?? 0) + 1);
+      }
+      await store.close();`;
+    try {
+      const results = await Promise.all(
+        (["node", "deno", "bun"] as const).map((runtime) => runOn(runtime, writer(runtime))),
+      );
+      for (const { code, output } of results) assert.equal(code, 0, output);
+      const page = await list.page(0, 1000);
+      assert.equal(page.total, 48);
+      for (const runtime of ["node", "deno", "bun"]) {
+        const mine = page.items.map((item) => item.value).filter((v) => v.startsWith(runtime));
+        assert.equal(mine.length, 16, `${runtime}: ${mine}`);
+        assert.ok(mine.includes(`${runtime}-4!`));
+      }
+      assert.equal(await here.vars.get("n"), 60);
+      await waitUntil(() => watched.state.version >= page.version, { what: "the subscriber" });
+      assert.deepEqual(await watched.settled(), page.items.map((item) => item.value));
+    } finally {
+      watched.stop();
     }
   });
 
