@@ -37,12 +37,8 @@ import {
   pgTables,
   quoteIdent,
 } from "./postgres_driver.ts";
-import {
-  listStatements,
-  type PgListContext,
-  type PgListMessage,
-  PostgresListSource,
-} from "./postgres_list.ts";
+import { PostgresListSource } from "./postgres_list.ts";
+import { listStatements, type PgListContext, type PgListMessage } from "./postgres_list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./postgres_var.ts";
 
 /**
