@@ -87,6 +87,25 @@ function schemaStatements(t: PgTables): string[] {
   ];
 }
 
+// A malformed URL is the caller's mistake, not an outage: code 6, with the password hidden.
+function checkUrl(url: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:")) {
+    const shown = parsed
+      ? (parsed.password ? url.replace(`:${parsed.password}@`, ":***@") : url)
+      : url.replace(/:[^:@/]*@/, ":***@");
+    throw new SockSyncError(
+      ErrorCode.InvalidArguments,
+      `not a PostgreSQL URL (postgres://user@host:port/database): ${shown}`,
+    );
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -114,6 +133,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       `schema and prefix too long for a channel name: ${channel}`,
     );
   }
+  checkUrl(options.url);
   const tables = pgTables(schema, prefix);
   const common = {
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),

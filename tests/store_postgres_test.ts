@@ -435,12 +435,20 @@ describe("PostgreSQL store", { skip }, () => {
     }
   });
 
-  test("database unreachable: open and calls fail with code 8, the process stays up", async () => {
+  test("a malformed URL is code 6; an unreachable database and a closed store code 8", async () => {
     await assert.rejects(
       openPostgresStore({ url: "postgres://postgres@127.0.0.1:1/postgres", timeoutMs: 1000 }),
       (error: { code?: number; message: string }) =>
         error.code === 8 && error.message.startsWith("store unavailable"),
     );
+    for (const bad of ["garbage", "http://127.0.0.1:5432/", "postgres://u:secret@[bad/"]) {
+      await assert.rejects(
+        openPostgresStore({ url: bad }),
+        (error: { code?: number; message: string }) =>
+          error.code === 6 && error.message.startsWith("not a PostgreSQL URL") &&
+          !error.message.includes("secret"),
+      );
+    }
     // A store whose connections are cut while in use: ending its pool stands for the
     // database going away (a restart is tested with the listening connection above).
     const store = await open({ prefix: "down_" });
