@@ -49,7 +49,14 @@ async function open(
 ): Promise<Store> {
   const name = options.schema ?? schema;
   schemas.add(name);
-  const store = await openPostgresStore({ url, schema: name, timeoutMs: 5000, ...options });
+  // Few connections each: the suite must not crowd a shared server.
+  const store = await openPostgresStore({
+    url,
+    schema: name,
+    timeoutMs: 5000,
+    maxConnections: 3,
+    ...options,
+  });
   stores.push(store);
   return store;
 }
@@ -194,6 +201,25 @@ function runOn(runtime: "node" | "deno" | "bun", script: string) {
   });
 }
 
+/** A test whose stores (opened with `open`) are closed when it ends. */
+function storeTest(
+  title: string,
+  ...rest: [() => Promise<void>] | [
+    { timeout?: number; skip?: string | false },
+    () => Promise<void>,
+  ]
+): void {
+  const [options, body] = rest.length === 1 ? [{}, rest[0]] : rest;
+  test(title, options, async () => {
+    const before = stores.length;
+    try {
+      await body();
+    } finally {
+      for (const store of stores.splice(before)) await store.close();
+    }
+  });
+}
+
 describe("PostgreSQL store", { skip }, () => {
   after(async () => {
     for (const store of stores) await store.close();
@@ -203,7 +229,7 @@ describe("PostgreSQL store", { skip }, () => {
     await admin?.end({ timeout: 1 });
   });
 
-  test("two instances: random changes through both converge in every subscriber", async () => {
+  storeTest("two instances: random changes through both converge in every subscriber", async () => {
     const a = await open({ prefix: "conv_" });
     const b = await open({ prefix: "conv_" });
     assert.equal(a.kind, "postgres");
@@ -247,7 +273,7 @@ describe("PostgreSQL store", { skip }, () => {
     }
   });
 
-  test("20 concurrent compare-and-set updates from two instances lose nothing", async () => {
+  storeTest("20 concurrent compare-and-set updates from two instances lose nothing", async () => {
     const a = await open({ prefix: "cas_" });
     const b = await open({ prefix: "cas_" });
     const item = await a.list<{ n: number }>("l").insert(0, { n: 0 });
@@ -273,7 +299,7 @@ describe("PostgreSQL store", { skip }, () => {
     assert.deepEqual((await a.list("l").get(item.id))?.value, { n: 20 });
   });
 
-  test("vars: another instance's writes are reported, own writes are not", async () => {
+  storeTest("vars: another instance's writes are reported, own writes are not", async () => {
     const a = await open({ prefix: "vars_" });
     const b = await open({ prefix: "vars_" });
     const seenByA: [string, unknown][] = [];
@@ -296,7 +322,7 @@ describe("PostgreSQL store", { skip }, () => {
     }
   });
 
-  test("a change too big for NOTIFY reaches the other instance", async () => {
+  storeTest("a change too big for NOTIFY reaches the other instance", async () => {
     const a = await open({ prefix: "big_" });
     const b = await open({ prefix: "big_" });
     const heard: ListChange<string>[] = [];
@@ -318,12 +344,15 @@ describe("PostgreSQL store", { skip }, () => {
     }
   });
 
-  test("instances on Node, Deno and Bun share one database", { timeout: 120_000 }, async () => {
-    const mixed = `${schema}_mixed`;
-    const here = await open({ schema: mixed });
-    const list = here.list<string>("l");
-    const watched = mirror(list);
-    const writer = (who: string) => `
+  storeTest(
+    "instances on Node, Deno and Bun share one database",
+    { timeout: 120_000 },
+    async () => {
+      const mixed = `${schema}_mixed`;
+      const here = await open({ schema: mixed });
+      const list = here.list<string>("l");
+      const watched = mirror(list);
+      const writer = (who: string) => `
       import { openPostgresStore } from "./stores/postgres.ts";
       const store = await openPostgresStore({ url: ${JSON.stringify(url)}, schema: "${mixed}" });
       const list = store.list("l");
@@ -339,27 +368,28 @@ describe("PostgreSQL store", { skip }, () => {
         await store.vars.update("n", (n) => (n ?? 0) + 1);
       }
       await store.close();`;
-    try {
-      const results = await Promise.all(
-        (["node", "deno", "bun"] as const).map((runtime) => runOn(runtime, writer(runtime))),
-      );
-      for (const { code, output } of results) assert.equal(code, 0, output);
-      const page = await list.page(0, 1000);
-      assert.equal(page.total, 48);
-      for (const runtime of ["node", "deno", "bun"]) {
-        const mine = page.items.map((item) => item.value).filter((v) => v.startsWith(runtime));
-        assert.equal(mine.length, 16, `${runtime}: ${mine}`);
-        assert.ok(mine.includes(`${runtime}-4!`));
+      try {
+        const results = await Promise.all(
+          (["node", "deno", "bun"] as const).map((runtime) => runOn(runtime, writer(runtime))),
+        );
+        for (const { code, output } of results) assert.equal(code, 0, output);
+        const page = await list.page(0, 1000);
+        assert.equal(page.total, 48);
+        for (const runtime of ["node", "deno", "bun"]) {
+          const mine = page.items.map((item) => item.value).filter((v) => v.startsWith(runtime));
+          assert.equal(mine.length, 16, `${runtime}: ${mine}`);
+          assert.ok(mine.includes(`${runtime}-4!`));
+        }
+        assert.equal(await here.vars.get("n"), 60);
+        await waitUntil(() => watched.state.version >= page.version, { what: "the subscriber" });
+        assert.deepEqual(await watched.settled(), page.items.map((item) => item.value));
+      } finally {
+        watched.stop();
       }
-      assert.equal(await here.vars.get("n"), 60);
-      await waitUntil(() => watched.state.version >= page.version, { what: "the subscriber" });
-      assert.deepEqual(await watched.settled(), page.items.map((item) => item.value));
-    } finally {
-      watched.stop();
-    }
-  });
+    },
+  );
 
-  test("listening connection killed: a reset, then convergence", async () => {
+  storeTest("listening connection killed: a reset, then convergence", async () => {
     const channelSchema = `${schema}_kill`;
     const a = await open({ schema: channelSchema });
     const b = await open({ schema: channelSchema });
@@ -401,7 +431,7 @@ describe("PostgreSQL store", { skip }, () => {
     }
   });
 
-  test("an unreadable notification is logged once and leads to a reset", async () => {
+  storeTest("an unreadable notification is logged once and leads to a reset", async () => {
     const store = await open({ prefix: "bad_" });
     const list = store.list<string>("l");
     await list.insert(0, "x");
@@ -435,80 +465,90 @@ describe("PostgreSQL store", { skip }, () => {
     }
   });
 
-  test("a malformed URL is code 6; an unreachable database and a closed store code 8", async () => {
-    await assert.rejects(
-      openPostgresStore({ url: "postgres://postgres@127.0.0.1:1/postgres", timeoutMs: 1000 }),
-      (error: { code?: number; message: string }) =>
-        error.code === 8 && error.message.startsWith("store unavailable"),
-    );
-    for (const bad of ["garbage", "http://127.0.0.1:5432/", "postgres://u:secret@[bad/"]) {
+  storeTest(
+    "a malformed URL is code 6; an unreachable database and a closed store code 8",
+    async () => {
       await assert.rejects(
-        openPostgresStore({ url: bad }),
+        openPostgresStore({ url: "postgres://postgres@127.0.0.1:1/postgres", timeoutMs: 1000 }),
         (error: { code?: number; message: string }) =>
-          error.code === 6 && error.message.startsWith("not a PostgreSQL URL") &&
-          !error.message.includes("secret"),
+          error.code === 8 && error.message.startsWith("store unavailable"),
       );
-    }
-    // A store whose connections are cut while in use: ending its pool stands for the
-    // database going away (a restart is tested with the listening connection above).
-    const store = await open({ prefix: "down_" });
-    await store.close();
-    await assert.rejects(store.list("x").count(), (error: { code?: number }) => error.code === 8);
-    await assert.rejects(store.vars.get("x"), (error: { code?: number }) => error.code === 8);
-  });
+      for (const bad of ["garbage", "http://127.0.0.1:5432/", "postgres://u:secret@[bad/"]) {
+        await assert.rejects(
+          openPostgresStore({ url: bad }),
+          (error: { code?: number; message: string }) =>
+            error.code === 6 && error.message.startsWith("not a PostgreSQL URL") &&
+            !error.message.includes("secret"),
+        );
+      }
+      // A store whose connections are cut while in use: ending its pool stands for the
+      // database going away (a restart is tested with the listening connection above).
+      const store = await open({ prefix: "down_" });
+      await store.close();
+      await assert.rejects(store.list("x").count(), (error: { code?: number }) => error.code === 8);
+      await assert.rejects(store.vars.get("x"), (error: { code?: number }) => error.code === 8);
+    },
+  );
 
   const bin = privateServerBin();
-  test("the database restarting: code 8 while down, every subscriber converges once it is back", {
-    skip: bin ? false : "needs root and the PostgreSQL server binaries",
-    timeout: 120_000,
-  }, async () => {
-    const server = await privateServer(bin!);
-    const opened: Store[] = [];
-    try {
-      const a = await openPostgresStore({ url: server.url, timeoutMs: 1000 });
-      opened.push(a);
-      const b = await openPostgresStore({ url: server.url, timeoutMs: 1000 });
-      opened.push(b);
-      const ma = mirror(a.list<string>("l"));
-      const values: [string, unknown][] = [];
-      a.vars.subscribe!((name, value) => values.push([name, value]));
-      await a.list<string>("l").insert(0, "before");
-      await b.vars.set("v", 1);
-      await waitUntil(() => ma.state.version === 1 && values.length === 1, {
-        what: "first changes",
-      });
-      await server.stop();
-      const down = (error: { code?: number; message: string }) =>
-        error.code === 8 && error.message.startsWith("store unavailable");
-      await assert.rejects(a.list("l").insert(0, "x"), down);
-      await assert.rejects(a.list("l").page(0, 10), down);
-      await assert.rejects(a.vars.update!("v", () => 3), down);
-      await assert.rejects(b.vars.get("v"), down);
-      await server.start();
-      // Another instance writes as soon as it can: a's listener may or may not be back yet.
-      await waitUntil(() => b.list<string>("l").insert(1, "after").then(() => true, () => false), {
-        what: "a write after the restart",
-      });
-      await b.vars.set("v", 2);
-      const truth = ["before", "after"];
-      const back = Date.now();
-      await waitUntil(
-        async () => JSON.stringify(await ma.settled()) === JSON.stringify(truth),
-        { what: "the subscriber to converge within 5 s", timeout: 5000 },
-      );
-      await waitUntil(() => values.some(([, value]) => value === 2), {
-        what: "the var within 5 s",
-        timeout: 5000 - (Date.now() - back),
-      });
-      assert.deepEqual(await all(a.list("l")), truth);
-      ma.stop();
-    } finally {
-      for (const store of opened) await store.close();
-      await server.remove();
-    }
-  });
+  storeTest(
+    "the database restarting: code 8 while down, every subscriber converges once it is back",
+    {
+      skip: bin ? false : "needs root and the PostgreSQL server binaries",
+      timeout: 120_000,
+    },
+    async () => {
+      const server = await privateServer(bin!);
+      const opened: Store[] = [];
+      try {
+        const a = await openPostgresStore({ url: server.url, timeoutMs: 1000 });
+        opened.push(a);
+        const b = await openPostgresStore({ url: server.url, timeoutMs: 1000 });
+        opened.push(b);
+        const ma = mirror(a.list<string>("l"));
+        const values: [string, unknown][] = [];
+        a.vars.subscribe!((name, value) => values.push([name, value]));
+        await a.list<string>("l").insert(0, "before");
+        await b.vars.set("v", 1);
+        await waitUntil(() => ma.state.version === 1 && values.length === 1, {
+          what: "first changes",
+        });
+        await server.stop();
+        const down = (error: { code?: number; message: string }) =>
+          error.code === 8 && error.message.startsWith("store unavailable");
+        await assert.rejects(a.list("l").insert(0, "x"), down);
+        await assert.rejects(a.list("l").page(0, 10), down);
+        await assert.rejects(a.vars.update!("v", () => 3), down);
+        await assert.rejects(b.vars.get("v"), down);
+        await server.start();
+        // Another instance writes as soon as it can: a's listener may or may not be back yet.
+        await waitUntil(
+          () => b.list<string>("l").insert(1, "after").then(() => true, () => false),
+          {
+            what: "a write after the restart",
+          },
+        );
+        await b.vars.set("v", 2);
+        const truth = ["before", "after"];
+        const back = Date.now();
+        await waitUntil(
+          async () => JSON.stringify(await ma.settled()) === JSON.stringify(truth),
+          { what: "the subscriber to converge within 5 s", timeout: 5000 },
+        );
+        await waitUntil(() => values.some(([, value]) => value === 2), {
+          what: "the var within 5 s",
+          timeout: 5000 - (Date.now() - back),
+        });
+        assert.deepEqual(await all(a.list("l")), truth);
+        ma.stop();
+      } finally {
+        for (const store of opened) await store.close();
+        await server.remove();
+      }
+    },
+  );
 
-  test("rebalances keys after many inserts at one spot", { timeout: 60_000 }, async () => {
+  storeTest("rebalances keys after many inserts at one spot", { timeout: 60_000 }, async () => {
     const a = await open({ prefix: "dense_" });
     const b = await open({ prefix: "dense_" });
     const list = a.list<number>("dense");
