@@ -60,7 +60,11 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Prepended to the table names, for several stores in one schema (default `""`). */
   prefix?: string;
-  /** How long connecting may take, and a mutation waits for its change to come back, in ms (default 5000). */
+  /**
+   * How long connecting and one statement may take, and a mutation waits for
+   * its change to come back, in ms (default 5000). Loading a list's order
+   * and renumbering its keys are not bounded.
+   */
   timeoutMs?: number;
   /** At most this many connections for statements, besides the listening one (default 10). */
   maxConnections?: number;
@@ -142,6 +146,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   };
   const sql = await openPgClient(options.url, {
     ...common,
+    // The server cancels a statement that waits or runs longer (a lock held
+    // elsewhere, an overloaded server): the caller gets code 8, not a hang.
+    connection: { ...common.connection, statement_timeout: String(timeoutMs) },
     max: options.maxConnections ?? 10,
   });
   let closed = false;
@@ -161,7 +168,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     try {
       result = await body(sql);
     } catch (error) {
-      if ((error as { name?: string })?.name !== "PostgresError") cut = true;
+      const { name, code } = (error ?? {}) as { name?: string; code?: string };
+      // 57014: cancelled by statement_timeout; the others are not PostgreSQL's answers at all.
+      if (name !== "PostgresError" || code === "57014") cut = true;
       throw pgError(error);
     }
     if (cut) {

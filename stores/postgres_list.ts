@@ -164,6 +164,7 @@ export class PostgresListSource<T> implements ListSource<T> {
         });
       const rows = keys
         ? await sql.begin("", async (tx) => {
+          await tx.unsafe("SET LOCAL statement_timeout = 0"); // renumbers the whole list
           const ids = [...tree.from(0)].map((entry) => encodeText(entry.id));
           await tx.unsafe(statements.rekey, [this.#key, ids, keys!]);
           return await statement(tx);

@@ -548,6 +548,38 @@ describe("PostgreSQL store", { skip }, () => {
     },
   );
 
+  storeTest(
+    "a statement blocked by a lock fails with code 8 after the timeout, then works",
+    async () => {
+      const store = await open({ prefix: "locked_", timeoutMs: 1000 });
+      const list = store.list<string>("l");
+      await list.insert(0, "a");
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => release = resolve);
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => locked = resolve);
+      const holder = admin!.begin("", async (tx) => {
+        await tx.unsafe(`LOCK TABLE "${schema}"."locked_lists" IN ACCESS EXCLUSIVE MODE`);
+        locked();
+        await released;
+      });
+      try {
+        await isLocked;
+        await assert.rejects(
+          list.insert(1, "b"),
+          (error: { code?: number; message: string }) =>
+            error.code === 8 && error.message.startsWith("store unavailable"),
+        );
+        await assert.rejects(list.count(), (error: { code?: number }) => error.code === 8);
+      } finally {
+        release();
+        await holder;
+      }
+      await list.insert(1, "c");
+      assert.deepEqual(await all(list), ["a", "c"]);
+    },
+  );
+
   storeTest("rebalances keys after many inserts at one spot", { timeout: 60_000 }, async () => {
     const a = await open({ prefix: "dense_" });
     const b = await open({ prefix: "dense_" });
