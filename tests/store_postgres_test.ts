@@ -210,7 +210,8 @@ function storeTest(
   ]
 ): void {
   const [options, body] = rest.length === 1 ? [{}, rest[0]] : rest;
-  test(title, options, async () => {
+  // Bounded, but not by Bun's 5 s default: a busy CI machine is slow.
+  test(title, { timeout: 60_000, ...options }, async () => {
     const before = stores.length;
     try {
       await body();
