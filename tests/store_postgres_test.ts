@@ -5,7 +5,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
 import { openPostgresStore } from "../stores/postgres.ts";
@@ -181,7 +181,7 @@ async function privateServer(bin: string) {
   return server;
 }
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Runs a script on Node, Deno or Bun from the repository's root; resolves its exit code and output. */
 function runOn(runtime: "node" | "deno" | "bun", script: string) {
