@@ -158,7 +158,11 @@ export class PostgresVarStore implements VarStore {
    * Messages arriving meanwhile wait; those the read covers are dropped.
    */
   async reset(): Promise<void> {
-    if (this.#listeners.size === 0) return;
+    if (this.#listeners.size === 0) {
+      // Nothing to report; a database that lost its vars counts from 1 again.
+      this.#versions.clear();
+      return;
+    }
     this.#held ??= [];
     try {
       const rows = await this.context.run((sql) =>
