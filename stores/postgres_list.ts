@@ -1,7 +1,7 @@
 /**
  * One list of the PostgreSQL store (see `stores/postgres.ts`).
  *
- * Items are rows ordered by fractional order keys (`src/order_key.ts`) on
+ * Items are rows ordered by fractional order keys (`stores/order_key.ts`) on
  * an index (list, key); the list's version and count live in a row of
  * their own. Positions come from an in-memory counted tree per list (ids
  * and keys, as the SQLite store keeps): a page seeks straight to the key at
@@ -19,7 +19,7 @@
  */
 import { nanoid } from "nanoid";
 import { ErrorCode, SockSyncError } from "../src/errors.ts";
-import { ORDER_KEY_REBALANCE_LENGTH, sequentialOrderKeys } from "../src/order_key.ts";
+import { ORDER_KEY_REBALANCE_LENGTH, sequentialOrderKeys } from "./order_key.ts";
 import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../src/store.ts";
 import type { TreeEntry } from "./counted_tree.ts";
 import { decodeText, encodeText, type PgRow, type PgSql } from "./postgres_driver.ts";

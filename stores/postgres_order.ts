@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { orderKeyBetween } from "../src/order_key.ts";
+import { orderKeyBetween } from "./order_key.ts";
 import { CountedTree, type TreeEntry } from "./counted_tree.ts";
 import { decodeText, type PgRow } from "./postgres_driver.ts";
 import type { PgListContext, PgListMessage } from "./postgres_list_sql.ts";
