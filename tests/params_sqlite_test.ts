@@ -12,11 +12,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { Hub, isSockSyncError } from "../mod.ts";
+import { connect, Hub, isSockSyncError } from "../mod.ts";
+import { serve } from "../src/serve.ts";
+import { random } from "../src/testing/kit.ts";
 import { sortedSourceConformance } from "../src/testing.ts";
 import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite_driver.ts";
 import { sqliteTable, type SqliteTableSource } from "../stores/sqlite_table.ts";
+import { webSocketClass } from "./helpers/raw_socket.ts";
 import { withServedHub } from "./helpers/serve_hub.ts";
+import { waitUntil } from "./helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "socksync-params-"));
 let files = 0;
@@ -171,6 +175,99 @@ describe("table bindings behind a parameterized list", () => {
         assert.match(String(error.message), /table "mesages" does not exist/);
       });
     } finally {
+      db.close();
+      other.close();
+    }
+  });
+});
+
+describe("views of a table query over real sockets", () => {
+  test("after random writes on another connection, every view equals its page", async () => {
+    const { db, other } = await twoConnections();
+    const hub = new Hub({ onError: () => {} });
+    const messages = hub.list("messages", {
+      params: v.object({ room: v.string() }),
+      source: ({ room }) =>
+        sqliteTable<Message>({
+          db,
+          table: "messages",
+          key: "id",
+          orderBy: [{ column: "created_at", desc: true }, { column: "id", desc: true }],
+          where: "room = :room",
+          params: { room },
+          columns: ["room", "author", "text", "created_at"],
+        }),
+      maxPageSize: 50,
+    });
+    const server = await serve({ hub, port: 0, hostname: "127.0.0.1" });
+    const WebSocket = await webSocketClass();
+    // A connection holds one view per list and params: two pages of one room need two.
+    const wanted = [
+      { room: "general", page: 0, size: 3 },
+      { room: "general", page: 1, size: 3 },
+      { room: "random", page: 0, size: 5 },
+    ];
+    const clients = wanted.map(() =>
+      connect(`ws://127.0.0.1:${server.port}/ws/socksync`, { WebSocket })
+    );
+    try {
+      const views = wanted.map((w, i) =>
+        clients[i].list<Message>("messages", {
+          params: { room: w.room },
+          page: w.page,
+          pageSize: w.size,
+        })
+      );
+      const rooms = clients[2].list<Message>("messages", { params: { room: "general" } });
+      const next = random(0x7ab1e);
+      const ids: string[] = [];
+      const pick = () => ids[Math.floor(next() * ids.length)];
+      const expected = (room: string, page: number, size: number) => {
+        const rows = other.prepare(
+          `SELECT id, room, author, text, created_at FROM messages WHERE room = ?
+           ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+        ).all(room, size, page * size);
+        const total = Number(
+          other.prepare("SELECT COUNT(*) AS n FROM messages WHERE room = ?").get(room)?.n,
+        );
+        return { items: rows.map(({ id, ...value }) => ({ id: String(id), value })), total };
+      };
+      for (let step = 0; step < 60; step++) {
+        const roll = next();
+        if (roll < 0.45 || ids.length < 4) {
+          ids.push(`m${step}`);
+          other.prepare("INSERT INTO messages VALUES (?, ?, 'ann', ?, ?)")
+            .run(`m${step}`, ROOMS[Math.floor(next() * 2)], `t${step}`, Math.floor(next() * 9));
+        } else if (roll < 0.6) {
+          const id = pick();
+          ids.splice(ids.indexOf(id), 1);
+          other.prepare("DELETE FROM messages WHERE id = ?").run(id);
+        } else if (roll < 0.75) {
+          other.prepare("UPDATE messages SET text = ? WHERE id = ?").run(`e${step}`, pick());
+        } else if (roll < 0.9) {
+          other.prepare("UPDATE messages SET created_at = ? WHERE id = ?")
+            .run(Math.floor(next() * 9), pick());
+        } else {
+          other.prepare("UPDATE messages SET room = ? WHERE id = ?")
+            .run(ROOMS[Math.floor(next() * 2)], pick());
+        }
+        if (step % 3 !== 2) continue;
+        for (const [i, w] of wanted.entries()) {
+          const view = views[i];
+          await waitUntil(() => {
+            const want = expected(w.room, view.page, w.size);
+            return view.ready && view.total === want.total &&
+              JSON.stringify(view.items) === JSON.stringify(want.items);
+          }, { what: `view ${i} after write ${step}`, timeout: 5_000 });
+        }
+      }
+      await waitUntil(() => rooms.ready, { what: "the whole room" });
+      assert.deepEqual(rooms.items, expected("general", 0, 50).items);
+      assert.equal(messages.size, 2);
+    } finally {
+      for (const client of clients) client.close();
+      await server.close();
+      await hub.close();
       db.close();
       other.close();
     }
