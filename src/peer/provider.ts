@@ -13,7 +13,11 @@ import type { Limits } from "../limits.ts";
 import type { CallContext, LocalFunction } from "../local_function.ts";
 import type { LocalList } from "../local_list.ts";
 import type { LocalVar } from "../local_var.ts";
+import type { ParamList } from "../param_list.ts";
 import type { MessageWithFunc } from "../protocol.ts";
+import { ListAccess, subscriptionKey } from "./list_access.ts";
+
+export { subscriptionKey } from "./list_access.ts";
 
 /**
  * What {@linkcode Provided.authorize} is asked about: `subscribe`, `get`
@@ -37,6 +41,11 @@ export interface AccessRequest {
   name: string;
   /** The list item's id or the call's id, when the frame has one. */
   id?: string;
+  /**
+   * A list request's params, as sent (a JSON object, not yet checked
+   * against the list's params schema), when the frame has them.
+   */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -55,6 +64,8 @@ export interface Provided {
   readonly lists: ReadonlyMap<string, LocalList<unknown>>;
   /** Functions by name. */
   readonly functions: ReadonlyMap<string, LocalFunction<unknown>>;
+  /** Parameterized lists by name (see `ParamList`). */
+  readonly paramLists?: ReadonlyMap<string, ParamList<unknown, unknown>>;
   /**
    * Whether this connection may do this. Must answer synchronously (so
    * frames keep their order): load what it needs into the context first.
@@ -94,7 +105,12 @@ export interface ProviderOptions {
   report(error: unknown): void;
 }
 
-type Request = { type: AccessRequest["type"]; name: string; id?: string };
+type Request = {
+  type: AccessRequest["type"];
+  name: string;
+  id?: string;
+  params?: Readonly<Record<string, unknown>>;
+};
 
 /**
  * Serves what this side provides to one connection. Each method throws a
@@ -117,15 +133,27 @@ export class Provider {
   readonly #options: ProviderOptions;
   // Every key below comes from the wire, so only Maps and Sets hold them.
   readonly #vars = new Set<LocalVar<unknown>>();
-  readonly #lists = new Set<LocalList<unknown>>();
   readonly #accepting = new Set<string>();
   /** What the other side subscribed to, counted against `maxSubscriptions`. */
   readonly #subscriptions = new Set<string>();
+  readonly #listAccess: ListAccess;
   #running = 0;
 
   /** @param options the groups, the connection's context and limits, and how to send */
   constructor(options: ProviderOptions) {
     this.#options = options;
+    const subscriptions = this.#subscriptions;
+    this.#listAccess = new ListAccess({
+      lists: options.registry?.lists,
+      paramLists: options.registry?.paramLists,
+      context: options.context,
+      peer: options.peer,
+      subscriptions: {
+        has: (key) => subscriptions.has(key),
+        claim: (key) => this.claim(key),
+        delete: (key) => subscriptions.delete(key),
+      },
+    });
   }
 
   /** Asks the registry's `authorize` hook; anything but `true` refuses. */
@@ -134,6 +162,7 @@ export class Provider {
     if (!registry?.authorize) return true;
     const request: AccessRequest = { action, type: message.type, name: message.name };
     if (message.id !== undefined) request.id = message.id;
+    if (message.params !== undefined) request.params = message.params;
     try {
       return registry.authorize(this.#options.context, request) === true;
     } catch (error) {
@@ -169,12 +198,6 @@ export class Provider {
     return found;
   }
 
-  #list(name: string): LocalList<unknown> {
-    const found = this.#options.registry?.lists.get(name);
-    if (!found) throw new SockSyncError(ErrorCode.InvalidName, "no list with this name");
-    return found;
-  }
-
   /** Answers a `get` of a var, a list page or a list item. */
   get(message: MessageWithFunc<"get">): Promise<void> {
     this.#check("get", message);
@@ -186,15 +209,7 @@ export class Provider {
       if (!this.#subscriptions.has(subscriptionKey("var", message.name))) throw notSubscribed();
       return local.sendTo(peer);
     }
-    const list = this.#list(message.name);
-    const viewing = this.#subscriptions.has(subscriptionKey("list", message.name));
-    if (message.id !== undefined) {
-      const watching = this.#subscriptions.has(subscriptionKey("item", message.name, message.id));
-      if (!viewing && !watching) throw notSubscribed();
-      return list.sendItem(peer, message.id);
-    }
-    if (!viewing) throw notSubscribed();
-    return list.moveView(peer, message.page ?? 0, message.page_size);
+    return this.#listAccess.get(message);
   }
 
   /** Subscribes the other side to a var, a list view or a list item. */
@@ -207,22 +222,7 @@ export class Provider {
       this.#vars.add(local);
       return local.subscribe(peer);
     }
-    const list = this.#list(message.name);
-    const id = message.id;
-    if (id !== undefined) {
-      const key = subscriptionKey("item", message.name, id);
-      const isNew = !this.#subscriptions.has(key);
-      this.claim(key);
-      this.#lists.add(list);
-      return list.subscribeItem(peer, id).catch((error) => {
-        // An unknown id subscribed nothing: release the slot.
-        if (isNew && !list.hasItem(peer, id)) this.#subscriptions.delete(key);
-        throw error;
-      });
-    }
-    this.claim(subscriptionKey("list", message.name));
-    this.#lists.add(list);
-    return list.view(peer, message.page ?? 0, message.page_size);
+    return this.#listAccess.subscribe(message);
   }
 
   /**
@@ -233,20 +233,14 @@ export class Provider {
   unsubscribe(
     message: MessageWithFunc<"unsubscribe"> & { type: "var" | "list" },
   ): Promise<void> | void {
-    const id = message.type === "list" ? message.id : undefined;
-    const kind = message.type === "var" ? "var" : id === undefined ? "list" : "item";
-    const key = subscriptionKey(kind, message.name, id);
-    if (!this.#subscriptions.has(key)) this.#check("subscribe", message);
-    const peer = this.#options.peer;
     if (message.type === "var") {
+      const key = subscriptionKey("var", message.name);
+      if (!this.#subscriptions.has(key)) this.#check("subscribe", message);
       const local = this.#var(message.name);
       this.#subscriptions.delete(key);
-      return local.unsubscribe(peer);
+      return local.unsubscribe(this.#options.peer);
     }
-    const list = this.#list(message.name);
-    this.#subscriptions.delete(key);
-    if (id !== undefined) return list.unsubscribeItem(peer, id);
-    return list.unsubscribe(peer);
+    return this.#listAccess.unsubscribe(message, () => this.#check("subscribe", message));
   }
 
   /** Ends every subscription of the other side. */
@@ -254,9 +248,8 @@ export class Provider {
     this.#subscriptions.clear();
     const peer = this.#options.peer;
     for (const local of this.#vars) local.unsubscribe(peer);
-    for (const list of this.#lists) list.drop(peer);
+    this.#listAccess.dropAll();
     this.#vars.clear();
-    this.#lists.clear();
   }
 
   /** Runs a call to a function this side accepts calls to, and sends its `return`. */
@@ -325,19 +318,6 @@ export class Provider {
     this.unsubscribeAll();
     this.#accepting.clear();
   }
-}
-
-/**
- * A collision-free key for a subscription: names and ids are arbitrary strings.
- *
- * @example
- * ```ts
- * import { subscriptionKey } from "./provider.ts";
- * subscriptionKey("item", "todos", "a"); // '["item","todos","a"]'
- * ```
- */
-export function subscriptionKey(kind: string, name: string, id?: string): string {
-  return JSON.stringify(id === undefined ? [kind, name] : [kind, name, id]);
 }
 
 function notSubscribed(): SockSyncError {
