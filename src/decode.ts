@@ -25,6 +25,8 @@ export interface ErrorFrame {
   type?: string;
   name?: string;
   id?: string;
+  /** The `params` of the list request it answers. */
+  params?: Record<string, unknown>;
 }
 
 /**
@@ -45,7 +47,8 @@ export type Decoded =
 
 /**
  * Builds an error frame, echoing the `type`, `name` and `id` of the request it
- * answers when they are strings, so a caller can match it.
+ * answers when they are strings (and its `params` when an object), so a caller
+ * can match it.
  *
  * @example
  * ```ts
@@ -56,13 +59,14 @@ export type Decoded =
 export function errorFrame(
   code: ErrorCodeValue,
   message: string,
-  request?: { type?: unknown; name?: unknown; id?: unknown },
+  request?: { type?: unknown; name?: unknown; id?: unknown; params?: unknown },
 ): ErrorFrame {
   const frame: ErrorFrame = { func: "error", error_code: code, message };
   if (request) {
     if (typeof request.type === "string") frame.type = request.type;
     if (typeof request.name === "string") frame.name = request.name;
     if (typeof request.id === "string") frame.id = request.id;
+    if (isPlainObject(request.params)) frame.params = request.params;
   }
   return frame;
 }

@@ -9,6 +9,7 @@ import type { LocalFunction } from "./local_function.ts";
 import { DEFAULT_LIMITS, type Limits, resolveLimits } from "./limits.ts";
 import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarOptions } from "./local_var.ts";
+import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { type AccessRequest, Peer, type Registry } from "./peer.ts";
 import type { SocketLike } from "./socket.ts";
 import type { ListSource, VarStore } from "./store.ts";
@@ -100,6 +101,31 @@ export type TypedListOptions<S extends v.GenericSchema, U> =
   & Omit<ListOptions<v.InferOutput<S>>, "source" | "schema">
   & { schema: S; source: ListSource<U> & SourceFits<U, v.InferOutput<S>> };
 
+/**
+ * A parameterized list's options in {@linkcode Hub.list}: the params schema
+ * `P`, the factory of each query's source (given the parsed params and the
+ * connection's context), an optional per-context query `key` (per-user
+ * queries), an optional item schema and the page size limit. See
+ * {@linkcode ParamListOptions}.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { MemoryListSource } from "../stores/memory.ts";
+ * import type { HubParamListOptions } from "./hub.ts";
+ * const Room = v.object({ room: v.pipe(v.string(), v.minLength(1)) });
+ * const options: HubParamListOptions<typeof Room, string, { user: string }> = {
+ *   params: Room,
+ *   source: ({ room }) => new MemoryListSource<string>(),
+ *   key: (_params, context) => context.user,
+ *   maxPageSize: 50,
+ * };
+ * ```
+ */
+export type HubParamListOptions<P extends v.GenericSchema, T, C> =
+  & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError">
+  & { params: P };
+
 /** `unknown` when a source of `U` may back a list of `T`, else `never`. */
 type SourceFits<U, T> = unknown extends U ? unknown
   : [U] extends [T] ? [T] extends [U] ? unknown : never
@@ -129,6 +155,8 @@ export class Hub<C = unknown> implements Registry {
   readonly lists: Map<string, LocalList<unknown>> = new Map();
   /** Functions by name. */
   readonly functions: Map<string, LocalFunction<unknown>> = new Map();
+  /** Parameterized lists by name. */
+  readonly paramLists: Map<string, ParamList<unknown, unknown>> = new Map();
   /** The limits every connection runs under. */
   readonly limits: Readonly<Limits>;
   readonly #peers = new Set<Peer<C>>();
@@ -166,7 +194,8 @@ export class Hub<C = unknown> implements Registry {
 
   #claim(name: string): void {
     if (
-      this.vars.has(name) || this.lists.has(name) || this.functions.has(name)
+      this.vars.has(name) || this.lists.has(name) || this.functions.has(name) ||
+      this.paramLists.has(name)
     ) {
       throw new Error(`socksync: the name ${name} is already declared`);
     }
@@ -187,14 +216,44 @@ export class Hub<C = unknown> implements Registry {
   }
 
   /**
+   * Declares a parameterized list: each subscriber sends `params`, checked
+   * by the `params` schema, and sees the query `source(params, context)`
+   * makes (see {@linkcode ParamListOptions}).
+   */
+  list<P extends v.GenericSchema, T = unknown>(
+    name: string,
+    options: HubParamListOptions<P, T, C>,
+  ): ParamList<v.InferOutput<P>, T>;
+  /**
    * Declares a list. Its item type is its schema's output: the source must
    * hold items of that type.
    */
   list<S extends v.GenericSchema, U = v.InferOutput<S>>(
     name: string,
     options: TypedListOptions<S, U>,
-  ): LocalList<v.InferOutput<S>> {
+  ): LocalList<v.InferOutput<S>>;
+  list(
+    name: string,
+    options:
+      | TypedListOptions<v.GenericSchema, unknown>
+      | HubParamListOptions<v.GenericSchema, unknown, C>,
+  ): LocalList<unknown> | ParamList<unknown, unknown> {
     this.#claim(name);
+    if ("params" in options && options.params !== undefined) {
+      const list = new ParamList<unknown, unknown>(name, {
+        onError: (error) => this.onError(error, {}),
+        ...(options as ParamListOptions<unknown, unknown, never>),
+      });
+      this.paramLists.set(name, list);
+      return list;
+    }
+    return this.#plainList(name, options as TypedListOptions<v.GenericSchema, unknown>);
+  }
+
+  #plainList<S extends v.GenericSchema, U>(
+    name: string,
+    options: TypedListOptions<S, U>,
+  ): LocalList<v.InferOutput<S>> {
     const list = new LocalList<v.InferOutput<S>>(name, {
       onError: (error) => this.onError(error, {}),
       ...options,
@@ -253,6 +312,7 @@ export class Hub<C = unknown> implements Registry {
       peer.detach();
     }
     for (const list of this.lists.values()) list.close();
+    for (const list of this.paramLists.values()) list.close();
     this.#stopVarFeed?.();
     return Promise.resolve();
   }

@@ -12,6 +12,7 @@ import {
   encodeItemSet,
   encodeSetAll,
   encodeSetCount,
+  type ListParams,
 } from "./encode.ts";
 import type { ItemSubscriptions } from "./list_items.ts";
 import {
@@ -100,6 +101,8 @@ export interface FanoutOptions<T> {
   deferView: (subscriber: Subscriber) => boolean;
   /** Leaves one re-read of this item for when the subscriber drains. */
   deferItem: (subscriber: Subscriber, id: string) => boolean;
+  /** The params every frame of this list carries (one query of a parameterized list). */
+  params?: ListParams;
 }
 
 /**
@@ -133,12 +136,12 @@ export class ListFanout<T> {
   async apply(change: ListChange<T>): Promise<void> {
     if (change.op === "reset") return await this.#refreshAll();
     if (change.op === "set") return this.#applySet(change);
-    const { name, windows, items, deferView: deferred } = this.#o;
+    const { name, windows, items, deferView: deferred, params } = this.#o;
     const { version } = change;
-    const countText = encodeSetCount(name, change.total);
+    const countText = encodeSetCount(name, change.total, params);
     const itemText = change.op === "insert"
-      ? encodeInsert({ name, index: change.index, id: change.id, value: change.value })
-      : encodeDelete(name, change.id);
+      ? encodeInsert({ name, index: change.index, id: change.id, value: change.value, params })
+      : encodeDelete(name, change.id, params);
     const watchers = change.op === "delete" ? items.watchers(change.id) : undefined;
     if (watchers) {
       // Not deferred: the item's subscriptions end here, so a later re-read would send nothing.
@@ -171,7 +174,7 @@ export class ListFanout<T> {
     change: ListChange<T> & { op: "insert" | "delete" },
     countText: string,
   ): Promise<() => void> {
-    const { name, source, deferView: deferred } = this.#o;
+    const { name, source, deferView: deferred, params } = this.#o;
     const { leaving, entering } = planShift(window, change);
     const [left, came] = await Promise.all([
       typeof leaving === "number" ? source.page(leaving, 1) : undefined,
@@ -182,11 +185,11 @@ export class ListFanout<T> {
     if (!fresh(left) || !fresh(came)) return await this.#refresh(window, change.version);
     const texts: string[] = [];
     const leftId = typeof leaving === "string" ? leaving : left?.items[0].id;
-    if (leftId !== undefined) texts.push(encodeDelete(name, leftId));
+    if (leftId !== undefined) texts.push(encodeDelete(name, leftId, params));
     const item = came?.items[0] ?? (change.op === "insert" ? change : undefined);
     if (item) {
       const index = came ? entering! : change.index;
-      texts.push(encodeInsert({ name, index, id: item.id, value: item.value }));
+      texts.push(encodeInsert({ name, index, id: item.id, value: item.value, params }));
     }
     texts.push(countText);
     const version = change.version;
@@ -194,9 +197,9 @@ export class ListFanout<T> {
   }
 
   #applySet(change: ListChange<T> & { op: "set" }): void {
-    const { name, windows, items, maxPageSize, deferView, deferItem } = this.#o;
+    const { name, windows, items, maxPageSize, deferView, deferItem, params } = this.#o;
     const { id, version } = change;
-    const texts = [encodeItemSet(name, { id, value: change.value })];
+    const texts = [encodeItemSet(name, { id, value: change.value, params })];
     const watchers = items.watchers(id);
     if (watchers) sendNewer(watchers, { texts, version, deferred: (s) => deferItem(s, id) });
     const inView = { texts, version, deferred: deferView };
@@ -214,11 +217,12 @@ export class ListFanout<T> {
     let behind = false;
     for (const seen of window.peers.values()) behind ||= seen < version;
     if (!behind) return () => {};
-    const { name, source, windows, deferView } = this.#o;
+    const { name, source, windows, deferView, params } = this.#o;
     const { size } = window;
     const read = await readView(source, window);
     const text = encodeSetAll({
       name,
+      params,
       page: read.page,
       pageSize: size,
       total: read.total,
@@ -239,14 +243,16 @@ export class ListFanout<T> {
 
   /** After a reset: every view and every watched item is read again. */
   async #refreshAll(): Promise<void> {
-    const { name, source, windows, items } = this.#o;
+    const { name, source, windows, items, params } = this.#o;
     const reads = [...windows.all].map((window) => this.#refresh(window, ALWAYS));
     for (const send of await Promise.all(reads)) send();
     for (const [id, watchers] of items.entries()) {
       // Read the version first (see LocalList.subscribeItem); it may also have restarted from 0.
       const { version } = await source.page(0, 0);
       const item = await source.get(id);
-      const text = item ? encodeItemSet(name, { id, value: item.value }) : encodeDelete(name, id);
+      const text = item
+        ? encodeItemSet(name, { id, value: item.value, params })
+        : encodeDelete(name, id, params);
       for (const subscriber of watchers.keys()) {
         subscriber.sendText(text);
         watchers.set(subscriber, version);

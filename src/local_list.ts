@@ -10,7 +10,7 @@
  */
 import * as v from "valibot";
 import { isCongested } from "./backpressure.ts";
-import { encodeItemSet, encodeSetAll } from "./encode.ts";
+import { encodeItemSet, encodeSetAll, type ListParams } from "./encode.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import { ItemSubscriptions } from "./list_items.ts";
 import { ListFanout, readView } from "./list_fanout.ts";
@@ -38,6 +38,11 @@ export interface ListOptions<T> {
   maxPageSize?: number;
   /** Told about failures that have no caller to reject, such as a store read while pushing a change. */
   onError?: (error: unknown) => void;
+  /**
+   * The params every frame of this list carries: set on the list of one
+   * query of a parameterized list (see `ParamList`), absent otherwise.
+   */
+  params?: ListParams;
 }
 
 /**
@@ -61,6 +66,8 @@ export class LocalList<T = unknown> {
   readonly schema: v.GenericSchema<unknown, T>;
   /** The largest page size a subscriber gets. */
   readonly maxPageSize: number;
+  /** The params its frames carry (one query of a parameterized list), else `undefined`. */
+  readonly params: ListParams;
   readonly #windows = new ListWindows();
   readonly #items = new ItemSubscriptions();
   readonly #onError: (error: unknown) => void;
@@ -77,6 +84,7 @@ export class LocalList<T = unknown> {
     this.source = options.source;
     this.schema = options.schema;
     this.maxPageSize = options.maxPageSize ?? 100;
+    this.params = options.params;
     if (!Number.isSafeInteger(this.maxPageSize) || this.maxPageSize < 1) {
       throw new RangeError("maxPageSize must be a positive integer");
     }
@@ -89,6 +97,7 @@ export class LocalList<T = unknown> {
       items: this.#items,
       deferView: (subscriber) => this.#deferView(subscriber),
       deferItem: (subscriber, id) => this.#deferItem(subscriber, id),
+      params: this.params,
     });
     this.#stopFeed = this.source.subscribe((change) => {
       this.#serial(() => fanout.apply(change)).catch(this.#onError);
@@ -240,6 +249,11 @@ export class LocalList<T = unknown> {
     this.#stopFeed();
   }
 
+  /** Resolves once every task queued so far has run. */
+  settled(): Promise<void> {
+    return this.#serial(() => {});
+  }
+
   /**
    * The one way a view opens or moves: read the page (clamped), put the
    * subscriber in that page's window and send it the `set_all`. `open: false`
@@ -257,7 +271,10 @@ export class LocalList<T = unknown> {
       if (gone()) return;
       this.#windows.enter(subscriber, { page: read.page, size }, read.version);
       const { page, total, items } = read;
-      subscriber.sendText(encodeSetAll({ name: this.name, page, pageSize: size, total, items }));
+      const params = this.params;
+      subscriber.sendText(
+        encodeSetAll({ name: this.name, params, page, pageSize: size, total, items }),
+      );
     });
   }
 
@@ -268,7 +285,7 @@ export class LocalList<T = unknown> {
   }
 
   #itemText(item: ListItem<T>): string {
-    return encodeItemSet(this.name, { id: item.id, value: item.value });
+    return encodeItemSet(this.name, { id: item.id, value: item.value, params: this.params });
   }
 
   /**

@@ -25,6 +25,13 @@ const PageSize: Int = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
 /** JSON has no `undefined`, so "not undefined" means "present". */
 const Present: Any = v.nonOptional(v.unknown());
 const Anything: Opt<v.UnknownSchema> = v.optional(v.unknown());
+type ParamsObject = v.GenericSchema<Record<string, unknown>>;
+/** A list view's params: any JSON object (the list's own schema checks it further). */
+const Params: Opt<ParamsObject> = v.optional(
+  v.custom<Record<string, unknown>>((input) =>
+    typeof input === "object" && input !== null && !Array.isArray(input)
+  ),
+);
 
 const GetVar: Obj<{ func: Lit<"get">; type: Lit<"var">; name: Str }> = v.object({
   func: v.literal("get"),
@@ -35,6 +42,7 @@ const GetList: Obj<{
   func: Lit<"get">;
   type: Lit<"list">;
   name: Str;
+  params: Opt<ParamsObject>;
   page: Opt<Int>;
   page_size: Opt<Int>;
   id: Opt<Str>;
@@ -42,6 +50,7 @@ const GetList: Obj<{
   func: v.literal("get"),
   type: v.literal("list"),
   name: Name,
+  params: Params,
   page: v.optional(Count),
   page_size: v.optional(PageSize),
   id: v.optional(ItemId),
@@ -52,11 +61,19 @@ const SetVar: Obj<{ func: Lit<"set">; type: Lit<"var">; name: Str; value: Any }>
   name: Name,
   value: Present,
 });
-const SetList: Obj<{ func: Lit<"set">; type: Lit<"list">; name: Str; id: Str; value: Any }> = v
+const SetList: Obj<{
+  func: Lit<"set">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  id: Str;
+  value: Any;
+}> = v
   .object({
     func: v.literal("set"),
     type: v.literal("list"),
     name: Name,
+    params: Params,
     id: ItemId,
     value: Present,
   });
@@ -65,6 +82,7 @@ const SetAll: Obj<{
   func: Lit<"set_all">;
   type: Lit<"list">;
   name: Str;
+  params: Opt<ParamsObject>;
   page: Int;
   page_size: Opt<Int>;
   total_item_count: Int;
@@ -73,23 +91,30 @@ const SetAll: Obj<{
   func: v.literal("set_all"),
   type: v.literal("list"),
   name: Name,
+  params: Params,
   page: Count,
   page_size: v.optional(PageSize),
   total_item_count: Count,
   items: v.array(Item),
 });
-const SetCount: Obj<
-  { func: Lit<"set_count">; type: Lit<"list">; name: Str; total_item_count: Int }
-> = v.object({
+const SetCount: Obj<{
+  func: Lit<"set_count">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  total_item_count: Int;
+}> = v.object({
   func: v.literal("set_count"),
   type: v.literal("list"),
   name: Name,
+  params: Params,
   total_item_count: Count,
 });
 const Insert: Obj<{
   func: Lit<"insert">;
   type: Lit<"list">;
   name: Str;
+  params: Opt<ParamsObject>;
   index: Int;
   id: Str;
   value: Any;
@@ -97,14 +122,22 @@ const Insert: Obj<{
   func: v.literal("insert"),
   type: v.literal("list"),
   name: Name,
+  params: Params,
   index: Count,
   id: ItemId,
   value: Present,
 });
-const Delete: Obj<{ func: Lit<"delete">; type: Lit<"list">; name: Str; id: Str }> = v.object({
+const Delete: Obj<{
+  func: Lit<"delete">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  id: Str;
+}> = v.object({
   func: v.literal("delete"),
   type: v.literal("list"),
   name: Name,
+  params: Params,
   id: ItemId,
 });
 const Call: Obj<{
@@ -142,6 +175,7 @@ const SubscribeList: Obj<{
   func: Lit<"subscribe">;
   type: Lit<"list">;
   name: Str;
+  params: Opt<ParamsObject>;
   id: Opt<Str>;
   page: Opt<Int>;
   page_size: Opt<Int>;
@@ -149,6 +183,7 @@ const SubscribeList: Obj<{
   func: v.literal("subscribe"),
   type: v.literal("list"),
   name: Name,
+  params: Params,
   id: v.optional(ItemId),
   // Our extension: a subscriber may open its view on any page at once.
   page: v.optional(Count),
@@ -165,12 +200,17 @@ const UnsubscribeVar: Obj<{ func: Lit<"unsubscribe">; type: Lit<"var">; name: St
   type: v.literal("var"),
   name: Name,
 });
-const UnsubscribeList: Obj<
-  { func: Lit<"unsubscribe">; type: Lit<"list">; name: Str; id: Opt<Str> }
-> = v.object({
+const UnsubscribeList: Obj<{
+  func: Lit<"unsubscribe">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  id: Opt<Str>;
+}> = v.object({
   func: v.literal("unsubscribe"),
   type: v.literal("list"),
   name: Name,
+  params: Params,
   id: v.optional(ItemId),
 });
 const UnsubscribeFunction: Obj<{ func: Lit<"unsubscribe">; type: Lit<"function">; name: Str }> = v
@@ -189,6 +229,7 @@ const ErrorSchema: Obj<{
   type: Opt<Str>;
   name: Opt<Str>;
   id: Opt<Str>;
+  params: Opt<ParamsObject>;
 }> = v.object({
   func: v.literal("error"),
   error_code: v.pipe(v.number(), v.integer()),
@@ -196,6 +237,7 @@ const ErrorSchema: Obj<{
   type: v.optional(v.string()),
   name: v.optional(v.string()),
   id: v.optional(v.string()),
+  params: Params,
 });
 
 /**

@@ -13,6 +13,8 @@ import type { Limits } from "../limits.ts";
 import type { CallContext, LocalFunction } from "../local_function.ts";
 import type { LocalList } from "../local_list.ts";
 import type { LocalVar } from "../local_var.ts";
+import type { ParamList, QueryHandle } from "../param_list.ts";
+import { paramsKey } from "../params.ts";
 import type { MessageWithFunc } from "../protocol.ts";
 
 /**
@@ -37,6 +39,11 @@ export interface AccessRequest {
   name: string;
   /** The list item's id or the call's id, when the frame has one. */
   id?: string;
+  /**
+   * A list request's params, as sent (a JSON object, not yet checked
+   * against the list's params schema), when the frame has them.
+   */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -55,6 +62,8 @@ export interface Provided {
   readonly lists: ReadonlyMap<string, LocalList<unknown>>;
   /** Functions by name. */
   readonly functions: ReadonlyMap<string, LocalFunction<unknown>>;
+  /** Parameterized lists by name (see `ParamList`). */
+  readonly paramLists?: ReadonlyMap<string, ParamList<unknown, unknown>>;
   /**
    * Whether this connection may do this. Must answer synchronously (so
    * frames keep their order): load what it needs into the context first.
@@ -94,7 +103,17 @@ export interface ProviderOptions {
   report(error: unknown): void;
 }
 
-type Request = { type: AccessRequest["type"]; name: string; id?: string };
+type Request = {
+  type: AccessRequest["type"];
+  name: string;
+  id?: string;
+  params?: Readonly<Record<string, unknown>>;
+};
+
+/** A list request resolved: the list itself, or one query of a parameterized list. */
+type ListTarget =
+  | { list: LocalList<unknown>; query?: undefined }
+  | { list?: undefined; query: ParamList<unknown, unknown>; params: unknown; key: string };
 
 /**
  * Serves what this side provides to one connection. Each method throws a
@@ -121,6 +140,8 @@ export class Provider {
   readonly #accepting = new Set<string>();
   /** What the other side subscribed to, counted against `maxSubscriptions`. */
   readonly #subscriptions = new Set<string>();
+  /** The query each subscription to a parameterized list holds, by subscription key. */
+  readonly #queries = new Map<string, QueryHandle>();
   #running = 0;
 
   /** @param options the groups, the connection's context and limits, and how to send */
@@ -134,6 +155,7 @@ export class Provider {
     if (!registry?.authorize) return true;
     const request: AccessRequest = { action, type: message.type, name: message.name };
     if (message.id !== undefined) request.id = message.id;
+    if (message.params !== undefined) request.params = message.params;
     try {
       return registry.authorize(this.#options.context, request) === true;
     } catch (error) {
@@ -169,10 +191,41 @@ export class Provider {
     return found;
   }
 
-  #list(name: string): LocalList<unknown> {
-    const found = this.#options.registry?.lists.get(name);
-    if (!found) throw new SockSyncError(ErrorCode.InvalidName, "no list with this name");
-    return found;
+  /** The list a request names, checking its params (5 missing, 6 invalid or not taken). */
+  #list(message: { name: string; params?: unknown }): ListTarget {
+    const registry = this.#options.registry;
+    const list = registry?.lists.get(message.name);
+    if (list) {
+      if (message.params !== undefined) {
+        throw new SockSyncError(
+          ErrorCode.InvalidArguments,
+          "invalid field: params (list takes none)",
+        );
+      }
+      return { list };
+    }
+    const query = registry?.paramLists?.get(message.name);
+    if (!query) throw new SockSyncError(ErrorCode.InvalidName, "no list with this name");
+    const params = query.parse(message.params);
+    return { query, params, key: paramsKey(params) };
+  }
+
+  /** Holds the query of a subscription (new or again); throws what opening it threw. */
+  #hold(key: string, target: ListTarget & { query: ParamList<unknown, unknown> }): QueryHandle {
+    let handle = this.#queries.get(key);
+    if (!handle) {
+      handle = target.query.acquire(target.params, this.#options.context);
+      this.#queries.set(key, handle);
+    }
+    return handle;
+  }
+
+  /** Forgets a subscription and lets go of the query it held, if any. */
+  #forget(key: string): QueryHandle | undefined {
+    this.#subscriptions.delete(key);
+    const handle = this.#queries.get(key);
+    this.#queries.delete(key);
+    return handle;
   }
 
   /** Answers a `get` of a var, a list page or a list item. */
@@ -186,14 +239,21 @@ export class Provider {
       if (!this.#subscriptions.has(subscriptionKey("var", message.name))) throw notSubscribed();
       return local.sendTo(peer);
     }
-    const list = this.#list(message.name);
-    const viewing = this.#subscriptions.has(subscriptionKey("list", message.name));
+    const target = this.#list(message);
+    const pkey = target.query ? target.key : undefined;
+    const viewKey = subscriptionKey("list", message.name, undefined, pkey);
+    const viewing = this.#subscriptions.has(viewKey);
     if (message.id !== undefined) {
-      const watching = this.#subscriptions.has(subscriptionKey("item", message.name, message.id));
+      const itemKey = subscriptionKey("item", message.name, message.id, pkey);
+      const watching = this.#subscriptions.has(itemKey);
       if (!viewing && !watching) throw notSubscribed();
+      const list = target.list ?? (this.#queries.get(viewKey) ?? this.#queries.get(itemKey))?.list;
+      if (!list) throw notSubscribed();
       return list.sendItem(peer, message.id);
     }
     if (!viewing) throw notSubscribed();
+    const list = target.list ?? this.#queries.get(viewKey)?.list;
+    if (!list) throw notSubscribed();
     return list.moveView(peer, message.page ?? 0, message.page_size);
   }
 
@@ -207,22 +267,32 @@ export class Provider {
       this.#vars.add(local);
       return local.subscribe(peer);
     }
-    const list = this.#list(message.name);
+    const target = this.#list(message);
     const id = message.id;
-    if (id !== undefined) {
-      const key = subscriptionKey("item", message.name, id);
-      const isNew = !this.#subscriptions.has(key);
-      this.claim(key);
-      this.#lists.add(list);
-      return list.subscribeItem(peer, id).catch((error) => {
-        // An unknown id subscribed nothing: release the slot.
-        if (isNew && !list.hasItem(peer, id)) this.#subscriptions.delete(key);
+    const pkey = target.query ? target.key : undefined;
+    const key = subscriptionKey(id === undefined ? "list" : "item", message.name, id, pkey);
+    const isNew = !this.#subscriptions.has(key);
+    this.claim(key);
+    let list: LocalList<unknown>;
+    if (target.query) {
+      try {
+        list = this.#hold(key, target).list;
+      } catch (error) {
+        this.#forget(key);
         throw error;
-      });
+      }
+    } else {
+      list = target.list;
+      this.#lists.add(list);
     }
-    this.claim(subscriptionKey("list", message.name));
-    this.#lists.add(list);
-    return list.view(peer, message.page ?? 0, message.page_size);
+    // A subscription that opened nothing (unknown id, failed read) is not kept: release its slot.
+    const undo = (error: unknown) => {
+      const kept = id === undefined ? list.hasView(peer) : list.hasItem(peer, id);
+      if (isNew && !kept && (id !== undefined || target.query)) this.#forget(key)?.release();
+      throw error;
+    };
+    if (id !== undefined) return list.subscribeItem(peer, id).catch(undo);
+    return list.view(peer, message.page ?? 0, message.page_size).catch(undo);
   }
 
   /**
@@ -234,19 +304,31 @@ export class Provider {
     message: MessageWithFunc<"unsubscribe"> & { type: "var" | "list" },
   ): Promise<void> | void {
     const id = message.type === "list" ? message.id : undefined;
-    const kind = message.type === "var" ? "var" : id === undefined ? "list" : "item";
-    const key = subscriptionKey(kind, message.name, id);
-    if (!this.#subscriptions.has(key)) this.#check("subscribe", message);
-    const peer = this.#options.peer;
     if (message.type === "var") {
+      const key = subscriptionKey("var", message.name);
+      if (!this.#subscriptions.has(key)) this.#check("subscribe", message);
       const local = this.#var(message.name);
       this.#subscriptions.delete(key);
-      return local.unsubscribe(peer);
+      return local.unsubscribe(this.#options.peer);
     }
-    const list = this.#list(message.name);
-    this.#subscriptions.delete(key);
-    if (id !== undefined) return list.unsubscribeItem(peer, id);
-    return list.unsubscribe(peer);
+    const peer = this.#options.peer;
+    const kind = id === undefined ? "list" : "item";
+    // The key as sent, to find a held subscription before anything is checked.
+    const sent = subscriptionKey(kind, message.name, id, paramsKey(message.params) || undefined);
+    if (!this.#subscriptions.has(sent)) this.#check("subscribe", message);
+    const target = this.#list(message);
+    if (target.list) {
+      this.#subscriptions.delete(sent);
+      if (id !== undefined) return target.list.unsubscribeItem(peer, id);
+      return target.list.unsubscribe(peer);
+    }
+    const handle = this.#forget(subscriptionKey(kind, message.name, id, target.key));
+    if (!handle) return;
+    const done = id !== undefined
+      ? handle.list.unsubscribeItem(peer, id)
+      : handle.list.unsubscribe(peer);
+    handle.release();
+    return done;
   }
 
   /** Ends every subscription of the other side. */
@@ -255,6 +337,11 @@ export class Provider {
     const peer = this.#options.peer;
     for (const local of this.#vars) local.unsubscribe(peer);
     for (const list of this.#lists) list.drop(peer);
+    for (const handle of this.#queries.values()) {
+      handle.list.drop(peer);
+      handle.release();
+    }
+    this.#queries.clear();
     this.#vars.clear();
     this.#lists.clear();
   }
@@ -328,7 +415,8 @@ export class Provider {
 }
 
 /**
- * A collision-free key for a subscription: names and ids are arbitrary strings.
+ * A collision-free key for a subscription: names and ids are arbitrary
+ * strings; `params` is the canonical key of a parameterized list's params.
  *
  * @example
  * ```ts
@@ -336,7 +424,8 @@ export class Provider {
  * subscriptionKey("item", "todos", "a"); // '["item","todos","a"]'
  * ```
  */
-export function subscriptionKey(kind: string, name: string, id?: string): string {
+export function subscriptionKey(kind: string, name: string, id?: string, params?: string): string {
+  if (params !== undefined) return JSON.stringify([kind, name, id ?? null, params]);
   return JSON.stringify(id === undefined ? [kind, name] : [kind, name, id]);
 }
 

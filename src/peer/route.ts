@@ -76,14 +76,26 @@ export function failureFrame(
   error: unknown,
   message: Message,
 ): { frame: string; unexpected: boolean } {
-  const { type, name, id } = message as { type?: string; name?: string; id?: string };
+  const { type, name, id, params } = message as {
+    type?: string;
+    name?: string;
+    id?: string;
+    params?: Record<string, unknown>;
+  };
   if (isSockSyncError(error)) {
     return {
-      frame: encodeError({ code: error.code, message: error.message, type, name, id }),
+      frame: encodeError({ code: error.code, message: error.message, type, name, id, params }),
       unexpected: false,
     };
   }
-  const frame = encodeError({ code: ErrorCode.Other, message: "internal error", type, name, id });
+  const frame = encodeError({
+    code: ErrorCode.Other,
+    message: "internal error",
+    type,
+    name,
+    id,
+    params,
+  });
   return { frame, unexpected: true };
 }
 
