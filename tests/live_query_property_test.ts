@@ -25,6 +25,7 @@ import { waitUntil } from "./helpers/wait.ts";
 const STEPS = 240;
 const ROOMS = ["a", "b", "c"];
 const SOCKETS = 3;
+const MAX_SOCKETS = 12;
 // Few distinct timestamps: ties make the id break them.
 const TIMES = 40;
 
@@ -69,22 +70,31 @@ test(`live query pages equal their SQL after random writes (${runtime} server)`,
     const sql = db;
     const views = new Map<string, View>();
     const broken: string[] = [];
-    for (let i = 0; i < SOCKETS; i++) {
+    let applied = 0;
+    // Views a socket unsubscribed from: frames the provider sent before it read the
+    // unsubscribe may still come, so such a view is never opened again on that socket.
+    const retired = new Set<string>();
+    const openSocket = async () => {
+      const i = sockets.length;
       const socket = await RawSocket.open(server.wsUrl);
       sockets.push(socket);
       // Frames of the list go to the view they name; nothing else is kept.
       socket.socket.addEventListener("message", (event) => {
         const frame = JSON.parse(String((event as MessageEvent).data)) as Frame;
         if (frame.type !== "list" || frame.name !== "messages") return;
-        const view = views.get(`${i}:${(frame.params as { room: string }).room}`);
+        const key = `${i}:${(frame.params as { room: string }).room}`;
+        const view = views.get(key);
+        if (!view && retired.has(key)) return;
         try {
           if (!view) throw new Error(`a frame for no open view: ${JSON.stringify(frame)}`);
           view.mirror.apply(frame);
+          applied++;
         } catch (error) {
           broken.push(error instanceof Error ? error.message : String(error));
         }
       });
-    }
+    };
+    for (let i = 0; i < SOCKETS; i++) await openSocket();
 
     const ids: string[] = [];
     let nextId = 0;
@@ -175,10 +185,15 @@ test(`live query pages equal their SQL after random writes (${runtime} server)`,
       });
     };
     const viewOps = [
-      () => {
-        const socket = Math.floor(rand() * SOCKETS);
+      async () => {
+        let socket = Math.floor(rand() * sockets.length);
         const room = pick(ROOMS);
         if (views.has(`${socket}:${room}`)) return;
+        if (retired.has(`${socket}:${room}`)) {
+          if (sockets.length >= MAX_SOCKETS) return;
+          socket = sockets.length;
+          await openSocket();
+        }
         subscribe(socket, room, Math.floor(rand() * 4), 1 + Math.floor(rand() * 6));
       },
       () => {
@@ -195,19 +210,17 @@ test(`live query pages equal their SQL after random writes (${runtime} server)`,
           params: { room: view.room },
         });
       },
-      async () => {
+      () => {
         const view = pick([...views.values()]);
         if (!view) return;
-        const socket = sockets[view.socket];
-        socket.send({
+        sockets[view.socket].send({
           func: "unsubscribe",
           type: "list",
           name: "messages",
           params: { room: view.room },
         });
-        // Frames sent before the unsubscribe was read still belong to the view.
-        await socket.drain();
         views.delete(`${view.socket}:${view.room}`);
+        retired.add(`${view.socket}:${view.room}`);
       },
     ];
 
@@ -216,17 +229,17 @@ test(`live query pages equal their SQL after random writes (${runtime} server)`,
     subscribe(1, "b", 1, 3);
     for (step = 0; step < STEPS; step++) {
       const r = rand();
-      if (r < 0.55) write();
-      else if (r < 0.65) {
+      if (r < 0.5) write();
+      else if (r < 0.6) {
         sql.exec("BEGIN");
         for (let n = 0; n < 2 + Math.floor(rand() * 4); n++) write();
         sql.exec("COMMIT");
-      } else await pick(viewOps)();
+      } else await pick([0, 0, 1, 1, 2].map((k) => viewOps[k]))();
       if (rand() < 0.2) await quietPoint();
     }
     await quietPoint();
-    const frames = [...views.values()].reduce((n, v) => n + v.mirror.frames, 0);
-    assert.ok(quiet > 10 && frames > 0, `${quiet} quiet points, ${frames} frames`);
+    console.log(`property: seed ${seed}, ${STEPS} steps, ${quiet} quiet points, ${applied} frames`);
+    assert.ok(quiet > 10 && applied > 50, `${quiet} quiet points, ${applied} frames`);
   } catch (error) {
     throw new Error(
       `seed ${seed} (SOCKSYNC_PROPERTY_SEED=${seed} replays it), step ${step}: ${
