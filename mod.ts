@@ -17,7 +17,14 @@
  * @module
  */
 export { ErrorCode, type ErrorCodeValue, isSockSyncError, SockSyncError } from "./src/errors.ts";
-export { type ConnectOptions, Hub, type HubOptions, type TypedListOptions } from "./src/hub.ts";
+export {
+  type ConnectOptions,
+  Hub,
+  type HubOptions,
+  type HubParamListOptions,
+  type TypedListOptions,
+} from "./src/hub.ts";
+export { ParamList, type ParamListOptions, type QueryHandle } from "./src/param_list.ts";
 export type { CallContext, LocalFunction } from "./src/local_function.ts";
 export { type ListOptions, LocalList } from "./src/local_list.ts";
 export { LocalVar, type VarOptions } from "./src/local_var.ts";

@@ -20,6 +20,7 @@ import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "./limits.ts
 import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "./listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
+import { mirrorKey } from "./params.ts";
 import { type CallOptions, type ErrorAbout, Peer } from "./peer.ts";
 
 export type {
@@ -116,13 +117,15 @@ export class Client {
 
   /**
    * A view of one page of a list the server provides, subscribed now and
-   * after every reconnect (on the page it was showing). The same name gives
-   * the same view. Throws a `RangeError` when `page` is not an integer >= 0
+   * after every reconnect (on the page it was showing). The same name (and
+   * the same `params`, for a parameterized list) gives the same view; other
+   * params give another view of the same list, each matched by its params.
+   * Throws a `RangeError` when `page` is not an integer >= 0
    * or `pageSize` not an integer >= 1.
    */
   list<T = unknown>(name: string, options: ListViewOptions = {}): ListView<T> {
     checkPage(options.page, options.pageSize);
-    const key = `list:${name}`;
+    const key = mirrorKey("list", name, options.params);
     const known = this.#mirrors.get(key);
     if (known) return known as ListView<T>;
     const view = new ListView<T>(
@@ -144,7 +147,7 @@ export class Client {
 
   /** Stops mirroring a var or list. */
   release(mirror: VarMirror<unknown> | ListMirror<unknown>): void {
-    const key = `${mirror.type}:${mirror.name}`;
+    const key = mirrorKey(mirror.type, mirror.name, (mirror as { params?: unknown }).params);
     if (this.#mirrors.get(key) !== mirror) return;
     this.#mirrors.delete(key);
     this.#wantedPages.delete(mirror as ListMirror<unknown>);
@@ -281,7 +284,7 @@ export class Client {
   }
 
   #emitError(error: SockSyncError, about: ErrorAbout): void {
-    const mirror = this.#mirrors.get(`${about.type}:${about.name}`);
+    const mirror = this.#mirrors.get(mirrorKey(about.type, about.name, about.params));
     const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);

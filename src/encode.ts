@@ -268,6 +268,8 @@ export interface RequestFields {
   page?: number;
   /** The page size of a list view. */
   pageSize?: number;
+  /** The params of a parameterized list's view. */
+  params?: ListParams;
 }
 
 /**
@@ -318,11 +320,35 @@ export function encodeUnsubscribe(
   return JSON.stringify({ func: "unsubscribe", type, name, id });
 }
 
+/**
+ * Encodes a list `unsubscribe` frame: a view (with its params, for a
+ * parameterized list) or, with `id`, one item.
+ *
+ * @example
+ * ```ts
+ * import { encodeListUnsubscribe } from "./encode.ts";
+ * encodeListUnsubscribe("messages", { params: { room: "general" } });
+ * ```
+ */
+export function encodeListUnsubscribe(
+  name: string,
+  fields: { id?: string; params?: ListParams } = {},
+): string {
+  return JSON.stringify({
+    func: "unsubscribe",
+    type: "list",
+    name,
+    params: fields.params,
+    id: fields.id,
+  });
+}
+
 function request(func: string, type: string, name: string, fields: RequestFields): string {
   return JSON.stringify({
     func,
     type,
     name,
+    params: fields.params,
     id: fields.id,
     page: fields.page,
     page_size: fields.pageSize,

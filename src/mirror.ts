@@ -157,6 +157,8 @@ export interface ListViewOptions {
   page?: number;
   /** The page size to ask for; the provider caps it. Default: the provider's maximum. */
   pageSize?: number;
+  /** The params of a parameterized list (a JSON object); frames are matched by them. */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -180,6 +182,8 @@ export class ListMirror<T = unknown> extends Mirror {
   page: number;
   /** The page size asked for; the provider's answer once it arrives. */
   pageSize: number | undefined;
+  /** The params of this view of a parameterized list, else `undefined`. */
+  readonly params: Readonly<Record<string, unknown>> | undefined;
 
   /**
    * @param name the list's name on the wire
@@ -189,6 +193,7 @@ export class ListMirror<T = unknown> extends Mirror {
     super(name);
     this.page = options.page ?? 0;
     this.pageSize = options.pageSize;
+    this.params = options.params;
   }
 
   /** The number of pages at the current page size (at least 1). */
@@ -202,6 +207,7 @@ export class ListMirror<T = unknown> extends Mirror {
     return encodeSubscribe("list", this.name, {
       page: this.page || undefined,
       pageSize: this.pageSize,
+      params: this.params,
     });
   }
 

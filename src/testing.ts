@@ -7,7 +7,9 @@
  *
  * The cases live in `src/testing/`, one file per group: paging, ids and
  * errors, concurrency, values, the change feed, the array model and the
- * optional `update` for lists; values, `update` and `subscribe` for vars.
+ * optional `update` for lists; values, `update` and `subscribe` for vars;
+ * random writes against a reference query for read-only sorted sources
+ * ({@linkcode sortedSourceConformance}).
  *
  * @module
  */
@@ -22,6 +24,11 @@ import { feedCases } from "./testing/list_feed.ts";
 import { modelCases } from "./testing/list_model.ts";
 import { updateCases } from "./testing/list_update.ts";
 import {
+  sortedCases,
+  type SortedConformanceOptions,
+  type SortedFixture,
+} from "./testing/sorted_cases.ts";
+import {
   varCloseCases,
   varSubscribeCases,
   varUpdateCases,
@@ -29,6 +36,7 @@ import {
 } from "./testing/var_cases.ts";
 
 export type { ConformanceOptions, Maker } from "./testing/kit.ts";
+export type { SortedConformanceOptions, SortedFixture } from "./testing/sorted_cases.ts";
 
 /**
  * Registers `node:test` cases that check a {@linkcode ListSource} against the
@@ -92,4 +100,36 @@ export function varStoreConformance(
     describe("subscribe", () => varSubscribeCases(kit));
     describe("close", () => varCloseCases(kit));
   });
+}
+
+/**
+ * Registers `node:test` cases that check a read-only, sorted
+ * {@linkcode ListSource}: a query over data the application writes itself
+ * (a table binding such as `sqliteTable`, or one of your own). `makeFixture`
+ * is called once per case and gives fresh backing data, a way to make the
+ * source over it, a random write, and the reference query. After every
+ * random write, pages, counts, `get` and `indexOf` must equal the reference,
+ * and the source's change feed alone must keep an array equal to it (each
+ * `insert`, `delete` and `set` at its exact index, versions increasing); the
+ * write methods must reject.
+ *
+ * @example
+ * ```ts
+ * import { sortedSourceConformance } from "./testing.ts";
+ * import { MemoryListSource } from "../stores/memory.ts";
+ * // Called at the top level of a test file (here wrapped, so that it only type-checks):
+ * export const suite = () =>
+ *   sortedSourceConformance("my binding", () => ({
+ *     source: () => new MemoryListSource(),
+ *     write() {},
+ *     reference: () => [],
+ *   }));
+ * ```
+ */
+export function sortedSourceConformance<T>(
+  name: string,
+  makeFixture: () => Promise<SortedFixture<T>> | SortedFixture<T>,
+  options: SortedConformanceOptions = {},
+): void {
+  describe(name, { skip: options.skip ?? false }, () => sortedCases(makeFixture, options));
 }

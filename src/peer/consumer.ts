@@ -7,10 +7,11 @@
  * @module
  */
 import { nanoid } from "nanoid";
-import { encodeCall, encodeGet, encodeUnsubscribe } from "../encode.ts";
+import { encodeCall, encodeGet, encodeListUnsubscribe, encodeUnsubscribe } from "../encode.ts";
 import { ErrorCode, type ErrorCodeValue, SockSyncError } from "../errors.ts";
 import { type Limits, timerDelay } from "../limits.ts";
 import type { ListMirror, MirrorFrame, VarMirror } from "../mirror.ts";
+import { mirrorKey } from "../params.ts";
 import type { MessageWithFunc } from "../protocol.ts";
 import { PROBE_NAME } from "./guard.ts";
 
@@ -47,6 +48,8 @@ export interface ErrorAbout {
   name?: string;
   /** The `id` of the request the error answers. */
   id?: string;
+  /** The `params` of the list request the error answers. */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -243,7 +246,8 @@ export class Consumer {
     if (message.type !== undefined) about.type = message.type;
     if (message.name !== undefined) about.name = message.name;
     if (message.id !== undefined) about.id = message.id;
-    const mirror = this.#mirrorMap?.get(`${message.type}:${message.name}`);
+    if (message.params !== undefined) about.params = message.params;
+    const mirror = this.#mirrorMap?.get(mirrorKey(message.type, message.name, message.params));
     mirror?.fail(error);
     for (const listener of this.#errorListenerSet ?? []) listener(error, about);
   }
@@ -261,7 +265,7 @@ export class Consumer {
   /** Applies a frame that changes one of this side's mirrors. */
   apply(frame: MirrorFrame): void {
     const mirror = this.#options.allowed(frame)
-      ? this.#mirrorMap?.get(`${frame.type}:${frame.name}`)
+      ? this.#mirrorMap?.get(mirrorKey(frame.type, frame.name, paramsOf(frame)))
       : undefined;
     if (!mirror) throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
     mirror.apply(frame);
@@ -269,17 +273,22 @@ export class Consumer {
 
   /** Subscribes a mirror to the var or list the other side provides. */
   mirror(mirror: Mirror): void {
-    this.#mirrors.set(`${mirror.type}:${mirror.name}`, mirror);
+    this.#mirrors.set(mirrorKey(mirror.type, mirror.name, paramsOf(mirror)), mirror);
     mirror.ready = false;
     this.#options.send(mirror.subscribeFrame());
   }
 
   /** Unsubscribes a mirror. */
   unmirror(mirror: Mirror): void {
-    const key = `${mirror.type}:${mirror.name}`;
+    const params = paramsOf(mirror);
+    const key = mirrorKey(mirror.type, mirror.name, params);
     if (this.#mirrorMap?.get(key) !== mirror) return;
     this.#mirrorMap.delete(key);
-    this.#options.send(encodeUnsubscribe(mirror.type, mirror.name));
+    this.#options.send(
+      params === undefined
+        ? encodeUnsubscribe(mirror.type, mirror.name)
+        : encodeListUnsubscribe(mirror.name, { params }),
+    );
   }
 
   /** Asks the provider for a mirror's current value again (`get`). */
@@ -292,7 +301,11 @@ export class Consumer {
   /** Moves a list mirror's view to another page (`get` with page and page size). */
   getPage(mirror: ListMirror<unknown>, page: number, pageSize?: number): void {
     this.#options.send(
-      encodeGet("list", mirror.name, { page, pageSize: pageSize ?? mirror.pageSize }),
+      encodeGet("list", mirror.name, {
+        page,
+        pageSize: pageSize ?? mirror.pageSize,
+        params: mirror.params,
+      }),
     );
   }
 
@@ -306,6 +319,11 @@ export class Consumer {
       call.reject(closed());
     }
   }
+}
+
+/** A list mirror's or list frame's params (a var has none). */
+function paramsOf(of: object): Readonly<Record<string, unknown>> | undefined {
+  return (of as { params?: Readonly<Record<string, unknown>> }).params;
 }
 
 function closed(): SockSyncError {
