@@ -65,7 +65,7 @@ export function mountChat(
     if (next === room) return;
     room = next;
     for (const tab of tabs) tab.setAttribute("aria-selected", String(tab.dataset.room === room));
-    input.placeholder = `Message #${room} (Enter posts)`;
+    input.placeholder = `Message #${room} — Enter posts`;
     list.dataset.room = room;
     if (view) client.release(view as ListView<unknown>);
     list.replaceChildren();
