@@ -124,6 +124,14 @@ export class ParamList<P = unknown, T = unknown> {
     return this.#queries.size;
   }
 
+  /**
+   * The sources of the open queries: for example to tell table bindings to
+   * look at a write made through their connection now (`flush()`).
+   */
+  *sources(): IterableIterator<ListSource<T>> {
+    for (const query of this.#queries.values()) yield query.source as ListSource<T>;
+  }
+
   /** Validates params as sent (code 5 when absent, 6 when invalid) and resolves them parsed. */
   parse(raw: unknown): P {
     return parseParams(this.#options.params, raw, this.name);

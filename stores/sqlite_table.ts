@@ -12,6 +12,8 @@ import type { ListItem, ListListener, ListPage, ListSource } from "../src/store.
 import { LiveTableQuery, type SqliteTableOptions } from "./sqlite_live_query.ts";
 import { keysetValues } from "./sqlite_where.ts";
 
+export { openSqliteDriver } from "./sqlite_driver.ts";
+export type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
 export type { SqliteTableOptions } from "./sqlite_live_query.ts";
 export type { OrderTerm } from "./sqlite_where.ts";
 

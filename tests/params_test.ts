@@ -95,6 +95,7 @@ describe("parameterized lists", () => {
       });
       assert.equal(b.total_item_count, 0);
       assert.equal(f.hub.paramLists.get("messages")?.size, 2);
+      assert.equal([...f.hub.paramLists.get("messages")!.sources()].length, 2);
       await f.open.get("a")!.insert(0, "hello a", "m1");
       const insert = await client.next(is("insert", "a"));
       assert.deepEqual(insert, {

@@ -263,6 +263,13 @@ test(
           const origins = await runToEnd(RUNTIMES[name](copy("origins.ts", await freePort())), dir);
           assert.equal(origins.code, 0, `examples/origins.ts:\n${origins.out}`);
           assert.match(origins.out, /listening on http:\/\/127\.0\.0\.1:\d+/);
+          const tables = await runToEnd(
+            RUNTIMES[name](copy("own_tables.ts", await freePort())),
+            dir,
+          );
+          assert.equal(tables.code, 0, `examples/own_tables.ts:\n${tables.out}`);
+          assert.match(tables.out, /^ada sees: ship it/m);
+          assert.doesNotMatch(tables.out, /bob's note/);
         });
       }
 

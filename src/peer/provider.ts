@@ -13,9 +13,11 @@ import type { Limits } from "../limits.ts";
 import type { CallContext, LocalFunction } from "../local_function.ts";
 import type { LocalList } from "../local_list.ts";
 import type { LocalVar } from "../local_var.ts";
-import type { ParamList, QueryHandle } from "../param_list.ts";
-import { paramsKey } from "../params.ts";
+import type { ParamList } from "../param_list.ts";
 import type { MessageWithFunc } from "../protocol.ts";
+import { ListAccess, subscriptionKey } from "./list_access.ts";
+
+export { subscriptionKey } from "./list_access.ts";
 
 /**
  * What {@linkcode Provided.authorize} is asked about: `subscribe`, `get`
@@ -110,11 +112,6 @@ type Request = {
   params?: Readonly<Record<string, unknown>>;
 };
 
-/** A list request resolved: the list itself, or one query of a parameterized list. */
-type ListTarget =
-  | { list: LocalList<unknown>; query?: undefined }
-  | { list?: undefined; query: ParamList<unknown, unknown>; params: unknown; key: string };
-
 /**
  * Serves what this side provides to one connection. Each method throws a
  * `SockSyncError` (or returns a promise that rejects with one) to be answered
@@ -136,17 +133,27 @@ export class Provider {
   readonly #options: ProviderOptions;
   // Every key below comes from the wire, so only Maps and Sets hold them.
   readonly #vars = new Set<LocalVar<unknown>>();
-  readonly #lists = new Set<LocalList<unknown>>();
   readonly #accepting = new Set<string>();
   /** What the other side subscribed to, counted against `maxSubscriptions`. */
   readonly #subscriptions = new Set<string>();
-  /** The query each subscription to a parameterized list holds, by subscription key. */
-  readonly #queries = new Map<string, QueryHandle>();
+  readonly #listAccess: ListAccess;
   #running = 0;
 
   /** @param options the groups, the connection's context and limits, and how to send */
   constructor(options: ProviderOptions) {
     this.#options = options;
+    const subscriptions = this.#subscriptions;
+    this.#listAccess = new ListAccess({
+      lists: options.registry?.lists,
+      paramLists: options.registry?.paramLists,
+      context: options.context,
+      peer: options.peer,
+      subscriptions: {
+        has: (key) => subscriptions.has(key),
+        claim: (key) => this.claim(key),
+        delete: (key) => subscriptions.delete(key),
+      },
+    });
   }
 
   /** Asks the registry's `authorize` hook; anything but `true` refuses. */
@@ -191,43 +198,6 @@ export class Provider {
     return found;
   }
 
-  /** The list a request names, checking its params (5 missing, 6 invalid or not taken). */
-  #list(message: { name: string; params?: unknown }): ListTarget {
-    const registry = this.#options.registry;
-    const list = registry?.lists.get(message.name);
-    if (list) {
-      if (message.params !== undefined) {
-        throw new SockSyncError(
-          ErrorCode.InvalidArguments,
-          "invalid field: params (list takes none)",
-        );
-      }
-      return { list };
-    }
-    const query = registry?.paramLists?.get(message.name);
-    if (!query) throw new SockSyncError(ErrorCode.InvalidName, "no list with this name");
-    const params = query.parse(message.params);
-    return { query, params, key: paramsKey(params) };
-  }
-
-  /** Holds the query of a subscription (new or again); throws what opening it threw. */
-  #hold(key: string, target: ListTarget & { query: ParamList<unknown, unknown> }): QueryHandle {
-    let handle = this.#queries.get(key);
-    if (!handle) {
-      handle = target.query.acquire(target.params, this.#options.context);
-      this.#queries.set(key, handle);
-    }
-    return handle;
-  }
-
-  /** Forgets a subscription and lets go of the query it held, if any. */
-  #forget(key: string): QueryHandle | undefined {
-    this.#subscriptions.delete(key);
-    const handle = this.#queries.get(key);
-    this.#queries.delete(key);
-    return handle;
-  }
-
   /** Answers a `get` of a var, a list page or a list item. */
   get(message: MessageWithFunc<"get">): Promise<void> {
     this.#check("get", message);
@@ -239,22 +209,7 @@ export class Provider {
       if (!this.#subscriptions.has(subscriptionKey("var", message.name))) throw notSubscribed();
       return local.sendTo(peer);
     }
-    const target = this.#list(message);
-    const pkey = target.query ? target.key : undefined;
-    const viewKey = subscriptionKey("list", message.name, undefined, pkey);
-    const viewing = this.#subscriptions.has(viewKey);
-    if (message.id !== undefined) {
-      const itemKey = subscriptionKey("item", message.name, message.id, pkey);
-      const watching = this.#subscriptions.has(itemKey);
-      if (!viewing && !watching) throw notSubscribed();
-      const list = target.list ?? (this.#queries.get(viewKey) ?? this.#queries.get(itemKey))?.list;
-      if (!list) throw notSubscribed();
-      return list.sendItem(peer, message.id);
-    }
-    if (!viewing) throw notSubscribed();
-    const list = target.list ?? this.#queries.get(viewKey)?.list;
-    if (!list) throw notSubscribed();
-    return list.moveView(peer, message.page ?? 0, message.page_size);
+    return this.#listAccess.get(message);
   }
 
   /** Subscribes the other side to a var, a list view or a list item. */
@@ -267,32 +222,7 @@ export class Provider {
       this.#vars.add(local);
       return local.subscribe(peer);
     }
-    const target = this.#list(message);
-    const id = message.id;
-    const pkey = target.query ? target.key : undefined;
-    const key = subscriptionKey(id === undefined ? "list" : "item", message.name, id, pkey);
-    const isNew = !this.#subscriptions.has(key);
-    this.claim(key);
-    let list: LocalList<unknown>;
-    if (target.query) {
-      try {
-        list = this.#hold(key, target).list;
-      } catch (error) {
-        this.#forget(key);
-        throw error;
-      }
-    } else {
-      list = target.list;
-      this.#lists.add(list);
-    }
-    // A subscription that opened nothing (unknown id, failed read) is not kept: release its slot.
-    const undo = (error: unknown) => {
-      const kept = id === undefined ? list.hasView(peer) : list.hasItem(peer, id);
-      if (isNew && !kept && (id !== undefined || target.query)) this.#forget(key)?.release();
-      throw error;
-    };
-    if (id !== undefined) return list.subscribeItem(peer, id).catch(undo);
-    return list.view(peer, message.page ?? 0, message.page_size).catch(undo);
+    return this.#listAccess.subscribe(message);
   }
 
   /**
@@ -303,7 +233,6 @@ export class Provider {
   unsubscribe(
     message: MessageWithFunc<"unsubscribe"> & { type: "var" | "list" },
   ): Promise<void> | void {
-    const id = message.type === "list" ? message.id : undefined;
     if (message.type === "var") {
       const key = subscriptionKey("var", message.name);
       if (!this.#subscriptions.has(key)) this.#check("subscribe", message);
@@ -311,24 +240,7 @@ export class Provider {
       this.#subscriptions.delete(key);
       return local.unsubscribe(this.#options.peer);
     }
-    const peer = this.#options.peer;
-    const kind = id === undefined ? "list" : "item";
-    // The key as sent, to find a held subscription before anything is checked.
-    const sent = subscriptionKey(kind, message.name, id, paramsKey(message.params) || undefined);
-    if (!this.#subscriptions.has(sent)) this.#check("subscribe", message);
-    const target = this.#list(message);
-    if (target.list) {
-      this.#subscriptions.delete(sent);
-      if (id !== undefined) return target.list.unsubscribeItem(peer, id);
-      return target.list.unsubscribe(peer);
-    }
-    const handle = this.#forget(subscriptionKey(kind, message.name, id, target.key));
-    if (!handle) return;
-    const done = id !== undefined
-      ? handle.list.unsubscribeItem(peer, id)
-      : handle.list.unsubscribe(peer);
-    handle.release();
-    return done;
+    return this.#listAccess.unsubscribe(message, () => this.#check("subscribe", message));
   }
 
   /** Ends every subscription of the other side. */
@@ -336,14 +248,8 @@ export class Provider {
     this.#subscriptions.clear();
     const peer = this.#options.peer;
     for (const local of this.#vars) local.unsubscribe(peer);
-    for (const list of this.#lists) list.drop(peer);
-    for (const handle of this.#queries.values()) {
-      handle.list.drop(peer);
-      handle.release();
-    }
-    this.#queries.clear();
+    this.#listAccess.dropAll();
     this.#vars.clear();
-    this.#lists.clear();
   }
 
   /** Runs a call to a function this side accepts calls to, and sends its `return`. */
@@ -412,21 +318,6 @@ export class Provider {
     this.unsubscribeAll();
     this.#accepting.clear();
   }
-}
-
-/**
- * A collision-free key for a subscription: names and ids are arbitrary
- * strings; `params` is the canonical key of a parameterized list's params.
- *
- * @example
- * ```ts
- * import { subscriptionKey } from "./provider.ts";
- * subscriptionKey("item", "todos", "a"); // '["item","todos","a"]'
- * ```
- */
-export function subscriptionKey(kind: string, name: string, id?: string, params?: string): string {
-  if (params !== undefined) return JSON.stringify([kind, name, id ?? null, params]);
-  return JSON.stringify(id === undefined ? [kind, name] : [kind, name, id]);
 }
 
 function notSubscribed(): SockSyncError {

@@ -1,0 +1,227 @@
+/**
+ * The list half of the provider: `get`, `subscribe` and `unsubscribe` of
+ * list views and items, for plain lists and for the queries of
+ * parameterized lists (one view per list and params, each holding its query
+ * open while it lasts).
+ *
+ * @module
+ */
+import type { Conflating } from "../backpressure.ts";
+import { ErrorCode, SockSyncError } from "../errors.ts";
+import type { LocalList } from "../local_list.ts";
+import type { ParamList, QueryHandle } from "../param_list.ts";
+import { paramsKey } from "../params.ts";
+import type { MessageWithFunc } from "../protocol.ts";
+
+/** A list request resolved: the list itself, or one query of a parameterized list. */
+type ListTarget =
+  | { list: LocalList<unknown>; query?: undefined }
+  | { list?: undefined; query: ParamList<unknown, unknown>; params: unknown; key: string };
+
+/**
+ * What {@linkcode ListAccess} needs from the provider: the lists, the
+ * connection, and the record of the other side's subscriptions (in frame
+ * order, counted against the limit).
+ *
+ * @example
+ * ```ts
+ * import type { ListAccessOptions } from "./list_access.ts";
+ * const keys = new Set<string>();
+ * const options: ListAccessOptions = {
+ *   lists: new Map(), context: undefined,
+ *   peer: { congested: false, sendText() {}, defer() {} },
+ *   subscriptions: { has: (k) => keys.has(k), claim: (k) => void keys.add(k), delete: (k) => keys.delete(k) },
+ * };
+ * ```
+ */
+export interface ListAccessOptions {
+  /** Lists by name. */
+  lists?: ReadonlyMap<string, LocalList<unknown>>;
+  /** Parameterized lists by name. */
+  paramLists?: ReadonlyMap<string, ParamList<unknown, unknown>>;
+  /** The application's context of the connection (handed to query factories). */
+  context: unknown;
+  /** The subscriber. */
+  peer: Conflating;
+  /** The other side's subscriptions by key; `claim` throws past the limit. */
+  subscriptions: {
+    has(key: string): boolean;
+    claim(key: string): void;
+    delete(key: string): boolean;
+  };
+}
+
+/**
+ * Serves list requests for one connection; see {@linkcode ListAccessOptions}.
+ *
+ * @example
+ * ```ts
+ * import { ListAccess } from "./list_access.ts";
+ * const keys = new Set<string>();
+ * const lists = new ListAccess({
+ *   context: undefined,
+ *   peer: { congested: false, sendText() {}, defer() {} },
+ *   subscriptions: { has: (k) => keys.has(k), claim: (k) => void keys.add(k), delete: (k) => keys.delete(k) },
+ * });
+ * lists.dropAll();
+ * ```
+ */
+export class ListAccess {
+  readonly #o: ListAccessOptions;
+  readonly #lists = new Set<LocalList<unknown>>();
+  /** The query each subscription to a parameterized list holds, by subscription key. */
+  readonly #queries = new Map<string, QueryHandle>();
+
+  /** @param options the lists, the connection and the subscription record */
+  constructor(options: ListAccessOptions) {
+    this.#o = options;
+  }
+
+  /** The list a request names, checking its params (5 missing, 6 invalid or not taken). */
+  #target(message: { name: string; params?: unknown }): ListTarget {
+    const list = this.#o.lists?.get(message.name);
+    if (list) {
+      if (message.params !== undefined) {
+        throw new SockSyncError(
+          ErrorCode.InvalidArguments,
+          "invalid field: params (list takes none)",
+        );
+      }
+      return { list };
+    }
+    const query = this.#o.paramLists?.get(message.name);
+    if (!query) throw new SockSyncError(ErrorCode.InvalidName, "no list with this name");
+    const params = query.parse(message.params);
+    return { query, params, key: paramsKey(params) };
+  }
+
+  /** Holds the query of a subscription (new or again); throws what opening it threw. */
+  #hold(key: string, target: ListTarget & { query: ParamList<unknown, unknown> }): QueryHandle {
+    let handle = this.#queries.get(key);
+    if (!handle) {
+      handle = target.query.acquire(target.params, this.#o.context);
+      this.#queries.set(key, handle);
+    }
+    return handle;
+  }
+
+  /** Forgets a subscription and hands back the query it held, if any (to release). */
+  #forget(key: string): QueryHandle | undefined {
+    this.#o.subscriptions.delete(key);
+    const handle = this.#queries.get(key);
+    this.#queries.delete(key);
+    return handle;
+  }
+
+  /** Answers a list `get`: a page of a view held, or one item (of a view or item held). */
+  get(message: MessageWithFunc<"get"> & { type: "list" }): Promise<void> {
+    const peer = this.#o.peer;
+    const target = this.#target(message);
+    const pkey = target.query ? target.key : undefined;
+    const viewKey = subscriptionKey("list", message.name, undefined, pkey);
+    const viewing = this.#o.subscriptions.has(viewKey);
+    if (message.id !== undefined) {
+      const itemKey = subscriptionKey("item", message.name, message.id, pkey);
+      const watching = this.#o.subscriptions.has(itemKey);
+      if (!viewing && !watching) throw notSubscribed();
+      const list = target.list ?? (this.#queries.get(viewKey) ?? this.#queries.get(itemKey))?.list;
+      if (!list) throw notSubscribed();
+      return list.sendItem(peer, message.id);
+    }
+    if (!viewing) throw notSubscribed();
+    const list = target.list ?? this.#queries.get(viewKey)?.list;
+    if (!list) throw notSubscribed();
+    return list.moveView(peer, message.page ?? 0, message.page_size);
+  }
+
+  /** Opens or moves a view, or subscribes to an item. */
+  subscribe(message: MessageWithFunc<"subscribe"> & { type: "list" }): Promise<void> {
+    const peer = this.#o.peer;
+    const target = this.#target(message);
+    const id = message.id;
+    const pkey = target.query ? target.key : undefined;
+    const key = subscriptionKey(id === undefined ? "list" : "item", message.name, id, pkey);
+    const isNew = !this.#o.subscriptions.has(key);
+    this.#o.subscriptions.claim(key);
+    let list: LocalList<unknown>;
+    if (target.query) {
+      try {
+        list = this.#hold(key, target).list;
+      } catch (error) {
+        this.#forget(key);
+        throw error;
+      }
+    } else {
+      list = target.list;
+      this.#lists.add(list);
+    }
+    // A subscription that opened nothing (unknown id, failed read) is not kept: release its slot.
+    const undo = (error: unknown) => {
+      const kept = id === undefined ? list.hasView(peer) : list.hasItem(peer, id);
+      if (isNew && !kept && (id !== undefined || target.query)) this.#forget(key)?.release();
+      throw error;
+    };
+    if (id !== undefined) return list.subscribeItem(peer, id).catch(undo);
+    return list.view(peer, message.page ?? 0, message.page_size).catch(undo);
+  }
+
+  /**
+   * Ends a view or an item subscription; `check` authorizes one the other
+   * side does not hold (see `Provider.unsubscribe`).
+   */
+  unsubscribe(
+    message: MessageWithFunc<"unsubscribe"> & { type: "list" },
+    check: () => void,
+  ): Promise<void> | void {
+    const id = message.id;
+    const peer = this.#o.peer;
+    const kind = id === undefined ? "list" : "item";
+    // The key as sent, to find a held subscription before anything is checked.
+    const sent = subscriptionKey(kind, message.name, id, paramsKey(message.params) || undefined);
+    if (!this.#o.subscriptions.has(sent)) check();
+    const target = this.#target(message);
+    if (target.list) {
+      this.#o.subscriptions.delete(sent);
+      if (id !== undefined) return target.list.unsubscribeItem(peer, id);
+      return target.list.unsubscribe(peer);
+    }
+    const handle = this.#forget(subscriptionKey(kind, message.name, id, target.key));
+    if (!handle) return;
+    const done = id !== undefined
+      ? handle.list.unsubscribeItem(peer, id)
+      : handle.list.unsubscribe(peer);
+    handle.release();
+    return done;
+  }
+
+  /** Ends every view and item subscription of the connection. */
+  dropAll(): void {
+    const peer = this.#o.peer;
+    for (const list of this.#lists) list.drop(peer);
+    for (const handle of this.#queries.values()) {
+      handle.list.drop(peer);
+      handle.release();
+    }
+    this.#queries.clear();
+    this.#lists.clear();
+  }
+}
+
+/**
+ * A collision-free key for a subscription: names and ids are arbitrary
+ * strings; `params` is the canonical key of a parameterized list's params.
+ *
+ * @example
+ * ```ts
+ * import { subscriptionKey } from "./list_access.ts";
+ * subscriptionKey("item", "todos", "a"); // '["item","todos","a"]'
+ * ```
+ */
+export function subscriptionKey(kind: string, name: string, id?: string, params?: string): string {
+  if (params !== undefined) return JSON.stringify([kind, name, id ?? null, params]);
+  return JSON.stringify(id === undefined ? [kind, name] : [kind, name, id]);
+}
+
+function notSubscribed(): SockSyncError {
+  return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
+}
