@@ -188,7 +188,7 @@ for (const runtime of RUNTIMES) {
 }
 
 test("a bad SOCKSYNC_STORE still exits 2 before the chat opens anything", async () => {
-  for (const store of ["mongodb://x", "sqlite:/proc/socksync-nowhere/demo.db"]) {
+  for (const store of ["mongodb://x", "sqlite:./package.json/data/demo.db"]) {
     const error = await spawnServer({ runtime: "node", env: { SOCKSYNC_STORE: store } }).then(
       (s) => s.stop().then(() => assert.fail(`started with ${store}`)),
       (e: Error) => e,
