@@ -8,6 +8,9 @@
  * each view, rebuilt from its frames only, must equal
  * `SELECT … WHERE room = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?` and its
  * total `COUNT(*)`. A failure prints the seed; `SOCKSYNC_PROPERTY_SEED=N` replays it.
+ * It catches a broken move: with the live query sending a row whose ORDER BY value
+ * changed as a `set` at its old index (no `delete` + `insert`), a run fails at a quiet
+ * point with the view's rows out of order.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
