@@ -1,7 +1,8 @@
 /**
- * The demo: a shared counter and a shared todo list, with the functions a
- * client calls to change them. {@linkcode createDemoHub} builds the hub from
- * any store (tests reuse it); {@linkcode createDemoApp} adds the HTTP routes.
+ * The demo: a shared counter, a shared todo list and a chat whose messages
+ * live in a plain SQLite table, with the functions a client calls to change
+ * them. {@linkcode createDemoHub} builds the hub from any store (tests reuse
+ * it); {@linkcode createDemoApp} adds the HTTP routes.
  *
  * @module
  */
@@ -9,6 +10,8 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
+import type { SqliteDriver } from "../stores/sqlite_driver.ts";
+import { addChat } from "./chat.ts";
 
 /**
  * The schema of one todo.
@@ -40,9 +43,25 @@ const Integer = v.pipe(v.number(), v.integer());
 const ItemId = v.object({ id: v.string() });
 
 /**
+ * Options of {@linkcode createDemoHub}.
+ *
+ * @example
+ * ```ts
+ * import type { DemoHubOptions } from "./app.ts";
+ * import { openChatDatabase } from "./chat.ts";
+ * const options: DemoHubOptions = { chat: await openChatDatabase({ kind: "memory" }) };
+ * ```
+ */
+export interface DemoHubOptions {
+  /** The database of the chat's `messages` table (see `chat.ts`); without it, no chat. */
+  chat?: SqliteDriver;
+}
+
+/**
  * Builds the demo hub on a store: var `counter`, list `todos` (newest first)
  * and the functions `increment`, `add_todo`, `toggle_todo`, `delete_todo`
- * and `echo`.
+ * and `echo`; with a chat database also list `messages` (params `{ room }`)
+ * and `post_message`, `edit_message` and `delete_message`.
  *
  * @example
  * ```ts
@@ -52,7 +71,7 @@ const ItemId = v.object({ id: v.string() });
  * await hub.close();
  * ```
  */
-export function createDemoHub(store: Store): Hub {
+export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
   const hub = new Hub({ vars: store.vars });
   const counter = hub.var("counter", { schema: Integer, initial: 0 });
   const todos = hub.list("todos", {
@@ -89,6 +108,7 @@ export function createDemoHub(store: Store): Hub {
     },
   });
   hub.function("echo", { args: v.unknown(), handler: (args) => args });
+  if (options.chat) addChat(hub, options.chat);
   return hub;
 }
 

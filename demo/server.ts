@@ -8,7 +8,8 @@
 import process from "node:process";
 import { detectRuntime, serve } from "../src/serve.ts";
 import { createDemoApp, createDemoHub } from "./app.ts";
-import { ConfigError, openStore, parseConfig } from "./config.ts";
+import { openChatDatabase } from "./chat.ts";
+import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts";
 import { buildPage } from "./page/build.ts";
 
 /** A shutdown that takes longer than this is cut short. */
@@ -29,7 +30,17 @@ try {
 }
 
 const store = await openStore(config.store).catch(badSetting);
-const hub = createDemoHub(store);
+// The chat's table lives in the SQLite file of a SQLite store, else in memory.
+const chat = await openChatDatabase(config.store).catch((error) =>
+  badSetting(
+    new ConfigError(
+      `cannot open the chat database of SOCKSYNC_STORE=${describeStore(config.store)}: ${
+        errorText(error)
+      }`,
+    ),
+  )
+);
+const hub = createDemoHub(store, { chat });
 const page = await buildPage();
 const server = await serve({
   hub,
@@ -59,6 +70,7 @@ async function shutdown(signal: string): Promise<void> {
     await server.close();
     await hub.close();
     await store.close();
+    chat.close();
   } catch (error) {
     console.error(
       `socksync demo: error while shutting down: ${errorText(error)}`,

@@ -1,6 +1,7 @@
 /**
  * The demo page in a real browser: headless Chromium (Debian's), driven by
- * playwright-core, with two tabs that must stay in sync. Saves a screenshot
+ * playwright-core, with two tabs that must stay in sync (counter, todos and
+ * the chat, whose rooms are views of one list with params). Saves a screenshot
  * to docs/demo.png. Runs under Node only.
  */
 import { test } from "node:test";
@@ -162,6 +163,40 @@ test(
       );
       assert.deepEqual(await todoTexts(b), ["Buy oat milk"]);
       assert.equal(await text(b, "total"), "(6)");
+
+      // Chat: post in a (Enter posts), see it in b; rooms are separate views.
+      const chatTexts = (page: Page) => page.locator('[data-testid="chat-text"]').allTextContents();
+      const waitChat = (page: Page, room: string, expected: string[]) =>
+        waitFor(
+          page,
+          `#${room} shows ${expected.join(", ")}`,
+          `document.querySelector('[data-testid="chat-list"]').dataset.room === ${
+            JSON.stringify(room)
+          } && JSON.stringify([...document.querySelectorAll('[data-testid="chat-text"]')].map((e) => e.textContent)) === ${
+            JSON.stringify(JSON.stringify(expected))
+          }`,
+        );
+      for (const page of [a, b]) await waitChat(page, "general", []);
+      await a.fill('[data-testid="chat-author"]', "Ada");
+      await a.fill('[data-testid="chat-input"]', "Hello from tab A");
+      await a.press('[data-testid="chat-input"]', "Enter");
+      await waitChat(b, "general", ["Hello from tab A"]);
+      await b.fill('[data-testid="chat-input"]', "Hi Ada, tab B here");
+      await b.click('[data-testid="chat-send"]');
+      await waitChat(a, "general", ["Hi Ada, tab B here", "Hello from tab A"]);
+      assert.equal(await a.locator('[data-testid="chat-message"] b').first().textContent(), "anon");
+
+      await b.click('[data-testid="room-random"]');
+      await waitChat(b, "random", []);
+      await b.fill('[data-testid="chat-input"]', "Anyone tried Bun?");
+      await b.press('[data-testid="chat-input"]', "Enter");
+      await waitChat(b, "random", ["Anyone tried Bun?"]);
+      await a.click('[data-testid="room-random"]');
+      await waitChat(a, "random", ["Anyone tried Bun?"]);
+      await a.click('[data-testid="room-general"]');
+      await waitChat(a, "general", ["Hi Ada, tab B here", "Hello from tab A"]);
+      assert.deepEqual(await chatTexts(b), ["Anyone tried Bun?"]);
+      assert.equal(await text(a, "chat-total"), "(2)");
 
       assert.deepEqual(errors, [], "no script errors in the page");
       await mkdir(join(ROOT, "docs"), { recursive: true });

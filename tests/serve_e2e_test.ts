@@ -15,9 +15,12 @@ import { waitUntil } from "./helpers/wait.ts";
 const RUNTIMES: ServerRuntime[] = ["node", "deno", "bun"];
 const FUNCTIONS = [
   "add_todo",
+  "delete_message",
   "delete_todo",
   "echo",
+  "edit_message",
   "increment",
+  "post_message",
   "toggle_todo",
 ];
 const isError = (code: number) => (f: Frame) => f.func === "error" && f.error_code === code;

@@ -1,11 +1,12 @@
 /// <reference lib="dom" />
 /**
  * The demo page's script, bundled for browsers at server start. It only uses
- * the SockSync client: a var mirror, a list view and calls.
+ * the SockSync client: a var mirror, list views (the chat's with params) and calls.
  *
  * @module
  */
 import { connect } from "../../src/client.ts";
+import { mountChat } from "./chat.ts";
 
 interface Todo {
   text: string;
@@ -123,3 +124,5 @@ pageSize.addEventListener(
   "change",
   () => todos.setPage(0, Number(pageSize.value)),
 );
+
+mountChat(client, run);
