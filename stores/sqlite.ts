@@ -13,11 +13,12 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { ListSource, Store, VarStore } from "../src/store.ts";
+import type { ListSource, Store } from "../src/store.ts";
 import { isMissingDriver, storeError } from "./shared.ts";
-import { Database, SQL } from "./sqlite_database.ts";
-import { json, SqliteListSource } from "./sqlite_list.ts";
+import { Database } from "./sqlite_database.ts";
+import { SqliteListSource } from "./sqlite_list.ts";
 import { openSqliteDriver, type SqliteDriver } from "./sqlite_driver.ts";
+import { StoreFeed } from "./sqlite_feed.ts";
 
 export type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
 
@@ -33,24 +34,6 @@ export type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
 export interface SqliteStoreOptions {
   /** The database file; its directory is created when missing. `":memory:"` keeps it in memory. */
   path: string;
-}
-
-class SqliteVarStore implements VarStore {
-  constructor(readonly db: Database) {}
-
-  get(name: string): Promise<unknown> {
-    return this.db.transaction(false, () => {
-      const row = this.db.get(SQL.getVar, name);
-      return row ? JSON.parse(row.value as string) : undefined;
-    });
-  }
-
-  set(name: string, value: unknown): Promise<void> {
-    return this.db.transaction(true, () => {
-      if (value === undefined) this.db.run(SQL.deleteVar, name);
-      else this.db.run(SQL.setVar, name, json(value));
-    });
-  }
 }
 
 /**
@@ -70,13 +53,14 @@ class SqliteVarStore implements VarStore {
 export function sqliteStore(driver: SqliteDriver): Store {
   const db = new Database(driver);
   const lists = new Map<string, SqliteListSource<unknown>>();
+  const feed = new StoreFeed(db, lists);
   return {
     kind: "sqlite",
-    vars: new SqliteVarStore(db),
+    vars: feed.vars,
     list<T>(name: string): ListSource<T> {
       let list = lists.get(name);
       if (!list) {
-        lists.set(name, list = new SqliteListSource(db, name));
+        lists.set(name, list = new SqliteListSource(feed, name));
         db.lists.add(list);
       }
       return list as ListSource<T>;
@@ -84,6 +68,10 @@ export function sqliteStore(driver: SqliteDriver): Store {
     async close(): Promise<void> {
       if (db.closed) return;
       for (const list of lists.values()) await list.close();
+      feed.vars.detach();
+      feed.close();
+      // The connection closes: so does its watcher (table bindings on it too).
+      db.watcher.close();
       db.closed = true;
       driver.close();
     },

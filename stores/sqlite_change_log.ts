@@ -26,7 +26,11 @@ CREATE TABLE IF NOT EXISTS socksync_change_readers (
 export const CHANGE_LOG_SQL = {
   stamp: "SELECT total_changes() AS t, data_version AS v FROM pragma_data_version()",
   last: "SELECT COALESCE(MAX(seq), 0) AS seq FROM socksync_changes",
-  since: "SELECT seq, tbl, key FROM socksync_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+  since: "SELECT seq, tbl, op, key FROM socksync_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+  // A change a writer records itself (the SQLite store's own tables), only while some
+  // process reads: the range under LIMIT finds the first reader without a scan.
+  append: `INSERT INTO socksync_changes (tbl, op, key)
+    SELECT ?, ?, ? FROM socksync_change_readers WHERE reader >= '' LIMIT 1`,
   register: "INSERT INTO socksync_change_readers (reader, seq, at) VALUES (?, ?, ?)",
   heartbeat: "UPDATE socksync_change_readers SET seq = ?, at = ? WHERE reader = ? RETURNING reader",
   unregister: "DELETE FROM socksync_change_readers WHERE reader = ?",

@@ -23,8 +23,27 @@ export { quoteIdent } from "./sqlite_change_log.ts";
 export type SqlValue = string | number | bigint | null | Uint8Array;
 
 /**
+ * One recorded change, as {@linkcode ChangeConsumer.rows} receives it: `op` is `i`, `u`
+ * or `d` for a trigger's row; a writer that records its own changes (the SQLite store)
+ * chooses its own ops and puts what it needs in `key`.
+ *
+ * @example
+ * ```ts
+ * import type { ChangeRow } from "./sqlite_changes.ts";
+ * const row: ChangeRow = { op: "i", key: "m1" };
+ * ```
+ */
+export interface ChangeRow {
+  /** What happened. */
+  op: string;
+  /** The changed row's key (or the writer's own description of the change). */
+  key: SqlValue;
+}
+
+/**
  * Told about changed rows of one table, inside the read transaction in which they were
- * read, so that it can read the rows' current state from the same snapshot.
+ * read, so that it can read the rows' current state from the same snapshot. A consumer
+ * has `changed` (each key once) or `rows` (every change, in order).
  *
  * @example
  * ```ts
@@ -37,7 +56,9 @@ export type SqlValue = string | number | bigint | null | Uint8Array;
  */
 export interface ChangeConsumer {
   /** The keys changed since the last call, each once, in the order first changed. */
-  changed(keys: SqlValue[]): void;
+  changed?(keys: SqlValue[]): void;
+  /** Every change since the last call, in the order committed (used instead of `changed`). */
+  rows?(rows: ChangeRow[]): void;
   /** Changes were trimmed before this process read them: rebuild from the table. */
   lost(): void;
 }
@@ -185,17 +206,17 @@ export class SqliteChangeWatcher {
   }
 
   /**
-   * Runs `body` in a read transaction after handing every change committed so far to the
-   * consumers, so `body` sees the same snapshot their state now describes. Work queued
-   * with {@linkcode afterRead} runs once the transaction has ended. Nested calls just
-   * run `body`.
+   * Runs `body` in a read transaction (a write transaction with `write`) after handing
+   * every change committed so far to the consumers, so `body` sees the same snapshot
+   * their state now describes. Work queued with {@linkcode afterRead} runs once the
+   * transaction has ended. Nested calls just run `body`.
    */
-  read<R>(body: () => R): R {
+  read<R>(body: () => R, write = false): R {
     if (this.#inRead) return body();
     this.#inRead = true;
     let result: R;
     try {
-      this.statement("BEGIN").run();
+      this.statement(write ? "BEGIN IMMEDIATE" : "BEGIN").run();
       try {
         this.#catchUp();
         result = body();
@@ -312,7 +333,7 @@ export class SqliteChangeWatcher {
   // Inside the read transaction: the rows after #seq, grouped by table.
   #catchUp(): void {
     if (this.#listening === 0) return;
-    const keys = new Map<string, Map<unknown, SqlValue>>();
+    const tables = new Map<string, ChangeRow[]>();
     // Advanced only once every consumer took the rows: a failed read is read again.
     let seq = this.#seq;
     for (;;) {
@@ -328,19 +349,19 @@ export class SqliteChangeWatcher {
       for (const row of rows) {
         const table = row.tbl as string;
         if (!this.#consumers.has(table)) continue;
-        let map = keys.get(table);
-        if (!map) keys.set(table, map = new Map());
-        const key = row.key;
-        // Text "1" and integer 1 are different keys; blobs compare by content.
-        const id = key instanceof Uint8Array ? `b${Array.from(key).join(",")}` : key;
-        if (!map.has(id)) map.set(id, key);
+        let list = tables.get(table);
+        if (!list) tables.set(table, list = []);
+        list.push({ op: String(row.op), key: row.key });
       }
       seq = Number(rows[rows.length - 1].seq);
       if (rows.length < CHUNK) break;
     }
-    for (const [table, map] of keys) {
-      const list = [...map.values()];
-      for (const consumer of this.#consumers.get(table) ?? []) consumer.changed(list);
+    for (const [table, rows] of tables) {
+      let keys: SqlValue[] | undefined;
+      for (const consumer of this.#consumers.get(table) ?? []) {
+        if (consumer.rows) consumer.rows(rows);
+        else consumer.changed?.(keys ??= distinctKeys(rows));
+      }
     }
     this.#seq = seq;
   }
@@ -360,4 +381,15 @@ export class SqliteChangeWatcher {
       this.#draining = false;
     }
   }
+}
+
+// Each key once, in the order first changed. Text "1" and integer 1 are different keys;
+// blobs compare by content.
+function distinctKeys(rows: ChangeRow[]): SqlValue[] {
+  const map = new Map<unknown, SqlValue>();
+  for (const { key } of rows) {
+    const id = key instanceof Uint8Array ? `b${Array.from(key).join(",")}` : key;
+    if (!map.has(id)) map.set(id, key);
+  }
+  return [...map.values()];
 }
