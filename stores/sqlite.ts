@@ -13,12 +13,14 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { ListSource, Store } from "../src/store.ts";
+import type { Store } from "../src/store.ts";
 import { isMissingDriver, storeError } from "./shared.ts";
 import { Database } from "./sqlite_database.ts";
 import { SqliteListSource } from "./sqlite_list.ts";
 import { openSqliteDriver, type SqliteDriver } from "./sqlite_driver.ts";
-import { StoreFeed } from "./sqlite_feed.ts";
+import { type SqliteVarStore, StoreFeed } from "./sqlite_feed.ts";
+
+export type { SqliteVarStore } from "./sqlite_feed.ts";
 
 export type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
 
@@ -37,6 +39,25 @@ export interface SqliteStoreOptions {
 }
 
 /**
+ * The SQLite store: a {@linkcode Store} whose vars have `subscribe` and
+ * `update` and whose lists have `update`.
+ *
+ * @example
+ * ```ts
+ * import type { SqliteStore } from "./sqlite.ts";
+ * function watch(store: SqliteStore) {
+ *   return store.vars.subscribe((name, value) => console.log(name, value));
+ * }
+ * ```
+ */
+export interface SqliteStore extends Store {
+  /** The vars (other connections' writes are reported while subscribed). */
+  readonly vars: SqliteVarStore;
+  /** The list with this name (created empty when new); the same object for the same name. */
+  list<T = unknown>(name: string): SqliteListSource<T>;
+}
+
+/**
  * A store over an open {@linkcode SqliteDriver}, for callers that bring their
  * own driver (or wrap one, as the complexity test does to count statements).
  * Creates the tables when missing.
@@ -50,20 +71,20 @@ export interface SqliteStoreOptions {
  * await store.close();
  * ```
  */
-export function sqliteStore(driver: SqliteDriver): Store {
+export function sqliteStore(driver: SqliteDriver): SqliteStore {
   const db = new Database(driver);
   const lists = new Map<string, SqliteListSource<unknown>>();
   const feed = new StoreFeed(db, lists);
   return {
     kind: "sqlite",
     vars: feed.vars,
-    list<T>(name: string): ListSource<T> {
+    list<T>(name: string): SqliteListSource<T> {
       let list = lists.get(name);
       if (!list) {
         lists.set(name, list = new SqliteListSource(feed, name));
         db.lists.add(list);
       }
-      return list as ListSource<T>;
+      return list as SqliteListSource<T>;
     },
     async close(): Promise<void> {
       if (db.closed) return;
@@ -94,7 +115,7 @@ export function sqliteStore(driver: SqliteDriver): Store {
  */
 export async function openSqliteStore(
   options: SqliteStoreOptions,
-): Promise<Store> {
+): Promise<SqliteStore> {
   const { path } = options;
   try {
     if (path !== ":memory:" && !path.startsWith("file:")) {

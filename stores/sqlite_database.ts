@@ -150,10 +150,10 @@ export class Database {
   #dataVersion: number | undefined;
   #committed: (() => void)[] = [];
   /** Every list object of the store, to check when another connection wrote. */
-  readonly lists = new Set<IndexedList>();
+  readonly lists: Set<IndexedList> = new Set();
   /** The connection's change watcher (shared with table bindings on it). */
   readonly watcher: SqliteChangeWatcher;
-  closed = false;
+  closed: boolean = false;
 
   constructor(readonly driver: SqliteDriver) {
     driver.exec(SCHEMA);
@@ -198,7 +198,9 @@ export class Database {
       return body();
     };
     try {
-      const result = this.watcher.listening ? this.watcher.read(run, write) : this.#plain(write, run);
+      const result = this.watcher.listening
+        ? this.watcher.read(run, write)
+        : this.#plain(write, run);
       for (const reset of resets.splice(0)) reset();
       for (const task of committed) task();
       return Promise.resolve(result);
@@ -206,7 +208,7 @@ export class Database {
       if (error instanceof Refusal) return Promise.reject(error.error);
       // A write failed after it may have changed an index in memory (or the
       // rollback may have failed too): rebuild every index from the file.
-      if (write && !isSockSyncError(error)) for (const list of this.lists) list.drop();
+      if (write && !isSockSyncError(error)) { for (const list of this.lists) list.drop(); }
       return Promise.reject(isSockSyncError(error) ? error : storeError(error));
     } finally {
       for (const reset of resets) reset();
