@@ -17,11 +17,20 @@ listSourceConformance(
   "SQLite list",
   async () => (await open()).list(`list-${lists++}`),
 );
-varStoreConformance("SQLite vars", async () => (await open()).vars);
+// A second store object on the same file stands for another process.
+const others: Store[] = [];
+varStoreConformance("SQLite vars", async () => (await open()).vars, {
+  makeOther: async () => {
+    const other = await openSqliteStore({ path: join(dir, "kit.db") });
+    others.push(other);
+    return other.vars;
+  },
+});
 
 describe("SQLite store", () => {
   before(() => {});
   after(async () => {
+    for (const other of others) await other.close();
     await shared?.close();
     rmSync(dir, { recursive: true, force: true });
   });
