@@ -262,6 +262,9 @@ export class SqliteChangeWatcher {
       // snapshot read next plus the rows after #seq miss nothing.
       const last = Number(this.statement(SQL.last).get()?.seq ?? 0);
       this.statement(SQL.register).run(reader, last, now);
+      // Read while this connection holds the write lock: no other can commit
+      // between it and the snapshot above, so nothing committed hides behind it.
+      this.#stamp = this.#readStamp();
       this.statement("COMMIT").run();
       this.#seq = last;
     } catch (error) {
@@ -270,7 +273,6 @@ export class SqliteChangeWatcher {
     }
     this.#reader = reader;
     this.#maintained = now;
-    this.#stamp = this.#readStamp();
     this.#timer = setInterval(() => this.#tick(), this.#pollMs);
     // The timer must not keep the process alive: Node and Bun give a handle, Deno a number.
     const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
@@ -316,18 +318,22 @@ export class SqliteChangeWatcher {
     }
   }
 
+  // One write transaction: catching up first and reading the stamp last, with the
+  // write lock held, means a commit by another connection is either read now or changes
+  // the stamp the next tick compares (the maintenance writes change it too).
   #maintain(now: number): void {
     this.#maintained = now;
-    if (!this.statement(SQL.heartbeat).get(this.#seq, now, this.#reader!)) {
-      // Expired by another process (this one stalled): writes since then went unrecorded.
-      this.statement(SQL.register).run(this.#reader!, this.#seq, now);
-      this.read(() => {
+    this.#stamp = this.read(() => {
+      if (!this.statement(SQL.heartbeat).get(this.#seq, now, this.#reader!)) {
+        // Expired by another process (this one stalled): writes since then went
+        // unrecorded. Registered again, the consumers reload from this snapshot.
+        this.statement(SQL.register).run(this.#reader!, this.#seq, now);
         for (const set of this.#consumers.values()) for (const c of set) c.lost();
-      });
-    }
-    this.statement(SQL.expire).run(now - EXPIRE_MS);
-    this.statement(SQL.trim).run();
-    this.#stamp = this.#readStamp();
+      }
+      this.statement(SQL.expire).run(now - EXPIRE_MS);
+      this.statement(SQL.trim).run();
+      return this.#readStamp();
+    }, true);
   }
 
   // Inside the read transaction: the rows after #seq, grouped by table.

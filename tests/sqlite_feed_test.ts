@@ -290,6 +290,52 @@ describe("SQLite store change feed", () => {
     }
   });
 
+  test("a commit landing just before the watcher's upkeep is still read", async () => {
+    const path = fresh();
+    const inner = await openSqliteDriver(path);
+    let inject: (() => void) | undefined;
+    // Runs `inject` once, right before the upkeep's first statement: after the tick's
+    // check and read, before the upkeep reads the stamp the next tick compares.
+    const hooked = (sql: string) => {
+      if (inject && (sql.startsWith("BEGIN IMMEDIATE") || sql.includes("SET seq = ?, at = ?"))) {
+        const run = inject;
+        inject = undefined;
+        run();
+      }
+    };
+    const driver: SqliteDriver = {
+      name: inner.name,
+      exec: (sql) => inner.exec(sql),
+      prepare(sql) {
+        const s = inner.prepare(sql);
+        return {
+          run: (...p) => (hooked(sql), s.run(...p)),
+          get: (...p) => (hooked(sql), s.get(...p)),
+          all: (...p) => (hooked(sql), s.all(...p)),
+        };
+      },
+      close: () => inner.close(),
+    };
+    changeWatcher(driver, { maintainMs: 50 });
+    const a = sqliteStore(driver);
+    const b = await openSqliteStore({ path });
+    try {
+      const list = a.list<string>("l");
+      await list.insert(0, "x");
+      const heard: ListChange<string>[] = [];
+      const stop = list.subscribe((change) => heard.push(change));
+      inject = () => void b.list<string>("l").insert(0, "just before");
+      await waitUntil(() => heard.some((c) => c.op === "insert" && c.value === "just before"), {
+        what: "the insert committed before the upkeep",
+        timeout: 3000,
+      });
+      stop();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test("an idle store runs no statement; a listening one stops when the last listener leaves", async () => {
     const path = fresh();
     const { driver, state } = counting(await openSqliteDriver(path));
