@@ -6,7 +6,9 @@
  * on (list, key): an insert makes one new key between its neighbours and
  * never renumbers the others. Each list's version and count live in a row
  * of their own, bumped in the same transaction as the change. Changes are
- * reported to listeners in this process after the commit. The database is
+ * reported to listeners in this process right after the commit, and, while
+ * the store has listeners, those made through other connections to the file
+ * (other processes) within about 100 ms (`sqlite_feed.ts`). The database is
  * `sqlite_database.ts`, a list `sqlite_list.ts`.
  *
  * @module

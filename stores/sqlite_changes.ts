@@ -9,7 +9,9 @@
  * (one statement) every 100 ms and reads the rows after the last `seq` it saw. With
  * nothing listening there is no timer and no statement at all; the triggers record
  * nothing either, because they only fire while some process is registered in
- * `socksync_change_readers`. Rows every registered reader has seen are trimmed.
+ * `socksync_change_readers`. Rows every registered reader has seen are trimmed. A writer
+ * may also record its own changes in the same transaction (`CHANGE_LOG_SQL.append`, which
+ * records only while someone reads): the SQLite store does, for its lists and vars.
  *
  * @module
  */
@@ -17,69 +19,20 @@ import { nanoid } from "nanoid";
 import type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
 import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL as SQL, installTriggers } from "./sqlite_change_log.ts";
 
+import type {
+  ChangeConsumer,
+  ChangeRow,
+  ChangeWatcherOptions,
+  SqlValue,
+} from "./sqlite_change_log.ts";
+
 export { quoteIdent } from "./sqlite_change_log.ts";
-
-/** A value SQLite takes as a parameter or gives back. */
-export type SqlValue = string | number | bigint | null | Uint8Array;
-
-/**
- * One recorded change, as {@linkcode ChangeConsumer.rows} receives it: `op` is `i`, `u`
- * or `d` for a trigger's row; a writer that records its own changes (the SQLite store)
- * chooses its own ops and puts what it needs in `key`.
- *
- * @example
- * ```ts
- * import type { ChangeRow } from "./sqlite_changes.ts";
- * const row: ChangeRow = { op: "i", key: "m1" };
- * ```
- */
-export interface ChangeRow {
-  /** What happened. */
-  op: string;
-  /** The changed row's key (or the writer's own description of the change). */
-  key: SqlValue;
-}
-
-/**
- * Told about changed rows of one table, inside the read transaction in which they were
- * read, so that it can read the rows' current state from the same snapshot. A consumer
- * has `changed` (each key once) or `rows` (every change, in order).
- *
- * @example
- * ```ts
- * import type { ChangeConsumer } from "./sqlite_changes.ts";
- * const consumer: ChangeConsumer = {
- *   changed: (keys) => console.log("changed", keys),
- *   lost: () => console.log("reload everything"),
- * };
- * ```
- */
-export interface ChangeConsumer {
-  /** The keys changed since the last call, each once, in the order first changed. */
-  changed?(keys: SqlValue[]): void;
-  /** Every change since the last call, in the order committed (used instead of `changed`). */
-  rows?(rows: ChangeRow[]): void;
-  /** Changes were trimmed before this process read them: rebuild from the table. */
-  lost(): void;
-}
-
-/**
- * Options for {@linkcode changeWatcher}.
- *
- * @example
- * ```ts
- * import type { ChangeWatcherOptions } from "./sqlite_changes.ts";
- * const options: ChangeWatcherOptions = { pollMs: 50 };
- * ```
- */
-export interface ChangeWatcherOptions {
-  /** How often a listening watcher looks for other connections' writes, in ms (default 100). */
-  pollMs?: number;
-  /** How often a listening watcher refreshes its reader row and trims, in ms (default 10000). */
-  maintainMs?: number;
-  /** Told about failures that have no caller (the timer's reads, listeners that throw). */
-  onError?: (error: unknown) => void;
-}
+export type {
+  ChangeConsumer,
+  ChangeRow,
+  ChangeWatcherOptions,
+  SqlValue,
+} from "./sqlite_change_log.ts";
 
 // Rows read per statement while catching up.
 const CHUNK = 4096;

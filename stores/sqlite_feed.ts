@@ -16,10 +16,14 @@ import type { VarListener, VarStore } from "../src/store.ts";
 import { Listeners } from "./shared.ts";
 import type { ChangeConsumer, ChangeRow } from "./sqlite_changes.ts";
 import { type Database, Refusal, SCAN_CHUNK, SQL } from "./sqlite_database.ts";
-import type { ListHost, SqliteListSource } from "./sqlite_list.ts";
-import { type LoggedChange, logRow, STORE_CHANNEL } from "./sqlite_list_log.ts";
-
-const json = (value: unknown): string => JSON.stringify(value ?? null);
+import type { SqliteListSource } from "./sqlite_list.ts";
+import {
+  json,
+  type ListHost,
+  type LoggedChange,
+  logRow,
+  STORE_CHANNEL,
+} from "./sqlite_list_log.ts";
 
 /**
  * Reads other connections' logged changes for one store object and counts

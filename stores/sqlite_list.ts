@@ -15,9 +15,13 @@ import type { TreeEntry } from "./counted_tree.ts";
 import { ORDER_KEY_REBALANCE_LENGTH } from "./order_key.ts";
 import { Listeners } from "./shared.ts";
 import { type Database, Refusal, SQL } from "./sqlite_database.ts";
+
+export { json, type ListHost } from "./sqlite_list_log.ts";
 import {
   applyLogged,
+  json,
   keyAt,
+  type ListHost,
   type LoggedChange,
   logRow,
   type OrderIndex,
@@ -25,34 +29,6 @@ import {
   scanIndex,
   STORE_CHANNEL,
 } from "./sqlite_list_log.ts";
-
-/**
- * A value as the store keeps it: JSON text (`undefined` becomes `null`).
- *
- * @example
- * ```ts
- * import { json } from "./sqlite_list.ts";
- * json(undefined); // "null"
- * ```
- */
-export const json = (value: unknown): string => JSON.stringify(value ?? null);
-
-/**
- * What a list needs from its store: the database, and a count of listeners
- * (the store reads other processes' changes while it is above zero).
- *
- * @example
- * ```ts
- * import type { ListHost } from "./sqlite_list.ts";
- * const hold = (host: ListHost) => host.hold();
- * ```
- */
-export interface ListHost {
-  /** The database. */
-  readonly db: Database;
-  /** Counts one more listener; returns the function that counts it out. */
-  hold(): () => void;
-}
 
 /**
  * One named list in the SQLite file; the store hands out one object per name.

@@ -27,6 +27,34 @@ import { type Database, SCAN_CHUNK, SQL } from "./sqlite_database.ts";
 export type OrderIndex = CountedTree<string>;
 
 /**
+ * A value as the store keeps it: JSON text (`undefined` becomes `null`).
+ *
+ * @example
+ * ```ts
+ * import { json } from "./sqlite_list_log.ts";
+ * json(undefined); // "null"
+ * ```
+ */
+export const json = (value: unknown): string => JSON.stringify(value ?? null);
+
+/**
+ * What a list needs from its store: the database, and a count of listeners
+ * (the store reads other processes' changes while it is above zero).
+ *
+ * @example
+ * ```ts
+ * import type { ListHost } from "./sqlite_list_log.ts";
+ * const hold = (host: ListHost) => host.hold();
+ * ```
+ */
+export interface ListHost {
+  /** The database. */
+  readonly db: Database;
+  /** Counts one more listener; returns the function that counts it out. */
+  hold(): () => void;
+}
+
+/**
  * The change-table channel the SQLite store logs its own changes on.
  *
  * @example
