@@ -119,6 +119,15 @@ export interface IndexedList {
   drop(): void;
 }
 
+// Tells listeners; one that throws must not turn a committed change into a failure.
+function tell(task: () => void): void {
+  try {
+    task();
+  } catch (error) {
+    console.error("socksync: a SQLite store listener threw:", error);
+  }
+}
+
 /**
  * Thrown inside a transaction for an error of the caller's own function (an
  * `update`'s `fn`): rolled back, and rejected as the error itself.
@@ -197,23 +206,22 @@ export class Database {
       resets = this.#notice();
       return body();
     };
+    let result: R;
     try {
-      const result = this.watcher.listening
-        ? this.watcher.read(run, write)
-        : this.#plain(write, run);
-      for (const reset of resets.splice(0)) reset();
-      for (const task of committed) task();
-      return Promise.resolve(result);
+      result = this.watcher.listening ? this.watcher.read(run, write) : this.#plain(write, run);
     } catch (error) {
+      this.#committed = [];
+      for (const reset of resets) tell(reset);
       if (error instanceof Refusal) return Promise.reject(error.error);
       // A write failed after it may have changed an index in memory (or the
       // rollback may have failed too): rebuild every index from the file.
       if (write && !isSockSyncError(error)) { for (const list of this.lists) list.drop(); }
       return Promise.reject(isSockSyncError(error) ? error : storeError(error));
-    } finally {
-      for (const reset of resets) reset();
-      this.#committed = [];
     }
+    this.#committed = [];
+    for (const reset of resets) tell(reset);
+    for (const task of committed) tell(task);
+    return Promise.resolve(result);
   }
 
   /** Whether no other connection has committed since this one last looked. */
