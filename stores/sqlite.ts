@@ -6,18 +6,23 @@
  * on (list, key): an insert makes one new key between its neighbours and
  * never renumbers the others. Each list's version and count live in a row
  * of their own, bumped in the same transaction as the change. Changes are
- * reported to listeners in this process after the commit. The database is
+ * reported to listeners in this process right after the commit, and, while
+ * the store has listeners, those made through other connections to the file
+ * (other processes) within about 100 ms (`sqlite_feed.ts`). The database is
  * `sqlite_database.ts`, a list `sqlite_list.ts`.
  *
  * @module
  */
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { ListSource, Store, VarStore } from "../src/store.ts";
+import type { Store } from "../src/store.ts";
 import { isMissingDriver, storeError } from "./shared.ts";
-import { Database, SQL } from "./sqlite_database.ts";
-import { json, SqliteListSource } from "./sqlite_list.ts";
+import { Database } from "./sqlite_database.ts";
+import { SqliteListSource } from "./sqlite_list.ts";
 import { openSqliteDriver, type SqliteDriver } from "./sqlite_driver.ts";
+import { type SqliteVarStore, StoreFeed } from "./sqlite_feed.ts";
+
+export type { SqliteVarStore } from "./sqlite_feed.ts";
 
 export type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
 
@@ -35,22 +40,23 @@ export interface SqliteStoreOptions {
   path: string;
 }
 
-class SqliteVarStore implements VarStore {
-  constructor(readonly db: Database) {}
-
-  get(name: string): Promise<unknown> {
-    return this.db.transaction(false, () => {
-      const row = this.db.get(SQL.getVar, name);
-      return row ? JSON.parse(row.value as string) : undefined;
-    });
-  }
-
-  set(name: string, value: unknown): Promise<void> {
-    return this.db.transaction(true, () => {
-      if (value === undefined) this.db.run(SQL.deleteVar, name);
-      else this.db.run(SQL.setVar, name, json(value));
-    });
-  }
+/**
+ * The SQLite store: a {@linkcode Store} whose vars have `subscribe` and
+ * `update` and whose lists have `update`.
+ *
+ * @example
+ * ```ts
+ * import type { SqliteStore } from "./sqlite.ts";
+ * function watch(store: SqliteStore) {
+ *   return store.vars.subscribe((name, value) => console.log(name, value));
+ * }
+ * ```
+ */
+export interface SqliteStore extends Store {
+  /** The vars (other connections' writes are reported while subscribed). */
+  readonly vars: SqliteVarStore;
+  /** The list with this name (created empty when new); the same object for the same name. */
+  list<T = unknown>(name: string): SqliteListSource<T>;
 }
 
 /**
@@ -67,23 +73,28 @@ class SqliteVarStore implements VarStore {
  * await store.close();
  * ```
  */
-export function sqliteStore(driver: SqliteDriver): Store {
+export function sqliteStore(driver: SqliteDriver): SqliteStore {
   const db = new Database(driver);
   const lists = new Map<string, SqliteListSource<unknown>>();
+  const feed = new StoreFeed(db, lists);
   return {
     kind: "sqlite",
-    vars: new SqliteVarStore(db),
-    list<T>(name: string): ListSource<T> {
+    vars: feed.vars,
+    list<T>(name: string): SqliteListSource<T> {
       let list = lists.get(name);
       if (!list) {
-        lists.set(name, list = new SqliteListSource(db, name));
+        lists.set(name, list = new SqliteListSource(feed, name));
         db.lists.add(list);
       }
-      return list as ListSource<T>;
+      return list as SqliteListSource<T>;
     },
     async close(): Promise<void> {
       if (db.closed) return;
       for (const list of lists.values()) await list.close();
+      feed.vars.detach();
+      feed.close();
+      // The connection closes: so does its watcher (table bindings on it too).
+      db.watcher.close();
       db.closed = true;
       driver.close();
     },
@@ -106,7 +117,7 @@ export function sqliteStore(driver: SqliteDriver): Store {
  */
 export async function openSqliteStore(
   options: SqliteStoreOptions,
-): Promise<Store> {
+): Promise<SqliteStore> {
   const { path } = options;
   try {
     if (path !== ":memory:" && !path.startsWith("file:")) {

@@ -2,11 +2,74 @@
  * The change log in the database file: `socksync_changes` (one row per changed row of a
  * watched table, in `seq` order), `socksync_change_readers` (the processes listening, so
  * that the triggers record only while someone reads, and trimming keeps what a reader
- * has not seen yet), and the triggers that fill it.
+ * has not seen yet), the triggers that fill it, and the types of the watcher that reads it
+ * (`sqlite_changes.ts`).
  *
  * @module
  */
 import type { SqliteDriver } from "./sqlite_driver.ts";
+
+/** A value SQLite takes as a parameter or gives back. */
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+/**
+ * One recorded change, as {@linkcode ChangeConsumer.rows} receives it: `op` is `i`, `u`
+ * or `d` for a trigger's row; a writer that records its own changes (the SQLite store)
+ * chooses its own ops and puts what it needs in `key`.
+ *
+ * @example
+ * ```ts
+ * import type { ChangeRow } from "./sqlite_change_log.ts";
+ * const row: ChangeRow = { op: "i", key: "m1" };
+ * ```
+ */
+export interface ChangeRow {
+  /** What happened. */
+  op: string;
+  /** The changed row's key (or the writer's own description of the change). */
+  key: SqlValue;
+}
+
+/**
+ * Told about changed rows of one table, inside the read transaction in which they were
+ * read, so that it can read the rows' current state from the same snapshot. A consumer
+ * has `changed` (each key once) or `rows` (every change, in order).
+ *
+ * @example
+ * ```ts
+ * import type { ChangeConsumer } from "./sqlite_change_log.ts";
+ * const consumer: ChangeConsumer = {
+ *   changed: (keys) => console.log("changed", keys),
+ *   lost: () => console.log("reload everything"),
+ * };
+ * ```
+ */
+export interface ChangeConsumer {
+  /** The keys changed since the last call, each once, in the order first changed. */
+  changed?(keys: SqlValue[]): void;
+  /** Every change since the last call, in the order committed (used instead of `changed`). */
+  rows?(rows: ChangeRow[]): void;
+  /** Changes were trimmed before this process read them: rebuild from the table. */
+  lost(): void;
+}
+
+/**
+ * Options for `changeWatcher` (`sqlite_changes.ts`).
+ *
+ * @example
+ * ```ts
+ * import type { ChangeWatcherOptions } from "./sqlite_change_log.ts";
+ * const options: ChangeWatcherOptions = { pollMs: 50 };
+ * ```
+ */
+export interface ChangeWatcherOptions {
+  /** How often a listening watcher looks for other connections' writes, in ms (default 100). */
+  pollMs?: number;
+  /** How often a listening watcher refreshes its reader row and trims, in ms (default 10000). */
+  maintainMs?: number;
+  /** Told about failures that have no caller (the timer's reads, listeners that throw). */
+  onError?: (error: unknown) => void;
+}
 
 /** The change table and the table of registered readers. */
 export const CHANGE_LOG_SCHEMA = `
@@ -26,7 +89,11 @@ CREATE TABLE IF NOT EXISTS socksync_change_readers (
 export const CHANGE_LOG_SQL = {
   stamp: "SELECT total_changes() AS t, data_version AS v FROM pragma_data_version()",
   last: "SELECT COALESCE(MAX(seq), 0) AS seq FROM socksync_changes",
-  since: "SELECT seq, tbl, key FROM socksync_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+  since: "SELECT seq, tbl, op, key FROM socksync_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+  // A change a writer records itself (the SQLite store's own tables), only while some
+  // process reads: the range under LIMIT finds the first reader without a scan.
+  append: `INSERT INTO socksync_changes (tbl, op, key)
+    SELECT ?, ?, ? FROM socksync_change_readers WHERE reader >= '' LIMIT 1`,
   register: "INSERT INTO socksync_change_readers (reader, seq, at) VALUES (?, ?, ?)",
   heartbeat: "UPDATE socksync_change_readers SET seq = ?, at = ? WHERE reader = ? RETURNING reader",
   unregister: "DELETE FROM socksync_change_readers WHERE reader = ?",

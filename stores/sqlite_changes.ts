@@ -9,7 +9,9 @@
  * (one statement) every 100 ms and reads the rows after the last `seq` it saw. With
  * nothing listening there is no timer and no statement at all; the triggers record
  * nothing either, because they only fire while some process is registered in
- * `socksync_change_readers`. Rows every registered reader has seen are trimmed.
+ * `socksync_change_readers`. Rows every registered reader has seen are trimmed. A writer
+ * may also record its own changes in the same transaction (`CHANGE_LOG_SQL.append`, which
+ * records only while someone reads): the SQLite store does, for its lists and vars.
  *
  * @module
  */
@@ -17,48 +19,20 @@ import { nanoid } from "nanoid";
 import type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
 import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL as SQL, installTriggers } from "./sqlite_change_log.ts";
 
+import type {
+  ChangeConsumer,
+  ChangeRow,
+  ChangeWatcherOptions,
+  SqlValue,
+} from "./sqlite_change_log.ts";
+
 export { quoteIdent } from "./sqlite_change_log.ts";
-
-/** A value SQLite takes as a parameter or gives back. */
-export type SqlValue = string | number | bigint | null | Uint8Array;
-
-/**
- * Told about changed rows of one table, inside the read transaction in which they were
- * read, so that it can read the rows' current state from the same snapshot.
- *
- * @example
- * ```ts
- * import type { ChangeConsumer } from "./sqlite_changes.ts";
- * const consumer: ChangeConsumer = {
- *   changed: (keys) => console.log("changed", keys),
- *   lost: () => console.log("reload everything"),
- * };
- * ```
- */
-export interface ChangeConsumer {
-  /** The keys changed since the last call, each once, in the order first changed. */
-  changed(keys: SqlValue[]): void;
-  /** Changes were trimmed before this process read them: rebuild from the table. */
-  lost(): void;
-}
-
-/**
- * Options for {@linkcode changeWatcher}.
- *
- * @example
- * ```ts
- * import type { ChangeWatcherOptions } from "./sqlite_changes.ts";
- * const options: ChangeWatcherOptions = { pollMs: 50 };
- * ```
- */
-export interface ChangeWatcherOptions {
-  /** How often a listening watcher looks for other connections' writes, in ms (default 100). */
-  pollMs?: number;
-  /** How often a listening watcher refreshes its reader row and trims, in ms (default 10000). */
-  maintainMs?: number;
-  /** Told about failures that have no caller (the timer's reads, listeners that throw). */
-  onError?: (error: unknown) => void;
-}
+export type {
+  ChangeConsumer,
+  ChangeRow,
+  ChangeWatcherOptions,
+  SqlValue,
+} from "./sqlite_change_log.ts";
 
 // Rows read per statement while catching up.
 const CHUNK = 4096;
@@ -185,17 +159,17 @@ export class SqliteChangeWatcher {
   }
 
   /**
-   * Runs `body` in a read transaction after handing every change committed so far to the
-   * consumers, so `body` sees the same snapshot their state now describes. Work queued
-   * with {@linkcode afterRead} runs once the transaction has ended. Nested calls just
-   * run `body`.
+   * Runs `body` in a read transaction (a write transaction with `write`) after handing
+   * every change committed so far to the consumers, so `body` sees the same snapshot
+   * their state now describes. Work queued with {@linkcode afterRead} runs once the
+   * transaction has ended. Nested calls just run `body`.
    */
-  read<R>(body: () => R): R {
+  read<R>(body: () => R, write = false): R {
     if (this.#inRead) return body();
     this.#inRead = true;
     let result: R;
     try {
-      this.statement("BEGIN").run();
+      this.statement(write ? "BEGIN IMMEDIATE" : "BEGIN").run();
       try {
         this.#catchUp();
         result = body();
@@ -241,6 +215,9 @@ export class SqliteChangeWatcher {
       // snapshot read next plus the rows after #seq miss nothing.
       const last = Number(this.statement(SQL.last).get()?.seq ?? 0);
       this.statement(SQL.register).run(reader, last, now);
+      // Read while this connection holds the write lock: no other can commit
+      // between it and the snapshot above, so nothing committed hides behind it.
+      this.#stamp = this.#readStamp();
       this.statement("COMMIT").run();
       this.#seq = last;
     } catch (error) {
@@ -249,7 +226,6 @@ export class SqliteChangeWatcher {
     }
     this.#reader = reader;
     this.#maintained = now;
-    this.#stamp = this.#readStamp();
     this.#timer = setInterval(() => this.#tick(), this.#pollMs);
     // The timer must not keep the process alive: Node and Bun give a handle, Deno a number.
     const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
@@ -295,24 +271,28 @@ export class SqliteChangeWatcher {
     }
   }
 
+  // One write transaction: catching up first and reading the stamp last, with the
+  // write lock held, means a commit by another connection is either read now or changes
+  // the stamp the next tick compares (the maintenance writes change it too).
   #maintain(now: number): void {
     this.#maintained = now;
-    if (!this.statement(SQL.heartbeat).get(this.#seq, now, this.#reader!)) {
-      // Expired by another process (this one stalled): writes since then went unrecorded.
-      this.statement(SQL.register).run(this.#reader!, this.#seq, now);
-      this.read(() => {
+    this.#stamp = this.read(() => {
+      if (!this.statement(SQL.heartbeat).get(this.#seq, now, this.#reader!)) {
+        // Expired by another process (this one stalled): writes since then went
+        // unrecorded. Registered again, the consumers reload from this snapshot.
+        this.statement(SQL.register).run(this.#reader!, this.#seq, now);
         for (const set of this.#consumers.values()) for (const c of set) c.lost();
-      });
-    }
-    this.statement(SQL.expire).run(now - EXPIRE_MS);
-    this.statement(SQL.trim).run();
-    this.#stamp = this.#readStamp();
+      }
+      this.statement(SQL.expire).run(now - EXPIRE_MS);
+      this.statement(SQL.trim).run();
+      return this.#readStamp();
+    }, true);
   }
 
   // Inside the read transaction: the rows after #seq, grouped by table.
   #catchUp(): void {
     if (this.#listening === 0) return;
-    const keys = new Map<string, Map<unknown, SqlValue>>();
+    const tables = new Map<string, ChangeRow[]>();
     // Advanced only once every consumer took the rows: a failed read is read again.
     let seq = this.#seq;
     for (;;) {
@@ -328,19 +308,19 @@ export class SqliteChangeWatcher {
       for (const row of rows) {
         const table = row.tbl as string;
         if (!this.#consumers.has(table)) continue;
-        let map = keys.get(table);
-        if (!map) keys.set(table, map = new Map());
-        const key = row.key;
-        // Text "1" and integer 1 are different keys; blobs compare by content.
-        const id = key instanceof Uint8Array ? `b${Array.from(key).join(",")}` : key;
-        if (!map.has(id)) map.set(id, key);
+        let list = tables.get(table);
+        if (!list) tables.set(table, list = []);
+        list.push({ op: String(row.op), key: row.key });
       }
       seq = Number(rows[rows.length - 1].seq);
       if (rows.length < CHUNK) break;
     }
-    for (const [table, map] of keys) {
-      const list = [...map.values()];
-      for (const consumer of this.#consumers.get(table) ?? []) consumer.changed(list);
+    for (const [table, rows] of tables) {
+      let keys: SqlValue[] | undefined;
+      for (const consumer of this.#consumers.get(table) ?? []) {
+        if (consumer.rows) consumer.rows(rows);
+        else consumer.changed?.(keys ??= distinctKeys(rows));
+      }
     }
     this.#seq = seq;
   }
@@ -360,4 +340,15 @@ export class SqliteChangeWatcher {
       this.#draining = false;
     }
   }
+}
+
+// Each key once, in the order first changed. Text "1" and integer 1 are different keys;
+// blobs compare by content.
+function distinctKeys(rows: ChangeRow[]): SqlValue[] {
+  const map = new Map<unknown, SqlValue>();
+  for (const { key } of rows) {
+    const id = key instanceof Uint8Array ? `b${Array.from(key).join(",")}` : key;
+    if (!map.has(id)) map.set(id, key);
+  }
+  return [...map.values()];
 }

@@ -1,12 +1,17 @@
 /**
  * The database under the SQLite store: its schema, its SQL, the prepared
- * statements, and transactions that notice writes by other connections
- * (`PRAGMA data_version`) and tell the affected lists to drop their index.
+ * statements, and transactions. While the store has listeners, each
+ * transaction first hands the changes other connections logged to the
+ * store's feed (the change watcher of `sqlite_changes.ts`); either way it
+ * notices writes it was not told about (`PRAGMA data_version`) and tells the
+ * affected lists to drop their index.
  *
  * @module
  */
 import { isSockSyncError } from "../src/errors.ts";
 import { storeClosed, storeError } from "./shared.ts";
+import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL } from "./sqlite_change_log.ts";
+import { changeWatcher, type SqliteChangeWatcher } from "./sqlite_changes.ts";
 import type { SqliteDriver } from "./sqlite_driver.ts";
 
 const SCHEMA = `
@@ -30,6 +35,7 @@ CREATE TABLE IF NOT EXISTS socksync_vars (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+${CHANGE_LOG_SCHEMA}
 `;
 
 /**
@@ -66,6 +72,9 @@ export const SQL = {
   setVar: `INSERT INTO socksync_vars (name, value) VALUES (?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
   deleteVar: "DELETE FROM socksync_vars WHERE name = ?",
+  // Every var, a chunk at a time: only after this process missed changes.
+  varsFrom: "SELECT name, value FROM socksync_vars WHERE name > ? ORDER BY name LIMIT ?",
+  log: CHANGE_LOG_SQL.append,
   begin: "BEGIN",
   beginWrite: "BEGIN IMMEDIATE",
   commit: "COMMIT",
@@ -110,6 +119,30 @@ export interface IndexedList {
   drop(): void;
 }
 
+// Tells listeners; one that throws must not turn a committed change into a failure.
+function tell(task: () => void): void {
+  try {
+    task();
+  } catch (error) {
+    console.error("socksync: a SQLite store listener threw:", error);
+  }
+}
+
+/**
+ * Thrown inside a transaction for an error of the caller's own function (an
+ * `update`'s `fn`): rolled back, and rejected as the error itself.
+ *
+ * @example
+ * ```ts
+ * import { Refusal } from "./sqlite_database.ts";
+ * const refusal = new Refusal(new Error("no"));
+ * ```
+ */
+export class Refusal {
+  /** @param error what the caller's function threw */
+  constructor(readonly error: unknown) {}
+}
+
 /**
  * The database and its prepared statements, shared by every list of a store.
  *
@@ -124,12 +157,16 @@ export interface IndexedList {
 export class Database {
   #statements = new Map<string, ReturnType<SqliteDriver["prepare"]>>();
   #dataVersion: number | undefined;
+  #committed: (() => void)[] = [];
   /** Every list object of the store, to check when another connection wrote. */
   readonly lists: Set<IndexedList> = new Set();
-  closed = false;
+  /** The connection's change watcher (shared with table bindings on it). */
+  readonly watcher: SqliteChangeWatcher;
+  closed: boolean = false;
 
   constructor(readonly driver: SqliteDriver) {
     driver.exec(SCHEMA);
+    this.watcher = changeWatcher(driver);
   }
 
   get(sql: string, ...params: (string | number)[]): Row | undefined {
@@ -143,39 +180,48 @@ export class Database {
   }
 
   /**
+   * Queues work (telling listeners about this transaction's change) for
+   * right after the commit; dropped if the transaction fails.
+   */
+  afterCommit(task: () => void): void {
+    this.#committed.push(task);
+  }
+
+  /**
    * Runs `body` in one transaction; any error rolls it back and is rethrown
-   * as a store error. First checks whether another connection committed
-   * since this one last looked (`PRAGMA data_version`, read inside the
+   * as a store error (a {@linkcode Refusal} as the error it carries). While
+   * the watcher listens, the changes other connections logged are applied
+   * first and their listeners told once it ends, before this transaction's
+   * own change. Then it checks whether another connection committed
+   * something it was not told about (`PRAGMA data_version`, read inside the
    * transaction so it matches the snapshot `body` sees) and, if so, drops
-   * the indexes of the lists it changed; their listeners hear a reset once
-   * the transaction has ended.
+   * the indexes of the lists whose version row moved; their listeners hear a
+   * reset once the transaction has ended.
    */
   transaction<R>(write: boolean, body: () => R): Promise<R> {
     if (this.closed) return Promise.reject(storeClosed());
     let resets: (() => void)[] = [];
+    const committed: (() => void)[] = this.#committed = [];
+    const run = () => {
+      resets = this.#notice();
+      return body();
+    };
+    let result: R;
     try {
-      this.run(write ? SQL.beginWrite : SQL.begin);
-      let result: R;
-      try {
-        resets = this.#notice();
-        result = body();
-      } catch (error) {
-        this.#abandon(write, error);
-        this.run(SQL.rollback);
-        throw error;
-      }
-      try {
-        this.run(SQL.commit);
-      } catch (error) {
-        this.#abandon(write, error);
-        throw error;
-      }
-      return Promise.resolve(result);
+      result = this.watcher.listening ? this.watcher.read(run, write) : this.#plain(write, run);
     } catch (error) {
+      this.#committed = [];
+      for (const reset of resets) tell(reset);
+      if (error instanceof Refusal) return Promise.reject(error.error);
+      // A write failed after it may have changed an index in memory (or the
+      // rollback may have failed too): rebuild every index from the file.
+      if (write && !isSockSyncError(error)) { for (const list of this.lists) list.drop(); }
       return Promise.reject(isSockSyncError(error) ? error : storeError(error));
-    } finally {
-      for (const reset of resets) reset();
     }
+    this.#committed = [];
+    for (const reset of resets) tell(reset);
+    for (const task of committed) tell(task);
+    return Promise.resolve(result);
   }
 
   /** Whether no other connection has committed since this one last looked. */
@@ -200,6 +246,19 @@ export class Database {
     }
   }
 
+  #plain<R>(write: boolean, body: () => R): R {
+    this.run(write ? SQL.beginWrite : SQL.begin);
+    let result: R;
+    try {
+      result = body();
+    } catch (error) {
+      this.run(SQL.rollback);
+      throw error;
+    }
+    this.run(SQL.commit);
+    return result;
+  }
+
   // Another connection (another process, or another store object on the same
   // file) committed: keep the indexes of lists whose version row is as we
   // left it, drop the others.
@@ -214,14 +273,6 @@ export class Database {
       if (reset) resets.push(reset);
     }
     return resets;
-  }
-
-  // A write failed after it may have changed an index in memory (or the
-  // rollback may have failed too): rebuild every index from the file.
-  #abandon(write: boolean, error: unknown): void {
-    if (write && !isSockSyncError(error)) {
-      for (const list of this.lists) list.drop();
-    }
   }
 
   #prepare(sql: string) {

@@ -1,31 +1,34 @@
 /**
  * A list of the SQLite store: rows ordered by fractional order keys, and an
  * in-memory index (a counted B+ tree over ids and keys) that gives ranks and
- * neighbours' keys in O(log n). Changes are reported after the commit.
+ * neighbours' keys in O(log n). Changes are reported right after the commit.
+ * Each write also logs what it did (op, id, index, order key, value, version)
+ * in the change table while some process reads it, so that other processes
+ * on the file replay it exactly ({@linkcode SqliteListSource.replay}).
  *
  * @module
  */
 import { nanoid } from "nanoid";
 import { ErrorCode, SockSyncError } from "../src/errors.ts";
 import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../src/store.ts";
-import { CountedTree, type TreeEntry } from "./counted_tree.ts";
-import { ORDER_KEY_REBALANCE_LENGTH, orderKeyBetween, sequentialOrderKeys } from "./order_key.ts";
+import type { TreeEntry } from "./counted_tree.ts";
+import { ORDER_KEY_REBALANCE_LENGTH } from "./order_key.ts";
 import { Listeners } from "./shared.ts";
-import { type Database, SCAN_CHUNK, SQL } from "./sqlite_database.ts";
+import { type Database, Refusal, SQL } from "./sqlite_database.ts";
 
-/**
- * A value as the store keeps it: JSON text (`undefined` becomes `null`).
- *
- * @example
- * ```ts
- * import { json } from "./sqlite_list.ts";
- * json(undefined); // "null"
- * ```
- */
-export const json = (value: unknown): string => JSON.stringify(value ?? null);
-
-/** A list's index: its ids in order, each with its order key. */
-type OrderIndex = CountedTree<string>;
+export { json, type ListHost } from "./sqlite_list_log.ts";
+import {
+  applyLogged,
+  json,
+  keyAt,
+  type ListHost,
+  type LoggedChange,
+  logRow,
+  type OrderIndex,
+  rekey,
+  scanIndex,
+  STORE_CHANNEL,
+} from "./sqlite_list_log.ts";
 
 /**
  * One named list in the SQLite file; the store hands out one object per name.
@@ -45,8 +48,17 @@ export class SqliteListSource<T> implements ListSource<T> {
   // The list's version as this object last knew it (kept when the index is
   // dropped, so a change by another connection is noticed only once).
   #version: number | undefined;
+  readonly #holds = new Set<() => void>();
+  /** The database. */
+  readonly db: Database;
 
-  constructor(readonly db: Database, readonly name: string) {}
+  /**
+   * @param host the store's database and listener count
+   * @param name the list's name
+   */
+  constructor(readonly host: ListHost, readonly name: string) {
+    this.db = host.db;
+  }
 
   /** Whether the index is in memory. */
   get loaded(): boolean {
@@ -111,7 +123,7 @@ export class SqliteListSource<T> implements ListSource<T> {
   async insert(index: number, value: T, id?: string): Promise<ListItem<T>> {
     const itemId = id ?? nanoid();
     const text = json(value);
-    const change = await this.db.transaction(true, () => {
+    await this.db.transaction(true, () => {
       const order = this.#load();
       if (!Number.isInteger(index) || index < 0 || index > order.size) {
         throw new SockSyncError(
@@ -132,62 +144,94 @@ export class SqliteListSource<T> implements ListSource<T> {
       }
       this.db.run(SQL.add, this.name, itemId, key, text);
       const meta = this.#bump(1);
+      this.#log("i", [itemId, index, key], text);
       // Only after every statement succeeded: a failure drops the index.
       order.insert(index, { id: itemId, value: key, leaf: null });
       this.#verify(order, meta.total);
-      return {
-        op: "insert" as const,
-        index,
-        id: itemId,
-        value: JSON.parse(text) as T,
-        ...meta,
-      };
+      this.#tell({ op: "insert", index, id: itemId, value: JSON.parse(text) as T, ...meta });
     });
-    this.#emit(change);
     return { id: itemId, value: JSON.parse(text) };
   }
 
   async set(id: string, value: T): Promise<void> {
-    const text = json(value);
-    const change = await this.db.transaction(true, () => {
-      const order = this.#load();
-      const index = order.indexOf(this.#existing(order, id));
-      this.db.run(SQL.update, text, this.name, id);
-      const meta = this.#bump(0);
-      this.#verify(order, meta.total);
-      return {
-        op: "set" as const,
-        index,
-        id,
-        value: JSON.parse(text) as T,
-        ...meta,
-      };
-    });
-    this.#emit(change);
+    await this.db.transaction(true, () => this.#replace(id, value));
+  }
+
+  /** Replaces the value with `fn(current)` in one write transaction: atomic across processes. */
+  update(id: string, fn: (current: T) => T): Promise<ListItem<T>> {
+    return this.db.transaction(true, () => this.#replace(id, undefined, fn));
   }
 
   async delete(id: string): Promise<void> {
-    const change = await this.db.transaction(true, () => {
+    await this.db.transaction(true, () => {
       const order = this.#load();
       const entry = this.#existing(order, id);
       const index = order.indexOf(entry);
       this.db.run(SQL.remove, this.name, id);
       const meta = this.#bump(-1);
+      this.#log("d", [id, index]);
       order.remove(entry);
       this.#verify(order, meta.total);
-      return { op: "delete" as const, index, id, ...meta };
+      this.#tell({ op: "delete", index, id, ...meta });
     });
-    this.#emit(change);
   }
 
   subscribe(listener: ListListener<T>): () => void {
-    return this.#listeners.add(listener);
+    const stop = this.#listeners.add(listener);
+    const release = this.host.hold();
+    this.#holds.add(release);
+    return () => {
+      stop();
+      if (this.#holds.delete(release)) release();
+    };
   }
 
   /** Drops this list's listeners; the store's `close` closes the file. */
   close(): Promise<void> {
     this.#listeners.clear();
+    for (const release of this.#holds) release();
+    this.#holds.clear();
     return Promise.resolve();
+  }
+
+  /**
+   * Inside a read transaction: applies the changes another connection logged
+   * for this list, in order, and tells the listeners once it has ended. A
+   * change this object already holds (its own, or one a reload read) is
+   * skipped; one that does not follow on from the index (a gap in versions,
+   * an id or a position that does not match) turns into a reset.
+   */
+  replay(changes: LoggedChange[]): void {
+    if (this.#version === undefined) return;
+    const order = this.#index;
+    for (const change of changes) {
+      const version: number = this.#version!;
+      if (change.version < version) continue;
+      if (change.op === "k") {
+        if (change.version > version) return this.resync();
+        if (order) rekey(order);
+        continue;
+      }
+      if (change.version === version) continue;
+      const applied = order && change.version === version + 1
+        ? applyLogged<T>(order, change)
+        : undefined;
+      if (!applied) return this.resync();
+      this.#version = change.version;
+      this.db.watcher.afterRead(() => this.#emit(applied));
+    }
+  }
+
+  /**
+   * Inside a read transaction, when this object cannot tell what changed:
+   * forgets the index, takes the version from the file and tells the
+   * listeners to read again.
+   */
+  resync(): void {
+    if (this.#version === undefined) return;
+    this.#index = undefined;
+    const version = this.#version = this.#meta().version;
+    this.db.watcher.afterRead(() => this.#emit({ op: "reset", version }));
   }
 
   /** Forgets the index; the next operation loads it again. */
@@ -209,28 +253,14 @@ export class SqliteListSource<T> implements ListSource<T> {
     return () => this.#emit({ op: "reset", version });
   }
 
-  // The index, loaded with one ordered scan of (id, key) when missing. Runs
-  // inside a transaction, so the scan and the version row match.
+  // The index, loaded when missing. Runs inside a transaction, so the scan
+  // and the version row match.
   #load(): OrderIndex {
     if (this.#index) return this.#index;
-    const entries: TreeEntry<string>[] = [];
-    let rows = this.db.all(SQL.scanFirst, this.name, SCAN_CHUNK);
-    let sorted = true;
-    while (rows.length > 0) {
-      for (const row of rows) {
-        const key = row.key as string;
-        // Keys must be distinct and in JS string order for keyset paging.
-        if (entries.length > 0 && !(entries[entries.length - 1].value < key)) sorted = false;
-        entries.push({ id: row.id as string, value: key, leaf: null });
-      }
-      if (rows.length < SCAN_CHUNK) break;
-      const last = rows[rows.length - 1];
-      rows = this.db.all(SQL.scanNext, this.name, last.key as string, last.r as number, SCAN_CHUNK);
-    }
-    const index = CountedTree.from(entries);
+    const { index, sorted } = scanIndex(this.db, this.name);
+    this.#version = this.#meta().version;
     // Only a file written by something else can get here: fresh keys fix it.
     if (!sorted) this.#rebalance(index);
-    this.#version = this.#meta().version;
     return this.#index = index;
   }
 
@@ -260,25 +290,48 @@ export class SqliteListSource<T> implements ListSource<T> {
     return entry;
   }
 
-  // Rare: many inserts at one spot made a key too long; give every item a short one.
+  // Rare: many inserts at one spot made a key too long; give every item a short
+  // one. Other processes renumber their index the same way (`rekey`).
   #rebalance(order: OrderIndex): void {
-    const keys = sequentialOrderKeys(order.size);
-    let i = 0;
+    rekey(order);
     for (const entry of order.from(0)) {
-      entry.value = keys[i++];
       this.db.run(SQL.rekey, entry.value, this.name, entry.id);
     }
+    this.#log("k", []);
+  }
+
+  // The body of `set` (`value`) and `update` (`fn`), inside a write transaction.
+  #replace(id: string, value: T | undefined, fn?: (current: T) => T): ListItem<T> {
+    const order = this.#load();
+    const index = order.indexOf(this.#existing(order, id));
+    let next = value as T;
+    if (fn) {
+      try {
+        next = fn(JSON.parse(this.db.get(SQL.valueOf, this.name, id)!.value as string) as T);
+      } catch (error) {
+        throw new Refusal(error);
+      }
+    }
+    const text = json(next);
+    this.db.run(SQL.update, text, this.name, id);
+    const meta = this.#bump(0);
+    this.#log("s", [id, index], text);
+    this.#verify(order, meta.total);
+    this.#tell({ op: "set", index, id, value: JSON.parse(text) as T, ...meta });
+    return { id, value: JSON.parse(text) as T };
+  }
+
+  // Logs a change for other processes (only while one reads).
+  #log(op: string, args: unknown[], value?: string): void {
+    this.db.run(SQL.log, STORE_CHANNEL, op, logRow([this.name, this.#version, ...args], value));
+  }
+
+  // Told once the transaction has committed, after any change it applied first.
+  #tell(change: ListChange<T>): void {
+    this.db.afterCommit(() => this.#emit(change));
   }
 
   #emit(change: ListChange<T>): void {
     this.#listeners.emit(change);
   }
-}
-
-// The key for a new item at `index`: between its neighbours' keys, which
-// the index gives in O(log n).
-function keyAt(order: OrderIndex, index: number): string {
-  const before = index > 0 ? order.at(index - 1)!.value : null;
-  const after = index < order.size ? order.at(index)!.value : null;
-  return orderKeyBetween(before, after);
 }

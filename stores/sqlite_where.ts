@@ -33,11 +33,29 @@ export interface CompiledWhere {
   rest: boolean;
 }
 
+// The token alternatives as plain strings (a regex literal full of quotes reads, to a
+// simple scanner, as unterminated strings).
+const TOKEN = new RegExp(
+  [
+    "'(?:[^']|'')*'",
+    '"(?:[^"]|"")*"',
+    "`(?:[^`]|``)*`",
+    "\\[[^\\]]*\\]",
+    "--[^\\n]*",
+    "\\/\\*[\\s\\S]*?\\*\\/",
+    "[:@$][A-Za-z_][A-Za-z0-9_]*",
+    "\\?[0-9]*",
+    "[A-Za-z_][A-Za-z0-9_]*",
+    "[()]",
+    "\\s+",
+    ".",
+  ].join("|"),
+  "g",
+);
+
 /** Splits SQL into tokens we care about: quoted runs, comments, words, parens, placeholders. */
 function* tokens(sql: string): Generator<{ kind: string; text: string; at: number }> {
-  const re =
-    /('(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\/|[:@$][A-Za-z_][A-Za-z0-9_]*|\?[0-9]*|[A-Za-z_][A-Za-z0-9_]*|[()]|\s+|.)/g;
-  for (const match of sql.matchAll(re)) {
+  for (const match of sql.matchAll(TOKEN)) {
     const text = match[0];
     const c = text[0];
     const kind = c === "'" || c === '"' || c === "`" || c === "["

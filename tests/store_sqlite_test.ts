@@ -17,11 +17,20 @@ listSourceConformance(
   "SQLite list",
   async () => (await open()).list(`list-${lists++}`),
 );
-varStoreConformance("SQLite vars", async () => (await open()).vars);
+// A second store object on the same file stands for another process.
+const others: Store[] = [];
+varStoreConformance("SQLite vars", async () => (await open()).vars, {
+  makeOther: async () => {
+    const other = await openSqliteStore({ path: join(dir, "kit.db") });
+    others.push(other);
+    return other.vars;
+  },
+});
 
 describe("SQLite store", () => {
   before(() => {});
   after(async () => {
+    for (const other of others) await other.close();
     await shared?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -76,7 +85,7 @@ describe("SQLite store", () => {
     }
   });
 
-  test("notices another connection's writes (data_version): reset, then the new data", async () => {
+  test("notices writes made while it was not listening (data_version): reset, then the new data", async () => {
     const path = join(dir, "watch.db");
     const a = await openSqliteStore({ path });
     const b = await openSqliteStore({ path });
@@ -88,17 +97,19 @@ describe("SQLite store", () => {
       await untouched.insert(0, "x");
       // Both indexes are now in memory in `a`.
       assert.equal(await mine.indexOf("2"), 1);
-      const heard: ListChange<string>[] = [];
-      const heardOther: ListChange<string>[] = [];
-      mine.subscribe((change) => heard.push(change));
-      untouched.subscribe((change) => heardOther.push(change));
 
       // Another connection on the same file: a different process would look the same.
+      // Nobody listens yet, so these writes are not logged for `a` to replay.
       const theirs = b.list<string>("l");
       await theirs.insert(0, "zero", "0");
       await theirs.delete("2");
       await theirs.insert(2, "three", "3");
       await b.vars.set("unrelated", 1);
+
+      const heard: ListChange<string>[] = [];
+      const heardOther: ListChange<string>[] = [];
+      mine.subscribe((change) => heard.push(change));
+      untouched.subscribe((change) => heardOther.push(change));
 
       // The next operation on `a` (any list) notices and drops the stale index.
       assert.equal(await mine.count(), 3);
@@ -126,18 +137,27 @@ describe("SQLite store", () => {
         (await theirs.page(0, 10)).items.map((item) => item.value),
         ["zero", "half", "one", "three"],
       );
-      // A set by the other side is noticed by the cheapest read too (count).
+      // Now `a` listens: the other side's writes are logged and replayed exactly,
+      // noticed by the cheapest read too (count), without waiting for the timer.
       await theirs.set("1", "ONE");
       assert.equal(await mine.count(), 4);
-      assert.deepEqual(heard.at(-1), { op: "reset", version: 7 });
+      assert.deepEqual(heard.at(-1), {
+        op: "set",
+        index: 2,
+        id: "1",
+        value: "ONE",
+        total: 4,
+        version: 7,
+      });
       assert.equal(heard.length, 3);
       assert.deepEqual((await mine.page(2, 1)).items, [{ id: "1", value: "ONE" }]);
       // And by a page (which skips the transaction while nothing changed).
       assert.deepEqual((await mine.page(0, 2)).items.map((item) => item.id), ["0", "h"]);
       await theirs.delete("0");
       assert.deepEqual((await mine.page(0, 2)).items.map((item) => item.id), ["h", "1"]);
-      assert.deepEqual(heard.at(-1), { op: "reset", version: 8 });
+      assert.deepEqual(heard.at(-1), { op: "delete", index: 0, id: "0", total: 3, version: 8 });
       assert.equal(heard.length, 4);
+      assert.deepEqual(heardOther, []);
     } finally {
       await a.close();
       await b.close();

@@ -1,0 +1,164 @@
+/**
+ * Two demo server processes on one SQLite file, on two different runtimes (this test's
+ * own runtime and the next one: Node + Bun, Deno + Node, Bun + Deno across the three
+ * runs of the suite). Clients on both mirror the counter and a page of the todos; random
+ * calls go through both servers, and after each round every mirror must equal what the
+ * file holds: the other process's writes reach them without anything else happening.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { type Client, connect, type ListView } from "../src/client.ts";
+import type { VarMirror } from "../src/mirror.ts";
+import { detectRuntime } from "../src/serve.ts";
+import { openSqliteDriver } from "../stores/sqlite_driver.ts";
+import { webSocketClass } from "./helpers/raw_socket.ts";
+import { type ServerRuntime, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
+import { waitUntil } from "./helpers/wait.ts";
+
+interface Todo {
+  text: string;
+  done: boolean;
+}
+
+const ORDER: ServerRuntime[] = ["node", "bun", "deno"];
+const own = detectRuntime() as ServerRuntime;
+const RUNTIMES: ServerRuntime[] = [own, ORDER[(ORDER.indexOf(own) + 1) % ORDER.length]];
+/** The views the clients of each server open. */
+const VIEWS = [{ page: 0, pageSize: 4 }, { page: 1, pageSize: 3 }];
+const ROUNDS = 3;
+const CALLS = 30;
+
+interface Mirror {
+  server: number;
+  client: Client;
+  counter: VarMirror<number>;
+  view: ListView<Todo>;
+}
+
+/** A seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test(`two servers (${RUNTIMES.join(" + ")}) on one SQLite file: every mirror follows both`, {
+  timeout: 120_000,
+}, async (t) => {
+  const seed = Number(process.env.SQLITE_PROCESSES_SEED) || Math.floor(Math.random() * 2 ** 31);
+  const rand = random(seed);
+  const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)];
+  t.diagnostic(`seed ${seed} (replay with SQLITE_PROCESSES_SEED=${seed})`);
+  const dir = mkdtempSync(join(tmpdir(), "socksync-processes-"));
+  const path = join(dir, "shared.db");
+  const WebSocket = await webSocketClass();
+  const servers: SpawnedServer[] = [];
+  const mirrors: Mirror[] = [];
+  const file = await openSqliteDriver(":memory:");
+  let reader = file;
+  try {
+    servers.push(
+      ...await Promise.all(
+        RUNTIMES.map((runtime) =>
+          spawnServer({ runtime, env: { SOCKSYNC_STORE: `sqlite:${path}` }, timeout: 60_000 })
+        ),
+      ),
+    );
+    reader = await openSqliteDriver(path);
+    for (const [server, { wsUrl }] of servers.entries()) {
+      for (const view of VIEWS) {
+        const client = connect(wsUrl, { WebSocket });
+        mirrors.push({
+          server,
+          client,
+          counter: client.var<number>("counter"),
+          view: client.list<Todo>("todos", view),
+        });
+      }
+    }
+    const callers = servers.map((_, i) =>
+      mirrors.filter((m) => m.server === i).map((m) => m.client)
+    );
+
+    /** The first mirror that differs from the file, described; undefined when none does. */
+    const mismatch = (): string | undefined => {
+      const row = reader.prepare("SELECT value FROM socksync_vars WHERE name = 'counter'").get();
+      const counter = row ? JSON.parse(String(row.value)) : 0;
+      const items = reader.prepare(
+        "SELECT id, value FROM socksync_items WHERE list = 'todos' ORDER BY key",
+      ).all().map((r) => ({ id: String(r.id), value: JSON.parse(String(r.value)) }));
+      for (const [n, m] of mirrors.entries()) {
+        const where = `mirror ${n} (${RUNTIMES[m.server]} server)`;
+        if (!m.counter.ready || m.counter.value !== counter) {
+          return `${where}: counter ${m.counter.value}, file ${counter}`;
+        }
+        const size = m.view.pageSize!;
+        const last = items.length === 0 ? 0 : Math.ceil(items.length / size) - 1;
+        const page = items.slice(m.view.page * size, (m.view.page + 1) * size);
+        if (
+          !m.view.ready || m.view.total !== items.length || m.view.page > last ||
+          JSON.stringify(m.view.items) !== JSON.stringify(page)
+        ) {
+          return `${where}: page ${m.view.page}×${size} total ${m.view.total} ${
+            JSON.stringify(m.view.items.map((i) => i.id))
+          }, file total ${items.length} ${JSON.stringify(page.map((i) => i.id))}`;
+        }
+      }
+      return undefined;
+    };
+    const converge = async (what: string) => {
+      let last: string | undefined;
+      try {
+        await waitUntil(() => (last = mismatch()) === undefined, { what, timeout: 15_000 });
+      } catch (error) {
+        throw new Error(`${(error as Error).message}: ${last}`);
+      }
+    };
+
+    await converge("the first pages");
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < CALLS; i++) {
+        const caller = pick(pick(callers));
+        const ids = mirrors.flatMap((m) => m.view.items.map((item) => item.id));
+        const total = mirrors[0].view.total ?? 0;
+        const roll = rand();
+        // Ids and totals seen by mirrors can be stale: a call may fail (unknown id,
+        // index out of range), which is part of the game.
+        const call = roll < 0.4 || ids.length === 0
+          ? caller.call("add_todo", {
+            text: `r${round} c${i}`,
+            index: Math.floor(rand() * (total + 1)),
+          })
+          : roll < 0.6
+          ? caller.call("toggle_todo", { id: pick(ids) })
+          : roll < 0.75
+          ? caller.call("delete_todo", { id: pick(ids) })
+          : caller.call("increment", { by: 1 + Math.floor(rand() * 3) });
+        await call.catch(() => {});
+        // Under the demo's per-connection message rate.
+        await new Promise((resolve) => setTimeout(resolve, 5 + rand() * 20));
+      }
+      await converge(`round ${round + 1} of ${ROUNDS}`);
+    }
+    // Increments through both servers at once lose nothing (a write transaction each).
+    const before = JSON.parse(String(
+      reader.prepare("SELECT value FROM socksync_vars WHERE name = 'counter'").get()?.value ?? 0,
+    ));
+    await Promise.all(callers.flat().map((client) => client.call("increment", { by: 1 })));
+    await converge("the concurrent increments");
+    assert.equal(mirrors[0].counter.value, before + callers.flat().length);
+  } finally {
+    for (const m of mirrors) m.client.close();
+    await Promise.all(servers.map((server) => server.stop()));
+    if (reader !== file) reader.close();
+    file.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
