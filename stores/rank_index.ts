@@ -5,6 +5,10 @@
  *
  * It is a list of sorted blocks plus a Fenwick tree over the block sizes (the counted
  * tree of `counted_tree.ts` is positional only: it cannot find where a key belongs).
+ * Each entry also maps to its block, so a rank lookup compares no keys: one map
+ * read, a pointer scan of one block and a Fenwick sum. Key comparisons touch the
+ * entries themselves, scattered in memory, and a binary search over a million of
+ * them costs a cache miss per step.
  *
  * @module
  */
@@ -29,6 +33,9 @@ const MAX_BLOCK = 512;
 export class RankIndex<E> {
   readonly #compare: (a: E, b: E) => number;
   #blocks: E[][] = [];
+  // Which block holds each entry, and where each block stands (kept by #rebuild).
+  readonly #blockOf = new Map<E, E[]>();
+  #blockAt = new Map<E[], number>();
   // #tree[i] (1-based) sums the sizes of a range of blocks ending at block i - 1.
   #tree: number[] = [0];
   #size = 0;
@@ -54,7 +61,9 @@ export class RankIndex<E> {
   static from<E>(sorted: E[], compare: (a: E, b: E) => number): RankIndex<E> {
     const index = new RankIndex(compare);
     for (let i = 0; i < sorted.length; i += MAX_BLOCK / 2) {
-      index.#blocks.push(sorted.slice(i, i + MAX_BLOCK / 2));
+      const block = sorted.slice(i, i + MAX_BLOCK / 2);
+      index.#blocks.push(block);
+      for (const entry of block) index.#blockOf.set(entry, block);
     }
     index.#size = sorted.length;
     index.#rebuild();
@@ -69,7 +78,9 @@ export class RankIndex<E> {
   /** Adds an entry (not in the index yet) and returns its rank. */
   insert(entry: E): number {
     if (this.#blocks.length === 0) {
-      this.#blocks.push([entry]);
+      const first = [entry];
+      this.#blocks.push(first);
+      this.#blockOf.set(entry, first);
       this.#size = 1;
       this.#rebuild();
       return 0;
@@ -78,10 +89,13 @@ export class RankIndex<E> {
     const block = this.#blocks[b];
     const at = this.#lowerBound(block, entry);
     block.splice(at, 0, entry);
+    this.#blockOf.set(entry, block);
     this.#size++;
     const rank = this.#before(b) + at;
     if (block.length > MAX_BLOCK) {
-      this.#blocks.splice(b + 1, 0, block.splice(MAX_BLOCK / 2));
+      const moved = block.splice(MAX_BLOCK / 2);
+      for (const e of moved) this.#blockOf.set(e, moved);
+      this.#blocks.splice(b + 1, 0, moved);
       this.#rebuild();
     } else {
       this.#add(b, 1);
@@ -96,6 +110,7 @@ export class RankIndex<E> {
     const rank = this.#before(b) + at;
     const block = this.#blocks[b];
     block.splice(at, 1);
+    this.#blockOf.delete(entry);
     this.#size--;
     if (block.length === 0) {
       this.#blocks.splice(b, 1);
@@ -142,11 +157,9 @@ export class RankIndex<E> {
   }
 
   #find(entry: E): [number, number] {
-    if (this.#blocks.length === 0) return [-1, -1];
-    const b = this.#blockFor(entry);
-    const block = this.#blocks[b];
-    const at = this.#lowerBound(block, entry);
-    return block[at] === entry ? [b, at] : [-1, -1];
+    const block = this.#blockOf.get(entry);
+    if (!block) return [-1, -1];
+    return [this.#blockAt.get(block)!, block.indexOf(entry)];
   }
 
   // The first block whose last entry is not before `entry` (else the last block).
@@ -187,6 +200,9 @@ export class RankIndex<E> {
   // O(blocks), after a split or a dropped block: once per ~MAX_BLOCK/2 changes at most.
   #rebuild(): void {
     const n = this.#blocks.length;
+    const at = new Map<E[], number>();
+    for (let i = 0; i < n; i++) at.set(this.#blocks[i], i);
+    this.#blockAt = at;
     const tree = new Array<number>(n + 1).fill(0);
     for (let i = 1; i <= n; i++) {
       tree[i] += this.#blocks[i - 1].length;
