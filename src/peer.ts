@@ -13,7 +13,7 @@ import { type Conflating, Outbox } from "./backpressure.ts";
 import { encodeError } from "./encode.ts";
 import type { SockSyncError } from "./errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
-import type { ListMirror, VarMirror } from "./mirror.ts";
+import type { ListMirror } from "./mirror.ts";
 import { decodeFrame } from "./decode.ts";
 import type { Message } from "./protocol.ts";
 import { OPEN, type SocketLike } from "./socket.ts";
