@@ -127,11 +127,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   var<N extends VarName<A>>(name: N): VarMirror<A["vars"][N]>;
   // deno-lint-ignore no-explicit-any
   var(name: string, schema?: v.GenericSchema): VarMirror<any> {
-    const known = this.#mirrors.get(`var:${name}`);
-    if (known) return known as VarMirror<unknown>;
-    const mirror = new VarMirror<unknown>(name, schema);
-    this.#mirrors.add(mirror);
-    return mirror;
+    return this.#mirrors.keep(`var:${name}`, () => new VarMirror<unknown>(name, schema));
   }
 
   /**
@@ -148,15 +144,10 @@ export class Client<A extends ApiShape = UntypedApi> {
   // deno-lint-ignore no-explicit-any
   list(name: string, options: ListViewOptions = {}): ListView<any> {
     checkPage(options.page, options.pageSize);
-    const known = this.#mirrors.get(`list:${name}`) as ListView<unknown> | undefined;
-    const view = known ?? new ListView<unknown>(
-      name,
-      options,
-      (target, page, size) => this.getPage(target, page, size),
-      (target) => this.#mirrors.close(target),
-    );
-    if (!known) this.#mirrors.add(view);
-    return this.#mirrors.open(view);
+    const close = (view: ListView<unknown>) => this.#mirrors.close(view);
+    const move = (view: ListView<unknown>, page: number, size?: number) =>
+      this.getPage(view, page, size);
+    return this.#mirrors.keep(`list:${name}`, () => new ListView(name, options, move, close));
   }
 
   /**
@@ -168,11 +159,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
   // deno-lint-ignore no-explicit-any
   item(list: string, id: string): ItemMirror<any> {
-    const known = this.#mirrors.get(itemKey(list, id)) as ItemMirror<unknown> | undefined;
-    const mirror = known ??
-      new ItemMirror<unknown>(list, id, (target) => this.#mirrors.close(target));
-    if (!known) this.#mirrors.add(mirror);
-    return this.#mirrors.open(mirror);
+    const close = (mirror: ItemMirror<unknown>) => this.#mirrors.close(mirror);
+    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, close));
   }
 
   /** Moves a list view to another page (and optionally page size). */
@@ -212,7 +200,8 @@ export class Client<A extends ApiShape = UntypedApi> {
     try {
       const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
       const started = Date.now();
-      const peer = this.#peer ?? await this.#nextConnection(name, timeout);
+      if (this.#closed) throw new SockSyncError(ErrorCode.Other, "client closed");
+      const peer = this.#peer ?? await nextConnection(this, name, timeout);
       const left = Math.max(1, timeout - (Date.now() - started));
       return await peer.call(name, args, { timeout: left });
     } catch (error) {
@@ -262,21 +251,6 @@ export class Client<A extends ApiShape = UntypedApi> {
     const socket = this.#socket;
     this.#drop({ code: 1000, reason: "client closed" });
     socket?.close(1000, "client closed");
-  }
-
-  #nextConnection(name: string, timeout: number): Promise<Peer> {
-    if (this.#closed) return Promise.reject(new SockSyncError(ErrorCode.Other, "client closed"));
-    return new Promise((resolve, reject) => {
-      const timer = timeout === Infinity ? undefined : setTimeout(() => {
-        off();
-        reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
-      }, timeout);
-      const off = this.onConnect(() => {
-        off();
-        clearTimeout(timer);
-        resolve(this.#peer!);
-      });
-    });
   }
 
   #open(): void {
@@ -377,4 +351,23 @@ export function connect<A extends ApiShape = UntypedApi>(
   options: ClientOptions = {},
 ): Client<A> {
   return new Client<A>(url, options);
+}
+
+/** The peer of the client's next connection, for a call waiting at most `timeout` ms. */
+function nextConnection(
+  client: { onConnect(listener: () => void): () => void; readonly peer: Peer | undefined },
+  name: string,
+  timeout: number,
+): Promise<Peer> {
+  return new Promise((resolve, reject) => {
+    const timer = timeout === Infinity ? undefined : setTimeout(() => {
+      off();
+      reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
+    }, timeout);
+    const off = client.onConnect(() => {
+      off();
+      clearTimeout(timer);
+      resolve(client.peer!);
+    });
+  });
 }

@@ -52,6 +52,16 @@ export class ClientMirrors {
     return this.#mirrors.get(key);
   }
 
+  /**
+   * The mirror with this key, made (and subscribed if connected) when there
+   * is none, counted as opened once more.
+   */
+  keep<M extends ClientMirror>(key: string, make: () => M): M {
+    let mirror = this.#mirrors.get(key) as M | undefined;
+    if (!mirror) this.add(mirror = make());
+    return this.open(mirror);
+  }
+
   /** Keeps a new mirror and subscribes it if connected. */
   add(mirror: ClientMirror): void {
     this.#mirrors.set(mirror.key, mirror);
