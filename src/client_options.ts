@@ -158,7 +158,9 @@ export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends Call
   /**
    * Fills in the change to show at once: the mirrors it names show it until
    * the call settles, then what the server sent (on `return`, its real
-   * change; on `error`, the change rolled back).
+   * change; on `error`, the change rolled back). Meanwhile those mirrors
+   * hold back the frames that arrive, so the server's change replaces the
+   * optimistic one in one step, never both shown at once.
    */
   optimistic?: (change: OptimisticChange<A>) => void;
 }
