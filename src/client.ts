@@ -9,57 +9,74 @@
 import type * as v from "valibot";
 import { backoffDelay } from "./backoff.ts";
 import type {
+  CallRest,
+  ClientCallOptions,
   ClientErrorInfo,
   ClientOptions,
   DisconnectInfo,
+  ListOpenOptions,
+  ListRest,
   WebSocketConstructor,
   WebSocketLike,
 } from "./client_options.ts";
+import { type ClientMirror, ClientMirrors } from "./client_mirrors.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "./limits.ts";
+import type {
+  AnyName,
+  ApiShape,
+  FunctionName,
+  ItemOf,
+  ListName,
+  ResultOf,
+  UntypedApi,
+  VarName,
+} from "./api.ts";
+import { itemKey, ItemMirror } from "./item_mirror.ts";
 import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "./listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { mirrorKey } from "./params.ts";
-import { type CallOptions, type ErrorAbout, Peer } from "./peer.ts";
+import { showOptimistic } from "./optimistic.ts";
+import { type ErrorAbout, Peer } from "./peer.ts";
 
 export type {
+  CallRest,
+  ClientCallOptions,
   ClientErrorInfo,
   ClientOptions,
   DisconnectInfo,
+  ListOpenOptions,
+  ListRest,
   WebSocketConstructor,
   WebSocketLike,
 } from "./client_options.ts";
 export { ListView } from "./list_view.ts";
+export { ItemMirror } from "./item_mirror.ts";
 
-type Mirror = VarMirror<unknown> | ListMirror<unknown>;
+type Mirror = ClientMirror;
 
 /**
  * A connection to a SockSync server that reconnects by itself. Create it
- * with {@linkcode connect}.
+ * with {@linkcode connect}; its type argument, the server's API type (see
+ * `ApiOf`), types every name, value, argument and result.
  *
  * @example
  * ```ts
  * import { connect } from "./client.ts";
  * const client = connect("ws://127.0.0.1:8080/ws/socksync");
  * const counter = client.var<number>("counter");
- * counter.onChange(() => console.log("counter", counter.value));
+ * counter.subscribe(({ value }) => console.log("counter", value));
  * await client.call("increment", { by: 2 });
  * client.close();
  * ```
  */
-export class Client {
+export class Client<A extends ApiShape = UntypedApi> {
   /** The server's WebSocket URL. */
   readonly url: string;
   readonly #options: ClientOptions;
   readonly #WebSocket: WebSocketConstructor;
-  readonly #mirrors = new Map<string, Mirror>();
-  // A view's page is remembered here so a reconnect reopens the page the user
-  // last asked for, even when its answer never arrived.
-  readonly #wantedPages = new Map<
-    ListMirror<unknown>,
-    { page: number; size?: number }
-  >();
+  readonly #mirrors = new ClientMirrors(() => this.#peer);
   readonly #connectListeners = new Listeners<[]>();
   readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
@@ -104,68 +121,103 @@ export class Client {
 
   /**
    * The mirror of a var the server provides, subscribed now and after every
-   * reconnect. The same name gives the same mirror.
+   * reconnect. The same name gives the same mirror. An untyped client may
+   * give the value type, and a schema that checks incoming values.
    */
-  var<T = unknown>(name: string, schema?: v.GenericSchema<unknown, T>): VarMirror<T> {
-    const key = `var:${name}`;
-    const known = this.#mirrors.get(key);
-    if (known) return known as VarMirror<T>;
-    const mirror = new VarMirror<T>(name, schema);
-    this.#add(key, mirror as VarMirror<unknown>);
-    return mirror;
+  var<T = unknown>(name: AnyName<A>, schema?: v.GenericSchema<unknown, T>): VarMirror<T>;
+  var<N extends VarName<A>>(name: N): VarMirror<A["vars"][N]>;
+  // deno-lint-ignore no-explicit-any
+  var(name: string, schema?: v.GenericSchema): VarMirror<any> {
+    return this.#mirrors.keep(`var:${name}`, () => new VarMirror<unknown>(name, schema));
   }
 
   /**
    * A view of one page of a list the server provides, subscribed now and
    * after every reconnect (on the page it was showing). The same name (and
-   * the same `params`, for a parameterized list) gives the same view; other
-   * params give another view of the same list, each matched by its params.
-   * Throws a `RangeError` when `page` is not an integer >= 0
-   * or `pageSize` not an integer >= 1.
+   * the same `params`, for a parameterized list) gives the same view, until
+   * every opener closed it; other params give another view of the same list,
+   * each matched by its params. Throws a `RangeError` when `page` is not an
+   * integer >= 0 or `pageSize` not an integer >= 1.
    */
-  list<T = unknown>(name: string, options: ListViewOptions = {}): ListView<T> {
+  list<T = unknown>(
+    name: AnyName<A>,
+    options?: ListOpenOptions<A["lists"][string]["params"]>,
+  ): ListView<T>;
+  list<N extends ListName<A>>(name: N, ...options: ListRest<A, N>): ListView<ItemOf<A, N>>;
+  // deno-lint-ignore no-explicit-any
+  list(name: string, options: ListViewOptions = {}): ListView<any> {
     checkPage(options.page, options.pageSize);
-    const key = mirrorKey("list", name, options.params);
-    const known = this.#mirrors.get(key);
-    if (known) return known as ListView<T>;
-    const view = new ListView<T>(
-      name,
-      options,
-      (target, page, size) => this.getPage(target, page, size),
+    const close = (view: ListView<unknown>) => this.#mirrors.close(view);
+    const move = (view: ListView<unknown>, page: number, size?: number) =>
+      this.getPage(view, page, size);
+    return this.#mirrors.keep(
+      mirrorKey("list", name, options.params),
+      () => new ListView(name, options, move, close),
     );
-    this.#add(key, view as ListView<unknown>);
-    return view;
+  }
+
+  /**
+   * The mirror of one item of a list the server provides (a list `subscribe`
+   * with its id), subscribed now and after every reconnect. The same list
+   * and id give the same mirror, until every opener closed it.
+   */
+  item<T = unknown>(list: AnyName<A>, id: string): ItemMirror<T>;
+  item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
+  // deno-lint-ignore no-explicit-any
+  item(list: string, id: string): ItemMirror<any> {
+    const close = (mirror: ItemMirror<unknown>) => this.#mirrors.close(mirror);
+    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, close));
   }
 
   /** Moves a list view to another page (and optionally page size). */
   getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
-    checkPage(page, pageSize);
-    const size = pageSize ?? this.#wantedPages.get(view)?.size ?? view.pageSize;
-    this.#wantedPages.set(view, { page, size });
-    this.#peer?.getPage(view, page, size);
+    this.#mirrors.getPage(view, page, pageSize);
   }
 
-  /** Stops mirroring a var or list. */
-  release(mirror: VarMirror<unknown> | ListMirror<unknown>): void {
-    const key = mirrorKey(mirror.type, mirror.name, (mirror as { params?: unknown }).params);
-    if (this.#mirrors.get(key) !== mirror) return;
-    this.#mirrors.delete(key);
-    this.#wantedPages.delete(mirror as ListMirror<unknown>);
-    this.#peer?.unmirror(mirror);
+  /** Stops mirroring a var, list or item at once, however many opened it. */
+  release(mirror: Mirror): void {
+    this.#mirrors.release(mirror);
   }
 
   /**
    * Calls a server function. While disconnected the call waits for the next
    * connection (within its timeout); a call in flight when the connection
    * drops rejects with code 8, "connection closed", since it may or may not
-   * have run.
+   * have run. With `optimistic`, the mirrors it names show its change at
+   * once; a refused call rolls it back and its error also reaches `onError`.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "./client.ts";
+   * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+   * const todos = client.list<{ text: string; done: boolean }>("todos", { pageSize: 20 });
+   * await client.call("add_todo", { text: "milk" }, {
+   *   // The row shows at the top now; the server's own row replaces it once the call returns.
+   *   optimistic: (change) => change.insert("todos", { value: { text: "milk", done: false } }),
+   * });
+   * ```
    */
-  async call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
-    const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
-    const started = Date.now();
-    const peer = this.#peer ?? await this.#nextConnection(name, timeout);
-    const left = Math.max(1, timeout - (Date.now() - started));
-    return await peer.call<R>(name, args, { timeout: left });
+  call<R = unknown>(name: AnyName<A>, args?: unknown, options?: ClientCallOptions<A>): Promise<R>;
+  call<N extends FunctionName<A>>(name: N, ...rest: CallRest<A, N>): Promise<ResultOf<A, N>>;
+  async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
+    const drop = options.optimistic
+      ? showOptimistic<A>(this.#mirrors.targets(), options.optimistic)
+      : undefined;
+    try {
+      const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
+      const started = Date.now();
+      if (this.#closed) throw new SockSyncError(ErrorCode.Other, "client closed");
+      const peer = this.#peer ?? await nextConnection(this, name, timeout);
+      const left = Math.max(1, timeout - (Date.now() - started));
+      return await peer.call(name, args, { timeout: left });
+    } catch (error) {
+      if (drop && error instanceof SockSyncError) {
+        this.#emitError(error, { type: "function", name });
+      }
+      throw error;
+    } finally {
+      drop?.();
+    }
   }
 
   /** Calls `listener` after every (re)connect; returns the function that removes it. */
@@ -207,26 +259,6 @@ export class Client {
     socket?.close(1000, "client closed");
   }
 
-  #add(key: string, mirror: Mirror): void {
-    this.#mirrors.set(key, mirror);
-    this.#peer?.mirror(mirror);
-  }
-
-  #nextConnection(name: string, timeout: number): Promise<Peer> {
-    if (this.#closed) return Promise.reject(new SockSyncError(ErrorCode.Other, "client closed"));
-    return new Promise((resolve, reject) => {
-      const timer = timeout === Infinity ? undefined : setTimeout(() => {
-        off();
-        reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
-      }, timeout);
-      const off = this.onConnect(() => {
-        off();
-        clearTimeout(timer);
-        resolve(this.#peer!);
-      });
-    });
-  }
-
   #open(): void {
     if (this.#closed) return;
     let socket: WebSocketLike;
@@ -248,14 +280,7 @@ export class Client {
       }
       peer.expectFunctions();
       peer.onError((error, about) => this.#emitError(error, about));
-      for (const mirror of this.#mirrors.values()) {
-        const wanted = this.#wantedPages.get(mirror as ListMirror<unknown>);
-        if (wanted && mirror.type === "list") {
-          mirror.page = wanted.page;
-          if (wanted.size !== undefined) mirror.pageSize = wanted.size;
-        }
-        peer.mirror(mirror);
-      }
+      this.#mirrors.subscribeAll(peer);
       this.#connectListeners.emit();
     };
     socket.onmessage = (event: { data: unknown }) => {
@@ -284,7 +309,7 @@ export class Client {
   }
 
   #emitError(error: SockSyncError, about: ErrorAbout): void {
-    const mirror = this.#mirrors.get(mirrorKey(about.type, about.name, about.params));
+    const mirror = this.#mirrors.about(about);
     const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
@@ -309,9 +334,46 @@ export class Client {
  *   onConnect: () => console.log("connected"),
  * });
  * const todos = client.list<{ text: string; done: boolean }>("todos", { pageSize: 20 });
- * todos.onChange(() => console.log(todos.total, todos.items));
+ * todos.subscribe(({ total, items }) => console.log(total, items));
+ * ```
+ *
+ * With the server's API type (see `ApiOf`), every name, value, argument and
+ * result is checked:
+ *
+ * ```ts
+ * import { connect } from "./client.ts";
+ * type Api = {
+ *   vars: { counter: number };
+ *   lists: { todos: { item: { text: string }; params: undefined } };
+ *   functions: { increment: { args: { by: number }; result: number } };
+ * };
+ * const client = connect<Api>("ws://127.0.0.1:8080/ws/socksync");
+ * const n: number = await client.call("increment", { by: 1 });
+ * const text = client.list("todos").getSnapshot().items[0]?.value.text;
  * ```
  */
-export function connect(url: string, options: ClientOptions = {}): Client {
-  return new Client(url, options);
+export function connect<A extends ApiShape = UntypedApi>(
+  url: string,
+  options: ClientOptions = {},
+): Client<A> {
+  return new Client<A>(url, options);
+}
+
+/** The peer of the client's next connection, for a call waiting at most `timeout` ms. */
+function nextConnection(
+  client: { onConnect(listener: () => void): () => void; readonly peer: Peer | undefined },
+  name: string,
+  timeout: number,
+): Promise<Peer> {
+  return new Promise((resolve, reject) => {
+    const timer = timeout === Infinity ? undefined : setTimeout(() => {
+      off();
+      reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
+    }, timeout);
+    const off = client.onConnect(() => {
+      off();
+      clearTimeout(timer);
+      resolve(client.peer!);
+    });
+  });
 }

@@ -13,6 +13,7 @@ import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { type AccessRequest, Peer, type Registry } from "./peer.ts";
 import type { SocketLike } from "./socket.ts";
 import type { ListSource, VarStore } from "./store.ts";
+import type { DeclaredFunction, DeclaredList, DeclaredParamList, DeclaredVar } from "./api.ts";
 
 /**
  * Options of a {@linkcode Hub}.
@@ -205,14 +206,14 @@ export class Hub<C = unknown> implements Registry {
    * Declares a var. Its value type is its schema's output: `initial` must
    * have that type.
    */
-  var<S extends v.GenericSchema>(
-    name: string,
+  var<N extends string, S extends v.GenericSchema>(
+    name: N,
     options: VarOptions<v.InferOutput<S>> & { schema: S },
-  ): LocalVar<v.InferOutput<S>> {
+  ): DeclaredVar<N, v.InferOutput<S>> {
     this.#claim(name);
     const local = new LocalVar<v.InferOutput<S>>(name, options, this.#options.vars);
     this.vars.set(name, local as LocalVar<unknown>);
-    return local;
+    return local as DeclaredVar<N, v.InferOutput<S>>;
   }
 
   /**
@@ -220,18 +221,18 @@ export class Hub<C = unknown> implements Registry {
    * by the `params` schema, and sees the query `source(params, context)`
    * makes (see {@linkcode ParamListOptions}).
    */
-  list<P extends v.GenericSchema, T = unknown>(
-    name: string,
+  list<N extends string, P extends v.GenericSchema, T = unknown>(
+    name: N,
     options: HubParamListOptions<P, T, C>,
-  ): ParamList<v.InferOutput<P>, T>;
+  ): DeclaredParamList<N, T, v.InferInput<P>>;
   /**
    * Declares a list. Its item type is its schema's output: the source must
    * hold items of that type.
    */
-  list<S extends v.GenericSchema, U = v.InferOutput<S>>(
-    name: string,
+  list<N extends string, S extends v.GenericSchema, U = v.InferOutput<S>>(
+    name: N,
     options: TypedListOptions<S, U>,
-  ): LocalList<v.InferOutput<S>>;
+  ): DeclaredList<N, v.InferOutput<S>, undefined>;
   list(
     name: string,
     options:
@@ -263,9 +264,12 @@ export class Hub<C = unknown> implements Registry {
     return list;
   }
 
-  /** Declares a function. */
-  function<S extends v.GenericSchema | undefined, R>(
-    name: string,
+  /**
+   * Declares a function. The handle it returns only carries the function's
+   * name and types, for {@linkcode ApiOf}.
+   */
+  function<N extends string, S extends v.GenericSchema | undefined, R>(
+    name: N,
     fn: {
       args?: S;
       handler(
@@ -273,9 +277,10 @@ export class Hub<C = unknown> implements Registry {
         call: { peer: Peer<C>; context: C },
       ): R | Promise<R>;
     },
-  ): void {
+  ): DeclaredFunction<N, S extends v.GenericSchema ? v.InferInput<S> : unknown, Awaited<R>> {
     this.#claim(name);
     this.functions.set(name, fn as unknown as LocalFunction<unknown>);
+    return { kind: "function", name };
   }
 
   /**
