@@ -270,6 +270,8 @@ export interface RequestFields {
   pageSize?: number;
   /** The params of a parameterized list's view. */
   params?: ListParams;
+  /** Asks for change markers on list frames (`"more": true`, our extension). */
+  more?: boolean;
 }
 
 /**
@@ -368,5 +370,6 @@ function request(func: string, type: string, name: string, fields: RequestFields
     id: fields.id,
     page: fields.page,
     page_size: fields.pageSize,
+    more: fields.more,
   });
 }

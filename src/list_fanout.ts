@@ -151,7 +151,12 @@ export class ListFanout<T> {
     }
     const counted = { texts: [countText], version, deferred };
     // Marked `more`: a view's mirror tells its listeners once, after the set_count.
-    const framed = { texts: [withMore(itemText), countText], version, deferred };
+    const framed = {
+      texts: [itemText, countText],
+      marked: [withMore(itemText), countText],
+      version,
+      deferred,
+    };
     // Every view's total changes, so every window is visited; the classification is O(1) each.
     const reads: Promise<() => void>[] = [];
     for (const window of windows.all) {
@@ -187,15 +192,16 @@ export class ListFanout<T> {
     if (!fresh(left) || !fresh(came)) return await this.#refresh(window, change.version);
     const texts: string[] = [];
     const leftId = typeof leaving === "string" ? leaving : left?.items[0].id;
-    if (leftId !== undefined) texts.push(withMore(encodeDelete(name, leftId, params)));
+    if (leftId !== undefined) texts.push(encodeDelete(name, leftId, params));
     const item = came?.items[0] ?? (change.op === "insert" ? change : undefined);
     if (item) {
       const index = came ? entering! : change.index;
-      texts.push(withMore(encodeInsert({ name, index, id: item.id, value: item.value, params })));
+      texts.push(encodeInsert({ name, index, id: item.id, value: item.value, params }));
     }
     texts.push(countText);
     const version = change.version;
-    return () => sendNewer(window.peers, { texts, version, deferred });
+    const marked = texts.map((text, i) => i < texts.length - 1 ? withMore(text) : text);
+    return () => sendNewer(window.peers, { texts, marked, version, deferred });
   }
 
   #applySet(change: ListChange<T> & { op: "set" }): void {

@@ -235,13 +235,16 @@ export function sendNewer(
   peers: Map<Subscriber, number>,
   change: {
     texts: readonly string[];
+    /** The same frames with change markers, for subscribers that asked for them. */
+    marked?: readonly string[];
     version: number;
     deferred?: (subscriber: Subscriber) => boolean;
   },
 ): void {
   for (const [subscriber, seen] of peers) {
     if (seen >= change.version || change.deferred?.(subscriber)) continue;
-    for (const text of change.texts) subscriber.sendText(text);
+    const texts = subscriber.marksChanges && change.marked ? change.marked : change.texts;
+    for (const text of texts) subscriber.sendText(text);
     peers.set(subscriber, change.version);
   }
 }

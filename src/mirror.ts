@@ -225,6 +225,7 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> {
       page: this.page || undefined,
       pageSize: this.pageSize,
       params: this.params,
+      more: true,
     });
   }
 

@@ -46,6 +46,7 @@ const GetList: Obj<{
   page: Opt<Int>;
   page_size: Opt<Int>;
   id: Opt<Str>;
+  more: Opt<v.BooleanSchema<undefined>>;
 }> = v.object({
   func: v.literal("get"),
   type: v.literal("list"),
@@ -54,6 +55,8 @@ const GetList: Obj<{
   page: v.optional(Count),
   page_size: v.optional(PageSize),
   id: v.optional(ItemId),
+  // Our extension: the sender wants change markers (`more`) on this connection's list frames.
+  more: v.optional(v.boolean()),
 });
 const SetVar: Obj<{ func: Lit<"set">; type: Lit<"var">; name: Str; value: Any }> = v.object({
   func: v.literal("set"),
@@ -179,6 +182,7 @@ const SubscribeList: Obj<{
   id: Opt<Str>;
   page: Opt<Int>;
   page_size: Opt<Int>;
+  more: Opt<v.BooleanSchema<undefined>>;
 }> = v.object({
   func: v.literal("subscribe"),
   type: v.literal("list"),
@@ -188,6 +192,8 @@ const SubscribeList: Obj<{
   // Our extension: a subscriber may open its view on any page at once.
   page: v.optional(Count),
   page_size: v.optional(PageSize),
+  // Our extension: the sender wants change markers (`more`) on this connection's list frames.
+  more: v.optional(v.boolean()),
 });
 const SubscribeFunction: Obj<{ func: Lit<"subscribe">; type: Lit<"function">; name: Str }> = v
   .object({

@@ -55,4 +55,10 @@ export const OPEN = 1;
 export interface Subscriber {
   /** Sends one already-encoded frame. */
   sendText(text: string): void;
+  /**
+   * Whether this subscriber asked for change markers (`"more": true` on a
+   * list `subscribe` or `get`): then every frame of a change but the last
+   * carries `"more": true`. Peers that never ask get the original frames.
+   */
+  marksChanges?: boolean;
 }

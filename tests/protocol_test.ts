@@ -239,7 +239,6 @@ describe("protocol: lists", () => {
         index: 1,
         id: b.id,
         value: { text: "b", done: false },
-        more: true,
       });
       assert.deepEqual(await client.next(), {
         func: "set_count",
@@ -261,9 +260,40 @@ describe("protocol: lists", () => {
         type: "list",
         name: "todos",
         id: a,
-        more: true,
       });
       assert.equal((await client.next()).total_item_count, 1);
+    });
+  });
+
+  test("a subscriber that asks for change markers gets more: true on all but a change's last frame", async () => {
+    await withServer(async ({ client, todos, open }) => {
+      const plain = await open();
+      await addTodos(todos, 2);
+      // Page size 2, full: an insert at the top pushes one item off the page.
+      client.send({ func: "subscribe", type: "list", name: "todos", page_size: 2, more: true });
+      plain.send({ func: "subscribe", type: "list", name: "todos", page_size: 2 });
+      await client.next();
+      await plain.next();
+      const top = await todos.insert(0, { text: "top", done: false });
+      const marked = [await client.next(), await client.next(), await client.next()];
+      assert.deepEqual(marked.map((f) => [f.func, f.more]), [
+        ["delete", true],
+        ["insert", true],
+        ["set_count", undefined],
+      ]);
+      assert.equal(marked[1].id, top.id);
+      // Another connection that did not ask gets the original frames.
+      const original = [await plain.next(), await plain.next(), await plain.next()];
+      assert.deepEqual(original.map((f) => [f.func, "more" in f]), [
+        ["delete", false],
+        ["insert", false],
+        ["set_count", false],
+      ]);
+      // A set is one frame: never marked.
+      await todos.set(top.id, { text: "top!", done: false });
+      const set = await client.next();
+      assert.equal(set.func, "set");
+      assert.equal("more" in set, false);
     });
   });
 

@@ -116,6 +116,7 @@ export class ListAccess {
   /** Answers a list `get`: a page of a view held, or one item (of a view or item held). */
   get(message: MessageWithFunc<"get"> & { type: "list" }): Promise<void> {
     const peer = this.#o.peer;
+    if (message.more) peer.marksChanges = true;
     const target = this.#target(message);
     const pkey = target.query ? target.key : undefined;
     const viewKey = subscriptionKey("list", message.name, undefined, pkey);
@@ -137,6 +138,7 @@ export class ListAccess {
   /** Opens or moves a view, or subscribes to an item. */
   subscribe(message: MessageWithFunc<"subscribe"> & { type: "list" }): Promise<void> {
     const peer = this.#o.peer;
+    if (message.more) peer.marksChanges = true;
     const target = this.#target(message);
     const id = message.id;
     const pkey = target.query ? target.key : undefined;
