@@ -1,0 +1,43 @@
+/// <reference lib="dom" />
+/**
+ * What the `/vue/` and `/react/` demo pages share: the client, connected to
+ * the server that served the page, and the status badge in the header.
+ *
+ * @module
+ */
+import { type Client, connect } from "../../src/client.ts";
+
+/** The todo of the demo's `todos` list. */
+export interface Todo {
+  /** What to do. */
+  text: string;
+  /** Whether it is done. */
+  done: boolean;
+}
+
+/** The page sizes the pager offers. */
+export const PAGE_SIZES: readonly number[] = [5, 10, 20, 50];
+
+/**
+ * Connects to `/ws/socksync` on this page's own host (the same origin) and
+ * keeps the header's status badge current.
+ */
+export function connectPage(): Client {
+  const status = document.getElementById("status") as HTMLElement;
+  const setStatus = (state: string, text: string) => {
+    status.dataset.state = state;
+    status.textContent = text;
+  };
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return connect(`${scheme}://${location.host}/ws/socksync`, {
+    reconnect: { minDelay: 250, maxDelay: 5000 },
+    limits: { callTimeout: 10_000 },
+    onConnect: () => setStatus("connected", "live"),
+    onDisconnect: () => setStatus("disconnected", "reconnecting…"),
+  });
+}
+
+/** The text shown for a failed call. */
+export function failure(name: string, error: unknown): string {
+  return `${name} failed: ${error instanceof Error ? error.message : String(error)}`;
+}
