@@ -147,7 +147,7 @@ export interface BindableClient {
   /** A view of one page of a list; `close()` ends it. */
   // deno-lint-ignore no-explicit-any
   list(name: any, options?: any): SnapshotSource<ListState<unknown>> & {
-    setPage(page: number): void;
+    setPage(page: number, pageSize?: number): void;
     close(): void;
   };
   /** The mirror of one list item; `close()` ends it. */
@@ -159,17 +159,42 @@ export interface BindableClient {
 }
 
 /**
+ * The local change an optimistic call shows until its reply: what the
+ * client's `call(name, args, { optimistic })` hands to the `optimistic`
+ * function.
+ *
+ * @example
+ * ```ts
+ * import type { OptimisticEdit } from "./binding_types.ts";
+ * const addMilk = (change: OptimisticEdit) =>
+ *   void change.insert("todos", { value: { text: "milk", done: false } });
+ * ```
+ */
+export interface OptimisticEdit {
+  /** Shows a var's new value (or the value `fn` makes of the current one). */
+  // deno-lint-ignore no-explicit-any
+  set(name: string, value: any): void;
+  /** Shows an item inserted at `index` of the whole list (default: the top); returns its id. */
+  insert(list: string, item: { value: unknown; id?: string; index?: number }): string;
+  /** Shows an item's new value (or the value `fn` makes of the current one). */
+  // deno-lint-ignore no-explicit-any
+  update(list: string, id: string, value: any): void;
+  /** Shows the list without an item. */
+  remove(list: string, id: string): void;
+}
+
+/**
  * Options of a call made through a binding's `useCall`.
  *
  * @example
  * ```ts
  * import type { CallChange } from "./binding_types.ts";
- * const options: CallChange = { optimistic: {} };
+ * const options: CallChange = { optimistic: (change) => change.set("counter", 1) };
  * ```
  */
 export interface CallChange {
-  /** The optimistic local change, as the client's `call` takes it. */
-  optimistic?: unknown;
+  /** The optimistic local change, shown until the reply, rolled back on an error. */
+  optimistic?: (change: OptimisticEdit) => void;
   /** The call's own timeout in milliseconds. */
   timeout?: number;
 }

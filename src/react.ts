@@ -58,6 +58,7 @@ export type {
   ItemState,
   ListOpenOptions,
   ListState,
+  OptimisticEdit,
   VarState,
 } from "./binding_types.ts";
 
@@ -171,8 +172,9 @@ export interface ListHook<T> extends ListState<T> {
 
 /**
  * A live page of a server list: `{ items, total, page, pageSize, pageCount,
- * ready, error, setPage }`. A change of `pageSize` or `params` opens a new
- * view; a change of `page` moves the open one.
+ * ready, error, setPage }`. A change of `params` opens another view; a
+ * change of `page` or `pageSize` moves the open one. The client shares one
+ * view per list and params between the components that show it.
  *
  * @example
  * ```ts
@@ -186,7 +188,9 @@ export interface ListHook<T> extends ListState<T> {
  */
 export function useList<T = unknown>(name: string, options: ListOpenOptions = {}): ListHook<T> {
   const client = useClient();
-  const key = listKey(name, options.pageSize, options.params);
+  // The client shares a list's view between everyone who opens it: the name
+  // and params pick the view, the page and page size move it.
+  const key = listKey(name, undefined, options.params);
   const [view, setView] = useState<ReturnType<BindableClient["list"]>>();
   // Opened in an effect, not during render: a render may be thrown away, an
   // effect's cleanup always runs (StrictMode's double run included).
@@ -201,17 +205,28 @@ export function useList<T = unknown>(name: string, options: ListOpenOptions = {}
       opened.close();
       setView((current) => current === opened ? undefined : current);
     };
-    // `key` stands for name, pageSize and params; `page` is followed below.
   }, [client, key]);
-  const wantedPage = options.page;
+  const { page: wantedPage, pageSize: wantedSize } = options;
   useEffect(() => {
-    if (view && wantedPage !== undefined && view.getSnapshot().page !== wantedPage) {
-      view.setPage(wantedPage);
-    }
-  }, [view, wantedPage]);
+    if (view) movePage(view, wantedPage, wantedSize);
+  }, [view, wantedPage, wantedSize]);
   const state = useSnapshot(view, EMPTY_LIST) as ListState<T>;
   const setPage = useCallback((page: number) => view?.setPage(page), [view]);
   return useMemo(() => ({ ...state, setPage }), [state, setPage]);
+}
+
+/**
+ * Moves a view to the page and page size asked for, if it shows others (a
+ * new page size starts again on page 0 unless a page is asked for).
+ */
+function movePage(
+  view: ReturnType<BindableClient["list"]>,
+  page: number | undefined,
+  pageSize: number | undefined,
+): void {
+  const now = view.getSnapshot();
+  if (pageSize !== undefined && now.pageSize !== pageSize) view.setPage(page ?? 0, pageSize);
+  else if (page !== undefined && now.page !== page) view.setPage(page);
 }
 
 /**

@@ -36,6 +36,8 @@ import {
   onScopeDispose,
   provide,
   shallowReactive,
+  type ShallowRef,
+  shallowRef,
   toValue,
   watch,
 } from "vue";
@@ -56,6 +58,7 @@ export type {
   ItemEntry,
   ItemState,
   ListState,
+  OptimisticEdit,
   VarState,
 } from "./binding_types.ts";
 
@@ -126,28 +129,29 @@ function onEnd(stop: () => void): void {
 /**
  * Follows a snapshot source into a shallow reactive object: every change
  * replaces all its fields at once (one render per change). The source is
- * reopened whenever `open`'s reactive inputs change.
+ * reopened whenever `open`'s reactive inputs give another one; the returned
+ * ref holds the one followed now.
  */
 function follow<S extends object, M extends { subscribe(l: (s: S) => void): () => void }>(
   state: S,
   open: () => M,
   close: (mirror: M) => void,
-): { current(): M | undefined } {
-  let mirror: M | undefined;
+): ShallowRef<M | undefined> {
+  const current = shallowRef<M>();
   let stop: (() => void) | undefined;
   const end = () => {
     stop?.();
-    if (mirror) close(mirror);
-    stop = mirror = undefined;
+    if (current.value) close(current.value);
+    stop = current.value = undefined;
   };
   watch(open, (next) => {
     end();
-    mirror = next;
+    current.value = next;
     // A snapshot without an error clears the last one.
     stop = next.subscribe((snapshot) => Object.assign(state, { error: undefined }, snapshot));
   }, { immediate: true });
   onEnd(end);
-  return { current: () => mirror };
+  return current;
 }
 
 /**
@@ -187,9 +191,9 @@ export function useVar<T = unknown>(name: MaybeRefOrGetter<string>): Readonly<Va
 export interface UseListOptions {
   /** The zero-based page to show; a change moves the view. */
   page?: MaybeRefOrGetter<number | undefined>;
-  /** The page size; a change opens a new view. */
+  /** The page size; a change moves the view (to `page`, or page 0). */
   pageSize?: MaybeRefOrGetter<number | undefined>;
-  /** The list's params; a change opens a new view. */
+  /** The list's params; a change opens another view. */
   params?: MaybeRefOrGetter<Record<string, unknown> | undefined>;
 }
 
@@ -231,7 +235,7 @@ export function useList<T = unknown>(
   const state = shallowReactive<ListHandle<T>>({
     ...(EMPTY_LIST as ListState<T>),
     error: undefined,
-    setPage: (page: number) => view.current()?.setPage(page),
+    setPage: (page: number) => view.value?.setPage(page),
   });
   let opened = "";
   let last: ReturnType<BindableClient["list"]> | undefined;
@@ -239,22 +243,31 @@ export function useList<T = unknown>(
     state as ListState<unknown>,
     () => {
       const params = toValue(options.params);
-      const pageSize = toValue(options.pageSize);
-      const key = listKey(toValue(name), pageSize, params);
-      // A getter that builds a new params object each time must not reopen the view.
+      // The client shares a list's view between everyone who opens it: the
+      // name and params pick the view, the page and page size move it. A
+      // getter that builds new params each time must not reopen it.
+      const key = listKey(toValue(name), undefined, params);
       if (key === opened && last) return last;
       opened = key;
-      last = client.list(toValue(name), { page: toValue(options.page) ?? 0, pageSize, params });
+      last = client.list(toValue(name), {
+        page: toValue(options.page) ?? 0,
+        pageSize: toValue(options.pageSize),
+        params,
+      });
       return last;
     },
     (closing) => closing.close(),
   );
-  watch(() => toValue(options.page), (page) => {
-    const current = view.current();
-    if (current && page !== undefined && current.getSnapshot().page !== page) {
-      current.setPage(page);
-    }
-  });
+  watch(
+    () => [view.value, toValue(options.page), toValue(options.pageSize)] as const,
+    ([current, page, pageSize]) => {
+      if (!current) return;
+      const now = current.getSnapshot();
+      if (pageSize !== undefined && now.pageSize !== pageSize) current.setPage(page ?? 0, pageSize);
+      else if (page !== undefined && now.page !== page) current.setPage(page);
+    },
+    { immediate: true },
+  );
   return state;
 }
 

@@ -33,7 +33,11 @@ function Counter(props: { report: Report }) {
         key: "inc",
         type: "button",
         "data-testid": "increment",
-        onClick: () => run(props.report, "increment", () => increment()),
+        onClick: () =>
+          run(props.report, "increment", () =>
+            increment(undefined, {
+              optimistic: (change) => change.set("counter", (n?: number) => (n ?? 0) + 1),
+            })),
       }, "+1"),
     ]),
     h(
@@ -58,7 +62,12 @@ function TodoRow(props: { id: string; todo: Todo; report: Report }) {
         checked: todo.done,
         "data-testid": "todo-toggle",
         "aria-label": `done: ${todo.text}`,
-        onChange: () => run(report, "toggle_todo", () => toggle({ id })),
+        onChange: () =>
+          run(report, "toggle_todo", () =>
+            toggle({ id }, {
+              optimistic: (change) =>
+                change.update("todos", id, (todo: Todo) => ({ ...todo, done: !todo.done })),
+            })),
       }),
       h("span", { key: "text", className: "text", "data-testid": "todo-text" }, todo.text),
       h("button", {
@@ -67,7 +76,12 @@ function TodoRow(props: { id: string; todo: Todo; report: Report }) {
         className: "delete",
         "data-testid": "todo-delete",
         "aria-label": `delete: ${todo.text}`,
-        onClick: () => run(report, "delete_todo", () => remove({ id })),
+        onClick: () =>
+          run(
+            report,
+            "delete_todo",
+            () => remove({ id }, { optimistic: (change) => change.remove("todos", id) }),
+          ),
       }, "×"),
     ],
   );
@@ -90,7 +104,11 @@ function Todos(props: { report: Report }) {
     const value = text.trim();
     if (!value) return;
     setText("");
-    void run(report, "add_todo", () => add({ text: value }));
+    void run(report, "add_todo", () =>
+      add({ text: value }, {
+        optimistic: (change) =>
+          void change.insert("todos", { value: { text: value, done: false } }),
+      }));
   };
   return h("section", { className: "card todos" }, [
     h("h2", { key: "h" }, [

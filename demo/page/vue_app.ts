@@ -34,7 +34,11 @@ const Counter = defineComponent(() => {
         h("button", {
           type: "button",
           "data-testid": "increment",
-          onClick: () => run("increment", () => increment()),
+          onClick: () =>
+            run("increment", () =>
+              increment(undefined, {
+                optimistic: (change) => change.set("counter", (n?: number) => (n ?? 0) + 1),
+              })),
         }, "+1"),
       ]),
       h("p", { class: "hint" }, "Open this page in a second tab: both stay in sync."),
@@ -60,7 +64,12 @@ const TodoRow = defineComponent({
           checked: props.todo.done,
           "data-testid": "todo-toggle",
           "aria-label": `done: ${props.todo.text}`,
-          onChange: () => run("toggle_todo", () => toggle({ id: props.id })),
+          onChange: () =>
+            run("toggle_todo", () =>
+              toggle({ id: props.id }, {
+                optimistic: (change) =>
+                  change.update("todos", props.id, (todo: Todo) => ({ ...todo, done: !todo.done })),
+              })),
         }),
         h("span", { class: "text", "data-testid": "todo-text" }, props.todo.text),
         h("button", {
@@ -68,7 +77,11 @@ const TodoRow = defineComponent({
           class: "delete",
           "data-testid": "todo-delete",
           "aria-label": `delete: ${props.todo.text}`,
-          onClick: () => run("delete_todo", () => remove({ id: props.id })),
+          onClick: () =>
+            run("delete_todo", () =>
+              remove({ id: props.id }, {
+                optimistic: (change) => change.remove("todos", props.id),
+              })),
         }, "×"),
       ]);
   },
@@ -84,7 +97,11 @@ const Todos = defineComponent(() => {
     const value = text.value.trim();
     if (!value) return;
     text.value = "";
-    void run("add_todo", () => add({ text: value }));
+    void run("add_todo", () =>
+      add({ text: value }, {
+        optimistic: (change) =>
+          void change.insert("todos", { value: { text: value, done: false } }),
+      }));
   };
   return () => {
     // A page emptied by deletes elsewhere: step back to the last page that exists.

@@ -72,7 +72,7 @@ export async function withDemoClient(
       count(1);
       let closed = false;
       return Object.assign(counted(view, count), {
-        setPage: (page: number) => view.setPage(page),
+        setPage: (page: number, pageSize?: number) => view.setPage(page, pageSize),
         close: () => {
           if (!closed) count(-1);
           closed = true;
