@@ -21,7 +21,32 @@ export { type ConnectOptions, Hub, type HubOptions, type TypedListOptions } from
 export type { CallContext, LocalFunction } from "./src/local_function.ts";
 export { type ListOptions, LocalList } from "./src/local_list.ts";
 export { LocalVar, type VarOptions } from "./src/local_var.ts";
-export { ListMirror, type ListViewOptions, type MirrorFrame, VarMirror } from "./src/mirror.ts";
+export {
+  ListMirror,
+  type ListSnapshot,
+  type ListViewOptions,
+  type MirrorFrame,
+  type SnapshotItem,
+  VarMirror,
+  type VarSnapshot,
+} from "./src/mirror.ts";
+export { ItemMirror, type ItemSnapshot } from "./src/item_mirror.ts";
+export type {
+  ApiOf,
+  ApiShape,
+  ArgsOf,
+  DeclaredFunction,
+  DeclaredList,
+  DeclaredVar,
+  FunctionName,
+  ItemOf,
+  ListName,
+  ParamsOf,
+  ResultOf,
+  UntypedApi,
+  VarName,
+} from "./src/api.ts";
+export type { OptimisticChange } from "./src/optimistic.ts";
 export {
   type AccessRequest,
   type CallOptions,
@@ -34,10 +59,12 @@ export { DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/limits.ts";
 export type { SocketLike, Subscriber } from "./src/socket.ts";
 export {
   Client,
+  type ClientCallOptions,
   type ClientErrorInfo,
   type ClientOptions,
   connect,
   type DisconnectInfo,
+  type ListOpenOptions,
   ListView,
   type WebSocketConstructor,
   type WebSocketLike,

@@ -17,9 +17,23 @@ import type {
 } from "./client_options.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "./limits.ts";
+import type {
+  AnyName,
+  ApiShape,
+  ArgsOf,
+  FunctionName,
+  ItemOf,
+  ListName,
+  ParamsOf,
+  ResultOf,
+  UntypedApi,
+  VarName,
+} from "./api.ts";
+import { itemKey, ItemMirror } from "./item_mirror.ts";
 import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "./listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
+import { type OptimisticChange, showOptimistic } from "./optimistic.ts";
 import { type CallOptions, type ErrorAbout, Peer } from "./peer.ts";
 
 export type {
@@ -30,29 +44,77 @@ export type {
   WebSocketLike,
 } from "./client_options.ts";
 export { ListView } from "./list_view.ts";
+export { ItemMirror } from "./item_mirror.ts";
 
-type Mirror = VarMirror<unknown> | ListMirror<unknown>;
+type Mirror = VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
+
+/**
+ * Options of a list view opened by a client: its page, page size and params
+ * (required when the list's declared params are).
+ *
+ * @example
+ * ```ts
+ * import type { ListOpenOptions } from "./client.ts";
+ * const options: ListOpenOptions<{ room: string }> = { page: 0, pageSize: 20, params: { room: "general" } };
+ * ```
+ */
+export type ListOpenOptions<P> =
+  & ListViewOptions
+  & (undefined extends P ? { params?: P } : { params: P });
+
+/**
+ * Options of a client's call: its timeout, and an optimistic change shown
+ * while it is pending (see {@linkcode Client.call}).
+ *
+ * @example
+ * ```ts
+ * import type { ClientCallOptions } from "./client.ts";
+ * const options: ClientCallOptions = {
+ *   timeout: 5_000,
+ *   optimistic: (change) => change.remove("todos", "V1StGXR8"),
+ * };
+ * ```
+ */
+export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends CallOptions {
+  /**
+   * Fills in the change to show at once: the mirrors it names show it until
+   * the call settles, then what the server sent (on `return`, its real
+   * change; on `error`, the change rolled back).
+   */
+  optimistic?: (change: OptimisticChange<A>) => void;
+}
+
+type ListRest<A extends ApiShape, N extends ListName<A>> = undefined extends ParamsOf<A, N>
+  ? [options?: ListOpenOptions<ParamsOf<A, N>>]
+  : [options: ListOpenOptions<ParamsOf<A, N>>];
+
+type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined extends ArgsOf<A, N>
+  ? [args?: ArgsOf<A, N>, options?: ClientCallOptions<A>]
+  : [args: ArgsOf<A, N>, options?: ClientCallOptions<A>];
 
 /**
  * A connection to a SockSync server that reconnects by itself. Create it
- * with {@linkcode connect}.
+ * with {@linkcode connect}; its type argument, the server's API type (see
+ * `ApiOf`), types every name, value, argument and result.
  *
  * @example
  * ```ts
  * import { connect } from "./client.ts";
  * const client = connect("ws://127.0.0.1:8080/ws/socksync");
  * const counter = client.var<number>("counter");
- * counter.onChange(() => console.log("counter", counter.value));
+ * counter.subscribe(({ value }) => console.log("counter", value));
  * await client.call("increment", { by: 2 });
  * client.close();
  * ```
  */
-export class Client {
+export class Client<A extends ApiShape = UntypedApi> {
   /** The server's WebSocket URL. */
   readonly url: string;
   readonly #options: ClientOptions;
   readonly #WebSocket: WebSocketConstructor;
   readonly #mirrors = new Map<string, Mirror>();
+  // How many opened each list view or item mirror and did not close it yet.
+  readonly #opened = new Map<Mirror, number>();
   // A view's page is remembered here so a reconnect reopens the page the user
   // last asked for, even when its answer never arrived.
   readonly #wantedPages = new Map<
@@ -103,35 +165,60 @@ export class Client {
 
   /**
    * The mirror of a var the server provides, subscribed now and after every
-   * reconnect. The same name gives the same mirror.
+   * reconnect. The same name gives the same mirror. An untyped client may
+   * give the value type, and a schema that checks incoming values.
    */
-  var<T = unknown>(name: string, schema?: v.GenericSchema<unknown, T>): VarMirror<T> {
-    const key = `var:${name}`;
-    const known = this.#mirrors.get(key);
-    if (known) return known as VarMirror<T>;
-    const mirror = new VarMirror<T>(name, schema);
-    this.#add(key, mirror as VarMirror<unknown>);
+  var<T = unknown>(name: AnyName<A>, schema?: v.GenericSchema<unknown, T>): VarMirror<T>;
+  var<N extends VarName<A>>(name: N): VarMirror<A["vars"][N]>;
+  // deno-lint-ignore no-explicit-any
+  var(name: string, schema?: v.GenericSchema): VarMirror<any> {
+    const known = this.#mirrors.get(`var:${name}`);
+    if (known) return known as VarMirror<unknown>;
+    const mirror = new VarMirror<unknown>(name, schema);
+    this.#add(mirror);
     return mirror;
   }
 
   /**
    * A view of one page of a list the server provides, subscribed now and
    * after every reconnect (on the page it was showing). The same name gives
-   * the same view. Throws a `RangeError` when `page` is not an integer >= 0
-   * or `pageSize` not an integer >= 1.
+   * the same view, until every opener closed it. Throws a `RangeError` when
+   * `page` is not an integer >= 0 or `pageSize` not an integer >= 1.
    */
-  list<T = unknown>(name: string, options: ListViewOptions = {}): ListView<T> {
+  list<T = unknown>(
+    name: AnyName<A>,
+    options?: ListOpenOptions<A["lists"][string]["params"]>,
+  ): ListView<T>;
+  list<N extends ListName<A>>(name: N, ...options: ListRest<A, N>): ListView<ItemOf<A, N>>;
+  // deno-lint-ignore no-explicit-any
+  list(name: string, options: ListViewOptions = {}): ListView<any> {
     checkPage(options.page, options.pageSize);
-    const key = `list:${name}`;
-    const known = this.#mirrors.get(key);
-    if (known) return known as ListView<T>;
-    const view = new ListView<T>(
+    const known = this.#mirrors.get(`list:${name}`) as ListView<unknown> | undefined;
+    const view = known ?? new ListView<unknown>(
       name,
       options,
       (target, page, size) => this.getPage(target, page, size),
+      (target) => this.#close(target),
     );
-    this.#add(key, view as ListView<unknown>);
+    if (!known) this.#add(view);
+    this.#opened.set(view, (this.#opened.get(view) ?? 0) + 1);
     return view;
+  }
+
+  /**
+   * The mirror of one item of a list the server provides (a list `subscribe`
+   * with its id), subscribed now and after every reconnect. The same list
+   * and id give the same mirror, until every opener closed it.
+   */
+  item<T = unknown>(list: AnyName<A>, id: string): ItemMirror<T>;
+  item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
+  // deno-lint-ignore no-explicit-any
+  item(list: string, id: string): ItemMirror<any> {
+    const known = this.#mirrors.get(itemKey(list, id)) as ItemMirror<unknown> | undefined;
+    const mirror = known ?? new ItemMirror<unknown>(list, id, (target) => this.#close(target));
+    if (!known) this.#add(mirror);
+    this.#opened.set(mirror, (this.#opened.get(mirror) ?? 0) + 1);
+    return mirror;
   }
 
   /** Moves a list view to another page (and optionally page size). */
@@ -142,11 +229,11 @@ export class Client {
     this.#peer?.getPage(view, page, size);
   }
 
-  /** Stops mirroring a var or list. */
-  release(mirror: VarMirror<unknown> | ListMirror<unknown>): void {
-    const key = `${mirror.type}:${mirror.name}`;
-    if (this.#mirrors.get(key) !== mirror) return;
-    this.#mirrors.delete(key);
+  /** Stops mirroring a var, list or item at once, however many opened it. */
+  release(mirror: Mirror): void {
+    if (this.#mirrors.get(mirror.key) !== mirror) return;
+    this.#mirrors.delete(mirror.key);
+    this.#opened.delete(mirror);
     this.#wantedPages.delete(mirror as ListMirror<unknown>);
     this.#peer?.unmirror(mirror);
   }
@@ -155,14 +242,40 @@ export class Client {
    * Calls a server function. While disconnected the call waits for the next
    * connection (within its timeout); a call in flight when the connection
    * drops rejects with code 8, "connection closed", since it may or may not
-   * have run.
+   * have run. With `optimistic`, the mirrors it names show its change at
+   * once; a refused call rolls it back and its error also reaches `onError`.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "./client.ts";
+   * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+   * const todos = client.list<{ text: string; done: boolean }>("todos", { pageSize: 20 });
+   * await client.call("add_todo", { text: "milk" }, {
+   *   // The row shows at the top now; the server's own row replaces it once the call returns.
+   *   optimistic: (change) => change.insert("todos", { value: { text: "milk", done: false } }),
+   * });
+   * ```
    */
-  async call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
-    const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
-    const started = Date.now();
-    const peer = this.#peer ?? await this.#nextConnection(name, timeout);
-    const left = Math.max(1, timeout - (Date.now() - started));
-    return await peer.call<R>(name, args, { timeout: left });
+  call<R = unknown>(name: AnyName<A>, args?: unknown, options?: ClientCallOptions<A>): Promise<R>;
+  call<N extends FunctionName<A>>(name: N, ...rest: CallRest<A, N>): Promise<ResultOf<A, N>>;
+  async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
+    const drop = options.optimistic
+      ? showOptimistic<A>(this.#targets(), options.optimistic)
+      : undefined;
+    try {
+      const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
+      const started = Date.now();
+      const peer = this.#peer ?? await this.#nextConnection(name, timeout);
+      const left = Math.max(1, timeout - (Date.now() - started));
+      return await peer.call(name, args, { timeout: left });
+    } catch (error) {
+      if (drop && error instanceof SockSyncError) {
+        this.#emitError(error, { type: "function", name });
+      }
+      throw error;
+    } finally {
+      drop?.();
+    }
   }
 
   /** Calls `listener` after every (re)connect; returns the function that removes it. */
@@ -204,9 +317,25 @@ export class Client {
     socket?.close(1000, "client closed");
   }
 
-  #add(key: string, mirror: Mirror): void {
-    this.#mirrors.set(key, mirror);
+  #add(mirror: Mirror): void {
+    this.#mirrors.set(mirror.key, mirror);
     this.#peer?.mirror(mirror);
+  }
+
+  #close(mirror: Mirror): void {
+    const left = (this.#opened.get(mirror) ?? 0) - 1;
+    if (left > 0) this.#opened.set(mirror, left);
+    else this.release(mirror);
+  }
+
+  #targets() {
+    const mirrors = this.#mirrors;
+    return {
+      vars: (name: string) => mirrorsOf(mirrors, `var:${name}`) as VarMirror<unknown>[],
+      views: (name: string) => mirrorsOf(mirrors, `list:${name}`) as ListMirror<unknown>[],
+      item: (list: string, id: string) =>
+        mirrors.get(itemKey(list, id)) as ItemMirror<unknown> | undefined,
+    };
   }
 
   #nextConnection(name: string, timeout: number): Promise<Peer> {
@@ -246,10 +375,11 @@ export class Client {
       peer.expectFunctions();
       peer.onError((error, about) => this.#emitError(error, about));
       for (const mirror of this.#mirrors.values()) {
-        const wanted = this.#wantedPages.get(mirror as ListMirror<unknown>);
-        if (wanted && mirror.type === "list") {
-          mirror.page = wanted.page;
-          if (wanted.size !== undefined) mirror.pageSize = wanted.size;
+        const view = mirror as ListMirror<unknown>;
+        const wanted = this.#wantedPages.get(view);
+        if (wanted) {
+          view.page = wanted.page;
+          if (wanted.size !== undefined) view.pageSize = wanted.size;
         }
         peer.mirror(mirror);
       }
@@ -281,7 +411,10 @@ export class Client {
   }
 
   #emitError(error: SockSyncError, about: ErrorAbout): void {
-    const mirror = this.#mirrors.get(`${about.type}:${about.name}`);
+    const mirror =
+      (about.type === "list" && about.id !== undefined
+        ? this.#mirrors.get(itemKey(about.name ?? "", about.id))
+        : undefined) ?? this.#mirrors.get(`${about.type}:${about.name}`);
     const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
@@ -306,9 +439,32 @@ export class Client {
  *   onConnect: () => console.log("connected"),
  * });
  * const todos = client.list<{ text: string; done: boolean }>("todos", { pageSize: 20 });
- * todos.onChange(() => console.log(todos.total, todos.items));
+ * todos.subscribe(({ total, items }) => console.log(total, items));
+ * ```
+ *
+ * With the server's API type (see `ApiOf`), every name, value, argument and
+ * result is checked:
+ *
+ * ```ts
+ * import { connect } from "./client.ts";
+ * type Api = {
+ *   vars: { counter: number };
+ *   lists: { todos: { item: { text: string }; params: undefined } };
+ *   functions: { increment: { args: { by: number }; result: number } };
+ * };
+ * const client = connect<Api>("ws://127.0.0.1:8080/ws/socksync");
+ * const n: number = await client.call("increment", { by: 1 });
+ * const text = client.list("todos").getSnapshot().items[0]?.value.text;
  * ```
  */
-export function connect(url: string, options: ClientOptions = {}): Client {
-  return new Client(url, options);
+export function connect<A extends ApiShape = UntypedApi>(
+  url: string,
+  options: ClientOptions = {},
+): Client<A> {
+  return new Client<A>(url, options);
+}
+
+function mirrorsOf(mirrors: Map<string, Mirror>, key: string): Mirror[] {
+  const mirror = mirrors.get(key);
+  return mirror ? [mirror] : [];
 }

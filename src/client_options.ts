@@ -6,6 +6,7 @@
 import type { BackoffOptions } from "./backoff.ts";
 import type { SockSyncError } from "./errors.ts";
 import type { Limits } from "./limits.ts";
+import type { ItemMirror } from "./item_mirror.ts";
 import type { ListMirror, VarMirror } from "./mirror.ts";
 import type { ErrorAbout, Registry } from "./peer.ts";
 
@@ -103,7 +104,7 @@ export interface ClientOptions {
  */
 export interface ClientErrorInfo extends ErrorAbout {
   /** This side's mirror the error is about, if any. */
-  mirror?: VarMirror<unknown> | ListMirror<unknown>;
+  mirror?: VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
 }
 
 /**

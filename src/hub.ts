@@ -12,6 +12,7 @@ import { LocalVar, type VarOptions } from "./local_var.ts";
 import { type AccessRequest, Peer, type Registry } from "./peer.ts";
 import type { SocketLike } from "./socket.ts";
 import type { ListSource, VarStore } from "./store.ts";
+import type { DeclaredFunction, DeclaredList, DeclaredVar } from "./api.ts";
 
 /**
  * Options of a {@linkcode Hub}.
@@ -176,24 +177,29 @@ export class Hub<C = unknown> implements Registry {
    * Declares a var. Its value type is its schema's output: `initial` must
    * have that type.
    */
-  var<S extends v.GenericSchema>(
-    name: string,
+  var<N extends string, S extends v.GenericSchema>(
+    name: N,
     options: VarOptions<v.InferOutput<S>> & { schema: S },
-  ): LocalVar<v.InferOutput<S>> {
+  ): DeclaredVar<N, v.InferOutput<S>> {
     this.#claim(name);
     const local = new LocalVar<v.InferOutput<S>>(name, options, this.#options.vars);
     this.vars.set(name, local as LocalVar<unknown>);
-    return local;
+    return local as DeclaredVar<N, v.InferOutput<S>>;
   }
 
   /**
    * Declares a list. Its item type is its schema's output: the source must
    * hold items of that type.
    */
-  list<S extends v.GenericSchema, U = v.InferOutput<S>>(
-    name: string,
-    options: TypedListOptions<S, U>,
-  ): LocalList<v.InferOutput<S>> {
+  list<
+    N extends string,
+    S extends v.GenericSchema,
+    U = v.InferOutput<S>,
+    P extends v.GenericSchema | undefined = undefined,
+  >(
+    name: N,
+    options: TypedListOptions<S, U> & { params?: P },
+  ): DeclaredList<N, v.InferOutput<S>, P extends v.GenericSchema ? v.InferInput<P> : undefined> {
     this.#claim(name);
     const list = new LocalList<v.InferOutput<S>>(name, {
       onError: (error) => this.onError(error, {}),
@@ -201,12 +207,19 @@ export class Hub<C = unknown> implements Registry {
       source: options.source as ListSource<v.InferOutput<S>>,
     });
     this.lists.set(name, list as LocalList<unknown>);
-    return list;
+    return list as DeclaredList<
+      N,
+      v.InferOutput<S>,
+      P extends v.GenericSchema ? v.InferInput<P> : undefined
+    >;
   }
 
-  /** Declares a function. */
-  function<S extends v.GenericSchema | undefined, R>(
-    name: string,
+  /**
+   * Declares a function. The handle it returns only carries the function's
+   * name and types, for {@linkcode ApiOf}.
+   */
+  function<N extends string, S extends v.GenericSchema | undefined, R>(
+    name: N,
     fn: {
       args?: S;
       handler(
@@ -214,9 +227,10 @@ export class Hub<C = unknown> implements Registry {
         call: { peer: Peer<C>; context: C },
       ): R | Promise<R>;
     },
-  ): void {
+  ): DeclaredFunction<N, S extends v.GenericSchema ? v.InferInput<S> : unknown, Awaited<R>> {
     this.#claim(name);
     this.functions.set(name, fn as unknown as LocalFunction<unknown>);
+    return { kind: "function", name };
   }
 
   /**

@@ -2,90 +2,36 @@
  * Mirrors: this side's copy of a var or a list view that the other side
  * provides, built only from the frames it sends. A mirror outlives a
  * connection, so a reconnecting client can subscribe the same mirror again.
+ * Each offers an immutable snapshot per change and `subscribe` (see
+ * `mirror_core.ts`); the mutable fields (`value`, `items`, `total`, …) keep
+ * what the other side sent, without optimistic changes.
  *
  * @module
  */
 import * as v from "valibot";
-import { encodeSubscribe } from "./encode.ts";
+import { encodeSubscribe, encodeUnsubscribe } from "./encode.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import type { ListItem } from "./store.ts";
-import type { MessageWithFunc } from "./protocol.ts";
+import { MirrorBase, type MirrorFrame } from "./mirror_core.ts";
+
+export { type MirrorFrame, type Overlay } from "./mirror_core.ts";
 
 /**
- * A frame that changes a mirror, already validated by the protocol schemas.
+ * A var mirror's snapshot.
  *
  * @example
  * ```ts
- * import type { MirrorFrame } from "./mirror.ts";
- * const f: MirrorFrame = { func: "set_count", type: "list", name: "todos", total_item_count: 3 };
+ * import type { VarSnapshot } from "./mirror.ts";
+ * const snapshot: VarSnapshot<number> = { value: 3, ready: true };
  * ```
  */
-export type MirrorFrame =
-  | MessageWithFunc<"set">
-  | MessageWithFunc<"set_all">
-  | MessageWithFunc<"set_count">
-  | MessageWithFunc<"insert">
-  | MessageWithFunc<"delete">;
-
-type Listener = () => void;
-
-/** What var and list mirrors share: a name, listeners, readiness and the last error. */
-abstract class Mirror {
-  /** The group's name on the wire. */
-  readonly name: string;
-  /** Whether the first value or page has arrived since the last subscribe. */
-  ready = false;
-  /**
-   * The last error the other side sent about this mirror (an unknown name, a
-   * refused subscribe, an invalid page size, …); cleared by the next change.
-   */
-  error: SockSyncError | undefined = undefined;
-  readonly #listeners = new Set<Listener>();
-
-  constructor(name: string) {
-    this.name = name;
-  }
-
-  /** The protocol type of the group. */
-  abstract readonly type: "var" | "list";
-
-  /** The encoded `subscribe` frame for this mirror. */
-  abstract subscribeFrame(): string;
-
-  /** Applies one frame from the other side; throws a `SockSyncError` when it does not fit. */
-  abstract apply(frame: MirrorFrame): void;
-
-  /** Calls `listener` after every change; returns the function that removes it. */
-  onChange(listener: Listener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /**
-   * Records an error the other side sent about this mirror and tells every
-   * listener (`ready` is unchanged: the last value, if any, still stands).
-   */
-  fail(error: SockSyncError): void {
-    this.error = error;
-    this.#tell();
-  }
-
-  /** Tells every listener; a throwing listener does not stop the others. */
-  protected changed(): void {
-    this.ready = true;
-    this.error = undefined;
-    this.#tell();
-  }
-
-  #tell(): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener();
-      } catch (error) {
-        console.error(error);
-      }
-    }
-  }
+export interface VarSnapshot<T> {
+  /** The value; `undefined` until the first one arrived. */
+  readonly value: T | undefined;
+  /** Whether a value has arrived. */
+  readonly ready: boolean;
+  /** The last error the other side sent about this var, until the next change. */
+  readonly error?: SockSyncError;
 }
 
 /**
@@ -95,10 +41,10 @@ abstract class Mirror {
  * ```ts
  * import { VarMirror } from "./mirror.ts";
  * const counter = new VarMirror<number>("counter");
- * counter.onChange(() => console.log(counter.value));
+ * counter.subscribe(({ value, ready }) => console.log(ready ? value : "loading"));
  * ```
  */
-export class VarMirror<T = unknown> extends Mirror {
+export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> {
   /** Always `"var"`. */
   readonly type = "var" as const;
   /** The last value received; `undefined` until the first `set`. */
@@ -114,13 +60,23 @@ export class VarMirror<T = unknown> extends Mirror {
     this.#schema = schema;
   }
 
+  /** `var:` and the name. */
+  get key(): string {
+    return `var:${this.name}`;
+  }
+
   /** The encoded `subscribe` frame for this var. */
   subscribeFrame(): string {
     return encodeSubscribe("var", this.name);
   }
 
+  /** The encoded `unsubscribe` frame for this var. */
+  unsubscribeFrame(): string {
+    return encodeUnsubscribe("var", this.name);
+  }
+
   /** Applies a `set` frame. */
-  apply(frame: MirrorFrame): void {
+  protected update(frame: MirrorFrame): void {
     if (frame.func !== "set" || frame.type !== "var") {
       throw new SockSyncError(
         ErrorCode.InvalidFunc,
@@ -139,7 +95,16 @@ export class VarMirror<T = unknown> extends Mirror {
     } else {
       this.value = frame.value as T;
     }
-    this.changed();
+  }
+
+  /** The value, readiness and error. */
+  protected base(): VarSnapshot<T> {
+    const snapshot: { value: T | undefined; ready: boolean; error?: SockSyncError } = {
+      value: this.value,
+      ready: this.ready,
+    };
+    if (this.error) snapshot.error = this.error;
+    return snapshot;
   }
 }
 
@@ -160,19 +125,66 @@ export interface ListViewOptions {
 }
 
 /**
+ * One item of a list snapshot; `pending` marks an optimistic item that the
+ * other side has not confirmed yet.
+ *
+ * @example
+ * ```ts
+ * import type { SnapshotItem } from "./mirror.ts";
+ * const item: SnapshotItem<string> = { id: "a", value: "milk" };
+ * ```
+ */
+export interface SnapshotItem<T> {
+  /** The item's id. */
+  readonly id: string;
+  /** The item's value. */
+  readonly value: T;
+  /** Set on an item that an optimistic change inserted or changed. */
+  readonly pending?: true;
+}
+
+/**
+ * A list view's snapshot.
+ *
+ * @example
+ * ```ts
+ * import type { ListSnapshot } from "./mirror.ts";
+ * const empty: ListSnapshot<string> = {
+ *   items: [], total: 0, page: 0, pageSize: 20, pageCount: 1, ready: false,
+ * };
+ * ```
+ */
+export interface ListSnapshot<T> {
+  /** The page's items, in order. */
+  readonly items: readonly SnapshotItem<T>[];
+  /** The number of items in the whole list. */
+  readonly total: number;
+  /** The page shown, counted from 0. */
+  readonly page: number;
+  /** The page size (the provider's answer once it arrived; 0 before). */
+  readonly pageSize: number;
+  /** The number of pages (at least 1). */
+  readonly pageCount: number;
+  /** Whether the first page has arrived. */
+  readonly ready: boolean;
+  /** The last error the other side sent about this view, until the next change. */
+  readonly error?: SockSyncError;
+}
+
+/**
  * This side's copy of one page of a list the other side provides.
  *
  * @example
  * ```ts
  * import { ListMirror } from "./mirror.ts";
  * const todos = new ListMirror<{ text: string }>("todos", { page: 0, pageSize: 20 });
- * todos.onChange(() => console.log(todos.total, todos.items.length));
+ * todos.subscribe(({ total, items }) => console.log(total, items.length));
  * ```
  */
-export class ListMirror<T = unknown> extends Mirror {
+export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> {
   /** Always `"list"`. */
   readonly type = "list" as const;
-  /** The items of the current page, in order. */
+  /** The items of the current page, in order (items are replaced, never changed). */
   items: ListItem<T>[] = [];
   /** The number of items in the whole list. */
   total = 0;
@@ -191,10 +203,14 @@ export class ListMirror<T = unknown> extends Mirror {
     this.pageSize = options.pageSize;
   }
 
+  /** `list:` and the name. */
+  get key(): string {
+    return `list:${this.name}`;
+  }
+
   /** The number of pages at the current page size (at least 1). */
   get pageCount(): number {
-    const size = this.pageSize ?? (this.items.length || 1);
-    return Math.max(1, Math.ceil(this.total / size));
+    return countPages(this.total, this.pageSize ?? this.items.length);
   }
 
   /** The encoded `subscribe` frame for this view, with its page (our protocol extension). */
@@ -205,8 +221,13 @@ export class ListMirror<T = unknown> extends Mirror {
     });
   }
 
+  /** The encoded `unsubscribe` frame for this view. */
+  unsubscribeFrame(): string {
+    return encodeUnsubscribe("list", this.name);
+  }
+
   /** Applies `set_all`, `set_count`, `insert`, `delete` or `set`. */
-  apply(frame: MirrorFrame): void {
+  protected update(frame: MirrorFrame): void {
     switch (frame.func) {
       case "set_all":
         this.items = frame.items as ListItem<T>[];
@@ -238,11 +259,39 @@ export class ListMirror<T = unknown> extends Mirror {
             "a list takes set with type list",
           );
         }
-        const item = this.items.find((item) => item.id === frame.id);
-        if (item) item.value = frame.value as T;
+        const at = this.items.findIndex((item) => item.id === frame.id);
+        // A new object: the snapshots that hold the old one stay as they were.
+        if (at >= 0) this.items[at] = { id: frame.id, value: frame.value as T };
         break;
       }
     }
-    this.changed();
   }
+
+  /** The page, its items, the total and the page count. */
+  protected base(): ListSnapshot<T> {
+    const pageSize = this.pageSize ?? (this.ready ? this.items.length : 0);
+    const snapshot: { -readonly [K in keyof ListSnapshot<T>]: ListSnapshot<T>[K] } = {
+      items: Object.freeze([...this.items]),
+      total: this.total,
+      page: this.page,
+      pageSize,
+      pageCount: countPages(this.total, pageSize),
+      ready: this.ready,
+    };
+    if (this.error) snapshot.error = this.error;
+    return snapshot;
+  }
+}
+
+/**
+ * The number of pages of `total` items at `pageSize` (at least 1).
+ *
+ * @example
+ * ```ts
+ * import { countPages } from "./mirror.ts";
+ * countPages(41, 20); // 3
+ * ```
+ */
+export function countPages(total: number, pageSize: number): number {
+  return Math.max(1, Math.ceil(total / (pageSize || 1)));
 }

@@ -13,12 +13,17 @@ import { type Conflating, Outbox } from "./backpressure.ts";
 import { encodeError } from "./encode.ts";
 import type { SockSyncError } from "./errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
-import type { ListMirror, VarMirror } from "./mirror.ts";
+import type { ListMirror } from "./mirror.ts";
 import { decodeFrame } from "./decode.ts";
 import type { Message } from "./protocol.ts";
 import { OPEN, type SocketLike } from "./socket.ts";
 import { CLOSE, ConnectionGuard } from "./peer/guard.ts";
-import { type CallOptions, Consumer, type ErrorAbout } from "./peer/consumer.ts";
+import {
+  type CallOptions,
+  Consumer,
+  type ConsumerMirror,
+  type ErrorAbout,
+} from "./peer/consumer.ts";
 import { type AccessRequest, type Provided, Provider } from "./peer/provider.ts";
 import { closeSocket, failureFrame, route } from "./peer/route.ts";
 
@@ -68,7 +73,7 @@ export interface PeerOptions<C> {
   limits?: Partial<Limits>;
 }
 
-type Mirror = VarMirror<unknown> | ListMirror<unknown>;
+type Mirror = ConsumerMirror;
 
 /**
  * One end of a connection: feed it every incoming frame with

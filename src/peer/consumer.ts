@@ -7,9 +7,10 @@
  * @module
  */
 import { nanoid } from "nanoid";
-import { encodeCall, encodeGet, encodeUnsubscribe } from "../encode.ts";
+import { encodeCall, encodeGet } from "../encode.ts";
 import { ErrorCode, type ErrorCodeValue, SockSyncError } from "../errors.ts";
 import { type Limits, timerDelay } from "../limits.ts";
+import { itemKey, type ItemMirror } from "../item_mirror.ts";
 import type { ListMirror, MirrorFrame, VarMirror } from "../mirror.ts";
 import type { MessageWithFunc } from "../protocol.ts";
 import { PROBE_NAME } from "./guard.ts";
@@ -77,7 +78,17 @@ interface PendingCall {
   sent: boolean;
 }
 
-type Mirror = VarMirror<unknown> | ListMirror<unknown>;
+/**
+ * A mirror a consumer keeps fed: a var, a list view or a list item.
+ *
+ * @example
+ * ```ts
+ * import type { ConsumerMirror } from "./consumer.ts";
+ * const key = (mirror: ConsumerMirror) => mirror.key;
+ * ```
+ */
+export type ConsumerMirror = VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
+type Mirror = ConsumerMirror;
 type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
 
 /**
@@ -243,8 +254,10 @@ export class Consumer {
     if (message.type !== undefined) about.type = message.type;
     if (message.name !== undefined) about.name = message.name;
     if (message.id !== undefined) about.id = message.id;
-    const mirror = this.#mirrorMap?.get(`${message.type}:${message.name}`);
-    mirror?.fail(error);
+    const item = message.type === "list" && message.id !== undefined
+      ? this.#mirrorMap?.get(itemKey(message.name ?? "", message.id))
+      : undefined;
+    (item ?? this.#mirrorMap?.get(`${message.type}:${message.name}`))?.fail(error);
     for (const listener of this.#errorListenerSet ?? []) listener(error, about);
   }
 
@@ -258,32 +271,45 @@ export class Consumer {
     }
   }
 
-  /** Applies a frame that changes one of this side's mirrors. */
+  /**
+   * Applies a frame that changes one of this side's mirrors: a list item's
+   * `set` goes to the item's mirror and to the view; a `delete` marked
+   * `more` belongs to a view's change (the item may only have left the
+   * page), an unmarked one goes to the item's mirror if there is one.
+   */
   apply(frame: MirrorFrame): void {
-    const mirror = this.#options.allowed(frame)
-      ? this.#mirrorMap?.get(`${frame.type}:${frame.name}`)
+    if (!this.#options.allowed(frame)) throw notSubscribed();
+    const view = this.#mirrorMap?.get(`${frame.type}:${frame.name}`);
+    const item = frame.type === "list" && (frame.func === "set" || frame.func === "delete")
+      ? this.#mirrorMap?.get(itemKey(frame.name, frame.id))
       : undefined;
-    if (!mirror) throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
-    mirror.apply(frame);
+    if (!view && !item) throw notSubscribed();
+    if (item && !(frame.func === "delete" && (frame as { more?: boolean }).more)) {
+      item.apply(frame);
+      if (frame.func === "delete") return;
+    }
+    view?.apply(frame);
   }
 
-  /** Subscribes a mirror to the var or list the other side provides. */
+  /** Subscribes a mirror to the var, list or item the other side provides. */
   mirror(mirror: Mirror): void {
-    this.#mirrors.set(`${mirror.type}:${mirror.name}`, mirror);
+    this.#mirrors.set(mirror.key, mirror);
     mirror.ready = false;
     this.#options.send(mirror.subscribeFrame());
   }
 
   /** Unsubscribes a mirror. */
   unmirror(mirror: Mirror): void {
-    const key = `${mirror.type}:${mirror.name}`;
-    if (this.#mirrorMap?.get(key) !== mirror) return;
-    this.#mirrorMap.delete(key);
-    this.#options.send(encodeUnsubscribe(mirror.type, mirror.name));
+    if (this.#mirrorMap?.get(mirror.key) !== mirror) return;
+    this.#mirrorMap.delete(mirror.key);
+    this.#options.send(mirror.unsubscribeFrame());
   }
 
   /** Asks the provider for a mirror's current value again (`get`). */
   refresh(mirror: Mirror): void {
+    if ("id" in mirror) {
+      return this.#options.send(encodeGet("list", mirror.name, { id: mirror.id }));
+    }
     // A bare list `get` would move the view to page 0: keep the mirror's page.
     if (mirror.type === "list") return this.getPage(mirror, mirror.page, mirror.pageSize);
     this.#options.send(encodeGet("var", mirror.name));
@@ -306,6 +332,10 @@ export class Consumer {
       call.reject(closed());
     }
   }
+}
+
+function notSubscribed(): SockSyncError {
+  return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
 }
 
 function closed(): SockSyncError {
