@@ -318,6 +318,22 @@ export function encodeUnsubscribe(
   return JSON.stringify({ func: "unsubscribe", type, name, id });
 }
 
+/**
+ * Marks an encoded list frame as followed by more frames of the same change
+ * (`"more": true`, last), so that a mirror tells its listeners once, after
+ * the change's last frame. A peer following the original protocol ignores
+ * the field.
+ *
+ * @example
+ * ```ts
+ * import { encodeDelete, withMore } from "./encode.ts";
+ * withMore(encodeDelete("todos", "a")); // {"func":"delete",…,"id":"a","more":true}
+ * ```
+ */
+export function withMore(text: string): string {
+  return `${text.slice(0, -1)},"more":true}`;
+}
+
 function request(func: string, type: string, name: string, fields: RequestFields): string {
   return JSON.stringify({
     func,

@@ -12,6 +12,7 @@ import {
   encodeItemSet,
   encodeSetAll,
   encodeSetCount,
+  withMore,
 } from "./encode.ts";
 import type { ItemSubscriptions } from "./list_items.ts";
 import {
@@ -146,7 +147,8 @@ export class ListFanout<T> {
       items.forget(change.id);
     }
     const counted = { texts: [countText], version, deferred };
-    const framed = { texts: [itemText, countText], version, deferred };
+    // Marked `more`: a view's mirror tells its listeners once, after the set_count.
+    const framed = { texts: [withMore(itemText), countText], version, deferred };
     // Every view's total changes, so every window is visited; the classification is O(1) each.
     const reads: Promise<() => void>[] = [];
     for (const window of windows.all) {
@@ -182,11 +184,11 @@ export class ListFanout<T> {
     if (!fresh(left) || !fresh(came)) return await this.#refresh(window, change.version);
     const texts: string[] = [];
     const leftId = typeof leaving === "string" ? leaving : left?.items[0].id;
-    if (leftId !== undefined) texts.push(encodeDelete(name, leftId));
+    if (leftId !== undefined) texts.push(withMore(encodeDelete(name, leftId)));
     const item = came?.items[0] ?? (change.op === "insert" ? change : undefined);
     if (item) {
       const index = came ? entering! : change.index;
-      texts.push(encodeInsert({ name, index, id: item.id, value: item.value }));
+      texts.push(withMore(encodeInsert({ name, index, id: item.id, value: item.value })));
     }
     texts.push(countText);
     const version = change.version;

@@ -198,6 +198,13 @@ const ErrorSchema: Obj<{
   id: v.optional(v.string()),
 });
 
+/** Our extension: `more: true` on a frame says more frames of the same change follow. */
+type More = { more: Opt<v.BooleanSchema<undefined>> };
+type Chained<S> = S extends Obj<infer E> ? Obj<E & More> : never;
+function chained<E extends v.ObjectEntries>(schema: Obj<E>): Obj<E & More> {
+  return v.object({ ...schema.entries, more: v.optional(v.boolean()) });
+}
+
 /**
  * Schemas of every message, by `func` and then by `type` (`""` for messages
  * without a type).
@@ -211,11 +218,11 @@ const ErrorSchema: Obj<{
  */
 export const MessageSchemas: {
   readonly get: { readonly var: typeof GetVar; readonly list: typeof GetList };
-  readonly set: { readonly var: typeof SetVar; readonly list: typeof SetList };
-  readonly set_all: { readonly list: typeof SetAll };
-  readonly set_count: { readonly list: typeof SetCount };
-  readonly insert: { readonly list: typeof Insert };
-  readonly delete: { readonly list: typeof Delete };
+  readonly set: { readonly var: Chained<typeof SetVar>; readonly list: Chained<typeof SetList> };
+  readonly set_all: { readonly list: Chained<typeof SetAll> };
+  readonly set_count: { readonly list: Chained<typeof SetCount> };
+  readonly insert: { readonly list: Chained<typeof Insert> };
+  readonly delete: { readonly list: Chained<typeof Delete> };
   readonly call: { readonly function: typeof Call };
   readonly return: { readonly function: typeof Return };
   readonly subscribe: {
@@ -232,11 +239,11 @@ export const MessageSchemas: {
   readonly error: { readonly "": typeof ErrorSchema };
 } = {
   get: { var: GetVar, list: GetList },
-  set: { var: SetVar, list: SetList },
-  set_all: { list: SetAll },
-  set_count: { list: SetCount },
-  insert: { list: Insert },
-  delete: { list: Delete },
+  set: { var: chained(SetVar), list: chained(SetList) },
+  set_all: { list: chained(SetAll) },
+  set_count: { list: chained(SetCount) },
+  insert: { list: chained(Insert) },
+  delete: { list: chained(Delete) },
   call: { function: Call },
   return: { function: Return },
   subscribe: { var: SubscribeVar, list: SubscribeList, function: SubscribeFunction },

@@ -239,6 +239,7 @@ describe("protocol: lists", () => {
         index: 1,
         id: b.id,
         value: { text: "b", done: false },
+        more: true,
       });
       assert.deepEqual(await client.next(), {
         func: "set_count",
@@ -260,6 +261,7 @@ describe("protocol: lists", () => {
         type: "list",
         name: "todos",
         id: a,
+        more: true,
       });
       assert.equal((await client.next()).total_item_count, 1);
     });
