@@ -41,3 +41,21 @@ export function connectPage(): Client {
 export function failure(name: string, error: unknown): string {
   return `${name} failed: ${error instanceof Error ? error.message : String(error)}`;
 }
+
+/** A chat message of the demo's `messages` list. */
+export interface Message {
+  /** The room it was posted in. */
+  room: string;
+  /** Who posted it. */
+  author: string;
+  /** What it says. */
+  text: string;
+  /** When it was posted, in ms since the epoch. */
+  created_at: number;
+}
+
+/** The chat's rooms, one tab each. */
+export const ROOMS: readonly string[] = ["general", "random"];
+
+/** Messages per chat page. */
+export const CHAT_PAGE_SIZE = 10;

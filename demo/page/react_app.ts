@@ -8,7 +8,15 @@
 import { createElement as h, type FormEvent, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { SockSyncProvider, useCall, useList, useVar } from "../../src/react.ts";
-import { connectPage, failure, PAGE_SIZES, type Todo } from "./connect_page.ts";
+import {
+  CHAT_PAGE_SIZE,
+  connectPage,
+  failure,
+  type Message,
+  PAGE_SIZES,
+  ROOMS,
+  type Todo,
+} from "./connect_page.ts";
 
 type Report = (error: string) => void;
 
@@ -181,11 +189,121 @@ function Todos(props: { report: Report }) {
   ]);
 }
 
+function Chat(props: { report: Report }) {
+  const [room, setRoom] = useState(ROOMS[0]);
+  const messages = useList<Message>("messages", { pageSize: CHAT_PAGE_SIZE, params: { room } });
+  const post = useCall("post_message");
+  const [text, setText] = useState("");
+  const [author, setAuthor] = useState("");
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const value = text.trim();
+    if (!value) return;
+    setText("");
+    const name = author.trim();
+    const args = name ? { room, text: value, author: name } : { room, text: value };
+    const shown = { room, author: name || "anon", text: value, created_at: Date.now() };
+    void run(
+      props.report,
+      "post_message",
+      () =>
+        post(args, { optimistic: (change) => void change.insert("messages", { value: shown }) }),
+    );
+  };
+  return h("section", { className: "card chat", "data-testid": "chat" }, [
+    h("h2", { key: "h" }, [
+      "Chat ",
+      h(
+        "span",
+        { key: "t", className: "muted", "data-testid": "chat-total" },
+        messages.ready ? `(${messages.total})` : "",
+      ),
+    ]),
+    h(
+      "nav",
+      { key: "tabs", className: "tabs", role: "tablist" },
+      ROOMS.map((name) =>
+        h("button", {
+          key: name,
+          className: "tab",
+          type: "button",
+          role: "tab",
+          "data-testid": `room-${name}`,
+          "aria-selected": name === room,
+          onClick: () => setRoom(name),
+        }, `#${name}`)
+      ),
+    ),
+    h("form", { key: "form", autoComplete: "off", onSubmit: submit }, [
+      h("input", {
+        key: "author",
+        className: "author",
+        "data-testid": "chat-author",
+        placeholder: "anon",
+        maxLength: 64,
+        "aria-label": "Your name",
+        value: author,
+        onChange: (event: { target: HTMLInputElement }) => setAuthor(event.target.value),
+      }),
+      h("input", {
+        key: "text",
+        "data-testid": "chat-input",
+        placeholder: `Message #${room} — Enter posts`,
+        maxLength: 2000,
+        required: true,
+        value: text,
+        onChange: (event: { target: HTMLInputElement }) => setText(event.target.value),
+      }),
+      h("button", { key: "send", type: "submit", "data-testid": "chat-send" }, "Post"),
+    ]),
+    h(
+      "ul",
+      { key: "list", className: "messages", "data-testid": "chat-list", "data-room": room },
+      messages.items.map((item) =>
+        h("li", { key: item.id, "data-testid": "chat-message", "data-id": item.id }, [
+          h("div", { key: "meta", className: "meta" }, [
+            h("b", { key: "who" }, item.value.author),
+            h("time", { key: "when" }, new Date(item.value.created_at).toLocaleTimeString()),
+          ]),
+          h("div", { key: "text", className: "text", "data-testid": "chat-text" }, item.value.text),
+        ])
+      ),
+    ),
+    messages.ready && messages.total === 0
+      ? h("p", { key: "empty", className: "empty" }, "No messages here yet.")
+      : null,
+    h("nav", { key: "pager", className: "pager" }, [
+      h("button", {
+        key: "prev",
+        type: "button",
+        "data-testid": "chat-prev",
+        "aria-label": "Newer messages",
+        disabled: messages.page === 0,
+        onClick: () => messages.setPage(Math.max(0, messages.page - 1)),
+      }, "‹"),
+      h(
+        "span",
+        { key: "info", "data-testid": "chat-page" },
+        `Page ${messages.page + 1} of ${messages.pageCount}`,
+      ),
+      h("button", {
+        key: "next",
+        type: "button",
+        "data-testid": "chat-next",
+        "aria-label": "Older messages",
+        disabled: messages.page + 1 >= messages.pageCount,
+        onClick: () => messages.setPage(messages.page + 1),
+      }, "›"),
+    ]),
+  ]);
+}
+
 function App() {
   const [error, setError] = useState("");
   return [
     h(Counter, { key: "counter", report: setError }),
     h(Todos, { key: "todos", report: setError }),
+    h(Chat, { key: "chat", report: setError }),
     h("p", {
       key: "error",
       className: "error",

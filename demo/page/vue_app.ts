@@ -7,7 +7,15 @@
  */
 import { createApp, defineComponent, h, type PropType, ref } from "vue";
 import { socksync, useCall, useList, useVar } from "../../src/vue.ts";
-import { connectPage, failure, PAGE_SIZES, type Todo } from "./connect_page.ts";
+import {
+  CHAT_PAGE_SIZE,
+  connectPage,
+  failure,
+  type Message,
+  PAGE_SIZES,
+  ROOMS,
+  type Todo,
+} from "./connect_page.ts";
 
 const error = ref("");
 
@@ -170,9 +178,119 @@ const Todos = defineComponent(() => {
   };
 });
 
+const Chat = defineComponent(() => {
+  const room = ref(ROOMS[0]);
+  const messages = useList<Message>("messages", {
+    pageSize: CHAT_PAGE_SIZE,
+    params: () => ({ room: room.value }),
+  });
+  const post = useCall("post_message");
+  const text = ref("");
+  const author = ref("");
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const value = text.value.trim();
+    if (!value) return;
+    text.value = "";
+    const name = author.value.trim();
+    const args = name
+      ? { room: room.value, text: value, author: name }
+      : { room: room.value, text: value };
+    const shown = { room: room.value, author: name || "anon", text: value, created_at: Date.now() };
+    void run(
+      "post_message",
+      () =>
+        post(args, { optimistic: (change) => void change.insert("messages", { value: shown }) }),
+    );
+  };
+  return () =>
+    h("section", { class: "card chat", "data-testid": "chat" }, [
+      h("h2", [
+        "Chat ",
+        h(
+          "span",
+          { class: "muted", "data-testid": "chat-total" },
+          messages.ready ? `(${messages.total})` : "",
+        ),
+      ]),
+      h(
+        "nav",
+        { class: "tabs", role: "tablist" },
+        ROOMS.map((name) =>
+          h("button", {
+            class: "tab",
+            type: "button",
+            role: "tab",
+            "data-testid": `room-${name}`,
+            "aria-selected": String(name === room.value),
+            onClick: () => room.value = name,
+          }, `#${name}`)
+        ),
+      ),
+      h("form", { autocomplete: "off", onSubmit: submit }, [
+        h("input", {
+          class: "author",
+          "data-testid": "chat-author",
+          placeholder: "anon",
+          maxlength: 64,
+          "aria-label": "Your name",
+          value: author.value,
+          onInput: (event: Event) => author.value = (event.target as HTMLInputElement).value,
+        }),
+        h("input", {
+          "data-testid": "chat-input",
+          placeholder: `Message #${room.value} — Enter posts`,
+          maxlength: 2000,
+          required: true,
+          value: text.value,
+          onInput: (event: Event) => text.value = (event.target as HTMLInputElement).value,
+        }),
+        h("button", { type: "submit", "data-testid": "chat-send" }, "Post"),
+      ]),
+      h(
+        "ul",
+        { class: "messages", "data-testid": "chat-list", "data-room": room.value },
+        messages.items.map((item) =>
+          h("li", { key: item.id, "data-testid": "chat-message", "data-id": item.id }, [
+            h("div", { class: "meta" }, [
+              h("b", item.value.author),
+              h("time", new Date(item.value.created_at).toLocaleTimeString()),
+            ]),
+            h("div", { class: "text", "data-testid": "chat-text" }, item.value.text),
+          ])
+        ),
+      ),
+      messages.ready && messages.total === 0
+        ? h("p", { class: "empty" }, "No messages here yet.")
+        : null,
+      h("nav", { class: "pager" }, [
+        h("button", {
+          type: "button",
+          "data-testid": "chat-prev",
+          "aria-label": "Newer messages",
+          disabled: messages.page === 0,
+          onClick: () => messages.setPage(Math.max(0, messages.page - 1)),
+        }, "‹"),
+        h(
+          "span",
+          { "data-testid": "chat-page" },
+          `Page ${messages.page + 1} of ${messages.pageCount}`,
+        ),
+        h("button", {
+          type: "button",
+          "data-testid": "chat-next",
+          "aria-label": "Older messages",
+          disabled: messages.page + 1 >= messages.pageCount,
+          onClick: () => messages.setPage(messages.page + 1),
+        }, "›"),
+      ]),
+    ]);
+});
+
 const App = defineComponent(() => () => [
   h(Counter),
   h(Todos),
+  h(Chat),
   h(
     "p",
     { class: "error", "data-testid": "error", role: "alert", hidden: !error.value },
