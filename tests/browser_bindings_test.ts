@@ -13,10 +13,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import { Client } from "../src/client.ts";
 import { detectRuntime } from "../src/serve.ts";
-import { type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
+import { ROOT, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -262,3 +263,40 @@ for (const kind of ["vue", "react"] as const) {
     });
   });
 }
+
+// The chat comes with demo/chat.ts (list `messages`, params `{ room }`).
+const noChat = existsSync(join(ROOT, "demo", "chat.ts")) ? false : "the demo has no chat";
+
+test("chat: a message posted on /vue/ shows on /react/ in its room only", {
+  skip: skip ?? noChat,
+  timeout: 120_000,
+}, async () => {
+  await withBrowser(async ({ open }) => {
+    const vue = await open("vue");
+    const react = await open("react");
+    const messages = (page: Page, expected: string[]) =>
+      waitFor(
+        page,
+        `messages ${expected.join(", ")}`,
+        `JSON.stringify([...document.querySelectorAll('${
+          ID("chat-text")
+        }')].map((e) => e.textContent)) === ${JSON.stringify(JSON.stringify(expected))}`,
+      );
+    for (const page of [vue, react]) await textIs(page, "chat-total", "(0)");
+    await vue.fill(ID("chat-input"), "hello general");
+    await vue.press(ID("chat-input"), "Enter");
+    await messages(react, ["hello general"]);
+    await messages(vue, ["hello general"]);
+
+    await react.click(ID("room-random"));
+    await textIs(react, "chat-total", "(0)");
+    await react.fill(ID("chat-input"), "hello random");
+    await react.press(ID("chat-input"), "Enter");
+    await messages(react, ["hello random"]);
+    // /vue/ still shows #general: the random room's message is not there.
+    await textIs(vue, "chat-total", "(1)");
+    await messages(vue, ["hello general"]);
+    await vue.click(ID("room-random"));
+    await messages(vue, ["hello random"]);
+  });
+});
