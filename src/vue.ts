@@ -128,12 +128,14 @@ function onEnd(stop: () => void): void {
 
 /**
  * Follows a snapshot source into a shallow reactive object: every change
- * replaces all its fields at once (one render per change). The source is
- * reopened whenever `open`'s reactive inputs give another one; the returned
- * ref holds the one followed now.
+ * replaces all its fields at once (one render per change). When `key` (a
+ * reactive getter) changes, the old source is closed before the new one
+ * opens, since the client may hand back a shared source for the same name.
+ * The returned ref holds the source followed now.
  */
 function follow<S extends object, M extends { subscribe(l: (s: S) => void): () => void }>(
   state: S,
+  key: () => string,
   open: () => M,
   close: (mirror: M) => void,
 ): ShallowRef<M | undefined> {
@@ -144,8 +146,9 @@ function follow<S extends object, M extends { subscribe(l: (s: S) => void): () =
     if (current.value) close(current.value);
     stop = current.value = undefined;
   };
-  watch(open, (next) => {
+  watch(key, () => {
     end();
+    const next = open();
     current.value = next;
     // A snapshot without an error clears the last one.
     stop = next.subscribe((snapshot) => Object.assign(state, { error: undefined }, snapshot));
@@ -171,9 +174,13 @@ function follow<S extends object, M extends { subscribe(l: (s: S) => void): () =
 export function useVar<T = unknown>(name: MaybeRefOrGetter<string>): Readonly<VarState<T>> {
   const client = useClient();
   const state = shallowReactive<VarState<T>>({ value: undefined, ready: false, error: undefined });
-  const open = () => client.var(toValue(name));
   // A var mirror is the client's, shared by name: unsubscribing is enough.
-  follow(state as VarState<unknown>, () => open(), () => {});
+  follow(
+    state as VarState<unknown>,
+    () => toValue(name),
+    () => client.var(toValue(name)),
+    () => {},
+  );
   return state;
 }
 
@@ -237,25 +244,18 @@ export function useList<T = unknown>(
     error: undefined,
     setPage: (page: number) => view.value?.setPage(page),
   });
-  let opened = "";
-  let last: ReturnType<BindableClient["list"]> | undefined;
+  // The client shares a list's view between everyone who opens it: the name
+  // and params pick the view (a getter that builds new params each time does
+  // not reopen it), the page and page size move it.
   const view = follow(
     state as ListState<unknown>,
-    () => {
-      const params = toValue(options.params);
-      // The client shares a list's view between everyone who opens it: the
-      // name and params pick the view, the page and page size move it. A
-      // getter that builds new params each time must not reopen it.
-      const key = listKey(toValue(name), undefined, params);
-      if (key === opened && last) return last;
-      opened = key;
-      last = client.list(toValue(name), {
+    () => listKey(toValue(name), undefined, toValue(options.params)),
+    () =>
+      client.list(toValue(name), {
         page: toValue(options.page) ?? 0,
         pageSize: toValue(options.pageSize),
-        params,
-      });
-      return last;
-    },
+        params: toValue(options.params),
+      }),
     (closing) => closing.close(),
   );
   watch(
@@ -296,6 +296,7 @@ export function useItem<T = unknown>(
   });
   follow(
     state as ItemState<unknown>,
+    () => JSON.stringify([toValue(list), toValue(id)]),
     () => client.item(toValue(list), toValue(id)),
     (m) => m.close(),
   );

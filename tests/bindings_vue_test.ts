@@ -177,3 +177,29 @@ test("vue: an optimistic row renders before the reply and goes on a refusal", {
     }
   });
 });
+
+test(
+  "vue: a reactive id closes the old item mirror and follows the new one",
+  { skip },
+  async () => {
+    await withDemoClient(async (client) => {
+      const first = await client.call("add_todo", { text: "first" }) as { id: string };
+      const second = await client.call("add_todo", { text: "second" }) as { id: string };
+      const id = ref(first.id);
+      const Item = defineComponent(() => {
+        const todo = useItem<Todo>("todos", id);
+        return () => h("p", { "data-testid": "item" }, todo.value?.text ?? "…");
+      });
+      const { container, unmount } = mount(client, Item);
+      try {
+        await until("the first item", () => seen(container, "item")[0] === "first");
+        id.value = second.id;
+        await until("the second item", () => seen(container, "item")[0] === "second");
+        assert.equal(client.open, 2, "one item mirror and its subscription");
+      } finally {
+        unmount();
+      }
+      assert.equal(client.open, 0);
+    });
+  },
+);
