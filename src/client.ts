@@ -9,22 +9,25 @@
 import type * as v from "valibot";
 import { backoffDelay } from "./backoff.ts";
 import type {
+  CallRest,
+  ClientCallOptions,
   ClientErrorInfo,
   ClientOptions,
   DisconnectInfo,
+  ListOpenOptions,
+  ListRest,
   WebSocketConstructor,
   WebSocketLike,
 } from "./client_options.ts";
+import { type ClientMirror, ClientMirrors } from "./client_mirrors.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "./limits.ts";
 import type {
   AnyName,
   ApiShape,
-  ArgsOf,
   FunctionName,
   ItemOf,
   ListName,
-  ParamsOf,
   ResultOf,
   UntypedApi,
   VarName,
@@ -33,64 +36,24 @@ import { itemKey, ItemMirror } from "./item_mirror.ts";
 import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "./listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
-import { type OptimisticChange, showOptimistic } from "./optimistic.ts";
-import { type CallOptions, type ErrorAbout, Peer } from "./peer.ts";
+import { showOptimistic } from "./optimistic.ts";
+import { type ErrorAbout, Peer } from "./peer.ts";
 
 export type {
+  CallRest,
+  ClientCallOptions,
   ClientErrorInfo,
   ClientOptions,
   DisconnectInfo,
+  ListOpenOptions,
+  ListRest,
   WebSocketConstructor,
   WebSocketLike,
 } from "./client_options.ts";
 export { ListView } from "./list_view.ts";
 export { ItemMirror } from "./item_mirror.ts";
 
-type Mirror = VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
-
-/**
- * Options of a list view opened by a client: its page, page size and params
- * (required when the list's declared params are).
- *
- * @example
- * ```ts
- * import type { ListOpenOptions } from "./client.ts";
- * const options: ListOpenOptions<{ room: string }> = { page: 0, pageSize: 20, params: { room: "general" } };
- * ```
- */
-export type ListOpenOptions<P> =
-  & ListViewOptions
-  & (undefined extends P ? { params?: P } : { params: P });
-
-/**
- * Options of a client's call: its timeout, and an optimistic change shown
- * while it is pending (see {@linkcode Client.call}).
- *
- * @example
- * ```ts
- * import type { ClientCallOptions } from "./client.ts";
- * const options: ClientCallOptions = {
- *   timeout: 5_000,
- *   optimistic: (change) => change.remove("todos", "V1StGXR8"),
- * };
- * ```
- */
-export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends CallOptions {
-  /**
-   * Fills in the change to show at once: the mirrors it names show it until
-   * the call settles, then what the server sent (on `return`, its real
-   * change; on `error`, the change rolled back).
-   */
-  optimistic?: (change: OptimisticChange<A>) => void;
-}
-
-type ListRest<A extends ApiShape, N extends ListName<A>> = undefined extends ParamsOf<A, N>
-  ? [options?: ListOpenOptions<ParamsOf<A, N>>]
-  : [options: ListOpenOptions<ParamsOf<A, N>>];
-
-type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined extends ArgsOf<A, N>
-  ? [args?: ArgsOf<A, N>, options?: ClientCallOptions<A>]
-  : [args: ArgsOf<A, N>, options?: ClientCallOptions<A>];
+type Mirror = ClientMirror;
 
 /**
  * A connection to a SockSync server that reconnects by itself. Create it
@@ -112,15 +75,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly url: string;
   readonly #options: ClientOptions;
   readonly #WebSocket: WebSocketConstructor;
-  readonly #mirrors = new Map<string, Mirror>();
-  // How many opened each list view or item mirror and did not close it yet.
-  readonly #opened = new Map<Mirror, number>();
-  // A view's page is remembered here so a reconnect reopens the page the user
-  // last asked for, even when its answer never arrived.
-  readonly #wantedPages = new Map<
-    ListMirror<unknown>,
-    { page: number; size?: number }
-  >();
+  readonly #mirrors = new ClientMirrors(() => this.#peer);
   readonly #connectListeners = new Listeners<[]>();
   readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
@@ -175,7 +130,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     const known = this.#mirrors.get(`var:${name}`);
     if (known) return known as VarMirror<unknown>;
     const mirror = new VarMirror<unknown>(name, schema);
-    this.#add(mirror);
+    this.#mirrors.add(mirror);
     return mirror;
   }
 
@@ -198,11 +153,10 @@ export class Client<A extends ApiShape = UntypedApi> {
       name,
       options,
       (target, page, size) => this.getPage(target, page, size),
-      (target) => this.#close(target),
+      (target) => this.#mirrors.close(target),
     );
-    if (!known) this.#add(view);
-    this.#opened.set(view, (this.#opened.get(view) ?? 0) + 1);
-    return view;
+    if (!known) this.#mirrors.add(view);
+    return this.#mirrors.open(view);
   }
 
   /**
@@ -215,27 +169,20 @@ export class Client<A extends ApiShape = UntypedApi> {
   // deno-lint-ignore no-explicit-any
   item(list: string, id: string): ItemMirror<any> {
     const known = this.#mirrors.get(itemKey(list, id)) as ItemMirror<unknown> | undefined;
-    const mirror = known ?? new ItemMirror<unknown>(list, id, (target) => this.#close(target));
-    if (!known) this.#add(mirror);
-    this.#opened.set(mirror, (this.#opened.get(mirror) ?? 0) + 1);
-    return mirror;
+    const mirror = known ??
+      new ItemMirror<unknown>(list, id, (target) => this.#mirrors.close(target));
+    if (!known) this.#mirrors.add(mirror);
+    return this.#mirrors.open(mirror);
   }
 
   /** Moves a list view to another page (and optionally page size). */
   getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
-    checkPage(page, pageSize);
-    const size = pageSize ?? this.#wantedPages.get(view)?.size ?? view.pageSize;
-    this.#wantedPages.set(view, { page, size });
-    this.#peer?.getPage(view, page, size);
+    this.#mirrors.getPage(view, page, pageSize);
   }
 
   /** Stops mirroring a var, list or item at once, however many opened it. */
   release(mirror: Mirror): void {
-    if (this.#mirrors.get(mirror.key) !== mirror) return;
-    this.#mirrors.delete(mirror.key);
-    this.#opened.delete(mirror);
-    this.#wantedPages.delete(mirror as ListMirror<unknown>);
-    this.#peer?.unmirror(mirror);
+    this.#mirrors.release(mirror);
   }
 
   /**
@@ -260,7 +207,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   call<N extends FunctionName<A>>(name: N, ...rest: CallRest<A, N>): Promise<ResultOf<A, N>>;
   async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
     const drop = options.optimistic
-      ? showOptimistic<A>(this.#targets(), options.optimistic)
+      ? showOptimistic<A>(this.#mirrors.targets(), options.optimistic)
       : undefined;
     try {
       const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
@@ -317,27 +264,6 @@ export class Client<A extends ApiShape = UntypedApi> {
     socket?.close(1000, "client closed");
   }
 
-  #add(mirror: Mirror): void {
-    this.#mirrors.set(mirror.key, mirror);
-    this.#peer?.mirror(mirror);
-  }
-
-  #close(mirror: Mirror): void {
-    const left = (this.#opened.get(mirror) ?? 0) - 1;
-    if (left > 0) this.#opened.set(mirror, left);
-    else this.release(mirror);
-  }
-
-  #targets() {
-    const mirrors = this.#mirrors;
-    return {
-      vars: (name: string) => mirrorsOf(mirrors, `var:${name}`) as VarMirror<unknown>[],
-      views: (name: string) => mirrorsOf(mirrors, `list:${name}`) as ListMirror<unknown>[],
-      item: (list: string, id: string) =>
-        mirrors.get(itemKey(list, id)) as ItemMirror<unknown> | undefined,
-    };
-  }
-
   #nextConnection(name: string, timeout: number): Promise<Peer> {
     if (this.#closed) return Promise.reject(new SockSyncError(ErrorCode.Other, "client closed"));
     return new Promise((resolve, reject) => {
@@ -374,15 +300,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       }
       peer.expectFunctions();
       peer.onError((error, about) => this.#emitError(error, about));
-      for (const mirror of this.#mirrors.values()) {
-        const view = mirror as ListMirror<unknown>;
-        const wanted = this.#wantedPages.get(view);
-        if (wanted) {
-          view.page = wanted.page;
-          if (wanted.size !== undefined) view.pageSize = wanted.size;
-        }
-        peer.mirror(mirror);
-      }
+      this.#mirrors.subscribeAll(peer);
       this.#connectListeners.emit();
     };
     socket.onmessage = (event: { data: unknown }) => {
@@ -411,10 +329,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   #emitError(error: SockSyncError, about: ErrorAbout): void {
-    const mirror =
-      (about.type === "list" && about.id !== undefined
-        ? this.#mirrors.get(itemKey(about.name ?? "", about.id))
-        : undefined) ?? this.#mirrors.get(`${about.type}:${about.name}`);
+    const mirror = this.#mirrors.about(about);
     const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
@@ -462,9 +377,4 @@ export function connect<A extends ApiShape = UntypedApi>(
   options: ClientOptions = {},
 ): Client<A> {
   return new Client<A>(url, options);
-}
-
-function mirrorsOf(mirrors: Map<string, Mirror>, key: string): Mirror[] {
-  const mirror = mirrors.get(key);
-  return mirror ? [mirror] : [];
 }

@@ -9,6 +9,10 @@ import type { Limits } from "./limits.ts";
 import type { ItemMirror } from "./item_mirror.ts";
 import type { ListMirror, VarMirror } from "./mirror.ts";
 import type { ErrorAbout, Registry } from "./peer.ts";
+import type { CallOptions } from "./peer/consumer.ts";
+import type { ApiShape, ArgsOf, FunctionName, ListName, ParamsOf, UntypedApi } from "./api.ts";
+import type { ListViewOptions } from "./mirror.ts";
+import type { OptimisticChange } from "./optimistic.ts";
 
 /**
  * The part of a WebSocket the client uses: the Web-standard API, which
@@ -122,3 +126,69 @@ export interface DisconnectInfo {
   /** The close reason the other side gave, if any. */
   reason: string;
 }
+
+/**
+ * Options of a list view opened by a client: its page, page size and params
+ * (required when the list's declared params are).
+ *
+ * @example
+ * ```ts
+ * import type { ListOpenOptions } from "./client_options.ts";
+ * const options: ListOpenOptions<{ room: string }> = { page: 0, pageSize: 20, params: { room: "general" } };
+ * ```
+ */
+export type ListOpenOptions<P> =
+  & ListViewOptions
+  & (undefined extends P ? { params?: P } : { params: P });
+
+/**
+ * Options of a client's call: its timeout, and an optimistic change shown
+ * while it is pending (see `Client.call`).
+ *
+ * @example
+ * ```ts
+ * import type { ClientCallOptions } from "./client_options.ts";
+ * const options: ClientCallOptions = {
+ *   timeout: 5_000,
+ *   optimistic: (change) => change.remove("todos", "V1StGXR8"),
+ * };
+ * ```
+ */
+export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends CallOptions {
+  /**
+   * Fills in the change to show at once: the mirrors it names show it until
+   * the call settles, then what the server sent (on `return`, its real
+   * change; on `error`, the change rolled back).
+   */
+  optimistic?: (change: OptimisticChange<A>) => void;
+}
+
+/**
+ * The options argument of a typed `client.list`: required when the list's
+ * params are.
+ *
+ * @example
+ * ```ts
+ * import type { ListRest } from "./client_options.ts";
+ * type Api = { vars: {}; lists: { chat: { item: string; params: { room: string } } }; functions: {} };
+ * const rest: ListRest<Api, "chat"> = [{ params: { room: "general" } }];
+ * ```
+ */
+export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined extends ParamsOf<A, N>
+  ? [options?: ListOpenOptions<ParamsOf<A, N>>]
+  : [options: ListOpenOptions<ParamsOf<A, N>>];
+
+/**
+ * The arguments of a typed `client.call` after the name: `args` (optional
+ * when the function's args are), then the options.
+ *
+ * @example
+ * ```ts
+ * import type { CallRest } from "./client_options.ts";
+ * type Api = { vars: {}; lists: {}; functions: { add: { args: { text: string }; result: null } } };
+ * const rest: CallRest<Api, "add"> = [{ text: "milk" }, { timeout: 1_000 }];
+ * ```
+ */
+export type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined extends ArgsOf<A, N>
+  ? [args?: ArgsOf<A, N>, options?: ClientCallOptions<A>]
+  : [args: ArgsOf<A, N>, options?: ClientCallOptions<A>];

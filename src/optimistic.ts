@@ -28,11 +28,13 @@ import type { Overlay } from "./mirror_core.ts";
  * ```
  */
 export interface OptimisticChange<A extends ApiShape = UntypedApi> {
-  /** Shows a var's new value (or the value `fn` makes of the current one). */
+  /** Shows the value `fn` makes of a var's current one. */
   set<N extends VarName<A>>(
     name: N,
-    value: A["vars"][N] | ((current: A["vars"][N] | undefined) => A["vars"][N]),
+    fn: (current: A["vars"][N] | undefined) => A["vars"][N],
   ): void;
+  /** Shows a var's new value. */
+  set<N extends VarName<A>>(name: N, value: A["vars"][N]): void;
   /**
    * Shows an item inserted at `index` of the whole list (default 0, the top;
    * past the end means the end); returns its id (default: a fresh one).
@@ -42,12 +44,14 @@ export interface OptimisticChange<A extends ApiShape = UntypedApi> {
     list: N,
     item: { value: ItemOf<A, N>; id?: string; index?: number },
   ): string;
-  /** Shows an item's new value (or the value `fn` makes of the current one). */
+  /** Shows the value `fn` makes of an item's current one. */
   update<N extends ListName<A>>(
     list: N,
     id: string,
-    value: ItemOf<A, N> | ((current: ItemOf<A, N>) => ItemOf<A, N>),
+    fn: (current: ItemOf<A, N>) => ItemOf<A, N>,
   ): void;
+  /** Shows an item's new value. */
+  update<N extends ListName<A>>(list: N, id: string, value: ItemOf<A, N>): void;
   /** Shows the list without an item. */
   remove<N extends ListName<A>>(list: N, id: string): void;
 }
@@ -115,7 +119,7 @@ export function showOptimistic<A extends ApiShape>(
     else steps.set(target, [step]);
   };
   const change: OptimisticChange<UntypedApi> = {
-    set(name, value) {
+    set(name: string, value: unknown) {
       for (const mirror of targets.vars(name)) {
         add(mirror, (s) => ({ ...s, value: typeof value === "function" ? value(s.value) : value }));
       }
@@ -129,7 +133,7 @@ export function showOptimistic<A extends ApiShape>(
       add(targets.item(list, id), (s) => ({ ...s, value: item.value, exists: true }));
       return id;
     },
-    update(list, id, value) {
+    update(list: string, id: string, value: unknown) {
       const next = (current: unknown) => typeof value === "function" ? value(current) : value;
       for (const view of targets.views(list)) {
         add(view, (s) => {
