@@ -10,7 +10,7 @@ import { detectRuntime, serve } from "../src/serve.ts";
 import { createDemoApp, createDemoHub } from "./app.ts";
 import { openChatDatabase } from "./chat.ts";
 import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts";
-import { buildPage } from "./page/build.ts";
+import { type BindingPage, buildBindingPages, buildPage } from "./page/build.ts";
 
 /** A shutdown that takes longer than this is cut short. */
 const SHUTDOWN_LIMIT_MS = 5000;
@@ -42,9 +42,21 @@ const chat = await openChatDatabase(config.store).catch((error) =>
 );
 const hub = createDemoHub(store, { chat });
 const page = await buildPage();
+const app = createDemoApp({ hub, store, runtime: detectRuntime(), page });
+// The same demo written with socksync/vue and socksync/react, on the same
+// origin (so the WebSocket's same-origin check lets them in).
+const bindingPages = await buildBindingPages();
+for (const [kind, built] of Object.entries(bindingPages) as [string, BindingPage][]) {
+  app.get(`/${kind}`, (c) => c.redirect(`/${kind}/`));
+  app.get(`/${kind}/`, (c) => c.html(built.html));
+  app.get(`/${kind}/app.js`, (c) => {
+    c.header("content-type", "text/javascript; charset=utf-8");
+    return c.body(built.script);
+  });
+}
 const server = await serve({
   hub,
-  app: createDemoApp({ hub, store, runtime: detectRuntime(), page }),
+  app,
   port: config.port,
   hostname: config.host,
 }).catch((error) => {

@@ -7,10 +7,13 @@
  *   Deno and Bun, with nothing else installed;
  * - opens each store whose driver is missing and expects an error that names
  *   the driver and the command that installs it;
- * then installs the drivers and the tools a user adds (ws, valibot, types),
- * imports every entry point under Node, Deno and Bun, serves a hub on Node and
- * talks to it with the client from `socksync`, and type-checks a TypeScript
- * consumer with tsc.
+ * - imports `socksync/vue` and `socksync/react` without their framework and
+ *   expects an error naming the missing package;
+ * then installs the drivers, the frameworks and the tools a user adds (ws,
+ * valibot, vue, react, types), imports every entry point under Node, Deno and
+ * Bun (the bindings included), serves a hub on Node and talks to it with the
+ * client from `socksync`, and type-checks a TypeScript consumer, and the
+ * README's Vue and React examples, with tsc.
  *
  * Slow (about a minute), so it runs once, under Node; Deno and Bun skip it.
  * SOCKSYNC_PACKAGE_TGZ=<path> reuses a tarball instead of building one.
@@ -154,11 +157,21 @@ const entryKeys: string[] = Object.keys(
 const specifier = (key: string) => key === "." ? "socksync" : `socksync/${key.slice(2)}`;
 
 /** Packages only some entry points may load, never the main one. */
-const OPTIONAL = ["hono", "@hono/node-server", "@hono/node-ws", "ioredis", "better-sqlite3"];
+const OPTIONAL = [
+  "hono",
+  "@hono/node-server",
+  "@hono/node-ws",
+  "ioredis",
+  "better-sqlite3",
+  "vue",
+  "react",
+];
 /** What serving needs: real dependencies, installed with the package. */
 const SERVING = ["hono", "@hono/node-server", "@hono/node-ws"];
 /** Database drivers: optional peers, the user installs the one they use. */
 const DRIVERS = ["ioredis", "better-sqlite3"];
+/** The UI bindings and the framework each needs (an optional peer). */
+const BINDINGS: [string, string][] = [["socksync/vue", "vue"], ["socksync/react", "react"]];
 /** The entry points `npm install socksync` alone must make usable. */
 const CORE_ENTRIES = ["socksync", "socksync/hono", "socksync/stores/memory"];
 
@@ -383,7 +396,7 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
         assert.ok(pkg.dependencies?.[name], `${name} is not a dependency`);
         assert.ok(existsSync(join(project, "node_modules", name)), `${name} was not installed`);
       }
-      for (const name of DRIVERS) {
+      for (const name of [...DRIVERS, ...BINDINGS.map(([, framework]) => framework)]) {
         assert.ok(pkg.peerDependencies?.[name], `${name} is not a peer dependency`);
         assert.equal(pkg.peerDependenciesMeta?.[name]?.optional, true, `${name} is not optional`);
         assert.ok(!pkg.dependencies?.[name], `${name} is a dependency`);
@@ -420,6 +433,26 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
         if (served.code !== 0) failures.push(`serve(): ${brief(served)}`);
         else assert.match(served.stdout, /served on \w+, http:\/\/127\.0\.0\.1:\d+/);
         assert.deepEqual(failures, []);
+      });
+    }
+
+    for (const rt of runtimes) {
+      await t.test(`without its framework, each binding names the package to install (${rt[0]})`, async () => {
+        for (const [spec, framework] of BINDINGS) {
+          assert.ok(
+            !existsSync(join(project, "node_modules", framework)),
+            `${framework} was installed`,
+          );
+          const r = await runIn(rt, "import_one.mjs", [spec]);
+          assert.notEqual(r.code, 0, `${spec} loaded without ${framework}`);
+          // The package's name, quoted as the resolvers quote it (the module's
+          // path, …/socksync/…/vue.js, does not count).
+          assert.match(
+            r.stderr + r.stdout,
+            new RegExp(`["'\`](npm:)?${framework}(@[^"'\`]*)?["'\`]`),
+            `the error does not name ${framework}: ${brief(r)}`,
+          );
+        }
       });
     }
 
@@ -469,6 +502,11 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
             pinned("valibot"),
             pinned("ioredis"),
             pinned("@types/node"),
+            pinned("vue"),
+            pinned("react"),
+            pinned("react-dom"),
+            pinned("@types/react"),
+            pinned("@types/react-dom"),
             "@types/ws@^8",
             "typescript@^5",
           ],
@@ -579,6 +617,38 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
           2 * MINUTE,
         ),
         "tsc --noEmit",
+      );
+    });
+
+    await t.test("type-checks the README's Vue and React examples with tsc", async () => {
+      writeFileSync(join(project, "vue_app.ts"), example("vue_app.ts"));
+      writeFileSync(join(project, "react_app.ts"), example("react_app.ts"));
+      // The frameworks' own declarations are large; checking them again would
+      // take minutes on a busy machine and proves nothing about SockSync.
+      writeFileSync(
+        join(project, "tsconfig.ui.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "ES2022",
+            module: "NodeNext",
+            moduleResolution: "NodeNext",
+            strict: true,
+            noEmit: true,
+            skipLibCheck: true,
+            types: ["node"],
+            lib: ["ES2022", "DOM"],
+          },
+          files: ["vue_app.ts", "react_app.ts"],
+        }),
+      );
+      ok(
+        await run(
+          process.execPath,
+          [join(project, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.ui.json"],
+          project,
+          2 * MINUTE,
+        ),
+        "tsc -p tsconfig.ui.json",
       );
     });
   } finally {

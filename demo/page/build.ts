@@ -10,6 +10,89 @@ import { fileURLToPath } from "node:url";
 import type { DemoPage } from "../app.ts";
 
 /**
+ * A page built with one of the framework bindings, served under `/vue/` or
+ * `/react/`.
+ *
+ * @example
+ * ```ts
+ * import type { BindingPage } from "./build.ts";
+ * const page: BindingPage = { html: "<!doctype html>", script: "" };
+ * ```
+ */
+export interface BindingPage {
+  /** `GET /<framework>/`. */
+  html: string;
+  /** `GET /<framework>/app.js`, already bundled for browsers. */
+  script: string;
+}
+
+/**
+ * The pages built with `socksync/vue` and `socksync/react`.
+ *
+ * @example
+ * ```ts
+ * import type { BindingPages } from "./build.ts";
+ * const pages: BindingPages = { vue: { html: "", script: "" }, react: { html: "", script: "" } };
+ * ```
+ */
+export interface BindingPages {
+  /** The page served under `/vue/`. */
+  vue: BindingPage;
+  /** The page served under `/react/`. */
+  react: BindingPage;
+}
+
+const BINDINGS = {
+  vue: { title: "Vue", entry: "vue_app.ts" },
+  react: { title: "React", entry: "react_app.ts" },
+} as const;
+
+/**
+ * Reads and bundles the `/vue/` and `/react/` pages (the frameworks in
+ * production mode, as a user's build would ship them).
+ *
+ * @example
+ * ```ts
+ * import { buildBindingPages } from "./build.ts";
+ * const pages = await buildBindingPages();
+ * console.log(`${pages.vue.script.length} bytes of Vue page`);
+ * ```
+ */
+export async function buildBindingPages(): Promise<BindingPages> {
+  const here = (name: string) => fileURLToPath(new URL(name, import.meta.url).href);
+  const shell = await readFile(here("binding.html"), "utf8");
+  const esbuild = await import("esbuild");
+  try {
+    const built = await Promise.all(
+      (Object.keys(BINDINGS) as (keyof typeof BINDINGS)[]).map(async (kind) => {
+        const result = await esbuild.build({
+          entryPoints: [here(BINDINGS[kind].entry)],
+          bundle: true,
+          write: false,
+          format: "esm",
+          platform: "browser",
+          target: "es2022",
+          minify: true,
+          logLevel: "silent",
+          define: {
+            "process.env.NODE_ENV": '"production"',
+            __VUE_OPTIONS_API__: "false",
+            __VUE_PROD_DEVTOOLS__: "false",
+            __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: "false",
+          },
+        });
+        const html = shell.replaceAll("FRAMEWORK", BINDINGS[kind].title)
+          .replaceAll("SPECIFIER", kind);
+        return [kind, { html, script: result.outputFiles[0].text }] as const;
+      }),
+    );
+    return Object.fromEntries(built) as unknown as BindingPages;
+  } finally {
+    await esbuild.stop();
+  }
+}
+
+/**
  * Reads and bundles the demo page.
  *
  * @example

@@ -1,0 +1,61 @@
+/// <reference lib="dom" />
+/**
+ * What the `/vue/` and `/react/` demo pages share: the client, connected to
+ * the server that served the page, and the status badge in the header.
+ *
+ * @module
+ */
+import { type Client, connect } from "../../src/client.ts";
+
+/** The todo of the demo's `todos` list. */
+export interface Todo {
+  /** What to do. */
+  text: string;
+  /** Whether it is done. */
+  done: boolean;
+}
+
+/** The page sizes the pager offers. */
+export const PAGE_SIZES: readonly number[] = [5, 10, 20, 50];
+
+/**
+ * Connects to `/ws/socksync` on this page's own host (the same origin) and
+ * keeps the header's status badge current.
+ */
+export function connectPage(): Client {
+  const status = document.getElementById("status") as HTMLElement;
+  const setStatus = (state: string, text: string) => {
+    status.dataset.state = state;
+    status.textContent = text;
+  };
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return connect(`${scheme}://${location.host}/ws/socksync`, {
+    reconnect: { minDelay: 250, maxDelay: 5000 },
+    limits: { callTimeout: 10_000 },
+    onConnect: () => setStatus("connected", "live"),
+    onDisconnect: () => setStatus("disconnected", "reconnecting…"),
+  });
+}
+
+/** The text shown for a failed call. */
+export function failure(name: string, error: unknown): string {
+  return `${name} failed: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** A chat message of the demo's `messages` list. */
+export interface Message {
+  /** The room it was posted in. */
+  room: string;
+  /** Who posted it. */
+  author: string;
+  /** What it says. */
+  text: string;
+  /** When it was posted, in ms since the epoch. */
+  created_at: number;
+}
+
+/** The chat's rooms, one tab each. */
+export const ROOMS: readonly string[] = ["general", "random"];
+
+/** Messages per chat page. */
+export const CHAT_PAGE_SIZE = 10;

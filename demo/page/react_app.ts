@@ -1,0 +1,318 @@
+/// <reference lib="dom" />
+/**
+ * The `/react/` demo page: the same counter and todos as `/`, written with
+ * `socksync/react` and `createElement` (no JSX build step).
+ *
+ * @module
+ */
+import { createElement as h, type FormEvent, useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+import { SockSyncProvider, useCall, useList, useVar } from "../../src/react.ts";
+import {
+  CHAT_PAGE_SIZE,
+  connectPage,
+  failure,
+  type Message,
+  PAGE_SIZES,
+  ROOMS,
+  type Todo,
+} from "./connect_page.ts";
+
+type Report = (error: string) => void;
+
+/** Runs a call; a failure is reported to the page's error line. */
+async function run<R>(report: Report, name: string, call: () => Promise<R>): Promise<void> {
+  try {
+    await call();
+    report("");
+  } catch (reason) {
+    report(failure(name, reason));
+  }
+}
+
+function Counter(props: { report: Report }) {
+  const counter = useVar<number>("counter");
+  const increment = useCall("increment");
+  return h("section", { className: "card counter" }, [
+    h("h2", { key: "h" }, "Counter"),
+    h("div", { key: "row", className: "counter-row" }, [
+      h("output", { key: "out", "data-testid": "counter" }, String(counter.value ?? "–")),
+      h("button", {
+        key: "inc",
+        type: "button",
+        "data-testid": "increment",
+        onClick: () =>
+          run(props.report, "increment", () =>
+            increment(undefined, {
+              optimistic: (change) => change.set("counter", (n?: number) => (n ?? 0) + 1),
+            })),
+      }, "+1"),
+    ]),
+    h(
+      "p",
+      { key: "hint", className: "hint" },
+      "Open this page in a second tab: both stay in sync.",
+    ),
+  ]);
+}
+
+function TodoRow(props: { id: string; todo: Todo; report: Report }) {
+  const toggle = useCall("toggle_todo");
+  const remove = useCall("delete_todo");
+  const { id, todo, report } = props;
+  return h(
+    "li",
+    { "data-testid": "todo-item", "data-id": id, className: todo.done ? "done" : "" },
+    [
+      h("input", {
+        key: "box",
+        type: "checkbox",
+        checked: todo.done,
+        "data-testid": "todo-toggle",
+        "aria-label": `done: ${todo.text}`,
+        onChange: () =>
+          run(report, "toggle_todo", () =>
+            toggle({ id }, {
+              optimistic: (change) =>
+                change.update("todos", id, (todo: Todo) => ({ ...todo, done: !todo.done })),
+            })),
+      }),
+      h("span", { key: "text", className: "text", "data-testid": "todo-text" }, todo.text),
+      h("button", {
+        key: "del",
+        type: "button",
+        className: "delete",
+        "data-testid": "todo-delete",
+        "aria-label": `delete: ${todo.text}`,
+        onClick: () =>
+          run(
+            report,
+            "delete_todo",
+            () => remove({ id }, { optimistic: (change) => change.remove("todos", id) }),
+          ),
+      }, "×"),
+    ],
+  );
+}
+
+function Todos(props: { report: Report }) {
+  const [pageSize, setPageSize] = useState(10);
+  const todos = useList<Todo>("todos", { pageSize });
+  const add = useCall("add_todo");
+  const [text, setText] = useState("");
+  const { report } = props;
+  // A page emptied by deletes elsewhere: step back to the last page that exists.
+  const stepBack = todos.ready && todos.items.length === 0 && todos.page > 0 &&
+    todos.page >= todos.pageCount;
+  useEffect(() => {
+    if (stepBack) todos.setPage(todos.pageCount - 1);
+  }, [stepBack, todos]);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const value = text.trim();
+    if (!value) return;
+    setText("");
+    void run(report, "add_todo", () =>
+      add({ text: value }, {
+        optimistic: (change) =>
+          void change.insert("todos", { value: { text: value, done: false } }),
+      }));
+  };
+  return h("section", { className: "card todos" }, [
+    h("h2", { key: "h" }, [
+      "Todos ",
+      h(
+        "span",
+        { key: "t", className: "muted", "data-testid": "total" },
+        todos.ready ? `(${todos.total})` : "",
+      ),
+    ]),
+    h("form", { key: "form", autoComplete: "off", onSubmit: submit }, [
+      h("input", {
+        key: "in",
+        "data-testid": "todo-input",
+        placeholder: "What needs doing?",
+        maxLength: 200,
+        required: true,
+        value: text,
+        onChange: (event: { target: HTMLInputElement }) => setText(event.target.value),
+      }),
+      h("button", { key: "add", type: "submit", "data-testid": "todo-add" }, "Add"),
+    ]),
+    h(
+      "ul",
+      { key: "list", "data-testid": "todo-list" },
+      todos.items.map((item) =>
+        h(TodoRow, { key: item.id, id: item.id, todo: item.value, report })
+      ),
+    ),
+    todos.ready && todos.total === 0
+      ? h("p", { key: "empty", className: "empty" }, "Nothing to do yet.")
+      : null,
+    h("nav", { key: "pager", className: "pager" }, [
+      h("button", {
+        key: "prev",
+        type: "button",
+        "data-testid": "page-prev",
+        "aria-label": "Previous page",
+        disabled: todos.page === 0,
+        onClick: () => todos.setPage(Math.max(0, todos.page - 1)),
+      }, "‹"),
+      h(
+        "span",
+        { key: "info", "data-testid": "page-info" },
+        `Page ${todos.page + 1} of ${todos.pageCount}`,
+      ),
+      h("button", {
+        key: "next",
+        type: "button",
+        "data-testid": "page-next",
+        "aria-label": "Next page",
+        disabled: todos.page + 1 >= todos.pageCount,
+        onClick: () => todos.setPage(todos.page + 1),
+      }, "›"),
+      h("label", { key: "size" }, [
+        "Page size ",
+        h(
+          "select",
+          {
+            key: "select",
+            "data-testid": "page-size",
+            value: String(pageSize),
+            onChange: (event: { target: HTMLSelectElement }) =>
+              setPageSize(Number(event.target.value)),
+          },
+          PAGE_SIZES.map((size) => h("option", { key: size, value: String(size) }, String(size))),
+        ),
+      ]),
+    ]),
+  ]);
+}
+
+function Chat(props: { report: Report }) {
+  const [room, setRoom] = useState(ROOMS[0]);
+  const messages = useList<Message>("messages", { pageSize: CHAT_PAGE_SIZE, params: { room } });
+  const post = useCall("post_message");
+  const [text, setText] = useState("");
+  const [author, setAuthor] = useState("");
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const value = text.trim();
+    if (!value) return;
+    setText("");
+    const name = author.trim();
+    const args = name ? { room, text: value, author: name } : { room, text: value };
+    const shown = { room, author: name || "anon", text: value, created_at: Date.now() };
+    void run(
+      props.report,
+      "post_message",
+      () =>
+        post(args, { optimistic: (change) => void change.insert("messages", { value: shown }) }),
+    );
+  };
+  return h("section", { className: "card chat", "data-testid": "chat" }, [
+    h("h2", { key: "h" }, [
+      "Chat ",
+      h(
+        "span",
+        { key: "t", className: "muted", "data-testid": "chat-total" },
+        messages.ready ? `(${messages.total})` : "",
+      ),
+    ]),
+    h(
+      "nav",
+      { key: "tabs", className: "tabs", role: "tablist" },
+      ROOMS.map((name) =>
+        h("button", {
+          key: name,
+          className: "tab",
+          type: "button",
+          role: "tab",
+          "data-testid": `room-${name}`,
+          "aria-selected": name === room,
+          onClick: () => setRoom(name),
+        }, `#${name}`)
+      ),
+    ),
+    h("form", { key: "form", autoComplete: "off", onSubmit: submit }, [
+      h("input", {
+        key: "author",
+        className: "author",
+        "data-testid": "chat-author",
+        placeholder: "anon",
+        maxLength: 64,
+        "aria-label": "Your name",
+        value: author,
+        onChange: (event: { target: HTMLInputElement }) => setAuthor(event.target.value),
+      }),
+      h("input", {
+        key: "text",
+        "data-testid": "chat-input",
+        placeholder: `Message #${room} — Enter posts`,
+        maxLength: 2000,
+        required: true,
+        value: text,
+        onChange: (event: { target: HTMLInputElement }) => setText(event.target.value),
+      }),
+      h("button", { key: "send", type: "submit", "data-testid": "chat-send" }, "Post"),
+    ]),
+    h(
+      "ul",
+      { key: "list", className: "messages", "data-testid": "chat-list", "data-room": room },
+      messages.items.map((item) =>
+        h("li", { key: item.id, "data-testid": "chat-message", "data-id": item.id }, [
+          h("div", { key: "meta", className: "meta" }, [
+            h("b", { key: "who" }, item.value.author),
+            h("time", { key: "when" }, new Date(item.value.created_at).toLocaleTimeString()),
+          ]),
+          h("div", { key: "text", className: "text", "data-testid": "chat-text" }, item.value.text),
+        ])
+      ),
+    ),
+    messages.ready && messages.total === 0
+      ? h("p", { key: "empty", className: "empty" }, "No messages here yet.")
+      : null,
+    h("nav", { key: "pager", className: "pager" }, [
+      h("button", {
+        key: "prev",
+        type: "button",
+        "data-testid": "chat-prev",
+        "aria-label": "Newer messages",
+        disabled: messages.page === 0,
+        onClick: () => messages.setPage(Math.max(0, messages.page - 1)),
+      }, "‹"),
+      h(
+        "span",
+        { key: "info", "data-testid": "chat-page" },
+        `Page ${messages.page + 1} of ${messages.pageCount}`,
+      ),
+      h("button", {
+        key: "next",
+        type: "button",
+        "data-testid": "chat-next",
+        "aria-label": "Older messages",
+        disabled: messages.page + 1 >= messages.pageCount,
+        onClick: () => messages.setPage(messages.page + 1),
+      }, "›"),
+    ]),
+  ]);
+}
+
+function App() {
+  const [error, setError] = useState("");
+  return [
+    h(Counter, { key: "counter", report: setError }),
+    h(Todos, { key: "todos", report: setError }),
+    h(Chat, { key: "chat", report: setError }),
+    h("p", {
+      key: "error",
+      className: "error",
+      "data-testid": "error",
+      role: "alert",
+      hidden: !error,
+    }, error),
+  ];
+}
+
+const client = connectPage();
+createRoot(document.getElementById("app")!).render(h(SockSyncProvider, { client }, h(App)));

@@ -1,0 +1,205 @@
+/**
+ * `socksync/vue` at unit level: components mounted with Vue's own custom
+ * renderer into a DOM-less node tree (tests/helpers/tiny_dom.ts), reading
+ * the demo hub through a real client over a real socket: values, pages,
+ * items and calls follow the server, an optimistic row shows before the
+ * reply and goes on a refusal, and every subscription ends on unmount. Runs
+ * under Node, Deno and Bun.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { type Component, createRenderer, defineComponent, h, ref } from "vue";
+import { Client } from "../src/client.ts";
+import { type ListHandle, socksync, useCall, useItem, useList, useVar } from "../src/vue.ts";
+import { type CountingClient, withDemoClient } from "./helpers/binding_fixture.ts";
+import { createDocument, type TinyNode } from "./helpers/tiny_dom.ts";
+import { waitUntil } from "./helpers/wait.ts";
+
+interface Todo {
+  text: string;
+  done: boolean;
+}
+
+const skip = "item" in Client.prototype
+  ? false
+  : "the client has no snapshot mirrors yet (client.item, getSnapshot): nothing to bind";
+if (skip) console.log(`bindings_vue_test: skipped: ${skip}`);
+
+const doc = createDocument();
+const renderer = createRenderer<TinyNode, TinyNode>({
+  insert: (child, parent, anchor) => void parent.insertBefore(child, anchor ?? null),
+  remove: (child) => void child.parentNode?.removeChild(child),
+  createElement: (tag) => doc.createElement(tag),
+  createText: (text) => doc.createTextNode(text),
+  createComment: (text) => doc.createComment(text),
+  setText: (node, text) => void (node.nodeValue = text),
+  setElementText: (node, text) => void (node.textContent = text),
+  parentNode: (node) => node.parentNode,
+  nextSibling: (node) => node.nextSibling,
+  patchProp: (el, key, _prev, next) => {
+    if (key.startsWith("on")) return;
+    if (next === null || next === undefined || next === false) el.removeAttribute(key);
+    else el.setAttribute(key, String(next));
+  },
+});
+
+/** Mounts `root` with the client installed by the plugin. */
+function mount(client: CountingClient, root: Component) {
+  const container = doc.createElement("div");
+  const app = renderer.createApp(root).use(socksync(client));
+  app.mount(container);
+  return { container, unmount: () => app.unmount() };
+}
+
+const seen = (container: TinyNode, testid: string) => container.texts(testid);
+const until = (what: string, check: () => boolean) => waitUntil(check, { what });
+
+test("vue: useVar, useList and useCall follow the server; unmount ends them", {
+  skip,
+}, async () => {
+  await withDemoClient(async (client) => {
+    let todos: ListHandle<Todo> | undefined;
+    let add: ((args?: { text: string }) => Promise<unknown>) | undefined;
+    const App = defineComponent(() => {
+      const counter = useVar<number>("counter");
+      const list = useList<Todo>("todos", { pageSize: 3 });
+      todos = list;
+      add = useCall<{ text: string }>("add_todo");
+      return () =>
+        h("div", [
+          h("output", { "data-testid": "counter" }, String(counter.value ?? "–")),
+          h("span", { "data-testid": "total" }, String(list.total)),
+          h("span", { "data-testid": "page" }, `${list.page + 1}/${list.pageCount}`),
+          h(
+            "ul",
+            list.items.map((item) =>
+              h("li", { key: item.id, "data-testid": "todo" }, item.value.text)
+            ),
+          ),
+        ]);
+    });
+    const { container, unmount } = mount(client, App);
+    try {
+      await until("counter 0", () => seen(container, "counter")[0] === "0");
+      await client.call("increment");
+      await until("counter 1", () => seen(container, "counter")[0] === "1");
+
+      for (const text of ["a", "b", "c", "d"]) await add!({ text });
+      await until("newest three on page 1", () => seen(container, "todo").join() === "d,c,b");
+      assert.deepEqual(seen(container, "total"), ["4"]);
+      assert.deepEqual(seen(container, "page"), ["1/2"]);
+      todos!.setPage(1);
+      await until("page 2 of 2", () => seen(container, "page")[0] === "2/2");
+      await until("page 2 holds a", () => seen(container, "todo").join() === "a");
+      assert.ok(client.open > 0, "nothing subscribed while mounted");
+    } finally {
+      unmount();
+    }
+    assert.equal(client.open, 0, "subscriptions left open after unmount");
+  });
+});
+
+test("vue: a reactive page size moves the view", { skip }, async () => {
+  await withDemoClient(async (client) => {
+    for (const text of ["a", "b", "c"]) await client.call("add_todo", { text });
+    const size = ref(1);
+    const App = defineComponent(() => {
+      const list = useList<Todo>("todos", { pageSize: size });
+      return () => h("p", { "data-testid": "texts" }, list.items.map((i) => i.value.text).join());
+    });
+    const { container, unmount } = mount(client, App);
+    try {
+      await until("one per page", () => seen(container, "texts")[0] === "c");
+      size.value = 3;
+      await until("three per page", () => seen(container, "texts")[0] === "c,b,a");
+      assert.equal(client.open, 2, "one view and its subscription");
+    } finally {
+      unmount();
+    }
+    assert.equal(client.open, 0);
+  });
+});
+
+test("vue: useItem follows one item until it is deleted", { skip }, async () => {
+  await withDemoClient(async (client) => {
+    const { id } = await client.call("add_todo", { text: "milk" }) as { id: string };
+    const Item = defineComponent(() => {
+      const todo = useItem<Todo>("todos", id);
+      return () =>
+        h(
+          "p",
+          { "data-testid": "item" },
+          !todo.ready ? "…" : todo.exists ? `${todo.value!.text}:${todo.value!.done}` : "gone",
+        );
+    });
+    const { container, unmount } = mount(client, Item);
+    try {
+      await until("the item", () => seen(container, "item")[0] === "milk:false");
+      await client.call("toggle_todo", { id });
+      await until("the item done", () => seen(container, "item")[0] === "milk:true");
+      await client.call("delete_todo", { id });
+      await until("the item gone", () => seen(container, "item")[0] === "gone");
+    } finally {
+      unmount();
+    }
+    assert.equal(client.open, 0, "the item mirror left open after unmount");
+  });
+});
+
+test("vue: an optimistic row renders before the reply and goes on a refusal", {
+  skip,
+}, async () => {
+  await withDemoClient(async (client) => {
+    const renders: string[] = [];
+    const App = defineComponent(() => {
+      const list = useList<Todo>("todos", { pageSize: 5 });
+      return () => {
+        const texts = list.items.map((item) => item.value.text).join();
+        if (list.ready) renders.push(texts);
+        return h("p", { "data-testid": "texts" }, texts);
+      };
+    });
+    const { container, unmount } = mount(client, App);
+    try {
+      await until("the first page", () => renders.length > 0);
+      const refused = client.call("delete_todo", { id: "nope" }, {
+        optimistic: (change: { insert(list: string, item: { value: Todo }): string }) =>
+          void change.insert("todos", { value: { text: "ghost", done: false } }),
+      });
+      await assert.rejects(refused);
+      await until("the ghost gone", () => seen(container, "texts")[0] === "");
+      assert.ok(
+        renders.includes("ghost"),
+        `the optimistic row never rendered: ${JSON.stringify(renders)}`,
+      );
+    } finally {
+      unmount();
+    }
+  });
+});
+
+test(
+  "vue: a reactive id closes the old item mirror and follows the new one",
+  { skip },
+  async () => {
+    await withDemoClient(async (client) => {
+      const first = await client.call("add_todo", { text: "first" }) as { id: string };
+      const second = await client.call("add_todo", { text: "second" }) as { id: string };
+      const id = ref(first.id);
+      const Item = defineComponent(() => {
+        const todo = useItem<Todo>("todos", id);
+        return () => h("p", { "data-testid": "item" }, todo.value?.text ?? "…");
+      });
+      const { container, unmount } = mount(client, Item);
+      try {
+        await until("the first item", () => seen(container, "item")[0] === "first");
+        id.value = second.id;
+        await until("the second item", () => seen(container, "item")[0] === "second");
+        assert.equal(client.open, 2, "one item mirror and its subscription");
+      } finally {
+        unmount();
+      }
+      assert.equal(client.open, 0);
+    });
+  },
+);
