@@ -71,7 +71,10 @@ export class LocalList<T = unknown> {
   readonly #windows = new ListWindows();
   readonly #items = new ItemSubscriptions();
   readonly #onError: (error: unknown) => void;
-  readonly #stopFeed: () => void;
+  readonly #fanout: ListFanout<T>;
+  // Set while this list listens to its source: only while a view or an item subscription is open.
+  #stopFeed: (() => void) | undefined;
+  #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
   #updates: Promise<unknown> = Promise.resolve();
 
@@ -89,7 +92,7 @@ export class LocalList<T = unknown> {
       throw new RangeError("maxPageSize must be a positive integer");
     }
     this.#onError = options.onError ?? ((error) => console.error(error));
-    const fanout = new ListFanout({
+    this.#fanout = new ListFanout({
       name,
       source: this.source,
       maxPageSize: this.maxPageSize,
@@ -99,16 +102,45 @@ export class LocalList<T = unknown> {
       deferItem: (subscriber, id) => this.#deferItem(subscriber, id),
       params: this.params,
     });
+  }
+
+  /**
+   * Runs `task` after every earlier task: changes, views and reads keep their
+   * order. After each task, a list left without views and item subscriptions
+   * stops listening, so an idle store is not asked for anything.
+   */
+  #serial<R>(task: () => R | Promise<R>): Promise<R> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.then(() => this.#idle(), () => this.#idle());
+    return run;
+  }
+
+  /**
+   * Inside a queued task, before the read that answers a new view or item
+   * subscription: changes from here on reach the fan-out, and the version
+   * bookkeeping drops those the read already holds.
+   */
+  #listen(): void {
+    if (this.#stopFeed || this.#closed) return;
     this.#stopFeed = this.source.subscribe((change) => {
-      this.#serial(() => fanout.apply(change)).catch(this.#onError);
+      this.#serial(() => this.#fanout.apply(change)).catch(this.#onError);
     });
   }
 
-  /** Runs `task` after every earlier task: changes, views and reads keep their order. */
-  #serial<R>(task: () => R | Promise<R>): Promise<R> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
+  #idle(): void {
+    if (!this.#stopFeed || this.#windows.size > 0 || this.#items.size > 0) return;
+    const stop = this.#stopFeed;
+    this.#stopFeed = undefined;
+    try {
+      stop();
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
+  /** Whether this list listens to its source's change feed (it has views or item subscriptions). */
+  get listening(): boolean {
+    return this.#stopFeed !== undefined;
   }
 
   #parse(value: unknown): T {
@@ -219,6 +251,7 @@ export class LocalList<T = unknown> {
     return this.#serial(async () => {
       // The version is read first: a change landing between the two reads is sent again, which
       // is harmless because item frames are idempotent, whereas reading it last could skip one.
+      this.#listen();
       const { version } = await this.source.page(0, 0);
       const item = await this.#mustGet(id);
       this.#items.add(subscriber, id, version);
@@ -244,9 +277,12 @@ export class LocalList<T = unknown> {
     });
   }
 
-  /** Stops listening to the source's change feed. */
+  /** Stops listening to the source's change feed, for good. */
   close(): void {
-    this.#stopFeed();
+    this.#closed = true;
+    const stop = this.#stopFeed;
+    this.#stopFeed = undefined;
+    stop?.();
   }
 
   /** Resolves once every task queued so far has run. */
@@ -266,6 +302,7 @@ export class LocalList<T = unknown> {
     const gone = () => !view.open && !this.#windows.has(subscriber);
     return this.#serial(async () => {
       if (gone()) return;
+      this.#listen();
       const { size } = view;
       const read = await readView(this.source, view);
       if (gone()) return;
