@@ -111,7 +111,7 @@ export class LocalList<T = unknown> {
    */
   #serial<R>(task: () => R | Promise<R>): Promise<R> {
     const run = this.#queue.then(task, task);
-    this.#queue = run.then(() => this.#idle(), () => this.#idle());
+    this.#queue = run.then(() => this.#idle(), () => this.#idle()).catch(this.#onError);
     return run;
   }
 
@@ -131,11 +131,7 @@ export class LocalList<T = unknown> {
     if (!this.#stopFeed || this.#windows.size > 0 || this.#items.size > 0) return;
     const stop = this.#stopFeed;
     this.#stopFeed = undefined;
-    try {
-      stop();
-    } catch (error) {
-      this.#onError(error);
-    }
+    stop();
   }
 
   /** Whether this list listens to its source's change feed (it has views or item subscriptions). */
@@ -280,9 +276,8 @@ export class LocalList<T = unknown> {
   /** Stops listening to the source's change feed, for good. */
   close(): void {
     this.#closed = true;
-    const stop = this.#stopFeed;
+    this.#stopFeed?.();
     this.#stopFeed = undefined;
-    stop?.();
   }
 
   /** Resolves once every task queued so far has run. */
