@@ -13,7 +13,7 @@ import { isCongested } from "./backpressure.ts";
 import { encodeItemSet, encodeSetAll, type ListParams } from "./encode.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import { ItemSubscriptions } from "./list_items.ts";
-import { ListFanout, readView } from "./list_fanout.ts";
+import { ListFanout, readView, SourceFeed } from "./list_fanout.ts";
 import { ListWindows } from "./list_windows.ts";
 import type { Subscriber } from "./socket.ts";
 import type { ListItem, ListSource } from "./store.ts";
@@ -71,10 +71,8 @@ export class LocalList<T = unknown> {
   readonly #windows = new ListWindows();
   readonly #items = new ItemSubscriptions();
   readonly #onError: (error: unknown) => void;
-  readonly #fanout: ListFanout<T>;
-  // Set while this list listens to its source: only while a view or an item subscription is open.
-  #stopFeed: (() => void) | undefined;
-  #closed = false;
+  // Listens to the source only while a view or an item subscription is open.
+  readonly #feed: SourceFeed<T>;
   #queue: Promise<unknown> = Promise.resolve();
   #updates: Promise<unknown> = Promise.resolve();
 
@@ -92,7 +90,7 @@ export class LocalList<T = unknown> {
       throw new RangeError("maxPageSize must be a positive integer");
     }
     this.#onError = options.onError ?? ((error) => console.error(error));
-    this.#fanout = new ListFanout({
+    const fanout = new ListFanout({
       name,
       source: this.source,
       maxPageSize: this.maxPageSize,
@@ -101,6 +99,9 @@ export class LocalList<T = unknown> {
       deferView: (subscriber) => this.#deferView(subscriber),
       deferItem: (subscriber, id) => this.#deferItem(subscriber, id),
       params: this.params,
+    });
+    this.#feed = new SourceFeed(this.source, (change) => {
+      this.#serial(() => fanout.apply(change)).catch(this.#onError);
     });
   }
 
@@ -115,28 +116,13 @@ export class LocalList<T = unknown> {
     return run;
   }
 
-  /**
-   * Inside a queued task, before the read that answers a new view or item
-   * subscription: changes from here on reach the fan-out, and the version
-   * bookkeeping drops those the read already holds.
-   */
-  #listen(): void {
-    if (this.#stopFeed || this.#closed) return;
-    this.#stopFeed = this.source.subscribe((change) => {
-      this.#serial(() => this.#fanout.apply(change)).catch(this.#onError);
-    });
-  }
-
   #idle(): void {
-    if (!this.#stopFeed || this.#windows.size > 0 || this.#items.size > 0) return;
-    const stop = this.#stopFeed;
-    this.#stopFeed = undefined;
-    stop();
+    if (this.#windows.size === 0 && this.#items.size === 0) this.#feed.stop();
   }
 
   /** Whether this list listens to its source's change feed (it has views or item subscriptions). */
   get listening(): boolean {
-    return this.#stopFeed !== undefined;
+    return this.#feed.listening;
   }
 
   #parse(value: unknown): T {
@@ -247,7 +233,7 @@ export class LocalList<T = unknown> {
     return this.#serial(async () => {
       // The version is read first: a change landing between the two reads is sent again, which
       // is harmless because item frames are idempotent, whereas reading it last could skip one.
-      this.#listen();
+      this.#feed.listen();
       const { version } = await this.source.page(0, 0);
       const item = await this.#mustGet(id);
       this.#items.add(subscriber, id, version);
@@ -275,9 +261,7 @@ export class LocalList<T = unknown> {
 
   /** Stops listening to the source's change feed, for good. */
   close(): void {
-    this.#closed = true;
-    this.#stopFeed?.();
-    this.#stopFeed = undefined;
+    this.#feed.close();
   }
 
   /** Resolves once every task queued so far has run. */
@@ -297,7 +281,7 @@ export class LocalList<T = unknown> {
     const gone = () => !view.open && !this.#windows.has(subscriber);
     return this.#serial(async () => {
       if (gone()) return;
-      this.#listen();
+      this.#feed.listen();
       const { size } = view;
       const read = await readView(this.source, view);
       if (gone()) return;
