@@ -8,7 +8,7 @@ import type * as v from "valibot";
 import type { LocalFunction } from "./local_function.ts";
 import { DEFAULT_LIMITS, type Limits, resolveLimits } from "./limits.ts";
 import { type ListOptions, LocalList } from "./local_list.ts";
-import { LocalVar, type VarOptions } from "./local_var.ts";
+import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
 import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { type AccessRequest, Peer, type Registry } from "./peer.ts";
 import type { SocketLike } from "./socket.ts";
@@ -162,15 +162,35 @@ export class Hub<C = unknown> implements Registry {
   readonly limits: Readonly<Limits>;
   readonly #peers = new Set<Peer<C>>();
   readonly #options: HubOptions<C>;
-  readonly #stopVarFeed: (() => void) | undefined;
+  // The var store's feed runs only while some var has subscribers (see #holdVarFeed).
+  #stopVarFeed: (() => void) | undefined;
+  #varFeedHolds = 0;
+  #varFeedRuns = 0;
+  #closed = false;
 
   /** @param options var store, call timeout, limits, authorization and error hook */
   constructor(options: HubOptions<C> = {}) {
     this.#options = options;
     this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));
-    this.#stopVarFeed = options.vars?.subscribe?.((name, value) => {
-      this.vars.get(name)?.receiveExternal(value).catch((error) => this.onError(error, {}));
-    });
+  }
+
+  /** Holds the var store's change feed, starting it for the first hold. */
+  #holdVarFeed(): VarFeedHold {
+    if (this.#varFeedHolds++ === 0 && !this.#closed) {
+      this.#varFeedRuns++;
+      this.#stopVarFeed = this.#options.vars?.subscribe?.((name, value) => {
+        this.vars.get(name)?.receiveExternal(value).catch((error) => this.onError(error, {}));
+      });
+    }
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      if (--this.#varFeedHolds > 0) return;
+      this.#stopVarFeed?.();
+      this.#stopVarFeed = undefined;
+    };
+    return { run: this.#varFeedRuns, release };
   }
 
   /** The connected peers. */
@@ -212,6 +232,7 @@ export class Hub<C = unknown> implements Registry {
   ): DeclaredVar<N, v.InferOutput<S>> {
     this.#claim(name);
     const local = new LocalVar<v.InferOutput<S>>(name, options, this.#options.vars);
+    if (this.#options.vars?.subscribe) local.listenWith(() => this.#holdVarFeed());
     this.vars.set(name, local as LocalVar<unknown>);
     return local as DeclaredVar<N, v.InferOutput<S>>;
   }
@@ -318,7 +339,9 @@ export class Hub<C = unknown> implements Registry {
     }
     for (const list of this.lists.values()) list.close();
     for (const list of this.paramLists.values()) list.close();
+    this.#closed = true;
     this.#stopVarFeed?.();
+    this.#stopVarFeed = undefined;
     return Promise.resolve();
   }
 }

@@ -24,7 +24,7 @@ import {
   sendNewer,
 } from "./list_windows.ts";
 import type { Subscriber } from "./socket.ts";
-import type { ListChange, ListPage, ListSource } from "./store.ts";
+import type { ListChange, ListListener, ListPage, ListSource } from "./store.ts";
 
 /** Newer than every version a store reports: forces a re-read. */
 const ALWAYS = Number.MAX_SAFE_INTEGER;
@@ -267,5 +267,56 @@ export class ListFanout<T> {
       }
       if (!item) items.forget(id);
     }
+  }
+}
+
+/**
+ * A list's hold on its source's change feed: taken inside the list's queue
+ * before the read that answers a new view or item subscription (so changes
+ * from then on reach the fan-out, and the version bookkeeping drops those the
+ * read already holds), let go once no subscriber is left, so that an idle
+ * store is asked for nothing (no timer, no read).
+ *
+ * @example
+ * ```ts
+ * import { MemoryListSource } from "../stores/memory.ts";
+ * import { SourceFeed } from "./list_fanout.ts";
+ * const feed = new SourceFeed(new MemoryListSource<string>(), (change) => console.log(change));
+ * feed.listen();
+ * feed.stop();
+ * ```
+ */
+export class SourceFeed<T> {
+  #stop: (() => void) | undefined;
+  #closed = false;
+
+  /**
+   * @param source the list's source
+   * @param onChange told each change while listening
+   */
+  constructor(readonly source: ListSource<T>, readonly onChange: ListListener<T>) {}
+
+  /** Whether it listens to the source. */
+  get listening(): boolean {
+    return this.#stop !== undefined;
+  }
+
+  /** Starts listening (a no-op when it does, or once closed). */
+  listen(): void {
+    if (this.#stop || this.#closed) return;
+    this.#stop = this.source.subscribe(this.onChange);
+  }
+
+  /** Stops listening until the next {@linkcode listen}. */
+  stop(): void {
+    const stop = this.#stop;
+    this.#stop = undefined;
+    stop?.();
+  }
+
+  /** Stops listening for good. */
+  close(): void {
+    this.#closed = true;
+    this.stop();
   }
 }

@@ -36,6 +36,11 @@ export class ItemSubscriptions {
     ids.add(id);
   }
 
+  /** How many subscribers watch at least one item. */
+  get size(): number {
+    return this.#itemsOf.size;
+  }
+
   /** Whether this subscriber watches this item. */
   has(subscriber: Subscriber, id: string): boolean {
     return this.#watchers.get(id)?.has(subscriber) ?? false;

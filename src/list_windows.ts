@@ -91,6 +91,11 @@ export class ListWindows {
     return this.#sorted;
   }
 
+  /** How many subscribers have a view. */
+  get size(): number {
+    return this.#of.size;
+  }
+
   /** The window this subscriber is in, if any. */
   of(subscriber: Subscriber): ListWindow | undefined {
     return this.#of.get(subscriber);

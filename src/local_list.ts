@@ -13,7 +13,7 @@ import { isCongested } from "./backpressure.ts";
 import { encodeItemSet, encodeSetAll, type ListParams } from "./encode.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
 import { ItemSubscriptions } from "./list_items.ts";
-import { ListFanout, readView } from "./list_fanout.ts";
+import { ListFanout, readView, SourceFeed } from "./list_fanout.ts";
 import { ListWindows } from "./list_windows.ts";
 import type { Subscriber } from "./socket.ts";
 import type { ListItem, ListSource } from "./store.ts";
@@ -71,7 +71,8 @@ export class LocalList<T = unknown> {
   readonly #windows = new ListWindows();
   readonly #items = new ItemSubscriptions();
   readonly #onError: (error: unknown) => void;
-  readonly #stopFeed: () => void;
+  // Listens to the source only while a view or an item subscription is open.
+  readonly #feed: SourceFeed<T>;
   #queue: Promise<unknown> = Promise.resolve();
   #updates: Promise<unknown> = Promise.resolve();
 
@@ -99,16 +100,29 @@ export class LocalList<T = unknown> {
       deferItem: (subscriber, id) => this.#deferItem(subscriber, id),
       params: this.params,
     });
-    this.#stopFeed = this.source.subscribe((change) => {
+    this.#feed = new SourceFeed(this.source, (change) => {
       this.#serial(() => fanout.apply(change)).catch(this.#onError);
     });
   }
 
-  /** Runs `task` after every earlier task: changes, views and reads keep their order. */
+  /**
+   * Runs `task` after every earlier task: changes, views and reads keep their
+   * order. After each task, a list left without views and item subscriptions
+   * stops listening, so an idle store is not asked for anything.
+   */
   #serial<R>(task: () => R | Promise<R>): Promise<R> {
     const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
+    this.#queue = run.then(() => this.#idle(), () => this.#idle()).catch(this.#onError);
     return run;
+  }
+
+  #idle(): void {
+    if (this.#windows.size === 0 && this.#items.size === 0) this.#feed.stop();
+  }
+
+  /** Whether this list listens to its source's change feed (it has views or item subscriptions). */
+  get listening(): boolean {
+    return this.#feed.listening;
   }
 
   #parse(value: unknown): T {
@@ -219,6 +233,7 @@ export class LocalList<T = unknown> {
     return this.#serial(async () => {
       // The version is read first: a change landing between the two reads is sent again, which
       // is harmless because item frames are idempotent, whereas reading it last could skip one.
+      this.#feed.listen();
       const { version } = await this.source.page(0, 0);
       const item = await this.#mustGet(id);
       this.#items.add(subscriber, id, version);
@@ -244,9 +259,9 @@ export class LocalList<T = unknown> {
     });
   }
 
-  /** Stops listening to the source's change feed. */
+  /** Stops listening to the source's change feed, for good. */
   close(): void {
-    this.#stopFeed();
+    this.#feed.close();
   }
 
   /** Resolves once every task queued so far has run. */
@@ -266,6 +281,7 @@ export class LocalList<T = unknown> {
     const gone = () => !view.open && !this.#windows.has(subscriber);
     return this.#serial(async () => {
       if (gone()) return;
+      this.#feed.listen();
       const { size } = view;
       const read = await readView(this.source, view);
       if (gone()) return;

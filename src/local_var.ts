@@ -29,6 +29,24 @@ export interface VarOptions<T> {
 }
 
 /**
+ * A hold on a var store's change feed, from whoever listens to it (the hub):
+ * `run` counts the times the feed started, so a var knows whether it kept
+ * listening since its value was last read; `release` ends the hold.
+ *
+ * @example
+ * ```ts
+ * import type { VarFeedHold } from "./local_var.ts";
+ * const hold: VarFeedHold = { run: 1, release: () => {} };
+ * ```
+ */
+export interface VarFeedHold {
+  /** Which run of the feed this hold is in: a new number each time the feed starts again. */
+  run: number;
+  /** Ends the hold (once); the feed stops after the last one. */
+  release: () => void;
+}
+
+/**
  * A var provided by this side. Reads are served from memory; writes go to the
  * var store first, then reach every subscriber as one encoded `set` frame.
  *
@@ -52,6 +70,11 @@ export class LocalVar<T = unknown> {
   #queue: Promise<unknown>;
   // A re-read queued for changes reported by other processes, not started yet.
   #pendingReceive: Promise<void> | undefined;
+  #holdFeed: (() => VarFeedHold) | undefined;
+  // Held while this var has subscribers.
+  #hold: VarFeedHold | undefined;
+  // The feed run during which the value was last read from the store.
+  #freshIn = -1;
 
   /**
    * @param name the var's name on the wire
@@ -188,12 +211,52 @@ export class LocalVar<T = unknown> {
     return encodeVarSet(this.name, this.#value);
   }
 
+  /**
+   * Makes the store's change feed follow this var's subscribers: `hold` is
+   * called when the first one arrives and released after the last leaves.
+   * The hub calls it for a store with a change feed.
+   */
+  listenWith(hold: () => VarFeedHold): void {
+    this.#holdFeed = hold;
+  }
+
   /** Adds a subscriber and sends it the current value, in order with every write. */
   subscribe(subscriber: Subscriber): Promise<void> {
-    return this.#serial(() => {
+    return this.#serial(async () => {
+      if (this.#subscribers.size === 0) await this.#follow();
       this.#subscribers.add(subscriber);
       subscriber.sendText(this.frame());
     });
+  }
+
+  /**
+   * For the first subscriber: holds the feed, then, unless the feed kept
+   * running since the value was last read, reads it again, since other
+   * processes may have changed it meanwhile unnoticed. Holding first means
+   * no change falls between the read and the feed.
+   */
+  async #follow(): Promise<void> {
+    const store = this.#store;
+    if (!store || !this.#holdFeed) return;
+    const hold = this.#hold ??= this.#holdFeed();
+    if (hold.run === this.#freshIn) return;
+    let stored: unknown;
+    try {
+      stored = await store.get(this.name);
+    } catch (error) {
+      this.#letGo();
+      throw error;
+    }
+    this.#freshIn = hold.run;
+    const parsed = v.safeParse(this.schema, stored);
+    if (stored === undefined) this.#value = this.#initial;
+    else if (parsed.success) this.#value = parsed.output;
+  }
+
+  #letGo(): void {
+    if (this.#subscribers.size > 0) return;
+    this.#hold?.release();
+    this.#hold = undefined;
   }
 
   /** Sends the current value to a subscriber (a `get`), in order with every write. */
@@ -205,6 +268,7 @@ export class LocalVar<T = unknown> {
   unsubscribe(subscriber: Subscriber): Promise<void> {
     return this.#serial(() => {
       this.#subscribers.delete(subscriber);
+      this.#letGo();
     });
   }
 
