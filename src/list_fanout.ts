@@ -281,20 +281,22 @@ export class ListFanout<T> {
  * ```ts
  * import { MemoryListSource } from "../stores/memory.ts";
  * import { SourceFeed } from "./list_fanout.ts";
- * const feed = new SourceFeed(new MemoryListSource<string>(), (change) => console.log(change));
+ * const source = new MemoryListSource<string>();
+ * const feed = new SourceFeed(() => source.subscribe((change) => console.log(change)));
  * feed.listen();
  * feed.stop();
  * ```
  */
-export class SourceFeed<T> {
+export class SourceFeed {
+  // Not generic in the item type, so that a LocalList stays covariant in it.
+  readonly #subscribe: () => () => void;
   #stop: (() => void) | undefined;
   #closed = false;
 
-  /**
-   * @param source the list's source
-   * @param onChange told each change while listening
-   */
-  constructor(readonly source: ListSource<T>, readonly onChange: ListListener<T>) {}
+  /** @param subscribe subscribes to the source and returns the unsubscribe */
+  constructor(subscribe: () => () => void) {
+    this.#subscribe = subscribe;
+  }
 
   /** Whether it listens to the source. */
   get listening(): boolean {
@@ -304,7 +306,7 @@ export class SourceFeed<T> {
   /** Starts listening (a no-op when it does, or once closed). */
   listen(): void {
     if (this.#stop || this.#closed) return;
-    this.#stop = this.source.subscribe(this.onChange);
+    this.#stop = this.#subscribe();
   }
 
   /** Stops listening until the next {@linkcode listen}. */

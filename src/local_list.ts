@@ -72,7 +72,7 @@ export class LocalList<T = unknown> {
   readonly #items = new ItemSubscriptions();
   readonly #onError: (error: unknown) => void;
   // Listens to the source only while a view or an item subscription is open.
-  readonly #feed: SourceFeed<T>;
+  readonly #feed: SourceFeed;
   #queue: Promise<unknown> = Promise.resolve();
   #updates: Promise<unknown> = Promise.resolve();
 
@@ -100,9 +100,11 @@ export class LocalList<T = unknown> {
       deferItem: (subscriber, id) => this.#deferItem(subscriber, id),
       params: this.params,
     });
-    this.#feed = new SourceFeed(this.source, (change) => {
-      this.#serial(() => fanout.apply(change)).catch(this.#onError);
-    });
+    this.#feed = new SourceFeed(() =>
+      this.source.subscribe((change) => {
+        this.#serial(() => fanout.apply(change)).catch(this.#onError);
+      })
+    );
   }
 
   /**
