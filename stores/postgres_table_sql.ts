@@ -102,7 +102,11 @@ export function pgQueryStatements(query: {
     let n = first;
     return () => `$${++n}`;
   };
-  const expr = (c: string) => query.text.has(c) ? `${quoteIdent(c)} COLLATE "C"` : quoteIdent(c);
+  // Qualified: a bare name in ORDER BY would mean the output column (the text copy).
+  const expr = (c: string) => {
+    const column = `${table}.${quoteIdent(c)}`;
+    return query.text.has(c) ? `${column} COLLATE "C"` : column;
+  };
   const k = quoteIdent(query.key);
   const where = `${k} IS NOT NULL AND (${query.where.sql === "1" ? "TRUE" : query.where.sql})`;
   const asText = (c: string) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`;
