@@ -192,7 +192,11 @@ export class PostgresTables {
   }
 
   /** The bound table `name` (checked, its trigger installed), once per table. */
-  table(name: string, key: string, install: (db: PostgresTables) => Promise<PgTable>) {
+  table(
+    name: string,
+    key: string,
+    install: (db: PostgresTables) => Promise<PgTable>,
+  ): Promise<PgTable> {
     let bound = this.#binding.get(name);
     if (!bound) {
       bound = install(this).then((table) => {

@@ -182,7 +182,7 @@ test(
           await until("every page at the end", exact);
         }),
         // No shrinking: each failed run waits out its timeout.
-      { numRuns: 3, endOnFailure: true },
+        { numRuns: 3, endOnFailure: true },
       );
       for (const s of subscribers) {
         const size = s.mirror.pageSize!;
