@@ -11,7 +11,6 @@
  */
 import { ErrorCode, isSockSyncError, SockSyncError } from "../src/errors.ts";
 import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../src/store.ts";
-import { compareSqlValues, RankIndex } from "./rank_index.ts";
 import {
   bindQuery,
   type BoundQuery,
@@ -22,7 +21,7 @@ import {
 import { enter, leave, type PgLiveQuery, type PgRowChange, routeKey } from "./postgres_table_db.ts";
 import { fromText } from "./postgres_table_sql.ts";
 import type { SqlValue } from "./sqlite_changes.ts";
-import { compareKeys } from "./sqlite_table_sql.ts";
+import { type Entry, LiveIndex } from "./postgres_table_index.ts";
 import { keysetValues } from "./sqlite_where.ts";
 
 export { openPostgresTables, PostgresTables } from "./postgres_table_db.ts";
@@ -33,7 +32,6 @@ export type { OrderTerm } from "./sqlite_where.ts";
 const READ_ONLY = "this list is a table query: write the table with SQL";
 const LOAD_CHUNK = 4096;
 
-type Entry = { id: string; key: SqlValue[] };
 type TextRow = Record<string, unknown>;
 
 /**
@@ -56,8 +54,7 @@ export class PostgresTableSource<T = Record<string, unknown>>
   readonly #options: PostgresTableOptions;
   #bound: Promise<BoundQuery> | undefined;
   #query: BoundQuery | undefined;
-  #index: RankIndex<Entry> | undefined;
-  readonly #entries = new Map<string, Entry>();
+  #index: LiveIndex | undefined;
   readonly #listeners = new Set<ListListener<T>>();
   #version = 0;
   #queue: Promise<unknown> = Promise.resolve();
@@ -115,8 +112,7 @@ export class PostgresTableSource<T = Record<string, unknown>>
   indexOf(id: string): Promise<number> {
     return this.#serial(async (q) => {
       if (this.#live() !== undefined) {
-        const entry = this.#entries.get(id);
-        return entry ? this.#index!.rankOf(entry) : -1;
+        return this.#index!.rankOf(id);
       }
       const [row] = await this.#sql(q.sql.get, [...q.params, id]);
       if (!row) return -1;
@@ -187,8 +183,7 @@ export class PostgresTableSource<T = Record<string, unknown>>
   }
 
   async #apply(q: BoundQuery, change: PgRowChange): Promise<void> {
-    const index = this.#index;
-    if (!index) return;
+    if (!this.#index) return;
     let row: TextRow | undefined;
     if (change.op !== "d") {
       if (q.route && change.row) {
@@ -198,34 +193,10 @@ export class PostgresTableSource<T = Record<string, unknown>>
         [row] = await this.#sql(q.sql.get, [...q.params, change.key]);
       }
     }
-    const id = change.key;
-    const old = this.#entries.get(id);
-    if (!row) {
-      if (!old) return;
-      const at = index.remove(old);
-      this.#forget(q, old);
-      return this.#emit({ op: "delete", index: at, id, total: index.size, version: 0 });
-    }
-    const key = this.#sortKey(q, row);
-    const value = this.#value(row);
-    if (!old) {
-      const entry = { id, key };
-      const at = index.insert(entry);
-      this.#remember(q, entry);
-      return this.#emit({ op: "insert", index: at, id, value, total: index.size, version: 0 });
-    }
-    if (key.every((v, i) => compareSqlValues(v, old.key[i]) === 0)) {
-      const at = index.rankOf(old);
-      return this.#emit({ op: "set", index: at, id, value, total: index.size, version: 0 });
-    }
-    const from = index.remove(old);
-    old.key = key;
-    const to = index.insert(old);
-    if (from === to) {
-      return this.#emit({ op: "set", index: to, id, value, total: index.size, version: 0 });
-    }
-    this.#emit({ op: "delete", index: from, id, total: index.size - 1, version: 0 });
-    this.#emit({ op: "insert", index: to, id, value, total: index.size, version: 0 });
+    const changes = row
+      ? this.#index.reconcile<T>(change.key, this.#sortKey(q, row), this.#value(row))
+      : this.#index.reconcile<T>(change.key, undefined, undefined as T);
+    for (const c of changes) this.#emit(c);
   }
 
   async #reload(q: BoundQuery): Promise<void> {
@@ -237,11 +208,12 @@ export class PostgresTableSource<T = Record<string, unknown>>
 
   async #load(q: BoundQuery): Promise<void> {
     const entries: Entry[] = [];
+    const index = new LiveIndex(this, q.order, q.table);
     let rows = await this.#sql(q.sql.scan, [...q.params, LOAD_CHUNK]);
     while (rows.length > 0) {
       for (const row of rows) {
         const entry = { id: String(row[q.table.key]), key: this.#sortKey(q, row) };
-        if (entries.length > 0 && this.#compare(q, entries[entries.length - 1], entry) >= 0) {
+        if (entries.length > 0 && !index.before(entries[entries.length - 1], entry)) {
           throw new SockSyncError(ErrorCode.Other, `table "${q.table.name}": rows out of order`);
         }
         entries.push(entry);
@@ -250,35 +222,17 @@ export class PostgresTableSource<T = Record<string, unknown>>
       const last = entries[entries.length - 1].key;
       rows = await this.#sql(q.sql.scanNext, [...q.params, ...this.#keyset(q, last), LOAD_CHUNK]);
     }
-    this.#index = RankIndex.from(entries, (a, b) => this.#compare(q, a, b));
-    for (const entry of entries) this.#remember(q, entry);
+    index.fill(entries);
+    this.#index = index;
     this.#version++;
   }
 
   #unload(): void {
-    const table = this.#query?.table;
-    for (const entry of this.#entries.values()) {
-      const held = table?.members.get(entry.id);
-      if (held?.delete(this) && held.size === 0) table!.members.delete(entry.id);
-    }
-    this.#entries.clear();
+    this.#index?.clear();
     this.#index = undefined;
   }
 
-  #remember(q: BoundQuery, entry: Entry): void {
-    this.#entries.set(entry.id, entry);
-    let held = q.table.members.get(entry.id);
-    if (!held) q.table.members.set(entry.id, held = new Set());
-    held.add(this);
-  }
-
-  #forget(q: BoundQuery, entry: Entry): void {
-    this.#entries.delete(entry.id);
-    const held = q.table.members.get(entry.id);
-    if (held?.delete(this) && held.size === 0) q.table.members.delete(entry.id);
-  }
-
-  async #keysetPage(q: BoundQuery, index: RankIndex<Entry>, start: number, take: number) {
+  async #keysetPage(q: BoundQuery, index: LiveIndex, start: number, take: number) {
     const first = index.at(start);
     if (!first || take === 0) return [];
     const n = Math.min(take, index.size - start);
@@ -291,10 +245,6 @@ export class PostgresTableSource<T = Record<string, unknown>>
       i++;
     }
     return items.length === n ? items : null;
-  }
-
-  #compare(q: BoundQuery, a: Entry, b: Entry): number {
-    return compareKeys(q.order, a.key, b.key);
   }
 
   #sortKey(q: BoundQuery, row: TextRow): SqlValue[] {
