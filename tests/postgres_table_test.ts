@@ -203,6 +203,27 @@ describe("postgresTable faults", { skip: pg.skip }, () => {
     }
   });
 
+  test("a row too big for NOTIFY is read back; a changed key is a delete and an insert", async () => {
+    const admin = pg.admin!;
+    const table = await messagesTable(admin);
+    const source = general(table);
+    const view = follow(source);
+    try {
+      await until("the index", () => Promise.resolve(source.live));
+      const big = "é".repeat(6000); // 12,000 bytes: the payload goes without the row
+      await admin.unsafe(`INSERT INTO ${table} VALUES ('a', 'general', 'ann', $1, 1)`, [big]);
+      await admin.unsafe(`INSERT INTO ${table} VALUES ('b', 'general', 'bob', 'small', 2)`);
+      await until("the big row", () => converged(admin, table, view));
+      assert.equal(view.state.items.find((item) => item.id === "a")?.value.text, big);
+      await admin.unsafe(`UPDATE ${table} SET id = 'c', text = 'renamed' WHERE id = 'a'`);
+      await until("the new key", () => converged(admin, table, view));
+      assert.deepEqual(view.state.items.map((item) => item.id), ["b", "c"]);
+    } finally {
+      view.stop();
+      await source.close();
+    }
+  });
+
   test("a missing table is named; an SQL error is code 8 without SQL text", async () => {
     const missing = postgresTable({ db: db!, table: `${schema}.nope`, key: "id", columns: [] });
     await assert.rejects(missing.page(0, 10), (error: Error & { code?: number }) => {
