@@ -43,6 +43,7 @@ const TOKEN = new RegExp(
     "\\[[^\\]]*\\]",
     "--[^\\n]*",
     "\\/\\*[\\s\\S]*?\\*\\/",
+    "::",
     "[:@$][A-Za-z_][A-Za-z0-9_]*",
     "\\?[0-9]*",
     "[A-Za-z_][A-Za-z0-9_]*",
@@ -62,7 +63,7 @@ function* tokens(sql: string): Generator<{ kind: string; text: string; at: numbe
       ? "quoted"
       : text.startsWith("--") || text.startsWith("/*")
       ? "comment"
-      : c === ":" || c === "@" || c === "$"
+      : (c === ":" && text !== "::") || c === "@" || c === "$"
       ? "param"
       : c === "?"
       ? "positional"
@@ -83,6 +84,7 @@ const UNSPLITTABLE = new Set(["OR", "BETWEEN", "CASE", "COLLATE", "ESCAPE"]);
 /**
  * Compiles a WHERE (empty for all rows). `columns` are the table's columns: an equality
  * only routes when its column is one of them. Positional `?` placeholders are refused.
+ * `mark` makes each placeholder (default `?`; PostgreSQL passes one counting `$1`, `$2`…).
  *
  * @example
  * ```ts
@@ -90,7 +92,11 @@ const UNSPLITTABLE = new Set(["OR", "BETWEEN", "CASE", "COLLATE", "ESCAPE"]);
  * compileWhere("owner = :user", ["owner"]).equalities; // [{ column: "owner", param: "user" }]
  * ```
  */
-export function compileWhere(where: string | undefined, columns: string[]): CompiledWhere {
+export function compileWhere(
+  where: string | undefined,
+  columns: string[],
+  mark: () => string = () => "?",
+): CompiledWhere {
   const text = where?.trim() ?? "";
   if (text === "") return { sql: "1", names: [], equalities: [], rest: false };
   let sql = "";
@@ -104,7 +110,7 @@ export function compileWhere(where: string | undefined, columns: string[]): Comp
     }
     if (token.kind === "param") {
       names.push(token.text.slice(1));
-      sql += "?";
+      sql += mark();
       continue;
     }
     sql += token.text;
@@ -185,14 +191,19 @@ export interface OrderTerm {
  * // 'ORDER BY "created_at" DESC, "id" DESC'
  * ```
  */
-export function orderSql(order: OrderTerm[]): string {
+export function orderSql(
+  order: OrderTerm[],
+  expr: (column: string) => string = quoteIdent,
+): string {
   return "ORDER BY " +
-    order.map((t) => `${quoteIdent(t.column)}${t.desc ? " DESC" : ""}`).join(", ");
+    order.map((t) => `${expr(t.column)}${t.desc ? " DESC" : ""}`).join(", ");
 }
 
 /**
  * A predicate true for the rows at or after (`inclusive`) or strictly after a start row
  * in this order; it takes one `?` per term, in term order. Every term is NOT NULL.
+ * `mark` makes each placeholder and `expr` each column reference (PostgreSQL adds a
+ * collation to text columns).
  *
  * @example
  * ```ts
@@ -200,26 +211,37 @@ export function orderSql(order: OrderTerm[]): string {
  * keysetSql([{ column: "a" }, { column: "b" }], true); // '("a", "b") >= (?, ?)'
  * ```
  */
-export function keysetSql(order: OrderTerm[], inclusive: boolean): string {
-  const cols = order.map((t) => quoteIdent(t.column));
+export function keysetSql(
+  order: OrderTerm[],
+  inclusive: boolean,
+  mark: () => string = () => "?",
+  expr: (column: string) => string = quoteIdent,
+): string {
+  const cols = order.map((t) => expr(t.column));
   const after = (t: OrderTerm) => (t.desc ? "<" : ">");
   if (order.every((t) => !!t.desc === !!order[0].desc)) {
     const op = after(order[0]) + (inclusive ? "=" : "");
     return order.length === 1
-      ? `${cols[0]} ${op} ?`
-      : `(${cols.join(", ")}) ${op} (${cols.map(() => "?").join(", ")})`;
+      ? `${cols[0]} ${op} ${mark()}`
+      : `(${cols.join(", ")}) ${op} (${cols.map(() => mark()).join(", ")})`;
   }
   // Mixed directions: a OP1 x OR (a = x AND (b OP2 y OR (b = y AND …))), one ? per
   // use, so callers bind the start values through keysetValues().
+  // Built from the innermost term out, but placeholders are numbered in reading order
+  // (as keysetValues() lists the values), so the marks are made in that order.
+  const lead = `${cols[0]} ${after(order[0])}= ${mark()}`;
+  const marks: string[][] = order.map((_, i) =>
+    i === order.length - 1 ? [mark()] : [mark(), mark()]
+  );
   let sql = "";
   for (let i = order.length - 1; i >= 0; i--) {
     const op = after(order[i]) + (i === order.length - 1 && inclusive ? "=" : "");
     sql = i === order.length - 1
-      ? `${cols[i]} ${op} ?`
-      : `(${cols[i]} ${op} ? OR (${cols[i]} = ? AND ${sql}))`;
+      ? `${cols[i]} ${op} ${marks[i][0]}`
+      : `(${cols[i]} ${op} ${marks[i][0]} OR (${cols[i]} = ${marks[i][1]} AND ${sql}))`;
   }
-  // The leading range lets SQLite seek an index on the first column.
-  return `${cols[0]} ${after(order[0])}= ? AND ${sql}`;
+  // The leading range lets the database seek an index on the first column.
+  return `${lead} AND ${sql}`;
 }
 
 /**

@@ -270,6 +270,13 @@ test(
           assert.equal(tables.code, 0, `examples/own_tables.ts:\n${tables.out}`);
           assert.match(tables.out, /^ada sees: ship it/m);
           assert.doesNotMatch(tables.out, /bob's note/);
+          const pgTables = await runToEnd(
+            RUNTIMES[name](copy("own_tables_postgres.ts", await freePort())),
+            dir,
+          );
+          assert.equal(pgTables.code, 0, `examples/own_tables_postgres.ts:\n${pgTables.out}`);
+          assert.match(pgTables.out, /^ada sees: ship it/m);
+          assert.doesNotMatch(pgTables.out, /bob's note/);
         });
       }
 
