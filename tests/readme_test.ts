@@ -18,7 +18,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import postgres from "postgres";
 import { freePort } from "./helpers/free_port.ts";
+import { POSTGRES_URL } from "./helpers/postgres.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const README = readFileSync(join(root, "README.md"), "utf8");
@@ -270,13 +272,26 @@ test(
           assert.equal(tables.code, 0, `examples/own_tables.ts:\n${tables.out}`);
           assert.match(tables.out, /^ada sees: ship it/m);
           assert.doesNotMatch(tables.out, /bob's note/);
-          const pgTables = await runToEnd(
-            RUNTIMES[name](copy("own_tables_postgres.ts", await freePort())),
-            dir,
-          );
-          assert.equal(pgTables.code, 0, `examples/own_tables_postgres.ts:\n${pgTables.out}`);
-          assert.match(pgTables.out, /^ada sees: ship it/m);
-          assert.doesNotMatch(pgTables.out, /bob's note/);
+          // The example creates its table in the database it names: give it a fresh one.
+          const database = `socksync_readme_${Math.random().toString(36).slice(2, 10)}`;
+          const admin = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
+          await admin.unsafe(`CREATE DATABASE ${database}`);
+          try {
+            const file = copy("own_tables_postgres.ts", await freePort());
+            const code = readFileSync(file, "utf8");
+            assert.ok(code.includes("@127.0.0.1:5432/postgres"), "the example's database URL");
+            writeFileSync(
+              file,
+              code.replace("@127.0.0.1:5432/postgres", `@127.0.0.1:5432/${database}`),
+            );
+            const pgTables = await runToEnd(RUNTIMES[name](file), dir);
+            assert.equal(pgTables.code, 0, `examples/own_tables_postgres.ts:\n${pgTables.out}`);
+            assert.match(pgTables.out, /^ada sees: ship it/m);
+            assert.doesNotMatch(pgTables.out, /bob's note/);
+          } finally {
+            await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+            await admin.end();
+          }
         });
       }
 
