@@ -13,7 +13,7 @@
 /// <reference types="bun-types" />
 import type { Context, Hono } from "hono";
 import { createBunWebSocket } from "hono/bun";
-import type { SocketLike } from "../socket.ts";
+import type { GroupSocket, Topics } from "../socket.ts";
 import { type Adapter, closeWithGrace, type Connected, frameCap, type Opener } from "./shared.ts";
 
 type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
@@ -31,13 +31,22 @@ class Accepted {
 }
 
 /**
- * A Bun socket as the core's {@linkcode SocketLike}: Bun reports its queue
- * through a method, not `bufferedAmount`.
+ * A Bun socket as the core's socket: Bun reports its queue through a
+ * method, not `bufferedAmount`, and offers its server's topics, so a group
+ * whose members all get the same frame sends it with one `publish`.
  */
-class BunSocket implements SocketLike {
+class BunSocket implements GroupSocket {
   readonly ws: ServerWebSocket<Accepted>;
-  constructor(ws: ServerWebSocket<Accepted>) {
+  readonly topics: Topics;
+  constructor(ws: ServerWebSocket<Accepted>, topics: Topics) {
     this.ws = ws;
+    this.topics = topics;
+  }
+  subscribe(topic: string): void {
+    this.ws.subscribe(topic);
+  }
+  unsubscribe(topic: string): void {
+    this.ws.unsubscribe(topic);
   }
   send(text: string): void {
     this.ws.send(text);
@@ -82,6 +91,8 @@ export function createAdapter(app: Hono<any>): Adapter {
         : undefined;
     },
     listen({ port, hostname, maxPayload }) {
+      // Bun answers -1 when a subscriber is backed up (the frame is queued) and 0 when dropped.
+      const topics: Topics = { publish: (topic, text) => server.publish(topic, text) > 0 };
       const server = Bun.serve({
         port,
         hostname,
@@ -92,7 +103,7 @@ export function createAdapter(app: Hono<any>): Adapter {
             if (!(data instanceof Accepted)) return hono.open(ws);
             const open = data.open!;
             data.open = undefined;
-            data.connected = open(new BunSocket(ws));
+            data.connected = open(new BunSocket(ws, topics));
           },
           message(ws: Any, message: string | Buffer) {
             const data = ws.data;
