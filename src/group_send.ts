@@ -81,7 +81,7 @@ export class GroupSend {
     // Only when the runtime reports a backed-up socket: find it among the members.
     const slow: Subscriber[] = [];
     for (const [subscriber, socket] of this.#members) {
-      if ((socket.bufferedAmount ?? 0) > 0) slow.push(subscriber);
+      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) slow.push(subscriber);
     }
     for (const subscriber of slow) this.leave(subscriber);
     return slow;

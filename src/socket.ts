@@ -74,6 +74,11 @@ export interface Topics {
    * them are backed up (their frames queue in the runtime).
    */
   publish(topic: string, text: string): boolean;
+  /**
+   * Queued bytes past which a socket counts as backed up (default 0): after
+   * a `publish` that answered `false`, such sockets leave the group's topic.
+   */
+  readonly backedUpBytes?: number;
 }
 
 /**

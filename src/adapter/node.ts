@@ -26,6 +26,7 @@ import {
   type Opener,
   type Runtime,
 } from "./shared.ts";
+import { TopicSocket } from "./ws_topics.ts";
 
 /** Where the route leaves its opener in the upgrade request's `env`. */
 const OPENER = Symbol("socksync.opener");
@@ -50,7 +51,7 @@ type Tracked = WebSocket & { [CONNECTED]?: Connected };
  */
 // deno-lint-ignore no-explicit-any
 export function createAdapter(app: Hono<any>, runtime: Runtime = "node"): Adapter {
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, WebSocket: TopicSocket });
   const accept = (c: Context, open: Opener): Response | undefined => {
     const env = c.env as Partial<Env> | undefined;
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket" || !env?.incoming) return undefined;
