@@ -34,7 +34,7 @@ const opts = args();
 const RUNTIMES = (opts.get("runtimes") ?? "node,deno,bun").split(",") as Runtime[];
 const SIZES = numbers(opts.get("sizes"), [100, 1000, 10000]);
 const ROUNDS = Number(opts.get("rounds") ?? 5);
-const GOAL: Record<Runtime, number> = { node: 0.85, deno: 0.85, bun: 0.8 };
+const GOAL: Record<Runtime, number> = { node: 0.9, deno: 0.9, bun: 0.9 };
 
 interface Sample {
   cpuPerFireUs: number;

@@ -8,6 +8,7 @@ import * as v from "valibot";
 import { isCongested } from "./backpressure.ts";
 import { encodeVarSet } from "./encode.ts";
 import { ErrorCode, SockSyncError } from "./errors.ts";
+import { GroupSend } from "./group_send.ts";
 import type { Subscriber } from "./socket.ts";
 import type { VarStore } from "./store.ts";
 
@@ -65,6 +66,8 @@ export class LocalVar<T = unknown> {
   readonly schema: v.GenericSchema<unknown, T>;
   readonly #store: VarStore | undefined;
   readonly #subscribers = new Set<Subscriber>();
+  // Subscribers the runtime reaches with one call (Bun's topics); not in #subscribers.
+  readonly #group = new GroupSend();
   readonly #initial: T;
   #value: T;
   #queue: Promise<unknown>;
@@ -188,7 +191,7 @@ export class LocalVar<T = unknown> {
 
   #publish(value: T): void {
     this.#value = value;
-    if (this.#subscribers.size === 0) return;
+    if (this.#subscribers.size === 0 && this.#group.size === 0) return;
     const text = this.frame();
     for (const subscriber of this.#subscribers) {
       // A congested subscriber gets only the latest value, once it drains.
@@ -196,11 +199,13 @@ export class LocalVar<T = unknown> {
         subscriber.defer(this, "", () => this.#resend(subscriber));
       } else subscriber.sendText(text);
     }
+    // Backed-up members got this frame and leave the topic: the loop above takes them next time.
+    for (const subscriber of this.#group.publish(text)) this.#subscribers.add(subscriber);
   }
 
   #resend(subscriber: Subscriber): void {
     this.#serial(() => {
-      if (this.#subscribers.has(subscriber)) {
+      if (this.#subscribers.has(subscriber) || this.#group.has(subscriber)) {
         subscriber.sendText(this.frame());
       }
     });
@@ -223,9 +228,13 @@ export class LocalVar<T = unknown> {
   /** Adds a subscriber and sends it the current value, in order with every write. */
   subscribe(subscriber: Subscriber): Promise<void> {
     return this.#serial(async () => {
-      if (this.#subscribers.size === 0) await this.#follow();
-      this.#subscribers.add(subscriber);
+      if (this.#subscribers.has(subscriber) || this.#group.has(subscriber)) {
+        subscriber.sendText(this.frame());
+        return;
+      }
+      if (this.subscriberCount === 0) await this.#follow();
       subscriber.sendText(this.frame());
+      if (!this.#group.join(subscriber)) this.#subscribers.add(subscriber);
     });
   }
 
@@ -254,7 +263,7 @@ export class LocalVar<T = unknown> {
   }
 
   #letGo(): void {
-    if (this.#subscribers.size > 0) return;
+    if (this.subscriberCount > 0) return;
     this.#hold?.release();
     this.#hold = undefined;
   }
@@ -267,13 +276,13 @@ export class LocalVar<T = unknown> {
   /** Removes a subscriber (a no-op when it was not subscribed), in order with earlier subscribes. */
   unsubscribe(subscriber: Subscriber): Promise<void> {
     return this.#serial(() => {
-      this.#subscribers.delete(subscriber);
+      if (!this.#subscribers.delete(subscriber)) this.#group.leave(subscriber);
       this.#letGo();
     });
   }
 
   /** How many subscribers there are. */
   get subscriberCount(): number {
-    return this.#subscribers.size;
+    return this.#subscribers.size + this.#group.size;
   }
 }

@@ -8,19 +8,20 @@
  */
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
-import type { WSContext } from "hono/ws";
 import type { Hub } from "./hub.ts";
 import type { Peer } from "./peer.ts";
 import type { GuardOptions } from "./guard.ts";
-import { socksync } from "./mount.ts";
-import { type Adapter, detectRuntime, type Runtime } from "./adapter/shared.ts";
+import { guarded } from "./guard.ts";
+import { type Adapter, detectRuntime, type Opener, type Runtime } from "./adapter/shared.ts";
 
 export {
   type Adapter,
   type AdapterFactory,
+  type Connected,
   detectRuntime,
   type Listener,
   type ListenOptions,
+  type Opener,
   type Runtime,
 } from "./adapter/shared.ts";
 
@@ -147,26 +148,39 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
   const hostname = options.hostname ?? "127.0.0.1";
   const root = new Hono();
   const adapter = await loadAdapter(root);
-  const sockets = new Set<WSContext>();
+  const sockets = new Set<Peer<Ctx>>();
   let closing: Promise<void> | undefined;
   const path = options.path ?? "/ws/socksync";
   for (const middleware of options.middleware ?? []) root.use(path, middleware);
+  const { hub, onConnect } = options;
+  /**
+   * The opener of one accepted request. Built here, away from the route's
+   * handler, so the closure holds the context value and not `c`.
+   */
+  const opener = (context: Ctx): Opener => (socket) => {
+    if (closing) {
+      socket.close(1001, "server shutting down");
+      return undefined;
+    }
+    const peer = hub.connect(socket, { context });
+    sockets.add(peer);
+    peer.onDetach(() => sockets.delete(peer));
+    if (onConnect) onConnect(peer);
+    else peer.acceptCalls();
+    return peer;
+  };
   root.get(
     path,
-    socksync(options.hub, {
-      upgradeWebSocket: adapter.upgradeWebSocket,
-      context: options.context,
-      guard: { connections: () => sockets.size, ...options.guard },
-      onConnect(peer, ws) {
-        if (closing) return ws.close(1001, "server shutting down");
-        sockets.add(ws);
-        if (options.onConnect) options.onConnect(peer);
-        else peer.acceptCalls();
+    guarded(
+      hub,
+      { connections: () => sockets.size, ...options.guard },
+      async (c, next) => {
+        const context = (options.context ? await options.context(c) : undefined) as Ctx;
+        const response = adapter.accept(c, opener(context));
+        if (response) return response;
+        await next();
       },
-      onDisconnect(_peer, ws) {
-        sockets.delete(ws);
-      },
-    }),
+    ),
   );
   const { app, fetch } = options;
   // Delegate instead of `root.route()`, so routes added to `app` later count too.
@@ -192,9 +206,9 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
       closing ??= (async () => {
         // Stop accepting first, so clients that reconnect at once find nothing.
         const down = listener.close();
-        for (const ws of sockets) {
+        for (const peer of sockets) {
           try {
-            ws.close(1001, "server shutting down");
+            peer.socket.close(1001, "server shutting down");
           } catch { /* already closed */ }
         }
         await down;

@@ -62,3 +62,45 @@ export interface Subscriber {
    */
   marksChanges?: boolean;
 }
+
+/**
+ * A runtime's own one-to-many send (Bun's topics): one call hands the same
+ * frame to every socket subscribed to a topic, without a JavaScript loop.
+ * Sockets that offer it carry it as {@linkcode GroupSocket.topics}.
+ *
+ * @example
+ * ```ts
+ * import type { Topics } from "./socket.ts";
+ * const none: Topics = { publish: () => true };
+ * ```
+ */
+export interface Topics {
+  /**
+   * Sends `text` to every socket subscribed to `topic`. `false` when some of
+   * them are backed up (their frames queue in the runtime).
+   */
+  publish(topic: string, text: string): boolean;
+  /**
+   * Queued bytes past which a socket counts as backed up (default 0): after
+   * a `publish` that answered `false`, such sockets leave the group's topic.
+   */
+  readonly backedUpBytes?: number;
+}
+
+/**
+ * A {@linkcode SocketLike} that can join the runtime's topics.
+ *
+ * @example
+ * ```ts
+ * import type { GroupSocket } from "./socket.ts";
+ * const canJoin = (socket: Partial<GroupSocket>) => socket.topics !== undefined;
+ * ```
+ */
+export interface GroupSocket extends SocketLike {
+  /** The runtime's topics this socket can join (the same object for every socket of a server). */
+  readonly topics: Topics;
+  /** Joins `topic`. */
+  subscribe(topic: string): void;
+  /** Leaves `topic`. */
+  unsubscribe(topic: string): void;
+}

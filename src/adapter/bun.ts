@@ -1,16 +1,66 @@
 /**
- * Serves a Hono app on Bun with `Bun.serve` and `hono/bun`'s WebSocket
- * upgrade. Loaded by `serve()` only when running on Bun.
+ * Serves a Hono app on Bun with `Bun.serve`. Loaded by `serve()` only when
+ * running on Bun.
+ *
+ * Routes accepted through {@linkcode Adapter.accept} get Bun's own websocket
+ * handlers with a small `data` (the opener, then what it returned): nothing
+ * of the request or the Hono context stays referenced once the socket is
+ * open. Routes made with `upgradeWebSocket` (`hono/bun`) keep working beside
+ * them.
  *
  * @module
  */
 /// <reference types="bun-types" />
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { createBunWebSocket } from "hono/bun";
-import { type Adapter, closeWithGrace, frameCap } from "./shared.ts";
+import type { GroupSocket, Topics } from "../socket.ts";
+import { type Adapter, closeWithGrace, type Connected, frameCap, type Opener } from "./shared.ts";
+
+type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
 
 /** Bun's largest `maxPayloadLength`: what "no cap" becomes. */
 const BUN_MAX_PAYLOAD = 0xffff_ffff;
+
+/** The `data` of a socket accepted through `accept`: tells it from `hono/bun`'s. */
+class Accepted {
+  open: Opener | undefined;
+  connected: Connected | undefined;
+  constructor(open: Opener) {
+    this.open = open;
+  }
+}
+
+/**
+ * A Bun socket as the core's socket: Bun reports its queue through a
+ * method, not `bufferedAmount`, and offers its server's topics, so a group
+ * whose members all get the same frame sends it with one `publish`.
+ */
+class BunSocket implements GroupSocket {
+  readonly ws: ServerWebSocket<Accepted>;
+  readonly topics: Topics;
+  constructor(ws: ServerWebSocket<Accepted>, topics: Topics) {
+    this.ws = ws;
+    this.topics = topics;
+  }
+  subscribe(topic: string): void {
+    this.ws.subscribe(topic);
+  }
+  unsubscribe(topic: string): void {
+    this.ws.unsubscribe(topic);
+  }
+  send(text: string): void {
+    this.ws.send(text);
+  }
+  close(code?: number, reason?: string): void {
+    this.ws.close(code, reason);
+  }
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+  get bufferedAmount(): number {
+    return this.ws.getBufferedAmount();
+  }
+}
 
 /**
  * The Bun adapter for `app`.
@@ -26,20 +76,57 @@ const BUN_MAX_PAYLOAD = 0xffff_ffff;
  */
 // deno-lint-ignore no-explicit-any
 export function createAdapter(app: Hono<any>): Adapter {
-  const { upgradeWebSocket, websocket } = createBunWebSocket();
+  const { upgradeWebSocket, websocket: hono } = createBunWebSocket();
+  // deno-lint-ignore no-explicit-any
+  type Any = ServerWebSocket<any>;
   return {
     runtime: "bun",
     upgradeWebSocket,
+    accept(c: Context, open: Opener) {
+      // Bun passes the server as fetch's second argument, which Hono makes `c.env`.
+      const server = c.env as { upgrade?: (req: Request, o: { data: Accepted }) => boolean };
+      if (typeof server?.upgrade !== "function") return undefined;
+      return server.upgrade(c.req.raw, { data: new Accepted(open) })
+        ? new Response(null)
+        : undefined;
+    },
     listen({ port, hostname, maxPayload }) {
-      // `hono/bun` finds the server to upgrade with in `c.env`: Bun passes it
-      // as fetch's second argument. Past `backpressureLimit` Bun drops frames
-      // silently, so it stays above the peer's own slow-consumer cap (8 MiB).
+      // Bun answers -1 when a subscriber is backed up (the frame is queued) and 0 when dropped.
+      const topics: Topics = { publish: (topic, text) => server.publish(topic, text) > 0 };
       const server = Bun.serve({
         port,
         hostname,
         fetch: app.fetch,
         websocket: {
-          ...websocket,
+          open(ws: Any) {
+            const data = ws.data;
+            if (!(data instanceof Accepted)) return hono.open(ws);
+            const open = data.open!;
+            data.open = undefined;
+            data.connected = open(new BunSocket(ws, topics));
+          },
+          message(ws: Any, message: string | Buffer) {
+            const data = ws.data;
+            if (!(data instanceof Accepted)) return hono.message(ws, message);
+            if (typeof message === "string") data.connected?.receive(message);
+            else {
+              data.connected?.receive(
+                message.buffer.slice(
+                  message.byteOffset,
+                  message.byteOffset + message.byteLength,
+                ) as ArrayBuffer,
+              );
+            }
+          },
+          close(ws: Any, code: number, reason: string) {
+            const data = ws.data;
+            if (!(data instanceof Accepted)) return hono.close(ws, code, reason);
+            const connected = data.connected;
+            data.connected = undefined;
+            connected?.detach(code, reason);
+          },
+          // Past `backpressureLimit` Bun drops frames silently, so it stays above the
+          // peer's own slow-consumer cap (8 MiB).
           backpressureLimit: 64 * 1024 * 1024,
           // Bun refuses a longer frame from its header, with 1009. Its own default (16 MiB)
           // gives way to ours; 0 would refuse every non-empty frame, so "no cap" is its maximum.

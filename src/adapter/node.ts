@@ -1,15 +1,40 @@
 /**
  * Serves a Hono app with `node:http` (through `@hono/node-server`) and the
- * `ws` WebSocket server (through `@hono/node-ws`). Loaded by `serve()` on
- * Node, and on Deno too (see `deno.ts` for why).
+ * `ws` WebSocket server in `noServer` mode. Loaded by `serve()` on Node, and
+ * on Deno too (see `deno.ts` for why).
+ *
+ * An upgrade request runs through the Hono app like any other (middleware,
+ * guard, route); the route only marks the request as accepted, and the
+ * `upgrade` handler then gives the socket to `ws`. An open connection keeps
+ * the `ws` socket and what the route's opener returned, nothing else: no
+ * request, no Hono context, no closure per connection.
  *
  * @module
  */
 import { serve } from "@hono/node-server";
-import { createNodeWebSocket } from "@hono/node-ws";
-import type { Hono } from "hono";
-import type { Server } from "node:http";
-import { type Adapter, closeWithGrace, frameCap, type Listener, type Runtime } from "./shared.ts";
+import type { Context, Hono } from "hono";
+import { defineWebSocketHelper, type WSContext, type WSEvents } from "hono/ws";
+import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import {
+  type Adapter,
+  closeWithGrace,
+  type Connected,
+  frameCap,
+  type Listener,
+  type Opener,
+  type Runtime,
+} from "./shared.ts";
+import { TopicSocket } from "./ws_topics.ts";
+
+/** Where the route leaves its opener in the upgrade request's `env`. */
+const OPENER = Symbol("socksync.opener");
+/** Where an open `ws` socket keeps what its frames go to. */
+const CONNECTED = Symbol("socksync.connected");
+
+type Env = { incoming: IncomingMessage; outgoing: undefined; [OPENER]?: Opener };
+type Tracked = WebSocket & { [CONNECTED]?: Connected };
 
 /**
  * The Node adapter for `app`. `runtime` is what it reports (Deno serves
@@ -26,12 +51,20 @@ import { type Adapter, closeWithGrace, frameCap, type Listener, type Runtime } f
  */
 // deno-lint-ignore no-explicit-any
 export function createAdapter(app: Hono<any>, runtime: Runtime = "node"): Adapter {
-  const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({
-    app,
-  });
+  const wss = new WebSocketServer({ noServer: true, WebSocket: TopicSocket });
+  const accept = (c: Context, open: Opener): Response | undefined => {
+    const env = c.env as Partial<Env> | undefined;
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket" || !env?.incoming) return undefined;
+    env[OPENER] = open;
+    return new Response(null);
+  };
   return {
     runtime,
-    upgradeWebSocket,
+    accept,
+    upgradeWebSocket: defineWebSocketHelper((c, events) => {
+      const url = new URL(c.req.url);
+      return accept(c, (socket) => honoEvents(events, socket as unknown as WebSocket, url));
+    }),
     listen({ port, hostname, maxPayload }) {
       // `ws` checks a frame's announced length in its header, before buffering the payload,
       // and closes with 1009. Its own default (100 MiB) gives way to ours; 0 means no cap.
@@ -43,12 +76,40 @@ export function createAdapter(app: Hono<any>, runtime: Runtime = "node"): Adapte
             server.off("error", reject);
             resolve({ port: info.port, close: () => stop(server as Server) });
           },
-        );
+        ) as Server;
         server.once("error", reject);
-        injectWebSocket(server);
+        server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+          upgrade(request, socket, head).catch(() => socket.destroy());
+        });
       });
     },
   };
+
+  async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const headers = new Headers();
+    for (const key in request.headers) {
+      const value = request.headers[key];
+      if (value) headers.append(key, Array.isArray(value) ? value[0] : value);
+    }
+    const env: Env = { incoming: request, outgoing: undefined };
+    const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "localhost"}`);
+    const response = await app.request(url, { headers }, env);
+    const open = env[OPENER];
+    if (!open) {
+      socket.end(
+        `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}\r\n` +
+          "Connection: close\r\nContent-Length: 0\r\n\r\n",
+      );
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws: Tracked) => {
+      ws.on("error", ignore);
+      ws.on("message", onMessage);
+      ws.on("close", onClose);
+      // The opener may send or close at once: the socket is open here.
+      ws[CONNECTED] = open(ws as unknown as Parameters<Opener>[0]);
+    });
+  }
 
   async function stop(server: Server): Promise<void> {
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -63,4 +124,56 @@ export function createAdapter(app: Hono<any>, runtime: Runtime = "node"): Adapte
     server.closeAllConnections();
     await stopped;
   }
+}
+
+// Shared by every socket (`ws` calls them with the socket as `this`): no closure per connection.
+function onMessage(this: Tracked, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const connected = this[CONNECTED];
+  if (!connected) return;
+  const buffer = Array.isArray(data) ? Buffer.concat(data) : data;
+  if (!isBinary) connected.receive(buffer.toString());
+  else if (buffer instanceof ArrayBuffer) connected.receive(buffer);
+  else {
+    connected.receive(
+      buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer,
+    );
+  }
+}
+
+function onClose(this: Tracked, code: number, reason: Buffer): void {
+  const connected = this[CONNECTED];
+  this[CONNECTED] = undefined;
+  connected?.detach(code, reason.toString());
+}
+
+function ignore(): void {
+  // `ws` reports protocol errors (a frame over the cap, …) and then closes: `close` handles it.
+}
+
+/** Hono's events for `upgradeWebSocket` routes, over a `ws` socket. */
+// deno-lint-ignore no-explicit-any
+function honoEvents(events: WSEvents<any>, ws: WebSocket, url: URL): Connected {
+  // deno-lint-ignore no-explicit-any
+  const context: WSContext<any> = {
+    binaryType: "arraybuffer",
+    close: (code?: number, reason?: string) => ws.close(code, reason),
+    protocol: ws.protocol,
+    raw: ws,
+    get readyState() {
+      return ws.readyState as 0 | 1 | 2 | 3;
+    },
+    send: (source: string | ArrayBuffer | Uint8Array) => ws.send(source),
+    url,
+  } as unknown as WSContext;
+  events.onOpen?.(new Event("open"), context);
+  return {
+    receive(data) {
+      events.onMessage?.(new MessageEvent("message", { data }), context);
+    },
+    detach(code, reason) {
+      // Node has no global CloseEvent before 23.
+      const event = Object.assign(new Event("close"), { code, reason, wasClean: true });
+      events.onClose?.(event as CloseEvent, context);
+    },
+  };
 }

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
+import type { SocketLike } from "../socket.ts";
 
 /**
  * The runtimes SockSync serves on.
@@ -97,6 +98,13 @@ export interface Adapter {
   /** Hono's WebSocket upgrade helper for this runtime. */
   // deno-lint-ignore no-explicit-any
   readonly upgradeWebSocket: UpgradeWebSocket<any, any>;
+  /**
+   * Upgrades the request of `c` and hands the socket to the runtime's own
+   * WebSocket server: nothing of the request or of `c` stays referenced once
+   * the socket is open, only what `open` returns. Returns the response for
+   * the route to give back, or `undefined` when the request is no upgrade.
+   */
+  accept(c: Context, open: Opener): Response | undefined;
   /** Starts serving the app the adapter was created for. */
   listen(options: ListenOptions): Promise<Listener>;
 }
@@ -112,6 +120,35 @@ export interface Adapter {
  */
 // deno-lint-ignore no-explicit-any
 export type AdapterFactory = (app: Hono<any>) => Adapter;
+
+/**
+ * What an adapter feeds one open connection: every text (or binary) frame,
+ * then the end. A {@linkcode Peer} fits as it is.
+ *
+ * @example
+ * ```ts
+ * import type { Connected } from "./shared.ts";
+ * const log: Connected = { receive: (data) => console.log(data), detach: () => {} };
+ * ```
+ */
+export interface Connected {
+  /** One incoming frame: a string for text, an `ArrayBuffer` for binary. */
+  receive(data: string | ArrayBuffer): unknown;
+  /** The connection closed (`code` and `reason` as the close frame gave them). */
+  detach(code?: number, reason?: string): void;
+}
+
+/**
+ * Called once when an accepted socket opened: returns what the socket's
+ * frames go to, or nothing to ignore them (after closing it, say).
+ *
+ * @example
+ * ```ts
+ * import type { Opener } from "./shared.ts";
+ * const echo: Opener = (socket) => ({ receive: (data) => socket.send(String(data)), detach() {} });
+ * ```
+ */
+export type Opener = (socket: SocketLike) => Connected | undefined;
 
 /** How long open WebSockets get to finish their close handshake. */
 export const CLOSE_GRACE_MS = 2000;
