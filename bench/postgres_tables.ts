@@ -1,6 +1,6 @@
 /**
  * Figure for PostgreSQL table bindings (not a test; prints one line):
- *   node --import tsx tests/postgres_table_bench.ts
+ *   node --import tsx bench/postgres_tables.ts
  * time from an INSERT committed by another client to the subscriber's `insert` frame over
  * a real WebSocket (trigger → NOTIFY → the listening connection → the hub), p50/p99.
  */
@@ -8,9 +8,9 @@ import * as v from "valibot";
 import { Hub } from "../mod.ts";
 import { openPgClient } from "../stores/postgres_driver.ts";
 import { openPostgresTables, postgresTable } from "../stores/postgres_table.ts";
-import { POSTGRES_URL } from "./helpers/postgres.ts";
-import { webSocketClass } from "./helpers/raw_socket.ts";
-import { serveHub } from "./helpers/serve_hub.ts";
+import { POSTGRES_URL } from "../tests/helpers/postgres.ts";
+import { webSocketClass } from "../tests/helpers/raw_socket.ts";
+import { serveHub } from "../tests/helpers/serve_hub.ts";
 
 const SAMPLES = 300;
 const quantile = (xs: number[], q: number) =>
