@@ -167,7 +167,7 @@ const OPTIONAL = [
   "react",
 ];
 /** What serving needs: real dependencies, installed with the package. */
-const SERVING = ["hono", "@hono/node-server", "@hono/node-ws"];
+const SERVING = ["hono", "@hono/node-server", "ws"];
 /** Database drivers: optional peers, the user installs the one they use. */
 const DRIVERS = ["ioredis", "better-sqlite3"];
 /** The UI bindings and the framework each needs (an optional peer). */
@@ -498,6 +498,7 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
             "--loglevel=error",
             pinned("ws"),
             pinned("hono"),
+            pinned("@hono/node-ws"),
             pinned("tsx"),
             pinned("valibot"),
             pinned("ioredis"),
