@@ -24,7 +24,7 @@ import {
   sendNewer,
 } from "./list_windows.ts";
 import type { Subscriber } from "./socket.ts";
-import type { ListChange, ListListener, ListPage, ListSource } from "./store.ts";
+import type { ListChange, ListPage, ListSource } from "./store.ts";
 
 /** Newer than every version a store reports: forces a re-read. */
 const ALWAYS = Number.MAX_SAFE_INTEGER;
