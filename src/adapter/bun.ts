@@ -13,7 +13,7 @@
 /// <reference types="bun-types" />
 import type { Context, Hono } from "hono";
 import { createBunWebSocket } from "hono/bun";
-import type { GroupSocket, Topics } from "../socket.ts";
+import type { SocketLike } from "../socket.ts";
 import { type Adapter, closeWithGrace, type Connected, frameCap, type Opener } from "./shared.ts";
 
 type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
@@ -32,21 +32,15 @@ class Accepted {
 
 /**
  * A Bun socket as the core's socket: Bun reports its queue through a
- * method, not `bufferedAmount`, and offers its server's topics, so a group
- * whose members all get the same frame sends it with one `publish`.
+ * method, not `bufferedAmount`. It offers no topics on purpose: one
+ * `server.publish` to many sockets does not report a single backed-up one, so
+ * a subscriber that stopped reading would have every frame queued natively
+ * (+200 MB in the slow-consumer test) instead of being conflated.
  */
-class BunSocket implements GroupSocket {
+class BunSocket implements SocketLike {
   readonly ws: ServerWebSocket<Accepted>;
-  readonly topics: Topics;
-  constructor(ws: ServerWebSocket<Accepted>, topics: Topics) {
+  constructor(ws: ServerWebSocket<Accepted>) {
     this.ws = ws;
-    this.topics = topics;
-  }
-  subscribe(topic: string): void {
-    this.ws.subscribe(topic);
-  }
-  unsubscribe(topic: string): void {
-    this.ws.unsubscribe(topic);
   }
   send(text: string): void {
     this.ws.send(text);
@@ -91,8 +85,6 @@ export function createAdapter(app: Hono<any>): Adapter {
         : undefined;
     },
     listen({ port, hostname, maxPayload }) {
-      // Bun answers -1 when a subscriber is backed up (the frame is queued) and 0 when dropped.
-      const topics: Topics = { publish: (topic, text) => server.publish(topic, text) > 0 };
       const server = Bun.serve({
         port,
         hostname,
@@ -103,7 +95,7 @@ export function createAdapter(app: Hono<any>): Adapter {
             if (!(data instanceof Accepted)) return hono.open(ws);
             const open = data.open!;
             data.open = undefined;
-            data.connected = open(new BunSocket(ws, topics));
+            data.connected = open(new BunSocket(ws));
           },
           message(ws: Any, message: string | Buffer) {
             const data = ws.data;
