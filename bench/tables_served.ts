@@ -12,6 +12,7 @@ import { serve } from "../src/serve.ts";
 import { changeWatcher } from "../stores/sqlite_changes.ts";
 import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite_driver.ts";
 import { addChat } from "../demo/chat.ts";
+import { sqliteChat } from "../demo/chat_sqlite.ts";
 import { webSocketClass } from "../tests/helpers/raw_socket.ts";
 
 type Frame = Record<string, unknown>;
@@ -86,7 +87,7 @@ export async function servedViews(
   const hub = new Hub({
     limits: { messageRate: Infinity, maxSubscriptions: Infinity, maxConnections: Infinity },
   });
-  addChat(hub, db);
+  addChat(hub, sqliteChat(db));
   const server = await serve({ hub, app: new Hono(), port: 0, hostname: "127.0.0.1" });
   const url = `ws://127.0.0.1:${server.port}/ws/socksync`;
   const sockets: Socket[] = [];

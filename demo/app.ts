@@ -1,6 +1,6 @@
 /**
  * The demo: a shared counter, a shared todo list and a chat whose messages
- * live in a plain SQLite table, with the functions a client calls to change
+ * live in a plain SQL table (SQLite, or PostgreSQL with a PostgreSQL store), with the functions a client calls to change
  * them. {@linkcode createDemoHub} builds the hub from any store (tests reuse
  * it); {@linkcode createDemoApp} adds the HTTP routes.
  *
@@ -10,8 +10,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
-import type { SqliteDriver } from "../stores/sqlite_driver.ts";
-import { addChat } from "./chat.ts";
+import { addChat, type ChatTable } from "./chat.ts";
 
 /**
  * The schema of one todo.
@@ -48,19 +47,19 @@ const ItemId = v.object({ id: v.string() });
  * @example
  * ```ts
  * import type { DemoHubOptions } from "./app.ts";
- * import { openChatDatabase } from "./chat.ts";
- * const options: DemoHubOptions = { chat: await openChatDatabase({ kind: "memory" }) };
+ * import { openChat } from "./chat.ts";
+ * const options: DemoHubOptions = { chat: await openChat({ kind: "memory" }) };
  * ```
  */
 export interface DemoHubOptions {
-  /** The database of the chat's `messages` table (see `chat.ts`); without it, no chat. */
-  chat?: SqliteDriver;
+  /** The chat's `messages` table (see `chat.ts`); without it, no chat. */
+  chat?: ChatTable;
 }
 
 /**
  * Builds the demo hub on a store: var `counter`, list `todos` (newest first)
  * and the functions `increment`, `add_todo`, `toggle_todo`, `delete_todo`
- * and `echo`; with a chat database also list `messages` (params `{ room }`)
+ * and `echo`; with a chat table also list `messages` (params `{ room }`)
  * and `post_message`, `edit_message` and `delete_message`.
  *
  * @example

@@ -1,7 +1,8 @@
 /**
  * The demo server's configuration, read from environment variables:
  * `PORT` (default 8080), `HOST` (default 127.0.0.1) and `SOCKSYNC_STORE`
- * (`memory`, `sqlite:PATH` or `redis://…`, default {@linkcode DEFAULT_STORE}).
+ * (`memory`, `sqlite:PATH`, `redis://…` or `postgres://…`, default
+ * {@linkcode DEFAULT_STORE}).
  *
  * @module
  */
@@ -30,7 +31,8 @@ export const DEFAULT_STORE = "sqlite:./data/socksync.db";
 export type StoreConfig =
   | { kind: "memory" }
   | { kind: "sqlite"; path: string }
-  | { kind: "redis"; url: string };
+  | { kind: "redis"; url: string }
+  | { kind: "postgres"; url: string };
 
 /**
  * The whole demo configuration.
@@ -126,14 +128,43 @@ function parseStore(raw: string | undefined): StoreConfig {
   if (spec.startsWith("redis://") || spec.startsWith("rediss://")) {
     return { kind: "redis", url: spec };
   }
+  if (spec.startsWith("postgres://") || spec.startsWith("postgresql://")) {
+    return parsePostgres(spec);
+  }
   throw new ConfigError(
-    `SOCKSYNC_STORE must be memory, sqlite:PATH or redis://HOST:PORT, got ${JSON.stringify(spec)}`,
+    `SOCKSYNC_STORE must be memory, sqlite:PATH, redis://HOST:PORT or postgres://USER@HOST:PORT/DB, got ${
+      JSON.stringify(hidePassword(spec))
+    }`,
   );
 }
 
+// The URL is checked here, so that a typo is named before anything connects.
+function parsePostgres(spec: string): StoreConfig {
+  let url: URL | undefined;
+  try {
+    url = new URL(spec);
+  } catch {
+    url = undefined;
+  }
+  const database = url ? decodeURIComponent(url.pathname.slice(1)) : "";
+  if (!url || url.hostname === "" || database === "" || database.includes("/")) {
+    throw new ConfigError(
+      `SOCKSYNC_STORE must be postgres://USER@HOST:PORT/DB for PostgreSQL, got ${
+        JSON.stringify(hidePassword(spec))
+      }`,
+    );
+  }
+  return { kind: "postgres", url: spec };
+}
+
+// user:password@ → user:***@, in a URL or anything that looks like one.
+function hidePassword(text: string): string {
+  return text.replace(/\/\/([^@/]*?):[^@/]*@/, "//$1:***@");
+}
+
 /**
- * The store setting as it can be shown in a message: a Redis URL without its
- * password.
+ * The store setting as it can be shown in a message: a Redis or PostgreSQL URL
+ * without its password.
  *
  * @example
  * ```ts
@@ -148,16 +179,17 @@ export function describeStore(config: StoreConfig): string {
     case "sqlite":
       return `sqlite:${config.path}`;
     case "redis":
-      return config.url.replace(/\/\/([^@/]*):[^@/]*@/, "//$1:***@");
+    case "postgres":
+      return hidePassword(config.url);
   }
 }
 
 /**
- * Opens the configured store. SQLite and Redis are imported only when chosen,
+ * Opens the configured store. SQLite, Redis and PostgreSQL are imported only when chosen,
  * so the demo runs without their drivers. A store that cannot be opened (an
  * unreachable Redis, an unwritable file, a missing driver) is a bad setting
  * like any other: it throws a {@linkcode ConfigError} that names the store
- * (for Redis, the host and port it tried).
+ * (for Redis and PostgreSQL, the host and port it tried).
  *
  * @example
  * ```ts
@@ -179,9 +211,15 @@ export async function openStore(config: StoreConfig): Promise<Store> {
         return await (await import("../stores/redis.ts")).openRedisStore({
           url: config.url,
         });
+      case "postgres":
+        return await (await import("../stores/postgres.ts")).openPostgresStore({
+          url: config.url,
+        });
     }
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // The driver's message may quote the URL, password and all.
+    const message = hidePassword(error instanceof Error ? error.message : String(error))
+      .replace(/\s*\n\s*/g, " ");
     throw new ConfigError(
       `cannot open the store SOCKSYNC_STORE=${describeStore(config)}: ${message}`,
     );

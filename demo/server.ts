@@ -8,7 +8,7 @@
 import process from "node:process";
 import { detectRuntime, serve } from "../src/serve.ts";
 import { createDemoApp, createDemoHub } from "./app.ts";
-import { openChatDatabase } from "./chat.ts";
+import { openChat } from "./chat.ts";
 import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts";
 import { type BindingPage, buildBindingPages, buildPage } from "./page/build.ts";
 
@@ -30,8 +30,8 @@ try {
 }
 
 const store = await openStore(config.store).catch(badSetting);
-// The chat's table lives in the SQLite file of a SQLite store, else in memory.
-const chat = await openChatDatabase(config.store).catch((error) =>
+// The chat's table lives in the database of a PostgreSQL or SQLite store, else in memory.
+const chat = await openChat(config.store).catch((error) =>
   badSetting(
     new ConfigError(
       `cannot open the chat database of SOCKSYNC_STORE=${describeStore(config.store)}: ${
@@ -82,7 +82,7 @@ async function shutdown(signal: string): Promise<void> {
     await server.close();
     await hub.close();
     await store.close();
-    chat.close();
+    await chat.close();
   } catch (error) {
     console.error(
       `socksync demo: error while shutting down: ${errorText(error)}`,
