@@ -239,3 +239,22 @@ export function runOn(runtime: "node" | "deno" | "bun", script: string) {
     child.once("exit", (code) => resolve({ code, output }));
   });
 }
+
+/**
+ * A fresh database with a random name on the server `admin` is connected to (the
+ * demo's store and chat tables live in a database of their own), and the function
+ * that drops it, cutting any connection still open.
+ */
+export async function tempDatabase(admin: PgSql, base: string = POSTGRES_URL) {
+  const name = `socksync_test_${Math.random().toString(36).slice(2, 10)}`;
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.href,
+    drop: async () => {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}
