@@ -1,18 +1,42 @@
 /**
  * The demo app's contract (every function, paging, error codes) on every
- * store: memory, SQLite and Redis. Raw JSON over a real socket.
+ * store: memory, SQLite, Redis and PostgreSQL (a random database). Raw JSON
+ * over a real socket. Then `SOCKSYNC_STORE` itself: parsing, passwords kept
+ * out of messages, and a store that cannot be opened as one line and exit 2.
  */
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createDemoHub } from "../demo/app.ts";
-import { ConfigError, openStore } from "../demo/config.ts";
+import { ConfigError, describeStore, openStore, parseConfig } from "../demo/config.ts";
+import { openPostgresStore } from "../stores/postgres.ts";
+import { postgresHarness, tempDatabase } from "./helpers/postgres.ts";
 import { freePort } from "./helpers/free_port.ts";
-import { spawnServer } from "./helpers/spawn_server.ts";
-import { storeKinds } from "./helpers/stores.ts";
+import { type ServerRuntime, spawnServer } from "./helpers/spawn_server.ts";
+import { type OpenedStore, storeKinds } from "./helpers/stores.ts";
 import { RawSocket } from "./helpers/raw_socket.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 
-for (const { kind, open } of await storeKinds("demo functions")) {
+const pg = await postgresHarness();
+after(() => pg.cleanup());
+const kinds: { kind: string; open(): Promise<OpenedStore> }[] = await storeKinds("demo functions");
+if (pg.admin) {
+  kinds.push({
+    kind: "postgres",
+    async open() {
+      const database = await tempDatabase(pg.admin!);
+      const store = await openPostgresStore({ url: database.url, maxConnections: 3 });
+      return {
+        store,
+        async cleanup() {
+          await store.close();
+          await database.drop();
+        },
+      };
+    },
+  });
+}
+
+for (const { kind, open } of kinds) {
   test(`${kind}: every demo function, paging and error codes`, async () => {
     const { store, cleanup } = await open();
     const hub = createDemoHub(store);
@@ -149,5 +173,88 @@ test("the demo exits 2 with one line naming the address when Redis is unreachabl
   assert.match(
     lines[0],
     new RegExp(`^socksync demo: cannot open the store .*127\\.0\\.0\\.1:${port}`),
+  );
+});
+
+test("SOCKSYNC_STORE=postgres:// and postgresql:// select PostgreSQL; passwords are hidden", () => {
+  for (const url of ["postgres://app@db:5432/chat", "postgresql://app:s3cret@db/chat"]) {
+    assert.deepEqual(parseConfig({ SOCKSYNC_STORE: url }).store, { kind: "postgres", url });
+  }
+  assert.equal(
+    describeStore({ kind: "postgres", url: "postgresql://app:s3cret@db:5432/chat" }),
+    "postgresql://app:***@db:5432/chat",
+  );
+  assert.equal(
+    describeStore({ kind: "postgres", url: "postgres://app@db:5432/chat" }),
+    "postgres://app@db:5432/chat",
+  );
+  for (
+    const bad of [
+      "postgres://",
+      "postgres://app:s3cret@db:5432",
+      "postgres://app:s3cret@db:5432/",
+      "postgres://app:s3cret@db:99999/chat",
+      "postgresql://app:s3cret@db:5432/a/b",
+    ]
+  ) {
+    assert.throws(() => parseConfig({ SOCKSYNC_STORE: bad }), (error: Error) => {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.match(error.message, /postgres:\/\/USER@HOST:PORT\/DB/);
+      assert.ok(!error.message.includes("s3cret"), error.message);
+      return true;
+    }, bad);
+  }
+});
+
+test("an unreachable PostgreSQL is a bad setting: names host and port, never the password", async () => {
+  const port = await freePort();
+  const error = await openStore({
+    kind: "postgres",
+    url: `postgres://app:hunter2@127.0.0.1:${port}/chat`,
+  }).then((store) => store.close().then(() => assert.fail("opened a store with no PostgreSQL")))
+    .catch((e: Error) => e);
+  assert.ok(error instanceof ConfigError, String(error));
+  assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+  assert.match(error.message, /SOCKSYNC_STORE=postgres:\/\/app:\*\*\*@127/);
+  assert.ok(!error.message.includes("hunter2"), error.message);
+});
+
+/** Starts the demo with a store setting that must fail; its one stderr line. */
+async function refusedLine(store: string, runtime: ServerRuntime = "node"): Promise<string> {
+  const error = await spawnServer({ runtime, env: { SOCKSYNC_STORE: store } }).then(
+    (server) => server.stop().then(() => assert.fail(`started with ${store}`)),
+    (e: Error) => e,
+  );
+  assert.match(error.message, /exited with 2/, `${runtime}: ${store}`);
+  const lines = error.message.split("\n").slice(1).filter((line) => line.trim() !== "");
+  assert.equal(lines.length, 1, error.message);
+  return lines[0];
+}
+
+test("the demo exits 2 with one line for a PostgreSQL that is unreachable or wrong", async () => {
+  const port = await freePort();
+  for (const runtime of ["node", "deno", "bun"] as const) {
+    assert.match(
+      await refusedLine(`postgres://app:hunter2@127.0.0.1:${port}/chat`, runtime),
+      new RegExp(
+        `^socksync demo: cannot open the store SOCKSYNC_STORE=postgres://app:\\*\\*\\*@127\\.0\\.0\\.1:${port}/chat: .*127\\.0\\.0\\.1:${port}`,
+      ),
+      runtime,
+    );
+  }
+  assert.match(
+    await refusedLine("postgresql://app:hunter2@/chat"),
+    /^socksync demo: SOCKSYNC_STORE must be postgres:\/\/USER@HOST:PORT\/DB for PostgreSQL, got "postgresql:\/\/app:\*\*\*@\/chat"$/,
+  );
+});
+
+test("the demo exits 2 with one line for a database that does not exist", {
+  skip: pg.skip,
+}, async () => {
+  const url = new URL(pg.url);
+  url.pathname = `/socksync_missing_${Math.random().toString(36).slice(2, 10)}`;
+  assert.match(
+    await refusedLine(url.href),
+    /^socksync demo: cannot open the store SOCKSYNC_STORE=postgres:.*database "socksync_missing_\w+" does not exist$/,
   );
 });
