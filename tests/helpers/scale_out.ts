@@ -250,7 +250,11 @@ export async function withScaleOut(
     const converge = async (what: string, timeout = 15_000) => {
       let last: string | undefined;
       try {
-        await waitUntil(async () => (last = await mismatch()) === undefined, { what, timeout });
+        // A read of the store may fail while it is coming back: that is a mismatch too.
+        const check = async () =>
+          (last = await mismatch().catch((error) => `reading the store: ${error.message}`)) ===
+            undefined;
+        await waitUntil(check, { what, timeout });
       } catch (error) {
         throw new Error(`${(error as Error).message}: ${last}`);
       }
