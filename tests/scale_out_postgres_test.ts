@@ -23,15 +23,8 @@ import { openPgClient } from "../stores/postgres_driver.ts";
 import { openPostgresStore } from "../stores/postgres.ts";
 import type { MessageValue } from "../demo/chat_schema.ts";
 import { privateServer, privateServerBin } from "./helpers/postgres.ts";
-import {
-  type ChatTruth,
-  killedInstance,
-  ROOM,
-  RUNTIMES,
-  scaleOutSkip,
-  sharedChanges,
-  withScaleOut,
-} from "./helpers/scale_out.ts";
+import { type ChatTruth, ROOM, RUNTIMES, scaleOutSkip, withScaleOut } from "./helpers/scale_out.ts";
+import { killedInstance, sharedChanges } from "./helpers/scale_out_checks.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const bin = privateServerBin();

@@ -19,13 +19,8 @@ import { type ChildProcess, spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { openRedisStore } from "../stores/redis.ts";
 import { freePort } from "./helpers/free_port.ts";
-import {
-  killedInstance,
-  RUNTIMES,
-  scaleOutSkip,
-  sharedChanges,
-  withScaleOut,
-} from "./helpers/scale_out.ts";
+import { RUNTIMES, scaleOutSkip, withScaleOut } from "./helpers/scale_out.ts";
+import { killedInstance, sharedChanges } from "./helpers/scale_out_checks.ts";
 import { startRedis, stopProcess } from "./helpers/stores.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
