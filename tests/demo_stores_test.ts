@@ -231,7 +231,10 @@ async function refusedLine(store: string, runtime: ServerRuntime = "node"): Prom
   return lines[0];
 }
 
-test("the demo exits 2 with one line for a PostgreSQL that is unreachable or wrong", async () => {
+// Bounded, but not by Bun's 5 s default: each case starts a server process.
+test("the demo exits 2 with one line for a PostgreSQL that is unreachable or wrong", {
+  timeout: 60_000,
+}, async () => {
   const port = await freePort();
   for (const runtime of ["node", "deno", "bun"] as const) {
     assert.match(
@@ -250,6 +253,7 @@ test("the demo exits 2 with one line for a PostgreSQL that is unreachable or wro
 
 test("the demo exits 2 with one line for a database that does not exist", {
   skip: pg.skip,
+  timeout: 60_000,
 }, async () => {
   const url = new URL(pg.url);
   url.pathname = `/socksync_missing_${Math.random().toString(36).slice(2, 10)}`;
