@@ -128,9 +128,9 @@ export async function openChatDatabase(store: StoreConfig): Promise<SqliteDriver
  * db.close();
  * ```
  */
-export function addChat(hub: Hub, db: SqliteDriver): void {
+export function addChat(hub: Hub, db: SqliteDriver) {
   db.exec(MESSAGES_TABLE);
-  hub.list("messages", {
+  const messages = hub.list("messages", {
     params: v.object({ room: Room }),
     source: (params: { room: string }) =>
       sqliteTable<MessageValue>({
@@ -154,7 +154,7 @@ export function addChat(hub: Hub, db: SqliteDriver): void {
   // Our own writes are handed to the open views at once, not at the watcher's next tick.
   const flush = () => changeWatcher(db).flush();
 
-  hub.function("post_message", {
+  const postMessage = hub.function("post_message", {
     args: v.object({ room: Room, text: Text, author: v.optional(Author) }),
     handler: ({ room, text, author }) => {
       const id = nanoid();
@@ -163,7 +163,7 @@ export function addChat(hub: Hub, db: SqliteDriver): void {
       return { id };
     },
   });
-  hub.function("edit_message", {
+  const editMessage = hub.function("edit_message", {
     args: v.object({ id: MessageId, text: Text }),
     handler: ({ id, text }) => {
       const found = edit.get(text, id);
@@ -172,7 +172,7 @@ export function addChat(hub: Hub, db: SqliteDriver): void {
       return null;
     },
   });
-  hub.function("delete_message", {
+  const deleteMessage = hub.function("delete_message", {
     args: v.object({ id: MessageId }),
     handler: ({ id }) => {
       const found = remove.get(id);
@@ -181,4 +181,5 @@ export function addChat(hub: Hub, db: SqliteDriver): void {
       return null;
     },
   });
+  return { messages, postMessage, editMessage, deleteMessage };
 }
