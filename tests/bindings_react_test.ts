@@ -114,33 +114,44 @@ test("react: typed useVar, useList and useCall follow the server; unmount ends t
   );
 });
 
-test("react: useItem follows one item until it is deleted", { skip }, async () => {
-  await withWindow(() =>
-    withDemoClient(async (client) => {
-      const { id } = await client.call("add_todo", { text: "milk" }) as { id: string };
-      function Item() {
-        const todo = useItem<Todo>("todos", id);
-        const shown = !todo.ready
-          ? "…"
-          : todo.exists
-          ? `${todo.value!.text}:${todo.value!.done}`
-          : "gone";
-        return h("p", { "data-testid": "item" }, shown);
-      }
-      const { container, unmount } = mount(client, h(Item));
-      try {
-        await until("the item", () => seen(container, "item")[0] === "milk:false");
-        await client.call("toggle_todo", { id });
-        await until("the item done", () => seen(container, "item")[0] === "milk:true");
-        await client.call("delete_todo", { id });
-        await until("the item gone", () => seen(container, "item")[0] === "gone");
-      } finally {
-        unmount();
-      }
-      await until("the item mirror closed on unmount", () => client.open === 0);
-    })
-  );
-});
+test(
+  "react: untyped useItem, useVar and useCall (hand-written types) follow the server",
+  { skip },
+  async () => {
+    await withWindow(() =>
+      withDemoClient(async (client) => {
+        const { id } = await client.call("add_todo", { text: "milk" }) as { id: string };
+        function Item() {
+          const todo = useItem<Todo>("todos", id);
+          const counter = useVar<number>("counter");
+          toggle = useCall<{ id: string }, boolean>("toggle_todo");
+          const shown = !todo.ready
+            ? "…"
+            : todo.exists
+            ? `${todo.value!.text}:${todo.value!.done}`
+            : "gone";
+          return h("div", null, [
+            h("p", { key: "i", "data-testid": "item" }, shown),
+            h("output", { key: "c", "data-testid": "counter" }, String(counter.value ?? "–")),
+          ]);
+        }
+        let toggle: ((args?: { id: string }) => Promise<boolean>) | undefined;
+        const { container, unmount } = mount(client, h(Item));
+        try {
+          await until("the item", () => seen(container, "item")[0] === "milk:false");
+          await until("the counter", () => seen(container, "counter")[0] === "0");
+          assert.equal(await toggle!({ id }), true);
+          await until("the item done", () => seen(container, "item")[0] === "milk:true");
+          await client.call("delete_todo", { id });
+          await until("the item gone", () => seen(container, "item")[0] === "gone");
+        } finally {
+          unmount();
+        }
+        await until("the item mirror closed on unmount", () => client.open === 0);
+      })
+    );
+  },
+);
 
 test("react: an optimistic row renders before the reply and goes on a refusal", {
   skip,
@@ -257,5 +268,16 @@ function typeMistakes(client: Client<DemoApi>) {
   // Without a client, the API is named instead.
   // @ts-expect-error no var by this name
   createHooks<DemoApi>().useVar("countr");
-  return [count, text, author, done, added, incremented, wrongVar, wrongItem, wrongField];
+  return [
+    count,
+    text,
+    author,
+    done,
+    added,
+    incremented,
+    wrongVar,
+    wrongItem,
+    wrongField,
+    wrongResult,
+  ];
 }
