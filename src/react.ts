@@ -131,7 +131,7 @@ function useInstalled(fallback?: BindableClient): BindableClient {
   const client = useContext(ClientContext) ?? fallback;
   if (!client) {
     throw new Error(
-      "socksync/react: no client here: wrap the app in <SockSyncProvider client={client}>",
+      "socksync/react: no client here: make the hooks with createHooks(client), or wrap the app in <SockSyncProvider client={client}>",
     );
   }
   return client;

@@ -119,7 +119,7 @@ function installed(fallback?: BindableClient): BindableClient {
   const client = (hasInjectionContext() ? inject(CLIENT, null) : null) ?? fallback;
   if (!client) {
     throw new Error(
-      "socksync/vue: no client here: install it with app.use(socksync(client)) or provideClient(client)",
+      "socksync/vue: no client here: make the composables with createHooks(client), or install one with app.use(socksync(client)) or provideClient(client)",
     );
   }
   return client;
