@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
+import { type ApiOf, ErrorCode, Hub, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
 
@@ -72,6 +72,13 @@ export interface DemoHubOptions {
  */
 export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
   const hub = new Hub({ vars: store.vars });
+  declareDemo(hub, store);
+  if (options.chat) addChat(hub, options.chat);
+  return hub;
+}
+
+/** Declares the counter, the todos and their functions on `hub`; returns what it declared. */
+function declareDemo(hub: Hub, store: Store) {
   const counter = hub.var("counter", { schema: Integer, initial: 0 });
   const todos = hub.list("todos", {
     source: store.list<TodoValue>("todos"),
@@ -79,24 +86,24 @@ export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
     maxPageSize: MAX_PAGE_SIZE,
   });
 
-  hub.function("increment", {
+  const increment = hub.function("increment", {
     args: v.optional(v.object({ by: v.optional(Integer) })),
     handler: (args) => counter.update((n) => n + (args?.by ?? 1)),
   });
-  hub.function("add_todo", {
+  const addTodo = hub.function("add_todo", {
     args: v.object({ text: v.string(), index: v.optional(Integer) }),
     handler: async ({ text, index }) => {
       const item = await todos.insert(index ?? 0, { text, done: false });
       return { id: item.id };
     },
   });
-  hub.function("toggle_todo", {
+  const toggleTodo = hub.function("toggle_todo", {
     args: ItemId,
     // An atomic update: two clients (or two instances) toggling at once flip it twice.
     handler: async ({ id }) =>
       (await todos.update(id, (todo) => ({ ...todo, done: !todo.done }))).value.done,
   });
-  hub.function("delete_todo", {
+  const deleteTodo = hub.function("delete_todo", {
     args: ItemId,
     handler: async ({ id }) => {
       if (!(await todos.get(id))) {
@@ -106,10 +113,23 @@ export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
       return null;
     },
   });
-  hub.function("echo", { args: v.unknown(), handler: (args) => args });
-  if (options.chat) addChat(hub, options.chat);
-  return hub;
+  const echo = hub.function("echo", { args: v.unknown(), handler: (args) => args });
+  return { counter, todos, increment, addTodo, toggleTodo, deleteTodo, echo };
 }
+
+/**
+ * The demo's API, for the pages' typed clients: `import type` it, so that no
+ * server code reaches the browser.
+ *
+ * @example
+ * ```ts
+ * import type { DemoApi } from "./app.ts";
+ * import { connect } from "../mod.ts";
+ * const client = connect<DemoApi>("ws://127.0.0.1:8080/ws/socksync");
+ * const added: Promise<{ id: string }> = client.call("add_todo", { text: "milk" });
+ * ```
+ */
+export type DemoApi = ApiOf<ReturnType<typeof declareDemo> & ReturnType<typeof addChat>>;
 
 /**
  * The demo page, as the server hands it out.

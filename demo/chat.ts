@@ -56,14 +56,14 @@ export async function openChat(store: StoreConfig): Promise<ChatTable> {
  * await chat.close();
  * ```
  */
-export function addChat(hub: Hub, chat: ChatTable): void {
-  hub.list("messages", {
+export function addChat(hub: Hub, chat: ChatTable) {
+  const messages = hub.list("messages", {
     params: v.object({ room: Room }),
     source: (params: { room: string }) => chat.room(params.room),
     schema: Message,
     maxPageSize: MAX_PAGE_SIZE,
   });
-  hub.function("post_message", {
+  const postMessage = hub.function("post_message", {
     args: v.object({ room: Room, text: Text, author: v.optional(Author) }),
     handler: async ({ room, text, author }) => {
       const id = nanoid();
@@ -71,7 +71,7 @@ export function addChat(hub: Hub, chat: ChatTable): void {
       return { id };
     },
   });
-  hub.function("edit_message", {
+  const editMessage = hub.function("edit_message", {
     args: v.object({ id: MessageId, text: Text }),
     handler: async ({ id, text }) => {
       if (!(await chat.edit(id, text))) {
@@ -80,7 +80,7 @@ export function addChat(hub: Hub, chat: ChatTable): void {
       return null;
     },
   });
-  hub.function("delete_message", {
+  const deleteMessage = hub.function("delete_message", {
     args: v.object({ id: MessageId }),
     handler: async ({ id }) => {
       if (!(await chat.remove(id))) {
@@ -89,4 +89,5 @@ export function addChat(hub: Hub, chat: ChatTable): void {
       return null;
     },
   });
+  return { messages, postMessage, editMessage, deleteMessage };
 }

@@ -1,18 +1,19 @@
 /// <reference lib="dom" />
 import { createApp, defineComponent, h } from "vue";
 import { connect } from "socksync";
-import { socksync, useCall, useList, useVar } from "socksync/vue";
+import { createHooks } from "socksync/vue";
+// Types only: no server code in the bundle.
+import type { Api } from "./server.ts";
 
-interface Todo {
-  text: string;
-  done: boolean;
-}
+const client = connect<Api>(`ws://${location.host}/ws/socksync`);
+// Typed from the server's declarations: a wrong name, params, args or result is a compile error.
+const { useCall, useList, useVar } = createHooks(client);
 
 const App = defineComponent(() => {
-  const counter = useVar<number>("counter"); // reactive { value, ready, error }
-  const todos = useList<Todo>("todos", { pageSize: 10 }); // { items, total, page, pageCount, setPage, … }
+  const counter = useVar("counter"); // reactive { value: number | undefined, ready, error }
+  const todos = useList("todos", { pageSize: 10 }); // { items, total, page, pageCount, setPage, … }
   const increment = useCall("increment");
-  const add = useCall<{ text: string }>("add_todo");
+  const add = useCall("add_todo"); // (args: { text: string }, options?) => Promise<{ id: string }>
   const addMilk = () =>
     add({ text: "milk" }, {
       // Shown at once; replaced by the server's rows on return, rolled back on an error.
@@ -20,7 +21,7 @@ const App = defineComponent(() => {
     });
   return () =>
     h("main", [
-      h("button", { onClick: () => increment() }, `${counter.value ?? "…"} +1`),
+      h("button", { onClick: () => increment({ by: 1 }) }, `${counter.value ?? "…"} +1`),
       h("button", { onClick: addMilk }, "Add milk"),
       h("ul", todos.items.map((todo) => h("li", { key: todo.id }, todo.value.text))),
       h("button", {
@@ -29,5 +30,4 @@ const App = defineComponent(() => {
     ]);
 });
 
-const client = connect(`ws://${location.host}/ws/socksync`);
-createApp(App).use(socksync(client)).mount("#app");
+createApp(App).mount("#app");

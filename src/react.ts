@@ -1,11 +1,14 @@
 /**
- * `socksync/react`: React 18 and 19 hooks over a SockSync client. Put the
- * client in a {@linkcode SockSyncProvider} once, then read vars, list pages
- * and items with {@linkcode useVar}, {@linkcode useList} and
- * {@linkcode useItem}, and call functions with {@linkcode useCall}. Every
- * hook reads through `useSyncExternalStore` from immutable snapshots, so a
- * render never mixes two states of a mirror (no tearing), and its
- * subscription ends when the component unmounts.
+ * `socksync/react`: React 18 and 19 hooks over a SockSync client. Make them
+ * once from the typed client with {@linkcode createHooks}, then read vars,
+ * list pages and items with `useVar`, `useList` and `useItem`, and call
+ * functions with `useCall`: their names, params, args and results are typed
+ * from the server's declarations. Every hook reads through
+ * `useSyncExternalStore` from immutable snapshots, so a render never mixes
+ * two states of a mirror (no tearing), and its subscription ends when the
+ * component unmounts. The client of a {@linkcode SockSyncProvider} takes
+ * precedence over the one given to `createHooks`; the untyped hooks exported
+ * directly read only the provider's.
  *
  * React is an optional peer dependency: install `react` to use this entry
  * point.
@@ -14,15 +17,21 @@
  * ```ts
  * import { createElement as h } from "react";
  * import { connect } from "../mod.ts";
- * import { SockSyncProvider, useCall, useVar } from "./react.ts";
+ * import { createHooks } from "./react.ts";
  *
+ * type Api = {
+ *   vars: { counter: number };
+ *   lists: {};
+ *   functions: { increment: { args: undefined; result: number } };
+ * };
+ * const client = connect<Api>("ws://127.0.0.1:8080/ws/socksync");
+ * const { useCall, useVar } = createHooks(client);
  * function Counter() {
- *   const counter = useVar<number>("counter");
+ *   const counter = useVar("counter"); // counter.value: number | undefined
  *   const increment = useCall("increment");
  *   return h("button", { onClick: () => increment() }, `${counter.value ?? "–"} +1`);
  * }
- * const client = connect("ws://127.0.0.1:8080/ws/socksync");
- * const app = h(SockSyncProvider, { client }, h(Counter));
+ * const app = h(Counter);
  * ```
  *
  * @module
@@ -50,7 +59,11 @@ import {
   type SnapshotSource,
   type VarState,
 } from "./binding_types.ts";
+import type { ApiShape, UntypedApi } from "./api.ts";
+import type { Client } from "./client.ts";
+import type { ListHook, ReactHooks } from "./react_types.ts";
 
+export type { ListHook, ReactHooks } from "./react_types.ts";
 export type {
   BindableClient,
   CallChange,
@@ -110,10 +123,15 @@ export function SockSyncProvider(props: SockSyncProviderProps): ReactNode {
  * ```
  */
 export function useClient(): BindableClient {
-  const client = useContext(ClientContext);
+  return useInstalled();
+}
+
+/** The provider's client, else `fallback`; throws when there is neither. */
+function useInstalled(fallback?: BindableClient): BindableClient {
+  const client = useContext(ClientContext) ?? fallback;
   if (!client) {
     throw new Error(
-      "socksync/react: no client here: wrap the app in <SockSyncProvider client={client}>",
+      "socksync/react: no client here: make the hooks with createHooks(client), or wrap the app in <SockSyncProvider client={client}>",
     );
   }
   return client;
@@ -135,59 +153,18 @@ function useSnapshot<S>(source: SnapshotSource<S> | undefined, empty: S): S {
   return useSyncExternalStore(subscribe, read, read);
 }
 
-/**
- * The live value of a server var: `{ value, ready, error }`, re-rendered on
- * every change.
- *
- * @example
- * ```ts
- * import { useVar } from "./react.ts";
- * function Counter() {
- *   const counter = useVar<number>("counter");
- *   return counter.ready ? String(counter.value) : "…";
- * }
- * ```
- */
-export function useVar<T = unknown>(name: string): VarState<T> {
-  const client = useClient();
+/** Reads a var; the untyped `useVar` and the typed one share it. */
+function useVarOf(client: BindableClient, name: string): VarState<unknown> {
   const mirror = useMemo(() => client.var(name), [client, name]);
-  return useSnapshot(mirror, mirror.getSnapshot()) as VarState<T>;
+  return useSnapshot(mirror, mirror.getSnapshot());
 }
 
-/**
- * A live page of a list and the way to move it.
- *
- * @example
- * ```ts
- * import type { ListHook } from "./react.ts";
- * function label(todos: ListHook<{ text: string }>): string {
- *   return `page ${todos.page + 1} of ${todos.pageCount}`;
- * }
- * ```
- */
-export interface ListHook<T> extends ListState<T> {
-  /** Shows another page. */
-  setPage(page: number): void;
-}
-
-/**
- * A live page of a server list: `{ items, total, page, pageSize, pageCount,
- * ready, error, setPage }`. A change of `params` opens another view; a
- * change of `page` or `pageSize` moves the open one. The client shares one
- * view per list and params between the components that show it.
- *
- * @example
- * ```ts
- * import { createElement as h } from "react";
- * import { useList } from "./react.ts";
- * function Todos() {
- *   const todos = useList<{ text: string }>("todos", { pageSize: 10 });
- *   return h("ul", null, todos.items.map((t) => h("li", { key: t.id }, t.value.text)));
- * }
- * ```
- */
-export function useList<T = unknown>(name: string, options: ListOpenOptions = {}): ListHook<T> {
-  const client = useClient();
+/** Reads a page of a list; the untyped `useList` and the typed one share it. */
+function useListOf(
+  client: BindableClient,
+  name: string,
+  options: ListOpenOptions = {},
+): ListHook<unknown> {
   // The client shares a list's view between everyone who opens it: the name
   // and params pick the view, the page and page size move it.
   const key = listKey(name, undefined, options.params);
@@ -210,7 +187,7 @@ export function useList<T = unknown>(name: string, options: ListOpenOptions = {}
   useEffect(() => {
     if (view) movePage(view, wantedPage, wantedSize);
   }, [view, wantedPage, wantedSize]);
-  const state = useSnapshot(view, EMPTY_LIST) as ListState<T>;
+  const state = useSnapshot<ListState<unknown>>(view, EMPTY_LIST);
   const setPage = useCallback((page: number) => view?.setPage(page), [view]);
   return useMemo(() => ({ ...state, setPage }), [state, setPage]);
 }
@@ -229,8 +206,110 @@ function movePage(
   else if (page !== undefined && now.page !== page) view.setPage(page);
 }
 
+/** Reads a list item; the untyped `useItem` and the typed one share it. */
+function useItemOf(client: BindableClient, list: string, id: string): ItemState<unknown> {
+  const [mirror, setMirror] = useState<ReturnType<BindableClient["item"]>>();
+  useEffect(() => {
+    const opened = client.item(list, id);
+    setMirror(opened);
+    return () => {
+      opened.close();
+      setMirror((current) => current === opened ? undefined : current);
+    };
+  }, [client, list, id]);
+  return useSnapshot<ItemState<unknown>>(mirror, EMPTY_ITEM);
+}
+
+/** Calls a server function; the untyped `useCall` and the typed one share it. */
+function useCallOf(client: BindableClient, name: string) {
+  return useCallback(
+    (args?: unknown, options?: CallChange) => client.call(name, args, options),
+    [client, name],
+  );
+}
+
 /**
- * A live list item: `{ value, exists, ready, error }`.
+ * The hooks typed from a client's API: `useVar`, `useList`, `useItem` and
+ * `useCall` check every name, params, args and result against the server's
+ * declarations, with no type arguments to write. They read the client of the
+ * nearest {@linkcode SockSyncProvider} if there is one, else `client`;
+ * without `client`, name the API instead: `createHooks<Api>()`.
+ *
+ * @example
+ * ```ts
+ * import { createElement as h } from "react";
+ * import { connect } from "../mod.ts";
+ * import { createHooks } from "./react.ts";
+ * type Api = {
+ *   vars: {};
+ *   lists: { todos: { item: { text: string }; params: undefined } };
+ *   functions: { add_todo: { args: { text: string }; result: { id: string } } };
+ * };
+ * const { useCall, useList } = createHooks(connect<Api>("ws://127.0.0.1:8080/ws/socksync"));
+ * function Todos() {
+ *   const todos = useList("todos", { pageSize: 10 });
+ *   const add = useCall("add_todo");
+ *   return h("section", null, [
+ *     h("button", { key: "add", onClick: () => add({ text: "milk" }) }, "Add milk"),
+ *     h("ul", { key: "list" }, todos.items.map((t) => h("li", { key: t.id }, t.value.text))),
+ *   ]);
+ * }
+ * ```
+ */
+export function createHooks<A extends ApiShape = UntypedApi>(client?: Client<A>): ReactHooks<A> {
+  const use = () => useInstalled(client as BindableClient | undefined);
+  const hooks: ReactHooks<UntypedApi> = {
+    useClient: use as () => Client,
+    useVar: (name) => useVarOf(use(), name),
+    useList: (name, options) => useListOf(use(), name, options),
+    useItem: (list, id) => useItemOf(use(), list, id),
+    useCall: (name) => useCallOf(use(), name),
+  };
+  return hooks as unknown as ReactHooks<A>;
+}
+
+/**
+ * The live value of a server var, `{ value, ready, error }`, from the
+ * provider's client, with the value's type written by hand (see
+ * {@linkcode createHooks} for types from the server).
+ *
+ * @example
+ * ```ts
+ * import { useVar } from "./react.ts";
+ * function Counter() {
+ *   const counter = useVar<number>("counter");
+ *   return counter.ready ? String(counter.value) : "…";
+ * }
+ * ```
+ */
+export function useVar<T = unknown>(name: string): VarState<T> {
+  return useVarOf(useClient(), name) as VarState<T>;
+}
+
+/**
+ * A live page of a server list: `{ items, total, page, pageSize, pageCount,
+ * ready, error, setPage }`, from the provider's client, with the item type
+ * written by hand. A change of `params` opens another view; a change of
+ * `page` or `pageSize` moves the open one. The client shares one view per
+ * list and params between the components that show it.
+ *
+ * @example
+ * ```ts
+ * import { createElement as h } from "react";
+ * import { useList } from "./react.ts";
+ * function Todos() {
+ *   const todos = useList<{ text: string }>("todos", { pageSize: 10 });
+ *   return h("ul", null, todos.items.map((t) => h("li", { key: t.id }, t.value.text)));
+ * }
+ * ```
+ */
+export function useList<T = unknown>(name: string, options?: ListOpenOptions): ListHook<T> {
+  return useListOf(useClient(), name, options) as ListHook<T>;
+}
+
+/**
+ * A live list item, `{ value, exists, ready, error }`, from the provider's
+ * client, with the item type written by hand.
  *
  * @example
  * ```ts
@@ -242,22 +321,13 @@ function movePage(
  * ```
  */
 export function useItem<T = unknown>(list: string, id: string): ItemState<T> {
-  const client = useClient();
-  const [mirror, setMirror] = useState<ReturnType<BindableClient["item"]>>();
-  useEffect(() => {
-    const opened = client.item(list, id);
-    setMirror(opened);
-    return () => {
-      opened.close();
-      setMirror((current) => current === opened ? undefined : current);
-    };
-  }, [client, list, id]);
-  return useSnapshot(mirror, EMPTY_ITEM) as ItemState<T>;
+  return useItemOf(useClient(), list, id) as ItemState<T>;
 }
 
 /**
- * A function that calls a server function: `call(args, { optimistic })`,
- * the same function across renders.
+ * A function that calls a server function through the provider's client:
+ * `call(args, { optimistic })`, the same function across renders, with args
+ * and result types written by hand.
  *
  * @example
  * ```ts
@@ -272,9 +342,5 @@ export function useItem<T = unknown>(list: string, id: string): ItemState<T> {
 export function useCall<A = unknown, R = unknown>(
   name: string,
 ): (args?: A, options?: CallChange) => Promise<R> {
-  const client = useClient();
-  return useCallback(
-    (args?: A, options?: CallChange) => client.call(name, args, options) as Promise<R>,
-    [client, name],
-  );
+  return useCallOf(useClient(), name) as (args?: A, options?: CallChange) => Promise<R>;
 }

@@ -1,12 +1,14 @@
 /**
- * `socksync/vue`: Vue 3 composables over a SockSync client. Install the
- * client once with `app.use(socksync(client))` (or
- * {@linkcode provideClient} in a root component), then read vars, list pages
- * and items with {@linkcode useVar}, {@linkcode useList} and
- * {@linkcode useItem}, and call functions with {@linkcode useCall}. Each
- * composable returns a reactive object that takes a mirror's whole snapshot
- * at once, and its subscription ends with the component (or effect scope)
- * that made it.
+ * `socksync/vue`: Vue 3 composables over a SockSync client. Make them
+ * once from the typed client with {@linkcode createHooks}, then read vars,
+ * list pages and items with `useVar`, `useList` and `useItem`, and call
+ * functions with `useCall`: their names, params, args and results are typed
+ * from the server's declarations. Each composable returns a reactive object
+ * that takes a mirror's whole snapshot at once, and its subscription ends
+ * with the component (or effect scope) that made it. A client installed with
+ * `app.use(socksync(client))` (or {@linkcode provideClient}) takes precedence
+ * over the one given to `createHooks`; the untyped composables exported
+ * directly read only the installed one.
  *
  * Vue is an optional peer dependency: install `vue` to use this entry point.
  *
@@ -14,44 +16,40 @@
  * ```ts
  * import { createApp, defineComponent, h } from "vue";
  * import { connect } from "../mod.ts";
- * import { socksync, useCall, useVar } from "./vue.ts";
+ * import { createHooks } from "./vue.ts";
  *
+ * type Api = {
+ *   vars: { counter: number };
+ *   lists: {};
+ *   functions: { increment: { args: undefined; result: number } };
+ * };
+ * const client = connect<Api>("ws://127.0.0.1:8080/ws/socksync");
+ * const { useCall, useVar } = createHooks(client);
  * const Counter = defineComponent(() => {
- *   const counter = useVar<number>("counter");
+ *   const counter = useVar("counter"); // counter.value: number | undefined
  *   const increment = useCall("increment");
  *   return () => h("button", { onClick: () => increment() }, `${counter.value ?? "–"} +1`);
  * });
- * const client = connect("ws://127.0.0.1:8080/ws/socksync");
- * const app = createApp(Counter).use(socksync(client));
+ * const app = createApp(Counter);
  * ```
  *
  * @module
  */
 import {
   type App,
-  getCurrentScope,
+  hasInjectionContext,
   inject,
   type InjectionKey,
   type MaybeRefOrGetter,
-  onScopeDispose,
   provide,
-  shallowReactive,
-  type ShallowRef,
-  shallowRef,
-  toValue,
-  watch,
 } from "vue";
-import {
-  type BindableClient,
-  type CallChange,
-  EMPTY_ITEM,
-  EMPTY_LIST,
-  type ItemState,
-  listKey,
-  type ListState,
-  type VarState,
-} from "./binding_types.ts";
+import type { BindableClient, CallChange, ItemState, VarState } from "./binding_types.ts";
+import { callOf, itemOf, listOf, varOf } from "./vue_follow.ts";
+import type { ApiShape, UntypedApi } from "./api.ts";
+import type { Client } from "./client.ts";
+import type { ListHandle, UseListOptions, VueHooks } from "./vue_types.ts";
 
+export type { ListHandle, UseListOptions, UseListRest, VueHooks } from "./vue_types.ts";
 export type {
   BindableClient,
   CallChange,
@@ -112,54 +110,68 @@ export function provideClient(client: BindableClient): void {
  * ```
  */
 export function useClient(): BindableClient {
-  const client = inject(CLIENT, null);
+  return installed();
+}
+
+/** The installed client, else `fallback`; throws when there is neither. */
+function installed(fallback?: BindableClient): BindableClient {
+  // Outside a component's setup there is nothing installed to ask for.
+  const client = (hasInjectionContext() ? inject(CLIENT, null) : null) ?? fallback;
   if (!client) {
     throw new Error(
-      "socksync/vue: no client here: install it with app.use(socksync(client)) or provideClient(client)",
+      "socksync/vue: no client here: make the composables with createHooks(client), or install one with app.use(socksync(client)) or provideClient(client)",
     );
   }
   return client;
 }
 
-/** Runs `stop` when the current component or effect scope ends. */
-function onEnd(stop: () => void): void {
-  if (getCurrentScope()) onScopeDispose(stop);
-}
-
 /**
- * Follows a snapshot source into a shallow reactive object: every change
- * replaces all its fields at once (one render per change). When `key` (a
- * reactive getter) changes, the old source is closed before the new one
- * opens, since the client may hand back a shared source for the same name.
- * The returned ref holds the source followed now.
+ * The composables typed from a client's API: `useVar`, `useList`, `useItem`
+ * and `useCall` check every name, params, args and result against the
+ * server's declarations, with no type arguments to write. They read the
+ * client installed in the app (`app.use(socksync(client))`) if there is one,
+ * else `client`; without `client`, name the API instead:
+ * `createHooks<Api>()`.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, h } from "vue";
+ * import { connect } from "../mod.ts";
+ * import { createHooks } from "./vue.ts";
+ * type Api = {
+ *   vars: {};
+ *   lists: { todos: { item: { text: string }; params: undefined } };
+ *   functions: { add_todo: { args: { text: string }; result: { id: string } } };
+ * };
+ * const { useCall, useList } = createHooks(connect<Api>("ws://127.0.0.1:8080/ws/socksync"));
+ * const Todos = defineComponent(() => {
+ *   const todos = useList("todos", { pageSize: 10 });
+ *   const add = useCall("add_todo");
+ *   return () =>
+ *     h("section", [
+ *       h("button", { onClick: () => add({ text: "milk" }) }, "Add milk"),
+ *       h("ul", todos.items.map((t) => h("li", { key: t.id }, t.value.text))),
+ *     ]);
+ * });
+ * ```
  */
-function follow<S extends object, M extends { subscribe(l: (s: S) => void): () => void }>(
-  state: S,
-  key: () => string,
-  open: () => M,
-  close: (mirror: M) => void,
-): ShallowRef<M | undefined> {
-  const current = shallowRef<M>();
-  let stop: (() => void) | undefined;
-  const end = () => {
-    stop?.();
-    if (current.value) close(current.value);
-    stop = current.value = undefined;
+export function createHooks<A extends ApiShape = UntypedApi>(client?: Client<A>): VueHooks<A> {
+  const use = () => installed(client as BindableClient | undefined);
+  const hooks: VueHooks<UntypedApi> = {
+    useClient: use as () => Client,
+    useVar: (name) => varOf(use(), name),
+    useList: (name, options) => listOf(use(), name, options),
+    useItem: (list, id) => itemOf(use(), list, id),
+    useCall: (name) => callOf(use(), name),
   };
-  watch(key, () => {
-    end();
-    const next = open();
-    current.value = next;
-    // A snapshot without an error clears the last one.
-    stop = next.subscribe((snapshot) => Object.assign(state, { error: undefined }, snapshot));
-  }, { immediate: true });
-  onEnd(end);
-  return current;
+  return hooks as unknown as VueHooks<A>;
 }
 
 /**
- * The live value of a server var, as a reactive `{ value, ready, error }`.
- * `name` may be a ref or a getter.
+ * The live value of a server var, as a reactive `{ value, ready, error }`,
+ * from the installed client, with the value's type written by hand (see
+ * {@linkcode createHooks} for types from the server). `name` may be a ref or
+ * a getter.
  *
  * @example
  * ```ts
@@ -172,57 +184,13 @@ function follow<S extends object, M extends { subscribe(l: (s: S) => void): () =
  * ```
  */
 export function useVar<T = unknown>(name: MaybeRefOrGetter<string>): Readonly<VarState<T>> {
-  const client = useClient();
-  const state = shallowReactive<VarState<T>>({ value: undefined, ready: false, error: undefined });
-  // A var mirror is the client's, shared by name: unsubscribing is enough.
-  follow(
-    state as VarState<unknown>,
-    () => toValue(name),
-    () => client.var(toValue(name)),
-    () => {},
-  );
-  return state;
-}
-
-/**
- * Options of {@linkcode useList}: each may be a ref or a getter.
- *
- * @example
- * ```ts
- * import { ref } from "vue";
- * import type { UseListOptions } from "./vue.ts";
- * const room = ref("general");
- * const options: UseListOptions = { pageSize: 20, params: () => ({ room: room.value }) };
- * ```
- */
-export interface UseListOptions {
-  /** The zero-based page to show; a change moves the view. */
-  page?: MaybeRefOrGetter<number | undefined>;
-  /** The page size; a change moves the view (to `page`, or page 0). */
-  pageSize?: MaybeRefOrGetter<number | undefined>;
-  /** The list's params; a change opens another view. */
-  params?: MaybeRefOrGetter<Record<string, unknown> | undefined>;
-}
-
-/**
- * A live page of a list and the way to move it.
- *
- * @example
- * ```ts
- * import type { ListHandle } from "./vue.ts";
- * function label(todos: ListHandle<{ text: string }>): string {
- *   return `page ${todos.page + 1} of ${todos.pageCount}`;
- * }
- * ```
- */
-export interface ListHandle<T> extends ListState<T> {
-  /** Shows another page. */
-  setPage(page: number): void;
+  return varOf(useClient(), name) as VarState<T>;
 }
 
 /**
  * A live page of a server list, as a reactive `{ items, total, page,
- * pageSize, pageCount, ready, error, setPage }`.
+ * pageSize, pageCount, ready, error, setPage }`, from the installed client,
+ * with the item type written by hand.
  *
  * @example
  * ```ts
@@ -236,44 +204,15 @@ export interface ListHandle<T> extends ListState<T> {
  */
 export function useList<T = unknown>(
   name: MaybeRefOrGetter<string>,
-  options: UseListOptions = {},
+  options?: UseListOptions,
 ): Readonly<ListHandle<T>> {
-  const client = useClient();
-  const state = shallowReactive<ListHandle<T>>({
-    ...(EMPTY_LIST as ListState<T>),
-    error: undefined,
-    setPage: (page: number) => view.value?.setPage(page),
-  });
-  // The client shares a list's view between everyone who opens it: the name
-  // and params pick the view (a getter that builds new params each time does
-  // not reopen it), the page and page size move it.
-  const view = follow(
-    state as ListState<unknown>,
-    () => listKey(toValue(name), undefined, toValue(options.params)),
-    () =>
-      client.list(toValue(name), {
-        page: toValue(options.page) ?? 0,
-        pageSize: toValue(options.pageSize),
-        params: toValue(options.params),
-      }),
-    (closing) => closing.close(),
-  );
-  watch(
-    () => [view.value, toValue(options.page), toValue(options.pageSize)] as const,
-    ([current, page, pageSize]) => {
-      if (!current) return;
-      const now = current.getSnapshot();
-      if (pageSize !== undefined && now.pageSize !== pageSize) current.setPage(page ?? 0, pageSize);
-      else if (page !== undefined && now.page !== page) current.setPage(page);
-    },
-    { immediate: true },
-  );
-  return state;
+  return listOf(useClient(), name, options) as ListHandle<T>;
 }
 
 /**
- * A live list item, as a reactive `{ value, exists, ready, error }`. `list`
- * and `id` may be refs or getters.
+ * A live list item, as a reactive `{ value, exists, ready, error }`, from the
+ * installed client, with the item type written by hand. `list` and `id` may
+ * be refs or getters.
  *
  * @example
  * ```ts
@@ -289,22 +228,12 @@ export function useItem<T = unknown>(
   list: MaybeRefOrGetter<string>,
   id: MaybeRefOrGetter<string>,
 ): Readonly<ItemState<T>> {
-  const client = useClient();
-  const state = shallowReactive<ItemState<T>>({
-    ...(EMPTY_ITEM as ItemState<T>),
-    error: undefined,
-  });
-  follow(
-    state as ItemState<unknown>,
-    () => JSON.stringify([toValue(list), toValue(id)]),
-    () => client.item(toValue(list), toValue(id)),
-    (m) => m.close(),
-  );
-  return state;
+  return itemOf(useClient(), list, id) as ItemState<T>;
 }
 
 /**
- * A function that calls a server function: `call(args, { optimistic })`.
+ * A function that calls a server function through the installed client:
+ * `call(args, { optimistic })`, with args and result types written by hand.
  *
  * @example
  * ```ts
@@ -319,7 +248,5 @@ export function useItem<T = unknown>(
 export function useCall<A = unknown, R = unknown>(
   name: MaybeRefOrGetter<string>,
 ): (args?: A, options?: CallChange) => Promise<R> {
-  const client = useClient();
-  return (args?: A, options?: CallChange) =>
-    client.call(toValue(name), args, options) as Promise<R>;
+  return callOf(useClient(), name) as (args?: A, options?: CallChange) => Promise<R>;
 }

@@ -13,6 +13,7 @@ import { createElement as h, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
 import { Client } from "../src/client.ts";
 import {
+  createHooks,
   type ListHook,
   SockSyncProvider,
   useCall,
@@ -21,6 +22,7 @@ import {
   useVar,
 } from "../src/react.ts";
 import { type CountingClient, withDemoClient } from "./helpers/binding_fixture.ts";
+import type { DemoApi } from "../demo/app.ts";
 import { createDocument, type TinyNode } from "./helpers/tiny_dom.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -52,29 +54,31 @@ async function withWindow<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Renders `node` under a provider of `client`; returns the root element. */
-function mount(client: CountingClient, node: ReactNode) {
+/** Renders `node` under a provider of `client` (none without it); returns the root element. */
+function mount(client: CountingClient | undefined, node: ReactNode) {
   const container = createDocument().createElement("div");
   // deno-lint-ignore no-explicit-any
   const root = createRoot(container as any);
-  root.render(h(SockSyncProvider, { client }, node));
+  root.render(client ? h(SockSyncProvider, { client }, node) : node);
   return { container, unmount: () => root.unmount() };
 }
 
 const seen = (container: TinyNode, testid: string) => container.texts(testid);
 const until = (what: string, check: () => boolean) => waitUntil(check, { what });
 
-test("react: useVar, useList and useCall follow the server; unmount ends them", {
+test("react: typed useVar, useList and useCall follow the server; unmount ends them", {
   skip,
 }, async () => {
   await withWindow(() =>
     withDemoClient(async (client) => {
+      // Typed from the API, reading the provider's client.
+      const { useCall, useList, useVar } = createHooks<DemoApi>();
       let todos: ListHook<Todo> | undefined;
-      let add: ((args?: { text: string }) => Promise<unknown>) | undefined;
+      let add: ((args: { text: string }) => Promise<{ id: string }>) | undefined;
       function App() {
-        const counter = useVar<number>("counter");
-        todos = useList<Todo>("todos", { pageSize: 3 });
-        add = useCall<{ text: string }>("add_todo");
+        const counter = useVar("counter");
+        todos = useList("todos", { pageSize: 3 });
+        add = useCall("add_todo");
         return h("div", null, [
           h("output", { key: "c", "data-testid": "counter" }, String(counter.value ?? "–")),
           h("span", { key: "t", "data-testid": "total" }, String(todos.total)),
@@ -110,33 +114,44 @@ test("react: useVar, useList and useCall follow the server; unmount ends them", 
   );
 });
 
-test("react: useItem follows one item until it is deleted", { skip }, async () => {
-  await withWindow(() =>
-    withDemoClient(async (client) => {
-      const { id } = await client.call("add_todo", { text: "milk" }) as { id: string };
-      function Item() {
-        const todo = useItem<Todo>("todos", id);
-        const shown = !todo.ready
-          ? "…"
-          : todo.exists
-          ? `${todo.value!.text}:${todo.value!.done}`
-          : "gone";
-        return h("p", { "data-testid": "item" }, shown);
-      }
-      const { container, unmount } = mount(client, h(Item));
-      try {
-        await until("the item", () => seen(container, "item")[0] === "milk:false");
-        await client.call("toggle_todo", { id });
-        await until("the item done", () => seen(container, "item")[0] === "milk:true");
-        await client.call("delete_todo", { id });
-        await until("the item gone", () => seen(container, "item")[0] === "gone");
-      } finally {
-        unmount();
-      }
-      await until("the item mirror closed on unmount", () => client.open === 0);
-    })
-  );
-});
+test(
+  "react: untyped useItem, useVar and useCall (hand-written types) follow the server",
+  { skip },
+  async () => {
+    await withWindow(() =>
+      withDemoClient(async (client) => {
+        const { id } = await client.call("add_todo", { text: "milk" }) as { id: string };
+        function Item() {
+          const todo = useItem<Todo>("todos", id);
+          const counter = useVar<number>("counter");
+          toggle = useCall<{ id: string }, boolean>("toggle_todo");
+          const shown = !todo.ready
+            ? "…"
+            : todo.exists
+            ? `${todo.value!.text}:${todo.value!.done}`
+            : "gone";
+          return h("div", null, [
+            h("p", { key: "i", "data-testid": "item" }, shown),
+            h("output", { key: "c", "data-testid": "counter" }, String(counter.value ?? "–")),
+          ]);
+        }
+        let toggle: ((args?: { id: string }) => Promise<boolean>) | undefined;
+        const { container, unmount } = mount(client, h(Item));
+        try {
+          await until("the item", () => seen(container, "item")[0] === "milk:false");
+          await until("the counter", () => seen(container, "counter")[0] === "0");
+          assert.equal(await toggle!({ id }), true);
+          await until("the item done", () => seen(container, "item")[0] === "milk:true");
+          await client.call("delete_todo", { id });
+          await until("the item gone", () => seen(container, "item")[0] === "gone");
+        } finally {
+          unmount();
+        }
+        await until("the item mirror closed on unmount", () => client.open === 0);
+      })
+    );
+  },
+);
 
 test("react: an optimistic row renders before the reply and goes on a refusal", {
   skip,
@@ -170,3 +185,99 @@ test("react: an optimistic row renders before the reply and goes on a refusal", 
     })
   );
 });
+
+test("react: createHooks(client) reads the client it was given, with no provider", {
+  skip,
+}, async () => {
+  await withWindow(() =>
+    withDemoClient(async ({ client: untyped }) => {
+      // The client as `connect<DemoApi>` would have made it: the hooks take its types.
+      const client = untyped as unknown as Client<DemoApi>;
+      const { useCall, useItem, useVar } = createHooks(client);
+      const { id } = await client.call("add_todo", { text: "milk" });
+      let toggle: ((args: { id: string }) => Promise<boolean>) | undefined;
+      function App() {
+        const counter = useVar("counter");
+        const todo = useItem("todos", id);
+        toggle = useCall("toggle_todo");
+        return h("p", { "data-testid": "state" }, `${counter.value}:${todo.value?.done ?? "…"}`);
+      }
+      const { container, unmount } = mount(undefined, h(App));
+      try {
+        await until("counter and item", () => seen(container, "state")[0] === "0:false");
+        assert.equal(await toggle!({ id }), true);
+        await client.call("increment", { by: 2 });
+        await until("both changed", () => seen(container, "state")[0] === "2:true");
+      } finally {
+        unmount();
+      }
+      assert.equal(typeof typeMistakes, "function");
+    })
+  );
+});
+
+// Never called: these lines are only type-checked (`deno check` over tests/
+// fails if a `@ts-expect-error` line compiles).
+function typeMistakes(client: Client<DemoApi>) {
+  const { useCall, useItem, useList, useVar } = createHooks(client);
+  const count: number | undefined = useVar("counter").value;
+  const text: string | undefined = useList("todos", { pageSize: 10 }).items[0]?.value.text;
+  const author: string | undefined = useList("messages", { params: { room: "general" } })
+    .items[0]?.value.author;
+  const done: boolean | undefined = useItem("todos", "a").value?.done;
+  const added: Promise<{ id: string }> = useCall("add_todo")({ text: "milk" });
+  const incremented: Promise<number> = useCall("increment")();
+  // @ts-expect-error no var by this name
+  useVar("countr");
+  // @ts-expect-error the counter is a number
+  const wrongVar: string | undefined = useVar("counter").value;
+  // @ts-expect-error typed hooks take no hand-written types
+  useVar<string>("counter");
+  // @ts-expect-error no list by this name
+  useList("todo");
+  // @ts-expect-error a todo's text is a string
+  const wrongItem: number | undefined = useList("todos").items[0]?.value.text;
+  // @ts-expect-error messages need their params
+  useList("messages");
+  // @ts-expect-error messages need their params
+  useList("messages", { pageSize: 10 });
+  // @ts-expect-error the room is a string
+  useList("messages", { params: { room: 1 } });
+  // @ts-expect-error todos take no params
+  useList("todos", { params: { room: "general" } });
+  // @ts-expect-error no list by this name
+  useItem("todo", "a");
+  // @ts-expect-error a todo has no title
+  const wrongField: unknown = useItem("todos", "a").value?.title;
+  // @ts-expect-error no function by this name
+  useCall("add_todos");
+  const add = useCall("add_todo");
+  // @ts-expect-error add_todo needs its args
+  add();
+  // @ts-expect-error the text is a string
+  add({ text: 1 });
+  // @ts-expect-error add_todo resolves an id, not a number
+  const wrongResult: Promise<number> = add({ text: "milk" });
+  void add({ text: "milk" }, {
+    optimistic: (change) => {
+      change.insert("todos", { value: { text: "milk", done: false } });
+      // @ts-expect-error an optimistic todo must be a todo
+      change.insert("todos", { value: { text: 1 } });
+    },
+  });
+  // Without a client, the API is named instead.
+  // @ts-expect-error no var by this name
+  createHooks<DemoApi>().useVar("countr");
+  return [
+    count,
+    text,
+    author,
+    done,
+    added,
+    incremented,
+    wrongVar,
+    wrongItem,
+    wrongField,
+    wrongResult,
+  ];
+}

@@ -10,7 +10,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type Component, createRenderer, defineComponent, h, ref } from "vue";
 import { Client } from "../src/client.ts";
-import { type ListHandle, socksync, useCall, useItem, useList, useVar } from "../src/vue.ts";
+import {
+  createHooks,
+  type ListHandle,
+  socksync,
+  useCall,
+  useItem,
+  useList,
+  useVar,
+} from "../src/vue.ts";
+import type { DemoApi } from "../demo/app.ts";
 import { type CountingClient, withDemoClient } from "./helpers/binding_fixture.ts";
 import { createDocument, type TinyNode } from "./helpers/tiny_dom.ts";
 import { waitUntil } from "./helpers/wait.ts";
@@ -43,10 +52,11 @@ const renderer = createRenderer<TinyNode, TinyNode>({
   },
 });
 
-/** Mounts `root` with the client installed by the plugin. */
-function mount(client: CountingClient, root: Component) {
+/** Mounts `root` with the client installed by the plugin (none without `client`). */
+function mount(client: CountingClient | undefined, root: Component) {
   const container = doc.createElement("div");
-  const app = renderer.createApp(root).use(socksync(client));
+  const app = renderer.createApp(root);
+  if (client) app.use(socksync(client));
   app.mount(container);
   return { container, unmount: () => app.unmount() };
 }
@@ -54,17 +64,19 @@ function mount(client: CountingClient, root: Component) {
 const seen = (container: TinyNode, testid: string) => container.texts(testid);
 const until = (what: string, check: () => boolean) => waitUntil(check, { what });
 
-test("vue: useVar, useList and useCall follow the server; unmount ends them", {
+test("vue: typed useVar, useList and useCall follow the server; unmount ends them", {
   skip,
 }, async () => {
   await withDemoClient(async (client) => {
+    // Typed from the API, reading the client the plugin installed.
+    const { useCall, useList, useVar } = createHooks<DemoApi>();
     let todos: ListHandle<Todo> | undefined;
-    let add: ((args?: { text: string }) => Promise<unknown>) | undefined;
+    let add: ((args: { text: string }) => Promise<{ id: string }>) | undefined;
     const App = defineComponent(() => {
-      const counter = useVar<number>("counter");
-      const list = useList<Todo>("todos", { pageSize: 3 });
+      const counter = useVar("counter");
+      const list = useList("todos", { pageSize: 3 });
       todos = list;
-      add = useCall<{ text: string }>("add_todo");
+      add = useCall("add_todo");
       return () =>
         h("div", [
           h("output", { "data-testid": "counter" }, String(counter.value ?? "–")),
@@ -120,31 +132,41 @@ test("vue: a reactive page size moves the view", { skip }, async () => {
   });
 });
 
-test("vue: useItem follows one item until it is deleted", { skip }, async () => {
-  await withDemoClient(async (client) => {
-    const { id } = await client.call("add_todo", { text: "milk" }) as { id: string };
-    const Item = defineComponent(() => {
-      const todo = useItem<Todo>("todos", id);
-      return () =>
-        h(
-          "p",
-          { "data-testid": "item" },
-          !todo.ready ? "…" : todo.exists ? `${todo.value!.text}:${todo.value!.done}` : "gone",
-        );
+test(
+  "vue: untyped useItem, useVar and useCall (hand-written types) follow the server",
+  { skip },
+  async () => {
+    await withDemoClient(async (client) => {
+      const { id } = await client.call("add_todo", { text: "milk" }) as { id: string };
+      const Item = defineComponent(() => {
+        const todo = useItem<Todo>("todos", id);
+        const counter = useVar<number>("counter");
+        toggle = useCall<{ id: string }, boolean>("toggle_todo");
+        return () => [
+          h(
+            "p",
+            { "data-testid": "item" },
+            !todo.ready ? "…" : todo.exists ? `${todo.value!.text}:${todo.value!.done}` : "gone",
+          ),
+          h("output", { "data-testid": "counter" }, String(counter.value ?? "–")),
+        ];
+      });
+      let toggle: ((args?: { id: string }) => Promise<boolean>) | undefined;
+      const { container, unmount } = mount(client, Item);
+      try {
+        await until("the item", () => seen(container, "item")[0] === "milk:false");
+        await until("the counter", () => seen(container, "counter")[0] === "0");
+        assert.equal(await toggle!({ id }), true);
+        await until("the item done", () => seen(container, "item")[0] === "milk:true");
+        await client.call("delete_todo", { id });
+        await until("the item gone", () => seen(container, "item")[0] === "gone");
+      } finally {
+        unmount();
+      }
+      assert.equal(client.open, 0, "the item mirror left open after unmount");
     });
-    const { container, unmount } = mount(client, Item);
-    try {
-      await until("the item", () => seen(container, "item")[0] === "milk:false");
-      await client.call("toggle_todo", { id });
-      await until("the item done", () => seen(container, "item")[0] === "milk:true");
-      await client.call("delete_todo", { id });
-      await until("the item gone", () => seen(container, "item")[0] === "gone");
-    } finally {
-      unmount();
-    }
-    assert.equal(client.open, 0, "the item mirror left open after unmount");
-  });
-});
+  },
+);
 
 test("vue: an optimistic row renders before the reply and goes on a refusal", {
   skip,
@@ -203,3 +225,99 @@ test(
     });
   },
 );
+
+test("vue: createHooks(client) reads the client it was given, with no plugin", {
+  skip,
+}, async () => {
+  await withDemoClient(async ({ client: untyped }) => {
+    // The client as `connect<DemoApi>` would have made it: the hooks take its types.
+    const client = untyped as unknown as Client<DemoApi>;
+    const { useCall, useItem, useVar } = createHooks(client);
+    const { id } = await client.call("add_todo", { text: "milk" });
+    let toggle: ((args: { id: string }) => Promise<boolean>) | undefined;
+    const App = defineComponent(() => {
+      const counter = useVar("counter");
+      const todo = useItem("todos", id);
+      toggle = useCall("toggle_todo");
+      return () =>
+        h("p", { "data-testid": "state" }, `${counter.value}:${todo.value?.done ?? "…"}`);
+    });
+    const { container, unmount } = mount(undefined, App);
+    try {
+      await until("counter and item", () => seen(container, "state")[0] === "0:false");
+      assert.equal(await toggle!({ id }), true);
+      await client.call("increment", { by: 2 });
+      await until("both changed", () => seen(container, "state")[0] === "2:true");
+    } finally {
+      unmount();
+    }
+    assert.equal(typeof typeMistakes, "function");
+  });
+});
+
+// Never called: these lines are only type-checked (`deno check` over tests/
+// fails if a `@ts-expect-error` line compiles).
+function typeMistakes(client: Client<DemoApi>) {
+  const { useCall, useItem, useList, useVar } = createHooks(client);
+  const count: number | undefined = useVar("counter").value;
+  const text: string | undefined = useList("todos", { pageSize: 10 }).items[0]?.value.text;
+  const room = ref("general");
+  const author: string | undefined = useList("messages", { params: () => ({ room: room.value }) })
+    .items[0]?.value.author;
+  const done: boolean | undefined = useItem("todos", () => "a").value?.done;
+  const added: Promise<{ id: string }> = useCall("add_todo")({ text: "milk" });
+  const incremented: Promise<number> = useCall("increment")();
+  // @ts-expect-error no var by this name
+  useVar("countr");
+  // @ts-expect-error the counter is a number
+  const wrongVar: string | undefined = useVar("counter").value;
+  // @ts-expect-error typed composables take no hand-written types
+  useVar<string>("counter");
+  // @ts-expect-error no list by this name
+  useList("todo");
+  // @ts-expect-error a todo's text is a string
+  const wrongItem: number | undefined = useList("todos").items[0]?.value.text;
+  // @ts-expect-error messages need their params
+  useList("messages");
+  // @ts-expect-error messages need their params
+  useList("messages", { pageSize: 10 });
+  // @ts-expect-error the room is a string
+  useList("messages", { params: { room: 1 } });
+  // @ts-expect-error todos take no params
+  useList("todos", { params: { room: "general" } });
+  // @ts-expect-error no list by this name
+  useItem("todo", "a");
+  // @ts-expect-error a todo has no title
+  const wrongField: unknown = useItem("todos", "a").value?.title;
+  // @ts-expect-error no function by this name
+  useCall("add_todos");
+  const add = useCall("add_todo");
+  // @ts-expect-error add_todo needs its args
+  add();
+  // @ts-expect-error the text is a string
+  add({ text: 1 });
+  // @ts-expect-error add_todo resolves an id, not a number
+  const wrongResult: Promise<number> = add({ text: "milk" });
+  void add({ text: "milk" }, {
+    optimistic: (change) => {
+      change.insert("todos", { value: { text: "milk", done: false } });
+      // @ts-expect-error an optimistic todo must be a todo
+      change.insert("todos", { value: { text: 1 } });
+    },
+  });
+  // Without a client, the API is named instead.
+  // @ts-expect-error no var by this name
+  createHooks<DemoApi>().useVar("countr");
+  return [
+    count,
+    text,
+    author,
+    done,
+    added,
+    incremented,
+    wrongVar,
+    wrongItem,
+    wrongField,
+    wrongResult,
+  ];
+}

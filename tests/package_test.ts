@@ -22,6 +22,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -309,6 +310,65 @@ const wrong: string | undefined = remote.value;
 export { n, result, wrong };
 `;
 
+// Renders a component with socksync/react's typed hooks against a live
+// server, in a DOM-less node tree (tiny_dom.ts, copied next to it), and
+// waits for the value it shows to follow a call: under whichever React the
+// project holds.
+const REACT_RENDER = `
+import { createElement as h, version } from "react";
+import { createRoot } from "react-dom/client";
+import WebSocket from "ws";
+import * as v from "valibot";
+import { type ApiOf, connect, Hub } from "socksync";
+import { serve } from "socksync/hono";
+import { createHooks } from "socksync/react";
+import { createDocument } from "./tiny_dom.ts";
+
+const fail = setTimeout(() => {
+  console.error("react_render: timed out");
+  process.exit(2);
+}, 30_000);
+// React DOM reads window.event (and React 18 window.HTMLIFrameElement on commit).
+(globalThis as { window?: unknown }).window ??= { event: undefined, HTMLIFrameElement: class {} };
+
+const hub = new Hub();
+const counter = hub.var("counter", { schema: v.number(), initial: 0 });
+const increment = hub.function("increment", {
+  args: v.object({ by: v.number() }),
+  handler: ({ by }) => counter.update((n) => n + by),
+});
+type Api = ApiOf<{ counter: typeof counter; increment: typeof increment }>;
+const server = await serve({ hub, port: 0, hostname: "127.0.0.1" });
+const client = connect<Api>(server.url.replace(/^http/, "ws") + "/ws/socksync", { WebSocket });
+const { useCall, useVar } = createHooks(client);
+
+let bump: ((args: { by: number }) => Promise<number>) | undefined;
+const shown: string[] = [];
+function Counter() {
+  const value = useVar("counter").value;
+  bump = useCall("increment");
+  shown.push(String(value ?? "-"));
+  return h("output", null, String(value ?? "-"));
+}
+const container = createDocument().createElement("div");
+// deno-lint-ignore no-explicit-any
+const root = createRoot(container as any);
+root.render(h(Counter));
+const until = async (text: string) => {
+  while (container.textContent !== text) await new Promise((r) => setTimeout(r, 10));
+};
+await until("0");
+const result = await bump!({ by: 2 });
+await until("2");
+console.log("react " + version + ": showed " + shown.join(" ") + ", the call returned " + result);
+root.unmount();
+client.close();
+await server.close();
+await hub.close();
+clearTimeout(fail);
+process.exit(0);
+`;
+
 test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), "socksync-pkg-"));
   let build: BuildResult | undefined;
@@ -445,11 +505,13 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
           );
           const r = await runIn(rt, "import_one.mjs", [spec]);
           assert.notEqual(r.code, 0, `${spec} loaded without ${framework}`);
-          // The package's name, quoted as the resolvers quote it (the module's
-          // path, …/socksync/…/vue.js, does not count).
+          // The resolver's own error, naming the package, quoted (the module's
+          // path, …/socksync/…/vue.js, does not count): what the README quotes.
           assert.match(
             r.stderr + r.stdout,
-            new RegExp(`["'\`](npm:)?${framework}(@[^"'\`]*)?["'\`]`),
+            new RegExp(
+              `(Cannot|Could not) find package ["'\`](npm:)?${framework}(@[^"'\`]*)?["'\`]`,
+            ),
             `the error does not name ${framework}: ${brief(r)}`,
           );
         }
@@ -621,7 +683,61 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
       );
     });
 
+    /** Runs REACT_RENDER in `dir` under Node; expects React `major` to show the change. */
+    const renderReact = async (dir: string, major: number) => {
+      copyFileSync(join(root, "tests/helpers/tiny_dom.ts"), join(dir, "tiny_dom.ts"));
+      writeFileSync(join(dir, "react_render.ts"), REACT_RENDER);
+      const r = ok(
+        await run(process.execPath, ["--import", "tsx", "react_render.ts"], dir, MINUTE),
+        "react_render.ts",
+      );
+      assert.match(
+        r.stdout,
+        new RegExp(`^react ${major}\\.\\d+\\.\\d+: showed .*\\b0 .*\\b2\\b`, "m"),
+      );
+      assert.match(r.stdout, /the call returned 2$/m);
+    };
+    await t.test("React 19: the hooks render a live value and follow a call", async () => {
+      await renderReact(project, 19);
+    });
+    await t.test("React 18: the hooks render a live value and follow a call", async () => {
+      const react18 = join(work, "react18");
+      mkdirSync(react18);
+      writeFileSync(
+        join(react18, "package.json"),
+        JSON.stringify({ name: "consumer-react18", private: true, type: "module" }),
+      );
+      ok(
+        await run(
+          "npm",
+          [
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefer-offline",
+            "--loglevel=error",
+            build!.tarball,
+            "react@18",
+            "react-dom@18",
+            pinned("ws"),
+            pinned("valibot"),
+            pinned("tsx"),
+          ],
+          react18,
+          5 * MINUTE,
+        ),
+        "npm install react@18 react-dom@18",
+      );
+      const installed = JSON.parse(
+        readFileSync(join(react18, "node_modules", "react", "package.json"), "utf8"),
+      );
+      assert.match(installed.version, /^18\./);
+      await renderReact(react18, 18);
+    });
+
     await t.test("type-checks the README's Vue and React examples with tsc", async () => {
+      // The examples import the server's Api type from it.
+      writeFileSync(join(project, "server.ts"), example("server.ts"));
       writeFileSync(join(project, "vue_app.ts"), example("vue_app.ts"));
       writeFileSync(join(project, "react_app.ts"), example("react_app.ts"));
       // The frameworks' own declarations are large; checking them again would

@@ -72,9 +72,12 @@ test("readme: every TypeScript block is part of a file in examples/", () => {
   );
 });
 
-/** Bare packages an example imports (`socksync/hono` → `socksync`). */
+/**
+ * Bare packages an example imports (`socksync/hono` → `socksync`); relative
+ * imports (`./server.ts`) are the examples' own.
+ */
 function packagesOf(code: string): string[] {
-  const specs = [...code.matchAll(/^\s*import\s[^;]*?["']([^"'.][^"']*)["']/gm)].map((m) => m[1]);
+  const specs = [...code.matchAll(/^\s*import\s[^;"']*?["']([^"'.][^"']*)["']/gm)].map((m) => m[1]);
   return specs.map((s) => s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]);
 }
 

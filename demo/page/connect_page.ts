@@ -6,6 +6,7 @@
  * @module
  */
 import { type Client, connect } from "../../src/client.ts";
+import type { DemoApi } from "../app.ts";
 
 /** The todo of the demo's `todos` list. */
 export interface Todo {
@@ -22,14 +23,14 @@ export const PAGE_SIZES: readonly number[] = [5, 10, 20, 50];
  * Connects to `/ws/socksync` on this page's own host (the same origin) and
  * keeps the header's status badge current.
  */
-export function connectPage(): Client {
+export function connectPage(): Client<DemoApi> {
   const status = document.getElementById("status") as HTMLElement;
   const setStatus = (state: string, text: string) => {
     status.dataset.state = state;
     status.textContent = text;
   };
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return connect(`${scheme}://${location.host}/ws/socksync`, {
+  return connect<DemoApi>(`${scheme}://${location.host}/ws/socksync`, {
     reconnect: { minDelay: 250, maxDelay: 5000 },
     limits: { callTimeout: 10_000 },
     onConnect: () => setStatus("connected", "live"),

@@ -7,16 +7,18 @@
  */
 import { createElement as h, type FormEvent, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { SockSyncProvider, useCall, useList, useVar } from "../../src/react.ts";
+import { createHooks } from "../../src/react.ts";
 import {
   CHAT_PAGE_SIZE,
   connectPage,
   failure,
-  type Message,
   PAGE_SIZES,
   ROOMS,
   type Todo,
 } from "./connect_page.ts";
+
+// The hooks take their types from the client's: the demo server's declarations.
+const { useCall, useList, useVar } = createHooks(connectPage());
 
 type Report = (error: string) => void;
 
@@ -31,7 +33,7 @@ async function run<R>(report: Report, name: string, call: () => Promise<R>): Pro
 }
 
 function Counter(props: { report: Report }) {
-  const counter = useVar<number>("counter");
+  const counter = useVar("counter");
   const increment = useCall("increment");
   return h("section", { className: "card counter" }, [
     h("h2", { key: "h" }, "Counter"),
@@ -74,7 +76,7 @@ function TodoRow(props: { id: string; todo: Todo; report: Report }) {
           run(report, "toggle_todo", () =>
             toggle({ id }, {
               optimistic: (change) =>
-                change.update("todos", id, (todo: Todo) => ({ ...todo, done: !todo.done })),
+                change.update("todos", id, (todo) => ({ ...todo, done: !todo.done })),
             })),
       }),
       h("span", { key: "text", className: "text", "data-testid": "todo-text" }, todo.text),
@@ -97,7 +99,7 @@ function TodoRow(props: { id: string; todo: Todo; report: Report }) {
 
 function Todos(props: { report: Report }) {
   const [pageSize, setPageSize] = useState(10);
-  const todos = useList<Todo>("todos", { pageSize });
+  const todos = useList("todos", { pageSize });
   const add = useCall("add_todo");
   const [text, setText] = useState("");
   const { report } = props;
@@ -191,7 +193,7 @@ function Todos(props: { report: Report }) {
 
 function Chat(props: { report: Report }) {
   const [room, setRoom] = useState(ROOMS[0]);
-  const messages = useList<Message>("messages", { pageSize: CHAT_PAGE_SIZE, params: { room } });
+  const messages = useList("messages", { pageSize: CHAT_PAGE_SIZE, params: { room } });
   const post = useCall("post_message");
   const [text, setText] = useState("");
   const [author, setAuthor] = useState("");
@@ -314,5 +316,4 @@ function App() {
   ];
 }
 
-const client = connectPage();
-createRoot(document.getElementById("app")!).render(h(SockSyncProvider, { client }, h(App)));
+createRoot(document.getElementById("app")!).render(h(App));

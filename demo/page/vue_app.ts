@@ -6,17 +6,18 @@
  * @module
  */
 import { createApp, defineComponent, h, type PropType, ref } from "vue";
-import { socksync, useCall, useList, useVar } from "../../src/vue.ts";
+import { createHooks } from "../../src/vue.ts";
 import {
   CHAT_PAGE_SIZE,
   connectPage,
   failure,
-  type Message,
   PAGE_SIZES,
   ROOMS,
   type Todo,
 } from "./connect_page.ts";
 
+// The hooks take their types from the client's: the demo server's declarations.
+const { useCall, useList, useVar } = createHooks(connectPage());
 const error = ref("");
 
 /** Runs a call; a failure shows in the page's error line. */
@@ -32,7 +33,7 @@ async function run<R>(name: string, call: () => Promise<R>): Promise<R | undefin
 }
 
 const Counter = defineComponent(() => {
-  const counter = useVar<number>("counter");
+  const counter = useVar("counter");
   const increment = useCall("increment");
   return () =>
     h("section", { class: "card counter" }, [
@@ -76,7 +77,7 @@ const TodoRow = defineComponent({
             run("toggle_todo", () =>
               toggle({ id: props.id }, {
                 optimistic: (change) =>
-                  change.update("todos", props.id, (todo: Todo) => ({ ...todo, done: !todo.done })),
+                  change.update("todos", props.id, (todo) => ({ ...todo, done: !todo.done })),
               })),
         }),
         h("span", { class: "text", "data-testid": "todo-text" }, props.todo.text),
@@ -97,7 +98,7 @@ const TodoRow = defineComponent({
 
 const Todos = defineComponent(() => {
   const pageSize = ref(10);
-  const todos = useList<Todo>("todos", { pageSize });
+  const todos = useList("todos", { pageSize });
   const add = useCall("add_todo");
   const text = ref("");
   const submit = (event: Event) => {
@@ -180,7 +181,7 @@ const Todos = defineComponent(() => {
 
 const Chat = defineComponent(() => {
   const room = ref(ROOMS[0]);
-  const messages = useList<Message>("messages", {
+  const messages = useList("messages", {
     pageSize: CHAT_PAGE_SIZE,
     params: () => ({ room: room.value }),
   });
@@ -298,4 +299,4 @@ const App = defineComponent(() => () => [
   ),
 ]);
 
-createApp(App).use(socksync(connectPage())).mount("#app");
+createApp(App).mount("#app");
