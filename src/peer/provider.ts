@@ -113,6 +113,9 @@ export class Provider {
    * subscription keeps the var, to unsubscribe from it on detach.
    */
   #subscriptions: Map<string, LocalVar<unknown> | undefined> | undefined;
+  // Most connections hold one subscription: it is kept here until a second one needs the Map.
+  #onlyKey: string | undefined;
+  #onlyVar: LocalVar<unknown> | undefined;
   #accepting: Set<string> | undefined;
   #lists: ListAccess | undefined;
   #running = 0;
@@ -138,12 +141,15 @@ export class Provider {
 
   /** Whether the other side holds this subscription (see {@linkcode subscriptionKey}). */
   has(key: string): boolean {
-    return this.#subscriptions?.has(key) ?? false;
+    return this.#subscriptions ? this.#subscriptions.has(key) : this.#onlyKey === key;
   }
 
   /** Forgets a subscription of the other side; whether it held it. */
   delete(key: string): boolean {
-    return this.#subscriptions?.delete(key) ?? false;
+    if (this.#subscriptions) return this.#subscriptions.delete(key);
+    if (this.#onlyKey !== key) return false;
+    this.#onlyKey = this.#onlyVar = undefined;
+    return true;
   }
 
   /** Asks the registry's `authorize` hook; anything but `true` refuses. */
@@ -170,17 +176,29 @@ export class Provider {
 
   /** Counts a new subscription of the other side; error 8 past the limit. */
   claim(key: string, local?: LocalVar<unknown>): void {
-    const subscriptions = this.#subscriptions ??= new Map();
-    if (subscriptions.has(key)) return;
-    if (subscriptions.size >= this.#peer.limits.maxSubscriptions) {
+    if (this.has(key)) return;
+    const size = this.#subscriptions?.size ?? (this.#onlyKey === undefined ? 0 : 1);
+    if (size >= this.#peer.limits.maxSubscriptions) {
       throw new SockSyncError(ErrorCode.Other, "too many subscriptions");
     }
-    subscriptions.set(key, local);
+    this.#hold(key, local);
   }
 
   /** Forgets a subscription of the other side. */
   release(key: string): void {
-    this.#subscriptions?.delete(key);
+    this.delete(key);
+  }
+
+  /** Records a subscription (known to be counted) and the var it keeps, if any. */
+  #hold(key: string, local: LocalVar<unknown> | undefined): void {
+    if (this.#subscriptions) this.#subscriptions.set(key, local);
+    else if (this.#onlyKey === undefined || this.#onlyKey === key) {
+      this.#onlyKey = key;
+      this.#onlyVar = local;
+    } else {
+      this.#subscriptions = new Map([[this.#onlyKey, this.#onlyVar], [key, local]]);
+      this.#onlyKey = this.#onlyVar = undefined;
+    }
   }
 
   #var(name: string): LocalVar<unknown> {
@@ -212,7 +230,7 @@ export class Provider {
       const key = subscriptionKey("var", message.name);
       this.claim(key, local);
       // Held again by a subscribe that was already counted (its var unknown to `claim`).
-      this.#subscriptions!.set(key, local);
+      this.#hold(key, local);
       return local.subscribe(peer);
     }
     return this.#listAccess.subscribe(message);
@@ -239,11 +257,10 @@ export class Provider {
   /** Ends every subscription of the other side. */
   unsubscribeAll(): void {
     const subscriptions = this.#subscriptions;
-    if (subscriptions?.size) {
-      const vars = [...subscriptions.values()];
-      subscriptions.clear();
-      for (const local of vars) local?.unsubscribe(this.#peer);
-    }
+    const vars = subscriptions ? [...subscriptions.values()] : [this.#onlyVar];
+    subscriptions?.clear();
+    this.#onlyKey = this.#onlyVar = undefined;
+    for (const local of vars) local?.unsubscribe(this.#peer);
     this.#lists?.dropAll();
   }
 
