@@ -108,7 +108,10 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   readonly #provider: Provider;
   // Created on first use: a server's peer rarely mirrors or calls.
   #consumerPart: Consumer | undefined;
-  #detachListeners: DetachListener | DetachListener[] | undefined;
+  // A server's peer has two listeners (the hub's, the server's): kept in fields, more in a Set.
+  #onDetach1: DetachListener | undefined;
+  #onDetach2: DetachListener | undefined;
+  #detachListeners: Set<DetachListener> | undefined;
   #closing = false;
   #detached = false;
 
@@ -179,18 +182,21 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
 
   /** Calls `listener` (with this peer) once this peer is detached; returns the remover. */
   onDetach(listener: (peer: Peer<C>) => void): () => void {
-    // One listener is kept as it is, more in an array: most peers have one or two.
-    const listeners = this.#detachListeners;
-    if (listeners === undefined) this.#detachListeners = listener;
-    else if (typeof listeners === "function") this.#detachListeners = [listeners, listener];
-    else listeners.push(listener);
+    // Added once, as to a Set.
+    if (this.#onDetach1 === listener || this.#onDetach2 === listener) {
+      return this.#remover(listener);
+    }
+    if (this.#onDetach1 === undefined) this.#onDetach1 = listener;
+    else if (this.#onDetach2 === undefined) this.#onDetach2 = listener;
+    else (this.#detachListeners ??= new Set()).add(listener);
+    return this.#remover(listener);
+  }
+
+  #remover(listener: DetachListener): () => void {
     return () => {
-      const current = this.#detachListeners;
-      if (current === listener) this.#detachListeners = undefined;
-      else if (Array.isArray(current)) {
-        const at = current.indexOf(listener);
-        if (at >= 0) current.splice(at, 1);
-      }
+      if (this.#onDetach1 === listener) this.#onDetach1 = undefined;
+      else if (this.#onDetach2 === listener) this.#onDetach2 = undefined;
+      else this.#detachListeners?.delete(listener);
     };
   }
 
@@ -327,9 +333,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     this.#outbox.close();
     this.#provider.detach();
     this.#consumerPart?.detach();
-    const listeners = this.#detachListeners;
-    if (listeners === undefined) return;
-    for (const listener of typeof listeners === "function" ? [listeners] : [...listeners]) {
+    const listeners = [this.#onDetach1, this.#onDetach2, ...(this.#detachListeners ?? [])];
+    for (const listener of listeners) {
+      if (listener === undefined) continue;
       try {
         listener(this);
       } catch (error) {

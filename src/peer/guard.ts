@@ -9,7 +9,7 @@ import { encodeError, encodeGet } from "../encode.ts";
 import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
 import { exceedsDepth, fitsBytes, timerDelay } from "../limits.ts";
 import type { PeerHost } from "./host.ts";
-import { type IdleMember, IdleSweep } from "./idle.ts";
+import { idleClock, type IdleMember, IdleSweep } from "./idle.ts";
 
 /**
  * The name of the var the idle probe asks for. No application declares it,
@@ -67,7 +67,7 @@ export class ConnectionGuard implements IdleMember {
   #strikes = 0;
   #stopped = false;
   /** See {@linkcode IdleMember}; kept by the idle sweep. */
-  idleLast: number = Date.now();
+  idleLast: number = idleClock();
   /** See {@linkcode IdleMember}. */
   idlePrev: IdleMember | undefined = undefined;
   /** See {@linkcode IdleMember}. */
@@ -92,7 +92,7 @@ export class ConnectionGuard implements IdleMember {
    */
   admit(data: unknown): boolean {
     if (this.#stopped) return false;
-    const now = Date.now();
+    const now = idleClock();
     // A clock that steps back refills nothing instead of draining the bucket.
     const elapsed = Math.max(0, now - this.idleLast);
     if (this.#sweep) this.#sweep.touch(this, now);

@@ -21,13 +21,13 @@ import { timerDelay } from "../limits.ts";
  * ```ts
  * import type { IdleMember } from "./idle.ts";
  * const member: IdleMember = {
- *   idleLast: Date.now(), idlePrev: undefined, idleNext: undefined, idleList: 0,
+ *   idleLast: 0, idlePrev: undefined, idleNext: undefined, idleList: 0,
  *   probe() {}, expire() {},
  * };
  * ```
  */
 export interface IdleMember {
-  /** When its last frame arrived (ms since the epoch). */
+  /** When its last frame arrived (by {@linkcode idleClock}). */
   idleLast: number;
   /** The member before it in its list. */
   idlePrev: IdleMember | undefined;
@@ -48,19 +48,37 @@ interface List {
 
 const sweeps = new Map<number, IdleSweep>();
 
+// Times are kept relative to this module's start: a small integer is stored in its field as it
+// is, where a time since 1970 is a number allocated per connection on V8.
+const EPOCH = Date.now();
+
+/**
+ * Milliseconds since this module started: the clock of {@linkcode IdleMember.idleLast}.
+ *
+ * @example
+ * ```ts
+ * import { idleClock } from "./idle.ts";
+ * const before = idleClock();
+ * console.log(idleClock() - before); // 0 or a little more
+ * ```
+ */
+export function idleClock(): number {
+  return Date.now() - EPOCH;
+}
+
 /**
  * One timer for every connection with the same idle timeout.
  *
  * @example
  * ```ts
- * import { IdleSweep } from "./idle.ts";
+ * import { idleClock, IdleSweep } from "./idle.ts";
  * const member = {
  *   idleLast: 0, idlePrev: undefined, idleNext: undefined, idleList: 0 as const,
  *   probe() {}, expire() {},
  * };
  * const sweep = IdleSweep.of(60_000);
  * sweep.add(member);
- * sweep.touch(member, Date.now()); // a frame arrived
+ * sweep.touch(member, idleClock()); // a frame arrived
  * sweep.remove(member); // no member left: no timer left
  * ```
  */
@@ -133,14 +151,14 @@ export class IdleSweep {
     if (this.#timer !== undefined && this.#due <= due) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#due = due;
-    this.#timer = setTimeout(() => this.#sweep(), timerDelay(Math.max(due - Date.now(), 1)));
+    this.#timer = setTimeout(() => this.#sweep(), timerDelay(Math.max(due - idleClock(), 1)));
   }
 
   #sweep(): void {
     this.#timer = undefined;
     this.#due = Infinity;
     const timeout = this.#timeout;
-    const now = Date.now();
+    const now = idleClock();
     let member: IdleMember | undefined;
     while ((member = this.#probed.head) && now - member.idleLast >= timeout) {
       this.#unlink(member);
