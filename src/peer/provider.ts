@@ -227,7 +227,7 @@ export class Provider {
     const peer = this.#peer;
     if (message.type === "var") {
       const local = this.#var(message.name);
-      const key = subscriptionKey("var", message.name);
+      const key = varKey(local, message.name);
       this.claim(key, local);
       // Held again by a subscribe that was already counted (its var unknown to `claim`).
       this.#hold(key, local);
@@ -331,6 +331,18 @@ export class Provider {
     this.unsubscribeAll();
     this.#accepting?.clear();
   }
+}
+
+// The subscription key of each var, made once and shared by every connection that holds it
+// (a string per connection otherwise).
+const varKeys = new WeakMap<LocalVar<unknown>, { name: string; key: string }>();
+
+function varKey(local: LocalVar<unknown>, name: string): string {
+  const known = varKeys.get(local);
+  if (known?.name === name) return known.key;
+  const key = subscriptionKey("var", name);
+  varKeys.set(local, { name, key });
+  return key;
 }
 
 function notSubscribed(): SockSyncError {
