@@ -1,25 +1,27 @@
 /**
- * Profiling helper (not part of `npm run bench`): heap snapshots of a Node
- * fan-out server with 1 and 1+N idle subscribed connections; prints the
- * retained-by-type difference per connection (self sizes by constructor).
+ * Profiling helper (not part of `npm run bench`): heap snapshots of a
+ * fan-out server (Node, or Bun with `--runtime bun`) with 1 and 1+N idle
+ * subscribed connections; prints the difference per connection by type (self
+ * sizes by constructor on Node, cell sizes by class name on Bun).
  *
- *   node --import tsx bench/profile_idle.ts [--mode socksync|raw] [--n 2000]
+ *   node --import tsx bench/profile_idle.ts [--mode socksync|raw] [--n 2000] [--runtime node|bun]
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { prepareLoadProcess, RemotePool, runtimeCommand, ServerProcess } from "./clients.ts";
-import { args } from "./lib.ts";
+import { args, type Runtime } from "./lib.ts";
 
 const opts = args();
 const mode = opts.get("mode") ?? "socksync";
 const n = Number(opts.get("n") ?? 2000);
+const rt = (opts.get("runtime") ?? "node") as Runtime;
 const dir = mkdtempSync(join(tmpdir(), "socksync-heap-"));
 prepareLoadProcess();
 const server = await ServerProcess.start(
   mode,
-  runtimeCommand("node", "bench/fanout_server.ts", [mode]),
+  runtimeCommand(rt, "bench/fanout_server.ts", [mode]),
 );
 const pool = new RemotePool(
   "ws",
@@ -36,6 +38,10 @@ await server.stop();
 
 function summary(file: string): Map<string, { size: number; count: number }> {
   const snap = JSON.parse(readFileSync(file, "utf8"));
+  if (snap.bun) {
+    const bun = snap.bun as Record<string, [number, number]>;
+    return new Map(Object.entries(bun).map(([k, [size, count]]) => [k, { size, count }]));
+  }
   const f = snap.snapshot.meta.node_fields as string[];
   const types = snap.snapshot.meta.node_types[0] as string[];
   const [it, iname, isize] = ["type", "name", "self_size"].map((x) => f.indexOf(x));
@@ -61,7 +67,7 @@ const diff = [...sb].map(([k, v]) => {
 }).sort((x, y) => y[1] - x[1]);
 const total = diff.reduce((s, d) => s + d[1], 0);
 console.log(
-  `${mode}: +${total.toFixed(0)} B self size per connection (heap snapshot diff, N=${n})`,
+  `${rt}/${mode}: +${total.toFixed(0)} B self size per connection (heap snapshot diff, N=${n})`,
 );
 for (const [k, size, count] of diff.slice(0, 30)) {
   console.log(`${size.toFixed(0).padStart(7)} B ${count.toFixed(2).padStart(6)} objs  ${k}`);

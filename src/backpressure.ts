@@ -8,7 +8,9 @@
  *
  * @module
  */
-import type { SocketLike, Subscriber } from "./socket.ts";
+import { CLOSE } from "./peer/guard.ts";
+import { type PeerHost, REPORT } from "./peer/host.ts";
+import type { Subscriber } from "./socket.ts";
 
 /**
  * A subscriber that can hold back pushed changes while its socket is
@@ -46,52 +48,27 @@ export function isCongested(subscriber: Subscriber): subscriber is Conflating {
 }
 
 /**
- * Options of an {@linkcode Outbox}.
- *
- * @example
- * ```ts
- * import type { OutboxOptions } from "./backpressure.ts";
- * const options: OutboxOptions = {
- *   socket: { send() {}, close() {}, readyState: 1, bufferedAmount: 0 },
- *   congestionBytes: 1 << 20, maxBufferedBytes: 8 << 20, pollInterval: 25,
- *   onOverflow: () => {}, onError: () => {},
- * };
- * ```
- */
-export interface OutboxOptions {
-  /** The socket written to. */
-  socket: SocketLike;
-  /** Queued bytes above which the socket counts as congested. */
-  congestionBytes: number;
-  /** Queued bytes beyond which `onOverflow` is called. */
-  maxBufferedBytes: number;
-  /** Milliseconds between `bufferedAmount` checks while congested. */
-  pollInterval: number;
-  /** Called once when the socket's queue passed `maxBufferedBytes`. */
-  onOverflow(): void;
-  /** Told about a flush that threw. */
-  onError(error: unknown): void;
-}
-
-/**
  * The sending side of one connection: writes frames, watches
  * `bufferedAmount`, and holds deferred flushes while congested.
  *
  * @example
  * ```ts
+ * import { PEER_LIMITS } from "./limits.ts";
+ * import { REPORT } from "./peer/host.ts";
  * import { Outbox } from "./backpressure.ts";
  * const sent: string[] = [];
  * const outbox = new Outbox({
  *   socket: { send: (t) => { sent.push(t); }, close() {}, readyState: 1, bufferedAmount: 0 },
- *   congestionBytes: 1 << 20, maxBufferedBytes: 8 << 20, pollInterval: 25,
- *   onOverflow: () => {}, onError: console.error,
+ *   context: undefined, limits: PEER_LIMITS,
+ *   sendText() {}, close() {}, [REPORT]: console.error,
  * });
  * outbox.send('{"func":"unsubscribe_all"}', true);
  * outbox.close();
  * ```
  */
 export class Outbox {
-  readonly #options: OutboxOptions;
+  // The peer: its socket, limits, close and error report (no closure per connection).
+  readonly #host: PeerHost;
   // Keyed by the group object, then by a string the group chooses: never a plain object.
   // Created when a socket first congests: most never do.
   #deferredMap: Map<object, Map<string, () => void>> | undefined;
@@ -109,9 +86,9 @@ export class Outbox {
     return this.#deferredMap ??= new Map();
   }
 
-  /** @param options the socket, thresholds and callbacks */
-  constructor(options: OutboxOptions) {
-    this.#options = options;
+  /** @param host the peer: its socket and limits, closed on overflow, told about errors */
+  constructor(host: PeerHost) {
+    this.#host = host;
   }
 
   /** Whether the socket is congested: pushes are being deferred. */
@@ -123,13 +100,13 @@ export class Outbox {
   send(text: string, open: boolean): void {
     if (this.#closed || !open) return;
     try {
-      this.#options.socket.send(text);
+      this.#host.socket.send(text);
     } catch (error) {
       // A socket closing under us; its close event detaches the peer.
-      this.#options.onError(error);
+      this.#host[REPORT](error);
       return;
     }
-    const sample = this.#options.congestionBytes / 8;
+    const sample = this.#host.limits.congestionBytes / 8;
     this.#charsSinceCheck += text.length;
     if (
       ++this.#sinceCheck < 16 && this.#charsSinceCheck < sample && this.#lastBuffered < sample
@@ -157,20 +134,20 @@ export class Outbox {
   }
 
   #buffered(): number {
-    const amount = this.#options.socket.bufferedAmount;
+    const amount = this.#host.socket.bufferedAmount;
     return typeof amount === "number" && Number.isFinite(amount) ? amount : 0;
   }
 
   #check(): void {
     const buffered = this.#lastBuffered = this.#buffered();
-    if (buffered > this.#options.maxBufferedBytes) {
+    if (buffered > this.#host.limits.maxBufferedBytes) {
       if (!this.#overflowed) {
         this.#overflowed = true;
-        this.#options.onOverflow();
+        this.#host.close(CLOSE.tryAgainLater, "slow consumer: too much queued");
       }
       return;
     }
-    if (!this.#congested && buffered > this.#options.congestionBytes) {
+    if (!this.#congested && buffered > this.#host.limits.congestionBytes) {
       this.#congested = true;
       this.#startPolling();
     }
@@ -178,7 +155,7 @@ export class Outbox {
 
   #startPolling(): void {
     if (this.#timer !== undefined || this.#closed) return;
-    this.#timer = setInterval(() => this.#poll(), this.#options.pollInterval);
+    this.#timer = setInterval(() => this.#poll(), this.#host.limits.drainPollInterval);
   }
 
   #stopPolling(): void {
@@ -189,10 +166,10 @@ export class Outbox {
 
   #poll(): void {
     const buffered = this.#buffered();
-    if (buffered > this.#options.maxBufferedBytes) return this.#check();
+    if (buffered > this.#host.limits.maxBufferedBytes) return this.#check();
     // Drained to half the threshold: resume, so a queue hovering at the
     // threshold does not flip between the two states on every frame.
-    if (buffered > this.#options.congestionBytes / 2) return;
+    if (buffered > this.#host.limits.congestionBytes / 2) return;
     this.#congested = false;
     this.#stopPolling();
     const flushes = [...this.#deferred.values()].flatMap((
@@ -203,7 +180,7 @@ export class Outbox {
       try {
         flush();
       } catch (error) {
-        this.#options.onError(error);
+        this.#host[REPORT](error);
       }
     }
   }

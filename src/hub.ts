@@ -161,6 +161,10 @@ export class Hub<C = unknown> implements Registry {
   /** The limits every connection runs under. */
   readonly limits: Readonly<Limits>;
   readonly #peers = new Set<Peer<C>>();
+  // One listener for every peer (it gets the peer): no closure per connection.
+  readonly #forget = (peer: Peer<C>): void => {
+    this.#peers.delete(peer);
+  };
   readonly #options: HubOptions<C>;
   // The var store's feed runs only while some var has subscribers (see #holdVarFeed).
   #stopVarFeed: (() => void) | undefined;
@@ -323,7 +327,7 @@ export class Hub<C = unknown> implements Registry {
       return peer;
     }
     this.#peers.add(peer);
-    peer.onDetach(() => this.#peers.delete(peer));
+    peer.onDetach(this.#forget);
     return peer;
   }
 

@@ -174,56 +174,6 @@ export function timerDelay(ms: number): number | undefined {
 }
 
 /**
- * A token bucket: `take()` succeeds while tokens remain; they refill at
- * `rate` per second up to `burst`.
- *
- * @example
- * ```ts
- * import { TokenBucket } from "./limits.ts";
- * const bucket = new TokenBucket({ rate: 10, burst: 2 });
- * bucket.take(); // true
- * bucket.take(); // true
- * bucket.take(); // false until 100 ms have passed
- * ```
- */
-export class TokenBucket {
-  readonly #rate: number;
-  readonly #burst: number;
-  #tokens: number;
-  #at: number;
-
-  /** @param options refill rate per second and bucket size */
-  constructor(options: { rate: number; burst: number }) {
-    this.#rate = options.rate;
-    this.#burst = options.burst;
-    this.#tokens = options.burst;
-    this.#at = Date.now();
-  }
-
-  /** Takes one token; `false` when the bucket is empty. */
-  take(): boolean {
-    if (this.#burst === Infinity || this.#rate === Infinity) return true;
-    const now = Date.now();
-    // A clock that steps back refills nothing instead of draining the bucket.
-    const elapsed = Math.max(0, now - this.#at);
-    this.#at = now;
-    this.#tokens = Math.min(
-      this.#burst,
-      this.#tokens + (elapsed * this.#rate) / 1000,
-    );
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  /** The fraction of the bucket that is full, 0 to 1 (as of the last `take`). */
-  get level(): number {
-    if (this.#burst === Infinity || this.#rate === Infinity) return 1;
-    return this.#burst === 0 ? 0 : this.#tokens / this.#burst;
-  }
-}
-
-/**
  * Whether the JSON text nests arrays and objects deeper than `max`. Scans the
  * text before `JSON.parse`, so a deeply nested frame never becomes a deep
  * object (which would overflow the stack of recursive code such as

@@ -17,7 +17,8 @@ import type { ListMirror } from "./mirror.ts";
 import { decodeFrame } from "./decode.ts";
 import type { Message } from "./protocol.ts";
 import { OPEN, type SocketLike } from "./socket.ts";
-import { CLOSE, ConnectionGuard } from "./peer/guard.ts";
+import { ConnectionGuard } from "./peer/guard.ts";
+import { type PeerHost, REPORT } from "./peer/host.ts";
 import {
   type CallOptions,
   Consumer,
@@ -74,6 +75,9 @@ export interface PeerOptions<C> {
 }
 
 type Mirror = ConsumerMirror;
+// The peer's own type is left out of its private field, so that `Peer<C>` stays a `Peer<unknown>`.
+// deno-lint-ignore no-explicit-any
+type DetachListener = (peer: any) => void;
 
 /**
  * One end of a connection: feed it every incoming frame with
@@ -89,7 +93,7 @@ type Mirror = ConsumerMirror;
  * ws.onopen = () => peer.mirror(new VarMirror("counter"));
  * ```
  */
-export class Peer<C = unknown> implements Conflating {
+export class Peer<C = unknown> implements Conflating, PeerHost {
   /** The connection. */
   readonly socket: SocketLike;
   /** The application's context of this connection. */
@@ -97,11 +101,17 @@ export class Peer<C = unknown> implements Conflating {
   /** The limits this connection runs under. */
   readonly limits: Readonly<Limits>;
   readonly #registry: Registry | undefined;
+  // The parts hold this peer rather than closures over it: a server keeps many idle
+  // connections, and each closure per connection is memory a raw WebSocket does not spend.
   readonly #outbox: Outbox;
   readonly #guard: ConnectionGuard;
   readonly #provider: Provider;
-  readonly #consumer: Consumer;
-  #detachListeners: Set<() => void> | undefined;
+  // Created on first use: a server's peer rarely mirrors or calls.
+  #consumerPart: Consumer | undefined;
+  // A server's peer has two listeners (the hub's, the server's): kept in fields, more in a Set.
+  #onDetach1: DetachListener | undefined;
+  #onDetach2: DetachListener | undefined;
+  #detachListeners: Set<DetachListener> | undefined;
   #closing = false;
   #detached = false;
 
@@ -111,34 +121,18 @@ export class Peer<C = unknown> implements Conflating {
     this.context = options.context as C;
     this.#registry = options.registry;
     // A hub hands every connection its one frozen, complete limits object: share it.
-    const limits = this.limits = Object.isFrozen(options.limits) && isComplete(options.limits)
+    this.limits = Object.isFrozen(options.limits) && isComplete(options.limits)
       ? options.limits as Readonly<Limits>
       : Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
-    const send = (text: string) => this.sendText(text);
-    this.#outbox = new Outbox({
-      socket: this.socket,
-      congestionBytes: limits.congestionBytes,
-      maxBufferedBytes: limits.maxBufferedBytes,
-      pollInterval: limits.drainPollInterval,
-      onOverflow: () => this.close(CLOSE.tryAgainLater, "slow consumer: too much queued"),
-      onError: (error) => this.#report(error),
-    });
-    this.#guard = new ConnectionGuard({
-      limits,
-      send,
-      close: (code, reason) => this.close(code, reason),
-    });
-    this.#provider = new Provider({
-      registry: options.registry,
-      context: options.context,
-      limits,
-      peer: this,
-      send,
-      report: (error) => this.#report(error),
-    });
-    this.#consumer = new Consumer({
-      limits,
-      send,
+    this.#outbox = new Outbox(this);
+    this.#guard = new ConnectionGuard(this);
+    this.#provider = new Provider(this, options.registry);
+  }
+
+  get #consumer(): Consumer {
+    return this.#consumerPart ??= new Consumer({
+      limits: this.limits,
+      send: (text) => this.sendText(text),
       allowed: (frame) => this.#provider.allowed("set", frame),
     });
   }
@@ -186,11 +180,24 @@ export class Peer<C = unknown> implements Conflating {
     return this.#consumer.onError(listener);
   }
 
-  /** Calls `listener` once this peer is detached; returns the remover. */
-  onDetach(listener: () => void): () => void {
-    const listeners = this.#detachListeners ??= new Set();
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+  /** Calls `listener` (with this peer) once this peer is detached; returns the remover. */
+  onDetach(listener: (peer: Peer<C>) => void): () => void {
+    // Added once, as to a Set.
+    if (this.#onDetach1 === listener || this.#onDetach2 === listener) {
+      return this.#remover(listener);
+    }
+    if (this.#onDetach1 === undefined) this.#onDetach1 = listener;
+    else if (this.#onDetach2 === undefined) this.#onDetach2 = listener;
+    else (this.#detachListeners ??= new Set()).add(listener);
+    return this.#remover(listener);
+  }
+
+  #remover(listener: DetachListener): () => void {
+    return () => {
+      if (this.#onDetach1 === listener) this.#onDetach1 = undefined;
+      else if (this.#onDetach2 === listener) this.#onDetach2 = undefined;
+      else this.#detachListeners?.delete(listener);
+    };
   }
 
   /**
@@ -211,7 +218,7 @@ export class Peer<C = unknown> implements Conflating {
       }
       const message = decoded.message;
       try {
-        const done = route(message, this.#provider, this.#consumer);
+        const done = route(message, this.#provider, () => this.#consumer);
         if (!done) return undefined;
         return done.catch((error) => {
           try {
@@ -231,7 +238,14 @@ export class Peer<C = unknown> implements Conflating {
     }
   }
 
-  /** Tells the registry's `onError`, which must not break the peer either. */
+  /**
+   * Tells the registry's `onError` about a failure with no caller to tell
+   * (what the peer's parts report through); it must not break the peer either.
+   */
+  [REPORT](error: unknown): void {
+    this.#report(error);
+  }
+
   #report(error: unknown, message?: Message): void {
     try {
       this.#registry?.onError?.(error, { peer: this as Peer<unknown>, message });
@@ -318,10 +332,12 @@ export class Peer<C = unknown> implements Conflating {
     this.#guard.stop();
     this.#outbox.close();
     this.#provider.detach();
-    this.#consumer.detach();
-    for (const listener of this.#detachListeners ?? []) {
+    this.#consumerPart?.detach();
+    const listeners = [this.#onDetach1, this.#onDetach2, ...(this.#detachListeners ?? [])];
+    for (const listener of listeners) {
+      if (listener === undefined) continue;
       try {
-        listener();
+        listener(this);
       } catch (error) {
         this.#report(error);
       }

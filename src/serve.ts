@@ -149,6 +149,8 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
   const root = new Hono();
   const adapter = await loadAdapter(root);
   const sockets = new Set<Peer<Ctx>>();
+  // One listener for every peer (it gets the peer): no closure per connection.
+  const forget = (peer: Peer<Ctx>) => sockets.delete(peer);
   let closing: Promise<void> | undefined;
   const path = options.path ?? "/ws/socksync";
   for (const middleware of options.middleware ?? []) root.use(path, middleware);
@@ -164,7 +166,7 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
     }
     const peer = hub.connect(socket, { context });
     sockets.add(peer);
-    peer.onDetach(() => sockets.delete(peer));
+    peer.onDetach(forget);
     if (onConnect) onConnect(peer);
     else peer.acceptCalls();
     return peer;

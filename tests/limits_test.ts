@@ -287,6 +287,34 @@ describe("limits", () => {
     });
   });
 
+  test("idle timeout: each connection's silence counts on its own", async () => {
+    await withLimits({ idleTimeout: 300 }, async ({ client: silent, open }) => {
+      const talking = await open();
+      const answer = () =>
+        talking.send({
+          func: "error",
+          type: "var",
+          name: PROBE_NAME,
+          error_code: ErrorCode.InvalidName,
+          message: "no var with this name",
+        });
+      // The silent one is probed and closed while the other answers every probe.
+      assert.equal((await talking.next((f) => f.name === PROBE_NAME)).func, "get");
+      answer();
+      assert.equal((await silent.next()).name, PROBE_NAME);
+      const closed = await silent.closed;
+      assert.equal(closed.code, 4000);
+      assert.equal(closed.reason, "idle timeout");
+      // Three more probes answered: more than a whole timeout after the first one.
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await talking.next((f) => f.name === PROBE_NAME)).func, "get");
+        answer();
+      }
+      assert.equal((await talking.call("echo", "alive")).value, "alive");
+      assert.equal(talking.socket.readyState, 1);
+    });
+  });
+
   test("maxConnections: an upgrade beyond it is refused with 503, before any WebSocket", async () => {
     await withLimits(
       { maxConnections: 1 },

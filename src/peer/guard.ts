@@ -7,7 +7,9 @@
  */
 import { encodeError, encodeGet } from "../encode.ts";
 import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
-import { exceedsDepth, fitsBytes, type Limits, timerDelay, TokenBucket } from "../limits.ts";
+import { exceedsDepth, fitsBytes, timerDelay } from "../limits.ts";
+import type { PeerHost } from "./host.ts";
+import { idleClock, type IdleMember, IdleSweep } from "./idle.ts";
 
 /**
  * The name of the var the idle probe asks for. No application declares it,
@@ -39,51 +41,49 @@ export const CLOSE: {
 } = { tooLarge: 1009, policy: 1008, tryAgainLater: 1013, idle: 4000 };
 
 /**
- * Options of a {@linkcode ConnectionGuard}.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "../limits.ts";
- * import type { GuardOptions } from "./guard.ts";
- * const options: GuardOptions = { limits: PEER_LIMITS, send() {}, close() {} };
- * ```
- */
-export interface GuardOptions {
-  /** The limits of the connection. */
-  limits: Readonly<Limits>;
-  /** Sends one encoded frame (the answer to a refused frame, the probe). */
-  send(text: string): void;
-  /** Closes the connection with a code and reason. */
-  close(code: number, reason: string): void;
-}
-
-/**
  * Checks every incoming frame before it is parsed, and closes a connection
  * that stays silent for `idleTimeout`.
  *
  * @example
  * ```ts
  * import { PEER_LIMITS } from "../limits.ts";
+ * import { REPORT } from "./host.ts";
  * import { ConnectionGuard } from "./guard.ts";
- * const guard = new ConnectionGuard({ limits: PEER_LIMITS, send() {}, close() {} });
+ * const guard = new ConnectionGuard({
+ *   socket: { send() {}, close() {}, readyState: 1 },
+ *   context: undefined, limits: PEER_LIMITS,
+ *   sendText() {}, close() {}, [REPORT]() {},
+ * });
  * guard.admit('{"func":"unsubscribe_all"}'); // true
  * guard.stop();
  * ```
  */
-export class ConnectionGuard {
-  readonly #options: GuardOptions;
-  readonly #bucket: TokenBucket;
+export class ConnectionGuard implements IdleMember {
+  // The peer: its limits, and how to answer and close (no closure per connection).
+  readonly #host: PeerHost;
+  readonly #sweep: IdleSweep | undefined;
+  // The message-rate token bucket, refilled from the time of the previous frame (`idleLast`).
+  #tokens: number;
   #strikes = 0;
-  #lastFrameAt = Date.now();
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** See {@linkcode IdleMember}; kept by the idle sweep. */
+  idleLast: number = idleClock();
+  /** See {@linkcode IdleMember}. */
+  idlePrev: IdleMember | undefined = undefined;
+  /** See {@linkcode IdleMember}. */
+  idleNext: IdleMember | undefined = undefined;
+  /** See {@linkcode IdleMember}. */
+  idleList: 0 | 1 | 2 = 0;
 
-  /** @param options the limits, and how to answer and close */
-  constructor(options: GuardOptions) {
-    this.#options = options;
-    const limits = options.limits;
-    this.#bucket = new TokenBucket({ rate: limits.messageRate, burst: limits.messageBurst });
-    if (timerDelay(limits.idleTimeout) !== undefined) this.#armIdle(false);
+  /** @param host the peer: its limits, and how to answer and close */
+  constructor(host: PeerHost) {
+    this.#host = host;
+    const limits = host.limits;
+    this.#tokens = limits.messageBurst;
+    if (timerDelay(limits.idleTimeout) !== undefined) {
+      this.#sweep = IdleSweep.of(limits.idleTimeout);
+      this.#sweep.add(this);
+    }
   }
 
   /**
@@ -92,23 +92,34 @@ export class ConnectionGuard {
    */
   admit(data: unknown): boolean {
     if (this.#stopped) return false;
-    this.#lastFrameAt = Date.now();
-    const limits = this.#options.limits;
+    const now = idleClock();
+    // A clock that steps back refills nothing instead of draining the bucket.
+    const elapsed = Math.max(0, now - this.idleLast);
+    if (this.#sweep) this.#sweep.touch(this, now);
+    else this.idleLast = now;
+    const limits = this.#host.limits;
     const fits = typeof data === "string"
       ? fitsBytes(data, limits.maxFrameBytes)
       : byteLength(data) <= limits.maxFrameBytes;
     if (!fits) {
-      this.#options.close(CLOSE.tooLarge, "frame too large");
+      this.#host.close(CLOSE.tooLarge, "frame too large");
       return false;
     }
-    if (!this.#bucket.take()) {
-      // Refused unparsed: parsing it is part of the cost being limited.
-      if (++this.#strikes > limits.maxRateStrikes) {
-        this.#options.close(CLOSE.policy, "rate limit exceeded");
-      } else this.#refuse(data, ErrorCode.Other, "rate limit exceeded");
-      return false;
-    }
-    if (this.#bucket.level >= 0.5) this.#strikes = 0;
+    const rate = limits.messageRate;
+    const burst = limits.messageBurst;
+    if (burst !== Infinity && rate !== Infinity) {
+      const tokens = Math.min(burst, this.#tokens + (elapsed * rate) / 1000);
+      if (tokens < 1) {
+        this.#tokens = tokens;
+        // Refused unparsed: parsing it is part of the cost being limited.
+        if (++this.#strikes > limits.maxRateStrikes) {
+          this.#host.close(CLOSE.policy, "rate limit exceeded");
+        } else this.#refuse(data, ErrorCode.Other, "rate limit exceeded");
+        return false;
+      }
+      this.#tokens = tokens - 1;
+      if (burst !== 0 && this.#tokens / burst >= 0.5) this.#strikes = 0;
+    } else this.#strikes = 0;
     if (typeof data === "string" && exceedsDepth(data, limits.maxDepth)) {
       this.#refuse(data, ErrorCode.InvalidJson, "too deeply nested");
       return false;
@@ -116,11 +127,20 @@ export class ConnectionGuard {
     return true;
   }
 
-  /** Stops the idle timer and refuses every later frame. */
+  /** Stops the idle probe and refuses every later frame. */
   stop(): void {
     this.#stopped = true;
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    this.#sweep?.remove(this);
+  }
+
+  /** Half the idle timeout passed in silence: asks for a sign of life. */
+  probe(): void {
+    if (!this.#stopped) this.#host.sendText(encodeGet("var", PROBE_NAME));
+  }
+
+  /** The idle timeout passed in silence: closes with 4000. */
+  expire(): void {
+    if (!this.#stopped) this.#host.close(CLOSE.idle, "idle timeout");
   }
 
   /**
@@ -132,34 +152,13 @@ export class ConnectionGuard {
   #refuse(data: unknown, code: ErrorCodeValue, message: string): void {
     const fields = typeof data === "string" ? peekFields(data) : {};
     if (fields.func === "error") return;
-    this.#options.send(encodeError({
+    this.#host.sendText(encodeError({
       code,
       message,
       type: fields.type,
       name: fields.name,
       id: fields.id,
     }));
-  }
-
-  /**
-   * Idle timeout: half-way through a silence, send the probe; at its end,
-   * close. Only a timestamp is updated per frame; the timer re-arms itself.
-   */
-  #armIdle(probed: boolean): void {
-    const timeout = this.#options.limits.idleTimeout;
-    const silentFor = Date.now() - this.#lastFrameAt;
-    const due = (probed ? timeout : timeout / 2) - silentFor;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
-      if (this.#stopped) return;
-      const silent = Date.now() - this.#lastFrameAt;
-      if (silent >= timeout) return this.#options.close(CLOSE.idle, "idle timeout");
-      if (silent >= timeout / 2 && !probed) {
-        this.#options.send(encodeGet("var", PROBE_NAME));
-        return this.#armIdle(true);
-      }
-      this.#armIdle(false);
-    }, timerDelay(Math.max(due, 1)));
   }
 }
 

@@ -68,9 +68,18 @@ export interface ListAccessOptions {
  */
 export class ListAccess {
   readonly #o: ListAccessOptions;
-  readonly #lists = new Set<LocalList<unknown>>();
+  // Created on first use, like every collection of a connection.
+  #listSet: Set<LocalList<unknown>> | undefined;
   /** The query each subscription to a parameterized list holds, by subscription key. */
-  readonly #queries = new Map<string, QueryHandle>();
+  #queryMap: Map<string, QueryHandle> | undefined;
+
+  get #lists(): Set<LocalList<unknown>> {
+    return this.#listSet ??= new Set();
+  }
+
+  get #queries(): Map<string, QueryHandle> {
+    return this.#queryMap ??= new Map();
+  }
 
   /** @param options the lists, the connection and the subscription record */
   constructor(options: ListAccessOptions) {
@@ -199,13 +208,13 @@ export class ListAccess {
   /** Ends every view and item subscription of the connection. */
   dropAll(): void {
     const peer = this.#o.peer;
-    for (const list of this.#lists) list.drop(peer);
-    for (const handle of this.#queries.values()) {
+    for (const list of this.#listSet ?? []) list.drop(peer);
+    for (const handle of this.#queryMap?.values() ?? []) {
       handle.list.drop(peer);
       handle.release();
     }
-    this.#queries.clear();
-    this.#lists.clear();
+    this.#queryMap?.clear();
+    this.#listSet?.clear();
   }
 }
 

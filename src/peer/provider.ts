@@ -9,12 +9,12 @@ import * as v from "valibot";
 import type { Conflating } from "../backpressure.ts";
 import { encodeReturn, encodeSubscribe, encodeUnsubscribe } from "../encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import type { Limits } from "../limits.ts";
 import type { CallContext, LocalFunction } from "../local_function.ts";
 import type { LocalList } from "../local_list.ts";
 import type { LocalVar } from "../local_var.ts";
 import type { ParamList } from "../param_list.ts";
 import type { MessageWithFunc } from "../protocol.ts";
+import { type PeerHost, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
 
 export { subscriptionKey } from "./list_access.ts";
@@ -76,35 +76,6 @@ export interface Provided {
   authorize?(context: unknown, request: AccessRequest): boolean;
 }
 
-/**
- * Options of a {@linkcode Provider}.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "../limits.ts";
- * import type { ProviderOptions } from "./provider.ts";
- * const options: ProviderOptions = {
- *   limits: PEER_LIMITS, context: undefined,
- *   peer: { congested: false, sendText() {}, defer() {} },
- *   send() {}, report: console.error,
- * };
- * ```
- */
-export interface ProviderOptions {
-  /** The groups provided; none when absent. */
-  registry?: Provided;
-  /** The application's context of the connection. */
-  context: unknown;
-  /** The limits of the connection. */
-  limits: Readonly<Limits>;
-  /** The subscriber groups push to, also the `peer` a handler gets. */
-  peer: Conflating;
-  /** Sends one encoded frame. */
-  send(text: string): void;
-  /** Told about failures with no caller to tell. */
-  report(error: unknown): void;
-}
-
 type Request = {
   type: AccessRequest["type"];
   name: string;
@@ -120,53 +91,78 @@ type Request = {
  * @example
  * ```ts
  * import { PEER_LIMITS } from "../limits.ts";
+ * import { REPORT } from "./host.ts";
  * import { Provider } from "./provider.ts";
  * const provider = new Provider({
- *   limits: PEER_LIMITS, context: undefined,
- *   peer: { congested: false, sendText() {}, defer() {} },
- *   send() {}, report: console.error,
+ *   socket: { send() {}, close() {}, readyState: 1 },
+ *   context: undefined, limits: PEER_LIMITS, congested: false,
+ *   sendText() {}, close() {}, defer() {}, [REPORT]: console.error,
  * });
  * provider.acceptCalls(); // nothing to accept: no registry
  * ```
  */
 export class Provider {
-  readonly #options: ProviderOptions;
-  // Every key below comes from the wire, so only Maps and Sets hold them.
-  readonly #vars = new Set<LocalVar<unknown>>();
-  readonly #accepting = new Set<string>();
-  /** What the other side subscribed to, counted against `maxSubscriptions`. */
-  readonly #subscriptions = new Set<string>();
-  readonly #listAccess: ListAccess;
+  // The peer (no closure per connection): the subscriber groups push to, also the `peer` a
+  // handler gets.
+  readonly #peer: PeerHost & Conflating;
+  readonly #registry: Provided | undefined;
+  // Every key below comes from the wire, so only Maps and Sets hold them. Each is created on
+  // first use: a server holds many connections, most of which subscribe to little.
+  /**
+   * What the other side subscribed to, counted against `maxSubscriptions`; a var's
+   * subscription keeps the var, to unsubscribe from it on detach.
+   */
+  #subscriptions: Map<string, LocalVar<unknown> | undefined> | undefined;
+  // Most connections hold one subscription: it is kept here until a second one needs the Map.
+  #onlyKey: string | undefined;
+  #onlyVar: LocalVar<unknown> | undefined;
+  #accepting: Set<string> | undefined;
+  #lists: ListAccess | undefined;
   #running = 0;
 
-  /** @param options the groups, the connection's context and limits, and how to send */
-  constructor(options: ProviderOptions) {
-    this.#options = options;
-    const subscriptions = this.#subscriptions;
-    this.#listAccess = new ListAccess({
-      lists: options.registry?.lists,
-      paramLists: options.registry?.paramLists,
-      context: options.context,
-      peer: options.peer,
-      subscriptions: {
-        has: (key) => subscriptions.has(key),
-        claim: (key) => this.claim(key),
-        delete: (key) => subscriptions.delete(key),
-      },
+  /**
+   * @param peer the connection: its context, limits and subscriber
+   * @param registry the groups provided; none when absent
+   */
+  constructor(peer: PeerHost & Conflating, registry?: Provided) {
+    this.#peer = peer;
+    this.#registry = registry;
+  }
+
+  get #listAccess(): ListAccess {
+    return this.#lists ??= new ListAccess({
+      lists: this.#registry?.lists,
+      paramLists: this.#registry?.paramLists,
+      context: this.#peer.context,
+      peer: this.#peer,
+      subscriptions: this,
     });
+  }
+
+  /** Whether the other side holds this subscription (see {@linkcode subscriptionKey}). */
+  has(key: string): boolean {
+    return this.#subscriptions ? this.#subscriptions.has(key) : this.#onlyKey === key;
+  }
+
+  /** Forgets a subscription of the other side; whether it held it. */
+  delete(key: string): boolean {
+    if (this.#subscriptions) return this.#subscriptions.delete(key);
+    if (this.#onlyKey !== key) return false;
+    this.#onlyKey = this.#onlyVar = undefined;
+    return true;
   }
 
   /** Asks the registry's `authorize` hook; anything but `true` refuses. */
   allowed(action: AccessRequest["action"], message: Request): boolean {
-    const registry = this.#options.registry;
+    const registry = this.#registry;
     if (!registry?.authorize) return true;
     const request: AccessRequest = { action, type: message.type, name: message.name };
     if (message.id !== undefined) request.id = message.id;
     if (message.params !== undefined) request.params = message.params;
     try {
-      return registry.authorize(this.#options.context, request) === true;
+      return registry.authorize(this.#peer.context, request) === true;
     } catch (error) {
-      this.#options.report(error);
+      this.#peer[REPORT](error);
       return false;
     }
   }
@@ -179,21 +175,34 @@ export class Provider {
   }
 
   /** Counts a new subscription of the other side; error 8 past the limit. */
-  claim(key: string): void {
-    if (this.#subscriptions.has(key)) return;
-    if (this.#subscriptions.size >= this.#options.limits.maxSubscriptions) {
+  claim(key: string, local?: LocalVar<unknown>): void {
+    if (this.has(key)) return;
+    const size = this.#subscriptions?.size ?? (this.#onlyKey === undefined ? 0 : 1);
+    if (size >= this.#peer.limits.maxSubscriptions) {
       throw new SockSyncError(ErrorCode.Other, "too many subscriptions");
     }
-    this.#subscriptions.add(key);
+    this.#hold(key, local);
   }
 
   /** Forgets a subscription of the other side. */
   release(key: string): void {
-    this.#subscriptions.delete(key);
+    this.delete(key);
+  }
+
+  /** Records a subscription (known to be counted) and the var it keeps, if any. */
+  #hold(key: string, local: LocalVar<unknown> | undefined): void {
+    if (this.#subscriptions) this.#subscriptions.set(key, local);
+    else if (this.#onlyKey === undefined || this.#onlyKey === key) {
+      this.#onlyKey = key;
+      this.#onlyVar = local;
+    } else {
+      this.#subscriptions = new Map([[this.#onlyKey, this.#onlyVar], [key, local]]);
+      this.#onlyKey = this.#onlyVar = undefined;
+    }
   }
 
   #var(name: string): LocalVar<unknown> {
-    const found = this.#options.registry?.vars.get(name);
+    const found = this.#registry?.vars.get(name);
     if (!found) throw new SockSyncError(ErrorCode.InvalidName, "no var with this name");
     return found;
   }
@@ -201,12 +210,12 @@ export class Provider {
   /** Answers a `get` of a var, a list page or a list item. */
   get(message: MessageWithFunc<"get">): Promise<void> {
     this.#check("get", message);
-    const peer = this.#options.peer;
+    const peer = this.#peer;
     // Subscriptions are checked in frame order (this record), not in the
     // groups, whose subscribes and unsubscribes are still queued.
     if (message.type === "var") {
       const local = this.#var(message.name);
-      if (!this.#subscriptions.has(subscriptionKey("var", message.name))) throw notSubscribed();
+      if (!this.has(subscriptionKey("var", message.name))) throw notSubscribed();
       return local.sendTo(peer);
     }
     return this.#listAccess.get(message);
@@ -215,11 +224,13 @@ export class Provider {
   /** Subscribes the other side to a var, a list view or a list item. */
   subscribe(message: MessageWithFunc<"subscribe"> & { type: "var" | "list" }): Promise<void> {
     this.#check("subscribe", message);
-    const peer = this.#options.peer;
+    const peer = this.#peer;
     if (message.type === "var") {
       const local = this.#var(message.name);
-      this.claim(subscriptionKey("var", message.name));
-      this.#vars.add(local);
+      const key = varKey(local, message.name);
+      this.claim(key, local);
+      // Held again by a subscribe that was already counted (its var unknown to `claim`).
+      this.#hold(key, local);
       return local.subscribe(peer);
     }
     return this.#listAccess.subscribe(message);
@@ -235,32 +246,33 @@ export class Provider {
   ): Promise<void> | void {
     if (message.type === "var") {
       const key = subscriptionKey("var", message.name);
-      if (!this.#subscriptions.has(key)) this.#check("subscribe", message);
+      if (!this.has(key)) this.#check("subscribe", message);
       const local = this.#var(message.name);
-      this.#subscriptions.delete(key);
-      return local.unsubscribe(this.#options.peer);
+      this.delete(key);
+      return local.unsubscribe(this.#peer);
     }
     return this.#listAccess.unsubscribe(message, () => this.#check("subscribe", message));
   }
 
   /** Ends every subscription of the other side. */
   unsubscribeAll(): void {
-    this.#subscriptions.clear();
-    const peer = this.#options.peer;
-    for (const local of this.#vars) local.unsubscribe(peer);
-    this.#listAccess.dropAll();
-    this.#vars.clear();
+    const subscriptions = this.#subscriptions;
+    const vars = subscriptions ? [...subscriptions.values()] : [this.#onlyVar];
+    subscriptions?.clear();
+    this.#onlyKey = this.#onlyVar = undefined;
+    for (const local of vars) local?.unsubscribe(this.#peer);
+    this.#lists?.dropAll();
   }
 
   /** Runs a call to a function this side accepts calls to, and sends its `return`. */
   call(message: MessageWithFunc<"call">): Promise<void> {
     this.#check("call", message);
-    const fn = this.#accepting.has(message.name)
-      ? this.#options.registry?.functions.get(message.name)
+    const fn = this.#accepting?.has(message.name)
+      ? this.#registry?.functions.get(message.name)
       : undefined;
     if (!fn) throw notSubscribed();
     // Refused rather than queued: a queue would grow without bound.
-    if (this.#running >= this.#options.limits.maxConcurrentCalls) {
+    if (this.#running >= this.#peer.limits.maxConcurrentCalls) {
       throw new SockSyncError(ErrorCode.Other, "too many concurrent calls");
     }
     this.#running++;
@@ -281,10 +293,10 @@ export class Provider {
       }
       args = parsed.output;
     }
-    const context = this.#options.context;
-    const peer = this.#options.peer as unknown as CallContext["peer"];
+    const context = this.#peer.context;
+    const peer = this.#peer as unknown as CallContext["peer"];
     const value = await fn.handler(args, { peer, context });
-    this.#options.send(encodeReturn(message.name, { id: message.id, value }));
+    this.#peer.sendText(encodeReturn(message.name, { id: message.id, value }));
   }
 
   /**
@@ -292,23 +304,24 @@ export class Provider {
    * a function). Without names: every function provided.
    */
   acceptCalls(...names: string[]): void {
-    const functions = this.#options.registry?.functions;
+    const functions = this.#registry?.functions;
     const list = names.length > 0 ? names : [...(functions?.keys() ?? [])];
     for (const name of list) {
       if (!functions?.has(name)) {
         throw new SockSyncError(ErrorCode.InvalidName, `no function named ${name}`);
       }
-      if (this.#accepting.has(name)) continue;
-      this.#accepting.add(name);
-      this.#options.send(encodeSubscribe("function", name));
+      const accepting = this.#accepting ??= new Set();
+      if (accepting.has(name)) continue;
+      accepting.add(name);
+      this.#peer.sendText(encodeSubscribe("function", name));
     }
   }
 
   /** Stops accepting calls to these functions (the protocol's `unsubscribe`). */
   refuseCalls(...names: string[]): void {
     for (const name of names) {
-      if (this.#accepting.delete(name)) {
-        this.#options.send(encodeUnsubscribe("function", name));
+      if (this.#accepting?.delete(name)) {
+        this.#peer.sendText(encodeUnsubscribe("function", name));
       }
     }
   }
@@ -316,8 +329,20 @@ export class Provider {
   /** Drops every subscription and accepted function: the connection is gone. */
   detach(): void {
     this.unsubscribeAll();
-    this.#accepting.clear();
+    this.#accepting?.clear();
   }
+}
+
+// The subscription key of each var, made once and shared by every connection that holds it
+// (a string per connection otherwise).
+const varKeys = new WeakMap<LocalVar<unknown>, { name: string; key: string }>();
+
+function varKey(local: LocalVar<unknown>, name: string): string {
+  const known = varKeys.get(local);
+  if (known?.name === name) return known.key;
+  const key = subscriptionKey("var", name);
+  varKeys.set(local, { name, key });
+  return key;
 }
 
 function notSubscribed(): SockSyncError {

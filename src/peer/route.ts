@@ -13,7 +13,9 @@ import { type Provider, subscriptionKey } from "./provider.ts";
 
 /**
  * Hands a validated message to the part of the peer that handles it; returns
- * what the handler returns (a promise when it goes on asynchronously).
+ * what the handler returns (a promise when it goes on asynchronously). The
+ * consumer is asked for only when a message is for it: a server's peer
+ * rarely needs one, and creates it on first use.
  *
  * @example
  * ```ts
@@ -21,16 +23,20 @@ import { type Provider, subscriptionKey } from "./provider.ts";
  * import { Consumer } from "./consumer.ts";
  * import { Provider } from "./provider.ts";
  * import { route } from "./route.ts";
- * const peer = { congested: false, sendText() {}, defer() {} };
- * const provider = new Provider({ limits: PEER_LIMITS, context: undefined, peer, send() {}, report() {} });
+ * import { REPORT } from "./host.ts";
+ * const provider = new Provider({
+ *   socket: { send() {}, close() {}, readyState: 1 },
+ *   context: undefined, limits: PEER_LIMITS, congested: false,
+ *   sendText() {}, close() {}, defer() {}, [REPORT]() {},
+ * });
  * const consumer = new Consumer({ limits: PEER_LIMITS, send() {}, allowed: () => true });
- * route({ func: "subscribe", type: "function", name: "echo" }, provider, consumer);
+ * route({ func: "subscribe", type: "function", name: "echo" }, provider, () => consumer);
  * ```
  */
 export function route(
   message: Message,
   provider: Provider,
-  consumer: Consumer,
+  consumer: () => Consumer,
 ): Promise<void> | void {
   switch (message.func) {
     case "get":
@@ -39,22 +45,22 @@ export function route(
       if (message.type !== "function") return provider.subscribe(message);
       // The other side accepts calls: a subscription of its, counted as such.
       provider.claim(subscriptionKey("function", message.name));
-      return consumer.remoteAccepts(message.name);
+      return consumer().remoteAccepts(message.name);
     case "unsubscribe":
       if (message.type !== "function") return provider.unsubscribe(message);
       provider.release(subscriptionKey("function", message.name));
-      return consumer.remoteRefuses(message.name);
+      return consumer().remoteRefuses(message.name);
     case "unsubscribe_all":
-      consumer.remoteRefuses();
+      consumer().remoteRefuses();
       return provider.unsubscribeAll();
     case "call":
       return provider.call(message);
     case "return":
-      return consumer.handleReturn(message);
+      return consumer().handleReturn(message);
     case "error":
-      return consumer.handleError(message);
+      return consumer().handleError(message);
     default:
-      return consumer.apply(message);
+      return consumer().apply(message);
   }
 }
 

@@ -1,0 +1,55 @@
+/**
+ * What a peer's parts (guard, outbox, provider) call back into: the peer
+ * itself. Each part holds the peer instead of an options object of closures,
+ * because a server holds many idle connections and every closure per
+ * connection is memory that a raw WebSocket server does not spend.
+ *
+ * @module
+ */
+import type { Limits } from "../limits.ts";
+import type { SocketLike } from "../socket.ts";
+
+/**
+ * The key of the method a peer's parts report failures through (the
+ * registry's `onError`); a symbol, so that it stays out of the peer's API.
+ *
+ * @example
+ * ```ts
+ * import { REPORT } from "./host.ts";
+ * const host = { [REPORT]: (error: unknown) => console.error(error) };
+ * host[REPORT](new Error("a flush threw"));
+ * ```
+ */
+export const REPORT: unique symbol = Symbol("socksync.report");
+
+/**
+ * The peer as its parts see it.
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "../limits.ts";
+ * import { type PeerHost, REPORT } from "./host.ts";
+ * const host: PeerHost = {
+ *   socket: { send() {}, close() {}, readyState: 1 },
+ *   context: undefined,
+ *   limits: PEER_LIMITS,
+ *   sendText() {},
+ *   close() {},
+ *   [REPORT]() {},
+ * };
+ * ```
+ */
+export interface PeerHost {
+  /** The connection. */
+  readonly socket: SocketLike;
+  /** The application's context of the connection. */
+  readonly context: unknown;
+  /** The limits of the connection. */
+  readonly limits: Readonly<Limits>;
+  /** Sends one encoded frame if the connection is open. */
+  sendText(text: string): void;
+  /** Closes the connection with a code and reason. */
+  close(code: number, reason: string): void;
+  /** Tells the registry's `onError` about a failure with no caller to tell. */
+  [REPORT](error: unknown): void;
+}
