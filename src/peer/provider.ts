@@ -116,7 +116,9 @@ export class Provider {
   // Most connections hold one subscription: it is kept here until a second one needs the Map.
   #onlyKey: string | undefined;
   #onlyVar: LocalVar<unknown> | undefined;
-  #accepting: Set<string> | undefined;
+  // Shared with every connection that accepted all functions, until this one changes it.
+  #accepting: ReadonlySet<string> | undefined;
+  #acceptingShared = false;
   #lists: ListAccess | undefined;
   #running = 0;
 
@@ -305,14 +307,20 @@ export class Provider {
    */
   acceptCalls(...names: string[]): void {
     const functions = this.#registry?.functions;
+    if (names.length === 0 && functions && this.#accepting === undefined) {
+      // The usual connect hook: the same names for every connection, so one set for all.
+      this.#accepting = everyName(functions);
+      this.#acceptingShared = true;
+      for (const name of this.#accepting) this.#peer.sendText(encodeSubscribe("function", name));
+      return;
+    }
     const list = names.length > 0 ? names : [...(functions?.keys() ?? [])];
     for (const name of list) {
       if (!functions?.has(name)) {
         throw new SockSyncError(ErrorCode.InvalidName, `no function named ${name}`);
       }
-      const accepting = this.#accepting ??= new Set();
-      if (accepting.has(name)) continue;
-      accepting.add(name);
+      if (this.#accepting?.has(name)) continue;
+      this.#ownAccepting().add(name);
       this.#peer.sendText(encodeSubscribe("function", name));
     }
   }
@@ -320,17 +328,40 @@ export class Provider {
   /** Stops accepting calls to these functions (the protocol's `unsubscribe`). */
   refuseCalls(...names: string[]): void {
     for (const name of names) {
-      if (this.#accepting?.delete(name)) {
+      if (this.#accepting?.has(name)) {
+        this.#ownAccepting().delete(name);
         this.#peer.sendText(encodeUnsubscribe("function", name));
       }
     }
   }
 
+  #ownAccepting(): Set<string> {
+    if (this.#acceptingShared || this.#accepting === undefined) {
+      this.#accepting = new Set(this.#accepting);
+      this.#acceptingShared = false;
+    }
+    return this.#accepting as Set<string>;
+  }
+
   /** Drops every subscription and accepted function: the connection is gone. */
   detach(): void {
     this.unsubscribeAll();
-    this.#accepting?.clear();
+    this.#accepting = undefined;
+    this.#acceptingShared = false;
   }
+}
+
+// The names of every function of a registry, shared by the connections that accept them all.
+// Functions are only ever added, so a set of the same size is still current.
+const allNames = new WeakMap<ReadonlyMap<string, unknown>, ReadonlySet<string>>();
+
+function everyName(functions: ReadonlyMap<string, unknown>): ReadonlySet<string> {
+  let names = allNames.get(functions);
+  if (names === undefined || names.size !== functions.size) {
+    names = new Set(functions.keys());
+    allNames.set(functions, names);
+  }
+  return names;
 }
 
 // The subscription key of each var, made once and shared by every connection that holds it
