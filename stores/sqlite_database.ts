@@ -14,6 +14,17 @@ import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL } from "./sqlite_change_log.ts";
 import { changeWatcher, type SqliteChangeWatcher } from "./sqlite_changes.ts";
 import type { SqliteDriver } from "./sqlite_driver.ts";
 
+/**
+ * The change-table channel the SQLite store logs its own changes on.
+ *
+ * @example
+ * ```ts
+ * import { STORE_CHANNEL } from "./sqlite_database.ts";
+ * console.log(STORE_CHANNEL);
+ * ```
+ */
+export const STORE_CHANNEL = "socksync:store";
+
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
@@ -53,6 +64,13 @@ export const SQL = {
     ON CONFLICT (name) DO UPDATE SET version = version + 1, count = count + excluded.count
     RETURNING version, count`,
   dataVersion: "PRAGMA data_version",
+  // At the start of every transaction, in one statement: whether another
+  // connection committed, and whether any process reads the change log (a
+  // write logs its change only then; registering takes the write lock, so
+  // inside a write transaction the answer holds until it ends).
+  stamp: `SELECT data_version AS v,
+    (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r
+    FROM pragma_data_version()`,
   valueOf: "SELECT value FROM socksync_items WHERE list = ? AND id = ?",
   // Keyset paging: the start key comes from the in-memory index, so SQLite
   // seeks straight to it instead of stepping over `offset` rows.
@@ -157,6 +175,8 @@ export class Refusal {
 export class Database {
   #statements = new Map<string, ReturnType<SqliteDriver["prepare"]>>();
   #dataVersion: number | undefined;
+  #readers = true;
+  #busy = false;
   #committed: (() => void)[] = [];
   /** Every list object of the store, to check when another connection wrote. */
   readonly lists: Set<IndexedList> = new Set();
@@ -207,9 +227,11 @@ export class Database {
       return body();
     };
     let result: R;
+    this.#busy = true;
     try {
       result = this.watcher.listening ? this.watcher.read(run, write) : this.#plain(write, run);
     } catch (error) {
+      this.#busy = false;
       this.#committed = [];
       for (const reset of resets) tell(reset);
       if (error instanceof Refusal) return Promise.reject(error.error);
@@ -218,10 +240,37 @@ export class Database {
       if (write && !isSockSyncError(error)) { for (const list of this.lists) list.drop(); }
       return Promise.reject(isSockSyncError(error) ? error : storeError(error));
     }
+    this.#busy = false;
     this.#committed = [];
     for (const reset of resets) tell(reset);
     for (const task of committed) tell(task);
     return Promise.resolve(result);
+  }
+
+  /**
+   * Inside a write transaction: logs a change for other processes, only
+   * when some process reads the change log (as seen when it began).
+   */
+  log(op: string, key: string): void {
+    if (this.#readers || this.watcher.listening) this.run(SQL.log, STORE_CHANNEL, op, key);
+  }
+
+  /**
+   * The rows of one read statement, in a bare read transaction that also
+   * reads \`PRAGMA data_version\` (cheaper there than as a statement of its
+   * own, and from the same snapshot as the rows): \`undefined\` when another
+   * connection has committed since this one last looked, or when a
+   * transaction is already open on the connection.
+   */
+  snapshotAll(sql: string, ...params: (string | number)[]): Row[] | undefined {
+    if (this.#busy || this.watcher.reading) return undefined;
+    this.run(SQL.begin);
+    try {
+      const rows = this.all(sql, ...params);
+      return this.unchanged() ? rows : undefined;
+    } finally {
+      this.run(SQL.commit);
+    }
   }
 
   /** Whether no other connection has committed since this one last looked. */
@@ -263,7 +312,9 @@ export class Database {
   // file) committed: keep the indexes of lists whose version row is as we
   // left it, drop the others.
   #notice(): (() => void)[] {
-    const seen = Number(this.get(SQL.dataVersion)?.data_version);
+    const stamp = this.get(SQL.stamp);
+    const seen = Number(stamp?.v);
+    this.#readers = stamp?.r != null;
     const known = this.#dataVersion;
     this.#dataVersion = seen;
     if (known === undefined || seen === known) return [];
