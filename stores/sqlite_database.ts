@@ -257,14 +257,21 @@ export class Database {
 
   /**
    * The rows of one read statement, in a bare read transaction that also
-   * reads \`PRAGMA data_version\` (cheaper there than as a statement of its
-   * own, and from the same snapshot as the rows): \`undefined\` when another
-   * connection has committed since this one last looked, or when a
-   * transaction is already open on the connection.
+   * reads `PRAGMA data_version` (cheaper there than as a statement of its
+   * own, and from the same snapshot as the rows): `undefined` when another
+   * connection has committed since this one last looked, or while one of the
+   * store's own transactions (or the watcher's read) is open.
    */
   snapshotAll(sql: string, ...params: (string | number)[]): Row[] | undefined {
     if (this.#busy || this.watcher.reading) return undefined;
-    this.run(SQL.begin);
+    try {
+      this.run(SQL.begin);
+    } catch {
+      // A transaction the store did not open (its caller's, on a shared
+      // driver): the rows first, then data_version, which only grows.
+      const rows = this.all(sql, ...params);
+      return this.unchanged() ? rows : undefined;
+    }
     try {
       const rows = this.all(sql, ...params);
       return this.unchanged() ? rows : undefined;
