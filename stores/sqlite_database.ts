@@ -12,7 +12,7 @@ import { isSockSyncError } from "../src/errors.ts";
 import { storeClosed, storeError } from "./shared.ts";
 import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL } from "./sqlite_change_log.ts";
 import { changeWatcher, type SqliteChangeWatcher } from "./sqlite_changes.ts";
-import type { SqliteDriver } from "./sqlite_driver.ts";
+import type { SqliteArrayStatement, SqliteDriver } from "./sqlite_driver.ts";
 
 /**
  * The change-table channel the SQLite store logs its own changes on.
@@ -174,6 +174,7 @@ export class Refusal {
  */
 export class Database {
   #statements = new Map<string, ReturnType<SqliteDriver["prepare"]>>();
+  #arrayStatements = new Map<string, SqliteArrayStatement>();
   #dataVersion: number | undefined;
   #readers = true;
   #busy = false;
@@ -256,28 +257,40 @@ export class Database {
   }
 
   /**
-   * The rows of one read statement, in a bare read transaction that also
+   * The rows of one read statement (as arrays), in a bare read transaction that also
    * reads `PRAGMA data_version` (cheaper there than as a statement of its
    * own, and from the same snapshot as the rows): `undefined` when another
    * connection has committed since this one last looked, or while one of the
    * store's own transactions (or the watcher's read) is open.
    */
-  snapshotAll(sql: string, ...params: (string | number)[]): Row[] | undefined {
+  snapshotRows(sql: string, ...params: (string | number)[]): unknown[][] | undefined {
     if (this.#busy || this.watcher.reading) return undefined;
     try {
       this.run(SQL.begin);
     } catch {
       // A transaction the store did not open (its caller's, on a shared
       // driver): the rows first, then data_version, which only grows.
-      const rows = this.all(sql, ...params);
+      const rows = this.rows(sql, ...params);
       return this.unchanged() ? rows : undefined;
     }
     try {
-      const rows = this.all(sql, ...params);
+      const rows = this.rows(sql, ...params);
       return this.unchanged() ? rows : undefined;
     } finally {
       this.run(SQL.commit);
     }
+  }
+
+  /** All rows, each as an array of its columns (no object per row when the driver can). */
+  rows(sql: string, ...params: (string | number)[]): unknown[][] {
+    if (!this.driver.prepareArrays) {
+      return this.all(sql, ...params).map((row) => Object.values(row));
+    }
+    let statement = this.#arrayStatements.get(sql);
+    if (!statement) {
+      this.#arrayStatements.set(sql, statement = this.driver.prepareArrays(sql));
+    }
+    return statement.all(...params);
   }
 
   /** Whether no other connection has committed since this one last looked. */

@@ -77,11 +77,11 @@ export class SqliteListSource<T> implements ListSource<T> {
       // index describes, no other connection had committed either.
       try {
         const take = Math.min(Math.trunc(limit), index.size - start);
-        const rows = this.db.snapshotAll(SQL.pageFrom, this.name, index.at(start)!.value, take);
+        const rows = this.db.snapshotRows(SQL.pageFrom, this.name, index.at(start)!.value, take);
         if (rows?.length === take) {
           const items: ListItem<T>[] = [];
           for (const row of rows) {
-            items.push({ id: row.id as string, value: JSON.parse(row.value as string) as T });
+            items.push({ id: row[0] as string, value: JSON.parse(row[1] as string) as T });
           }
           return Promise.resolve({ items, total: index.size, version: this.#version! });
         }
