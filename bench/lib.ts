@@ -99,7 +99,7 @@ export function now(): string {
 
 const TEMPLATE = `# Benchmarks
 
-Sections 1–4 are written by \`npm run bench\` (\`node bench/run.mjs\`); each can
+Sections 1–4b are written by \`npm run bench\` (\`node bench/run.mjs\`); each can
 also be regenerated alone with the command shown in it, and each says when it
 ran. Every figure is a ratio
 against a baseline measured in the same run (rounds interleaved), shown as
@@ -124,6 +124,9 @@ baseline. The machine is shared and noisy: compare ratios, not absolutes.
 <!-- stores:start -->
 <!-- stores:end -->
 
+<!-- stores-postgres:start -->
+<!-- stores-postgres:end -->
+
 <!-- cross:start -->
 ## 5. Cross-instance latency
 
@@ -143,7 +146,8 @@ export function writeSection(id: string, markdown: string): void {
   if (!text.includes(start)) {
     // A file from an older layout: insert the section after the one before it in the template.
     const order = [...TEMPLATE.matchAll(/<!-- ([a-z-]+):start -->/g)].map((m) => m[1]);
-    const before = order.slice(0, order.indexOf(id)).reverse().find((s) =>
+    // An id the template does not know goes at the end rather than after an arbitrary section.
+    const before = order.slice(0, Math.max(0, order.indexOf(id))).reverse().find((s) =>
       text.includes(`<!-- ${s}:end -->`)
     );
     const chunk = `\n\n${start}\n${end}`;

@@ -5,7 +5,7 @@
  * (date, machine, the exact command, the per-section commands). Budget: under
  * 10 minutes on the 2-core machine.
  *
- *   node bench/run.mjs [--only fanout,lists,idle,stores] [--quick]
+ *   node bench/run.mjs [--only fanout,lists,idle,stores,stores-postgres] [--quick]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -54,6 +54,16 @@ const STEPS = [
       ...TSX,
       "bench/stores.ts",
       ...(quick ? ["--sizes", "10000,100000", "--rounds", "2"] : []),
+    ],
+  },
+  {
+    // Needs PostgreSQL (127.0.0.1:5432, or POSTGRES_URL); marked FAILED without it.
+    id: "stores-postgres",
+    cmd: [
+      ...TSX,
+      "bench/stores_postgres.ts",
+      "--write",
+      ...(quick ? ["--sizes", "10000,100000", "--rounds", "2", "--latency", "100"] : []),
     ],
   },
 ];

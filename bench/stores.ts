@@ -131,6 +131,10 @@ async function sqliteBench(n: number, dir: string): Promise<Bench> {
   const keyset = db.prepare(
     "SELECT id, value FROM socksync_items WHERE list = ? AND key >= ? ORDER BY key LIMIT ?",
   );
+  // The same statement with rows as arrays (as the store reads its pages): a reference row.
+  const keysetArrays = db.prepareArrays!(
+    "SELECT id, value FROM socksync_items WHERE list = ? AND key >= ? ORDER BY key LIMIT ?",
+  );
   const keyOf = db.prepare("SELECT key FROM socksync_items WHERE list = ? AND id = ?");
   const rank = db.prepare("SELECT COUNT(*) AS n FROM socksync_items WHERE list = ? AND key < ?");
   const ins = db.prepare("INSERT INTO socksync_items (list, id, key, value) VALUES (?, ?, ?, ?)");
@@ -140,7 +144,11 @@ async function sqliteBench(n: number, dir: string): Promise<Bench> {
     source: store.list(name),
     fillMs,
     note: "one transaction of INSERTs",
-    extra: { "page near end, plain LIMIT/OFFSET": (k) => page.all(name, 20, k - 40) },
+    extra: {
+      "page near end, plain LIMIT/OFFSET": (k) => page.all(name, 20, k - 40),
+      "first page, the bare keyset statement returning arrays": () =>
+        keysetArrays.all(name, keys[0], 20),
+    },
     raw: {
       "first page": () => keyset.all(name, keys[0], 20),
       "page near end": (k) => keyset.all(name, keys[k - 40], 20),
@@ -351,7 +359,7 @@ for (const kind of STORES) {
       kind,
       `${name} (reference, no store call)`,
       mine.map((r) => `— / ${fmt(stats(r.extra[name]).median)}`).join(" · "),
-      "— (offset paging, no goal)",
+      "— (reference, no goal)",
       `×${fmt(growth)}`,
       "—",
       "—",
@@ -364,7 +372,9 @@ const md = [
   `Times are µs per call (median of up to 200 calls per round, ${ROUNDS} rounds; insert and delete alternate 50 times per round ` +
   `so the size stays put). Raw = the command the store wraps, on the same data, in the same round: SQLite the plain statement ` +
   `(pages: the keyset \`SELECT id, value … WHERE key >= ? ORDER BY key LIMIT 20\` the store runs with the start key ` +
-  `from its in-memory index, and a reference row for plain \`LIMIT 20 OFFSET ?\` near the end; indexOf \`SELECT key\` + \`SELECT COUNT(*) … key < ?\`; one \`INSERT\`; one \`DELETE\`), ` +
+  `from its in-memory index, with rows as the driver returns them by default, objects; the store asks for ` +
+  `arrays, so a reference row shows that statement returning arrays too; and a reference row for plain ` +
+  `\`LIMIT 20 OFFSET ?\` near the end; indexOf \`SELECT key\` + \`SELECT COUNT(*) … key < ?\`; one \`INSERT\`; one \`DELETE\`), ` +
   `Redis the plain command (\`ZRANGE\` by rank; \`ZRANK\`; one \`ZADD\`; one \`ZREM\`), memory a plain JS array ` +
   `(\`slice\`+clone, \`findIndex\`, \`splice\`: a reference, no goal). Goals: growth ${
     fmt(SIZES[0])

@@ -290,7 +290,7 @@ for (const op of [...OPS, "page near end, plain OFFSET"]) {
 }
 const sizes = SIZES.map(fmt).join(" · ");
 const md = [
-  sectionHead(`PostgreSQL store: ${sizes} items`, commandLine()),
+  sectionHead(`4b. PostgreSQL store: ${sizes} items`, commandLine()),
   `Times are µs per call (median of up to 200 calls per round, ${ROUNDS} rounds; insert and ` +
   `delete alternate 40 times per round so the size stays put). Bare = the SQL statement the ` +
   `operation stands for, on the same tables and server, in the same round (see the bench's ` +

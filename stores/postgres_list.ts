@@ -95,7 +95,7 @@ export class PostgresListSource<T> implements ListSource<T> {
       if (rows.length === 0) {
         rows = await run((sql) => sql.unsafe(statements.meta, [this.#key], { prepare: true }));
       }
-      if (rows.length > 0 && Number(rows[0].version) === seen) return this.#pageOf(rows);
+      if (rows.length > 0 && Number(rows[0].version) === seen) return this.#pageOf(rows, tree.size);
       await this.#order.catchUp(rows);
     }
     const rows = await run((sql) =>
@@ -273,14 +273,19 @@ export class PostgresListSource<T> implements ListSource<T> {
     });
   }
 
-  #pageOf(rows: PgRow[]): ListPage<T> {
+  // `total` is the tree's size when the tree matched the version read, else the rows' count.
+  #pageOf(rows: PgRow[], total?: number): ListPage<T> {
     const items: ListItem<T>[] = [];
     for (const row of rows) {
       if (row.id != null) {
         items.push({ id: decodeText(row.id as string), value: JSON.parse(row.value as string) });
       }
     }
-    return { items, total: Number(rows[0]?.count ?? 0), version: Number(rows[0]?.version ?? 0) };
+    return {
+      items,
+      total: total ?? Number(rows[0]?.count ?? 0),
+      version: Number(rows[0]?.version ?? 0),
+    };
   }
 
   async #setAt(

@@ -97,9 +97,9 @@ export function listStatements(t: PgTables): ListStatements {
     meta: `SELECT version, count FROM ${t.lists} WHERE name = $1`,
     scan: `SELECT id, key FROM ${t.items} WHERE list = $1 ORDER BY key`,
     // Keyset paging: the start key comes from the tree; one statement is one
-    // snapshot, so the version tells whether the tree matched these rows.
-    page: `SELECT (SELECT version FROM ${t.lists} WHERE name = $1) AS version,
-        (SELECT count FROM ${t.lists} WHERE name = $1) AS count, id, value
+    // snapshot, so the version tells whether the tree matched these rows (and
+    // when it did, the tree's size is the count: no second lookup).
+    page: `SELECT (SELECT version FROM ${t.lists} WHERE name = $1) AS version, id, value
       FROM ${t.items} WHERE list = $1 AND key >= $2 ORDER BY key LIMIT $3`,
     // Only while another instance writes faster than its changes arrive.
     pageScan: `SELECT l.version, l.count, i.id, i.value FROM ${t.lists} l

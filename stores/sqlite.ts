@@ -24,7 +24,7 @@ import { type SqliteVarStore, StoreFeed } from "./sqlite_feed.ts";
 
 export type { SqliteVarStore } from "./sqlite_feed.ts";
 
-export type { SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
+export type { SqliteArrayStatement, SqliteDriver, SqliteStatement } from "./sqlite_driver.ts";
 
 /**
  * Options for {@linkcode openSqliteStore}.

@@ -158,6 +158,11 @@ export class SqliteChangeWatcher {
     return this.#listening > 0;
   }
 
+  /** Whether a read transaction of {@linkcode read} is open. */
+  get reading(): boolean {
+    return this.#inRead;
+  }
+
   /**
    * Runs `body` in a read transaction (a write transaction with `write`) after handing
    * every change committed so far to the consumers, so `body` sees the same snapshot

@@ -12,7 +12,18 @@ import { isSockSyncError } from "../src/errors.ts";
 import { storeClosed, storeError } from "./shared.ts";
 import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL } from "./sqlite_change_log.ts";
 import { changeWatcher, type SqliteChangeWatcher } from "./sqlite_changes.ts";
-import type { SqliteDriver } from "./sqlite_driver.ts";
+import type { SqliteArrayStatement, SqliteDriver } from "./sqlite_driver.ts";
+
+/**
+ * The change-table channel the SQLite store logs its own changes on.
+ *
+ * @example
+ * ```ts
+ * import { STORE_CHANNEL } from "./sqlite_database.ts";
+ * console.log(STORE_CHANNEL);
+ * ```
+ */
+export const STORE_CHANNEL = "socksync:store";
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
@@ -53,6 +64,13 @@ export const SQL = {
     ON CONFLICT (name) DO UPDATE SET version = version + 1, count = count + excluded.count
     RETURNING version, count`,
   dataVersion: "PRAGMA data_version",
+  // At the start of every transaction, in one statement: whether another
+  // connection committed, and whether any process reads the change log (a
+  // write logs its change only then; registering takes the write lock, so
+  // inside a write transaction the answer holds until it ends).
+  stamp: `SELECT data_version AS v,
+    (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r
+    FROM pragma_data_version()`,
   valueOf: "SELECT value FROM socksync_items WHERE list = ? AND id = ?",
   // Keyset paging: the start key comes from the in-memory index, so SQLite
   // seeks straight to it instead of stepping over `offset` rows.
@@ -156,7 +174,10 @@ export class Refusal {
  */
 export class Database {
   #statements = new Map<string, ReturnType<SqliteDriver["prepare"]>>();
+  #arrayStatements = new Map<string, SqliteArrayStatement>();
   #dataVersion: number | undefined;
+  #readers = true;
+  #busy = false;
   #committed: (() => void)[] = [];
   /** Every list object of the store, to check when another connection wrote. */
   readonly lists: Set<IndexedList> = new Set();
@@ -207,9 +228,11 @@ export class Database {
       return body();
     };
     let result: R;
+    this.#busy = true;
     try {
       result = this.watcher.listening ? this.watcher.read(run, write) : this.#plain(write, run);
     } catch (error) {
+      this.#busy = false;
       this.#committed = [];
       for (const reset of resets) tell(reset);
       if (error instanceof Refusal) return Promise.reject(error.error);
@@ -218,10 +241,56 @@ export class Database {
       if (write && !isSockSyncError(error)) { for (const list of this.lists) list.drop(); }
       return Promise.reject(isSockSyncError(error) ? error : storeError(error));
     }
+    this.#busy = false;
     this.#committed = [];
     for (const reset of resets) tell(reset);
     for (const task of committed) tell(task);
     return Promise.resolve(result);
+  }
+
+  /**
+   * Inside a write transaction: logs a change for other processes, only
+   * when some process reads the change log (as seen when it began).
+   */
+  log(op: string, key: string): void {
+    if (this.#readers || this.watcher.listening) this.run(SQL.log, STORE_CHANNEL, op, key);
+  }
+
+  /**
+   * The rows of one read statement (as arrays), in a bare read transaction that also
+   * reads `PRAGMA data_version` (cheaper there than as a statement of its
+   * own, and from the same snapshot as the rows): `undefined` when another
+   * connection has committed since this one last looked, or while one of the
+   * store's own transactions (or the watcher's read) is open.
+   */
+  snapshotRows(sql: string, ...params: (string | number)[]): unknown[][] | undefined {
+    if (this.#busy || this.watcher.reading) return undefined;
+    try {
+      this.run(SQL.begin);
+    } catch {
+      // A transaction the store did not open (its caller's, on a shared
+      // driver): the rows first, then data_version, which only grows.
+      const rows = this.rows(sql, ...params);
+      return this.unchanged() ? rows : undefined;
+    }
+    try {
+      const rows = this.rows(sql, ...params);
+      return this.unchanged() ? rows : undefined;
+    } finally {
+      this.run(SQL.commit);
+    }
+  }
+
+  /** All rows, each as an array of its columns (no object per row when the driver can). */
+  rows(sql: string, ...params: (string | number)[]): unknown[][] {
+    if (!this.driver.prepareArrays) {
+      return this.all(sql, ...params).map((row) => Object.values(row));
+    }
+    let statement = this.#arrayStatements.get(sql);
+    if (!statement) {
+      this.#arrayStatements.set(sql, statement = this.driver.prepareArrays(sql));
+    }
+    return statement.all(...params);
   }
 
   /** Whether no other connection has committed since this one last looked. */
@@ -263,7 +332,9 @@ export class Database {
   // file) committed: keep the indexes of lists whose version row is as we
   // left it, drop the others.
   #notice(): (() => void)[] {
-    const seen = Number(this.get(SQL.dataVersion)?.data_version);
+    const stamp = this.get(SQL.stamp);
+    const seen = Number(stamp?.v);
+    this.#readers = stamp?.r != null;
     const known = this.#dataVersion;
     this.#dataVersion = seen;
     if (known === undefined || seen === known) return [];

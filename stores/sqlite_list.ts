@@ -27,7 +27,6 @@ import {
   type OrderIndex,
   rekey,
   scanIndex,
-  STORE_CHANNEL,
 } from "./sqlite_list_log.ts";
 
 /**
@@ -73,16 +72,16 @@ export class SqliteListSource<T> implements ListSource<T> {
     const start = Math.max(0, Math.trunc(offset) || 0);
     const index = this.#index;
     if (index && !this.db.closed && start < index.size && limit >= 1) {
-      // Fast path without a transaction: the rows first, then data_version.
-      // That only grows, so if it is still the one the index describes, no
-      // other connection had committed when the rows were read either.
+      // Fast path: the rows and data_version from one snapshot, none of the
+      // bookkeeping of a transaction. If data_version is still the one the
+      // index describes, no other connection had committed either.
       try {
         const take = Math.min(Math.trunc(limit), index.size - start);
-        const rows = this.db.all(SQL.pageFrom, this.name, index.at(start)!.value, take);
-        if (rows.length === take && this.db.unchanged()) {
+        const rows = this.db.snapshotRows(SQL.pageFrom, this.name, index.at(start)!.value, take);
+        if (rows?.length === take) {
           const items: ListItem<T>[] = [];
           for (const row of rows) {
-            items.push({ id: row.id as string, value: JSON.parse(row.value as string) as T });
+            items.push({ id: row[0] as string, value: JSON.parse(row[1] as string) as T });
           }
           return Promise.resolve({ items, total: index.size, version: this.#version! });
         }
@@ -148,7 +147,9 @@ export class SqliteListSource<T> implements ListSource<T> {
       // Only after every statement succeeded: a failure drops the index.
       order.insert(index, { id: itemId, value: key, leaf: null });
       this.#verify(order, meta.total);
-      this.#tell({ op: "insert", index, id: itemId, value: JSON.parse(text) as T, ...meta });
+      if (this.#listeners.size > 0) {
+        this.#tell({ op: "insert", index, id: itemId, value: JSON.parse(text) as T, ...meta });
+      }
     });
     return { id: itemId, value: JSON.parse(text) };
   }
@@ -172,7 +173,7 @@ export class SqliteListSource<T> implements ListSource<T> {
       this.#log("d", [id, index]);
       order.remove(entry);
       this.#verify(order, meta.total);
-      this.#tell({ op: "delete", index, id, ...meta });
+      if (this.#listeners.size > 0) this.#tell({ op: "delete", index, id, ...meta });
     });
   }
 
@@ -323,7 +324,7 @@ export class SqliteListSource<T> implements ListSource<T> {
 
   // Logs a change for other processes (only while one reads).
   #log(op: string, args: unknown[], value?: string): void {
-    this.db.run(SQL.log, STORE_CHANNEL, op, logRow([this.name, this.#version, ...args], value));
+    this.db.log(op, logRow([this.name, this.#version, ...args], value));
   }
 
   // Told once the transaction has committed, after any change it applied first.

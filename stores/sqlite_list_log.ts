@@ -54,16 +54,7 @@ export interface ListHost {
   hold(): () => void;
 }
 
-/**
- * The change-table channel the SQLite store logs its own changes on.
- *
- * @example
- * ```ts
- * import { STORE_CHANNEL } from "./sqlite_list_log.ts";
- * console.log(STORE_CHANNEL);
- * ```
- */
-export const STORE_CHANNEL = "socksync:store";
+export { STORE_CHANNEL } from "./sqlite_database.ts";
 
 /**
  * A logged change of a list, as read back: `args` are what follows the

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
-import { openSqliteStore } from "../stores/sqlite.ts";
+import { openSqliteStore, sqliteStore } from "../stores/sqlite.ts";
+import { openSqliteDriver } from "../stores/sqlite_driver.ts";
 import type { ListChange, Store } from "../src/store.ts";
 
 // One store file for the kit; every case gets a list of its own.
@@ -180,6 +181,28 @@ describe("SQLite store", () => {
       ]);
       const last = (await list.page(801, 1)).items[0];
       assert.equal(await list.indexOf(last.id), 801);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a page still reads inside a transaction its caller opened on a shared driver", async () => {
+    const driver = await openSqliteDriver(":memory:");
+    const store = sqliteStore(driver);
+    try {
+      const list = store.list<string>("shared");
+      for (const [i, text] of ["a", "b", "c"].entries()) await list.insert(i, text);
+      assert.deepEqual((await list.page(1, 2)).items.map((item) => item.value), ["b", "c"]);
+      driver.exec("BEGIN");
+      try {
+        const page = await list.page(0, 2);
+        assert.deepEqual(page.items.map((item) => item.value), ["a", "b"]);
+        assert.equal(page.total, 3);
+      } finally {
+        driver.exec("COMMIT");
+      }
+      // And the store's own bare read transaction after it.
+      assert.deepEqual((await list.page(2, 5)).items.map((item) => item.value), ["c"]);
     } finally {
       await store.close();
     }
