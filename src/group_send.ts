@@ -75,10 +75,10 @@ export class GroupSend {
   publish(text: string): Subscriber[] {
     let backedUp = false;
     for (const topics of this.#hosts.keys()) {
-      if (!topics.publish(this.#topic, text)) backedUp = true;
+      if (!topics.publish(this.#topic, text) || topics.unreported) backedUp = true;
     }
     if (!backedUp) return [];
-    // Only when the runtime reports a backed-up socket: find it among the members.
+    // Only when the runtime reports a backed-up socket, or cannot: find it among the members.
     const slow: Subscriber[] = [];
     for (const [subscriber, socket] of this.#members) {
       if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) slow.push(subscriber);

@@ -85,6 +85,13 @@ export interface Topics {
    * a `publish` that answered `false`, such sockets leave the group's topic.
    */
   readonly backedUpBytes?: number;
+  /**
+   * `true` when `publish` cannot say that a socket backed up (Bun answers
+   * for the whole call, and a client that is merely behind looks the same):
+   * the group then reads each member's queue after every publish, which is
+   * one cheap native call per member beside a send to each.
+   */
+  readonly unreported?: boolean;
 }
 
 /**
