@@ -13,6 +13,17 @@ import type { GroupSocket, Subscriber, Topics } from "./socket.ts";
 
 let serial = 0;
 
+/** Characters published through each host's topics so far, by any group. */
+const published = new WeakMap<Topics, { total: number }>();
+
+/** One host (a server's topics) as one group sees it. */
+interface Host {
+  /** Members on this host. */
+  count: number;
+  /** The host's published total when this group last read its members' queues. */
+  checkedAt: number;
+}
+
 /**
  * The topic side of one group (a var's subscribers).
  *
@@ -28,7 +39,7 @@ export class GroupSend {
   readonly #topic = `socksync.${++serial}`;
   readonly #members = new Map<Subscriber, GroupSocket>();
   // Sockets of several servers can be members: one publish per server.
-  readonly #hosts = new Map<Topics, number>();
+  readonly #hosts = new Map<Topics, Host>();
 
   /** How many members there are. */
   get size(): number {
@@ -48,7 +59,12 @@ export class GroupSend {
     }
     socket.subscribe(this.#topic);
     this.#members.set(subscriber, socket as GroupSocket);
-    this.#hosts.set(socket.topics, (this.#hosts.get(socket.topics) ?? 0) + 1);
+    const host = this.#hosts.get(socket.topics);
+    if (host) host.count++;
+    else {
+      const total = published.get(socket.topics)?.total ?? 0;
+      this.#hosts.set(socket.topics, { count: 1, checkedAt: total });
+    }
     return true;
   }
 
@@ -57,9 +73,8 @@ export class GroupSend {
     const socket = this.#members.get(subscriber);
     if (!socket) return false;
     this.#members.delete(subscriber);
-    const left = (this.#hosts.get(socket.topics) ?? 1) - 1;
-    if (left > 0) this.#hosts.set(socket.topics, left);
-    else this.#hosts.delete(socket.topics);
+    const host = this.#hosts.get(socket.topics);
+    if (host && --host.count === 0) this.#hosts.delete(socket.topics);
     try {
       socket.unsubscribe(this.#topic);
     } catch {
@@ -74,11 +89,22 @@ export class GroupSend {
    */
   publish(text: string): Subscriber[] {
     let backedUp = false;
-    for (const topics of this.#hosts.keys()) {
-      if (!topics.publish(this.#topic, text) || topics.unreported) backedUp = true;
+    for (const [topics, host] of this.#hosts) {
+      if (!topics.publish(this.#topic, text)) backedUp = true;
+      const every = topics.checkEvery;
+      if (every === undefined) continue;
+      let sent = published.get(topics);
+      if (!sent) published.set(topics, sent = { total: 0 });
+      sent.total += text.length;
+      // Reading every member's queue costs a native call each: once per `checkEvery`
+      // characters, not per frame, keeps it a small share of the sends themselves.
+      if (sent.total - host.checkedAt >= every) {
+        host.checkedAt = sent.total;
+        backedUp = true;
+      }
     }
     if (!backedUp) return [];
-    // Only when the runtime reports a backed-up socket, or cannot: find it among the members.
+    // Only when the runtime reports a backed-up socket, or cannot and it is time: find it.
     const slow: Subscriber[] = [];
     for (const [subscriber, socket] of this.#members) {
       if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) slow.push(subscriber);

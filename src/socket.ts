@@ -86,12 +86,13 @@ export interface Topics {
    */
   readonly backedUpBytes?: number;
   /**
-   * `true` when `publish` cannot say that a socket backed up (Bun answers
-   * for the whole call, and a client that is merely behind looks the same):
-   * the group then reads each member's queue after every publish, which is
-   * one cheap native call per member beside a send to each.
+   * Set when `publish` cannot say that a socket backed up (Bun answers for
+   * the whole call, and a client merely a little behind looks the same): the
+   * group then reads each member's queue itself whenever this many
+   * characters went out through these topics (any group's) since it last
+   * looked, so no member gets further behind than that unseen.
    */
-  readonly unreported?: boolean;
+  readonly checkEvery?: number;
 }
 
 /**
