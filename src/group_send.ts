@@ -9,7 +9,7 @@
  * @module
  */
 import { isCongested } from "./backpressure.ts";
-import type { GroupSocket, Subscriber, Topics } from "./socket.ts";
+import { type GroupSocket, OPEN, type Subscriber, type Topics } from "./socket.ts";
 
 let serial = 0;
 
@@ -32,7 +32,7 @@ interface Host {
  * import { GroupSend } from "./group_send.ts";
  * const group = new GroupSend();
  * group.join({ sendText() {} }); // false: a plain subscriber has no topics
- * group.publish("frame"); // []
+ * group.publish("frame"); // { left: [], back: [] }
  * ```
  */
 export class GroupSend {
@@ -40,6 +40,8 @@ export class GroupSend {
   readonly #members = new Map<Subscriber, GroupSocket>();
   // Sockets of several servers can be members: one publish per server.
   readonly #hosts = new Map<Topics, Host>();
+  // Members that left backed up, still subscribed: they come back once their queue drained.
+  readonly #away = new Map<Subscriber, GroupSocket>();
 
   /** How many members there are. */
   get size(): number {
@@ -68,8 +70,17 @@ export class GroupSend {
     return true;
   }
 
-  /** Removes a member; `false` when `subscriber` was none. */
+  /**
+   * Removes a member, and forgets a subscriber that left backed up (it
+   * unsubscribed: it must not come back); `false` when `subscriber` was no
+   * member.
+   */
   leave(subscriber: Subscriber): boolean {
+    this.#away.delete(subscriber);
+    return this.#drop(subscriber);
+  }
+
+  #drop(subscriber: Subscriber): boolean {
     const socket = this.#members.get(subscriber);
     if (!socket) return false;
     this.#members.delete(subscriber);
@@ -84,10 +95,12 @@ export class GroupSend {
   }
 
   /**
-   * Sends `text` to every member. Returns the members found backed up: they
-   * got this frame, left the topic, and are the caller's to send to from now.
+   * Sends `text` to every member. Returns the members found backed up
+   * (`left`: they got this frame, left the topic, and are the caller's to send
+   * to from now) and those that left earlier and drained since (`back`: the
+   * caller sent them this frame; they are members again from the next one).
    */
-  publish(text: string): Subscriber[] {
+  publish(text: string): Moved {
     let backedUp = false;
     for (const [topics, host] of this.#hosts) {
       if (!topics.publish(this.#topic, text)) backedUp = true;
@@ -103,13 +116,56 @@ export class GroupSend {
         backedUp = true;
       }
     }
-    if (!backedUp) return [];
+    const back = this.#away.size > 0 ? this.#readmit() : NOBODY;
+    if (!backedUp) return back.length > 0 ? { left: NOBODY, back } : NONE;
     // Only when the runtime reports a backed-up socket, or cannot and it is time: find it.
-    const slow: Subscriber[] = [];
+    const left: Subscriber[] = [];
     for (const [subscriber, socket] of this.#members) {
-      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) slow.push(subscriber);
+      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) left.push(subscriber);
     }
-    for (const subscriber of slow) this.leave(subscriber);
-    return slow;
+    for (const subscriber of left) {
+      this.#away.set(subscriber, this.#members.get(subscriber)!);
+      this.#drop(subscriber);
+    }
+    return { left, back };
+  }
+
+  /**
+   * Members that left backed up and whose queue is down to a quarter of the
+   * threshold (not at the threshold itself, so a socket hovering there does
+   * not leave and come back on every check), and not held back by the
+   * slow-consumer rules: they join again. Called after the publish, so the
+   * frame the caller sent them is not published to them too.
+   */
+  #readmit(): Subscriber[] {
+    const back: Subscriber[] = [];
+    for (const [subscriber, socket] of this.#away) {
+      if (socket.readyState !== OPEN) continue;
+      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0) / 4) continue;
+      if (isCongested(subscriber)) continue;
+      this.#away.delete(subscriber);
+      if (this.join(subscriber)) back.push(subscriber);
+    }
+    return back;
   }
 }
+
+/**
+ * What a {@linkcode GroupSend.publish} moved between the topic and the
+ * caller's own sends.
+ *
+ * @example
+ * ```ts
+ * import type { Moved } from "./group_send.ts";
+ * const none: Moved = { left: [], back: [] };
+ * ```
+ */
+export interface Moved {
+  /** Members found backed up: the caller sends to them from now. */
+  readonly left: readonly Subscriber[];
+  /** Former members that drained: the topic reaches them from the next frame. */
+  readonly back: readonly Subscriber[];
+}
+
+const NOBODY: readonly Subscriber[] = Object.freeze([]);
+const NONE: Moved = Object.freeze({ left: NOBODY, back: NOBODY });
