@@ -102,8 +102,9 @@ async function benchRuntime(rt: Runtime): Promise<Result[]> {
         }
       }
       const connectMs = performance.now() - t0;
-      // Enough fires per round that a round costs tens of ms of CPU.
-      const fires = Math.max(2, Math.round(10000 / n));
+      // Enough fires per round that a round costs tens of ms of CPU, and at least five, so a
+      // round's median time to the last delivery is not one or two fires' luck.
+      const fires = Math.max(5, Math.round(10000 / n));
       result.fires = fires;
       // Warm-up (JIT), not recorded.
       for (const mode of modes) {
@@ -179,7 +180,7 @@ function report(all: Result[]): string {
     RUNTIMES.map((rt) => `${rt}: ${rawName[rt]}`).join("; ") +
     `. Socket.IO 4 (\`io.emit\`, websocket transport) is the peer on Node. ` +
     `Servers pinned to core 0, clients (one Node process per server, \`ws\` / \`socket.io-client\`) to core 1. ` +
-    `${ROUNDS} rounds; a round is max(2, 10000/N) fires. ` +
+    `${ROUNDS} rounds; a round is max(5, 10000/N) fires. ` +
     `Rate = deliveries per server CPU-second (\`process.cpuUsage()\`, user+system, all threads); ` +
     `last = ms from the command to the last client's frame.`,
     "",

@@ -9,9 +9,20 @@
  * @module
  */
 import { isCongested } from "./backpressure.ts";
-import type { GroupSocket, Subscriber, Topics } from "./socket.ts";
+import { type GroupSocket, OPEN, type Subscriber, type Topics } from "./socket.ts";
 
 let serial = 0;
+
+/** Characters published through each host's topics so far, by any group. */
+const published = new WeakMap<Topics, { total: number }>();
+
+/** One host (a server's topics) as one group sees it. */
+interface Host {
+  /** Members on this host. */
+  count: number;
+  /** The host's published total when this group last read its members' queues. */
+  checkedAt: number;
+}
 
 /**
  * The topic side of one group (a var's subscribers).
@@ -21,14 +32,16 @@ let serial = 0;
  * import { GroupSend } from "./group_send.ts";
  * const group = new GroupSend();
  * group.join({ sendText() {} }); // false: a plain subscriber has no topics
- * group.publish("frame"); // []
+ * group.publish("frame"); // { left: [], back: [] }
  * ```
  */
 export class GroupSend {
   readonly #topic = `socksync.${++serial}`;
   readonly #members = new Map<Subscriber, GroupSocket>();
   // Sockets of several servers can be members: one publish per server.
-  readonly #hosts = new Map<Topics, number>();
+  readonly #hosts = new Map<Topics, Host>();
+  // Members that left backed up, still subscribed: they come back once their queue drained.
+  readonly #away = new Map<Subscriber, GroupSocket>();
 
   /** How many members there are. */
   get size(): number {
@@ -48,18 +61,31 @@ export class GroupSend {
     }
     socket.subscribe(this.#topic);
     this.#members.set(subscriber, socket as GroupSocket);
-    this.#hosts.set(socket.topics, (this.#hosts.get(socket.topics) ?? 0) + 1);
+    const host = this.#hosts.get(socket.topics);
+    if (host) host.count++;
+    else {
+      const total = published.get(socket.topics)?.total ?? 0;
+      this.#hosts.set(socket.topics, { count: 1, checkedAt: total });
+    }
     return true;
   }
 
-  /** Removes a member; `false` when `subscriber` was none. */
+  /**
+   * Removes a member, and forgets a subscriber that left backed up (it
+   * unsubscribed: it must not come back); `false` when `subscriber` was no
+   * member.
+   */
   leave(subscriber: Subscriber): boolean {
+    this.#away.delete(subscriber);
+    return this.#drop(subscriber);
+  }
+
+  #drop(subscriber: Subscriber): boolean {
     const socket = this.#members.get(subscriber);
     if (!socket) return false;
     this.#members.delete(subscriber);
-    const left = (this.#hosts.get(socket.topics) ?? 1) - 1;
-    if (left > 0) this.#hosts.set(socket.topics, left);
-    else this.#hosts.delete(socket.topics);
+    const host = this.#hosts.get(socket.topics);
+    if (host && --host.count === 0) this.#hosts.delete(socket.topics);
     try {
       socket.unsubscribe(this.#topic);
     } catch {
@@ -69,21 +95,77 @@ export class GroupSend {
   }
 
   /**
-   * Sends `text` to every member. Returns the members found backed up: they
-   * got this frame, left the topic, and are the caller's to send to from now.
+   * Sends `text` to every member. Returns the members found backed up
+   * (`left`: they got this frame, left the topic, and are the caller's to send
+   * to from now) and those that left earlier and drained since (`back`: the
+   * caller sent them this frame; they are members again from the next one).
    */
-  publish(text: string): Subscriber[] {
+  publish(text: string): Moved {
     let backedUp = false;
-    for (const topics of this.#hosts.keys()) {
+    for (const [topics, host] of this.#hosts) {
       if (!topics.publish(this.#topic, text)) backedUp = true;
+      const every = topics.checkEvery;
+      if (every === undefined) continue;
+      let sent = published.get(topics);
+      if (!sent) published.set(topics, sent = { total: 0 });
+      sent.total += text.length;
+      // Reading every member's queue costs a native call each: once per `checkEvery`
+      // characters, not per frame, keeps it a small share of the sends themselves.
+      if (sent.total - host.checkedAt >= every) {
+        host.checkedAt = sent.total;
+        backedUp = true;
+      }
     }
-    if (!backedUp) return [];
-    // Only when the runtime reports a backed-up socket: find it among the members.
-    const slow: Subscriber[] = [];
+    const back = this.#away.size > 0 ? this.#readmit() : NOBODY;
+    if (!backedUp) return back.length > 0 ? { left: NOBODY, back } : NONE;
+    // Only when the runtime reports a backed-up socket, or cannot and it is time: find it.
+    const left: Subscriber[] = [];
     for (const [subscriber, socket] of this.#members) {
-      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) slow.push(subscriber);
+      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) left.push(subscriber);
     }
-    for (const subscriber of slow) this.leave(subscriber);
-    return slow;
+    for (const subscriber of left) {
+      this.#away.set(subscriber, this.#members.get(subscriber)!);
+      this.#drop(subscriber);
+    }
+    return { left, back };
+  }
+
+  /**
+   * Members that left backed up and whose queue is down to a quarter of the
+   * threshold (not at the threshold itself, so a socket hovering there does
+   * not leave and come back on every check), and not held back by the
+   * slow-consumer rules: they join again. Called after the publish, so the
+   * frame the caller sent them is not published to them too.
+   */
+  #readmit(): Subscriber[] {
+    const back: Subscriber[] = [];
+    for (const [subscriber, socket] of this.#away) {
+      if (socket.readyState !== OPEN) continue;
+      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0) / 4) continue;
+      if (isCongested(subscriber)) continue;
+      this.#away.delete(subscriber);
+      if (this.join(subscriber)) back.push(subscriber);
+    }
+    return back;
   }
 }
+
+/**
+ * What a {@linkcode GroupSend.publish} moved between the topic and the
+ * caller's own sends.
+ *
+ * @example
+ * ```ts
+ * import type { Moved } from "./group_send.ts";
+ * const none: Moved = { left: [], back: [] };
+ * ```
+ */
+export interface Moved {
+  /** Members found backed up: the caller sends to them from now. */
+  readonly left: readonly Subscriber[];
+  /** Former members that drained: the topic reaches them from the next frame. */
+  readonly back: readonly Subscriber[];
+}
+
+const NOBODY: readonly Subscriber[] = Object.freeze([]);
+const NONE: Moved = Object.freeze({ left: NOBODY, back: NOBODY });

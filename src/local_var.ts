@@ -200,7 +200,10 @@ export class LocalVar<T = unknown> {
       } else subscriber.sendText(text);
     }
     // Backed-up members got this frame and leave the topic: the loop above takes them next time.
-    for (const subscriber of this.#group.publish(text)) this.#subscribers.add(subscriber);
+    // Those that drained since got it from the loop above and are the topic's again.
+    const { left, back } = this.#group.publish(text);
+    for (const subscriber of left) this.#subscribers.add(subscriber);
+    for (const subscriber of back) this.#subscribers.delete(subscriber);
   }
 
   #resend(subscriber: Subscriber): void {
@@ -276,7 +279,9 @@ export class LocalVar<T = unknown> {
   /** Removes a subscriber (a no-op when it was not subscribed), in order with earlier subscribes. */
   unsubscribe(subscriber: Subscriber): Promise<void> {
     return this.#serial(() => {
-      if (!this.#subscribers.delete(subscriber)) this.#group.leave(subscriber);
+      // Also for one that left the topic backed up: it must not come back.
+      this.#subscribers.delete(subscriber);
+      this.#group.leave(subscriber);
       this.#letGo();
     });
   }

@@ -85,6 +85,14 @@ export interface Topics {
    * a `publish` that answered `false`, such sockets leave the group's topic.
    */
   readonly backedUpBytes?: number;
+  /**
+   * Set when `publish` cannot say that a socket backed up (Bun answers for
+   * the whole call, and a client merely a little behind looks the same): the
+   * group then reads each member's queue itself whenever this many
+   * characters went out through these topics (any group's) since it last
+   * looked, so no member gets further behind than that unseen.
+   */
+  readonly checkEvery?: number;
 }
 
 /**

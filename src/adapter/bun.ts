@@ -13,7 +13,7 @@
 /// <reference types="bun-types" />
 import type { Context, Hono } from "hono";
 import { createBunWebSocket } from "hono/bun";
-import type { SocketLike } from "../socket.ts";
+import type { GroupSocket, Topics } from "../socket.ts";
 import { type Adapter, closeWithGrace, type Connected, frameCap, type Opener } from "./shared.ts";
 
 type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
@@ -31,16 +31,29 @@ class Accepted {
 }
 
 /**
- * A Bun socket as the core's socket: Bun reports its queue through a
- * method, not `bufferedAmount`. It offers no topics on purpose: one
- * `server.publish` to many sockets does not report a single backed-up one, so
- * a subscriber that stopped reading would have every frame queued natively
- * (+200 MB in the slow-consumer test) instead of being conflated.
+ * Queued bytes past which a member of a topic counts as backed up and leaves
+ * it, well under the slow-consumer threshold (1 MiB by default), so the peer's
+ * own conflation takes over long before Bun's `backpressureLimit` drops frames.
  */
-class BunSocket implements SocketLike {
+const BACKED_UP_BYTES = 64 * 1024;
+
+/**
+ * A Bun socket as the core's socket: Bun reports its queue through a
+ * method, not `bufferedAmount`, and offers its server's topics, so a group
+ * whose members all get the same frame sends it with one `publish`.
+ */
+class BunSocket implements GroupSocket {
   readonly ws: ServerWebSocket<Accepted>;
-  constructor(ws: ServerWebSocket<Accepted>) {
+  readonly topics: Topics;
+  constructor(ws: ServerWebSocket<Accepted>, topics: Topics) {
     this.ws = ws;
+    this.topics = topics;
+  }
+  subscribe(topic: string): void {
+    this.ws.subscribe(topic);
+  }
+  unsubscribe(topic: string): void {
+    this.ws.unsubscribe(topic);
   }
   send(text: string): void {
     this.ws.send(text);
@@ -85,6 +98,16 @@ export function createAdapter(app: Hono<any>): Adapter {
         : undefined;
     },
     listen({ port, hostname, maxPayload }) {
+      // One publish answers for all its sockets at once (-1 as soon as any is behind, however
+      // little), so the group reads its members' queues itself, every 16 K characters sent.
+      const topics: Topics = {
+        backedUpBytes: BACKED_UP_BYTES,
+        checkEvery: 16 * 1024,
+        publish(topic, text) {
+          server.publish(topic, text);
+          return true;
+        },
+      };
       const server = Bun.serve({
         port,
         hostname,
@@ -95,7 +118,7 @@ export function createAdapter(app: Hono<any>): Adapter {
             if (!(data instanceof Accepted)) return hono.open(ws);
             const open = data.open!;
             data.open = undefined;
-            data.connected = open(new BunSocket(ws));
+            data.connected = open(new BunSocket(ws, topics));
           },
           message(ws: Any, message: string | Buffer) {
             const data = ws.data;
