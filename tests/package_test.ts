@@ -421,29 +421,31 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
     /** Runs `file args` in the project under one runtime. */
     const runIn = (rt: [string, string, string[]], file: string, args: string[] = []) =>
       run(rt[1], [...rt[2], file, ...args], project, MINUTE);
+    /** A new npm project in `dir` with the packed tarball and `packages` installed. */
+    const freshProject = (dir: string, name: string, packages: string[]) => {
+      mkdirSync(dir);
+      writeFileSync(
+        join(dir, "package.json"),
+        JSON.stringify({ name, private: true, type: "module" }),
+      );
+      return run(
+        "npm",
+        [
+          "install",
+          "--no-audit",
+          "--no-fund",
+          "--prefer-offline",
+          "--loglevel=error",
+          build!.tarball,
+          ...packages,
+        ],
+        dir,
+        5 * MINUTE,
+      );
+    };
 
     await t.test("installs alone with npm into a fresh project", async () => {
-      mkdirSync(project);
-      writeFileSync(
-        join(project, "package.json"),
-        JSON.stringify({ name: "consumer", private: true, type: "module" }),
-      );
-      ok(
-        await run(
-          "npm",
-          [
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--prefer-offline",
-            "--loglevel=error",
-            build!.tarball,
-          ],
-          project,
-          5 * MINUTE,
-        ),
-        "npm install <tarball>",
-      );
+      ok(await freshProject(project, "consumer", []), "npm install <tarball>");
       const pkg = JSON.parse(
         readFileSync(
           join(project, "node_modules", "socksync", "package.json"),
@@ -702,30 +704,14 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
     });
     await t.test("React 18: the hooks render a live value and follow a call", async () => {
       const react18 = join(work, "react18");
-      mkdirSync(react18);
-      writeFileSync(
-        join(react18, "package.json"),
-        JSON.stringify({ name: "consumer-react18", private: true, type: "module" }),
-      );
       ok(
-        await run(
-          "npm",
-          [
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--prefer-offline",
-            "--loglevel=error",
-            build!.tarball,
-            "react@18",
-            "react-dom@18",
-            pinned("ws"),
-            pinned("valibot"),
-            pinned("tsx"),
-          ],
-          react18,
-          5 * MINUTE,
-        ),
+        await freshProject(react18, "consumer-react18", [
+          "react@18",
+          "react-dom@18",
+          pinned("ws"),
+          pinned("valibot"),
+          pinned("tsx"),
+        ]),
         "npm install react@18 react-dom@18",
       );
       const installed = JSON.parse(
