@@ -16,6 +16,7 @@ import type { ParamList } from "../param_list.ts";
 import type { MessageWithFunc } from "../protocol.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
+import { everyName, varKey } from "./shared_keys.ts";
 
 export { subscriptionKey } from "./list_access.ts";
 
@@ -349,31 +350,6 @@ export class Provider {
     this.#accepting = undefined;
     this.#acceptingShared = false;
   }
-}
-
-// The names of every function of a registry, shared by the connections that accept them all.
-// Functions are only ever added, so a set of the same size is still current.
-const allNames = new WeakMap<ReadonlyMap<string, unknown>, ReadonlySet<string>>();
-
-function everyName(functions: ReadonlyMap<string, unknown>): ReadonlySet<string> {
-  let names = allNames.get(functions);
-  if (names === undefined || names.size !== functions.size) {
-    names = new Set(functions.keys());
-    allNames.set(functions, names);
-  }
-  return names;
-}
-
-// The subscription key of each var, made once and shared by every connection that holds it
-// (a string per connection otherwise).
-const varKeys = new WeakMap<LocalVar<unknown>, { name: string; key: string }>();
-
-function varKey(local: LocalVar<unknown>, name: string): string {
-  const known = varKeys.get(local);
-  if (known?.name === name) return known.key;
-  const key = subscriptionKey("var", name);
-  varKeys.set(local, { name, key });
-  return key;
 }
 
 function notSubscribed(): SockSyncError {

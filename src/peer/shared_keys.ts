@@ -1,0 +1,57 @@
+/**
+ * Values every connection of a hub would otherwise hold a copy of: the set of
+ * function names a connection accepts by default, and each var's
+ * subscription key. Made once and shared (a copy per connection otherwise).
+ *
+ * @module
+ */
+import type { LocalVar } from "../local_var.ts";
+import { subscriptionKey } from "./list_access.ts";
+
+// The names of every function of a registry, shared by the connections that accept them all.
+// Functions are only ever added, so a set of the same size is still current.
+const allNames = new WeakMap<ReadonlyMap<string, unknown>, ReadonlySet<string>>();
+
+/**
+ * The names of every function in `functions`, as one set shared by every caller
+ * until a function is added.
+ *
+ * @example
+ * ```ts
+ * import { everyName } from "./shared_keys.ts";
+ * const functions = new Map([["ping", {}]]);
+ * console.log(everyName(functions) === everyName(functions)); // true
+ * ```
+ */
+export function everyName(functions: ReadonlyMap<string, unknown>): ReadonlySet<string> {
+  let names = allNames.get(functions);
+  if (names === undefined || names.size !== functions.size) {
+    names = new Set(functions.keys());
+    allNames.set(functions, names);
+  }
+  return names;
+}
+
+// The subscription key of each var, made once and shared by every connection that holds it
+// (a string per connection otherwise).
+const varKeys = new WeakMap<LocalVar<unknown>, { name: string; key: string }>();
+
+/**
+ * The subscription key of a var, made once per var.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { LocalVar } from "../local_var.ts";
+ * import { varKey } from "./shared_keys.ts";
+ * const counter = new LocalVar("counter", { schema: v.number(), initial: 0 });
+ * console.log(varKey(counter, "counter") === varKey(counter, "counter")); // true
+ * ```
+ */
+export function varKey(local: LocalVar<unknown>, name: string): string {
+  const known = varKeys.get(local);
+  if (known?.name === name) return known.key;
+  const key = subscriptionKey("var", name);
+  varKeys.set(local, { name, key });
+  return key;
+}
