@@ -40,6 +40,7 @@ import {
 import { PostgresListSource } from "./postgres_list.ts";
 import { listStatements, type PgListContext, type PgListMessage } from "./postgres_list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./postgres_var.ts";
+import { serialResync } from "./shared.ts";
 
 /**
  * Options for {@linkcode openPostgresStore}.
@@ -190,28 +191,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const lists = new Map<string, PostgresListSource<unknown>>();
   const vars = new PostgresVarStore({ tables, channel, source, run });
 
-  // Every list listener gets a reset and every var listener every value
-  // again; runs once more if asked while running, never twice at once.
-  let resyncing = false;
-  let again = false;
-  const resync = async () => {
-    if (resyncing) return void (again = true);
-    resyncing = true;
-    try {
-      do {
-        again = false;
-        if (closed) return;
-        try {
-          await Promise.all([...lists.values()].map((list) => list.reset()));
-          await vars.reset();
-        } catch {
-          // The database is down again; the next LISTEN resyncs again.
-        }
-      } while (again);
-    } finally {
-      resyncing = false;
-    }
-  };
+  // After a cut feed every list listener gets a reset and every var listener every value.
+  const resync = serialResync({
+    lists: () => lists.values(),
+    vars,
+    closed: () => closed,
+  });
 
   let complained = false;
   const handle = async (text: string): Promise<void> => {

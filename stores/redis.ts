@@ -27,7 +27,7 @@ import type { ListSource, Store } from "../src/store.ts";
 import { Connection } from "./redis_connection.ts";
 import { RedisListSource } from "./redis_list.ts";
 import { RedisVarStore } from "./redis_vars.ts";
-import { importDriver, storeError } from "./shared.ts";
+import { importDriver, serialResync, storeError } from "./shared.ts";
 
 /**
  * Options for {@linkcode openRedisStore}.
@@ -141,28 +141,12 @@ export async function openRedisStore(
     throw storeError(`cannot connect to Redis at ${address(options.url)}: ${message}`);
   }
 
-  // Every list listener gets a reset and every var listener every value
-  // again; runs once more if asked while running, never twice at once.
-  let resyncing = false;
-  let again = false;
-  const resync = async () => {
-    if (resyncing) return void (again = true);
-    resyncing = true;
-    try {
-      do {
-        again = false;
-        if (connection.closed) return;
-        try {
-          await Promise.all([...lists.values()].map((list) => list.reset()));
-          await vars.reset();
-        } catch {
-          // A connection is still down; its 'ready' resyncs again.
-        }
-      } while (again);
-    } finally {
-      resyncing = false;
-    }
-  };
+  // After a cut feed every list listener gets a reset and every var listener every value.
+  const resync = serialResync({
+    lists: () => lists.values(),
+    vars,
+    closed: () => connection.closed,
+  });
   // The subscriber reconnected: changes published meanwhile were missed.
   let deaf = false;
   subscriber.on("close", () => deaf = true);

@@ -16,6 +16,7 @@ import {
 } from "../stores/postgres_table.ts";
 import type { PgSql } from "../stores/postgres_driver.ts";
 import { postgresHarness } from "./helpers/postgres.ts";
+import { waitUntil } from "./helpers/wait.ts";
 
 const pg = await postgresHarness();
 const schema = pg.schema;
@@ -145,12 +146,9 @@ async function converged(admin: PgSql, table: string, view: ReturnType<typeof fo
   return JSON.stringify(view.state.items) === truth;
 }
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited 10 s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Waits up to 10 s for `check`, naming `what` if it does not come. */
+function until(what: string, check: () => Promise<boolean>): Promise<boolean> {
+  return waitUntil(check, { what, timeout: 10_000 });
 }
 
 describe("postgresTable faults", { skip: pg.skip }, () => {

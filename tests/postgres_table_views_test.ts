@@ -67,12 +67,9 @@ async function expected(other: PgSql, offset: number, size: number) {
   return { items, total: Number(n) };
 }
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited 10 s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Waits up to 10 s for `check`, naming `what` if it does not come. */
+function until(what: string, check: () => Promise<boolean>): Promise<boolean> {
+  return waitUntil(check, { what, timeout: 10_000 });
 }
 
 test(
