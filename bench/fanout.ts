@@ -2,7 +2,9 @@
  * 1. Fan-out: one var `set` delivered to N subscribed WebSocket connections,
  * against the same ~100-byte frame sent raw to the same number of sockets on
  * the same runtime (Node: `ws` send loop; Deno: `socket.send` loop; Bun:
- * `server.publish`), and Socket.IO 4 `io.emit` on Node as a peer.
+ * `server.publish`), and Socket.IO 4 `io.emit` on Node as a peer. On Deno
+ * the `ws` send loop over `node:http` (the path SockSync serves Deno on) is a
+ * reference row: it shows what that path costs against Deno's own socket.
  *
  * Servers run in their own processes pinned to core 0; this process (the
  * clients) pins itself to core 1. Rounds are interleaved (raw, socksync,
@@ -70,7 +72,11 @@ async function round(
 }
 
 async function benchRuntime(rt: Runtime): Promise<Result[]> {
-  const modes = rt === "node" ? ["raw", "socksync", "socketio"] : ["raw", "socksync"];
+  const modes = rt === "node"
+    ? ["raw", "socksync", "socketio"]
+    : rt === "deno"
+    ? ["raw", "socksync", "ws"]
+    : ["raw", "socksync"];
   const servers: Record<string, ServerProcess> = {};
   const pools: Record<string, RemotePool> = {};
   const results: Result[] = [];
@@ -140,13 +146,19 @@ async function benchRuntime(rt: Runtime): Promise<Result[]> {
   return results;
 }
 
+const SERVER_NAME: Record<string, string> = {
+  socksync: "SockSync",
+  socketio: "Socket.IO 4",
+  ws: "`ws` over `node:http` (reference)",
+};
+
 function report(all: Result[]): string {
   const rows: string[][] = [];
   for (const r of all) {
     const raw = r.samples.raw ?? [];
     const rawRate = raw.map((s) => r.n / (s.cpuPerFireUs / 1e6));
     const rawLast = raw.map((s) => s.lastDeliveryMs);
-    for (const mode of ["socksync", "socketio"]) {
+    for (const mode of ["socksync", "socketio", "ws"]) {
       const ss = r.samples[mode];
       if (!ss) continue;
       const rate = ss.map((s) => r.n / (s.cpuPerFireUs / 1e6));
@@ -156,10 +168,12 @@ function report(all: Result[]): string {
       const goal = mode === "socksync" ? GOAL[r.runtime] : undefined;
       rows.push([
         r.runtime,
-        mode === "socksync" ? "SockSync" : "Socket.IO 4",
+        SERVER_NAME[mode],
         fmt(r.n),
         `${fs(rateRatio)}`,
-        goal === undefined ? "(peer)" : `≥ ${goal} ${goalMark(rateRatio.median >= goal)}`,
+        goal === undefined
+          ? (mode === "ws" ? "(reference)" : "(peer)")
+          : `≥ ${goal} ${goalMark(rateRatio.median >= goal)}`,
         `${fmt(stats(rate).median)} / ${fmt(stats(rawRate).median)}`,
         `${fs(lastRatio)}`,
         `${fmt(stats(last).median)} / ${fmt(stats(rawLast).median)}`,
@@ -179,6 +193,8 @@ function report(all: Result[]): string {
     `Baseline (same runtime, same run, rounds interleaved): the same 100-byte frame sent raw — ` +
     RUNTIMES.map((rt) => `${rt}: ${rawName[rt]}`).join("; ") +
     `. Socket.IO 4 (\`io.emit\`, websocket transport) is the peer on Node. ` +
+    `On Deno, SockSync serves through \`node:http\` and \`ws\` (see \`src/adapter/deno.ts\`): ` +
+    `the \`ws\` send loop on that same path is a reference row. ` +
     `Servers pinned to core 0, clients (one Node process per server, \`ws\` / \`socket.io-client\`) to core 1. ` +
     `${ROUNDS} rounds; a round is max(5, 10000/N) fires. ` +
     `Rate = deliveries per server CPU-second (\`process.cpuUsage()\`, user+system, all threads); ` +

@@ -11,7 +11,8 @@
  *
  * Modes: `socksync` (this library's `serve()` on the runtime's adapter),
  * `raw` (Node: a `ws` loop; Deno: a `socket.send` loop; Bun: `server.publish`),
- * `socketio` (Node only: Socket.IO 4 `io.emit`).
+ * `socketio` (Node only: Socket.IO 4 `io.emit`), `ws` (the `ws` send loop on any
+ * runtime: on Deno it runs over `node:http`, the path SockSync serves Deno on).
  *
  * Run alone: node --expose-gc --import tsx bench/fanout_server.ts raw
  *            npx deno run -A --v8-flags=--expose-gc bench/fanout_server.ts socksync
@@ -216,6 +217,7 @@ async function main(): Promise<void> {
   if (mode === "socksync") server = await socksyncServer();
   else if (mode === "list") server = await listServer();
   else if (mode === "socketio") server = await socketIo();
+  else if (mode === "ws") server = await rawNode();
   else if (rt === "deno") server = await rawDeno();
   else if (rt === "bun") server = await rawBun();
   else server = await rawNode();

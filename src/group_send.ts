@@ -25,7 +25,8 @@ interface Host {
 }
 
 /**
- * The topic side of one group (a var's subscribers).
+ * The topic side of one group (a var's subscribers, or the subscribers of
+ * one list window that want the same frames).
  *
  * @example
  * ```ts
@@ -71,6 +72,29 @@ export class GroupSend {
   }
 
   /**
+   * Makes `subscriber` a member like {@linkcode join}, unless it left backed
+   * up and its queue has not drained to a quarter of the threshold yet (or
+   * the slow-consumer rules still hold it back). For callers that send to
+   * the ones that left themselves and decide when each may come back.
+   */
+  admit(subscriber: Subscriber): boolean {
+    const away = this.#away.get(subscriber);
+    if (away) {
+      if (!this.#drained(subscriber, away)) return false;
+      this.#away.delete(subscriber);
+    }
+    return this.join(subscriber);
+  }
+
+  /** Ends the group: every member leaves the topic; resolves who the members were. */
+  clear(): Subscriber[] {
+    const members = [...this.#members.keys()];
+    this.#away.clear();
+    for (const subscriber of members) this.#drop(subscriber);
+    return members;
+  }
+
+  /**
    * Removes a member, and forgets a subscriber that left backed up (it
    * unsubscribed: it must not come back); `false` when `subscriber` was no
    * member.
@@ -95,20 +119,22 @@ export class GroupSend {
   }
 
   /**
-   * Sends `text` to every member. Returns the members found backed up
-   * (`left`: they got this frame, left the topic, and are the caller's to send
-   * to from now) and those that left earlier and drained since (`back`: the
-   * caller sent them this frame; they are members again from the next one).
+   * Sends `text` (or several frames, in order) to every member. Returns the
+   * members found backed up (`left`: they got all of it, left the topic, and
+   * are the caller's to send to from now) and those that left earlier and
+   * drained since (`back`: the caller sent them this frame; they are members
+   * again from the next one). With `readmit` false nobody comes back here
+   * (see {@linkcode admit}).
    */
-  publish(text: string): Moved {
+  publish(text: string | readonly string[], readmit = true): Moved {
     let backedUp = false;
     for (const [topics, host] of this.#hosts) {
-      if (!topics.publish(this.#topic, text)) backedUp = true;
+      if (!publishOn(topics, this.#topic, text)) backedUp = true;
       const every = topics.checkEvery;
       if (every === undefined) continue;
       let sent = published.get(topics);
       if (!sent) published.set(topics, sent = { total: 0 });
-      sent.total += text.length;
+      sent.total += lengthOf(text);
       // Reading every member's queue costs a native call each: once per `checkEvery`
       // characters, not per frame, keeps it a small share of the sends themselves.
       if (sent.total - host.checkedAt >= every) {
@@ -116,7 +142,7 @@ export class GroupSend {
         backedUp = true;
       }
     }
-    const back = this.#away.size > 0 ? this.#readmit() : NOBODY;
+    const back = readmit && this.#away.size > 0 ? this.#readmit() : NOBODY;
     if (!backedUp) return back.length > 0 ? { left: NOBODY, back } : NONE;
     // Only when the runtime reports a backed-up socket, or cannot and it is time: find it.
     const left: Subscriber[] = [];
@@ -140,13 +166,17 @@ export class GroupSend {
   #readmit(): Subscriber[] {
     const back: Subscriber[] = [];
     for (const [subscriber, socket] of this.#away) {
-      if (socket.readyState !== OPEN) continue;
-      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0) / 4) continue;
-      if (isCongested(subscriber)) continue;
+      if (!this.#drained(subscriber, socket)) continue;
       this.#away.delete(subscriber);
       if (this.join(subscriber)) back.push(subscriber);
     }
     return back;
+  }
+
+  #drained(subscriber: Subscriber, socket: GroupSocket): boolean {
+    return socket.readyState === OPEN &&
+      (socket.bufferedAmount ?? 0) <= (socket.topics.backedUpBytes ?? 0) / 4 &&
+      !isCongested(subscriber);
   }
 }
 
@@ -165,6 +195,22 @@ export interface Moved {
   readonly left: readonly Subscriber[];
   /** Former members that drained: the topic reaches them from the next frame. */
   readonly back: readonly Subscriber[];
+}
+
+/** One publish of one frame or several; `false` when some socket is backed up. */
+function publishOn(topics: Topics, topic: string, text: string | readonly string[]): boolean {
+  if (typeof text === "string") return topics.publish(topic, text);
+  if (topics.publishAll) return topics.publishAll(topic, text);
+  let clear = true;
+  for (const one of text) if (!topics.publish(topic, one)) clear = false;
+  return clear;
+}
+
+function lengthOf(text: string | readonly string[]): number {
+  if (typeof text === "string") return text.length;
+  let length = 0;
+  for (const one of text) length += one.length;
+  return length;
 }
 
 const NOBODY: readonly Subscriber[] = Object.freeze([]);

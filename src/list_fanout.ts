@@ -18,10 +18,12 @@ import {
 import type { ItemSubscriptions } from "./list_items.ts";
 import {
   classify,
+  leaveTopic,
   type ListWindow,
   type ListWindows,
   planShift,
   sendNewer,
+  sendWindow,
 } from "./list_windows.ts";
 import type { Subscriber } from "./socket.ts";
 import type { ListChange, ListPage, ListSource } from "./store.ts";
@@ -163,7 +165,7 @@ export class ListFanout<T> {
       const action = classify(window, change);
       if (action === "shift") reads.push(this.#shift(window, change, countText));
       else if (action === "refresh") reads.push(this.#refresh(window, version));
-      else sendNewer(window.peers, action === "frame" ? framed : counted);
+      else sendWindow(window, action === "frame" ? framed : counted);
     }
     // The reads of all windows go out together (one pipeline on a remote store); the frames are
     // sent once all arrived, window by window, each window's peers in the order they joined.
@@ -201,7 +203,7 @@ export class ListFanout<T> {
     texts.push(countText);
     const version = change.version;
     const marked = texts.map((text, i) => i < texts.length - 1 ? withMore(text) : text);
-    return () => sendNewer(window.peers, { texts, marked, version, deferred });
+    return () => sendWindow(window, { texts, marked, version, deferred });
   }
 
   #applySet(change: ListChange<T> & { op: "set" }): void {
@@ -212,7 +214,7 @@ export class ListFanout<T> {
     if (watchers) sendNewer(watchers, { texts, version, deferred: (s) => deferItem(s, id) });
     const inView = { texts, version, deferred: deferView };
     for (const window of windows.holding(change.index, maxPageSize)) {
-      sendNewer(window.peers, inView);
+      sendWindow(window, inView);
     }
   }
 
@@ -222,6 +224,8 @@ export class ListFanout<T> {
    * the page read when theirs is gone).
    */
   async #refresh(window: ListWindow, version: number): Promise<() => void> {
+    // Members behind get the page like everyone else, through their own sends.
+    if (window.topic && window.topic.version < version) leaveTopic(window);
     let behind = false;
     for (const seen of window.peers.values()) behind ||= seen < version;
     if (!behind) return () => {};

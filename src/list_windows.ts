@@ -6,7 +6,9 @@
  *
  * Each subscriber remembers the list version its mirror reflects: a change it
  * already got through a fresher `set_all` is not sent twice (see
- * {@linkcode sendNewer}).
+ * {@linkcode sendNewer}). Subscribers in step whose sockets offer topics are
+ * members of the window's {@linkcode WindowTopic} instead, which reaches them
+ * with one publish per frame (see {@linkcode sendWindow}).
  *
  * One {@linkcode ListWindows} holds the views that share one index space, in
  * which a subscriber has at most one view. Views that differ in something
@@ -19,6 +21,7 @@
  */
 import type { Subscriber } from "./socket.ts";
 import type { ListChange } from "./store.ts";
+import { type WindowChange, WindowTopic } from "./window_topic.ts";
 
 /**
  * What a view asks for within one {@linkcode ListWindows}. A window is shared
@@ -51,8 +54,10 @@ export interface ListWindow extends ViewSpec {
   readonly key: string;
   /** The index in the whole list of its first item. */
   readonly offset: number;
-  /** Each subscriber, with the list version its mirror reflects. */
+  /** Each subscriber but the topic's members, with the list version its mirror reflects. */
   readonly peers: Map<Subscriber, number>;
+  /** The subscribers in step on the runtime's topics, once one could join. */
+  topic?: WindowTopic;
 }
 
 /**
@@ -131,7 +136,8 @@ export class ListWindows {
     if (!window) return;
     this.#of.delete(subscriber);
     window.peers.delete(subscriber);
-    if (window.peers.size > 0) return;
+    window.topic?.leave(subscriber);
+    if (window.peers.size > 0 || (window.topic?.size ?? 0) > 0) return;
     this.#byKey.delete(window.key);
     this.#sorted.splice(this.#sorted.indexOf(window, this.#firstAt(window.offset)), 1);
   }
@@ -252,4 +258,56 @@ export function sendNewer(
     for (const text of texts) subscriber.sendText(text);
     peers.set(subscriber, change.version);
   }
+}
+
+/**
+ * {@linkcode sendNewer} for a window: the topic's members get the change by
+ * one publish per frame, the other subscribers each through their own sends,
+ * after which those in step join the topic.
+ *
+ * @example
+ * ```ts
+ * import { ListWindows, sendWindow } from "./list_windows.ts";
+ * const windows = new ListWindows();
+ * const window = windows.enter({ sendText: (text) => console.log(text) }, { page: 0, size: 20 }, 3);
+ * sendWindow(window, { texts: ['{"func":"set_count"}'], version: 4 });
+ * ```
+ */
+export function sendWindow(window: ListWindow, change: WindowChange): void {
+  const { peers, topic } = window;
+  if (topic) {
+    for (const subscriber of topic.publish(change)) {
+      peers.set(subscriber, change.version);
+    }
+  }
+  if (peers.size === 0) return;
+  const joining = window.topic ??= new WindowTopic();
+  const { version, deferred } = change;
+  for (const [subscriber, seen] of peers) {
+    if (seen < version) {
+      if (deferred?.(subscriber)) continue;
+      const texts = subscriber.marksChanges && change.marked ? change.marked : change.texts;
+      for (const text of texts) subscriber.sendText(text);
+      peers.set(subscriber, version);
+    } else if (seen > version) continue;
+    // Deleting the entry being visited leaves the iteration intact.
+    if (joining.admit(subscriber, version)) peers.delete(subscriber);
+  }
+}
+
+/**
+ * Ends a window's topic before it is read again: its members are ordinary
+ * subscribers once more, reflecting the version the topic did.
+ *
+ * @example
+ * ```ts
+ * import { ListWindows, leaveTopic } from "./list_windows.ts";
+ * const windows = new ListWindows();
+ * leaveTopic(windows.enter({ sendText() {} }, { page: 0, size: 20 }, 3));
+ * ```
+ */
+export function leaveTopic(window: ListWindow): void {
+  const topic = window.topic;
+  if (!topic || topic.size === 0) return;
+  for (const subscriber of topic.clear()) window.peers.set(subscriber, topic.version);
 }

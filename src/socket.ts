@@ -81,6 +81,12 @@ export interface Topics {
    */
   publish(topic: string, text: string): boolean;
   /**
+   * Sends several frames, in order, to every socket subscribed to `topic`,
+   * where the runtime can hand them to each socket in one write; answers
+   * like {@linkcode publish}. Without it, each frame is published in turn.
+   */
+  publishAll?(topic: string, texts: readonly string[]): boolean;
+  /**
    * Queued bytes past which a socket counts as backed up (default 0): after
    * a `publish` that answered `false`, such sockets leave the group's topic.
    */

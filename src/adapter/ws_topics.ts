@@ -1,8 +1,8 @@
 /**
  * Topics for `ws` sockets (Node, and Deno through `node:http`): the same
- * text frame to every socket of a topic, framed once and written as one
- * buffer per socket, instead of `ws.send` framing and converting the text
- * again for each socket.
+ * text frame (or frames) to every socket of a topic, framed once and written
+ * as one buffer per socket, instead of `ws.send` framing and converting the
+ * text again for each socket, and writing each frame on its own.
  *
  * @module
  */
@@ -53,25 +53,35 @@ function frame(text: string): Buffer {
 export const wsTopics: Topics = {
   backedUpBytes: BACKED_UP_BYTES,
   publish(topic: string, text: string): boolean {
-    const sockets = topics.get(topic);
-    if (!sockets) return true;
-    let framed: Buffer | undefined;
-    let clear = true;
-    for (const ws of sockets) {
-      if (ws.readyState !== 1) continue;
-      const { _socket: socket, _sender: sender } = ws as unknown as WsInternals;
-      // With nothing queued in `ws` itself, a raw write keeps the frame order.
-      if (socket && sender && sender._state === 0 && sender._queue.length === 0) {
-        socket.write(framed ??= frame(text));
-        if (socket.writableLength > BACKED_UP_BYTES) clear = false;
-      } else {
-        ws.send(text);
-        clear = false;
-      }
-    }
-    return clear;
+    return publishFramed(topic, [text]);
+  },
+  publishAll(topic: string, texts: readonly string[]): boolean {
+    return publishFramed(topic, texts);
   },
 };
+
+/** Writes `texts`, framed once into one buffer, to each socket of `topic`: one write each. */
+function publishFramed(topic: string, texts: readonly string[]): boolean {
+  const sockets = topics.get(topic);
+  if (!sockets) return true;
+  let framed: Buffer | undefined;
+  let clear = true;
+  for (const ws of sockets) {
+    if (ws.readyState !== 1) continue;
+    const { _socket: socket, _sender: sender } = ws as unknown as WsInternals;
+    // With nothing queued in `ws` itself, a raw write keeps the frame order.
+    if (socket && sender && sender._state === 0 && sender._queue.length === 0) {
+      socket.write(
+        framed ??= texts.length === 1 ? frame(texts[0]) : Buffer.concat(texts.map(frame)),
+      );
+      if (socket.writableLength > BACKED_UP_BYTES) clear = false;
+    } else {
+      for (const text of texts) ws.send(text);
+      clear = false;
+    }
+  }
+  return clear;
+}
 
 /**
  * The `ws` socket class the adapter's server makes: a `ws` WebSocket that
