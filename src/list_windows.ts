@@ -8,7 +8,7 @@
  * already got through a fresher `set_all` is not sent twice (see
  * {@linkcode sendNewer}). Subscribers in step whose sockets offer topics are
  * members of the window's {@linkcode WindowTopic} instead, which reaches them
- * with one publish per frame (see {@linkcode sendWindow}).
+ * with one publish per change (see {@linkcode sendWindow}).
  *
  * One {@linkcode ListWindows} holds the views that share one index space, in
  * which a subscriber has at most one view. Views that differ in something
@@ -143,6 +143,20 @@ export class ListWindows {
   }
 
   /**
+   * Takes a subscriber off its window's topic (a no-op when it is on none):
+   * its window sends to it itself again, from the version the topic reflects.
+   */
+  offTopic(subscriber: Subscriber): void {
+    const window = this.#of.get(subscriber);
+    const topic = window?.topic;
+    if (!topic) return;
+    const member = topic.has(subscriber);
+    // Also for one that left backed up: it is among the peers already, and must not come back.
+    topic.leave(subscriber);
+    if (member) window.peers.set(subscriber, topic.version);
+  }
+
+  /**
    * The windows that hold this index; `maxSize` bounds every window's size,
    * so only windows starting less than `maxSize` before it are looked at.
    */
@@ -262,7 +276,7 @@ export function sendNewer(
 
 /**
  * {@linkcode sendNewer} for a window: the topic's members get the change by
- * one publish per frame, the other subscribers each through their own sends,
+ * one publish, the other subscribers each through their own sends,
  * after which those in step join the topic.
  *
  * @example

@@ -253,6 +253,15 @@ export class LocalList<T = unknown> {
     return this.#serial(() => this.#items.drop(subscriber, id));
   }
 
+  /**
+   * The subscriber now asks for change markers: if its view gets frames
+   * through the window's topic of unmarked ones, it leaves it at once (a
+   * change under way then reaches it through its own sends, marked).
+   */
+  marksChanged(subscriber: Subscriber): void {
+    this.#windows.offTopic(subscriber);
+  }
+
   /** Ends every subscription of a subscriber: its view and its items. */
   drop(subscriber: Subscriber): Promise<void> {
     return this.#serial(() => {

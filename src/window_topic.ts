@@ -77,6 +77,11 @@ export class WindowTopic {
     return true;
   }
 
+  /** Whether `subscriber` is a member. */
+  has(subscriber: Subscriber): boolean {
+    return (this.#plain?.has(subscriber) ?? false) || (this.#marked?.has(subscriber) ?? false);
+  }
+
   /** Removes `subscriber` (a no-op when it is no member). */
   leave(subscriber: Subscriber): void {
     this.#plain?.leave(subscriber);

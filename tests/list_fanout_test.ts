@@ -3,7 +3,8 @@
  * carries a window's frames (Bun's `publish`, pre-framed writes on `ws`):
  * after every batch of inserts, deletes and sets, each view built from its
  * frames equals a fresh read of its page; subscribers that asked for change
- * markers get them and the others do not; a connection that did not
+ * markers get them and the others do not (a connection that asks for them
+ * later gets them from then on); a connection that did not
  * subscribe gets nothing. A view whose reader stops leaves that path and
  * catches up once it reads again, its frames still applying cleanly.
  */
@@ -38,12 +39,15 @@ describe("list fan-out", () => {
     const item = (): Item => ({ n: ++serial, pad: "x".repeat(serial % 50) });
     for (let i = 0; i < 20; i++) await source.insert(i, item());
     const list = hub.list("todos", { source, schema, maxPageSize: 5 });
+    hub.list("other", { source: new MemoryListSource<Item>(), schema });
     hub.function("echo", { handler: (args) => args });
     await withServedHub({ hub, accept: ["echo"] }, async ({ open }) => {
+      // `later`: asks for markers (on another list) from batch 3 on.
       const views = [
         { page: 0, size: 5, more: false },
         { page: 0, size: 5, more: false },
         { page: 0, size: 5, more: true },
+        { page: 0, size: 5, more: false, later: true },
         { page: 1, size: 5, more: false },
         { page: 1, size: 5, more: true },
         { page: 3, size: 4, more: false },
@@ -59,13 +63,21 @@ describe("list fan-out", () => {
         });
         const mirror = new PageMirror();
         mirror.apply(await client.next((f) => isList(f) && f.func === "set_all"));
-        return { ...spec, client, mirror, marked: 0 };
+        return { ...spec, client, mirror, marked: 0, markedBefore: 0 };
       });
       const opened = await Promise.all(views);
       const bystander = await open();
 
       const next = random(7);
       for (let batch = 0; batch < 8; batch++) {
+        if (batch === 3) {
+          for (const view of opened.filter((view) => view.later)) {
+            view.markedBefore = view.marked;
+            view.more = true;
+            view.client.send({ func: "subscribe", type: "list", name: "other", more: true });
+            await view.client.next((f) => f.name === "other" && f.func === "set_all");
+          }
+        }
         for (let op = 0; op < 40; op++) {
           const total = await source.count();
           const roll = next();
@@ -95,6 +107,10 @@ describe("list fan-out", () => {
       for (const view of opened) {
         if (view.more) assert.ok(view.marked > 0, "a view that asked got change markers");
         else assert.equal(view.marked, 0, "a view that did not ask got no markers");
+        if (view.later) {
+          assert.equal(view.markedBefore, 0, "no markers before asking");
+          assert.ok(view.marked > 0, "markers after asking, on a view opened before");
+        }
       }
       assert.deepEqual(await bystander.drain(), [], "a connection that did not subscribe");
     });

@@ -125,7 +125,7 @@ export class ListAccess {
   /** Answers a list `get`: a page of a view held, or one item (of a view or item held). */
   get(message: MessageWithFunc<"get"> & { type: "list" }): Promise<void> {
     const peer = this.#o.peer;
-    if (message.more) peer.marksChanges = true;
+    if (message.more) this.#askMarkers();
     const target = this.#target(message);
     const pkey = target.query ? target.key : undefined;
     const viewKey = subscriptionKey("list", message.name, undefined, pkey);
@@ -147,7 +147,7 @@ export class ListAccess {
   /** Opens or moves a view, or subscribes to an item. */
   subscribe(message: MessageWithFunc<"subscribe"> & { type: "list" }): Promise<void> {
     const peer = this.#o.peer;
-    if (message.more) peer.marksChanges = true;
+    if (message.more) this.#askMarkers();
     const target = this.#target(message);
     const id = message.id;
     const pkey = target.query ? target.key : undefined;
@@ -203,6 +203,19 @@ export class ListAccess {
       : handle.list.unsubscribe(peer);
     handle.release();
     return done;
+  }
+
+  /**
+   * The connection asks for change markers from now on, for every view it
+   * has: views that got their frames through a topic of unmarked frames
+   * leave it (they join one of marked frames with their next change).
+   */
+  #askMarkers(): void {
+    const peer = this.#o.peer;
+    if (peer.marksChanges) return;
+    peer.marksChanges = true;
+    for (const list of this.#listSet ?? []) list.marksChanged(peer);
+    for (const handle of this.#queryMap?.values() ?? []) handle.list.marksChanged(peer);
   }
 
   /** Ends every view and item subscription of the connection. */
