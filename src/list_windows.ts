@@ -121,7 +121,8 @@ export class ListWindows {
     let window = this.#byKey.get(key);
     if (!window) {
       const { page, size } = spec;
-      window = { key, page, size, offset: page * size, peers: new Map() };
+      // `topic` from the start: every window keeps one shape for the loops over them.
+      window = { key, page, size, offset: page * size, peers: new Map(), topic: undefined };
       this.#byKey.set(key, window);
       this.#sorted.splice(this.#firstAt(window.offset, size), 0, window);
     }
