@@ -56,12 +56,10 @@ export class GroupSend {
 
   /** Makes `subscriber` a member if its socket offers topics and is not congested. */
   join(subscriber: Subscriber): boolean {
-    const socket = (subscriber as { socket?: Partial<GroupSocket> }).socket;
-    if (!socket?.topics || typeof socket.subscribe !== "function" || isCongested(subscriber)) {
-      return false;
-    }
+    const socket = topicSocket(subscriber);
+    if (!socket || isCongested(subscriber)) return false;
     socket.subscribe(this.#topic);
-    this.#members.set(subscriber, socket as GroupSocket);
+    this.#members.set(subscriber, socket);
     const host = this.#hosts.get(socket.topics);
     if (host) host.count++;
     else {
@@ -195,6 +193,23 @@ export interface Moved {
   readonly left: readonly Subscriber[];
   /** Former members that drained: the topic reaches them from the next frame. */
   readonly back: readonly Subscriber[];
+}
+
+/**
+ * The subscriber's socket if it can join topics (a peer whose socket offers
+ * the runtime's topics), else `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { topicSocket } from "./group_send.ts";
+ * topicSocket({ sendText() {} }); // undefined: no socket
+ * ```
+ */
+export function topicSocket(subscriber: Subscriber): GroupSocket | undefined {
+  const socket = (subscriber as { socket?: Partial<GroupSocket> }).socket;
+  return socket?.topics && typeof socket.subscribe === "function"
+    ? socket as GroupSocket
+    : undefined;
 }
 
 /** One publish of one frame or several; `false` when some socket is backed up. */

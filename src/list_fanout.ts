@@ -18,7 +18,7 @@ import {
 import type { ItemSubscriptions } from "./list_items.ts";
 import {
   classify,
-  leaveTopic,
+  endTopic,
   type ListWindow,
   type ListWindows,
   planShift,
@@ -225,7 +225,7 @@ export class ListFanout<T> {
    */
   async #refresh(window: ListWindow, version: number): Promise<() => void> {
     // Members behind get the page like everyone else, through their own sends.
-    if (window.topic && window.topic.version < version) leaveTopic(window);
+    if (window.topic && window.topic.version < version) endTopic(window);
     let behind = false;
     for (const seen of window.peers.values()) behind ||= seen < version;
     if (!behind) return () => {};

@@ -316,12 +316,12 @@ export function sendWindow(window: ListWindow, change: WindowChange): void {
  *
  * @example
  * ```ts
- * import { ListWindows, leaveTopic } from "./list_windows.ts";
+ * import { ListWindows, endTopic } from "./list_windows.ts";
  * const windows = new ListWindows();
- * leaveTopic(windows.enter({ sendText() {} }, { page: 0, size: 20 }, 3));
+ * endTopic(windows.enter({ sendText() {} }, { page: 0, size: 20 }, 3));
  * ```
  */
-export function leaveTopic(window: ListWindow): void {
+export function endTopic(window: ListWindow): void {
   const topic = window.topic;
   if (!topic || topic.size === 0) return;
   for (const subscriber of topic.clear()) window.peers.set(subscriber, topic.version);

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { GroupSend } from "./group_send.ts";
+import { GroupSend, topicSocket } from "./group_send.ts";
 import type { Subscriber } from "./socket.ts";
 
 const NOBODY: readonly Subscriber[] = Object.freeze([]);
@@ -66,8 +66,8 @@ export class WindowTopic {
    * topics, and it is not backed up.
    */
   admit(subscriber: Subscriber, version: number): boolean {
-    // Most subscribers that cannot join (no socket, or one without topics) stop here.
-    if (!(subscriber as { socket?: { topics?: unknown } }).socket?.topics) return false;
+    // Subscribers that can never join (no socket, or one without topics) stop here.
+    if (!topicSocket(subscriber)) return false;
     if (version !== this.version && this.size > 0) return false;
     const group = subscriber.marksChanges
       ? this.#marked ??= new GroupSend()

@@ -13,21 +13,15 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { Hub } from "../mod.ts";
 import { MemoryListSource } from "../stores/memory.ts";
+import { random } from "../src/testing/kit.ts";
 import { PageMirror } from "./helpers/page_mirror.ts";
 import type { Frame, RawSocket } from "./helpers/raw_socket.ts";
 import { withServedHub } from "./helpers/serve_hub.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
+import { waitUntil } from "./helpers/wait.ts";
 
 const schema = v.object({ n: v.number(), pad: v.string() });
 type Item = v.InferOutput<typeof schema>;
-
-/** A small deterministic generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
-  };
-}
 
 const isList = (frame: Frame) => frame.type === "list" && frame.name === "todos";
 
@@ -157,23 +151,19 @@ describe("list fan-out", () => {
           if (n % 100 === 0) await new Promise((r) => setTimeout(r, 1));
         }
         slow.socket.resume();
-        let caughtUp = false;
-        for (let tries = 0; tries < 300 && !caughtUp; tries++) {
-          caughtUp = await inStep();
-          if (!caughtUp) await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.ok(caughtUp, "the slow view caught up with its page");
+        await waitUntil(inStep, {
+          timeout: 30_000,
+          what: "the slow view to catch up with its page",
+        });
         // Reading again: inserts and deletes reach it as frames that apply to its copy.
         for (let n = 0; n < 300; n++) {
           if (n % 2 === 0) await list.insert(n % 7, { n, pad: "z" });
           else await list.delete((await source.page(n % 9, 1)).items[0].id);
         }
-        let again = false;
-        for (let tries = 0; tries < 100 && !again; tries++) {
-          again = await inStep();
-          if (!again) await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.ok(again, "the slow view follows the changes after");
+        await waitUntil(inStep, {
+          timeout: 10_000,
+          what: "the slow view to follow the changes after",
+        });
         for (const frame of (await reader.drain()).filter(isList)) readerMirror.apply(frame);
         assert.deepEqual(readerMirror.items, slowMirror.items, "both views show the same page");
       } finally {

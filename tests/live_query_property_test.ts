@@ -24,6 +24,7 @@ import { PageMirror } from "./helpers/page_mirror.ts";
 import { type Frame, RawSocket } from "./helpers/raw_socket.ts";
 import { type ServerRuntime, spawnServer } from "./helpers/spawn_server.ts";
 import { waitUntil } from "./helpers/wait.ts";
+import { random } from "../src/testing/kit.ts";
 
 const STEPS = 240;
 const ROOMS = ["a", "b", "c"];
@@ -31,18 +32,6 @@ const SOCKETS = 3;
 const MAX_SOCKETS = 12;
 // Few distinct timestamps: ties make the id break them.
 const TIMES = 40;
-
-/** A small seeded generator (mulberry32), so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface View {
   socket: number;

@@ -20,6 +20,7 @@ import {
   type SqliteStatement,
 } from "../stores/sqlite_driver.ts";
 import { waitUntil } from "./helpers/wait.ts";
+import { random } from "../src/testing/kit.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "socksync-feed-"));
 let files = 0;
@@ -121,16 +122,6 @@ async function converged(mirror: Mirror, db: SqliteDriver, list: string, what: s
     return isDeepStrictEqual(mirror.items, file.items) && mirror.version === file.version;
   }, { what, timeout: 10_000 });
   assert.deepEqual(mirror.errors, [], `${what}: changes that did not follow on`);
-}
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function randomWrite(store: SqliteStore, list: string, rand: () => number, n: number) {

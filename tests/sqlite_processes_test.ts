@@ -18,6 +18,7 @@ import { openSqliteDriver } from "../stores/sqlite_driver.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 import { type ServerRuntime, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
 import { waitUntil } from "./helpers/wait.ts";
+import { random } from "../src/testing/kit.ts";
 
 interface Todo {
   text: string;
@@ -37,16 +38,6 @@ interface Mirror {
   client: Client;
   counter: VarMirror<number>;
   view: ListView<Todo>;
-}
-
-/** A seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test(`two servers (${RUNTIMES.join(" + ")}) on one SQLite file: every mirror follows both`, {

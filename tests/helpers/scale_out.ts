@@ -20,6 +20,7 @@ import type { MessageValue } from "../../demo/chat_schema.ts";
 import { webSocketClass } from "./raw_socket.ts";
 import { type ServerRuntime, type SpawnedServer, spawnServer } from "./spawn_server.ts";
 import { waitUntil } from "./wait.ts";
+import { random } from "../../src/testing/kit.ts";
 
 /** A todo of the demo. */
 export interface Todo {
@@ -94,16 +95,6 @@ export interface Mirrors {
   chat: ListView<MessageValue> | undefined;
   /** Every counter value the mirror showed, in order. */
   seen: number[];
-}
-
-/** A seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
-export function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A page of a chat room as the database holds it, newest first. */
