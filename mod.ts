@@ -23,11 +23,11 @@ export {
   type HubOptions,
   type HubParamListOptions,
   type TypedListOptions,
-} from "./src/hub.ts";
-export { ParamList, type ParamListOptions, type QueryHandle } from "./src/param_list.ts";
-export type { CallContext, LocalFunction } from "./src/local_function.ts";
-export { type ListOptions, LocalList } from "./src/local_list.ts";
-export { LocalVar, type VarOptions } from "./src/local_var.ts";
+} from "./src/server/hub.ts";
+export { ParamList, type ParamListOptions, type QueryHandle } from "./src/server/param_list.ts";
+export type { CallContext, LocalFunction } from "./src/server/local_function.ts";
+export { type ListOptions, LocalList } from "./src/server/local_list.ts";
+export { LocalVar, type VarOptions } from "./src/server/local_var.ts";
 export {
   ListMirror,
   type ListSnapshot,
@@ -36,8 +36,8 @@ export {
   type SnapshotItem,
   VarMirror,
   type VarSnapshot,
-} from "./src/mirror.ts";
-export { ItemMirror, type ItemSnapshot } from "./src/item_mirror.ts";
+} from "./src/client/mirror.ts";
+export { ItemMirror, type ItemSnapshot } from "./src/client/item_mirror.ts";
 export type {
   ApiOf,
   ApiShape,
@@ -52,8 +52,8 @@ export type {
   ResultOf,
   UntypedApi,
   VarName,
-} from "./src/api.ts";
-export type { OptimisticChange } from "./src/optimistic.ts";
+} from "./src/protocol/api.ts";
+export type { OptimisticChange } from "./src/client/optimistic.ts";
 export {
   type AccessRequest,
   type CallOptions,
@@ -61,9 +61,9 @@ export {
   Peer,
   type PeerOptions,
   type Registry,
-} from "./src/peer.ts";
-export { DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/limits.ts";
-export type { SocketLike, Subscriber } from "./src/socket.ts";
+} from "./src/peer/peer.ts";
+export { DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/peer/limits.ts";
+export type { SocketLike, Subscriber } from "./src/peer/socket.ts";
 export {
   Client,
   type ClientCallOptions,
@@ -75,8 +75,12 @@ export {
   ListView,
   type WebSocketConstructor,
   type WebSocketLike,
-} from "./src/client.ts";
-export { backoffDelay, type BackoffDelayOptions, type BackoffOptions } from "./src/backoff.ts";
+} from "./src/client/client.ts";
+export {
+  backoffDelay,
+  type BackoffDelayOptions,
+  type BackoffOptions,
+} from "./src/client/backoff.ts";
 export type {
   ListChange,
   ListItem,

@@ -13,7 +13,7 @@
  * Prints p50/p99 (ms) per path and the ratios to the baseline.
  */
 import process from "node:process";
-import { openPgClient } from "../stores/postgres_driver.ts";
+import { openPgClient } from "../stores/postgres/driver.ts";
 import { webSocketClass } from "../tests/helpers/raw_socket.ts";
 import { type SpawnedServer, spawnServer } from "../tests/helpers/spawn_server.ts";
 import { args, fmt, machine, type Runtime, table } from "./lib.ts";

@@ -193,7 +193,7 @@ function report(all: Result[]): string {
     `Baseline (same runtime, same run, rounds interleaved): the same 100-byte frame sent raw — ` +
     RUNTIMES.map((rt) => `${rt}: ${rawName[rt]}`).join("; ") +
     `. Socket.IO 4 (\`io.emit\`, websocket transport) is the peer on Node. ` +
-    `On Deno, SockSync serves through \`node:http\` and \`ws\` (see \`src/adapter/deno.ts\`): ` +
+    `On Deno, SockSync serves through \`node:http\` and \`ws\` (see \`src/serve/adapter/deno.ts\`): ` +
     `the \`ws\` send loop on that same path is a reference row. ` +
     `Servers pinned to core 0, clients (one Node process per server, \`ws\` / \`socket.io-client\`) to core 1. ` +
     `${ROUNDS} rounds; a round is max(5, 10000/N) fires. ` +

@@ -47,8 +47,8 @@ interface Server {
 }
 
 async function socksyncServer(): Promise<Server> {
-  const { Hub } = await import("../src/hub.ts");
-  const { serve } = await import("../src/serve.ts");
+  const { Hub } = await import("../src/server/hub.ts");
+  const { serve } = await import("../src/serve/serve.ts");
   const v = await import("valibot");
   // Caps (connections, idle timeout) raised past the benchmark's sizes.
   const hub = new Hub(
@@ -72,9 +72,9 @@ async function socksyncServer(): Promise<Server> {
  * `fire 4` is the floor: one pre-encoded `set_count` written to every socket.
  */
 async function listServer(): Promise<Server> {
-  const { Hub } = await import("../src/hub.ts");
-  const { serve } = await import("../src/serve.ts");
-  const { MemoryListSource } = await import("../stores/memory.ts");
+  const { Hub } = await import("../src/server/hub.ts");
+  const { serve } = await import("../src/serve/serve.ts");
+  const { MemoryListSource } = await import("../stores/memory/mod.ts");
   const v = await import("valibot");
   const items = Number(process.env.BENCH_LIST_ITEMS ?? 100_000);
   const source = new MemoryListSource<{ n: number; text: string }>();

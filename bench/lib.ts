@@ -14,8 +14,8 @@ import { fileURLToPath } from "node:url";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const BENCHMARKS = join(ROOT, "BENCHMARKS.md");
 
-import { detectRuntime } from "../src/adapter/shared.ts";
-export type { Runtime } from "../src/adapter/shared.ts";
+import { detectRuntime } from "../src/serve/adapter/shared.ts";
+export type { Runtime } from "../src/serve/adapter/shared.ts";
 
 /** The runtime running this benchmark (the library's own check). */
 export const runtime = detectRuntime;

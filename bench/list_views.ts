@@ -15,9 +15,9 @@
  */
 import process from "node:process";
 import * as v from "valibot";
-import { LocalList } from "../src/local_list.ts";
-import type { Subscriber } from "../src/socket.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { LocalList } from "../src/server/local_list.ts";
+import type { Subscriber } from "../src/peer/socket.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import {
   args,
   commandLine,

@@ -6,8 +6,8 @@
  */
 import * as v from "valibot";
 import { Hub } from "../mod.ts";
-import { openPgClient } from "../stores/postgres_driver.ts";
-import { openPostgresTables, postgresTable } from "../stores/postgres_table.ts";
+import { openPgClient } from "../stores/postgres/driver.ts";
+import { openPostgresTables, postgresTable } from "../stores/postgres/table/mod.ts";
 import { POSTGRES_URL } from "../tests/helpers/postgres.ts";
 import { webSocketClass } from "../tests/helpers/raw_socket.ts";
 import { serveHub } from "../tests/helpers/serve_hub.ts";

@@ -22,9 +22,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { sequentialOrderKeys } from "../stores/order_key.ts";
+import { sequentialOrderKeys } from "../stores/common/order_key.ts";
 import type { ListSource, Store } from "../src/store.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import {
   args,
   commandLine,
@@ -107,8 +107,8 @@ async function memoryBench(n: number): Promise<Bench> {
 
 // ---------------------------------------------------------------- sqlite
 async function sqliteBench(n: number, dir: string): Promise<Bench> {
-  const { openSqliteStore } = await import("../stores/sqlite.ts");
-  const { openSqliteDriver } = await import("../stores/sqlite_driver.ts");
+  const { openSqliteStore } = await import("../stores/sqlite/mod.ts");
+  const { openSqliteDriver } = await import("../stores/sqlite/driver.ts");
   const path = join(dir, `bench-${n}.db`);
   const store: Store = await openSqliteStore({ path });
   const name = "bench";
@@ -170,7 +170,7 @@ async function sqliteBench(n: number, dir: string): Promise<Bench> {
 
 // ---------------------------------------------------------------- redis
 async function redisBench(n: number): Promise<Bench> {
-  const { openRedisStore } = await import("../stores/redis.ts");
+  const { openRedisStore } = await import("../stores/redis/mod.ts");
   const { Redis } = await import("ioredis");
   const prefix = `socksync-bench-${process.pid}-${n}:`;
   const client = new Redis(REDIS_URL);

@@ -24,10 +24,10 @@
  * `--write` puts the table into BENCHMARKS.md (section `stores-postgres`).
  */
 import process from "node:process";
-import { sequentialOrderKeys } from "../stores/order_key.ts";
+import { sequentialOrderKeys } from "../stores/common/order_key.ts";
 import type { ListSource, Store } from "../src/store.ts";
-import { openPostgresStore } from "../stores/postgres.ts";
-import { openPgClient, type PgSql, pgTables } from "../stores/postgres_driver.ts";
+import { openPostgresStore } from "../stores/postgres/mod.ts";
+import { openPgClient, type PgSql, pgTables } from "../stores/postgres/driver.ts";
 import { latency } from "./stores_postgres_latency.ts";
 import {
   args,

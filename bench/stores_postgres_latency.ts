@@ -7,8 +7,8 @@
  */
 import process from "node:process";
 import type { Store } from "../src/store.ts";
-import { openPostgresStore } from "../stores/postgres.ts";
-import { openPgClient } from "../stores/postgres_driver.ts";
+import { openPostgresStore } from "../stores/postgres/mod.ts";
+import { openPgClient } from "../stores/postgres/driver.ts";
 import { fmt } from "./lib.ts";
 
 /**
@@ -35,7 +35,7 @@ export async function latency(URL: string, samples: number): Promise<string[][]>
     },
   });
   try {
-    const { openRedisStore } = await import("../stores/redis.ts");
+    const { openRedisStore } = await import("../stores/redis/mod.ts");
     const { deleteRedisPrefix } = await import("../tests/helpers/stores.ts");
     const prefix = `socksync-bench-latency-${process.pid}:`;
     const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

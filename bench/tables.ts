@@ -19,10 +19,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { compareSqlValues, RankIndex } from "../stores/rank_index.ts";
-import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite_driver.ts";
-import { sqliteTable } from "../stores/sqlite_table.ts";
-import { changeWatcher } from "../stores/sqlite_changes.ts";
+import { compareSqlValues, RankIndex } from "../stores/table/rank_index.ts";
+import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite/driver.ts";
+import { sqliteTable } from "../stores/sqlite/table/mod.ts";
+import { changeWatcher } from "../stores/sqlite/changes.ts";
 import { args, commandLine, fmt, fs, sectionHead, stats, table, writeSection } from "./lib.ts";
 import { servedViews } from "./tables_served.ts";
 

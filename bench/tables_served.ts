@@ -8,9 +8,9 @@
 import process from "node:process";
 import { Hono } from "hono";
 import { Hub } from "../mod.ts";
-import { serve } from "../src/serve.ts";
-import { changeWatcher } from "../stores/sqlite_changes.ts";
-import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite_driver.ts";
+import { serve } from "../src/serve/serve.ts";
+import { changeWatcher } from "../stores/sqlite/changes.ts";
+import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite/driver.ts";
 import { addChat } from "../demo/chat.ts";
 import { sqliteChat } from "../demo/chat_sqlite.ts";
 import { webSocketClass } from "../tests/helpers/raw_socket.ts";

@@ -64,7 +64,7 @@ export interface DemoHubOptions {
  *
  * @example
  * ```ts
- * import { memoryStore } from "../stores/memory.ts";
+ * import { memoryStore } from "../stores/memory/mod.ts";
  * import { createDemoHub } from "./app.ts";
  * const hub = createDemoHub(memoryStore());
  * await hub.close();
@@ -154,7 +154,7 @@ export interface DemoPage {
  *
  * @example
  * ```ts
- * import { memoryStore } from "../stores/memory.ts";
+ * import { memoryStore } from "../stores/memory/mod.ts";
  * import { createDemoHub, type DemoAppOptions } from "./app.ts";
  * const store = memoryStore();
  * const options: DemoAppOptions = { hub: createDemoHub(store), store, runtime: "node" };
@@ -177,7 +177,7 @@ export interface DemoAppOptions {
  *
  * @example
  * ```ts
- * import { memoryStore } from "../stores/memory.ts";
+ * import { memoryStore } from "../stores/memory/mod.ts";
  * import { createDemoApp, createDemoHub } from "./app.ts";
  * const store = memoryStore();
  * const app = createDemoApp({ hub: createDemoHub(store), store, runtime: "deno" });

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { pgError } from "../stores/postgres_driver.ts";
-import { openPostgresTables, postgresTable } from "../stores/postgres_table.ts";
+import { pgError } from "../stores/postgres/driver.ts";
+import { openPostgresTables, postgresTable } from "../stores/postgres/table/mod.ts";
 import type { ChatTable, MessageValue } from "./chat_schema.ts";
 
 /**

@@ -7,9 +7,9 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { changeWatcher } from "../stores/sqlite_changes.ts";
-import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite_driver.ts";
-import { sqliteTable } from "../stores/sqlite_table.ts";
+import { changeWatcher } from "../stores/sqlite/changes.ts";
+import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite/driver.ts";
+import { sqliteTable } from "../stores/sqlite/table/mod.ts";
 import type { ChatTable, MessageValue } from "./chat_schema.ts";
 import type { StoreConfig } from "./config.ts";
 

@@ -202,17 +202,17 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   try {
     switch (config.kind) {
       case "memory":
-        return (await import("../stores/memory.ts")).memoryStore();
+        return (await import("../stores/memory/mod.ts")).memoryStore();
       case "sqlite":
-        return await (await import("../stores/sqlite.ts")).openSqliteStore({
+        return await (await import("../stores/sqlite/mod.ts")).openSqliteStore({
           path: config.path,
         });
       case "redis":
-        return await (await import("../stores/redis.ts")).openRedisStore({
+        return await (await import("../stores/redis/mod.ts")).openRedisStore({
           url: config.url,
         });
       case "postgres":
-        return await (await import("../stores/postgres.ts")).openPostgresStore({
+        return await (await import("../stores/postgres/mod.ts")).openPostgresStore({
           url: config.url,
         });
     }

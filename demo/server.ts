@@ -6,7 +6,7 @@
  */
 // node:process works on Deno, Bun and Node alike; this entry point is not core.
 import process from "node:process";
-import { detectRuntime, serve } from "../src/serve.ts";
+import { detectRuntime, serve } from "../src/serve/serve.ts";
 import { createDemoApp, createDemoHub } from "./app.ts";
 import { openChat } from "./chat.ts";
 import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts";

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import { createElement as h, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
-import { Client } from "../src/client.ts";
+import { Client } from "../src/client/client.ts";
 import {
   createHooks,
   type ListHook,
@@ -20,7 +20,7 @@ import {
   useItem,
   useList,
   useVar,
-} from "../src/react.ts";
+} from "../src/ui/react/mod.ts";
 import { type CountingClient, withDemoClient } from "./helpers/binding_fixture.ts";
 import type { DemoApi } from "../demo/app.ts";
 import { createDocument, type TinyNode } from "./helpers/tiny_dom.ts";

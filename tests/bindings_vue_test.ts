@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type Component, createRenderer, defineComponent, h, ref } from "vue";
-import { Client } from "../src/client.ts";
+import { Client } from "../src/client/client.ts";
 import {
   createHooks,
   type ListHandle,
@@ -18,7 +18,7 @@ import {
   useItem,
   useList,
   useVar,
-} from "../src/vue.ts";
+} from "../src/ui/vue/mod.ts";
 import type { DemoApi } from "../demo/app.ts";
 import { type CountingClient, withDemoClient } from "./helpers/binding_fixture.ts";
 import { createDocument, type TinyNode } from "./helpers/tiny_dom.ts";

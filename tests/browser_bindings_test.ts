@@ -15,8 +15,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { Client } from "../src/client.ts";
-import { detectRuntime } from "../src/serve.ts";
+import { Client } from "../src/client/client.ts";
+import { detectRuntime } from "../src/serve/serve.ts";
 import { ROOT, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
 import { waitUntil } from "./helpers/wait.ts";
 

@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import { detectRuntime } from "../src/serve.ts";
+import { detectRuntime } from "../src/serve/serve.ts";
 import { ROOT, spawnServer } from "./helpers/spawn_server.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

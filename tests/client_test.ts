@@ -1,5 +1,5 @@
 /**
- * The client (`src/client.ts`) against the demo hub served in this process:
+ * The client (`src/client/client.ts`) against the demo hub served in this process:
  * mirrors, list views and paging, calls and their errors, reconnects, and a
  * client that provides functions to the server.
  */
@@ -7,10 +7,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
-import { backoffDelay } from "../src/backoff.ts";
-import { type Client, type ClientOptions, connect } from "../src/client.ts";
-import { serve, type Server } from "../src/serve.ts";
-import { memoryStore } from "../stores/memory.ts";
+import { backoffDelay } from "../src/client/backoff.ts";
+import { type Client, type ClientOptions, connect } from "../src/client/client.ts";
+import { serve, type Server } from "../src/serve/serve.ts";
+import { memoryStore } from "../stores/memory/mod.ts";
 import { createDemoHub } from "../demo/app.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 import { serveHub } from "./helpers/serve_hub.ts";

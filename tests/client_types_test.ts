@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { type ApiOf, type Client, connect, Hub } from "../mod.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 

@@ -13,8 +13,8 @@ import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import { Hono } from "hono";
 import { Hub, type Peer } from "../mod.ts";
-import type { Limits } from "../src/limits.ts";
-import { loadAdapter, serve, type Server } from "../src/serve.ts";
+import type { Limits } from "../src/peer/limits.ts";
+import { loadAdapter, serve, type Server } from "../src/serve/serve.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
 import { waitUntil } from "./helpers/wait.ts";
 

@@ -8,7 +8,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createDemoHub } from "../demo/app.ts";
 import { ConfigError, describeStore, openStore, parseConfig } from "../demo/config.ts";
-import { openPostgresStore } from "../stores/postgres.ts";
+import { openPostgresStore } from "../stores/postgres/mod.ts";
 import { postgresHarness, tempDatabase } from "./helpers/postgres.ts";
 import { freePort } from "./helpers/free_port.ts";
 import { type ServerRuntime, spawnServer } from "./helpers/spawn_server.ts";

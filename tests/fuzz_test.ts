@@ -18,9 +18,9 @@ import process from "node:process";
 import fc from "fast-check";
 import * as v from "valibot";
 import { ErrorCode, Hub, type Peer, type SocketLike, SockSyncError } from "../mod.ts";
-import { decodeFrame } from "../src/wire.ts";
-import type { Limits } from "../src/limits.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { decodeFrame } from "../src/protocol/mod.ts";
+import type { Limits } from "../src/peer/limits.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import type { RawSocket } from "./helpers/raw_socket.ts";
 import { withServedHub } from "./helpers/serve_hub.ts";
 

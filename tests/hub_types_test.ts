@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { Hub, type LocalList, type LocalVar } from "../mod.ts";
-import { MemoryListSource, memoryStore } from "../stores/memory.ts";
+import { MemoryListSource, memoryStore } from "../stores/memory/mod.ts";
 
 const Todo = v.object({ text: v.string(), done: v.optional(v.boolean(), false) });
 type Todo = v.InferOutput<typeof Todo>;

@@ -13,16 +13,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import { Hub } from "../mod.ts";
-import { LocalList } from "../src/local_list.ts";
-import type { Subscriber } from "../src/socket.ts";
+import { LocalList } from "../src/server/local_list.ts";
+import type { Subscriber } from "../src/peer/socket.ts";
 import type { ListListener, ListSource } from "../src/store.ts";
-import { MemoryListSource } from "../stores/memory.ts";
-import { openSqliteStore, sqliteStore } from "../stores/sqlite.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
+import { openSqliteStore, sqliteStore } from "../stores/sqlite/mod.ts";
 import {
   openSqliteDriver,
   type SqliteDriver,
   type SqliteStatement,
-} from "../stores/sqlite_driver.ts";
+} from "../stores/sqlite/driver.ts";
 import type { Frame } from "./helpers/raw_socket.ts";
 import { withServedHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";

@@ -12,7 +12,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { Hub } from "../mod.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import { random } from "../src/testing/kit.ts";
 import { PageMirror } from "./helpers/page_mirror.ts";
 import type { Frame, RawSocket } from "./helpers/raw_socket.ts";

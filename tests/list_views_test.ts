@@ -8,10 +8,16 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as v from "valibot";
 import { Hub, ListMirror, LocalList, type Peer } from "../mod.ts";
-import { ItemSubscriptions } from "../src/list_items.ts";
-import { classify, ListWindows, planShift, sendNewer, viewKey } from "../src/list_windows.ts";
+import { ItemSubscriptions } from "../src/server/fanout/list_items.ts";
+import {
+  classify,
+  ListWindows,
+  planShift,
+  sendNewer,
+  viewKey,
+} from "../src/server/fanout/list_windows.ts";
 import type { ListSource } from "../src/store.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import { storeKinds } from "./helpers/stores.ts";
 import { connectPeer, withServedHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";

@@ -16,7 +16,7 @@ import {
   type LocalList,
   SockSyncError,
 } from "../mod.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 import { waitUntil } from "./helpers/wait.ts";

@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import process from "node:process";
 import { Redis } from "ioredis";
-import { ORDER_KEY_LUA } from "../stores/redis_scripts.ts";
+import { ORDER_KEY_LUA } from "../stores/redis/scripts.ts";
 import {
   isOrderKey,
   ORDER_KEY_DIGITS,
   orderKeyBetween,
   sequentialOrderKeys,
-} from "../stores/order_key.ts";
+} from "../stores/common/order_key.ts";
 
 describe("orderKeyBetween", () => {
   test("starts at a0 and steps the integer part at the ends", () => {
@@ -75,7 +75,7 @@ describe("orderKeyBetween", () => {
   });
 });
 
-describe("the Lua port in stores/redis_scripts.ts", () => {
+describe("the Lua port in stores/redis/scripts.ts", () => {
   test("makes the same keys as orderKeyBetween", async (t) => {
     const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", {
       lazyConnect: true,

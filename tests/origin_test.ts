@@ -10,9 +10,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { Hub } from "../mod.ts";
-import { type GuardOptions, originAllowed } from "../src/guard.ts";
-import { socksync } from "../src/mount.ts";
-import { loadAdapter, serve } from "../src/serve.ts";
+import { type GuardOptions, originAllowed } from "../src/serve/upgrade_guard.ts";
+import { socksync } from "../src/serve/mount.ts";
+import { loadAdapter, serve } from "../src/serve/serve.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
 
 /** The HTTP status of an upgrade with these headers (101: a WebSocket opened). */

@@ -7,10 +7,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { Hub, type SockSyncError } from "../mod.ts";
-import { type ClientErrorInfo, connect } from "../src/client.ts";
-import { serve, type Server } from "../src/serve.ts";
+import { type ClientErrorInfo, connect } from "../src/client/client.ts";
+import { serve, type Server } from "../src/serve/serve.ts";
 import type { ListSource } from "../src/store.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 import { waitUntil } from "./helpers/wait.ts";
 

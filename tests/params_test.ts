@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { Hub, SockSyncError } from "../mod.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import type { Frame, RawSocket } from "./helpers/raw_socket.ts";
 import { withServedHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";

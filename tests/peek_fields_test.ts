@@ -3,7 +3,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { peekFields } from "../src/peer/guard.ts";
+import { peekFields } from "../src/peer/frame_guard.ts";
 
 test("peekFields finds the top-level func, type, name and id without parsing", () => {
   assert.deepEqual(

@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { Hub } from "../mod.ts";
-import type { AccessRequest } from "../src/peer.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import type { AccessRequest } from "../src/peer/peer.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import { RawSocket } from "./helpers/raw_socket.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 

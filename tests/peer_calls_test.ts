@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, type SockSyncError, type VarMirror } from "../mod.ts";
-import { connect } from "../src/client.ts";
+import { connect } from "../src/client/client.ts";
 import { RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";
@@ -140,7 +140,7 @@ test("refuseCalls withdraws a function: the other side's calls to it get error 1
 test("refresh asks for a var's value again, and for a list view's own page", async () => {
   const hub = new Hub();
   hub.var("counter", { schema: v.number(), initial: 5 });
-  const { MemoryListSource } = await import("../stores/memory.ts");
+  const { MemoryListSource } = await import("../stores/memory/mod.ts");
   const source = new MemoryListSource<string>();
   for (const text of ["a", "b", "c", "d", "e"]) await source.insert(0, text);
   hub.list("letters", { source, schema: v.string() });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as v from "valibot";
 import { DEFAULT_LIMITS, Hub, type Limits, Peer } from "../mod.ts";
-import { connect } from "../src/client.ts";
+import { connect } from "../src/client/client.ts";
 import { RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 import { scriptCommand } from "./helpers/spawn_server.ts";

@@ -7,14 +7,14 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { sortedSourceConformance } from "../src/testing.ts";
+import { sortedSourceConformance } from "../src/testing/mod.ts";
 import type { ListChange } from "../src/store.ts";
 import {
   openPostgresTables,
   postgresTable,
   type PostgresTables,
-} from "../stores/postgres_table.ts";
-import type { PgSql } from "../stores/postgres_driver.ts";
+} from "../stores/postgres/table/mod.ts";
+import type { PgSql } from "../stores/postgres/driver.ts";
 import { postgresHarness } from "./helpers/postgres.ts";
 import { waitUntil } from "./helpers/wait.ts";
 

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import type { RawSocket } from "./helpers/raw_socket.ts";
 import { type Served, withServedHub } from "./helpers/serve_hub.ts";
 

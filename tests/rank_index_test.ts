@@ -1,13 +1,13 @@
 /**
- * The rank index of table bindings (stores/rank_index.ts) against a sorted array, and
+ * The rank index of table bindings (stores/table/rank_index.ts) against a sorted array, and
  * its value order against SQLite's own ORDER BY.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { compareSqlValues, RankIndex } from "../stores/rank_index.ts";
-import type { SqlValue } from "../stores/sqlite_changes.ts";
-import { openSqliteDriver } from "../stores/sqlite_driver.ts";
+import { compareSqlValues, RankIndex } from "../stores/table/rank_index.ts";
+import type { SqlValue } from "../stores/sqlite/changes.ts";
+import { openSqliteDriver } from "../stores/sqlite/driver.ts";
 
 describe("RankIndex", () => {
   test("matches a sorted array over random inserts and removals", () => {

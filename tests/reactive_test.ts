@@ -18,7 +18,7 @@ import {
   type LocalList,
   VarMirror,
 } from "../mod.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 import { waitUntil } from "./helpers/wait.ts";

@@ -18,9 +18,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { PgSql } from "../stores/postgres_driver.ts";
-import { openPgClient } from "../stores/postgres_driver.ts";
-import { openPostgresStore } from "../stores/postgres.ts";
+import type { PgSql } from "../stores/postgres/driver.ts";
+import { openPgClient } from "../stores/postgres/driver.ts";
+import { openPostgresStore } from "../stores/postgres/mod.ts";
 import type { MessageValue } from "../demo/chat_schema.ts";
 import { privateServer, privateServerBin } from "./helpers/postgres.ts";
 import { type ChatTruth, ROOM, RUNTIMES, scaleOutSkip, withScaleOut } from "./helpers/scale_out.ts";

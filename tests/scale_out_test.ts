@@ -17,7 +17,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
-import { openRedisStore } from "../stores/redis.ts";
+import { openRedisStore } from "../stores/redis/mod.ts";
 import { freePort } from "./helpers/free_port.ts";
 import { RUNTIMES, scaleOutSkip, withScaleOut } from "./helpers/scale_out.ts";
 import { killedInstance, sharedChanges } from "./helpers/scale_out_checks.ts";

@@ -5,8 +5,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type Client, connect } from "../src/client.ts";
-import { detectRuntime } from "../src/serve.ts";
+import { type Client, connect } from "../src/client/client.ts";
+import { detectRuntime } from "../src/serve/serve.ts";
 import { type Frame, RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
 import { type ServerRuntime, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";

@@ -15,9 +15,9 @@ import { Buffer } from "node:buffer";
 import process from "node:process";
 import * as v from "valibot";
 import { Hub, ListMirror, type MirrorFrame, type Peer, VarMirror } from "../mod.ts";
-import { decodeFrame } from "../src/wire.ts";
-import type { Limits } from "../src/limits.ts";
-import { MemoryListSource } from "../stores/memory.ts";
+import { decodeFrame } from "../src/protocol/mod.ts";
+import type { Limits } from "../src/peer/limits.ts";
+import { MemoryListSource } from "../stores/memory/mod.ts";
 import { connectPeer, withServedHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";
 

@@ -12,13 +12,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ListChange, ListItem, ListSource } from "../src/store.ts";
-import { openSqliteStore, type SqliteStore, sqliteStore } from "../stores/sqlite.ts";
-import { changeWatcher } from "../stores/sqlite_changes.ts";
+import { openSqliteStore, type SqliteStore, sqliteStore } from "../stores/sqlite/mod.ts";
+import { changeWatcher } from "../stores/sqlite/changes.ts";
 import {
   openSqliteDriver,
   type SqliteDriver,
   type SqliteStatement,
-} from "../stores/sqlite_driver.ts";
+} from "../stores/sqlite/driver.ts";
 import { waitUntil } from "./helpers/wait.ts";
 import { random } from "../src/testing/kit.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Live queries over an application's own table (stores/sqlite_table.ts): writes made
+ * Live queries over an application's own table (stores/sqlite/table/mod.ts): writes made
  * with plain SQL on another connection to the same file, applied as a change feed to an
  * array model, must always equal the query run on the file.
  */
@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import type { ListChange } from "../src/store.ts";
-import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite_driver.ts";
-import { sqliteTable, type SqliteTableSource } from "../stores/sqlite_table.ts";
+import { openSqliteDriver, type SqliteDriver } from "../stores/sqlite/driver.ts";
+import { sqliteTable, type SqliteTableSource } from "../stores/sqlite/table/mod.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "socksync-table-"));

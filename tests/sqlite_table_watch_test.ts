@@ -11,13 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isSockSyncError } from "../src/errors.ts";
 import type { ListChange } from "../src/store.ts";
-import { changeWatcher } from "../stores/sqlite_changes.ts";
+import { changeWatcher } from "../stores/sqlite/changes.ts";
 import {
   openSqliteDriver,
   type SqliteDriver,
   type SqliteStatement,
-} from "../stores/sqlite_driver.ts";
-import { sqliteTable, type SqliteTableOptions } from "../stores/sqlite_table.ts";
+} from "../stores/sqlite/driver.ts";
+import { sqliteTable, type SqliteTableOptions } from "../stores/sqlite/table/mod.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "socksync-watch-"));

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { VarStore } from "../src/store.ts";
-import { varStoreConformance } from "../src/testing.ts";
+import { varStoreConformance } from "../src/testing/mod.ts";
 import "../examples/array_list_source_test.ts";
 
 // The `VarStore` example in src/store.ts's JSDoc, taken from the source as

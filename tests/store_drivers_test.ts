@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { importDriver, isMissingDriver, missingDriver } from "../stores/shared.ts";
+import { importDriver, isMissingDriver, missingDriver } from "../stores/common/shared.ts";
 
 const INSTALL = /(npm install |bun add |deno add npm:)/;
 
@@ -55,9 +55,20 @@ describe("missing drivers", () => {
     // A static import would fail at `import "socksync/stores/redis"`, before
     // any code could say what is missing.
     const dir = fileURLToPath(new URL("../stores/", import.meta.url).href);
-    for (const file of readdirSync(dir).filter((name) => name.endsWith(".ts"))) {
+    const files: string[] = [];
+    const walk = (sub: string) => {
+      for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
+        const rel = sub ? `${sub}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) walk(rel);
+        else if (entry.name.endsWith(".ts")) files.push(rel);
+      }
+    };
+    walk("");
+    // One folder per backend: every backend's modules are read, not only the top.
+    assert.ok(files.length >= 30, `only ${files.length} store modules found`);
+    for (const file of files) {
       const source = readFileSync(join(dir, file), "utf8");
-      for (const driver of ["ioredis", "better-sqlite3"]) {
+      for (const driver of ["ioredis", "better-sqlite3", "postgres"]) {
         const imports = [...source.matchAll(/^import\s+(type\s+)?[^;]*?from\s+"([^"]+)"/gms)];
         for (const [statement, typeOnly, from] of imports) {
           if (from !== driver) continue;

@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
-import { MemoryListSource, memoryStore, MemoryVarStore } from "../stores/memory.ts";
-import { CountedTree } from "../stores/counted_tree.ts";
+import { listSourceConformance, varStoreConformance } from "../src/testing/mod.ts";
+import { MemoryListSource, memoryStore, MemoryVarStore } from "../stores/memory/mod.ts";
+import { CountedTree } from "../stores/common/counted_tree.ts";
 
 listSourceConformance("MemoryListSource", () => new MemoryListSource());
 varStoreConformance("MemoryVarStore", () => new MemoryVarStore());

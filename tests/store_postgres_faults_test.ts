@@ -1,6 +1,6 @@
 import { after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { openPostgresStore } from "../stores/postgres.ts";
+import { openPostgresStore } from "../stores/postgres/mod.ts";
 import {
   all,
   mirror,

@@ -1,6 +1,6 @@
 import { after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
+import { listSourceConformance, varStoreConformance } from "../src/testing/mod.ts";
 import { all, mirror, postgresHarness, runOn } from "./helpers/postgres.ts";
 import { waitUntil } from "./helpers/wait.ts";
 import type { ListChange, ListSource, Store } from "../src/store.ts";
@@ -144,7 +144,7 @@ describe("PostgreSQL store", { skip }, () => {
       const list = here.list<string>("l");
       const watched = mirror(list);
       const writer = (who: string) => `
-      import { openPostgresStore } from "./stores/postgres.ts";
+      import { openPostgresStore } from "./stores/postgres/mod.ts";
       const store = await openPostgresStore({ url: ${JSON.stringify(url)}, schema: "${mixed}" });
       const list = store.list("l");
       for (let i = 0; i < 20; i++) {

@@ -1,5 +1,5 @@
 /**
- * What the stores share (stores/shared.ts): the listener set, the store
+ * What the stores share (stores/common/shared.ts): the listener set, the store
  * errors and the compare-and-set retry loop of `update`.
  */
 import { describe, test } from "node:test";
@@ -12,7 +12,7 @@ import {
   storeClosed,
   storeError,
   UPDATE_ATTEMPTS,
-} from "../stores/shared.ts";
+} from "../stores/common/shared.ts";
 
 describe("stores/shared", () => {
   test("Listeners: in order, over a copy, each subscription stopped on its own", () => {

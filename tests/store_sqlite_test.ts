@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listSourceConformance, varStoreConformance } from "../src/testing.ts";
-import { openSqliteStore, sqliteStore } from "../stores/sqlite.ts";
-import { openSqliteDriver } from "../stores/sqlite_driver.ts";
+import { listSourceConformance, varStoreConformance } from "../src/testing/mod.ts";
+import { openSqliteStore, sqliteStore } from "../stores/sqlite/mod.ts";
+import { openSqliteDriver } from "../stores/sqlite/driver.ts";
 import type { ListChange, Store } from "../src/store.ts";
 
 // One store file for the kit; every case gets a list of its own.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Client, ListView } from "../../src/client.ts";
+import type { Client, ListView } from "../../src/client/client.ts";
 
 interface Message {
   room: string;
@@ -21,7 +21,7 @@ const PAGE_SIZE = 10;
  *
  * @example
  * ```ts
- * import { connect } from "../../src/client.ts";
+ * import { connect } from "../../src/client/client.ts";
  * import { mountChat } from "./chat.ts";
  * const client = connect("ws://127.0.0.1:8080/ws/socksync");
  * mountChat(client, (name, args) => client.call(name, args));

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Client, connect } from "../../src/client.ts";
+import { type Client, connect } from "../../src/client/client.ts";
 import type { DemoApi } from "../app.ts";
 
 /** The todo of the demo's `todos` list. */

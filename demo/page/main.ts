@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { connect } from "../../src/client.ts";
+import { connect } from "../../src/client/client.ts";
 import { mountChat } from "./chat.ts";
 
 interface Todo {

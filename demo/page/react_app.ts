@@ -7,7 +7,7 @@
  */
 import { createElement as h, type FormEvent, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { createHooks } from "../../src/react.ts";
+import { createHooks } from "../../src/ui/react/mod.ts";
 import {
   CHAT_PAGE_SIZE,
   connectPage,

@@ -6,7 +6,7 @@
  * @module
  */
 import { createApp, defineComponent, h, type PropType, ref } from "vue";
-import { createHooks } from "../../src/vue.ts";
+import { createHooks } from "../../src/ui/vue/mod.ts";
 import {
   CHAT_PAGE_SIZE,
   connectPage,

@@ -7,14 +7,14 @@
  * @module
  */
 import { nanoid } from "nanoid";
-import { encodeCall, encodeGet } from "../encode.ts";
+import { encodeCall, encodeGet } from "../protocol/encode.ts";
 import { ErrorCode, type ErrorCodeValue, SockSyncError } from "../errors.ts";
-import { type Limits, timerDelay } from "../limits.ts";
-import { itemKey, type ItemMirror } from "../item_mirror.ts";
-import type { ListMirror, MirrorFrame, VarMirror } from "../mirror.ts";
-import { mirrorKey } from "../params.ts";
-import type { MessageWithFunc } from "../protocol.ts";
-import { PROBE_NAME } from "./guard.ts";
+import { type Limits, timerDelay } from "./limits.ts";
+import { itemKey, type ItemMirror } from "../client/item_mirror.ts";
+import type { ListMirror, MirrorFrame, VarMirror } from "../client/mirror.ts";
+import { mirrorKey } from "../protocol/params.ts";
+import type { MessageWithFunc } from "../protocol/schemas.ts";
+import { PROBE_NAME } from "./frame_guard.ts";
 
 /**
  * Options of a call.
@@ -58,7 +58,7 @@ export interface ErrorAbout {
  *
  * @example
  * ```ts
- * import { PEER_LIMITS } from "../limits.ts";
+ * import { PEER_LIMITS } from "./limits.ts";
  * import type { ConsumerOptions } from "./consumer.ts";
  * const options: ConsumerOptions = { limits: PEER_LIMITS, send() {}, allowed: () => true };
  * ```
@@ -99,7 +99,7 @@ type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
  *
  * @example
  * ```ts
- * import { PEER_LIMITS } from "../limits.ts";
+ * import { PEER_LIMITS } from "./limits.ts";
  * import { Consumer } from "./consumer.ts";
  * const sent: string[] = [];
  * const consumer = new Consumer({ limits: PEER_LIMITS, send: (t) => sent.push(t), allowed: () => true });

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Limits } from "../limits.ts";
-import type { SocketLike } from "../socket.ts";
+import type { Limits } from "./limits.ts";
+import type { SocketLike } from "./socket.ts";
 
 /**
  * The key of the method a peer's parts report failures through (the
@@ -27,7 +27,7 @@ export const REPORT: unique symbol = Symbol("socksync.report");
  *
  * @example
  * ```ts
- * import { PEER_LIMITS } from "../limits.ts";
+ * import { PEER_LIMITS } from "./limits.ts";
  * import { type PeerHost, REPORT } from "./host.ts";
  * const host: PeerHost = {
  *   socket: { send() {}, close() {}, readyState: 1 },

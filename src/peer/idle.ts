@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { timerDelay } from "../limits.ts";
+import { timerDelay } from "./limits.ts";
 
 /**
  * A connection watched for silence: the sweep keeps its last-frame time and

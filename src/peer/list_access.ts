@@ -6,12 +6,12 @@
  *
  * @module
  */
-import type { Conflating } from "../backpressure.ts";
+import type { Conflating } from "./backpressure.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import type { LocalList } from "../local_list.ts";
-import type { ParamList, QueryHandle } from "../param_list.ts";
-import { paramsKey } from "../params.ts";
-import type { MessageWithFunc } from "../protocol.ts";
+import type { LocalList } from "../server/local_list.ts";
+import type { ParamList, QueryHandle } from "../server/param_list.ts";
+import { paramsKey } from "../protocol/params.ts";
+import type { MessageWithFunc } from "../protocol/schemas.ts";
 
 /** A list request resolved: the list itself, or one query of a parameterized list. */
 type ListTarget =

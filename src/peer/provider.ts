@@ -6,14 +6,14 @@
  * @module
  */
 import * as v from "valibot";
-import type { Conflating } from "../backpressure.ts";
-import { encodeReturn, encodeSubscribe, encodeUnsubscribe } from "../encode.ts";
+import type { Conflating } from "./backpressure.ts";
+import { encodeReturn, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import type { CallContext, LocalFunction } from "../local_function.ts";
-import type { LocalList } from "../local_list.ts";
-import type { LocalVar } from "../local_var.ts";
-import type { ParamList } from "../param_list.ts";
-import type { MessageWithFunc } from "../protocol.ts";
+import type { CallContext, LocalFunction } from "../server/local_function.ts";
+import type { LocalList } from "../server/local_list.ts";
+import type { LocalVar } from "../server/local_var.ts";
+import type { ParamList } from "../server/param_list.ts";
+import type { MessageWithFunc } from "../protocol/schemas.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
 import { everyName, varKey } from "./shared_keys.ts";
@@ -91,7 +91,7 @@ type Request = {
  *
  * @example
  * ```ts
- * import { PEER_LIMITS } from "../limits.ts";
+ * import { PEER_LIMITS } from "./limits.ts";
  * import { REPORT } from "./host.ts";
  * import { Provider } from "./provider.ts";
  * const provider = new Provider({

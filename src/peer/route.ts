@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { encodeError } from "../encode.ts";
+import { encodeError } from "../protocol/encode.ts";
 import { ErrorCode, isSockSyncError } from "../errors.ts";
-import type { Message } from "../protocol.ts";
+import type { Message } from "../protocol/schemas.ts";
 import type { Consumer } from "./consumer.ts";
 import { type Provider, subscriptionKey } from "./provider.ts";
 
@@ -19,7 +19,7 @@ import { type Provider, subscriptionKey } from "./provider.ts";
  *
  * @example
  * ```ts
- * import { PEER_LIMITS } from "../limits.ts";
+ * import { PEER_LIMITS } from "./limits.ts";
  * import { Consumer } from "./consumer.ts";
  * import { Provider } from "./provider.ts";
  * import { route } from "./route.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LocalVar } from "../local_var.ts";
+import type { LocalVar } from "../server/local_var.ts";
 import { subscriptionKey } from "./list_access.ts";
 
 // The names of every function of a registry, shared by the connections that accept them all.
@@ -42,7 +42,7 @@ const varKeys = new WeakMap<LocalVar<unknown>, { name: string; key: string }>();
  * @example
  * ```ts
  * import * as v from "valibot";
- * import { LocalVar } from "../local_var.ts";
+ * import { LocalVar } from "../server/local_var.ts";
  * import { varKey } from "./shared_keys.ts";
  * const counter = new LocalVar("counter", { schema: v.number(), initial: 0 });
  * console.log(varKey(counter, "counter") === varKey(counter, "counter")); // true

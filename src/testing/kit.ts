@@ -180,7 +180,7 @@ export function random(seed: number): () => number {
  * @example
  * ```ts
  * import { values } from "./kit.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
+ * import { MemoryListSource } from "../../stores/memory/mod.ts";
  * await values(new MemoryListSource()); // []
  * ```
  */
@@ -217,7 +217,7 @@ export interface ListKit {
  * @example
  * ```ts
  * import { listKit } from "./kit.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
+ * import { MemoryListSource } from "../../stores/memory/mod.ts";
  * const kit = listKit(() => new MemoryListSource(), {});
  * ```
  */
@@ -271,7 +271,7 @@ export interface VarKit {
  * @example
  * ```ts
  * import { varKit } from "./kit.ts";
- * import { MemoryVarStore } from "../../stores/memory.ts";
+ * import { MemoryVarStore } from "../../stores/memory/mod.ts";
  * const kit = varKit(() => new MemoryVarStore(), {});
  * ```
  */

@@ -18,7 +18,7 @@ import { random } from "./kit.ts";
  * @example
  * ```ts
  * import type { SortedFixture } from "./sorted_cases.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
+ * import { MemoryListSource } from "../../stores/memory/mod.ts";
  * const rows: { id: string; value: number }[] = [];
  * const fixture: SortedFixture<number> = {
  *   source: () => new MemoryListSource<number>(),
@@ -100,7 +100,7 @@ async function until(ms: number, what: string, done: () => Promise<boolean>): Pr
  * @example
  * ```ts
  * import { sortedCases } from "./sorted_cases.ts";
- * import { MemoryListSource } from "../../stores/memory.ts";
+ * import { MemoryListSource } from "../../stores/memory/mod.ts";
  * // Registers node:test cases when called (here wrapped, so that it only type-checks):
  * export const suite = () =>
  *   sortedCases(() => ({ source: () => new MemoryListSource(), write() {}, reference: () => [] }), {});

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { BindableClient, SnapshotSource } from "../../src/binding_types.ts";
-import { type Client, connect } from "../../src/client.ts";
-import { serve } from "../../src/serve.ts";
-import { memoryStore } from "../../stores/memory.ts";
+import type { BindableClient, SnapshotSource } from "../../src/ui/contract.ts";
+import { type Client, connect } from "../../src/client/client.ts";
+import { serve } from "../../src/serve/serve.ts";
+import { memoryStore } from "../../stores/memory/mod.ts";
 import { createDemoHub } from "../../demo/app.ts";
 import { webSocketClass } from "./raw_socket.ts";
 

@@ -15,8 +15,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openPostgresStore } from "../../stores/postgres.ts";
-import { openPgClient, type PgSql } from "../../stores/postgres_driver.ts";
+import { openPostgresStore } from "../../stores/postgres/mod.ts";
+import { openPgClient, type PgSql } from "../../stores/postgres/driver.ts";
 import type { ListChange, ListSource, Store } from "../../src/store.ts";
 
 /** The PostgreSQL the tests use. */

@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import { connect } from "node:net";
 import { type Hub, Peer, type PeerOptions } from "../../mod.ts";
-import { serve } from "../../src/serve.ts";
+import { serve } from "../../src/serve/serve.ts";
 import { RawSocket, webSocketClass } from "./raw_socket.ts";
 
 /** What `serve()` resolves. */

@@ -15,9 +15,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { waitUntil } from "./wait.ts";
 import { Redis } from "ioredis";
 import type { Store } from "../../src/store.ts";
-import { memoryStore } from "../../stores/memory.ts";
-import { openSqliteStore } from "../../stores/sqlite.ts";
-import { openRedisStore } from "../../stores/redis.ts";
+import { memoryStore } from "../../stores/memory/mod.ts";
+import { openSqliteStore } from "../../stores/sqlite/mod.ts";
+import { openRedisStore } from "../../stores/redis/mod.ts";
 
 /** The Redis the tests use. */
 export const REDIS_URL: string = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

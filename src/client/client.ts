@@ -1,0 +1,379 @@
+/**
+ * A SockSync client for browsers, Deno, Bun and Node: one WebSocket to a
+ * server, mirrors of its vars and list pages that survive reconnects, and
+ * calls to its functions. Runtime-neutral: it only needs a WebSocket class
+ * (the global one, or `ws` on Node 20).
+ *
+ * @module
+ */
+import type * as v from "valibot";
+import { backoffDelay } from "./backoff.ts";
+import type {
+  CallRest,
+  ClientCallOptions,
+  ClientErrorInfo,
+  ClientOptions,
+  DisconnectInfo,
+  ListOpenOptions,
+  ListRest,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./options.ts";
+import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
+import { ErrorCode, SockSyncError } from "../errors.ts";
+import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "../peer/limits.ts";
+import type {
+  AnyName,
+  ApiShape,
+  FunctionName,
+  ItemOf,
+  ListName,
+  ResultOf,
+  UntypedApi,
+  VarName,
+} from "../protocol/api.ts";
+import { itemKey, ItemMirror } from "./item_mirror.ts";
+import { checkPage, ListView } from "./list_view.ts";
+import { Listeners } from "../listeners.ts";
+import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
+import { mirrorKey } from "../protocol/params.ts";
+import { showOptimistic } from "./optimistic.ts";
+import { type ErrorAbout, Peer } from "../peer/peer.ts";
+
+export type {
+  CallRest,
+  ClientCallOptions,
+  ClientErrorInfo,
+  ClientOptions,
+  DisconnectInfo,
+  ListOpenOptions,
+  ListRest,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./options.ts";
+export { ListView } from "./list_view.ts";
+export { ItemMirror } from "./item_mirror.ts";
+
+type Mirror = ClientMirror;
+
+/**
+ * A connection to a SockSync server that reconnects by itself. Create it
+ * with {@linkcode connect}; its type argument, the server's API type (see
+ * `ApiOf`), types every name, value, argument and result.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+ * const counter = client.var<number>("counter");
+ * counter.subscribe(({ value }) => console.log("counter", value));
+ * await client.call("increment", { by: 2 });
+ * client.close();
+ * ```
+ */
+export class Client<A extends ApiShape = UntypedApi> {
+  /** The server's WebSocket URL. */
+  readonly url: string;
+  readonly #options: ClientOptions;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #mirrors = new ClientMirrors(() => this.#peer);
+  readonly #connectListeners = new Listeners<[]>();
+  readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
+  readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
+  readonly #limits: Readonly<Limits>;
+  #socket: WebSocketLike | undefined;
+  #peer: Peer | undefined;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /**
+   * @param url the server's WebSocket URL
+   * @param options see {@linkcode ClientOptions}
+   */
+  constructor(url: string, options: ClientOptions = {}) {
+    this.url = url;
+    this.#options = options;
+    const Impl = options.WebSocket ??
+      (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Impl) {
+      throw new TypeError(
+        "no global WebSocket here: pass one, e.g. connect(url, { WebSocket }) with WebSocket from the ws package",
+      );
+    }
+    this.#WebSocket = Impl;
+    this.#limits = Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
+    this.#errorListeners.add(options.onError);
+    this.#connectListeners.add(options.onConnect);
+    this.#disconnectListeners.add(options.onDisconnect);
+    this.#open();
+  }
+
+  /** Whether the connection is open right now. */
+  get connected(): boolean {
+    return this.#peer !== undefined;
+  }
+
+  /** The peer of the open connection, for what the client does not wrap. */
+  get peer(): Peer | undefined {
+    return this.#peer;
+  }
+
+  /**
+   * The mirror of a var the server provides, subscribed now and after every
+   * reconnect. The same name gives the same mirror. An untyped client may
+   * give the value type, and a schema that checks incoming values.
+   */
+  var<T = unknown>(name: AnyName<A>, schema?: v.GenericSchema<unknown, T>): VarMirror<T>;
+  var<N extends VarName<A>>(name: N): VarMirror<A["vars"][N]>;
+  // deno-lint-ignore no-explicit-any
+  var(name: string, schema?: v.GenericSchema): VarMirror<any> {
+    return this.#mirrors.keep(`var:${name}`, () => new VarMirror<unknown>(name, schema));
+  }
+
+  /**
+   * A view of one page of a list the server provides, subscribed now and
+   * after every reconnect (on the page it was showing). The same name (and
+   * the same `params`, for a parameterized list) gives the same view, until
+   * every opener closed it; other params give another view of the same list,
+   * each matched by its params. Throws a `RangeError` when `page` is not an
+   * integer >= 0 or `pageSize` not an integer >= 1.
+   */
+  list<T = unknown>(
+    name: AnyName<A>,
+    options?: ListOpenOptions<A["lists"][string]["params"]>,
+  ): ListView<T>;
+  list<N extends ListName<A>>(name: N, ...options: ListRest<A, N>): ListView<ItemOf<A, N>>;
+  // deno-lint-ignore no-explicit-any
+  list(name: string, options: ListViewOptions = {}): ListView<any> {
+    checkPage(options.page, options.pageSize);
+    const close = (view: ListView<unknown>) => this.#mirrors.close(view);
+    const move = (view: ListView<unknown>, page: number, size?: number) =>
+      this.getPage(view, page, size);
+    return this.#mirrors.keep(
+      mirrorKey("list", name, options.params),
+      () => new ListView(name, options, move, close),
+    );
+  }
+
+  /**
+   * The mirror of one item of a list the server provides (a list `subscribe`
+   * with its id), subscribed now and after every reconnect. The same list
+   * and id give the same mirror, until every opener closed it.
+   */
+  item<T = unknown>(list: AnyName<A>, id: string): ItemMirror<T>;
+  item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
+  // deno-lint-ignore no-explicit-any
+  item(list: string, id: string): ItemMirror<any> {
+    const close = (mirror: ItemMirror<unknown>) => this.#mirrors.close(mirror);
+    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, close));
+  }
+
+  /** Moves a list view to another page (and optionally page size). */
+  getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
+    this.#mirrors.getPage(view, page, pageSize);
+  }
+
+  /** Stops mirroring a var, list or item at once, however many opened it. */
+  release(mirror: Mirror): void {
+    this.#mirrors.release(mirror);
+  }
+
+  /**
+   * Calls a server function. While disconnected the call waits for the next
+   * connection (within its timeout); a call in flight when the connection
+   * drops rejects with code 8, "connection closed", since it may or may not
+   * have run. With `optimistic`, the mirrors it names show its change at
+   * once; a refused call rolls it back and its error also reaches `onError`.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "./client.ts";
+   * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+   * const todos = client.list<{ text: string; done: boolean }>("todos", { pageSize: 20 });
+   * await client.call("add_todo", { text: "milk" }, {
+   *   // The row shows at the top now; the server's own row replaces it once the call returns.
+   *   optimistic: (change) => change.insert("todos", { value: { text: "milk", done: false } }),
+   * });
+   * ```
+   */
+  call<R = unknown>(name: AnyName<A>, args?: unknown, options?: ClientCallOptions<A>): Promise<R>;
+  call<N extends FunctionName<A>>(name: N, ...rest: CallRest<A, N>): Promise<ResultOf<A, N>>;
+  async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
+    const drop = options.optimistic
+      ? showOptimistic<A>(this.#mirrors.targets(), options.optimistic)
+      : undefined;
+    try {
+      const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
+      const started = Date.now();
+      if (this.#closed) throw new SockSyncError(ErrorCode.Other, "client closed");
+      const peer = this.#peer ?? await nextConnection(this, name, timeout);
+      const left = Math.max(1, timeout - (Date.now() - started));
+      return await peer.call(name, args, { timeout: left });
+    } catch (error) {
+      if (drop && error instanceof SockSyncError) {
+        this.#emitError(error, { type: "function", name });
+      }
+      throw error;
+    } finally {
+      drop?.();
+    }
+  }
+
+  /** Calls `listener` after every (re)connect; returns the function that removes it. */
+  onConnect(listener: () => void): () => void {
+    return this.#connectListeners.add(listener);
+  }
+
+  /** Calls `listener` after every drop; returns the function that removes it. */
+  onDisconnect(listener: (info: DisconnectInfo) => void): () => void {
+    return this.#disconnectListeners.add(listener);
+  }
+
+  /**
+   * Calls `listener` with every error the server sends about this side's
+   * requests (see {@linkcode ClientOptions.onError}); returns the remover.
+   */
+  onError(listener: (error: SockSyncError, info: ClientErrorInfo) => void): () => void {
+    return this.#errorListeners.add(listener);
+  }
+
+  /** Resolves once connected (at once if connected now). */
+  ready(): Promise<void> {
+    if (this.#peer) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.onConnect(() => {
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /** Closes the connection for good: no reconnect; pending calls reject. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    const socket = this.#socket;
+    this.#drop({ code: 1000, reason: "client closed" });
+    socket?.close(1000, "client closed");
+  }
+
+  #open(): void {
+    if (this.#closed) return;
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(this.url);
+    } catch (error) {
+      // A malformed URL will not get better by retrying.
+      this.#closed = true;
+      throw error;
+    }
+    this.#socket = socket;
+    socket.onopen = () => {
+      if (this.#socket !== socket) return;
+      const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
+      this.#peer = peer;
+      // Before anything else, as a side must (see `Peer.expectFunctions`).
+      if (this.#options.hub && this.#options.hub.functions.size > 0) {
+        peer.acceptCalls();
+      }
+      peer.expectFunctions();
+      peer.onError((error, about) => this.#emitError(error, about));
+      this.#mirrors.subscribeAll(peer);
+      this.#connectListeners.emit();
+    };
+    socket.onmessage = (event: { data: unknown }) => {
+      if (this.#socket !== socket) return;
+      // Only a server that talks counts as back: one that accepts and drops
+      // at once (e.g. while shutting down) keeps the delays growing.
+      this.#attempt = 0;
+      this.#peer?.receive(event.data);
+    };
+    socket.onclose = (event: { code?: number; reason?: string }) => {
+      if (this.#socket !== socket) return;
+      this.#drop({ code: event.code ?? 1006, reason: event.reason ?? "" });
+      this.#schedule();
+    };
+    // Errors are always followed by a close event, which does the work.
+    socket.onerror = () => {};
+  }
+
+  #drop(info: DisconnectInfo): void {
+    const peer = this.#peer;
+    this.#socket = undefined;
+    this.#peer = undefined;
+    if (!peer) return;
+    peer.detach();
+    this.#disconnectListeners.emit(info);
+  }
+
+  #emitError(error: SockSyncError, about: ErrorAbout): void {
+    const mirror = this.#mirrors.about(about);
+    const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
+    if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
+    console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
+  }
+
+  #schedule(): void {
+    const reconnect = this.#options.reconnect;
+    if (this.#closed || reconnect === false) return;
+    const delay = backoffDelay({ ...reconnect, attempt: this.#attempt++ });
+    this.#timer = setTimeout(() => this.#open(), delay);
+  }
+}
+
+/**
+ * Connects to a SockSync server. The client reconnects with exponential
+ * backoff until {@linkcode Client.close} and re-subscribes every mirror.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", {
+ *   onConnect: () => console.log("connected"),
+ * });
+ * const todos = client.list<{ text: string; done: boolean }>("todos", { pageSize: 20 });
+ * todos.subscribe(({ total, items }) => console.log(total, items));
+ * ```
+ *
+ * With the server's API type (see `ApiOf`), every name, value, argument and
+ * result is checked:
+ *
+ * ```ts
+ * import { connect } from "./client.ts";
+ * type Api = {
+ *   vars: { counter: number };
+ *   lists: { todos: { item: { text: string }; params: undefined } };
+ *   functions: { increment: { args: { by: number }; result: number } };
+ * };
+ * const client = connect<Api>("ws://127.0.0.1:8080/ws/socksync");
+ * const n: number = await client.call("increment", { by: 1 });
+ * const text = client.list("todos").getSnapshot().items[0]?.value.text;
+ * ```
+ */
+export function connect<A extends ApiShape = UntypedApi>(
+  url: string,
+  options: ClientOptions = {},
+): Client<A> {
+  return new Client<A>(url, options);
+}
+
+/** The peer of the client's next connection, for a call waiting at most `timeout` ms. */
+function nextConnection(
+  client: { onConnect(listener: () => void): () => void; readonly peer: Peer | undefined },
+  name: string,
+  timeout: number,
+): Promise<Peer> {
+  return new Promise((resolve, reject) => {
+    const timer = timeout === Infinity ? undefined : setTimeout(() => {
+      off();
+      reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
+    }, timeout);
+    const off = client.onConnect(() => {
+      off();
+      clearTimeout(timer);
+      resolve(client.peer!);
+    });
+  });
+}

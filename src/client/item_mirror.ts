@@ -1,0 +1,135 @@
+/**
+ * Item mirrors: this side's copy of one item of a list the other side
+ * provides (the protocol's list `subscribe` with an `id`), for a record
+ * shown on its own.
+ *
+ * @module
+ */
+import { encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
+import { ErrorCode, type SockSyncError } from "../errors.ts";
+import { MirrorBase, type MirrorFrame } from "./mirror_base.ts";
+
+/**
+ * An item mirror's snapshot.
+ *
+ * @example
+ * ```ts
+ * import type { ItemSnapshot } from "./item_mirror.ts";
+ * const gone: ItemSnapshot<string> = { value: undefined, exists: false, ready: true };
+ * ```
+ */
+export interface ItemSnapshot<T> {
+  /** The item's value; `undefined` until it arrived, and once it is gone. */
+  readonly value: T | undefined;
+  /** Whether the item exists (false before it arrived, when unknown, or deleted). */
+  readonly exists: boolean;
+  /** Whether the other side has answered: with the item, or saying there is none. */
+  readonly ready: boolean;
+  /** The last error the other side sent about this item (code 4: no such item). */
+  readonly error?: SockSyncError;
+}
+
+/**
+ * This side's copy of one list item.
+ *
+ * @example
+ * ```ts
+ * import { ItemMirror } from "./item_mirror.ts";
+ * const todo = new ItemMirror<{ text: string }>("todos", "V1StGXR8");
+ * todo.subscribe(({ value, exists }) => console.log(exists ? value?.text : "gone"));
+ * ```
+ */
+export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> {
+  /** Always `"list"`: an item is subscribed as part of its list. */
+  readonly type = "list" as const;
+  /** The item's id. */
+  readonly id: string;
+  /** The item's value; `undefined` until it arrived, and once it is gone. */
+  value: T | undefined = undefined;
+  /** Whether the item exists. */
+  exists = false;
+  readonly #close: ((mirror: ItemMirror<T>) => void) | undefined;
+
+  /**
+   * @param name the list's name on the wire
+   * @param id the item's id
+   * @param close tells the client this opener is done with the mirror
+   */
+  constructor(name: string, id: string, close?: (mirror: ItemMirror<T>) => void) {
+    super(name);
+    this.id = id;
+    this.#close = close;
+  }
+
+  /**
+   * Done with this mirror: once every `client.item` call that returned it
+   * closed it, it is unsubscribed.
+   */
+  close(): void {
+    this.#close?.(this);
+  }
+
+  /** `item:`, the list's name and the id. */
+  get key(): string {
+    return itemKey(this.name, this.id);
+  }
+
+  /** The encoded `subscribe` frame: the list's name and the item's id. */
+  subscribeFrame(): string {
+    return encodeSubscribe("list", this.name, { id: this.id });
+  }
+
+  /** The encoded `unsubscribe` frame of this item. */
+  unsubscribeFrame(): string {
+    return encodeUnsubscribe("list", this.name, this.id);
+  }
+
+  /**
+   * Records an error about this item; code 4 (no such item) also means the
+   * item does not exist, which is an answer.
+   */
+  override fail(error: SockSyncError): void {
+    if (error.code === ErrorCode.InvalidId) {
+      this.ready = true;
+      this.exists = false;
+      this.value = undefined;
+    }
+    super.fail(error);
+  }
+
+  /** Applies the item's `set` or `delete`. */
+  protected update(frame: MirrorFrame): void {
+    if (frame.func === "set" && frame.type === "list") {
+      this.value = frame.value as T;
+      this.exists = true;
+    } else if (frame.func === "delete") {
+      this.value = undefined;
+      this.exists = false;
+    }
+  }
+
+  /** The value, existence, readiness and error. */
+  protected base(): ItemSnapshot<T> {
+    const snapshot: { -readonly [K in keyof ItemSnapshot<T>]: ItemSnapshot<T>[K] } = {
+      value: this.value,
+      exists: this.exists,
+      ready: this.ready,
+    };
+    if (this.error) snapshot.error = this.error;
+    return snapshot;
+  }
+}
+
+/**
+ * The key of an item mirror: which frames and errors are about it.
+ *
+ * @example
+ * ```ts
+ * import { itemKey } from "./item_mirror.ts";
+ * itemKey("todos", "a"); // "item:5:todos:a"
+ * ```
+ */
+export function itemKey(name: string, id: string): string {
+  // The name's length keeps "a:b" + "c" apart from "a" + "b:c".
+  return `item:${name.length}:${name}:${id}`;
+}

@@ -1,0 +1,186 @@
+/**
+ * The reactive core every mirror shares: an immutable snapshot per change,
+ * `subscribe` in the shape of a Svelte store and of React's
+ * `useSyncExternalStore`, one notification per change however many frames
+ * it took (frames marked `more` are followed by more frames of the same
+ * change), and the optimistic changes of pending calls laid over the state
+ * the other side sent.
+ *
+ * @module
+ */
+import type { SockSyncError } from "../errors.ts";
+import { Listeners } from "../listeners.ts";
+import type { MessageWithFunc } from "../protocol/schemas.ts";
+
+/**
+ * A frame that changes a mirror, already validated by the protocol schemas.
+ * `more: true` says that more frames of the same change follow.
+ *
+ * @example
+ * ```ts
+ * import type { MirrorFrame } from "./mirror_base.ts";
+ * const f: MirrorFrame = { func: "set_count", type: "list", name: "todos", total_item_count: 3 };
+ * ```
+ */
+export type MirrorFrame =
+  | MessageWithFunc<"set">
+  | MessageWithFunc<"set_all">
+  | MessageWithFunc<"set_count">
+  | MessageWithFunc<"insert">
+  | MessageWithFunc<"delete">;
+
+/**
+ * A change laid over a mirror's snapshot while the call that carries it is
+ * pending: it gets the snapshot so far and returns the one to show.
+ *
+ * @example
+ * ```ts
+ * import type { Overlay } from "./mirror_base.ts";
+ * const plusOne: Overlay<{ value: number | undefined }> = (s) => ({ ...s, value: (s.value ?? 0) + 1 });
+ * ```
+ */
+export type Overlay<S> = (snapshot: S) => S;
+
+/**
+ * What var, list and item mirrors share: a name, readiness, the last error,
+ * the snapshot and its subscribers.
+ *
+ * @example
+ * ```ts
+ * import { VarMirror } from "./mirror.ts";
+ * const counter = new VarMirror<number>("counter");
+ * const off = counter.subscribe((snapshot) => console.log(snapshot.value));
+ * off();
+ * ```
+ */
+export abstract class MirrorBase<S extends object> {
+  /** The group's name on the wire. */
+  readonly name: string;
+  /** Whether the first value or page has arrived since the last subscribe. */
+  ready = false;
+  /**
+   * The last error the other side sent about this mirror (an unknown name, a
+   * refused subscribe, an invalid page size, …); cleared by the next change.
+   */
+  error: SockSyncError | undefined = undefined;
+  #snapshot: S | undefined;
+  // Typed loosely so that a mirror of a narrower type is a mirror of `unknown`.
+  readonly #subscribers = new Listeners<[unknown]>();
+  readonly #changeListeners = new Listeners<[]>();
+  #overlays: Map<object, Overlay<never>> | undefined;
+  #midChange = false;
+
+  /** @param name the group's name on the wire */
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** The protocol type of the group. */
+  abstract readonly type: "var" | "list";
+
+  /** What tells this mirror apart from the others of its side. */
+  abstract get key(): string;
+
+  /** The encoded `subscribe` frame for this mirror. */
+  abstract subscribeFrame(): string;
+
+  /** The encoded `unsubscribe` frame for this mirror. */
+  abstract unsubscribeFrame(): string;
+
+  /** Changes the state after one frame; throws a `SockSyncError` when it does not fit. */
+  protected abstract update(frame: MirrorFrame): void;
+
+  /** A new snapshot of the state the other side sent (before overlays). */
+  protected abstract base(): S;
+
+  /**
+   * The current snapshot: the same object until something changes, so it
+   * can be React's `getSnapshot`. Bound: it may be passed around alone.
+   */
+  readonly getSnapshot = (): S => this.#snapshot ??= this.#build();
+
+  /**
+   * Calls `listener` at once with the current snapshot and then with every
+   * new one, once per change; returns the function that stops it (the
+   * Svelte store contract, and React's `useSyncExternalStore` subscribe).
+   * Bound: it may be passed around alone.
+   */
+  readonly subscribe = (listener: (snapshot: S) => void): () => void => {
+    // A wrapper per call: the same function subscribed twice is two subscriptions.
+    const off = this.#subscribers.add((snapshot) => listener(snapshot as S));
+    listener(this.getSnapshot());
+    return off;
+  };
+
+  /** Calls `listener` after every change; returns the function that removes it. */
+  onChange(listener: () => void): () => void {
+    return this.#changeListeners.add(listener);
+  }
+
+  /**
+   * Applies one frame from the other side; throws a `SockSyncError` when it
+   * does not fit. Listeners hear of it once the change is whole: after a
+   * frame without `more`.
+   */
+  apply(frame: MirrorFrame): void {
+    const more = (frame as { more?: boolean }).more === true;
+    // Whoever reads the snapshot in the middle of a change sees it as it was before.
+    if (more && !this.#midChange) this.getSnapshot();
+    this.update(frame);
+    this.ready = true;
+    this.error = undefined;
+    this.#midChange = more;
+    if (!more) this.#publish();
+  }
+
+  /**
+   * Records an error the other side sent about this mirror and tells every
+   * listener (`ready` is unchanged: the last value, if any, still stands).
+   */
+  fail(error: SockSyncError): void {
+    this.error = error;
+    this.#publish();
+  }
+
+  /**
+   * Shows `overlay` over the state until {@linkcode settle} with the same
+   * token. Meanwhile, frames from the other side change the state but not
+   * the snapshot, so the real change replaces the optimistic one in one step.
+   */
+  overlay(token: object, overlay: Overlay<S>): void {
+    (this.#overlays ??= new Map()).set(token, overlay as unknown as Overlay<never>);
+    this.#snapshot = this.#build();
+    this.#notify();
+  }
+
+  /** Drops the overlay of `token` and shows what the other side sent meanwhile. */
+  settle(token: object): void {
+    if (!this.#overlays?.delete(token)) return;
+    this.#snapshot = this.#overlays.size > 0 ? this.#build() : undefined;
+    this.#notify();
+  }
+
+  /** Tells listeners that the state changed (in a subclass, outside of `apply`). */
+  protected changed(): void {
+    this.#publish();
+  }
+
+  #publish(): void {
+    if (this.#overlays?.size) return;
+    this.#snapshot = undefined;
+    this.#notify();
+  }
+
+  #build(): S {
+    let snapshot = this.base();
+    for (const overlay of this.#overlays?.values() ?? []) {
+      snapshot = (overlay as unknown as Overlay<S>)(snapshot);
+    }
+    return Object.freeze(snapshot);
+  }
+
+  #notify(): void {
+    this.#changeListeners.emit();
+    if (this.#subscribers.size > 0) this.#subscribers.emit(this.getSnapshot());
+  }
+}

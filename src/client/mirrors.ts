@@ -1,0 +1,139 @@
+/**
+ * The mirrors of a client: found by key, counted by opener, subscribed on
+ * every connection, and the targets of optimistic changes.
+ *
+ * @module
+ */
+import { itemKey, type ItemMirror } from "./item_mirror.ts";
+import { checkPage } from "./list_view.ts";
+import type { ListMirror, VarMirror } from "./mirror.ts";
+import type { OptimisticTargets } from "./optimistic.ts";
+import type { ErrorAbout, Peer } from "../peer/peer.ts";
+import { mirrorKey } from "../protocol/params.ts";
+
+/**
+ * A mirror a client keeps: a var, a list view or a list item.
+ *
+ * @example
+ * ```ts
+ * import type { ClientMirror } from "./mirrors.ts";
+ * const key = (mirror: ClientMirror) => mirror.key;
+ * ```
+ */
+export type ClientMirror = VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
+
+/**
+ * A client's mirrors, on whatever connection is open.
+ *
+ * @example
+ * ```ts
+ * import { ClientMirrors } from "./mirrors.ts";
+ * import { VarMirror } from "./mirror.ts";
+ * const mirrors = new ClientMirrors(() => undefined);
+ * mirrors.add(new VarMirror("counter"));
+ * mirrors.get("var:counter")?.name; // "counter"
+ * ```
+ */
+export class ClientMirrors {
+  readonly #peer: () => Peer | undefined;
+  readonly #mirrors = new Map<string, ClientMirror>();
+  // How many opened each list view or item mirror and did not close it yet.
+  readonly #opened = new Map<ClientMirror, number>();
+  // A view's page is remembered here so a reconnect reopens the page the user
+  // last asked for, even when its answer never arrived.
+  readonly #wantedPages = new Map<ListMirror<unknown>, { page: number; size?: number }>();
+
+  /** @param peer the peer of the open connection, if any */
+  constructor(peer: () => Peer | undefined) {
+    this.#peer = peer;
+  }
+
+  /** The mirror with this key. */
+  get(key: string): ClientMirror | undefined {
+    return this.#mirrors.get(key);
+  }
+
+  /**
+   * The mirror with this key, made (and subscribed if connected) when there
+   * is none, counted as opened once more.
+   */
+  keep<M extends ClientMirror>(key: string, make: () => M): M {
+    let mirror = this.#mirrors.get(key) as M | undefined;
+    if (!mirror) this.add(mirror = make());
+    return this.open(mirror);
+  }
+
+  /** Keeps a new mirror and subscribes it if connected. */
+  add(mirror: ClientMirror): void {
+    this.#mirrors.set(mirror.key, mirror);
+    this.#peer()?.mirror(mirror);
+  }
+
+  /** Counts one more opener of a mirror. */
+  open<M extends ClientMirror>(mirror: M): M {
+    this.#opened.set(mirror, (this.#opened.get(mirror) ?? 0) + 1);
+    return mirror;
+  }
+
+  /** One opener is done: the last one releases the mirror. */
+  close(mirror: ClientMirror): void {
+    const left = (this.#opened.get(mirror) ?? 0) - 1;
+    if (left > 0) this.#opened.set(mirror, left);
+    else this.release(mirror);
+  }
+
+  /** Stops mirroring at once, however many opened it. */
+  release(mirror: ClientMirror): void {
+    if (this.#mirrors.get(mirror.key) !== mirror) return;
+    this.#mirrors.delete(mirror.key);
+    this.#opened.delete(mirror);
+    this.#wantedPages.delete(mirror as ListMirror<unknown>);
+    this.#peer()?.unmirror(mirror);
+  }
+
+  /** Moves a list view to another page (and optionally page size). */
+  getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
+    checkPage(page, pageSize);
+    const size = pageSize ?? this.#wantedPages.get(view)?.size ?? view.pageSize;
+    this.#wantedPages.set(view, { page, size });
+    this.#peer()?.getPage(view, page, size);
+  }
+
+  /** Subscribes every mirror on a new connection, views on the page last asked for. */
+  subscribeAll(peer: Peer): void {
+    for (const mirror of this.#mirrors.values()) {
+      const view = mirror as ListMirror<unknown>;
+      const wanted = this.#wantedPages.get(view);
+      if (wanted) {
+        view.page = wanted.page;
+        if (wanted.size !== undefined) view.pageSize = wanted.size;
+      }
+      peer.mirror(mirror);
+    }
+  }
+
+  /** The mirror an error frame is about: an item's, else its var's or list's. */
+  about(about: ErrorAbout): ClientMirror | undefined {
+    const item = about.type === "list" && about.id !== undefined
+      ? this.#mirrors.get(itemKey(about.name ?? "", about.id))
+      : undefined;
+    return item ?? this.#mirrors.get(mirrorKey(about.type, about.name, about.params));
+  }
+
+  /** What optimistic changes reach. */
+  targets(): OptimisticTargets {
+    const one = (key: string) => {
+      const mirror = this.#mirrors.get(key);
+      return mirror ? [mirror] : [];
+    };
+    return {
+      vars: (name) => one(`var:${name}`) as VarMirror<unknown>[],
+      // Every view of the list, whatever its params.
+      views: (name) =>
+        [...this.#mirrors.values()].filter((m) =>
+          m.key.startsWith("list:") && m.name === name
+        ) as ListMirror<unknown>[],
+      item: (list, id) => this.#mirrors.get(itemKey(list, id)) as ItemMirror<unknown> | undefined,
+    };
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Optimistic calls: a call may carry a local change that the affected
+ * mirrors show at once, laid over what the other side sent. It is dropped
+ * when the call settles: on `return` the mirrors show the server's real
+ * frames (which a handler that awaits its change sends before its return),
+ * on `error` what they showed before, the change rolled back.
+ *
+ * @module
+ */
+import { nanoid } from "nanoid";
+import type { ApiShape, ItemOf, ListName, UntypedApi, VarName } from "../protocol/api.ts";
+import type { ItemSnapshot } from "./item_mirror.ts";
+import { countPages, type ListSnapshot, type SnapshotItem, type VarSnapshot } from "./mirror.ts";
+import type { Overlay } from "./mirror_base.ts";
+
+/**
+ * What the `optimistic` option of a call gets: the changes to show while
+ * the call is pending. Each names a var or list as the server does; every
+ * mirror of it (list views on any page, item mirrors of the id) shows it.
+ *
+ * @example
+ * ```ts
+ * import type { OptimisticChange } from "./optimistic.ts";
+ * const addMilk = (change: OptimisticChange) => {
+ *   change.insert("todos", { value: { text: "milk", done: false } });
+ *   change.set("counter", (n) => (n as number) + 1);
+ * };
+ * ```
+ */
+export interface OptimisticChange<A extends ApiShape = UntypedApi> {
+  /** Shows the value `fn` makes of a var's current one. */
+  set<N extends VarName<A>>(
+    name: N,
+    fn: (current: A["vars"][N] | undefined) => A["vars"][N],
+  ): void;
+  /** Shows a var's new value. */
+  set<N extends VarName<A>>(name: N, value: A["vars"][N]): void;
+  /**
+   * Shows an item inserted at `index` of the whole list (default 0, the top;
+   * past the end means the end); returns its id (default: a fresh one).
+   * An item with that id that the other side already sent is left alone.
+   */
+  insert<N extends ListName<A>>(
+    list: N,
+    item: { value: ItemOf<A, N>; id?: string; index?: number },
+  ): string;
+  /** Shows the value `fn` makes of an item's current one. */
+  update<N extends ListName<A>>(
+    list: N,
+    id: string,
+    fn: (current: ItemOf<A, N>) => ItemOf<A, N>,
+  ): void;
+  /** Shows an item's new value. */
+  update<N extends ListName<A>>(list: N, id: string, value: ItemOf<A, N>): void;
+  /** Shows the list without an item. */
+  remove<N extends ListName<A>>(list: N, id: string): void;
+}
+
+/**
+ * The mirrors an optimistic change can reach, found by what it names.
+ *
+ * @example
+ * ```ts
+ * import type { OptimisticTargets } from "./optimistic.ts";
+ * const none: OptimisticTargets = { vars: () => [], views: () => [], item: () => undefined };
+ * ```
+ */
+export interface OptimisticTargets {
+  /** The mirrors of a var. */
+  vars(name: string): Iterable<Target<VarSnapshot<unknown>>>;
+  /** The views of a list. */
+  views(name: string): Iterable<Target<ListSnapshot<unknown>>>;
+  /** The mirror of one item, if any. */
+  item(list: string, id: string): Target<ItemSnapshot<unknown>> | undefined;
+}
+
+/**
+ * A mirror as an optimistic change uses it.
+ *
+ * @example
+ * ```ts
+ * import type { Target } from "./optimistic.ts";
+ * import { VarMirror, type VarSnapshot } from "./mirror.ts";
+ * const target: Target<VarSnapshot<unknown>> = new VarMirror("counter");
+ * ```
+ */
+export interface Target<S> {
+  /** Shows an overlay until `settle` with the same token. */
+  overlay(token: object, overlay: Overlay<S>): void;
+  /** Drops the overlay of the token. */
+  settle(token: object): void;
+}
+
+/**
+ * Runs a call's `optimistic` option: every mirror it names shows its change
+ * at once (one notification per mirror); returns the function that drops it.
+ *
+ * @example
+ * ```ts
+ * import { VarMirror } from "./mirror.ts";
+ * import { showOptimistic } from "./optimistic.ts";
+ * const counter = new VarMirror<number>("counter");
+ * const targets = { vars: () => [counter], views: () => [], item: () => undefined };
+ * const drop = showOptimistic(targets, (change) => change.set("counter", 1));
+ * counter.getSnapshot().value; // 1
+ * drop();
+ * ```
+ */
+export function showOptimistic<A extends ApiShape>(
+  targets: OptimisticTargets,
+  fill: (change: OptimisticChange<A>) => void,
+): () => void {
+  // deno-lint-ignore no-explicit-any
+  const steps = new Map<Target<any>, Overlay<any>[]>();
+  const add = <S>(target: Target<S> | undefined, step: Overlay<S>) => {
+    if (!target) return;
+    const list = steps.get(target);
+    if (list) list.push(step);
+    else steps.set(target, [step]);
+  };
+  const change: OptimisticChange<UntypedApi> = {
+    set(name: string, value: unknown) {
+      for (const mirror of targets.vars(name)) {
+        add(mirror, (s) => ({ ...s, value: typeof value === "function" ? value(s.value) : value }));
+      }
+    },
+    insert(list, item) {
+      const id = item.id ?? `optimistic-${nanoid()}`;
+      const fresh: SnapshotItem<unknown> = { id, value: item.value, pending: true };
+      for (const view of targets.views(list)) {
+        add(view, (s) => insertInto(s, fresh, item.index ?? 0));
+      }
+      add(targets.item(list, id), (s) => ({ ...s, value: item.value, exists: true }));
+      return id;
+    },
+    update(list: string, id: string, value: unknown) {
+      const next = (current: unknown) => typeof value === "function" ? value(current) : value;
+      for (const view of targets.views(list)) {
+        add(view, (s) => {
+          if (!s.items.some((item) => item.id === id)) return s;
+          const items = s.items.map((item) =>
+            item.id === id ? { id, value: next(item.value), pending: true as const } : item
+          );
+          return { ...s, items: Object.freeze(items) };
+        });
+      }
+      add(
+        targets.item(list, id),
+        (s) => (s.exists ? { ...s, value: next(s.value) } : s),
+      );
+    },
+    remove(list, id) {
+      for (const view of targets.views(list)) {
+        add(view, (s) => {
+          const total = Math.max(0, s.total - 1);
+          const items = Object.freeze(s.items.filter((item) => item.id !== id));
+          return { ...s, items, total, pageCount: countPages(total, s.pageSize) };
+        });
+      }
+      add(targets.item(list, id), (s) => ({ ...s, value: undefined, exists: false }));
+    },
+  };
+  fill(change as unknown as OptimisticChange<A>);
+  const token = {};
+  for (const [target, list] of steps) {
+    target.overlay(token, (s) => list.reduce((acc, step) => step(acc), s));
+  }
+  return () => {
+    for (const target of steps.keys()) target.settle(token);
+  };
+}
+
+/** A page with an item inserted at `index` of the whole list, still at most a page long. */
+function insertInto<T>(
+  s: ListSnapshot<T>,
+  item: SnapshotItem<T>,
+  index: number,
+): ListSnapshot<T> {
+  if (s.items.some((known) => known.id === item.id)) return s;
+  const total = s.total + 1;
+  const offset = s.page * s.pageSize;
+  const at = Math.min(Math.max(index, 0), s.total) - offset;
+  let items = s.items;
+  // An item landing before this page pushes an item we do not have into it: only the total shows.
+  if (at >= 0 && at <= items.length && (s.pageSize === 0 || at < s.pageSize)) {
+    const next = [...items];
+    next.splice(at, 0, item);
+    if (s.pageSize > 0 && next.length > s.pageSize) next.pop();
+    items = Object.freeze(next);
+  }
+  return { ...s, items, total, pageCount: countPages(total, s.pageSize) };
+}

@@ -1,0 +1,203 @@
+/**
+ * What a client is built with: the WebSocket it uses, and its options.
+ *
+ * @module
+ */
+import type { BackoffOptions } from "./backoff.ts";
+import type { SockSyncError } from "../errors.ts";
+import type { Limits } from "../peer/limits.ts";
+import type { ItemMirror } from "./item_mirror.ts";
+import type { ListMirror, VarMirror } from "./mirror.ts";
+import type { ErrorAbout, Registry } from "../peer/peer.ts";
+import type { CallOptions } from "../peer/consumer.ts";
+import type {
+  ApiShape,
+  ArgsOf,
+  FunctionName,
+  ListName,
+  ParamsOf,
+  UntypedApi,
+} from "../protocol/api.ts";
+import type { ListViewOptions } from "./mirror.ts";
+import type { OptimisticChange } from "./optimistic.ts";
+
+/**
+ * The part of a WebSocket the client uses: the Web-standard API, which
+ * browsers, Deno, Bun and the `ws` package all provide.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketLike } from "./options.ts";
+ * const open = (socket: WebSocketLike) => socket.readyState === 1;
+ * ```
+ */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Bytes queued but not yet sent. */
+  readonly bufferedAmount: number;
+  /** Sends one text frame. */
+  send(data: string): void;
+  /** Starts the close handshake. */
+  close(code?: number, reason?: string): void;
+  // Handler properties rather than addEventListener: every implementation has
+  // them with compatible types. Their events differ, hence `any`.
+  // deno-lint-ignore no-explicit-any
+  onopen: ((event: any) => void) | null;
+  // deno-lint-ignore no-explicit-any
+  onmessage: ((event: any) => void) | null;
+  // deno-lint-ignore no-explicit-any
+  onclose: ((event: any) => void) | null;
+  // deno-lint-ignore no-explicit-any
+  onerror: ((event: any) => void) | null;
+}
+
+/**
+ * A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from `ws`.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketConstructor } from "./options.ts";
+ * const Impl: WebSocketConstructor = globalThis.WebSocket;
+ * ```
+ */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/**
+ * Options of `connect`.
+ *
+ * @example
+ * ```ts
+ * import type { ClientOptions } from "./options.ts";
+ * const options: ClientOptions = {
+ *   reconnect: { minDelay: 100, maxDelay: 5000 },
+ *   limits: { callTimeout: 10_000 },
+ *   onError: (error, { name }) => console.warn(name, error.message),
+ * };
+ * ```
+ */
+export interface ClientOptions {
+  /** The WebSocket class (default `globalThis.WebSocket`; on Node 20 pass `ws`). */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * What this side provides to the server (a `Hub`): its vars and lists can
+   * be subscribed to, and every one of its functions is accepted for calls.
+   */
+  hub?: Registry;
+  /** Reconnect delays, or `false` to stay disconnected after a drop. */
+  reconnect?: BackoffOptions | false;
+  /**
+   * Limits of the connection, over `PEER_LIMITS`: for example
+   * `callTimeout`, the default timeout of calls in milliseconds (30,000).
+   */
+  limits?: Partial<Limits>;
+  /** Called after every (re)connect, once every mirror was subscribed again. */
+  onConnect?: () => void;
+  /** Called after every drop of an open connection. */
+  onDisconnect?: (info: DisconnectInfo) => void;
+  /**
+   * Called with every error the server sends about this side's requests that
+   * answers no call (an unknown var or list, a refused subscribe, an invalid
+   * page, …). The mirror it is about also shows it as `mirror.error`.
+   * Default: `console.error`.
+   */
+  onError?: (error: SockSyncError, info: ClientErrorInfo) => void;
+}
+
+/**
+ * What an error the server sent was about.
+ *
+ * @example
+ * ```ts
+ * import type { ClientErrorInfo } from "./options.ts";
+ * const info: ClientErrorInfo = { type: "list", name: "todos" };
+ * ```
+ */
+export interface ClientErrorInfo extends ErrorAbout {
+  /** This side's mirror the error is about, if any. */
+  mirror?: VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
+}
+
+/**
+ * Why a connection ended.
+ *
+ * @example
+ * ```ts
+ * import type { DisconnectInfo } from "./options.ts";
+ * const info: DisconnectInfo = { code: 1001, reason: "server shutting down" };
+ * ```
+ */
+export interface DisconnectInfo {
+  /** The WebSocket close code (1006 when the connection just broke). */
+  code: number;
+  /** The close reason the other side gave, if any. */
+  reason: string;
+}
+
+/**
+ * Options of a list view opened by a client: its page, page size and params
+ * (required when the list's declared params are).
+ *
+ * @example
+ * ```ts
+ * import type { ListOpenOptions } from "./options.ts";
+ * const options: ListOpenOptions<{ room: string }> = { page: 0, pageSize: 20, params: { room: "general" } };
+ * ```
+ */
+export type ListOpenOptions<P> =
+  & ListViewOptions
+  & (undefined extends P ? { params?: P } : { params: P });
+
+/**
+ * Options of a client's call: its timeout, and an optimistic change shown
+ * while it is pending (see `Client.call`).
+ *
+ * @example
+ * ```ts
+ * import type { ClientCallOptions } from "./options.ts";
+ * const options: ClientCallOptions = {
+ *   timeout: 5_000,
+ *   optimistic: (change) => change.remove("todos", "V1StGXR8"),
+ * };
+ * ```
+ */
+export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends CallOptions {
+  /**
+   * Fills in the change to show at once: the mirrors it names show it until
+   * the call settles, then what the server sent (on `return`, its real
+   * change; on `error`, the change rolled back). Meanwhile those mirrors
+   * hold back the frames that arrive, so the server's change replaces the
+   * optimistic one in one step, never both shown at once.
+   */
+  optimistic?: (change: OptimisticChange<A>) => void;
+}
+
+/**
+ * The options argument of a typed `client.list`: required when the list's
+ * params are.
+ *
+ * @example
+ * ```ts
+ * import type { ListRest } from "./options.ts";
+ * type Api = { vars: {}; lists: { chat: { item: string; params: { room: string } } }; functions: {} };
+ * const rest: ListRest<Api, "chat"> = [{ params: { room: "general" } }];
+ * ```
+ */
+export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined extends ParamsOf<A, N>
+  ? [options?: ListOpenOptions<ParamsOf<A, N>>]
+  : [options: ListOpenOptions<ParamsOf<A, N>>];
+
+/**
+ * The arguments of a typed `client.call` after the name: `args` (optional
+ * when the function's args are), then the options.
+ *
+ * @example
+ * ```ts
+ * import type { CallRest } from "./options.ts";
+ * type Api = { vars: {}; lists: {}; functions: { add: { args: { text: string }; result: null } } };
+ * const rest: CallRest<Api, "add"> = [{ text: "milk" }, { timeout: 1_000 }];
+ * ```
+ */
+export type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined extends ArgsOf<A, N>
+  ? [args?: ArgsOf<A, N>, options?: ClientCallOptions<A>]
+  : [args: ArgsOf<A, N>, options?: ClientCallOptions<A>];

@@ -1,0 +1,241 @@
+/**
+ * The connection guard: what a peer checks on every incoming frame before it
+ * is parsed (frame size, message rate and strikes, nesting depth), the idle
+ * probe, and the close codes those limits use.
+ *
+ * @module
+ */
+import { encodeError, encodeGet } from "../protocol/encode.ts";
+import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
+import { exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
+import type { PeerHost } from "./host.ts";
+import { idleClock, type IdleMember, IdleSweep } from "./idle.ts";
+
+/**
+ * The name of the var the idle probe asks for. No application declares it,
+ * so every conforming peer answers the probe with an error frame, which
+ * proves it is alive; that answer is swallowed.
+ *
+ * @example
+ * ```ts
+ * import { PROBE_NAME } from "./frame_guard.ts";
+ * const isProbe = (frame: { name?: string }) => frame.name === PROBE_NAME;
+ * ```
+ */
+export const PROBE_NAME = "socksync:probe";
+
+/**
+ * Close codes a peer uses; a runtime that refuses one gets it plus 3000 (1009 → 4009).
+ *
+ * @example
+ * ```ts
+ * import { CLOSE } from "./frame_guard.ts";
+ * console.log(CLOSE.tooLarge); // 1009
+ * ```
+ */
+export const CLOSE: {
+  readonly tooLarge: 1009;
+  readonly policy: 1008;
+  readonly tryAgainLater: 1013;
+  readonly idle: 4000;
+} = { tooLarge: 1009, policy: 1008, tryAgainLater: 1013, idle: 4000 };
+
+/**
+ * Checks every incoming frame before it is parsed, and closes a connection
+ * that stays silent for `idleTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "./limits.ts";
+ * import { REPORT } from "./host.ts";
+ * import { ConnectionGuard } from "./frame_guard.ts";
+ * const guard = new ConnectionGuard({
+ *   socket: { send() {}, close() {}, readyState: 1 },
+ *   context: undefined, limits: PEER_LIMITS,
+ *   sendText() {}, close() {}, [REPORT]() {},
+ * });
+ * guard.admit('{"func":"unsubscribe_all"}'); // true
+ * guard.stop();
+ * ```
+ */
+export class ConnectionGuard implements IdleMember {
+  // The peer: its limits, and how to answer and close (no closure per connection).
+  readonly #host: PeerHost;
+  readonly #sweep: IdleSweep | undefined;
+  // The message-rate token bucket, refilled from the time of the previous frame (`idleLast`).
+  #tokens: number;
+  #strikes = 0;
+  #stopped = false;
+  /** See {@linkcode IdleMember}; kept by the idle sweep. */
+  idleLast: number = idleClock();
+  /** See {@linkcode IdleMember}. */
+  idlePrev: IdleMember | undefined = undefined;
+  /** See {@linkcode IdleMember}. */
+  idleNext: IdleMember | undefined = undefined;
+  /** See {@linkcode IdleMember}. */
+  idleList: 0 | 1 | 2 = 0;
+
+  /** @param host the peer: its limits, and how to answer and close */
+  constructor(host: PeerHost) {
+    this.#host = host;
+    const limits = host.limits;
+    this.#tokens = limits.messageBurst;
+    if (timerDelay(limits.idleTimeout) !== undefined) {
+      this.#sweep = IdleSweep.of(limits.idleTimeout);
+      this.#sweep.add(this);
+    }
+  }
+
+  /**
+   * Whether a frame may be parsed. A refused frame has been answered (error 7
+   * or 8) or has closed the connection (1008, 1009).
+   */
+  admit(data: unknown): boolean {
+    if (this.#stopped) return false;
+    const now = idleClock();
+    // A clock that steps back refills nothing instead of draining the bucket.
+    const elapsed = Math.max(0, now - this.idleLast);
+    if (this.#sweep) this.#sweep.touch(this, now);
+    else this.idleLast = now;
+    const limits = this.#host.limits;
+    const fits = typeof data === "string"
+      ? fitsBytes(data, limits.maxFrameBytes)
+      : byteLength(data) <= limits.maxFrameBytes;
+    if (!fits) {
+      this.#host.close(CLOSE.tooLarge, "frame too large");
+      return false;
+    }
+    const rate = limits.messageRate;
+    const burst = limits.messageBurst;
+    if (burst !== Infinity && rate !== Infinity) {
+      const tokens = Math.min(burst, this.#tokens + (elapsed * rate) / 1000);
+      if (tokens < 1) {
+        this.#tokens = tokens;
+        // Refused unparsed: parsing it is part of the cost being limited.
+        if (++this.#strikes > limits.maxRateStrikes) {
+          this.#host.close(CLOSE.policy, "rate limit exceeded");
+        } else this.#refuse(data, ErrorCode.Other, "rate limit exceeded");
+        return false;
+      }
+      this.#tokens = tokens - 1;
+      if (burst !== 0 && this.#tokens / burst >= 0.5) this.#strikes = 0;
+    } else this.#strikes = 0;
+    if (typeof data === "string" && exceedsDepth(data, limits.maxDepth)) {
+      this.#refuse(data, ErrorCode.InvalidJson, "too deeply nested");
+      return false;
+    }
+    return true;
+  }
+
+  /** Stops the idle probe and refuses every later frame. */
+  stop(): void {
+    this.#stopped = true;
+    this.#sweep?.remove(this);
+  }
+
+  /** Half the idle timeout passed in silence: asks for a sign of life. */
+  probe(): void {
+    if (!this.#stopped) this.#host.sendText(encodeGet("var", PROBE_NAME));
+  }
+
+  /** The idle timeout passed in silence: closes with 4000. */
+  expire(): void {
+    if (!this.#stopped) this.#host.close(CLOSE.idle, "idle timeout");
+  }
+
+  /**
+   * Answers a frame refused unparsed (rate, depth). The answer echoes the
+   * frame's `type`, `name` and `id`, found by a scan that parses nothing but
+   * those strings, so a refused call is answered with its id and its caller
+   * need not wait for its timeout. An error frame is never answered.
+   */
+  #refuse(data: unknown, code: ErrorCodeValue, message: string): void {
+    const fields = typeof data === "string" ? peekFields(data) : {};
+    if (fields.func === "error") return;
+    this.#host.sendText(encodeError({
+      code,
+      message,
+      type: fields.type,
+      name: fields.name,
+      id: fields.id,
+    }));
+  }
+}
+
+/** The size of a binary frame, 0 for anything else (it is refused later). */
+function byteLength(data: unknown): number {
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  if (typeof Blob === "function" && data instanceof Blob) return data.size;
+  return 0;
+}
+
+const PEEKED = ["func", "type", "name", "id"] as const;
+type Peeked = Partial<Record<typeof PEEKED[number], string>>;
+
+/**
+ * The string values of `func`, `type`, `name` and `id` at the top level of a
+ * JSON object, without parsing the rest: one pass over the text that skips
+ * strings and nested values, and stops once all four are found.
+ *
+ * @example
+ * ```ts
+ * import { peekFields } from "./frame_guard.ts";
+ * peekFields('{"func":"call","args":{"id":"no"},"id":"c1"}').id; // "c1"
+ * ```
+ */
+export function peekFields(text: string): Peeked {
+  const found: Peeked = {};
+  let at = 0;
+  while (at < text.length && text.charCodeAt(at) <= 0x20) at++;
+  if (text.charCodeAt(at) !== 0x7b) return found;
+  let depth = 0;
+  let expectKey = false;
+  let key: string | undefined;
+  let left = PEEKED.length;
+  for (let i = at; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let end = i + 1;
+      while (end < text.length) {
+        const d = text.charCodeAt(end);
+        if (d === 0x5c) end += 2;
+        else if (d === 0x22) break;
+        else end++;
+      }
+      if (end >= text.length) break;
+      if (depth === 1) {
+        const value = jsonString(text.slice(i, end + 1));
+        if (expectKey) {
+          key = value;
+          expectKey = false;
+        } else if (key !== undefined && value !== undefined) {
+          if ((PEEKED as readonly string[]).includes(key)) {
+            if (found[key as keyof Peeked] === undefined) left--;
+            found[key as keyof Peeked] = value;
+            if (left === 0) break;
+          }
+          key = undefined;
+        }
+      }
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth === 1) expectKey = true;
+      else if (depth === 2) key = undefined;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c && depth === 1) {
+      expectKey = true;
+      key = undefined;
+    }
+  }
+  return found;
+}
+
+function jsonString(quoted: string): string | undefined {
+  if (!quoted.includes("\\")) return quoted.slice(1, -1);
+  try {
+    return JSON.parse(quoted);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * One end of a SockSync connection. Peers are symmetric: the same class
+ * serves a server's connection and a client, providing the groups of its
+ * {@linkcode Registry} and mirroring groups the other side provides.
+ *
+ * A peer is a small facade over three parts in `./peer/`: the connection
+ * guard (checks before parsing, idle probe), the provider (what this side
+ * provides) and the consumer (this side's calls and mirrors).
+ *
+ * @module
+ */
+import { type Conflating, Outbox } from "./backpressure.ts";
+import { encodeError } from "../protocol/encode.ts";
+import type { SockSyncError } from "../errors.ts";
+import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
+import type { ListMirror } from "../client/mirror.ts";
+import { decodeFrame } from "../protocol/decode.ts";
+import type { Message } from "../protocol/schemas.ts";
+import { OPEN, type SocketLike } from "./socket.ts";
+import { ConnectionGuard } from "./frame_guard.ts";
+import { type PeerHost, REPORT } from "./host.ts";
+import { type CallOptions, Consumer, type ConsumerMirror, type ErrorAbout } from "./consumer.ts";
+import { type AccessRequest, type Provided, Provider } from "./provider.ts";
+import { closeSocket, failureFrame, route } from "./route.ts";
+
+export { PROBE_NAME } from "./frame_guard.ts";
+export type { AccessRequest, CallOptions, ErrorAbout };
+
+/**
+ * The groups a side provides, as a peer looks them up by name, and who may
+ * use them. A `Hub` is one; a peer without a registry provides nothing.
+ *
+ * @example
+ * ```ts
+ * import type { Registry } from "./peer.ts";
+ * const empty: Registry = { vars: new Map(), lists: new Map(), functions: new Map() };
+ * ```
+ */
+export interface Registry extends Provided {
+  /** Told about failures with no caller to tell, such as a handler's unexpected throw. */
+  onError?(error: unknown, info: { peer: Peer<unknown>; message?: Message }): void;
+}
+
+/**
+ * Options of a {@linkcode Peer}.
+ *
+ * @example
+ * ```ts
+ * import type { PeerOptions } from "./peer.ts";
+ * const options: PeerOptions<{ user: string }> = {
+ *   socket: { send() {}, close() {}, readyState: 1 },
+ *   context: { user: "ada" },
+ *   limits: { callTimeout: 10_000 },
+ * };
+ * ```
+ */
+export interface PeerOptions<C> {
+  /** The connection. */
+  socket: SocketLike;
+  /** The groups this side provides. */
+  registry?: Registry;
+  /** Whatever the application knows about this connection (user, session, …). */
+  context?: C;
+  /**
+   * Limits of this connection (the timeout of its calls among them); those
+   * not given come from {@linkcode PEER_LIMITS} (a hub passes its own, see
+   * `HubOptions.limits`).
+   */
+  limits?: Partial<Limits>;
+}
+
+type Mirror = ConsumerMirror;
+// The peer's own type is left out of its private field, so that `Peer<C>` stays a `Peer<unknown>`.
+// deno-lint-ignore no-explicit-any
+type DetachListener = (peer: any) => void;
+
+/**
+ * One end of a connection: feed it every incoming frame with
+ * {@linkcode Peer.receive} and call {@linkcode Peer.detach} once the socket closed.
+ *
+ * @example
+ * ```ts
+ * import { Peer, VarMirror } from "../../mod.ts";
+ * const ws = new WebSocket("ws://127.0.0.1:8080/ws/socksync");
+ * const peer = new Peer({ socket: ws });
+ * ws.onmessage = (event) => peer.receive(event.data);
+ * ws.onclose = () => peer.detach();
+ * ws.onopen = () => peer.mirror(new VarMirror("counter"));
+ * ```
+ */
+export class Peer<C = unknown> implements Conflating, PeerHost {
+  /** The connection. */
+  readonly socket: SocketLike;
+  /** The application's context of this connection. */
+  readonly context: C;
+  /** The limits this connection runs under. */
+  readonly limits: Readonly<Limits>;
+  readonly #registry: Registry | undefined;
+  // The parts hold this peer rather than closures over it: a server keeps many idle
+  // connections, and each closure per connection is memory a raw WebSocket does not spend.
+  readonly #outbox: Outbox;
+  readonly #guard: ConnectionGuard;
+  readonly #provider: Provider;
+  // Created on first use: a server's peer rarely mirrors or calls.
+  #consumerPart: Consumer | undefined;
+  // A server's peer has two listeners (the hub's, the server's): kept in fields, more in a Set.
+  #onDetach1: DetachListener | undefined;
+  #onDetach2: DetachListener | undefined;
+  #detachListeners: Set<DetachListener> | undefined;
+  #closing = false;
+  #detached = false;
+
+  /** @param options the socket, the groups this side provides, the context and the limits */
+  constructor(options: PeerOptions<C>) {
+    this.socket = options.socket;
+    this.context = options.context as C;
+    this.#registry = options.registry;
+    // A hub hands every connection its one frozen, complete limits object: share it.
+    this.limits = Object.isFrozen(options.limits) && isComplete(options.limits)
+      ? options.limits as Readonly<Limits>
+      : Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
+    this.#outbox = new Outbox(this);
+    this.#guard = new ConnectionGuard(this);
+    this.#provider = new Provider(this, options.registry);
+  }
+
+  get #consumer(): Consumer {
+    return this.#consumerPart ??= new Consumer({
+      limits: this.limits,
+      send: (text) => this.sendText(text),
+      allowed: (frame) => this.#provider.allowed("set", frame),
+    });
+  }
+
+  /** Whether {@linkcode Peer.detach} has run. */
+  get detached(): boolean {
+    return this.#detached;
+  }
+
+  /** Whether the socket is congested: changes are conflated until it drains. */
+  get congested(): boolean {
+    return this.#outbox.congested;
+  }
+
+  /** Sends one encoded frame if the socket is open. */
+  sendText(text: string): void {
+    this.#outbox.send(text, this.socket.readyState === OPEN && !this.#closing);
+  }
+
+  /**
+   * Holds back a change for this connection while its socket is congested;
+   * see {@linkcode Conflating.defer}. Groups call it, applications need not.
+   */
+  defer(owner: object, key: string, flush: () => void): void {
+    this.#outbox.defer(owner, key, flush);
+  }
+
+  /**
+   * Closes the connection with a code and reason, and detaches this peer.
+   * Used for the limits (1008, 1009, 1013, 4000); a runtime that refuses a
+   * code below 3000 gets the code plus 3000.
+   */
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    closeSocket(this.socket, code, reason);
+    this.detach();
+  }
+
+  /**
+   * Calls `listener` with every error the other side sent that answers no
+   * call (with the `type`, `name` and `id` it echoes); returns the remover.
+   */
+  onError(listener: (error: SockSyncError, about: ErrorAbout) => void): () => void {
+    return this.#consumer.onError(listener);
+  }
+
+  /** Calls `listener` (with this peer) once this peer is detached; returns the remover. */
+  onDetach(listener: (peer: Peer<C>) => void): () => void {
+    // Added once, as to a Set.
+    if (this.#onDetach1 === listener || this.#onDetach2 === listener) {
+      return this.#remover(listener);
+    }
+    if (this.#onDetach1 === undefined) this.#onDetach1 = listener;
+    else if (this.#onDetach2 === undefined) this.#onDetach2 = listener;
+    else (this.#detachListeners ??= new Set()).add(listener);
+    return this.#remover(listener);
+  }
+
+  #remover(listener: DetachListener): () => void {
+    return () => {
+      if (this.#onDetach1 === listener) this.#onDetach1 = undefined;
+      else if (this.#onDetach2 === listener) this.#onDetach2 = undefined;
+      else this.#detachListeners?.delete(listener);
+    };
+  }
+
+  /**
+   * Handles one incoming frame. Never throws: a bad frame is answered with an
+   * error frame, a failing handler with error 8. When handling goes on
+   * asynchronously (a call, a list read) it returns a promise that resolves
+   * once the reply, if any, was sent; it never rejects. Awaiting it is
+   * optional.
+   */
+  receive(data: unknown): Promise<void> | undefined {
+    if (this.#detached || this.#closing || !this.#guard.admit(data)) return undefined;
+    try {
+      const decoded = decodeFrame(data);
+      if (!decoded.ok) {
+        const reply = decoded.reply;
+        if (reply) this.sendText(encodeError({ ...reply, code: reply.error_code }));
+        return undefined;
+      }
+      const message = decoded.message;
+      try {
+        const done = route(message, this.#provider, () => this.#consumer);
+        if (!done) return undefined;
+        return done.catch((error) => {
+          try {
+            this.#answerFailure(error, message);
+          } catch (failure) {
+            this.#report(failure, message);
+          }
+        });
+      } catch (error) {
+        this.#answerFailure(error, message);
+        return undefined;
+      }
+    } catch (error) {
+      // Not reached by any known frame; a bug must not take the connection down.
+      this.#report(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Tells the registry's `onError` about a failure with no caller to tell
+   * (what the peer's parts report through); it must not break the peer either.
+   */
+  [REPORT](error: unknown): void {
+    this.#report(error);
+  }
+
+  #report(error: unknown, message?: Message): void {
+    try {
+      this.#registry?.onError?.(error, { peer: this as Peer<unknown>, message });
+    } catch {
+      // The error hook failed too: nothing left to tell.
+    }
+  }
+
+  #answerFailure(error: unknown, message: Message): void {
+    const { frame, unexpected } = failureFrame(error, message);
+    if (unexpected) this.#report(error, message);
+    this.sendText(frame);
+  }
+
+  /**
+   * Lets the other side call these functions of the registry (the protocol's
+   * `subscribe` to a function). Without names: every function of the registry.
+   */
+  acceptCalls(...names: string[]): void {
+    this.#provider.acceptCalls(...names);
+  }
+
+  /** Stops accepting calls to these functions (the protocol's `unsubscribe`). */
+  refuseCalls(...names: string[]): void {
+    this.#provider.refuseCalls(...names);
+  }
+
+  /**
+   * Asks the other side for a sign of life (the idle probe). Every side sends
+   * its `subscribe`s to functions as soon as it connects, before it reads
+   * anything (`acceptCalls` in the connect hook), so once the probe is
+   * answered the functions it accepts calls to are known: from then on a call
+   * to any other fails with code 1 at once instead of waiting for its
+   * timeout. The client does this on every connect.
+   */
+  expectFunctions(): void {
+    this.#consumer.expectFunctions();
+  }
+
+  /** Whether the other side has accepted our calls to this function. */
+  canCall(name: string): boolean {
+    return this.#consumer.canCall(name);
+  }
+
+  /**
+   * Calls a function the other side provides. Waits until the other side has
+   * accepted calls to it; rejects with a `SockSyncError` on an error reply,
+   * on timeout (code 8), when the connection closes (code 8), and (with
+   * {@linkcode Peer.expectFunctions}) once the other side is known not to
+   * provide it (code 1).
+   */
+  call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
+    return this.#consumer.call<R>(name, args, options);
+  }
+
+  /** Subscribes a mirror to the var or list the other side provides. */
+  mirror(mirror: Mirror): void {
+    this.#consumer.mirror(mirror);
+  }
+
+  /** Unsubscribes a mirror. */
+  unmirror(mirror: Mirror): void {
+    this.#consumer.unmirror(mirror);
+  }
+
+  /** Asks the provider for the mirror's current value or page again (`get`). */
+  refresh(mirror: Mirror): void {
+    this.#consumer.refresh(mirror);
+  }
+
+  /** Moves a list mirror's view to another page (`get` with page and page size). */
+  getPage(mirror: ListMirror<unknown>, page: number, pageSize?: number): void {
+    this.#consumer.getPage(mirror, page, pageSize);
+  }
+
+  /**
+   * Forgets the connection: drops every subscription the other side made,
+   * rejects pending calls and tells the `onDetach` listeners. Call it once
+   * the socket closed.
+   */
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    this.#guard.stop();
+    this.#outbox.close();
+    this.#provider.detach();
+    this.#consumerPart?.detach();
+    const listeners = [this.#onDetach1, this.#onDetach2, ...(this.#detachListeners ?? [])];
+    for (const listener of listeners) {
+      if (listener === undefined) continue;
+      try {
+        listener(this);
+      } catch (error) {
+        this.#report(error);
+      }
+    }
+  }
+}
+
+function isComplete(limits: Partial<Limits> | undefined): limits is Limits {
+  return limits !== undefined &&
+    (Object.keys(PEER_LIMITS) as (keyof Limits)[]).every((key) => typeof limits[key] === "number");
+}

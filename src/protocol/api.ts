@@ -1,0 +1,261 @@
+/**
+ * The types a client learns from the server's declarations: what
+ * `hub.var`, `hub.list` and `hub.function` return carries each name and its
+ * value, params, args and result types, and {@linkcode ApiOf} collects them
+ * into one type that `connect<Api>(url)` takes. Types only: a browser
+ * bundle that imports them with `import type` contains no server code.
+ *
+ * @module
+ */
+import type { LocalList } from "../server/local_list.ts";
+import type { LocalVar } from "../server/local_var.ts";
+import type { ParamList } from "../server/param_list.ts";
+
+/**
+ * What `hub.var` returns: the var, with its name as a literal type.
+ *
+ * @example
+ * ```ts
+ * import type { DeclaredVar } from "./api.ts";
+ * const counterName = (counter: DeclaredVar<"counter", number>) => counter.name;
+ * ```
+ */
+export type DeclaredVar<N extends string, T> = LocalVar<T> & { readonly name: N };
+
+/**
+ * What `hub.list` returns: the list, with its name as a literal type and the
+ * type of the params its views take (`undefined` for none).
+ *
+ * @example
+ * ```ts
+ * import type { DeclaredList } from "./api.ts";
+ * type Todos = DeclaredList<"todos", { text: string }, undefined>;
+ * ```
+ */
+export type DeclaredList<N extends string, T, P> = LocalList<T> & {
+  readonly name: N;
+  /** Never set: it only carries the params type. */
+  readonly paramsType?: P;
+};
+
+/**
+ * What `hub.list` returns for a parameterized list: the list, with its name as
+ * a literal type, its item type and the type of the params its views take.
+ *
+ * @example
+ * ```ts
+ * import type { DeclaredParamList } from "./api.ts";
+ * type Messages = DeclaredParamList<"messages", { text: string }, { room: string }>;
+ * ```
+ */
+export type DeclaredParamList<N extends string, T, P> = ParamList<unknown, T> & {
+  readonly name: N;
+  /** Never set: it only carries the item type. */
+  readonly itemType?: T;
+  /** Never set: it only carries the params type. */
+  readonly paramsType?: P;
+};
+
+/**
+ * What `hub.function` returns: a handle naming the function and carrying its
+ * args type (what the client sends) and result type (what the handler resolves).
+ *
+ * @example
+ * ```ts
+ * import type { DeclaredFunction } from "./api.ts";
+ * type AddTodo = DeclaredFunction<"add_todo", { text: string }, { id: string }>;
+ * ```
+ */
+export interface DeclaredFunction<N extends string, A, R> {
+  /** Always `"function"`. */
+  readonly kind: "function";
+  /** The function's name on the wire. */
+  readonly name: N;
+  /** Never set: it only carries the args type. */
+  readonly argsType?: A;
+  /** Never set: it only carries the result type. */
+  readonly resultType?: R;
+}
+
+/**
+ * The shape of a client's API: var values, list items and params, function
+ * args and results, each by name.
+ *
+ * @example
+ * ```ts
+ * import type { ApiShape } from "./api.ts";
+ * type Api = {
+ *   vars: { counter: number };
+ *   lists: { todos: { item: { text: string }; params: undefined } };
+ *   functions: { increment: { args: { by?: number } | undefined; result: number } };
+ * };
+ * const ok = (api: Api): ApiShape => api;
+ * ```
+ */
+export interface ApiShape {
+  /** Var value types by name. */
+  vars: Record<string, unknown>;
+  /** List item and params types by name. */
+  lists: Record<string, { item: unknown; params: unknown }>;
+  /** Function args and result types by name. */
+  functions: Record<string, { args: unknown; result: unknown }>;
+}
+
+/**
+ * The API of a client that knows nothing of its server: any name, `unknown`
+ * values. `Client` without a type argument uses it.
+ *
+ * @example
+ * ```ts
+ * import type { UntypedApi } from "./api.ts";
+ * type Value = UntypedApi["vars"]["anything"]; // unknown
+ * ```
+ */
+export interface UntypedApi extends ApiShape {
+  /** Any var, of unknown value. */
+  vars: Record<string, unknown>;
+  /** Any list, of unknown items and params. */
+  lists: Record<string, { item: unknown; params: unknown }>;
+  /** Any function, of unknown args and result. */
+  functions: Record<string, { args: unknown; result: unknown }>;
+}
+
+type VarsOf<D> = {
+  [
+    K in keyof D as D[K] extends LocalList<unknown> ? never
+      : D[K] extends DeclaredVar<infer N, unknown> ? N
+      : never
+  ]: D[K] extends LocalVar<infer T> ? T : never;
+};
+
+type ListsOf<D> = {
+  [
+    K in keyof D as D[K] extends DeclaredList<infer N, unknown, unknown> ? N
+      : D[K] extends DeclaredParamList<infer N, unknown, unknown> ? N
+      : never
+  ]: D[K] extends DeclaredList<string, infer T, infer P> ? { item: T; params: P }
+    : D[K] extends DeclaredParamList<string, infer T, infer P> ? { item: T; params: P }
+    : never;
+};
+
+type FunctionsOf<D> = {
+  [K in keyof D as D[K] extends DeclaredFunction<infer N, unknown, unknown> ? N : never]:
+    D[K] extends DeclaredFunction<string, infer A, infer R> ? { args: A; result: R } : never;
+};
+
+/**
+ * The API type of an object holding what `hub.var`, `hub.list` and
+ * `hub.function` returned (keys do not matter: the declared names do).
+ * Export it from the server's declarations and `import type` it in the
+ * client, which then checks every name, argument and result.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { Hub } from "../server/hub.ts";
+ * import type { ApiOf } from "./api.ts";
+ * import { connect } from "../client/client.ts";
+ * import { MemoryListSource } from "../../stores/memory/mod.ts";
+ * const hub = new Hub();
+ * const counter = hub.var("counter", { schema: v.number(), initial: 0 });
+ * const todos = hub.list("todos", { source: new MemoryListSource(), schema: v.object({ text: v.string() }) });
+ * const increment = hub.function("increment", {
+ *   args: v.object({ by: v.number() }),
+ *   handler: ({ by }) => counter.update((n) => n + by),
+ * });
+ * type Api = ApiOf<{ counter: typeof counter; todos: typeof todos; increment: typeof increment }>;
+ * // In the browser: import type { Api } from "./server_api.ts";
+ * const client = connect<Api>("ws://127.0.0.1:8080/ws/socksync");
+ * const n: number = await client.call("increment", { by: 2 });
+ * ```
+ */
+export type ApiOf<D> = { vars: VarsOf<D>; lists: ListsOf<D>; functions: FunctionsOf<D> };
+
+/**
+ * The var names of an API.
+ *
+ * @example
+ * ```ts
+ * import type { VarName } from "./api.ts";
+ * type Names = VarName<{ vars: { counter: number }; lists: {}; functions: {} }>; // "counter"
+ * ```
+ */
+export type VarName<A extends ApiShape> = keyof A["vars"] & string;
+
+/**
+ * The list names of an API.
+ *
+ * @example
+ * ```ts
+ * import type { ListName } from "./api.ts";
+ * type Names = ListName<{ vars: {}; lists: { todos: { item: string; params: undefined } }; functions: {} }>;
+ * ```
+ */
+export type ListName<A extends ApiShape> = keyof A["lists"] & string;
+
+/**
+ * The function names of an API.
+ *
+ * @example
+ * ```ts
+ * import type { FunctionName } from "./api.ts";
+ * type Names = FunctionName<{ vars: {}; lists: {}; functions: { ping: { args: undefined; result: string } } }>;
+ * ```
+ */
+export type FunctionName<A extends ApiShape> = keyof A["functions"] & string;
+
+/**
+ * A list's item value type.
+ *
+ * @example
+ * ```ts
+ * import type { ItemOf } from "./api.ts";
+ * type Todo = ItemOf<{ vars: {}; lists: { todos: { item: { text: string }; params: undefined } }; functions: {} }, "todos">;
+ * ```
+ */
+export type ItemOf<A extends ApiShape, N extends ListName<A>> = A["lists"][N]["item"];
+
+/**
+ * A list's params type (`undefined` when it takes none).
+ *
+ * @example
+ * ```ts
+ * import type { ParamsOf } from "./api.ts";
+ * type Room = ParamsOf<{ vars: {}; lists: { chat: { item: string; params: { room: string } } }; functions: {} }, "chat">;
+ * ```
+ */
+export type ParamsOf<A extends ApiShape, N extends ListName<A>> = A["lists"][N]["params"];
+
+/**
+ * A function's args type.
+ *
+ * @example
+ * ```ts
+ * import type { ArgsOf } from "./api.ts";
+ * type Args = ArgsOf<{ vars: {}; lists: {}; functions: { add: { args: { text: string }; result: null } } }, "add">;
+ * ```
+ */
+export type ArgsOf<A extends ApiShape, N extends FunctionName<A>> = A["functions"][N]["args"];
+
+/**
+ * A function's result type.
+ *
+ * @example
+ * ```ts
+ * import type { ResultOf } from "./api.ts";
+ * type Result = ResultOf<{ vars: {}; lists: {}; functions: { add: { args: string; result: null } } }, "add">;
+ * ```
+ */
+export type ResultOf<A extends ApiShape, N extends FunctionName<A>> = A["functions"][N]["result"];
+
+/**
+ * `string` for an untyped API (any name goes), `never` for a typed one, so
+ * that the untyped overloads (explicit type arguments) only exist there.
+ *
+ * @example
+ * ```ts
+ * import type { AnyName, UntypedApi } from "./api.ts";
+ * const name: AnyName<UntypedApi> = "anything";
+ * ```
+ */
+export type AnyName<A extends ApiShape> = string extends keyof A["vars"] ? string : never;

@@ -1,0 +1,184 @@
+/**
+ * Decoding of incoming frames: {@linkcode decodeFrame} turns one text frame
+ * into a message validated by the protocol's schemas, or into the error frame
+ * that answers it (decisions 1 and 2 of PROTOCOL.md).
+ *
+ * @module
+ */
+import * as v from "valibot";
+import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
+import { type Message, MessageSchemas } from "./schemas.ts";
+
+/**
+ * An error frame as it goes on the wire.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorFrame } from "./decode.ts";
+ * const e: ErrorFrame = { func: "error", error_code: 4, message: "unknown id", type: "list", name: "todos", id: "x" };
+ * ```
+ */
+export interface ErrorFrame {
+  func: "error";
+  error_code: ErrorCodeValue;
+  message: string;
+  type?: string;
+  name?: string;
+  id?: string;
+  /** The `params` of the list request it answers. */
+  params?: Record<string, unknown>;
+}
+
+/**
+ * What {@linkcode decodeFrame} returns: the message, or the error frame that
+ * answers the frame (`reply` is `undefined` when the frame was an error frame
+ * itself, which is never answered).
+ *
+ * @example
+ * ```ts
+ * import { decodeFrame } from "./decode.ts";
+ * const result = decodeFrame('{"func":"unsubscribe_all"}');
+ * if (result.ok) console.log(result.message.func);
+ * ```
+ */
+export type Decoded =
+  | { ok: true; message: Message }
+  | { ok: false; reply: ErrorFrame | undefined };
+
+/**
+ * Builds an error frame, echoing the `type`, `name` and `id` of the request it
+ * answers when they are strings (and its `params` when an object), so a caller
+ * can match it.
+ *
+ * @example
+ * ```ts
+ * import { errorFrame } from "./decode.ts";
+ * errorFrame(4, "unknown id", { type: "list", name: "todos", id: "x" });
+ * ```
+ */
+export function errorFrame(
+  code: ErrorCodeValue,
+  message: string,
+  request?: { type?: unknown; name?: unknown; id?: unknown; params?: unknown },
+): ErrorFrame {
+  const frame: ErrorFrame = { func: "error", error_code: code, message };
+  if (request) {
+    if (typeof request.type === "string") frame.type = request.type;
+    if (typeof request.name === "string") frame.name = request.name;
+    if (typeof request.id === "string") frame.id = request.id;
+    if (isPlainObject(request.params)) frame.params = request.params;
+  }
+  return frame;
+}
+
+/** Field → code for a present field of the wrong shape; anything else is 6. */
+const codeByField = new Map<string, ErrorCodeValue>([
+  ["func", ErrorCode.InvalidFunc],
+  ["type", ErrorCode.InvalidType],
+  ["name", ErrorCode.InvalidName],
+  ["id", ErrorCode.InvalidId],
+]);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Validates one incoming frame (decisions 1 and 2 of PROTOCOL.md): text that
+ * is one JSON object, a known `func`, a `type` that `func` takes, and every
+ * field valid. Nothing unvalidated leaves this function.
+ *
+ * @example
+ * ```ts
+ * import { decodeFrame } from "./decode.ts";
+ * const bad = decodeFrame('{"func":"get","type":"var"}');
+ * // bad.ok === false, bad.reply.error_code === 5 (missing name)
+ * ```
+ */
+export function decodeFrame(data: unknown): Decoded {
+  if (typeof data !== "string") {
+    return {
+      ok: false,
+      reply: errorFrame(ErrorCode.InvalidJson, "expected a text frame"),
+    };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return {
+      ok: false,
+      reply: errorFrame(ErrorCode.InvalidJson, "invalid JSON"),
+    };
+  }
+  if (!isPlainObject(raw)) {
+    return {
+      ok: false,
+      reply: errorFrame(ErrorCode.InvalidJson, "expected a JSON object"),
+    };
+  }
+  return decodeObject(raw);
+}
+
+/**
+ * Validates an already parsed frame; see {@linkcode decodeFrame}.
+ *
+ * @example
+ * ```ts
+ * import { decodeObject } from "./decode.ts";
+ * decodeObject({ func: "subscribe", type: "var", name: "counter" }).ok; // true
+ * ```
+ */
+export function decodeObject(raw: Record<string, unknown>): Decoded {
+  const func = raw.func;
+  if (func === undefined) {
+    return {
+      ok: false,
+      reply: errorFrame(ErrorCode.MissingField, "missing field: func", raw),
+    };
+  }
+  if (typeof func !== "string" || !Object.hasOwn(MessageSchemas, func)) {
+    return {
+      ok: false,
+      reply: errorFrame(ErrorCode.InvalidFunc, "unknown func", raw),
+    };
+  }
+  const byType: Readonly<Record<string, v.GenericSchema<unknown, Message>>> =
+    MessageSchemas[func as keyof typeof MessageSchemas];
+  let schema: v.GenericSchema<unknown, Message> | undefined = byType[""];
+  if (!schema) {
+    const type = raw.type;
+    if (type === undefined) {
+      return {
+        ok: false,
+        reply: errorFrame(ErrorCode.MissingField, "missing field: type", raw),
+      };
+    }
+    if (typeof type !== "string" || !Object.hasOwn(byType, type)) {
+      return {
+        ok: false,
+        reply: errorFrame(
+          ErrorCode.InvalidType,
+          `func ${func} does not take this type`,
+          raw,
+        ),
+      };
+    }
+    schema = byType[type];
+  }
+  const result = v.safeParse(schema, raw);
+  if (result.success) return { ok: true, message: result.output };
+  // An error frame that fails validation is still never answered (no error loops).
+  if (func === "error") return { ok: false, reply: undefined };
+  const issue = result.issues[0];
+  const key = issue.path?.[0]?.key;
+  const field = typeof key === "string" ? key : "";
+  if (issue.input === undefined && issue.path?.length === 1) {
+    return {
+      ok: false,
+      reply: errorFrame(ErrorCode.MissingField, `missing field: ${field}`, raw),
+    };
+  }
+  const code = codeByField.get(field) ?? ErrorCode.InvalidArguments;
+  return { ok: false, reply: errorFrame(code, `invalid field: ${field}`, raw) };
+}

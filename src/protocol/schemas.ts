@@ -1,0 +1,339 @@
+/**
+ * The SockSync wire protocol: a valibot schema for every message, and the
+ * message types inferred from those schemas (the one place the format of an
+ * incoming frame is written). `decode.ts` validates frames with them;
+ * `encode.ts` writes every outgoing frame.
+ *
+ * @module
+ */
+import * as v from "valibot";
+
+// Each schema carries its exact valibot type: the published .d.ts needs an
+// explicit type on everything the message types are inferred from, and the
+// compiler checks every annotation against the schema it describes.
+type Lit<T extends string> = v.LiteralSchema<T, undefined>;
+type Str = v.StringSchema<undefined>;
+type Opt<S extends v.GenericSchema> = v.OptionalSchema<S, undefined>;
+type Obj<E extends v.ObjectEntries> = v.ObjectSchema<E, undefined>;
+type Int = v.GenericSchema<number>;
+type Any = v.GenericSchema<unknown>;
+
+const Name: Str = v.string();
+const ItemId: Str = v.string();
+const Count: Int = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const PageSize: Int = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
+/** JSON has no `undefined`, so "not undefined" means "present". */
+const Present: Any = v.nonOptional(v.unknown());
+const Anything: Opt<v.UnknownSchema> = v.optional(v.unknown());
+type ParamsObject = v.GenericSchema<Record<string, unknown>>;
+/** A list view's params: any JSON object (the list's own schema checks it further). */
+const Params: Opt<ParamsObject> = v.optional(
+  v.custom<Record<string, unknown>>((input) =>
+    typeof input === "object" && input !== null && !Array.isArray(input)
+  ),
+);
+
+const GetVar: Obj<{ func: Lit<"get">; type: Lit<"var">; name: Str }> = v.object({
+  func: v.literal("get"),
+  type: v.literal("var"),
+  name: Name,
+});
+const GetList: Obj<{
+  func: Lit<"get">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  page: Opt<Int>;
+  page_size: Opt<Int>;
+  id: Opt<Str>;
+  more: Opt<v.BooleanSchema<undefined>>;
+}> = v.object({
+  func: v.literal("get"),
+  type: v.literal("list"),
+  name: Name,
+  params: Params,
+  page: v.optional(Count),
+  page_size: v.optional(PageSize),
+  id: v.optional(ItemId),
+  // Our extension: the sender wants change markers (`more`) on this connection's list frames.
+  more: v.optional(v.boolean()),
+});
+const SetVar: Obj<{ func: Lit<"set">; type: Lit<"var">; name: Str; value: Any }> = v.object({
+  func: v.literal("set"),
+  type: v.literal("var"),
+  name: Name,
+  value: Present,
+});
+const SetList: Obj<{
+  func: Lit<"set">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  id: Str;
+  value: Any;
+}> = v
+  .object({
+    func: v.literal("set"),
+    type: v.literal("list"),
+    name: Name,
+    params: Params,
+    id: ItemId,
+    value: Present,
+  });
+const Item: Obj<{ id: Str; value: Any }> = v.object({ id: ItemId, value: Present });
+const SetAll: Obj<{
+  func: Lit<"set_all">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  page: Int;
+  page_size: Opt<Int>;
+  total_item_count: Int;
+  items: v.ArraySchema<typeof Item, undefined>;
+}> = v.object({
+  func: v.literal("set_all"),
+  type: v.literal("list"),
+  name: Name,
+  params: Params,
+  page: Count,
+  page_size: v.optional(PageSize),
+  total_item_count: Count,
+  items: v.array(Item),
+});
+const SetCount: Obj<{
+  func: Lit<"set_count">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  total_item_count: Int;
+}> = v.object({
+  func: v.literal("set_count"),
+  type: v.literal("list"),
+  name: Name,
+  params: Params,
+  total_item_count: Count,
+});
+const Insert: Obj<{
+  func: Lit<"insert">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  index: Int;
+  id: Str;
+  value: Any;
+}> = v.object({
+  func: v.literal("insert"),
+  type: v.literal("list"),
+  name: Name,
+  params: Params,
+  index: Count,
+  id: ItemId,
+  value: Present,
+});
+const Delete: Obj<{
+  func: Lit<"delete">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  id: Str;
+}> = v.object({
+  func: v.literal("delete"),
+  type: v.literal("list"),
+  name: Name,
+  params: Params,
+  id: ItemId,
+});
+const Call: Obj<{
+  func: Lit<"call">;
+  type: Lit<"function">;
+  name: Str;
+  id: Str;
+  args: Opt<v.UnknownSchema>;
+}> = v.object({
+  func: v.literal("call"),
+  type: v.literal("function"),
+  name: Name,
+  id: ItemId,
+  args: Anything,
+});
+const Return: Obj<{
+  func: Lit<"return">;
+  type: Lit<"function">;
+  name: Str;
+  id: Str;
+  value: Opt<v.UnknownSchema>;
+}> = v.object({
+  func: v.literal("return"),
+  type: v.literal("function"),
+  name: Name,
+  id: ItemId,
+  value: Anything,
+});
+const SubscribeVar: Obj<{ func: Lit<"subscribe">; type: Lit<"var">; name: Str }> = v.object({
+  func: v.literal("subscribe"),
+  type: v.literal("var"),
+  name: Name,
+});
+const SubscribeList: Obj<{
+  func: Lit<"subscribe">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  id: Opt<Str>;
+  page: Opt<Int>;
+  page_size: Opt<Int>;
+  more: Opt<v.BooleanSchema<undefined>>;
+}> = v.object({
+  func: v.literal("subscribe"),
+  type: v.literal("list"),
+  name: Name,
+  params: Params,
+  id: v.optional(ItemId),
+  // Our extension: a subscriber may open its view on any page at once.
+  page: v.optional(Count),
+  page_size: v.optional(PageSize),
+  // Our extension: the sender wants change markers (`more`) on this connection's list frames.
+  more: v.optional(v.boolean()),
+});
+const SubscribeFunction: Obj<{ func: Lit<"subscribe">; type: Lit<"function">; name: Str }> = v
+  .object({
+    func: v.literal("subscribe"),
+    type: v.literal("function"),
+    name: Name,
+  });
+const UnsubscribeVar: Obj<{ func: Lit<"unsubscribe">; type: Lit<"var">; name: Str }> = v.object({
+  func: v.literal("unsubscribe"),
+  type: v.literal("var"),
+  name: Name,
+});
+const UnsubscribeList: Obj<{
+  func: Lit<"unsubscribe">;
+  type: Lit<"list">;
+  name: Str;
+  params: Opt<ParamsObject>;
+  id: Opt<Str>;
+}> = v.object({
+  func: v.literal("unsubscribe"),
+  type: v.literal("list"),
+  name: Name,
+  params: Params,
+  id: v.optional(ItemId),
+});
+const UnsubscribeFunction: Obj<{ func: Lit<"unsubscribe">; type: Lit<"function">; name: Str }> = v
+  .object({
+    func: v.literal("unsubscribe"),
+    type: v.literal("function"),
+    name: Name,
+  });
+const UnsubscribeAll: Obj<{ func: Lit<"unsubscribe_all"> }> = v.object({
+  func: v.literal("unsubscribe_all"),
+});
+const ErrorSchema: Obj<{
+  func: Lit<"error">;
+  error_code: Int;
+  message: Opt<Str>;
+  type: Opt<Str>;
+  name: Opt<Str>;
+  id: Opt<Str>;
+  params: Opt<ParamsObject>;
+}> = v.object({
+  func: v.literal("error"),
+  error_code: v.pipe(v.number(), v.integer()),
+  message: v.optional(v.string()),
+  type: v.optional(v.string()),
+  name: v.optional(v.string()),
+  id: v.optional(v.string()),
+  params: Params,
+});
+
+/** Our extension: `more: true` on a frame says more frames of the same change follow. */
+type More = { more: Opt<v.BooleanSchema<undefined>> };
+type Chained<S> = S extends Obj<infer E> ? Obj<E & More> : never;
+function chained<E extends v.ObjectEntries>(schema: Obj<E>): Obj<E & More> {
+  return v.object({ ...schema.entries, more: v.optional(v.boolean()) });
+}
+
+/**
+ * Schemas of every message, by `func` and then by `type` (`""` for messages
+ * without a type).
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { MessageSchemas } from "./schemas.ts";
+ * const message = v.parse(MessageSchemas.get.var, { func: "get", type: "var", name: "counter" });
+ * ```
+ */
+export const MessageSchemas: {
+  readonly get: { readonly var: typeof GetVar; readonly list: typeof GetList };
+  readonly set: { readonly var: Chained<typeof SetVar>; readonly list: Chained<typeof SetList> };
+  readonly set_all: { readonly list: Chained<typeof SetAll> };
+  readonly set_count: { readonly list: Chained<typeof SetCount> };
+  readonly insert: { readonly list: Chained<typeof Insert> };
+  readonly delete: { readonly list: Chained<typeof Delete> };
+  readonly call: { readonly function: typeof Call };
+  readonly return: { readonly function: typeof Return };
+  readonly subscribe: {
+    readonly var: typeof SubscribeVar;
+    readonly list: typeof SubscribeList;
+    readonly function: typeof SubscribeFunction;
+  };
+  readonly unsubscribe: {
+    readonly var: typeof UnsubscribeVar;
+    readonly list: typeof UnsubscribeList;
+    readonly function: typeof UnsubscribeFunction;
+  };
+  readonly unsubscribe_all: { readonly "": typeof UnsubscribeAll };
+  readonly error: { readonly "": typeof ErrorSchema };
+} = {
+  get: { var: GetVar, list: GetList },
+  set: { var: chained(SetVar), list: chained(SetList) },
+  set_all: { list: chained(SetAll) },
+  set_count: { list: chained(SetCount) },
+  insert: { list: chained(Insert) },
+  delete: { list: chained(Delete) },
+  call: { function: Call },
+  return: { function: Return },
+  subscribe: { var: SubscribeVar, list: SubscribeList, function: SubscribeFunction },
+  unsubscribe: { var: UnsubscribeVar, list: UnsubscribeList, function: UnsubscribeFunction },
+  unsubscribe_all: { "": UnsubscribeAll },
+  error: { "": ErrorSchema },
+};
+
+type Schemas = typeof MessageSchemas;
+type OutputOf<S> = S extends v.GenericSchema ? v.InferOutput<S> : never;
+
+/**
+ * Every message by its `func`, as its schemas output it.
+ *
+ * @example
+ * ```ts
+ * import type { MessageMap } from "./schemas.ts";
+ * const call: MessageMap["call"] = { func: "call", type: "function", name: "echo", id: "1" };
+ * ```
+ */
+export type MessageMap = {
+  [F in keyof Schemas]: OutputOf<Schemas[F][keyof Schemas[F]]>;
+};
+
+/**
+ * Any valid SockSync message, discriminated by `func` (and `type`).
+ *
+ * @example
+ * ```ts
+ * import type { Message } from "./schemas.ts";
+ * const m: Message = { func: "subscribe", type: "var", name: "counter" };
+ * ```
+ */
+export type Message = MessageMap[keyof MessageMap];
+
+/**
+ * The message with a given `func`.
+ *
+ * @example
+ * ```ts
+ * import type { MessageWithFunc } from "./schemas.ts";
+ * const call: MessageWithFunc<"call"> = { func: "call", type: "function", name: "echo", id: "1" };
+ * ```
+ */
+export type MessageWithFunc<F extends keyof MessageMap> = MessageMap[F];

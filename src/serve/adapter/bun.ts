@@ -1,0 +1,162 @@
+/**
+ * Serves a Hono app on Bun with `Bun.serve`. Loaded by `serve()` only when
+ * running on Bun.
+ *
+ * Routes accepted through {@linkcode Adapter.accept} get Bun's own websocket
+ * handlers with a small `data` (the opener, then what it returned): nothing
+ * of the request or the Hono context stays referenced once the socket is
+ * open. Routes made with `upgradeWebSocket` (`hono/bun`) keep working beside
+ * them.
+ *
+ * @module
+ */
+/// <reference types="bun-types" />
+import type { Context, Hono } from "hono";
+import { createBunWebSocket } from "hono/bun";
+import type { GroupSocket, Topics } from "../../peer/socket.ts";
+import { type Adapter, closeWithGrace, type Connected, frameCap, type Opener } from "./shared.ts";
+
+type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
+
+/** Bun's largest `maxPayloadLength`: what "no cap" becomes. */
+const BUN_MAX_PAYLOAD = 0xffff_ffff;
+
+/** The `data` of a socket accepted through `accept`: tells it from `hono/bun`'s. */
+class Accepted {
+  open: Opener | undefined;
+  connected: Connected | undefined;
+  constructor(open: Opener) {
+    this.open = open;
+  }
+}
+
+/**
+ * Queued bytes past which a member of a topic counts as backed up and leaves
+ * it, well under the slow-consumer threshold (1 MiB by default), so the peer's
+ * own conflation takes over long before Bun's `backpressureLimit` drops frames.
+ */
+const BACKED_UP_BYTES = 64 * 1024;
+
+/**
+ * A Bun socket as the core's socket: Bun reports its queue through a
+ * method, not `bufferedAmount`, and offers its server's topics, so a group
+ * whose members all get the same frame sends it with one `publish`.
+ */
+class BunSocket implements GroupSocket {
+  readonly ws: ServerWebSocket<Accepted>;
+  readonly topics: Topics;
+  constructor(ws: ServerWebSocket<Accepted>, topics: Topics) {
+    this.ws = ws;
+    this.topics = topics;
+  }
+  subscribe(topic: string): void {
+    this.ws.subscribe(topic);
+  }
+  unsubscribe(topic: string): void {
+    this.ws.unsubscribe(topic);
+  }
+  send(text: string): void {
+    this.ws.send(text);
+  }
+  close(code?: number, reason?: string): void {
+    this.ws.close(code, reason);
+  }
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+  get bufferedAmount(): number {
+    return this.ws.getBufferedAmount();
+  }
+}
+
+/**
+ * The Bun adapter for `app`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { createAdapter } from "./bun.ts";
+ * const app = new Hono().get("/", (c) => c.text("hi"));
+ * const listener = await createAdapter(app).listen({ port: 0, hostname: "127.0.0.1" });
+ * await listener.close();
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function createAdapter(app: Hono<any>): Adapter {
+  const { upgradeWebSocket, websocket: hono } = createBunWebSocket();
+  // deno-lint-ignore no-explicit-any
+  type Any = ServerWebSocket<any>;
+  return {
+    runtime: "bun",
+    upgradeWebSocket,
+    accept(c: Context, open: Opener) {
+      // Bun passes the server as fetch's second argument, which Hono makes `c.env`.
+      const server = c.env as { upgrade?: (req: Request, o: { data: Accepted }) => boolean };
+      if (typeof server?.upgrade !== "function") return undefined;
+      return server.upgrade(c.req.raw, { data: new Accepted(open) })
+        ? new Response(null)
+        : undefined;
+    },
+    listen({ port, hostname, maxPayload }) {
+      // One publish answers for all its sockets at once (-1 as soon as any is behind, however
+      // little), so the group reads its members' queues itself, every 16 K characters sent.
+      const topics: Topics = {
+        backedUpBytes: BACKED_UP_BYTES,
+        checkEvery: 16 * 1024,
+        publish(topic, text) {
+          server.publish(topic, text);
+          return true;
+        },
+      };
+      const server = Bun.serve({
+        port,
+        hostname,
+        fetch: app.fetch,
+        websocket: {
+          open(ws: Any) {
+            const data = ws.data;
+            if (!(data instanceof Accepted)) return hono.open(ws);
+            const open = data.open!;
+            data.open = undefined;
+            data.connected = open(new BunSocket(ws, topics));
+          },
+          message(ws: Any, message: string | Buffer) {
+            const data = ws.data;
+            if (!(data instanceof Accepted)) return hono.message(ws, message);
+            if (typeof message === "string") data.connected?.receive(message);
+            else {
+              data.connected?.receive(
+                message.buffer.slice(
+                  message.byteOffset,
+                  message.byteOffset + message.byteLength,
+                ) as ArrayBuffer,
+              );
+            }
+          },
+          close(ws: Any, code: number, reason: string) {
+            const data = ws.data;
+            if (!(data instanceof Accepted)) return hono.close(ws, code, reason);
+            const connected = data.connected;
+            data.connected = undefined;
+            connected?.detach(code, reason);
+          },
+          // Past `backpressureLimit` Bun drops frames silently, so it stays above the
+          // peer's own slow-consumer cap (8 MiB).
+          backpressureLimit: 64 * 1024 * 1024,
+          // Bun refuses a longer frame from its header, with 1009. Its own default (16 MiB)
+          // gives way to ours; 0 would refuse every non-empty frame, so "no cap" is its maximum.
+          maxPayloadLength: Math.min(frameCap(maxPayload) ?? BUN_MAX_PAYLOAD, BUN_MAX_PAYLOAD),
+        },
+      });
+      return Promise.resolve({
+        port: server.port ?? port,
+        async close() {
+          // stop() stops accepting and waits for open connections; stop(true)
+          // ends those left after the grace.
+          await closeWithGrace(server.stop());
+          await server.stop(true);
+        },
+      });
+    },
+  };
+}

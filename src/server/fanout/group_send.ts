@@ -1,0 +1,232 @@
+/**
+ * Sending one frame to a whole group through the runtime's own topics
+ * (Bun's `publish`), where every member gets the same frame. Members are
+ * subscribers whose socket offers {@linkcode Topics}; the others stay with
+ * the group's own loop. A member whose socket backs up leaves the topic, so
+ * the slow-consumer rules (conflation, the hard cap) apply to it as to any
+ * other subscriber.
+ *
+ * @module
+ */
+import { isCongested } from "../../peer/backpressure.ts";
+import { type GroupSocket, OPEN, type Subscriber, type Topics } from "../../peer/socket.ts";
+
+let serial = 0;
+
+/** Characters published through each host's topics so far, by any group. */
+const published = new WeakMap<Topics, { total: number }>();
+
+/** One host (a server's topics) as one group sees it. */
+interface Host {
+  /** Members on this host. */
+  count: number;
+  /** The host's published total when this group last read its members' queues. */
+  checkedAt: number;
+}
+
+/**
+ * The topic side of one group (a var's subscribers, or the subscribers of
+ * one list window that want the same frames).
+ *
+ * @example
+ * ```ts
+ * import { GroupSend } from "./group_send.ts";
+ * const group = new GroupSend();
+ * group.join({ sendText() {} }); // false: a plain subscriber has no topics
+ * group.publish("frame"); // { left: [], back: [] }
+ * ```
+ */
+export class GroupSend {
+  readonly #topic = `socksync.${++serial}`;
+  readonly #members = new Map<Subscriber, GroupSocket>();
+  // Sockets of several servers can be members: one publish per server.
+  readonly #hosts = new Map<Topics, Host>();
+  // Members that left backed up, still subscribed: they come back once their queue drained.
+  readonly #away = new Map<Subscriber, GroupSocket>();
+
+  /** How many members there are. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Whether `subscriber` is a member. */
+  has(subscriber: Subscriber): boolean {
+    return this.#members.has(subscriber);
+  }
+
+  /** Makes `subscriber` a member if its socket offers topics and is not congested. */
+  join(subscriber: Subscriber): boolean {
+    const socket = topicSocket(subscriber);
+    if (!socket || isCongested(subscriber)) return false;
+    socket.subscribe(this.#topic);
+    this.#members.set(subscriber, socket);
+    const host = this.#hosts.get(socket.topics);
+    if (host) host.count++;
+    else {
+      const total = published.get(socket.topics)?.total ?? 0;
+      this.#hosts.set(socket.topics, { count: 1, checkedAt: total });
+    }
+    return true;
+  }
+
+  /**
+   * Makes `subscriber` a member like {@linkcode join}, unless it left backed
+   * up and its queue has not drained to a quarter of the threshold yet (or
+   * the slow-consumer rules still hold it back). For callers that send to
+   * the ones that left themselves and decide when each may come back.
+   */
+  admit(subscriber: Subscriber): boolean {
+    const away = this.#away.get(subscriber);
+    if (away) {
+      if (!this.#drained(subscriber, away)) return false;
+      this.#away.delete(subscriber);
+    }
+    return this.join(subscriber);
+  }
+
+  /** Ends the group: every member leaves the topic; resolves who the members were. */
+  clear(): Subscriber[] {
+    const members = [...this.#members.keys()];
+    this.#away.clear();
+    for (const subscriber of members) this.#drop(subscriber);
+    return members;
+  }
+
+  /**
+   * Removes a member, and forgets a subscriber that left backed up (it
+   * unsubscribed: it must not come back); `false` when `subscriber` was no
+   * member.
+   */
+  leave(subscriber: Subscriber): boolean {
+    this.#away.delete(subscriber);
+    return this.#drop(subscriber);
+  }
+
+  #drop(subscriber: Subscriber): boolean {
+    const socket = this.#members.get(subscriber);
+    if (!socket) return false;
+    this.#members.delete(subscriber);
+    const host = this.#hosts.get(socket.topics);
+    if (host && --host.count === 0) this.#hosts.delete(socket.topics);
+    try {
+      socket.unsubscribe(this.#topic);
+    } catch {
+      // A closed socket left every topic already.
+    }
+    return true;
+  }
+
+  /**
+   * Sends `text` (or several frames, in order) to every member. Returns the
+   * members found backed up (`left`: they got all of it, left the topic, and
+   * are the caller's to send to from now) and those that left earlier and
+   * drained since (`back`: the caller sent them this frame; they are members
+   * again from the next one). With `readmit` false nobody comes back here
+   * (see {@linkcode admit}).
+   */
+  publish(text: string | readonly string[], readmit = true): Moved {
+    let backedUp = false;
+    for (const [topics, host] of this.#hosts) {
+      if (!publishOn(topics, this.#topic, text)) backedUp = true;
+      const every = topics.checkEvery;
+      if (every === undefined) continue;
+      let sent = published.get(topics);
+      if (!sent) published.set(topics, sent = { total: 0 });
+      sent.total += lengthOf(text);
+      // Reading every member's queue costs a native call each: once per `checkEvery`
+      // characters, not per frame, keeps it a small share of the sends themselves.
+      if (sent.total - host.checkedAt >= every) {
+        host.checkedAt = sent.total;
+        backedUp = true;
+      }
+    }
+    const back = readmit && this.#away.size > 0 ? this.#readmit() : NOBODY;
+    if (!backedUp) return back.length > 0 ? { left: NOBODY, back } : NONE;
+    // Only when the runtime reports a backed-up socket, or cannot and it is time: find it.
+    const left: Subscriber[] = [];
+    for (const [subscriber, socket] of this.#members) {
+      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) left.push(subscriber);
+    }
+    for (const subscriber of left) {
+      this.#away.set(subscriber, this.#members.get(subscriber)!);
+      this.#drop(subscriber);
+    }
+    return { left, back };
+  }
+
+  /**
+   * Members that left backed up and whose queue is down to a quarter of the
+   * threshold (not at the threshold itself, so a socket hovering there does
+   * not leave and come back on every check), and not held back by the
+   * slow-consumer rules: they join again. Called after the publish, so the
+   * frame the caller sent them is not published to them too.
+   */
+  #readmit(): Subscriber[] {
+    const back: Subscriber[] = [];
+    for (const [subscriber, socket] of this.#away) {
+      if (!this.#drained(subscriber, socket)) continue;
+      this.#away.delete(subscriber);
+      if (this.join(subscriber)) back.push(subscriber);
+    }
+    return back;
+  }
+
+  #drained(subscriber: Subscriber, socket: GroupSocket): boolean {
+    return socket.readyState === OPEN &&
+      (socket.bufferedAmount ?? 0) <= (socket.topics.backedUpBytes ?? 0) / 4 &&
+      !isCongested(subscriber);
+  }
+}
+
+/**
+ * What a {@linkcode GroupSend.publish} moved between the topic and the
+ * caller's own sends.
+ *
+ * @example
+ * ```ts
+ * import type { Moved } from "./group_send.ts";
+ * const none: Moved = { left: [], back: [] };
+ * ```
+ */
+export interface Moved {
+  /** Members found backed up: the caller sends to them from now. */
+  readonly left: readonly Subscriber[];
+  /** Former members that drained: the topic reaches them from the next frame. */
+  readonly back: readonly Subscriber[];
+}
+
+/**
+ * The subscriber's socket if it can join topics (a peer whose socket offers
+ * the runtime's topics), else `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { topicSocket } from "./group_send.ts";
+ * topicSocket({ sendText() {} }); // undefined: no socket
+ * ```
+ */
+export function topicSocket(subscriber: Subscriber): GroupSocket | undefined {
+  const socket = (subscriber as { socket?: Partial<GroupSocket> }).socket;
+  return socket?.topics && typeof socket.subscribe === "function"
+    ? socket as GroupSocket
+    : undefined;
+}
+
+/** One publish of one frame or several; `false` when some socket is backed up. */
+function publishOn(topics: Topics, topic: string, text: string | readonly string[]): boolean {
+  if (typeof text === "string") return topics.publish(topic, text);
+  if (topics.publishAll) return topics.publishAll(topic, text);
+  let clear = true;
+  for (const one of text) if (!topics.publish(topic, one)) clear = false;
+  return clear;
+}
+
+function lengthOf(text: string | readonly string[]): number {
+  if (typeof text === "string") return text.length;
+  let length = 0;
+  for (const one of text) length += one.length;
+  return length;
+}
+
+const NOBODY: readonly Subscriber[] = Object.freeze([]);
+const NONE: Moved = Object.freeze({ left: NOBODY, back: NOBODY });

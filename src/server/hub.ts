@@ -1,0 +1,356 @@
+/**
+ * The hub: where an application declares the vars, lists and functions it
+ * provides, once, and connects every socket to them.
+ *
+ * @module
+ */
+import type * as v from "valibot";
+import type { LocalFunction } from "./local_function.ts";
+import { DEFAULT_LIMITS, type Limits, resolveLimits } from "../peer/limits.ts";
+import { type ListOptions, LocalList } from "./local_list.ts";
+import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
+import { ParamList, type ParamListOptions } from "./param_list.ts";
+import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
+import type { SocketLike } from "../peer/socket.ts";
+import type { ListSource, VarStore } from "../store.ts";
+import type {
+  DeclaredFunction,
+  DeclaredList,
+  DeclaredParamList,
+  DeclaredVar,
+} from "../protocol/api.ts";
+
+/**
+ * Options of a {@linkcode Hub}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryVarStore } from "../../stores/memory/mod.ts";
+ * import type { HubOptions } from "./hub.ts";
+ * const options: HubOptions<{ user: string }> = {
+ *   vars: new MemoryVarStore(),
+ *   limits: { messageRate: 50, maxSubscriptions: 200, callTimeout: 10_000 },
+ *   authorize: (context, { action, name }) => action !== "call" || name !== "admin" || context.user === "root",
+ * };
+ * ```
+ */
+export interface HubOptions<C = unknown> {
+  /** Where var values persist. Default: memory only. */
+  vars?: VarStore;
+  /**
+   * Per-connection limits (and `maxConnections` per server), among them
+   * `callTimeout`, the default timeout of calls this side makes; those not
+   * given keep the defaults of {@linkcode DEFAULT_LIMITS}.
+   */
+  limits?: Partial<Limits>;
+  /**
+   * Whether a connection may `subscribe`, `get`, `call`, or `set` (any frame
+   * changing a mirror of this side). Gets the connection's context (what the
+   * route's `context` option built, for example from the app's auth
+   * middleware). Synchronous, so frames keep their order. A refusal (or a
+   * throw, reported to `onError`) is answered with error 1 "not subscribed".
+   * It is checked before the name is looked up, so a refused connection gets
+   * error 1 whether or not the name exists (an allowed request for an
+   * unknown var or list gets error 3). An `unsubscribe` from something not
+   * subscribed is asked as `subscribe`. Default: everything is allowed.
+   */
+  authorize?: (context: C, request: AccessRequest) => boolean;
+  /**
+   * Told about unexpected failures (a handler's throw, a store error while
+   * pushing a change). The other side only ever sees a short safe message.
+   * Default: `console.error`.
+   */
+  onError?: (
+    error: unknown,
+    info: { peer?: Peer<unknown>; message?: unknown },
+  ) => void;
+}
+
+/**
+ * Options of {@linkcode Hub.connect}.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "./hub.ts";
+ * const options: ConnectOptions<{ user: string }> = { context: { user: "ada" } };
+ * ```
+ */
+export interface ConnectOptions<C> {
+  /** The application's context of this connection, passed to every handler. */
+  context?: C;
+  /**
+   * Limits of this connection only, over the hub's: for example a hub that
+   * connects out to a server it trusts (`{ messageRate: Infinity }`).
+   */
+  limits?: Partial<Limits>;
+}
+
+/**
+ * A list's options, its item type taken from its schema. The source must
+ * hold items of that type; an untyped source (`ListSource<unknown>`, such as
+ * `new MemoryListSource()` or `store.list(name)` without a type argument) is
+ * taken as holding them.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { MemoryListSource } from "../../stores/memory/mod.ts";
+ * import type { TypedListOptions } from "./hub.ts";
+ * const Todo = v.object({ text: v.string() });
+ * const options: TypedListOptions<typeof Todo, unknown> = {
+ *   source: new MemoryListSource(),
+ *   schema: Todo,
+ * };
+ * ```
+ */
+export type TypedListOptions<S extends v.GenericSchema, U> =
+  & Omit<ListOptions<v.InferOutput<S>>, "source" | "schema">
+  & { schema: S; source: ListSource<U> & SourceFits<U, v.InferOutput<S>> };
+
+/**
+ * A parameterized list's options in {@linkcode Hub.list}: the params schema
+ * `P`, the factory of each query's source (given the parsed params and the
+ * connection's context), an optional per-context query `key` (per-user
+ * queries), an optional item schema and the page size limit. See
+ * {@linkcode ParamListOptions}.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { MemoryListSource } from "../../stores/memory/mod.ts";
+ * import type { HubParamListOptions } from "./hub.ts";
+ * const Room = v.object({ room: v.pipe(v.string(), v.minLength(1)) });
+ * const options: HubParamListOptions<typeof Room, string, { user: string }> = {
+ *   params: Room,
+ *   source: ({ room }) => new MemoryListSource<string>(),
+ *   key: (_params, context) => context.user,
+ *   maxPageSize: 50,
+ * };
+ * ```
+ */
+export type HubParamListOptions<P extends v.GenericSchema, T, C> =
+  & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError">
+  & { params: P };
+
+/** `unknown` when a source of `U` may back a list of `T`, else `never`. */
+type SourceFits<U, T> = unknown extends U ? unknown
+  : [U] extends [T] ? [T] extends [U] ? unknown : never
+  : never;
+
+/**
+ * Declares what this side provides and connects sockets to it.
+ *
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { Hub } from "./hub.ts";
+ * import { MemoryListSource } from "../../stores/memory/mod.ts";
+ * const hub = new Hub();
+ * const counter = hub.var("counter", { schema: v.number(), initial: 0 });
+ * hub.list("todos", { source: new MemoryListSource(), schema: v.string(), maxPageSize: 50 });
+ * hub.function("increment", {
+ *   args: v.object({ by: v.optional(v.number(), 1) }),
+ *   handler: ({ by }) => counter.update((n) => n + by),
+ * });
+ * ```
+ */
+export class Hub<C = unknown> implements Registry {
+  /** Vars by name. */
+  readonly vars: Map<string, LocalVar<unknown>> = new Map();
+  /** Lists by name. */
+  readonly lists: Map<string, LocalList<unknown>> = new Map();
+  /** Functions by name. */
+  readonly functions: Map<string, LocalFunction<unknown>> = new Map();
+  /** Parameterized lists by name. */
+  readonly paramLists: Map<string, ParamList<unknown, unknown>> = new Map();
+  /** The limits every connection runs under. */
+  readonly limits: Readonly<Limits>;
+  readonly #peers = new Set<Peer<C>>();
+  // One listener for every peer (it gets the peer): no closure per connection.
+  readonly #forget = (peer: Peer<C>): void => {
+    this.#peers.delete(peer);
+  };
+  readonly #options: HubOptions<C>;
+  // The var store's feed runs only while some var has subscribers (see #holdVarFeed).
+  #stopVarFeed: (() => void) | undefined;
+  #varFeedHolds = 0;
+  #varFeedRuns = 0;
+  #closed = false;
+
+  /** @param options var store, call timeout, limits, authorization and error hook */
+  constructor(options: HubOptions<C> = {}) {
+    this.#options = options;
+    this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));
+  }
+
+  /** Holds the var store's change feed, starting it for the first hold. */
+  #holdVarFeed(): VarFeedHold {
+    if (this.#varFeedHolds++ === 0 && !this.#closed) {
+      this.#varFeedRuns++;
+      this.#stopVarFeed = this.#options.vars?.subscribe?.((name, value) => {
+        this.vars.get(name)?.receiveExternal(value).catch((error) => this.onError(error, {}));
+      });
+    }
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      if (--this.#varFeedHolds > 0) return;
+      this.#stopVarFeed?.();
+      this.#stopVarFeed = undefined;
+    };
+    return { run: this.#varFeedRuns, release };
+  }
+
+  /** The connected peers. */
+  get peers(): ReadonlySet<Peer<C>> {
+    return this.#peers;
+  }
+
+  /** Reports an unexpected failure to the `onError` hook. */
+  onError(
+    error: unknown,
+    info: { peer?: Peer<unknown>; message?: unknown },
+  ): void {
+    if (this.#options.onError) this.#options.onError(error, info);
+    else console.error("socksync:", error);
+  }
+
+  /** Asks the `authorize` option (see {@linkcode HubOptions.authorize}). */
+  authorize(context: unknown, request: AccessRequest): boolean {
+    const authorize = this.#options.authorize;
+    return authorize ? authorize(context as C, request) === true : true;
+  }
+
+  #claim(name: string): void {
+    if (
+      this.vars.has(name) || this.lists.has(name) || this.functions.has(name) ||
+      this.paramLists.has(name)
+    ) {
+      throw new Error(`socksync: the name ${name} is already declared`);
+    }
+  }
+
+  /**
+   * Declares a var. Its value type is its schema's output: `initial` must
+   * have that type.
+   */
+  var<N extends string, S extends v.GenericSchema>(
+    name: N,
+    options: VarOptions<v.InferOutput<S>> & { schema: S },
+  ): DeclaredVar<N, v.InferOutput<S>> {
+    this.#claim(name);
+    const local = new LocalVar<v.InferOutput<S>>(name, options, this.#options.vars);
+    if (this.#options.vars?.subscribe) local.listenWith(() => this.#holdVarFeed());
+    this.vars.set(name, local as LocalVar<unknown>);
+    return local as DeclaredVar<N, v.InferOutput<S>>;
+  }
+
+  /**
+   * Declares a parameterized list: each subscriber sends `params`, checked
+   * by the `params` schema, and sees the query `source(params, context)`
+   * makes (see {@linkcode ParamListOptions}).
+   */
+  list<N extends string, P extends v.GenericSchema, T = unknown>(
+    name: N,
+    options: HubParamListOptions<P, T, C>,
+  ): DeclaredParamList<N, T, v.InferInput<P>>;
+  /**
+   * Declares a list. Its item type is its schema's output: the source must
+   * hold items of that type.
+   */
+  list<N extends string, S extends v.GenericSchema, U = v.InferOutput<S>>(
+    name: N,
+    options: TypedListOptions<S, U>,
+  ): DeclaredList<N, v.InferOutput<S>, undefined>;
+  list(
+    name: string,
+    options:
+      | TypedListOptions<v.GenericSchema, unknown>
+      | HubParamListOptions<v.GenericSchema, unknown, C>,
+  ): LocalList<unknown> | ParamList<unknown, unknown> {
+    this.#claim(name);
+    if ("params" in options && options.params !== undefined) {
+      const list = new ParamList<unknown, unknown>(name, {
+        onError: (error) => this.onError(error, {}),
+        ...(options as ParamListOptions<unknown, unknown, never>),
+      });
+      this.paramLists.set(name, list);
+      return list;
+    }
+    return this.#plainList(name, options as TypedListOptions<v.GenericSchema, unknown>);
+  }
+
+  #plainList<S extends v.GenericSchema, U>(
+    name: string,
+    options: TypedListOptions<S, U>,
+  ): LocalList<v.InferOutput<S>> {
+    const list = new LocalList<v.InferOutput<S>>(name, {
+      onError: (error) => this.onError(error, {}),
+      ...options,
+      source: options.source as ListSource<v.InferOutput<S>>,
+    });
+    this.lists.set(name, list as LocalList<unknown>);
+    return list;
+  }
+
+  /**
+   * Declares a function. The handle it returns only carries the function's
+   * name and types, for {@linkcode ApiOf}.
+   */
+  function<N extends string, S extends v.GenericSchema | undefined, R>(
+    name: N,
+    fn: {
+      args?: S;
+      handler(
+        args: S extends v.GenericSchema ? v.InferOutput<S> : unknown,
+        call: { peer: Peer<C>; context: C },
+      ): R | Promise<R>;
+    },
+  ): DeclaredFunction<N, S extends v.GenericSchema ? v.InferInput<S> : unknown, Awaited<R>> {
+    this.#claim(name);
+    this.functions.set(name, fn as unknown as LocalFunction<unknown>);
+    return { kind: "function", name };
+  }
+
+  /**
+   * Connects a socket: the returned peer must be fed every frame and detached
+   * on close. Past `limits.maxConnections` the socket is closed with 1013
+   * (mounting through `socksync()` refuses the upgrade with 503 before that).
+   */
+  connect(socket: SocketLike, options: ConnectOptions<C> = {}): Peer<C> {
+    const peer = new Peer<C>({
+      socket,
+      registry: this,
+      context: options.context,
+      limits: options.limits
+        ? Object.freeze(resolveLimits(options.limits, this.limits))
+        : this.limits,
+    });
+    if (this.#peers.size >= this.limits.maxConnections) {
+      peer.close(1013, "too many connections");
+      return peer;
+    }
+    this.#peers.add(peer);
+    peer.onDetach(this.#forget);
+    return peer;
+  }
+
+  /** Closes every connection with 1001 and stops listening to the stores. */
+  close(): Promise<void> {
+    for (const peer of [...this.#peers]) {
+      try {
+        peer.socket.close(1001, "server shutting down");
+      } catch {
+        // A socket that is already gone needs no closing.
+      }
+      peer.detach();
+    }
+    for (const list of this.lists.values()) list.close();
+    for (const list of this.paramLists.values()) list.close();
+    this.#closed = true;
+    this.#stopVarFeed?.();
+    this.#stopVarFeed = undefined;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * What the PostgreSQL store needs from its driver, `postgres` (postgres.js
+ * 3.x, which runs unchanged on Deno, Bun and Node), loaded on first use so
+ * that the package stays an optional peer dependency; plus the helpers the
+ * store's parts share: table names, error mapping and the text encoding
+ * of ids and names.
+ *
+ * @module
+ */
+import { ErrorCode, isSockSyncError, SockSyncError } from "../../src/errors.ts";
+
+/**
+ * A row as the driver returns it.
+ *
+ * @example
+ * ```ts
+ * import type { PgRow } from "./driver.ts";
+ * const row: PgRow = { id: "a", value: "{}" };
+ * ```
+ */
+export type PgRow = Record<string, unknown>;
+
+/**
+ * A value passed as a statement parameter.
+ *
+ * @example
+ * ```ts
+ * import type { PgParam } from "./driver.ts";
+ * const params: PgParam[] = ["todos", 3, null, ["a", "b"]];
+ * ```
+ */
+export type PgParam = string | number | null | string[];
+
+/**
+ * The part of a postgres.js `Sql` instance the store uses.
+ *
+ * @example
+ * ```ts
+ * import type { PgSql } from "./driver.ts";
+ * async function one(sql: PgSql) {
+ *   return await sql.unsafe("SELECT 1 AS one", []);
+ * }
+ * ```
+ */
+export interface PgSql {
+  /** Runs one statement with `$n` parameters. */
+  unsafe(query: string, params?: PgParam[], options?: { prepare?: boolean }): Promise<PgRow[]>;
+  /** Runs `body` in a transaction (`options` such as `"isolation level repeatable read"`). */
+  begin<R>(options: string, body: (sql: PgSql) => Promise<R>): Promise<R>;
+  /** Closes every connection. */
+  end(options?: { timeout?: number }): Promise<void>;
+}
+
+/**
+ * Options handed to postgres.js (the few the store sets).
+ *
+ * @example
+ * ```ts
+ * import type { PgDriverOptions } from "./driver.ts";
+ * const options: PgDriverOptions = { max: 4, connect_timeout: 5 };
+ * ```
+ */
+export interface PgDriverOptions {
+  max?: number;
+  connect_timeout?: number;
+  idle_timeout?: number | null;
+  max_lifetime?: number | null;
+  onnotice?: (notice: unknown) => void;
+  onnotify?: (channel: string, payload: string) => void;
+  onclose?: (connectionId: number) => void;
+  connection?: Record<string, string>;
+  fetch_types?: boolean;
+}
+
+type PostgresFactory = (url: string, options: PgDriverOptions) => PgSql;
+
+let factory: Promise<PostgresFactory> | undefined;
+
+/**
+ * Opens a postgres.js client (no connection is made until the first
+ * statement). Rejects with a clear message when the package is missing.
+ *
+ * @example
+ * ```ts
+ * import { openPgClient } from "./driver.ts";
+ * const sql = await openPgClient("postgres://postgres@127.0.0.1:5432/postgres", { max: 2 });
+ * await sql.end();
+ * ```
+ */
+export async function openPgClient(url: string, options: PgDriverOptions): Promise<PgSql> {
+  factory ??= (async () => {
+    try {
+      // A variable specifier keeps bundlers and type checkers from requiring it.
+      const specifier = "postgres";
+      const module = await import(specifier);
+      return (module.default ?? module) as PostgresFactory;
+    } catch (error) {
+      factory = undefined;
+      throw new Error(
+        "The PostgreSQL store needs the postgres package (npm install postgres@3): " +
+          (error instanceof Error ? error.message : String(error)),
+      );
+    }
+  })();
+  return (await factory)(url, options);
+}
+
+/**
+ * A quoted SQL identifier.
+ *
+ * @example
+ * ```ts
+ * import { quoteIdent } from "./driver.ts";
+ * quoteIdent('my "schema"'); // "\"my \"\"schema\"\"\""
+ * ```
+ */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The store's error for a failed statement: code 8 ("store unavailable"),
+ * unless it already is a `SockSyncError`.
+ *
+ * @example
+ * ```ts
+ * import { pgError } from "./driver.ts";
+ * pgError(new Error("connect ECONNREFUSED")).code; // 8
+ * ```
+ */
+export function pgError(cause: unknown): SockSyncError {
+  if (isSockSyncError(cause)) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new SockSyncError(ErrorCode.Other, `store unavailable: ${message}`);
+}
+
+/**
+ * Ids and names as stored: PostgreSQL text cannot hold NUL, so `\` and NUL
+ * are escaped (`\\`, `\0`); every other string is stored as it is, so the
+ * tables stay readable.
+ *
+ * @example
+ * ```ts
+ * import { decodeText, encodeText } from "./driver.ts";
+ * decodeText(encodeText("a\u0000b")); // "a\u0000b"
+ * ```
+ */
+export function encodeText(text: string): string {
+  return /[\\\0]/.test(text) ? text.replace(/\\/g, "\\\\").replace(/\0/g, "\\0") : text;
+}
+
+/**
+ * The inverse of {@linkcode encodeText}.
+ *
+ * @example
+ * ```ts
+ * import { decodeText } from "./driver.ts";
+ * decodeText("a\\0b"); // "a\u0000b"
+ * ```
+ */
+export function decodeText(text: string): string {
+  return text.includes("\\")
+    ? text.replace(/\\([\\0])/g, (_, char) => char === "0" ? "\0" : "\\")
+    : text;
+}
+
+// NOTIFY payloads must stay under 8000 bytes; a little is kept for the envelope.
+const PAYLOAD_LIMIT = 7800;
+const encoder = new TextEncoder();
+
+/**
+ * Whether a NOTIFY payload fits PostgreSQL's 8000-byte limit.
+ *
+ * @example
+ * ```ts
+ * import { fitsPayload } from "./driver.ts";
+ * fitsPayload("{}"); // true
+ * ```
+ */
+export function fitsPayload(text: string): boolean {
+  if (text.length * 3 <= PAYLOAD_LIMIT) return true;
+  return text.length <= PAYLOAD_LIMIT && encoder.encode(text).length <= PAYLOAD_LIMIT;
+}
+
+/**
+ * The table names of one store: `schema`.`prefix` + lists, items, vars.
+ *
+ * @example
+ * ```ts
+ * import { pgTables } from "./driver.ts";
+ * pgTables("socksync", "").items; // "\"socksync\".\"items\""
+ * ```
+ */
+export function pgTables(schema: string, prefix: string): PgTables {
+  const table = (name: string) => `${quoteIdent(schema)}.${quoteIdent(prefix + name)}`;
+  return {
+    schema: quoteIdent(schema),
+    lists: table("lists"),
+    items: table("items"),
+    vars: table("vars"),
+    itemsOrder: quoteIdent(`${prefix}items_order`),
+  };
+}
+
+/**
+ * The quoted names of one store's schema, tables and index.
+ *
+ * @example
+ * ```ts
+ * import type { PgTables } from "./driver.ts";
+ * const itemsOf = (tables: PgTables) => tables.items;
+ * ```
+ */
+export interface PgTables {
+  schema: string;
+  lists: string;
+  items: string;
+  vars: string;
+  itemsOrder: string;
+}

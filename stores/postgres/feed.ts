@@ -1,0 +1,119 @@
+/**
+ * The change feed of one PostgreSQL list (see `stores/postgres/list.ts`):
+ * reports the changes that arrive through the store's listening connection
+ * to this instance's listeners, in version order, turns a gap into a reset,
+ * and lets a mutation wait until its own change has been reported.
+ *
+ * @module
+ */
+import type { ListChange, ListListener } from "../../src/store.ts";
+
+type Waiter = { version: number; done: () => void };
+
+/**
+ * The listeners of one list and what has been reported to them.
+ *
+ * @example
+ * ```ts
+ * import { ListFeed } from "./feed.ts";
+ * const feed = new ListFeed<string>(5000);
+ * const stop = feed.subscribe((change) => console.log(change.op));
+ * feed.report({ op: "reset", version: 0 });
+ * stop();
+ * ```
+ */
+export class ListFeed<T> {
+  // Each listener with the version it was added at: changes this instance
+  // made before that had settled already and are not reported to it.
+  #listeners = new Map<ListListener<T>, number>();
+  #settledVersion = 0;
+  #lastVersion: number | undefined;
+  // While a reset is being read, changes wait here so none is lost or doubled.
+  #held: ListChange<T>[] | undefined;
+  #reportedVersion = 0;
+  readonly #waiters = new Set<Waiter>();
+
+  /** `timeoutMs` bounds how long a mutation waits for its change (see {@linkcode reported}). */
+  constructor(readonly timeoutMs: number) {}
+
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: ListListener<T>): () => void {
+    this.#listeners.set(listener, this.#settledVersion);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /** Drops every listener and releases every waiting mutation. */
+  clear(): void {
+    this.#listeners.clear();
+    for (const waiter of [...this.#waiters]) waiter.done();
+  }
+
+  /**
+   * Reports a change. Changes arrive in version order; one that does not
+   * follow the last (messages were missed) becomes a reset.
+   */
+  report(change: ListChange<T>): void {
+    if (this.#held) return void this.#held.push(change);
+    const last = this.#lastVersion;
+    this.#lastVersion = change.version;
+    const report: ListChange<T> = last === undefined || change.version === last + 1
+      ? change
+      : { op: "reset", version: change.version };
+    for (const [listener, since] of [...this.#listeners]) {
+      if (report.op === "reset" || report.version > since) listener(report);
+    }
+    this.#reportedVersion = change.version;
+    this.#wake(false);
+  }
+
+  /**
+   * Reports a reset at the version `read` resolves, holding the changes that
+   * arrive meanwhile; those the reset covers are dropped, the rest follow it.
+   */
+  async reset(read: () => Promise<number>): Promise<void> {
+    this.#held ??= [];
+    let version: number | undefined;
+    try {
+      version = await read();
+      this.#lastVersion = version;
+      for (const listener of [...this.#listeners.keys()]) listener({ op: "reset", version });
+      this.#reportedVersion = version;
+      this.#wake(true);
+    } finally {
+      const held = this.#held ?? [];
+      this.#held = undefined;
+      for (const change of held) {
+        if (version === undefined || change.version > version) this.report(change);
+      }
+    }
+  }
+
+  /**
+   * Resolves once the change with this version (or a reset covering it) has
+   * been reported to this instance's listeners, as with the Redis store, so
+   * that a call's reply follows its own change frames; bounded by the
+   * timeout while the listening connection is down.
+   */
+  reported(version: number): Promise<void> {
+    this.#settledVersion = Math.max(this.#settledVersion, version);
+    if (this.#reportedVersion >= version || this.#listeners.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        version,
+        done: () => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.done, this.timeoutMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #wake(all: boolean): void {
+    for (const waiter of [...this.#waiters]) {
+      if (all || waiter.version <= this.#reportedVersion) waiter.done();
+    }
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * One list of the PostgreSQL store (see `stores/postgres/mod.ts`).
+ *
+ * Items are rows ordered by fractional order keys (`stores/common/order_key.ts`) on
+ * an index (list, key); the list's version and count live in a row of
+ * their own. Positions come from an in-memory counted tree per list (ids
+ * and keys, as the SQLite store keeps): a page seeks straight to the key at
+ * its offset, and a rank, a neighbour or a page start costs O(log n) at any
+ * size, which SQL alone cannot give without an O(offset) scan.
+ *
+ * The tree is kept exact without trusting timing: every mutation is one
+ * statement that writes only if the list's version is still the one the
+ * tree describes (a compare-and-set on the version row), and every page
+ * checks the version it read against the tree's. Other instances' changes
+ * reach the tree through the listening connection, in version order; when
+ * they do not come (that connection was down), the tree is read again.
+ *
+ * @module
+ */
+import { nanoid } from "nanoid";
+import { ErrorCode, SockSyncError } from "../../src/errors.ts";
+import { ORDER_KEY_REBALANCE_LENGTH, sequentialOrderKeys } from "../common/order_key.ts";
+import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../../src/store.ts";
+import type { TreeEntry } from "../common/counted_tree.ts";
+import { decodeText, encodeText, type PgRow, type PgSql } from "./driver.ts";
+import { ListFeed } from "./feed.ts";
+import { listPayload as payload, type PgListContext, type PgListMessage } from "./list_sql.ts";
+import { keyAt, ListOrder, type ListTree as Tree } from "./order.ts";
+
+/** Tries before an operation falls back to a plain scan (or, writing, gives up). */
+const ATTEMPTS = 4;
+const WRITE_ATTEMPTS = 100;
+
+const json = (value: unknown): string => JSON.stringify(value ?? null);
+const invalid = (message: string) => new SockSyncError(ErrorCode.InvalidArguments, message);
+const refuse = (error: unknown) => ({ error });
+const unknownId = (id: string) =>
+  refuse(new SockSyncError(ErrorCode.InvalidId, `unknown id ${id}`));
+
+/** An error a mutation throws once the tree proved current (else it runs again). */
+type Refusal = { error: unknown };
+
+/**
+ * A list kept in PostgreSQL; listeners hear every change (this instance's
+ * and others') from the store's listening connection, in version order.
+ * `openPostgresStore` makes them.
+ *
+ * @example
+ * ```ts ignore
+ * import { openPostgresStore } from "./mod.ts";
+ * const store = await openPostgresStore({ url: "postgres://postgres@127.0.0.1:5432/postgres" });
+ * const todos = store.list<{ text: string }>("todos"); // a PostgresListSource
+ * await todos.insert(0, { text: "milk" });
+ * ```
+ */
+export class PostgresListSource<T> implements ListSource<T> {
+  readonly #key: string;
+  readonly #feed: ListFeed<T>;
+  readonly #order: ListOrder;
+  // This instance's mutations of the list, one at a time.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly context: PgListContext, readonly name: string) {
+    this.#key = encodeText(name);
+    this.#feed = new ListFeed(context.timeoutMs);
+    this.#order = new ListOrder(context, this.#key);
+  }
+
+  count(): Promise<number> {
+    const { run, statements } = this.context;
+    return run(async (sql) => {
+      const [row] = await sql.unsafe(statements.meta, [this.#key], { prepare: true });
+      return Number(row?.count ?? 0);
+    });
+  }
+
+  async page(offset: number, limit: number): Promise<ListPage<T>> {
+    const start = Math.max(0, Math.trunc(offset) || 0);
+    const want = Math.max(0, Math.min(Math.trunc(limit) || 0, 1e9));
+    const { run, statements } = this.context;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const tree = await this.#order.ensure();
+      const seen = this.#order.version;
+      const take = Math.max(0, Math.min(want, tree.size - start));
+      let rows = take > 0
+        ? await run((sql) =>
+          sql.unsafe(statements.page, [this.#key, tree.at(start)!.value, take], { prepare: true })
+        )
+        : [];
+      // No items to read, or none found: the version row alone says whether that is right.
+      if (rows.length === 0) {
+        rows = await run((sql) => sql.unsafe(statements.meta, [this.#key], { prepare: true }));
+      }
+      if (rows.length > 0 && Number(rows[0].version) === seen) return this.#pageOf(rows, tree.size);
+      await this.#order.catchUp(rows);
+    }
+    const rows = await run((sql) =>
+      sql.unsafe(statements.pageScan, [this.#key, start, want], { prepare: true })
+    );
+    return this.#pageOf(rows);
+  }
+
+  async get(id: string): Promise<ListItem<T> | undefined> {
+    const { run, statements } = this.context;
+    const [row] = await run((sql) =>
+      sql.unsafe(statements.get, [this.#key, encodeText(id)], { prepare: true })
+    );
+    return row && { id, value: JSON.parse(row.value as string) };
+  }
+
+  async indexOf(id: string): Promise<number> {
+    const { run, statements } = this.context;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const tree = await this.#order.ensure();
+      const rows = await run((sql) => sql.unsafe(statements.meta, [this.#key], { prepare: true }));
+      // A tree newer than the row read holds a change made during this call: as good an answer.
+      if (
+        rows.length > 0 && this.#order.tree === tree &&
+        this.#order.version >= Number(rows[0].version)
+      ) {
+        const entry = tree.byId.get(id);
+        return entry ? tree.indexOf(entry) : -1;
+      }
+      await this.#order.catchUp(rows);
+    }
+    const [row] = await run((sql) =>
+      sql.unsafe(statements.rankScan, [this.#key, encodeText(id)], { prepare: true })
+    );
+    return Number(row.rank);
+  }
+
+  async insert(index: number, value: T, id?: string): Promise<ListItem<T>> {
+    if (!Number.isInteger(index) || index < 0) throw invalid(`index ${index} out of range`);
+    const itemId = id ?? nanoid();
+    const text = json(value);
+    const version = await this.#write(async (tree, version, sql) => {
+      if (index > tree.size) return refuse(invalid(`index ${index} out of range`));
+      if (tree.byId.has(itemId)) return refuse(invalid(`duplicate id ${itemId}`));
+      let key = keyAt(tree, index, null);
+      let keys: string[] | undefined;
+      if (key.length > ORDER_KEY_REBALANCE_LENGTH) {
+        keys = sequentialOrderKeys(tree.size);
+        key = keyAt(tree, index, keys);
+      }
+      const message: PgListMessage = {
+        list: this.name,
+        op: "insert",
+        index,
+        id: itemId,
+        total: tree.size + 1,
+        version: version + 1,
+        key,
+        ...(keys ? { rekey: true } : {}),
+      };
+      const params = [this.#key, version, encodeText(itemId), key, text];
+      const { statements, channel } = this.context;
+      const statement = (tx: PgSql) =>
+        tx.unsafe(statements.insert, [...params, channel, payload(message, text)], {
+          prepare: true,
+        });
+      const rows = keys
+        ? await sql.begin("", async (tx) => {
+          await tx.unsafe("SET LOCAL statement_timeout = 0"); // renumbers the whole list
+          const ids = [...tree.from(0)].map((entry) => encodeText(entry.id));
+          await tx.unsafe(statements.rekey, [this.#key, ids, keys!]);
+          return await statement(tx);
+        })
+        : await statement(sql);
+      if (rows.length === 0) return undefined;
+      return () => {
+        if (keys) {
+          let i = 0;
+          for (const entry of tree.from(0)) entry.value = keys[i++];
+        }
+        tree.insert(index, { id: itemId, value: key, leaf: null });
+      };
+    });
+    await this.#feed.reported(version);
+    return { id: itemId, value: JSON.parse(text) };
+  }
+
+  async set(id: string, value: T): Promise<void> {
+    const text = json(value);
+    const version = await this.#write(async (tree, version, sql) => {
+      const entry = tree.byId.get(id);
+      if (!entry) return unknownId(id);
+      return await this.#setAt(sql, tree, version, entry, text);
+    });
+    await this.#feed.reported(version);
+  }
+
+  async update(id: string, fn: (current: T) => T): Promise<ListItem<T>> {
+    let stored = "";
+    const { statements } = this.context;
+    const version = await this.#write(async (tree, version, sql) => {
+      const entry = tree.byId.get(id);
+      if (!entry) return unknownId(id);
+      const [row] = await sql.unsafe(statements.read, [this.#key, encodeText(id)], {
+        prepare: true,
+      });
+      // The value read belongs to the version the tree describes, or the write below fails anyway.
+      if (!row || Number(row.version) !== version || row.value === null) return undefined;
+      try {
+        stored = json(fn(JSON.parse(row.value as string)));
+      } catch (error) {
+        return refuse(error);
+      }
+      return await this.#setAt(sql, tree, version, entry, stored);
+    });
+    await this.#feed.reported(version);
+    return { id, value: JSON.parse(stored) };
+  }
+
+  async delete(id: string): Promise<void> {
+    const version = await this.#write(async (tree, version, sql) => {
+      const entry = tree.byId.get(id);
+      if (!entry) return unknownId(id);
+      const index = tree.indexOf(entry);
+      const message: PgListMessage = {
+        list: this.name,
+        op: "delete",
+        index,
+        id,
+        total: tree.size - 1,
+        version: version + 1,
+      };
+      const { statements, channel } = this.context;
+      const rows = await sql.unsafe(
+        statements.delete,
+        [this.#key, version, encodeText(id), channel, payload(message)],
+        { prepare: true },
+      );
+      return rows.length === 0 ? undefined : () => tree.remove(entry);
+    });
+    await this.#feed.reported(version);
+  }
+
+  subscribe(listener: ListListener<T>): () => void {
+    return this.#feed.subscribe(listener);
+  }
+
+  /** Drops this list's listeners; the store's `close` closes the connections. */
+  close(): Promise<void> {
+    this.#feed.clear();
+    return Promise.resolve();
+  }
+
+  /** A change from the listening connection, in the order the database committed it. */
+  receive(message: PgListMessage): void {
+    this.#order.apply(message);
+    const { list: _, key: _key, big: _big, rekey: _rekey, ...change } = message;
+    this.#feed.report(change as ListChange<T>);
+  }
+
+  /** Reports a reset at this version (a change whose value could not be read back). */
+  receiveReset(version: number): void {
+    this.#order.drop();
+    this.#feed.report({ op: "reset", version });
+  }
+
+  /** After the listening connection came back: a reset, then the changes that follow it. */
+  reset(): Promise<void> {
+    this.#order.drop();
+    return this.#feed.reset(async () => {
+      const [row] = await this.context.run((sql) =>
+        sql.unsafe(this.context.statements.meta, [this.#key], { prepare: true })
+      );
+      return Number(row?.version ?? 0);
+    });
+  }
+
+  // `total` is the tree's size when the tree matched the version read, else the rows' count.
+  #pageOf(rows: PgRow[], total?: number): ListPage<T> {
+    const items: ListItem<T>[] = [];
+    for (const row of rows) {
+      if (row.id != null) {
+        items.push({ id: decodeText(row.id as string), value: JSON.parse(row.value as string) });
+      }
+    }
+    return {
+      items,
+      total: total ?? Number(rows[0]?.count ?? 0),
+      version: Number(rows[0]?.version ?? 0),
+    };
+  }
+
+  async #setAt(
+    sql: PgSql,
+    tree: Tree,
+    version: number,
+    entry: TreeEntry<string>,
+    text: string,
+  ): Promise<(() => void) | undefined> {
+    const message: PgListMessage = {
+      list: this.name,
+      op: "set",
+      index: tree.indexOf(entry),
+      id: entry.id,
+      total: tree.size,
+      version: version + 1,
+    };
+    const { statements, channel } = this.context;
+    const rows = await sql.unsafe(
+      statements.set,
+      [this.#key, version, encodeText(entry.id), text, channel, payload(message, text)],
+      { prepare: true },
+    );
+    return rows.length === 0 ? undefined : () => {};
+  }
+
+  /**
+   * Runs a mutation of this list, one at a time in this process. `attempt`
+   * sees the tree at `version` and returns what the tree needs after its
+   * write succeeded, `undefined` when the version had moved (then the tree
+   * catches up and it runs again), or an error to throw, which is thrown
+   * only once the tree proved current.
+   */
+  #write(
+    attempt: (
+      tree: Tree,
+      version: number,
+      sql: PgSql,
+    ) => Promise<(() => void) | Refusal | undefined>,
+  ): Promise<number> {
+    const run = async () => {
+      for (let tries = 0; tries < WRITE_ATTEMPTS; tries++) {
+        const tree = await this.#order.ensure();
+        const version = this.#order.version;
+        const outcome = await this.context.run((sql) => attempt(tree, version, sql));
+        if (typeof outcome === "function") {
+          this.#order.applyOwn(tree, version, outcome);
+          return version + 1;
+        }
+        const rows = await this.context.run((sql) =>
+          sql.unsafe(this.context.statements.meta, [this.#key], { prepare: true })
+        );
+        if (outcome && rows.length > 0 && Number(rows[0].version) === version) {
+          throw outcome.error;
+        }
+        await this.#order.catchUp(rows);
+      }
+      throw new SockSyncError(ErrorCode.Other, `list ${this.name} kept changing; gave up`);
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The SQL and the messages of the PostgreSQL store's lists (see
+ * `stores/postgres/list.ts`), and what every list of a store shares.
+ *
+ * @module
+ */
+import { fitsPayload, type PgSql, type PgTables } from "./driver.ts";
+
+/**
+ * The SQL text of each list operation.
+ *
+ * @example
+ * ```ts
+ * import type { ListStatements } from "./list_sql.ts";
+ * const page = (statements: ListStatements) => statements.page;
+ * ```
+ */
+export type ListStatements = Record<
+  | "ensure"
+  | "meta"
+  | "scan"
+  | "page"
+  | "pageScan"
+  | "rankScan"
+  | "get"
+  | "read"
+  | "insert"
+  | "set"
+  | "delete"
+  | "rekey",
+  string
+>;
+
+/**
+ * What every list of a store shares.
+ *
+ * @example
+ * ```ts
+ * import type { PgListContext } from "./list_sql.ts";
+ * const timeout = (context: PgListContext) => context.timeoutMs;
+ * ```
+ */
+export interface PgListContext {
+  readonly tables: PgTables;
+  readonly channel: string;
+  /** How long a mutation waits for its change to come back, in ms. */
+  readonly timeoutMs: number;
+  readonly statements: ListStatements;
+  /** Runs statements; a failure becomes a code 8 `SockSyncError`. */
+  run<R>(body: (sql: PgSql) => Promise<R>): Promise<R>;
+}
+
+/**
+ * A change as the store publishes it (the list's change plus what the trees need).
+ *
+ * @example
+ * ```ts
+ * import type { PgListMessage } from "./list_sql.ts";
+ * const message: PgListMessage = {
+ *   list: "todos", op: "delete", index: 0, id: "a", total: 0, version: 2,
+ * };
+ * ```
+ */
+export interface PgListMessage {
+  list: string;
+  op: "insert" | "set" | "delete";
+  index: number;
+  id: string;
+  total: number;
+  version: number;
+  value?: unknown;
+  /** An insert's order key. */
+  key?: string;
+  /** The value did not fit the payload: read it back. */
+  big?: boolean;
+  /** Every key of the list changed (a rebalance): trees load again. */
+  rekey?: boolean;
+}
+
+/**
+ * The SQL of the list operations, for one store's tables.
+ *
+ * @example
+ * ```ts
+ * import { listStatements } from "./list_sql.ts";
+ * import { pgTables } from "./driver.ts";
+ * listStatements(pgTables("socksync", "")).meta;
+ * ```
+ */
+export function listStatements(t: PgTables): ListStatements {
+  const bump = (count: string) =>
+    `WITH m AS (UPDATE ${t.lists} SET version = version + 1${count}
+      WHERE name = $1 AND version = $2 RETURNING version)`;
+  return {
+    ensure: `INSERT INTO ${t.lists} (name, version, count) VALUES ($1, 0, 0)
+      ON CONFLICT (name) DO NOTHING`,
+    meta: `SELECT version, count FROM ${t.lists} WHERE name = $1`,
+    scan: `SELECT id, key FROM ${t.items} WHERE list = $1 ORDER BY key`,
+    // Keyset paging: the start key comes from the tree; one statement is one
+    // snapshot, so the version tells whether the tree matched these rows (and
+    // when it did, the tree's size is the count: no second lookup).
+    page: `SELECT (SELECT version FROM ${t.lists} WHERE name = $1) AS version, id, value
+      FROM ${t.items} WHERE list = $1 AND key >= $2 ORDER BY key LIMIT $3`,
+    // Only while another instance writes faster than its changes arrive.
+    pageScan: `SELECT l.version, l.count, i.id, i.value FROM ${t.lists} l
+      LEFT JOIN LATERAL (SELECT id, value FROM ${t.items} WHERE list = $1
+        ORDER BY key OFFSET $2 LIMIT $3) i ON true WHERE l.name = $1`,
+    rankScan: `SELECT CASE WHEN k.key IS NULL THEN -1 ELSE
+        (SELECT count(*) FROM ${t.items} WHERE list = $1 AND key < k.key) END AS rank
+      FROM (SELECT (SELECT key FROM ${t.items} WHERE list = $1 AND id = $2) AS key) k`,
+    get: `SELECT value FROM ${t.items} WHERE list = $1 AND id = $2`,
+    read: `SELECT l.version, i.value FROM ${t.lists} l
+      LEFT JOIN ${t.items} i ON i.list = l.name AND i.id = $2 WHERE l.name = $1`,
+    insert: `${bump(", count = count + 1")},
+      i AS (INSERT INTO ${t.items} (list, id, key, value)
+        SELECT $1::text, $3::text, $4::text, $5::text FROM m)
+      SELECT m.version, pg_notify($6, $7) FROM m`,
+    set: `${bump("")},
+      u AS (UPDATE ${t.items} SET value = $4::text
+        WHERE list = $1 AND id = $3 AND EXISTS (SELECT 1 FROM m))
+      SELECT m.version, pg_notify($5, $6) FROM m`,
+    delete: `${bump(", count = count - 1")},
+      d AS (DELETE FROM ${t.items} WHERE list = $1 AND id = $3 AND EXISTS (SELECT 1 FROM m))
+      SELECT m.version, pg_notify($4, $5) FROM m`,
+    rekey: `UPDATE ${t.items} SET key = v.key FROM unnest($2::text[], $3::text[]) AS v(id, key)
+      WHERE list = $1 AND ${t.items}.id = v.id`,
+  };
+}
+
+/**
+ * The NOTIFY payload of a list change: the message with the value's JSON
+ * text when that fits, else marked `big` so that receivers read it back.
+ *
+ * @example
+ * ```ts
+ * import { listPayload } from "./list_sql.ts";
+ * listPayload({ list: "l", op: "set", index: 0, id: "a", total: 1, version: 2 }, "1");
+ * ```
+ */
+export function listPayload(message: PgListMessage, valueText?: string): string {
+  const head = JSON.stringify(message);
+  if (valueText === undefined) return head;
+  const full = `${head.slice(0, -1)},"value":${valueText}}`;
+  return fitsPayload(full) ? full : `${head.slice(0, -1)},"big":true}`;
+}

@@ -1,0 +1,192 @@
+/**
+ * The Redis store: lists and vars shared by every server process on one
+ * Redis. {@linkcode openRedisStore} opens it.
+ *
+ * Every mutation is one Lua script (`stores/redis/scripts.ts`, sent with
+ * EVALSHA) that changes the data, bumps the list's version and PUBLISHes the
+ * change on `${prefix}changes`. Each store holds one subscriber connection
+ * and reports changes to its listeners from there only, so a process sees
+ * its own changes and everyone else's in the one order Redis applied them;
+ * a list mutation settles once its own change came back that way. `update`
+ * (lists and vars) is a compare-and-set script, retried on conflict, so
+ * concurrent read-modify-writes from several processes lose nothing.
+ *
+ * After either connection reconnects, list listeners get `{ op: "reset" }`
+ * and var listeners every current value (`undefined` for a var Redis no
+ * longer holds): the subscriber may have missed changes, and a read that
+ * failed meanwhile may have left a view behind. Commands are never queued
+ * while Redis is unreachable: they fail at once with code 8.
+ *
+ * The driver, `ioredis`, is an optional peer dependency: it is loaded when a
+ * store is opened, and a missing one fails with the command that installs it.
+ *
+ * @module
+ */
+import type { Redis, RedisOptions } from "ioredis";
+import type { ListSource, Store } from "../../src/store.ts";
+import { Connection } from "./connection.ts";
+import { RedisListSource } from "./list.ts";
+import { RedisVarStore } from "./vars.ts";
+import { importDriver, serialResync, storeError } from "../common/shared.ts";
+
+/**
+ * Options for {@linkcode openRedisStore}.
+ *
+ * @example
+ * ```ts
+ * import type { RedisStoreOptions } from "./mod.ts";
+ * const options: RedisStoreOptions = { url: "redis://127.0.0.1:6379/0", prefix: "todo-app:" };
+ * ```
+ */
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). */
+  url: string;
+  /** Prepended to every key and to the channel name (default `"socksync:"`). */
+  prefix?: string;
+  /** How long a connect or a command may take before it fails, in ms (default 5000). */
+  timeoutMs?: number;
+}
+
+function connectionName(prefix: string, role: string): string {
+  return `${prefix}${role}`.replace(/[^\x21-\x7e]/g, "_");
+}
+
+// Where the store tried to connect, for error messages: host and port only,
+// never the password.
+function address(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname || "127.0.0.1"}:${parsed.port || "6379"}`;
+  } catch {
+    return "an invalid URL";
+  }
+}
+
+/**
+ * Opens the Redis store: a command connection and a subscriber connection to
+ * `url`, with keys under `prefix`. Rejects with a `SockSyncError` (code 8)
+ * that names the host and port when Redis does not answer; later failures
+ * reject the operation the same way, after at most about `timeoutMs`, while
+ * the connections keep retrying. Rejects with an `Error` that says how to
+ * install it when the `ioredis` package is missing.
+ *
+ * @example
+ * ```ts
+ * import { openRedisStore } from "./mod.ts";
+ * const store = await openRedisStore({ url: "redis://127.0.0.1:6379" });
+ * await store.list("todos").insert(0, { text: "milk" });
+ * await store.close();
+ * ```
+ */
+export async function openRedisStore(
+  options: RedisStoreOptions,
+): Promise<Store> {
+  const { Redis } = await importDriver(
+    { entry: "socksync/stores/redis", pkg: "ioredis" },
+    () => import("ioredis"),
+  );
+  const prefix = options.prefix ?? "socksync:";
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const settings: RedisOptions = {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    // A command is sent now or fails now (code 8): one queued while Redis is
+    // down could time out for its caller and still run after a reconnect.
+    enableOfflineQueue: false,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+  };
+  const client: Redis = new Redis(options.url, {
+    ...settings,
+    connectionName: connectionName(prefix, "cmd"),
+  });
+  const subscriber: Redis = new Redis(options.url, {
+    ...settings,
+    connectionName: connectionName(prefix, "sub"),
+  });
+  // Without a listener an 'error' event would crash the process; failures
+  // reach callers through the rejected commands instead. The last one says
+  // why a first connect failed better than ioredis' "Connection is closed.".
+  let lastError: Error | undefined;
+  client.on("error", (error: Error) => lastError = error);
+  subscriber.on("error", (error: Error) => lastError = error);
+  const connection = new Connection(client, prefix, timeoutMs);
+  const lists = new Map<string, RedisListSource<unknown>>();
+  const vars = new RedisVarStore(connection);
+
+  subscriber.on("message", (_channel: string, text: string) => {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof message.var === "string") return vars.receive(message);
+    const list = lists.get(message.list);
+    if (!list) return;
+    delete message.list;
+    list.receive(message);
+  });
+
+  try {
+    await client.connect();
+    await subscriber.connect();
+    await subscriber.subscribe(connection.channel);
+  } catch (error) {
+    client.disconnect();
+    subscriber.disconnect();
+    const why = lastError ?? error;
+    const message = why instanceof Error ? why.message : String(why);
+    throw storeError(`cannot connect to Redis at ${address(options.url)}: ${message}`);
+  }
+
+  // After a cut feed every list listener gets a reset and every var listener every value.
+  const resync = serialResync({
+    lists: () => lists.values(),
+    vars,
+    closed: () => connection.closed,
+  });
+  // The subscriber reconnected: changes published meanwhile were missed.
+  let deaf = false;
+  subscriber.on("close", () => deaf = true);
+  subscriber.on("ready", async () => {
+    if (!deaf || connection.closed) return;
+    deaf = false;
+    try {
+      await subscriber.subscribe(connection.channel);
+    } catch {
+      return; // Down again; the next 'ready' comes back here.
+    }
+    await resync();
+  });
+  // The command connection reconnected: a read that failed meanwhile (a
+  // subscriber's page re-read while applying a change, a var re-read) left
+  // a view behind, so every view is read again.
+  let cut = false;
+  client.on("close", () => cut = true);
+  client.on("ready", () => {
+    if (!cut || connection.closed) return;
+    cut = false;
+    void resync();
+  });
+
+  return {
+    kind: "redis",
+    vars,
+    list<T>(name: string): ListSource<T> {
+      let list = lists.get(name);
+      if (!list) lists.set(name, list = new RedisListSource(connection, name));
+      return list as ListSource<T>;
+    },
+    async close(): Promise<void> {
+      if (connection.closed) return;
+      connection.closed = true;
+      for (const list of lists.values()) await list.close();
+      vars.detach();
+      await Promise.allSettled([client.quit(), subscriber.quit()]);
+      client.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

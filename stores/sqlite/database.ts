@@ -1,0 +1,356 @@
+/**
+ * The database under the SQLite store: its schema, its SQL, the prepared
+ * statements, and transactions. While the store has listeners, each
+ * transaction first hands the changes other connections logged to the
+ * store's feed (the change watcher of `sqlite_changes.ts`); either way it
+ * notices writes it was not told about (`PRAGMA data_version`) and tells the
+ * affected lists to drop their index.
+ *
+ * @module
+ */
+import { isSockSyncError } from "../../src/errors.ts";
+import { storeClosed, storeError } from "../common/shared.ts";
+import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL } from "./change_log.ts";
+import { changeWatcher, type SqliteChangeWatcher } from "./changes.ts";
+import type { SqliteArrayStatement, SqliteDriver } from "./driver.ts";
+
+/**
+ * The change-table channel the SQLite store logs its own changes on.
+ *
+ * @example
+ * ```ts
+ * import { STORE_CHANNEL } from "./database.ts";
+ * console.log(STORE_CHANNEL);
+ * ```
+ */
+export const STORE_CHANNEL = "socksync:store";
+
+const SCHEMA = `
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA busy_timeout = 5000;
+CREATE TABLE IF NOT EXISTS socksync_lists (
+  name TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS socksync_items (
+  list TEXT NOT NULL,
+  id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  UNIQUE (list, id)
+);
+CREATE INDEX IF NOT EXISTS socksync_items_order ON socksync_items (list, key);
+CREATE TABLE IF NOT EXISTS socksync_vars (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+${CHANGE_LOG_SCHEMA}
+`;
+
+/**
+ * Every SQL statement the store runs; the complexity test checks their plans.
+ *
+ * @example
+ * ```ts
+ * import { SQL } from "./database.ts";
+ * SQL.pageFrom.includes("LIMIT"); // true
+ * ```
+ */
+export const SQL = {
+  meta: "SELECT version, count FROM socksync_lists WHERE name = ?",
+  bump: `INSERT INTO socksync_lists (name, version, count) VALUES (?, 1, ?)
+    ON CONFLICT (name) DO UPDATE SET version = version + 1, count = count + excluded.count
+    RETURNING version, count`,
+  dataVersion: "PRAGMA data_version",
+  // At the start of every transaction, in one statement: whether another
+  // connection committed, and whether any process reads the change log (a
+  // write logs its change only then; registering takes the write lock, so
+  // inside a write transaction the answer holds until it ends).
+  stamp: `SELECT data_version AS v,
+    (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r
+    FROM pragma_data_version()`,
+  valueOf: "SELECT value FROM socksync_items WHERE list = ? AND id = ?",
+  // Keyset paging: the start key comes from the in-memory index, so SQLite
+  // seeks straight to it instead of stepping over `offset` rows.
+  pageFrom: `SELECT id, value FROM socksync_items WHERE list = ? AND key >= ?
+    ORDER BY key LIMIT ?`,
+  // Loading an index: the list in (key, rowid) order, a chunk at a time;
+  // rowid breaks ties so even duplicate keys are neither lost nor repeated.
+  scanFirst: `SELECT rowid AS r, id, key FROM socksync_items WHERE list = ?
+    ORDER BY key, rowid LIMIT ?`,
+  scanNext: `SELECT rowid AS r, id, key FROM socksync_items WHERE list = ?
+    AND (key, rowid) > (?, ?) ORDER BY key, rowid LIMIT ?`,
+  add: "INSERT INTO socksync_items (list, id, key, value) VALUES (?, ?, ?, ?)",
+  update: "UPDATE socksync_items SET value = ? WHERE list = ? AND id = ?",
+  remove: "DELETE FROM socksync_items WHERE list = ? AND id = ?",
+  rekey: "UPDATE socksync_items SET key = ? WHERE list = ? AND id = ?",
+  getVar: "SELECT value FROM socksync_vars WHERE name = ?",
+  setVar: `INSERT INTO socksync_vars (name, value) VALUES (?, ?)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+  deleteVar: "DELETE FROM socksync_vars WHERE name = ?",
+  // Every var, a chunk at a time: only after this process missed changes.
+  varsFrom: "SELECT name, value FROM socksync_vars WHERE name > ? ORDER BY name LIMIT ?",
+  log: CHANGE_LOG_SQL.append,
+  begin: "BEGIN",
+  beginWrite: "BEGIN IMMEDIATE",
+  commit: "COMMIT",
+  rollback: "ROLLBACK",
+} as const;
+
+/**
+ * Rows per statement while loading an index: bounds the memory a load needs
+ * besides the index itself.
+ *
+ * @example
+ * ```ts
+ * import { SCAN_CHUNK } from "./database.ts";
+ * console.log(SCAN_CHUNK);
+ * ```
+ */
+export const SCAN_CHUNK = 4096;
+
+/**
+ * A row as the driver returns it.
+ *
+ * @example
+ * ```ts
+ * import type { Row } from "./database.ts";
+ * const row: Row = { id: "a", value: "1" };
+ * ```
+ */
+export type Row = Record<string, unknown>;
+
+/**
+ * What the database needs from a list object to keep its index honest.
+ *
+ * @example
+ * ```ts
+ * import type { IndexedList } from "./database.ts";
+ * const list: IndexedList = { loaded: false, recheck: () => undefined, drop: () => {} };
+ * ```
+ */
+export interface IndexedList {
+  readonly loaded: boolean;
+  recheck(): (() => void) | undefined;
+  drop(): void;
+}
+
+// Tells listeners; one that throws must not turn a committed change into a failure.
+function tell(task: () => void): void {
+  try {
+    task();
+  } catch (error) {
+    console.error("socksync: a SQLite store listener threw:", error);
+  }
+}
+
+/**
+ * Thrown inside a transaction for an error of the caller's own function (an
+ * `update`'s `fn`): rolled back, and rejected as the error itself.
+ *
+ * @example
+ * ```ts
+ * import { Refusal } from "./database.ts";
+ * const refusal = new Refusal(new Error("no"));
+ * ```
+ */
+export class Refusal {
+  /** @param error what the caller's function threw */
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * The database and its prepared statements, shared by every list of a store.
+ *
+ * @example
+ * ```ts
+ * import { Database } from "./database.ts";
+ * import { openSqliteDriver } from "./driver.ts";
+ * const db = new Database(await openSqliteDriver(":memory:"));
+ * await db.transaction(false, () => db.get("SELECT 1 AS one"));
+ * ```
+ */
+export class Database {
+  #statements = new Map<string, ReturnType<SqliteDriver["prepare"]>>();
+  #arrayStatements = new Map<string, SqliteArrayStatement>();
+  #dataVersion: number | undefined;
+  #readers = true;
+  #busy = false;
+  #committed: (() => void)[] = [];
+  /** Every list object of the store, to check when another connection wrote. */
+  readonly lists: Set<IndexedList> = new Set();
+  /** The connection's change watcher (shared with table bindings on it). */
+  readonly watcher: SqliteChangeWatcher;
+  closed: boolean = false;
+
+  constructor(readonly driver: SqliteDriver) {
+    driver.exec(SCHEMA);
+    this.watcher = changeWatcher(driver);
+  }
+
+  get(sql: string, ...params: (string | number)[]): Row | undefined {
+    return this.#prepare(sql).get(...params) ?? undefined;
+  }
+  all(sql: string, ...params: (string | number)[]): Row[] {
+    return this.#prepare(sql).all(...params);
+  }
+  run(sql: string, ...params: (string | number)[]): void {
+    this.#prepare(sql).run(...params);
+  }
+
+  /**
+   * Queues work (telling listeners about this transaction's change) for
+   * right after the commit; dropped if the transaction fails.
+   */
+  afterCommit(task: () => void): void {
+    this.#committed.push(task);
+  }
+
+  /**
+   * Runs `body` in one transaction; any error rolls it back and is rethrown
+   * as a store error (a {@linkcode Refusal} as the error it carries). While
+   * the watcher listens, the changes other connections logged are applied
+   * first and their listeners told once it ends, before this transaction's
+   * own change. Then it checks whether another connection committed
+   * something it was not told about (`PRAGMA data_version`, read inside the
+   * transaction so it matches the snapshot `body` sees) and, if so, drops
+   * the indexes of the lists whose version row moved; their listeners hear a
+   * reset once the transaction has ended.
+   */
+  transaction<R>(write: boolean, body: () => R): Promise<R> {
+    if (this.closed) return Promise.reject(storeClosed());
+    let resets: (() => void)[] = [];
+    const committed: (() => void)[] = this.#committed = [];
+    const run = () => {
+      resets = this.#notice();
+      return body();
+    };
+    let result: R;
+    this.#busy = true;
+    try {
+      result = this.watcher.listening ? this.watcher.read(run, write) : this.#plain(write, run);
+    } catch (error) {
+      this.#busy = false;
+      this.#committed = [];
+      for (const reset of resets) tell(reset);
+      if (error instanceof Refusal) return Promise.reject(error.error);
+      // A write failed after it may have changed an index in memory (or the
+      // rollback may have failed too): rebuild every index from the file.
+      if (write && !isSockSyncError(error)) { for (const list of this.lists) list.drop(); }
+      return Promise.reject(isSockSyncError(error) ? error : storeError(error));
+    }
+    this.#busy = false;
+    this.#committed = [];
+    for (const reset of resets) tell(reset);
+    for (const task of committed) tell(task);
+    return Promise.resolve(result);
+  }
+
+  /**
+   * Inside a write transaction: logs a change for other processes, only
+   * when some process reads the change log (as seen when it began).
+   */
+  log(op: string, key: string): void {
+    if (this.#readers || this.watcher.listening) this.run(SQL.log, STORE_CHANNEL, op, key);
+  }
+
+  /**
+   * The rows of one read statement (as arrays), in a bare read transaction that also
+   * reads `PRAGMA data_version` (cheaper there than as a statement of its
+   * own, and from the same snapshot as the rows): `undefined` when another
+   * connection has committed since this one last looked, or while one of the
+   * store's own transactions (or the watcher's read) is open.
+   */
+  snapshotRows(sql: string, ...params: (string | number)[]): unknown[][] | undefined {
+    if (this.#busy || this.watcher.reading) return undefined;
+    try {
+      this.run(SQL.begin);
+    } catch {
+      // A transaction the store did not open (its caller's, on a shared
+      // driver): the rows first, then data_version, which only grows.
+      const rows = this.rows(sql, ...params);
+      return this.unchanged() ? rows : undefined;
+    }
+    try {
+      const rows = this.rows(sql, ...params);
+      return this.unchanged() ? rows : undefined;
+    } finally {
+      this.run(SQL.commit);
+    }
+  }
+
+  /** All rows, each as an array of its columns (no object per row when the driver can). */
+  rows(sql: string, ...params: (string | number)[]): unknown[][] {
+    if (!this.driver.prepareArrays) {
+      return this.all(sql, ...params).map((row) => Object.values(row));
+    }
+    let statement = this.#arrayStatements.get(sql);
+    if (!statement) {
+      this.#arrayStatements.set(sql, statement = this.driver.prepareArrays(sql));
+    }
+    return statement.all(...params);
+  }
+
+  /** Whether no other connection has committed since this one last looked. */
+  unchanged(): boolean {
+    const seen = Number(this.get(SQL.dataVersion)?.data_version);
+    return this.#dataVersion !== undefined && seen === this.#dataVersion;
+  }
+
+  /**
+   * Runs `body` without a transaction when no other connection has
+   * committed since this one last looked: for answers that come from
+   * `list`'s index alone (or from one SQL statement, which is a snapshot by
+   * itself). Otherwise it falls back to {@linkcode transaction}.
+   */
+  quick<R>(list: IndexedList | undefined, body: () => R): Promise<R> {
+    if (this.closed) return Promise.reject(storeClosed());
+    if (list && !list.loaded) return this.transaction(false, body);
+    try {
+      return this.unchanged() ? Promise.resolve(body()) : this.transaction(false, body);
+    } catch (error) {
+      return Promise.reject(isSockSyncError(error) ? error : storeError(error));
+    }
+  }
+
+  #plain<R>(write: boolean, body: () => R): R {
+    this.run(write ? SQL.beginWrite : SQL.begin);
+    let result: R;
+    try {
+      result = body();
+    } catch (error) {
+      this.run(SQL.rollback);
+      throw error;
+    }
+    this.run(SQL.commit);
+    return result;
+  }
+
+  // Another connection (another process, or another store object on the same
+  // file) committed: keep the indexes of lists whose version row is as we
+  // left it, drop the others.
+  #notice(): (() => void)[] {
+    const stamp = this.get(SQL.stamp);
+    const seen = Number(stamp?.v);
+    this.#readers = stamp?.r != null;
+    const known = this.#dataVersion;
+    this.#dataVersion = seen;
+    if (known === undefined || seen === known) return [];
+    const resets: (() => void)[] = [];
+    for (const list of this.lists) {
+      const reset = list.recheck();
+      if (reset) resets.push(reset);
+    }
+    return resets;
+  }
+
+  #prepare(sql: string) {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      this.#statements.set(sql, statement = this.driver.prepare(sql));
+    }
+    return statement;
+  }
+}

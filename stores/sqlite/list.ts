@@ -1,0 +1,338 @@
+/**
+ * A list of the SQLite store: rows ordered by fractional order keys, and an
+ * in-memory index (a counted B+ tree over ids and keys) that gives ranks and
+ * neighbours' keys in O(log n). Changes are reported right after the commit.
+ * Each write also logs what it did (op, id, index, order key, value, version)
+ * in the change table while some process reads it, so that other processes
+ * on the file replay it exactly ({@linkcode SqliteListSource.replay}).
+ *
+ * @module
+ */
+import { nanoid } from "nanoid";
+import { ErrorCode, SockSyncError } from "../../src/errors.ts";
+import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../../src/store.ts";
+import type { TreeEntry } from "../common/counted_tree.ts";
+import { ORDER_KEY_REBALANCE_LENGTH } from "../common/order_key.ts";
+import { Listeners } from "../common/shared.ts";
+import { type Database, Refusal, SQL } from "./database.ts";
+
+export { json, type ListHost } from "./list_log.ts";
+import {
+  applyLogged,
+  json,
+  keyAt,
+  type ListHost,
+  type LoggedChange,
+  logRow,
+  type OrderIndex,
+  rekey,
+  scanIndex,
+} from "./list_log.ts";
+
+/**
+ * One named list in the SQLite file; the store hands out one object per name.
+ *
+ * @example
+ * ```ts
+ * import type { SqliteListSource } from "./list.ts";
+ * async function size(list: SqliteListSource<string>) {
+ *   return await list.count();
+ * }
+ * ```
+ */
+export class SqliteListSource<T> implements ListSource<T> {
+  readonly #listeners = new Listeners<[ListChange<T>]>();
+  // Built on first use, dropped when another connection changed the list.
+  #index: OrderIndex | undefined;
+  // The list's version as this object last knew it (kept when the index is
+  // dropped, so a change by another connection is noticed only once).
+  #version: number | undefined;
+  readonly #holds = new Set<() => void>();
+  /** The database. */
+  readonly db: Database;
+
+  /**
+   * @param host the store's database and listener count
+   * @param name the list's name
+   */
+  constructor(readonly host: ListHost, readonly name: string) {
+    this.db = host.db;
+  }
+
+  /** Whether the index is in memory. */
+  get loaded(): boolean {
+    return this.#index !== undefined;
+  }
+
+  count(): Promise<number> {
+    return this.db.quick(this, () => this.#load().size);
+  }
+
+  page(offset: number, limit: number): Promise<ListPage<T>> {
+    const start = Math.max(0, Math.trunc(offset) || 0);
+    const index = this.#index;
+    if (index && !this.db.closed && start < index.size && limit >= 1) {
+      // Fast path: the rows and data_version from one snapshot, none of the
+      // bookkeeping of a transaction. If data_version is still the one the
+      // index describes, no other connection had committed either.
+      try {
+        const take = Math.min(Math.trunc(limit), index.size - start);
+        const rows = this.db.snapshotRows(SQL.pageFrom, this.name, index.at(start)!.value, take);
+        if (rows?.length === take) {
+          const items: ListItem<T>[] = [];
+          for (const row of rows) {
+            items.push({ id: row[0] as string, value: JSON.parse(row[1] as string) as T });
+          }
+          return Promise.resolve({ items, total: index.size, version: this.#version! });
+        }
+      } catch {
+        // The transaction below reports it properly.
+      }
+    }
+    return this.db.transaction(false, () => {
+      const index = this.#load();
+      const total = index.size;
+      const take = Math.min(Math.trunc(limit) || 0, total - start);
+      const items: ListItem<T>[] = [];
+      if (take >= 1) {
+        const rows = this.db.all(SQL.pageFrom, this.name, index.at(start)!.value, take);
+        for (const row of rows) {
+          items.push({ id: row.id as string, value: JSON.parse(row.value as string) as T });
+        }
+      }
+      return { items, total, version: this.#version! };
+    });
+  }
+
+  get(id: string): Promise<ListItem<T> | undefined> {
+    return this.db.quick(undefined, () => {
+      const row = this.db.get(SQL.valueOf, this.name, id);
+      return row && { id, value: JSON.parse(row.value as string) as T };
+    });
+  }
+
+  indexOf(id: string): Promise<number> {
+    return this.db.quick(this, () => {
+      const index = this.#load();
+      const entry = index.byId.get(id);
+      return entry ? index.indexOf(entry) : -1;
+    });
+  }
+
+  async insert(index: number, value: T, id?: string): Promise<ListItem<T>> {
+    const itemId = id ?? nanoid();
+    const text = json(value);
+    await this.db.transaction(true, () => {
+      const order = this.#load();
+      if (!Number.isInteger(index) || index < 0 || index > order.size) {
+        throw new SockSyncError(
+          ErrorCode.InvalidArguments,
+          `index ${index} out of range`,
+        );
+      }
+      if (order.byId.has(itemId)) {
+        throw new SockSyncError(
+          ErrorCode.InvalidArguments,
+          `duplicate id ${itemId}`,
+        );
+      }
+      let key = keyAt(order, index);
+      if (key.length > ORDER_KEY_REBALANCE_LENGTH) {
+        this.#rebalance(order);
+        key = keyAt(order, index);
+      }
+      this.db.run(SQL.add, this.name, itemId, key, text);
+      const meta = this.#bump(1);
+      this.#log("i", [itemId, index, key], text);
+      // Only after every statement succeeded: a failure drops the index.
+      order.insert(index, { id: itemId, value: key, leaf: null });
+      this.#verify(order, meta.total);
+      if (this.#listeners.size > 0) {
+        this.#tell({ op: "insert", index, id: itemId, value: JSON.parse(text) as T, ...meta });
+      }
+    });
+    return { id: itemId, value: JSON.parse(text) };
+  }
+
+  async set(id: string, value: T): Promise<void> {
+    await this.db.transaction(true, () => this.#replace(id, value));
+  }
+
+  /** Replaces the value with `fn(current)` in one write transaction: atomic across processes. */
+  update(id: string, fn: (current: T) => T): Promise<ListItem<T>> {
+    return this.db.transaction(true, () => this.#replace(id, undefined, fn));
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.transaction(true, () => {
+      const order = this.#load();
+      const entry = this.#existing(order, id);
+      const index = order.indexOf(entry);
+      this.db.run(SQL.remove, this.name, id);
+      const meta = this.#bump(-1);
+      this.#log("d", [id, index]);
+      order.remove(entry);
+      this.#verify(order, meta.total);
+      if (this.#listeners.size > 0) this.#tell({ op: "delete", index, id, ...meta });
+    });
+  }
+
+  subscribe(listener: ListListener<T>): () => void {
+    const stop = this.#listeners.add(listener);
+    const release = this.host.hold();
+    this.#holds.add(release);
+    return () => {
+      stop();
+      if (this.#holds.delete(release)) release();
+    };
+  }
+
+  /** Drops this list's listeners; the store's `close` closes the file. */
+  close(): Promise<void> {
+    this.#listeners.clear();
+    for (const release of this.#holds) release();
+    this.#holds.clear();
+    return Promise.resolve();
+  }
+
+  /**
+   * Inside a read transaction: applies the changes another connection logged
+   * for this list, in order, and tells the listeners once it has ended. A
+   * change this object already holds (its own, or one a reload read) is
+   * skipped; one that does not follow on from the index (a gap in versions,
+   * an id or a position that does not match) turns into a reset.
+   */
+  replay(changes: LoggedChange[]): void {
+    if (this.#version === undefined) return;
+    const order = this.#index;
+    for (const change of changes) {
+      const version: number = this.#version!;
+      if (change.version < version) continue;
+      if (change.op === "k") {
+        if (change.version > version) return this.resync();
+        if (order) rekey(order);
+        continue;
+      }
+      if (change.version === version) continue;
+      const applied = order && change.version === version + 1
+        ? applyLogged<T>(order, change)
+        : undefined;
+      if (!applied) return this.resync();
+      this.#version = change.version;
+      this.db.watcher.afterRead(() => this.#emit(applied));
+    }
+  }
+
+  /**
+   * Inside a read transaction, when this object cannot tell what changed:
+   * forgets the index, takes the version from the file and tells the
+   * listeners to read again.
+   */
+  resync(): void {
+    if (this.#version === undefined) return;
+    this.#index = undefined;
+    const version = this.#version = this.#meta().version;
+    this.db.watcher.afterRead(() => this.#emit({ op: "reset", version }));
+  }
+
+  /** Forgets the index; the next operation loads it again. */
+  drop(): void {
+    this.#index = undefined;
+  }
+
+  /**
+   * Called inside a transaction after another connection committed: when
+   * this list's version row moved, drops the index and returns what tells
+   * the listeners (to run after the transaction).
+   */
+  recheck(): (() => void) | undefined {
+    if (this.#version === undefined) return undefined;
+    const { version, count } = this.#meta();
+    if (version === this.#version && count === (this.#index?.size ?? count)) return undefined;
+    this.#index = undefined;
+    this.#version = version;
+    return () => this.#emit({ op: "reset", version });
+  }
+
+  // The index, loaded when missing. Runs inside a transaction, so the scan
+  // and the version row match.
+  #load(): OrderIndex {
+    if (this.#index) return this.#index;
+    const { index, sorted } = scanIndex(this.db, this.name);
+    this.#version = this.#meta().version;
+    // Only a file written by something else can get here: fresh keys fix it.
+    if (!sorted) this.#rebalance(index);
+    return this.#index = index;
+  }
+
+  #meta(): { version: number; count: number } {
+    const row = this.db.get(SQL.meta, this.name);
+    return {
+      version: Number(row?.version ?? 0),
+      count: Number(row?.count ?? 0),
+    };
+  }
+
+  #bump(delta: number): { total: number; version: number } {
+    const row = this.db.get(SQL.bump, this.name, delta)!;
+    this.#version = Number(row.version);
+    return { total: Number(row.count), version: this.#version };
+  }
+
+  // The count row and the index disagree only if the file was changed
+  // behind our back without a version bump: rebuild from the file then.
+  #verify(order: OrderIndex, total: number): void {
+    if (order.size !== total) this.#index = undefined;
+  }
+
+  #existing(order: OrderIndex, id: string): TreeEntry<string> {
+    const entry = order.byId.get(id);
+    if (!entry) throw new SockSyncError(ErrorCode.InvalidId, `unknown id ${id}`);
+    return entry;
+  }
+
+  // Rare: many inserts at one spot made a key too long; give every item a short
+  // one. Other processes renumber their index the same way (`rekey`).
+  #rebalance(order: OrderIndex): void {
+    rekey(order);
+    for (const entry of order.from(0)) {
+      this.db.run(SQL.rekey, entry.value, this.name, entry.id);
+    }
+    this.#log("k", []);
+  }
+
+  // The body of `set` (`value`) and `update` (`fn`), inside a write transaction.
+  #replace(id: string, value: T | undefined, fn?: (current: T) => T): ListItem<T> {
+    const order = this.#load();
+    const index = order.indexOf(this.#existing(order, id));
+    let next = value as T;
+    if (fn) {
+      try {
+        next = fn(JSON.parse(this.db.get(SQL.valueOf, this.name, id)!.value as string) as T);
+      } catch (error) {
+        throw new Refusal(error);
+      }
+    }
+    const text = json(next);
+    this.db.run(SQL.update, text, this.name, id);
+    const meta = this.#bump(0);
+    this.#log("s", [id, index], text);
+    this.#verify(order, meta.total);
+    this.#tell({ op: "set", index, id, value: JSON.parse(text) as T, ...meta });
+    return { id, value: JSON.parse(text) as T };
+  }
+
+  // Logs a change for other processes (only while one reads).
+  #log(op: string, args: unknown[], value?: string): void {
+    this.db.log(op, logRow([this.name, this.#version, ...args], value));
+  }
+
+  // Told once the transaction has committed, after any change it applied first.
+  #tell(change: ListChange<T>): void {
+    this.db.afterCommit(() => this.#emit(change));
+  }
+
+  #emit(change: ListChange<T>): void {
+    this.#listeners.emit(change);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * What the SQLite store's lists share besides the class itself: the index
+ * type and its loading scan, order keys for a position, and the change log
+ * rows a list writes for other processes and replays from them.
+ *
+ * A log row's `key` is a JSON array: the list's name, its version after the
+ * change, then per op — `i` (insert): id, index, order key, value; `s` (set):
+ * id, index, value; `d` (delete): id, index; `k` (every order key renumbered
+ * with {@linkcode rekey}, no version bump): nothing more.
+ *
+ * @module
+ */
+import type { ListChange } from "../../src/store.ts";
+import { CountedTree, type TreeEntry } from "../common/counted_tree.ts";
+import { orderKeyBetween, sequentialOrderKeys } from "../common/order_key.ts";
+import { type Database, SCAN_CHUNK, SQL } from "./database.ts";
+
+/**
+ * A list's index: its ids in order, each with its order key.
+ *
+ * @example
+ * ```ts
+ * import type { OrderIndex } from "./list_log.ts";
+ * const size = (index: OrderIndex) => index.size;
+ * ```
+ */
+export type OrderIndex = CountedTree<string>;
+
+/**
+ * A value as the store keeps it: JSON text (`undefined` becomes `null`).
+ *
+ * @example
+ * ```ts
+ * import { json } from "./list_log.ts";
+ * json(undefined); // "null"
+ * ```
+ */
+export const json = (value: unknown): string => JSON.stringify(value ?? null);
+
+/**
+ * What a list needs from its store: the database, and a count of listeners
+ * (the store reads other processes' changes while it is above zero).
+ *
+ * @example
+ * ```ts
+ * import type { ListHost } from "./list_log.ts";
+ * const hold = (host: ListHost) => host.hold();
+ * ```
+ */
+export interface ListHost {
+  /** The database. */
+  readonly db: Database;
+  /** Counts one more listener; returns the function that counts it out. */
+  hold(): () => void;
+}
+
+export { STORE_CHANNEL } from "./database.ts";
+
+/**
+ * A logged change of a list, as read back: `args` are what follows the
+ * list's name and version in the row.
+ *
+ * @example
+ * ```ts
+ * import type { LoggedChange } from "./list_log.ts";
+ * const change: LoggedChange = { op: "d", version: 7, args: ["a1", 0] };
+ * ```
+ */
+export interface LoggedChange {
+  /** `i`, `s`, `d` or `k` (see the module documentation). */
+  op: string;
+  /** The list's version after it. */
+  version: number;
+  /** The rest of the row. */
+  args: unknown[];
+}
+
+/**
+ * The `key` of a log row (the value's JSON goes in as it is, not encoded twice).
+ *
+ * @example
+ * ```ts
+ * import { logRow } from "./list_log.ts";
+ * logRow(["todos", 3, "a1", 0], '{"text":"milk"}'); // '["todos",3,"a1",0,{"text":"milk"}]'
+ * ```
+ */
+export function logRow(head: unknown[], value?: string): string {
+  const row = JSON.stringify(head);
+  return value === undefined ? row : `${row.slice(0, -1)},${value}]`;
+}
+
+/**
+ * Applies one logged change to an index that is at the version before it,
+ * and returns the change to report; `undefined` (index untouched) when it
+ * does not fit: an id or a position that does not match, or an order key
+ * out of place.
+ *
+ * @example
+ * ```ts
+ * import { CountedTree } from "../common/counted_tree.ts";
+ * import { applyLogged } from "./list_log.ts";
+ * const index = new CountedTree<string>();
+ * applyLogged(index, { op: "i", version: 1, args: ["a", 0, "a0", "milk"] })?.op; // "insert"
+ * ```
+ */
+export function applyLogged<T>(
+  order: OrderIndex,
+  { op, version, args }: LoggedChange,
+): ListChange<T> | undefined {
+  const [id, index] = args as [string, number];
+  const entry = order.byId.get(id);
+  if (op === "i") {
+    const key = args[2] as string;
+    if (entry || !(Number.isInteger(index) && index >= 0 && index <= order.size)) return;
+    const before = index > 0 ? order.at(index - 1)!.value : null;
+    const after = index < order.size ? order.at(index)!.value : null;
+    if ((before !== null && !(before < key)) || (after !== null && !(key < after))) return;
+    order.insert(index, { id, value: key, leaf: null });
+    return { op: "insert", index, id, value: args[3] as T, total: order.size, version };
+  }
+  if (!entry || order.indexOf(entry) !== index) return;
+  if (op === "s") return { op: "set", index, id, value: args[2] as T, total: order.size, version };
+  if (op !== "d") return;
+  order.remove(entry);
+  return { op: "delete", index, id, total: order.size, version };
+}
+
+/**
+ * Renumbers every order key, in list order: the same keys in every process.
+ *
+ * @example
+ * ```ts
+ * import { CountedTree } from "../common/counted_tree.ts";
+ * import { rekey } from "./list_log.ts";
+ * rekey(new CountedTree<string>());
+ * ```
+ */
+export function rekey(order: OrderIndex): void {
+  const keys = sequentialOrderKeys(order.size);
+  let i = 0;
+  for (const entry of order.from(0)) entry.value = keys[i++];
+}
+
+/**
+ * The order key for a new item at `index`: between its neighbours' keys,
+ * which the index gives in O(log n).
+ *
+ * @example
+ * ```ts
+ * import { CountedTree } from "../common/counted_tree.ts";
+ * import { keyAt } from "./list_log.ts";
+ * keyAt(new CountedTree<string>(), 0);
+ * ```
+ */
+export function keyAt(order: OrderIndex, index: number): string {
+  const before = index > 0 ? order.at(index - 1)!.value : null;
+  const after = index < order.size ? order.at(index)!.value : null;
+  return orderKeyBetween(before, after);
+}
+
+/**
+ * Reads a list's index with ordered scans of (id, key), a chunk at a time,
+ * inside the caller's transaction; `sorted` is false when the keys are not
+ * distinct and in JS string order (a file written by something else).
+ *
+ * @example
+ * ```ts
+ * import { Database } from "./database.ts";
+ * import { openSqliteDriver } from "./driver.ts";
+ * import { scanIndex } from "./list_log.ts";
+ * const db = new Database(await openSqliteDriver(":memory:"));
+ * await db.transaction(false, () => scanIndex(db, "todos").index.size); // 0
+ * ```
+ */
+export function scanIndex(db: Database, name: string): { index: OrderIndex; sorted: boolean } {
+  const entries: TreeEntry<string>[] = [];
+  let rows = db.all(SQL.scanFirst, name, SCAN_CHUNK);
+  let sorted = true;
+  while (rows.length > 0) {
+    for (const row of rows) {
+      const key = row.key as string;
+      // Keys must be distinct and in JS string order for keyset paging.
+      if (entries.length > 0 && !(entries[entries.length - 1].value < key)) sorted = false;
+      entries.push({ id: row.id as string, value: key, leaf: null });
+    }
+    if (rows.length < SCAN_CHUNK) break;
+    const last = rows[rows.length - 1];
+    rows = db.all(SQL.scanNext, name, last.key as string, last.r as number, SCAN_CHUNK);
+  }
+  return { index: CountedTree.from(entries), sorted };
+}
