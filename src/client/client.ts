@@ -32,11 +32,11 @@ import type {
   UntypedApi,
   VarName,
 } from "../protocol/api.ts";
-import { itemKey, ItemMirror } from "./item_mirror.ts";
+import { ItemMirror } from "./item_mirror.ts";
 import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "../listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
-import { mirrorKey } from "../protocol/params.ts";
+import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import { showOptimistic } from "./optimistic.ts";
 import { type ErrorAbout, Peer } from "../peer/peer.ts";
 

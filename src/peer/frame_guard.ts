@@ -10,35 +10,7 @@ import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
 import { exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
 import type { PeerHost } from "./host.ts";
 import { idleClock, type IdleMember, IdleSweep } from "./idle.ts";
-
-/**
- * The name of the var the idle probe asks for. No application declares it,
- * so every conforming peer answers the probe with an error frame, which
- * proves it is alive; that answer is swallowed.
- *
- * @example
- * ```ts
- * import { PROBE_NAME } from "./frame_guard.ts";
- * const isProbe = (frame: { name?: string }) => frame.name === PROBE_NAME;
- * ```
- */
-export const PROBE_NAME = "socksync:probe";
-
-/**
- * Close codes a peer uses; a runtime that refuses one gets it plus 3000 (1009 → 4009).
- *
- * @example
- * ```ts
- * import { CLOSE } from "./frame_guard.ts";
- * console.log(CLOSE.tooLarge); // 1009
- * ```
- */
-export const CLOSE: {
-  readonly tooLarge: 1009;
-  readonly policy: 1008;
-  readonly tryAgainLater: 1013;
-  readonly idle: 4000;
-} = { tooLarge: 1009, policy: 1008, tryAgainLater: 1013, idle: 4000 };
+import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
 
 /**
  * Checks every incoming frame before it is parsed, and closes a connection

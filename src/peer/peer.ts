@@ -13,17 +13,17 @@ import { type Conflating, Outbox } from "./backpressure.ts";
 import { encodeError } from "../protocol/encode.ts";
 import type { SockSyncError } from "../errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
-import type { ListMirror } from "../client/mirror.ts";
 import { decodeFrame } from "../protocol/decode.ts";
 import type { Message } from "../protocol/schemas.ts";
-import { OPEN, type SocketLike } from "./socket.ts";
+import type { SocketLike } from "./socket.ts";
+import { OPEN } from "../protocol/connection.ts";
 import { ConnectionGuard } from "./frame_guard.ts";
 import { type PeerHost, REPORT } from "./host.ts";
-import { type CallOptions, Consumer, type ConsumerMirror, type ErrorAbout } from "./consumer.ts";
+import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
+import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import { type AccessRequest, type Provided, Provider } from "./provider.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
 
-export { PROBE_NAME } from "./frame_guard.ts";
 export type { AccessRequest, CallOptions, ErrorAbout };
 
 /**
@@ -312,7 +312,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   }
 
   /** Moves a list mirror's view to another page (`get` with page and page size). */
-  getPage(mirror: ListMirror<unknown>, page: number, pageSize?: number): void {
+  getPage(mirror: MirroredList, page: number, pageSize?: number): void {
     this.#consumer.getPage(mirror, page, pageSize);
   }
 

@@ -10,6 +10,7 @@ import { encodeVarSet } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import { GroupSend } from "./fanout/group_send.ts";
 import type { Subscriber } from "../peer/socket.ts";
+import type { ProvidedVar } from "../peer/provided.ts";
 import type { VarStore } from "../store.ts";
 
 /**
@@ -59,7 +60,7 @@ export interface VarFeedHold {
  * await counter.update((n) => n + 1); // 1
  * ```
  */
-export class LocalVar<T = unknown> {
+export class LocalVar<T = unknown> implements ProvidedVar {
   /** The var's name on the wire. */
   readonly name: string;
   /** The schema every value passes. */

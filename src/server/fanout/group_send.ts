@@ -9,7 +9,8 @@
  * @module
  */
 import { isCongested } from "../../peer/backpressure.ts";
-import { type GroupSocket, OPEN, type Subscriber, type Topics } from "../../peer/socket.ts";
+import type { GroupSocket, Subscriber, Topics } from "../../peer/socket.ts";
+import { OPEN } from "../../protocol/connection.ts";
 
 let serial = 0;
 
