@@ -18,7 +18,7 @@ import type {
   ListRest,
   WebSocketConstructor,
   WebSocketLike,
-} from "./options.ts";
+} from "./types.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "../peer/limits.ts";
@@ -50,7 +50,7 @@ export type {
   ListRest,
   WebSocketConstructor,
   WebSocketLike,
-} from "./options.ts";
+} from "./types.ts";
 export { ListView } from "./list_view.ts";
 export { ItemMirror } from "./item_mirror.ts";
 

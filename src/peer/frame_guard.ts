@@ -1,7 +1,8 @@
 /**
- * The connection guard: what a peer checks on every incoming frame before it
- * is parsed (frame size, message rate and strikes, nesting depth), the idle
- * probe, and the close codes those limits use.
+ * The frame guard: what a peer checks on every incoming frame before it is
+ * parsed (frame size, message rate and strikes, nesting depth), and the idle
+ * probe of a connection that stays silent. The close codes it uses are the
+ * protocol's (`CLOSE` in src/protocol/connection.ts).
  *
  * @module
  */
@@ -20,8 +21,8 @@ import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
  * ```ts
  * import { PEER_LIMITS } from "./limits.ts";
  * import { REPORT } from "./host.ts";
- * import { ConnectionGuard } from "./frame_guard.ts";
- * const guard = new ConnectionGuard({
+ * import { FrameGuard } from "./frame_guard.ts";
+ * const guard = new FrameGuard({
  *   socket: { send() {}, close() {}, readyState: 1 },
  *   context: undefined, limits: PEER_LIMITS,
  *   sendText() {}, close() {}, [REPORT]() {},
@@ -30,7 +31,7 @@ import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
  * guard.stop();
  * ```
  */
-export class ConnectionGuard implements IdleMember {
+export class FrameGuard implements IdleMember {
   // The peer: its limits, and how to answer and close (no closure per connection).
   readonly #host: PeerHost;
   readonly #sweep: IdleSweep | undefined;
