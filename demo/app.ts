@@ -11,6 +11,10 @@ import * as v from "valibot";
 import { type ApiOf, ErrorCode, Hub, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
+import { addNotes, Notebook, PRIVATE_NAMES } from "./notes.ts";
+import { addLoginRoutes, type LoginOptions } from "./login.ts";
+import type { DemoSession, Sessions } from "./session.ts";
+import type { RevocationBus } from "../src/server/auth.ts";
 
 /**
  * The schema of one todo.
@@ -54,13 +58,32 @@ const ItemId = v.object({ id: v.string() });
 export interface DemoHubOptions {
   /** The chat's `messages` table (see `chat.ts`); without it, no chat. */
   chat?: ChatTable;
+  /** Checks session tokens sent over the socket; without it, only cookies at the upgrade. */
+  sessions?: Sessions;
+  /** Carries revocations to the other instances. */
+  revocations?: RevocationBus;
 }
+
+/**
+ * A demo connection's context: its session, or `undefined` when signed out.
+ *
+ * @example
+ * ```ts
+ * import type { DemoContext } from "./app.ts";
+ * const anonymous: DemoContext = undefined;
+ * ```
+ */
+export type DemoContext = DemoSession | undefined;
 
 /**
  * Builds the demo hub on a store: var `counter`, list `todos` (newest first)
  * and the functions `increment`, `add_todo`, `toggle_todo`, `delete_todo`
  * and `echo`; with a chat table also list `messages` (params `{ room }`)
- * and `post_message`, `edit_message` and `delete_message`.
+ * and `post_message`, `edit_message` and `delete_message`; the signed-in
+ * user's notes: list `my_notes`, `add_note` and `delete_note` (error 1
+ * without a session). A connection's context is its session: from the
+ * cookie at the upgrade, or from a token sent over the socket; it closes
+ * with 4001 when the session expires or is signed out.
  *
  * @example
  * ```ts
@@ -70,15 +93,32 @@ export interface DemoHubOptions {
  * await hub.close();
  * ```
  */
-export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
-  const hub = new Hub({ vars: store.vars });
+export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub<DemoContext> {
+  const sessions = options.sessions;
+  const hub = new Hub<DemoContext>({
+    vars: store.vars,
+    authorize: (context, { name }) => context !== undefined || !PRIVATE_NAMES.has(name),
+    authenticate: sessions
+      ? async (credentials) => {
+        const token = typeof credentials === "object" && credentials !== null
+          ? (credentials as { token?: unknown }).token
+          : credentials;
+        const session = await sessions.verify(token);
+        return session && { context: session, expiresAt: session.exp };
+      }
+      : undefined,
+    expiresAt: (context) => context?.exp,
+    sessionKeys: (context) => context ? [`session:${context.sid}`, `user:${context.name}`] : [],
+    revocations: options.revocations,
+  });
   declareDemo(hub, store);
   if (options.chat) addChat(hub, options.chat);
+  addNotes(hub, new Notebook());
   return hub;
 }
 
 /** Declares the counter, the todos and their functions on `hub`; returns what it declared. */
-function declareDemo(hub: Hub, store: Store) {
+function declareDemo<C>(hub: Hub<C>, store: Store) {
   const counter = hub.var("counter", { schema: Integer, initial: 0 });
   const todos = hub.list("todos", {
     source: store.list<TodoValue>("todos"),
@@ -129,7 +169,11 @@ function declareDemo(hub: Hub, store: Store) {
  * const added: Promise<{ id: string }> = client.call("add_todo", { text: "milk" });
  * ```
  */
-export type DemoApi = ApiOf<ReturnType<typeof declareDemo> & ReturnType<typeof addChat>>;
+export type DemoApi = ApiOf<
+  & ReturnType<typeof declareDemo>
+  & ReturnType<typeof addChat>
+  & ReturnType<typeof addNotes>
+>;
 
 /**
  * The demo page, as the server hands it out.
@@ -162,17 +206,22 @@ export interface DemoPage {
  */
 export interface DemoAppOptions {
   /** The demo hub (its connections are counted by `/health`). */
-  hub: Hub;
+  hub: Hub<DemoContext>;
   /** The store behind it (its kind is reported by `/health`). */
   store: Store;
   /** The runtime serving, reported by `/health`. */
   runtime: string;
   /** The page; without it `GET /` answers 404. */
   page?: DemoPage;
+  /** With sessions: `POST /login` and `POST /logout` (see `login.ts`). */
+  sessions?: Sessions;
+  /** Tells the other instances that a session ended. */
+  publishLogout?: LoginOptions["publishLogout"];
 }
 
 /**
- * The demo's HTTP routes: `GET /health`, `GET /`, `GET /app.js`, `GET /app.css`.
+ * The demo's HTTP routes: `GET /health`, `GET /`, `GET /app.js`, `GET /app.css`,
+ * and with sessions `POST /login` and `POST /logout`.
  * The WebSocket route is mounted by `serve()`.
  *
  * @example
@@ -185,8 +234,9 @@ export interface DemoAppOptions {
  * ```
  */
 export function createDemoApp(options: DemoAppOptions): Hono {
-  const { hub, store, runtime, page } = options;
+  const { hub, store, runtime, page, sessions } = options;
   const app = new Hono();
+  if (sessions) addLoginRoutes(app, { hub, sessions, publishLogout: options.publishLogout });
   app.get("/health", (c) =>
     c.json({
       ok: true,

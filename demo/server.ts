@@ -1,6 +1,8 @@
 /**
  * The demo server: `deno run server`, `bun run server` or `npm run server`.
- * Configured by `PORT`, `HOST` and `SOCKSYNC_STORE` (see `config.ts`).
+ * Configured by `PORT`, `HOST` and `SOCKSYNC_STORE` (see `config.ts`), and
+ * `SOCKSYNC_SECRET`, the key sessions are signed with (default: a random one
+ * per start, so sessions end with the process).
  *
  * @module
  */
@@ -11,6 +13,8 @@ import { createDemoApp, createDemoHub } from "./app.ts";
 import { openChat } from "./chat.ts";
 import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts";
 import { type BindingPage, buildBindingPages, buildPage } from "./page/build.ts";
+import { Sessions, tokenOf } from "./session.ts";
+import { openChannel, shareLogouts } from "./revocations.ts";
 
 /** A shutdown that takes longer than this is cut short. */
 const SHUTDOWN_LIMIT_MS = 5000;
@@ -40,9 +44,28 @@ const chat = await openChat(config.store).catch((error) =>
     ),
   )
 );
-const hub = createDemoHub(store, { chat });
+const sessions = await Sessions.create(process.env.SOCKSYNC_SECRET || undefined);
+// Sign-outs reach every instance of a shared Redis or PostgreSQL store.
+const channel = await openChannel(config.store).catch((error) =>
+  badSetting(
+    new ConfigError(
+      `cannot open the revocation channel of SOCKSYNC_STORE=${describeStore(config.store)}: ${
+        errorText(error)
+      }`,
+    ),
+  )
+);
+const publishLogout = shareLogouts(channel, sessions);
+const hub = createDemoHub(store, { chat, sessions, revocations: channel });
 const page = await buildPage();
-const app = createDemoApp({ hub, store, runtime: detectRuntime(), page });
+const app = createDemoApp({
+  hub,
+  store,
+  runtime: detectRuntime(),
+  page,
+  sessions,
+  publishLogout,
+});
 // The same demo written with socksync/vue and socksync/react, on the same
 // origin (so the WebSocket's same-origin check lets them in).
 const bindingPages = await buildBindingPages();
@@ -59,6 +82,8 @@ const server = await serve({
   app,
   port: config.port,
   hostname: config.host,
+  // A same-origin page's session cookie (or a bearer token header) at the upgrade.
+  context: (c) => sessions.verify(tokenOf(c.req.raw)),
 }).catch((error) => {
   console.error(
     `socksync demo: cannot listen on ${config.host}:${config.port}: ${errorText(error)}`,
@@ -83,6 +108,7 @@ async function shutdown(signal: string): Promise<void> {
     await hub.close();
     await store.close();
     await chat.close();
+    await channel?.close();
   } catch (error) {
     console.error(
       `socksync demo: error while shutting down: ${errorText(error)}`,

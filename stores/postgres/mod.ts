@@ -300,3 +300,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
 }
+export {
+  openPostgresChannel,
+  type PostgresChannel,
+  type PostgresChannelOptions,
+} from "./channel.ts";

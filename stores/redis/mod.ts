@@ -190,3 +190,4 @@ export async function openRedisStore(
     },
   };
 }
+export { openRedisChannel, type RedisChannel, type RedisChannelOptions } from "./channel.ts";
