@@ -7,6 +7,7 @@
  */
 import { connect } from "../../src/client/client.ts";
 import { mountChat } from "./chat.ts";
+import { mountNotes, pageSession } from "./notes.ts";
 
 interface Todo {
   text: string;
@@ -32,6 +33,8 @@ const scheme = location.protocol === "https:" ? "wss" : "ws";
 const client = connect(`${scheme}://${location.host}/ws/socksync`, {
   reconnect: { minDelay: 250, maxDelay: 5000 },
   limits: { callTimeout: 10_000 },
+  // The token of a sign-in on this page; before one, the session cookie (if any) counts.
+  auth: () => pageSession.token,
   onConnect: () => setStatus("connected", "live"),
   onDisconnect: () => setStatus("disconnected", "reconnecting…"),
 });
@@ -126,3 +129,4 @@ pageSize.addEventListener(
 );
 
 mountChat(client, run);
+mountNotes(client, run);
