@@ -62,7 +62,7 @@ export {
   type PeerOptions,
   type Registry,
 } from "./src/peer/peer.ts";
-export { DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/peer/limits.ts";
+export { CLIENT_LIMITS, DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/peer/limits.ts";
 export type { SocketLike, Subscriber } from "./src/peer/socket.ts";
 export {
   Client,

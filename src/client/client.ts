@@ -21,7 +21,8 @@ import type {
 } from "./options.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "../peer/limits.ts";
+import { CLIENT_LIMITS, type Limits, resolveLimits, timerDelay } from "../peer/limits.ts";
+import { CLOSE } from "../peer/frame_guard.ts";
 import type {
   AnyName,
   ApiShape,
@@ -102,7 +103,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       );
     }
     this.#WebSocket = Impl;
-    this.#limits = Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
+    this.#limits = Object.freeze(resolveLimits(options.limits, CLIENT_LIMITS));
     this.#errorListeners.add(options.onError);
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
@@ -274,6 +275,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       if (this.#socket !== socket) return;
       const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
       this.#peer = peer;
+      peer.onDetach(this.#lost);
       // Before anything else, as a side must (see `Peer.expectFunctions`).
       if (this.#options.hub && this.#options.hub.functions.size > 0) {
         peer.acceptCalls();
@@ -298,6 +300,28 @@ export class Client<A extends ApiShape = UntypedApi> {
     // Errors are always followed by a close event, which does the work.
     socket.onerror = () => {};
   }
+
+  /**
+   * The peer closed the connection itself: the heartbeat found it dead (or a
+   * limit was hit). Its socket may never report the close (a half-open TCP
+   * connection does not finish the close handshake), so it is dropped now.
+   */
+  readonly #lost = (peer: Peer): void => {
+    if (this.#peer !== peer) return;
+    const socket = this.#socket;
+    const closed = peer.closedWith ?? { code: 1006, reason: "" };
+    this.#drop(
+      closed.code === CLOSE.idle
+        ? {
+          code: closed.code,
+          reason: `no heartbeat: nothing heard from the server for ${this.#limits.idleTimeout} ms`,
+        }
+        : closed,
+    );
+    // `ws` would wait 30 s for the close handshake of a dead connection.
+    (socket as { terminate?: () => void } | undefined)?.terminate?.();
+    this.#schedule();
+  };
 
   #drop(info: DisconnectInfo): void {
     const peer = this.#peer;

@@ -108,6 +108,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #onDetach2: DetachListener | undefined;
   #detachListeners: Set<DetachListener> | undefined;
   #closing = false;
+  #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
 
   /** @param options the socket, the groups this side provides, the context and the limits */
@@ -137,6 +138,14 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     return this.#detached;
   }
 
+  /**
+   * The code and reason of the close this side started ({@linkcode Peer.close}:
+   * a limit, or 4000 when the heartbeat found the connection dead), if any.
+   */
+  get closedWith(): { code: number; reason: string } | undefined {
+    return this.#closedWith;
+  }
+
   /** Whether the socket is congested: changes are conflated until it drains. */
   get congested(): boolean {
     return this.#outbox.congested;
@@ -163,6 +172,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   close(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#closedWith = { code, reason };
     closeSocket(this.socket, code, reason);
     this.detach();
   }
