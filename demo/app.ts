@@ -73,7 +73,12 @@ export interface DemoHubOptions {
  * ```
  */
 export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
-  const hub = new Hub({ vars: store.vars, limits: options.limits });
+  // A store shared by instances (Redis, PostgreSQL) also remembers call answers for all of them.
+  const hub = new Hub({
+    vars: store.vars,
+    callMemory: { store: store.calls },
+    limits: options.limits,
+  });
   declareDemo(hub, store);
   if (options.chat) addChat(hub, options.chat);
   return hub;

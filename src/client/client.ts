@@ -39,7 +39,8 @@ import { Listeners } from "../listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { mirrorKey } from "../protocol/params.ts";
 import { showOptimistic } from "./optimistic.ts";
-import { type ErrorAbout, Peer } from "../peer/peer.ts";
+import { ConnectionClosed, type ErrorAbout, Peer } from "../peer/peer.ts";
+import { nanoid } from "nanoid";
 
 export type {
   CallRest,
@@ -181,10 +182,13 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   /**
-   * Calls a server function. While disconnected the call waits for the next
-   * connection (within its timeout); a call in flight when the connection
-   * drops rejects with code 8, "connection closed", since it may or may not
-   * have run. With `optimistic`, the mirrors it names show its change at
+   * Calls a server function, exactly once across reconnects. While
+   * disconnected the call waits for the next connection (within its
+   * timeout); a call in flight when the connection drops is sent again, with
+   * the same id, once reconnected, and the server applies it at most once
+   * (a repeat gets the first answer). A call whose timeout passes first
+   * rejects with code 8; if it had been sent, the message says its result is
+   * unknown (it may have been applied). With `optimistic`, the mirrors it names show its change at
    * once; a refused call rolls it back and its error also reaches `onError`.
    *
    * @example
@@ -206,11 +210,23 @@ export class Client<A extends ApiShape = UntypedApi> {
       : undefined;
     try {
       const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
-      const started = Date.now();
-      if (this.#closed) throw new SockSyncError(ErrorCode.Other, "client closed");
-      const peer = this.#peer ?? await nextConnection(this, name, timeout);
-      const left = Math.max(1, timeout - (Date.now() - started));
-      return await peer.call(name, args, { timeout: left });
+      const deadline = Date.now() + timeout;
+      // One id for every send of this call: the server applies it once and answers repeats.
+      const id = nanoid();
+      let sent = false;
+      for (;;) {
+        if (this.#closed) throw closedCall(name, sent, "client closed");
+        const peer = this.#peer ?? await nextConnection(this, name, deadline - Date.now(), sent);
+        const left = Math.max(1, deadline - Date.now());
+        try {
+          return await peer.call(name, args, { timeout: left, id, once: true });
+        } catch (error) {
+          if (!(error instanceof ConnectionClosed)) throw error;
+          sent ||= error.sent;
+          // Dropped before its answer: sent again on the next connection, within its timeout.
+          if (this.#options.reconnect === false) throw closedCall(name, sent, "connection closed");
+        }
+      }
     } catch (error) {
       if (drop && error instanceof SockSyncError) {
         this.#emitError(error, { type: "function", name });
@@ -383,21 +399,40 @@ export function connect<A extends ApiShape = UntypedApi>(
   return new Client<A>(url, options);
 }
 
-/** The peer of the client's next connection, for a call waiting at most `timeout` ms. */
+/**
+ * The peer of the client's next connection, for a call waiting at most
+ * `timeout` ms; `sent`: whether the call went out on an earlier connection.
+ */
 function nextConnection(
   client: { onConnect(listener: () => void): () => void; readonly peer: Peer | undefined },
   name: string,
   timeout: number,
+  sent: boolean,
 ): Promise<Peer> {
   return new Promise((resolve, reject) => {
     const timer = timeout === Infinity ? undefined : setTimeout(() => {
       off();
-      reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
-    }, timeout);
+      reject(
+        new SockSyncError(
+          ErrorCode.Other,
+          sent
+            ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
+            : `call to ${name} timed out: not connected`,
+        ),
+      );
+    }, Math.max(0, timeout));
     const off = client.onConnect(() => {
       off();
       clearTimeout(timer);
       resolve(client.peer!);
     });
   });
+}
+
+/** The error of a call that cannot go on: whether it ran is unknown once it was sent. */
+function closedCall(name: string, sent: boolean, why: string): SockSyncError {
+  return new SockSyncError(
+    ErrorCode.Other,
+    sent ? `${why}: the result of ${name} is unknown (it may have been applied)` : why,
+  );
 }

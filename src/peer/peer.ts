@@ -19,12 +19,19 @@ import type { Message } from "../protocol/schemas.ts";
 import { OPEN, type SocketLike } from "./socket.ts";
 import { ConnectionGuard } from "./frame_guard.ts";
 import { type PeerHost, REPORT } from "./host.ts";
-import { type CallOptions, Consumer, type ConsumerMirror, type ErrorAbout } from "./consumer.ts";
+import {
+  type CallOptions,
+  Consumer,
+  type ConsumerMirror,
+  type ErrorAbout,
+  type PeerCallOptions,
+} from "./consumer.ts";
 import { type AccessRequest, type Provided, Provider } from "./provider.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
 
 export { PROBE_NAME } from "./frame_guard.ts";
-export type { AccessRequest, CallOptions, ErrorAbout };
+export type { AccessRequest, CallOptions, ErrorAbout, PeerCallOptions };
+export { ConnectionClosed } from "./consumer.ts";
 
 /**
  * The groups a side provides, as a peer looks them up by name, and who may
@@ -302,7 +309,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * {@linkcode Peer.expectFunctions}) once the other side is known not to
    * provide it (code 1).
    */
-  call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
+  call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     return this.#consumer.call<R>(name, args, options);
   }
 
