@@ -54,11 +54,15 @@ export type {
   VarName,
 } from "./src/protocol/api.ts";
 export type { OptimisticChange } from "./src/client/optimistic.ts";
+export { CallMemory, type CallMemoryOptions } from "./src/server/call_memory.ts";
+export type { CallLedger } from "./src/peer/call_ledger.ts";
 export {
   type AccessRequest,
   type CallOptions,
+  ConnectionClosed,
   type ErrorAbout,
   Peer,
+  type PeerCallOptions,
   type PeerOptions,
   type Registry,
 } from "./src/peer/peer.ts";
@@ -70,6 +74,9 @@ export {
   type ClientErrorInfo,
   type ClientOptions,
   connect,
+  type ConnectionState,
+  ConnectionStateSource,
+  type ConnectionStatus,
   type DisconnectInfo,
   type ListOpenOptions,
   ListView,
@@ -82,6 +89,7 @@ export {
   type BackoffOptions,
 } from "./src/client/backoff.ts";
 export type {
+  CallStore,
   ListChange,
   ListItem,
   ListListener,

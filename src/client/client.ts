@@ -40,6 +40,7 @@ import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { mirrorKey } from "../protocol/params.ts";
 import { showOptimistic } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout, Peer } from "../peer/peer.ts";
+import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
 
 export type {
@@ -54,6 +55,7 @@ export type {
   WebSocketLike,
 } from "./options.ts";
 export { ListView } from "./list_view.ts";
+export { type ConnectionState, ConnectionStateSource, type ConnectionStatus } from "./state.ts";
 export { ItemMirror } from "./item_mirror.ts";
 
 type Mirror = ClientMirror;
@@ -88,6 +90,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #state = new ConnectionStateSource();
 
   /**
    * @param url the server's WebSocket URL
@@ -114,6 +117,32 @@ export class Client<A extends ApiShape = UntypedApi> {
   /** Whether the connection is open right now. */
   get connected(): boolean {
     return this.#peer !== undefined;
+  }
+
+  /**
+   * The connection's state now: `connecting`, `open`, `reconnecting` (with
+   * `nextAttempt` while waiting) or `closed`, and `lastDisconnect`.
+   */
+  get state(): ConnectionState {
+    return this.#state.getSnapshot();
+  }
+
+  /**
+   * The connection's state as a snapshot source: `subscribe(listener)` calls
+   * the listener now and after every change (what `useConnection` follows).
+   *
+   * @example
+   * ```ts
+   * import { connect } from "./client.ts";
+   * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+   * client.connection.subscribe(({ status, nextAttempt, lastDisconnect }) => {
+   *   const wait = nextAttempt ? ` in ${Math.ceil((nextAttempt - Date.now()) / 1000)} s` : "";
+   *   console.log(status + wait, lastDisconnect?.reason ?? "");
+   * });
+   * ```
+   */
+  get connection(): ConnectionStateSource {
+    return this.#state;
   }
 
   /** The peer of the open connection, for what the client does not wrap. */
@@ -274,6 +303,9 @@ export class Client<A extends ApiShape = UntypedApi> {
     const socket = this.#socket;
     this.#drop({ code: 1000, reason: "client closed" });
     socket?.close(1000, "client closed");
+    if (this.#state.getSnapshot().status !== "closed") {
+      this.#state.update({ status: "closed", attempt: this.#attempt });
+    }
   }
 
   #open(): void {
@@ -287,8 +319,13 @@ export class Client<A extends ApiShape = UntypedApi> {
       throw error;
     }
     this.#socket = socket;
+    const state = this.#state.getSnapshot();
+    if (state.nextAttempt !== undefined) {
+      this.#state.update({ status: state.status, attempt: state.attempt });
+    }
     socket.onopen = () => {
       if (this.#socket !== socket) return;
+      this.#state.update({ status: "open", attempt: 0 });
       const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
       this.#peer = peer;
       peer.onDetach(this.#lost);
@@ -345,6 +382,8 @@ export class Client<A extends ApiShape = UntypedApi> {
     this.#peer = undefined;
     if (!peer) return;
     peer.detach();
+    const status = this.#closed ? "closed" : "reconnecting";
+    this.#state.update({ status, attempt: 0, lastDisconnect: info });
     this.#disconnectListeners.emit(info);
   }
 
@@ -357,8 +396,16 @@ export class Client<A extends ApiShape = UntypedApi> {
 
   #schedule(): void {
     const reconnect = this.#options.reconnect;
-    if (this.#closed || reconnect === false) return;
+    if (this.#closed) return;
+    if (reconnect === false) {
+      return this.#state.update({ status: "closed", attempt: this.#attempt });
+    }
     const delay = backoffDelay({ ...reconnect, attempt: this.#attempt++ });
+    this.#state.update({
+      status: "reconnecting",
+      attempt: this.#attempt,
+      nextAttempt: Date.now() + delay,
+    });
     this.#timer = setTimeout(() => this.#open(), delay);
   }
 }
