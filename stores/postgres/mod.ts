@@ -38,6 +38,7 @@ import {
   quoteIdent,
 } from "./driver.ts";
 import { PostgresListSource } from "./list.ts";
+import { PostgresCallStore } from "./calls.ts";
 import { listStatements, type PgListContext, type PgListMessage } from "./list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./var.ts";
 import { serialResync } from "../common/shared.ts";
@@ -286,6 +287,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return {
     kind: "postgres",
     vars,
+    calls: new PostgresCallStore({ schema, prefix, run }),
     list<T>(name: string): ListSource<T> {
       let list = lists.get(name);
       if (!list) lists.set(name, list = new PostgresListSource(listContext, name));

@@ -24,6 +24,7 @@
  */
 import type { Redis, RedisOptions } from "ioredis";
 import type { ListSource, Store } from "../../src/store.ts";
+import { RedisCallStore } from "./calls.ts";
 import { Connection } from "./connection.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
@@ -174,6 +175,7 @@ export async function openRedisStore(
   return {
     kind: "redis",
     vars,
+    calls: new RedisCallStore(connection),
     list<T>(name: string): ListSource<T> {
       let list = lists.get(name);
       if (!list) lists.set(name, list = new RedisListSource(connection, name));
