@@ -11,7 +11,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Hub } from "../src/server/hub.ts";
-import { SockSyncError } from "../src/errors.ts";
+import type { SockSyncError } from "../src/errors.ts";
 import { connect } from "../src/client/client.ts";
 import { withFleet } from "./helpers/flaky_fleet.ts";
 import { serveHub } from "./helpers/serve_hub.ts";

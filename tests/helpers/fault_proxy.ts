@@ -50,6 +50,8 @@ export interface FaultProxyOptions {
 export interface ProxiedConnection {
   /** The connection's number, in order of arrival. */
   readonly id: number;
+  /** The port it was forwarded to. */
+  readonly port: number;
   /** Whether it stopped forwarding (it stays open). */
   readonly stalled: boolean;
   /** Whether both ends are closed. */
@@ -165,6 +167,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   class Connection implements ProxiedConnection {
     readonly id = accepted++;
+    readonly port: number;
     stalled = false;
     closed = false;
     readonly #down: Socket;
@@ -173,8 +176,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
     constructor(down: Socket) {
       this.#down = down;
-      const target = typeof options.target === "function" ? options.target() : options.target;
-      this.#up = connect(target, "127.0.0.1");
+      this.port = typeof options.target === "function" ? options.target() : options.target;
+      this.#up = connect(this.port, "127.0.0.1");
       this.#pipes = [new Pipe(down, this.#up, this), new Pipe(this.#up, down, this)];
       for (const socket of [down, this.#up]) {
         socket.setNoDelay(true);
