@@ -40,7 +40,7 @@ import {
 import { PostgresListSource } from "./list.ts";
 import { listStatements, type PgListContext, type PgListMessage } from "./list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./var.ts";
-import { serialResync } from "../common/shared.ts";
+import { serialResync } from "../common/resync.ts";
 
 /**
  * Options for {@linkcode openPostgresStore}.

@@ -27,7 +27,9 @@ import type { ListSource, Store } from "../../src/store.ts";
 import { Connection } from "./connection.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
-import { importDriver, serialResync, storeError } from "../common/shared.ts";
+import { importDriver } from "../common/driver_import.ts";
+import { serialResync } from "../common/resync.ts";
+import { storeError } from "../common/store_errors.ts";
 
 /**
  * Options for {@linkcode openRedisStore}.
