@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import fc from "fast-check";
 import { openPostgresTables, postgresTable } from "../stores/postgres/table/mod.ts";
 import { postgresHarness } from "./helpers/postgres.ts";
-import { type Message, servedViewsConverge } from "./helpers/table_views.ts";
+import { GENERAL_NEWEST_FIRST, type Message, servedViewsConverge } from "./helpers/table_views.ts";
 
 const pg = await postgresHarness();
 const schema = pg.schema;
@@ -29,11 +29,7 @@ test(
     const source = postgresTable<Message>({
       db,
       table: `${schema}.messages`,
-      key: "id",
-      orderBy: [{ column: "created_at", desc: true }, { column: "id", desc: true }],
-      where: "room = :room",
-      params: { room: "general" },
-      columns: ["room", "author", "text", "created_at"],
+      ...GENERAL_NEWEST_FIRST,
     });
     try {
       await servedViewsConverge({

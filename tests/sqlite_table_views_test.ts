@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { openSqliteDriver } from "../stores/sqlite/driver.ts";
 import { changeWatcher } from "../stores/sqlite/changes.ts";
 import { sqliteTable } from "../stores/sqlite/table/mod.ts";
-import { type Message, servedViewsConverge } from "./helpers/table_views.ts";
+import { GENERAL_NEWEST_FIRST, type Message, servedViewsConverge } from "./helpers/table_views.ts";
 
 test("a table query keeps every subscriber's page exact through another connection's writes", async () => {
   const dir = mkdtempSync(join(tmpdir(), "socksync-views-"));
@@ -25,11 +25,7 @@ test("a table query keeps every subscriber's page exact through another connecti
   const source = sqliteTable<Message>({
     db,
     table: "messages",
-    key: "id",
-    orderBy: [{ column: "created_at", desc: true }, { column: "id", desc: true }],
-    where: "room = :room",
-    params: { room: "general" },
-    columns: ["room", "author", "text", "created_at"],
+    ...GENERAL_NEWEST_FIRST,
   });
   try {
     await servedViewsConverge({

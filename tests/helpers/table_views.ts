@@ -32,6 +32,18 @@ export const message = v.object({
 /** A message's value. */
 export type Message = v.InferOutput<typeof message>;
 
+/**
+ * The query both backends serve, as table-binding options (with their `db`
+ * and `table`): room 'general', newest first.
+ */
+export const GENERAL_NEWEST_FIRST = {
+  key: "id",
+  orderBy: [{ column: "created_at", desc: true }, { column: "id", desc: true }],
+  where: "room = :room",
+  params: { room: "general" },
+  columns: ["room", "author", "text", "created_at"],
+};
+
 /** A page as the database has it. */
 export interface Truth {
   items: { id: string; value: Record<string, unknown> }[];
