@@ -18,11 +18,11 @@ import type {
   ListRest,
   WebSocketConstructor,
   WebSocketLike,
-} from "./options.ts";
+} from "./types.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import { CLIENT_LIMITS, type Limits, resolveLimits, timerDelay } from "../peer/limits.ts";
-import { CLOSE } from "../peer/frame_guard.ts";
+import { CLOSE } from "../protocol/connection.ts";
 import type {
   AnyName,
   ApiShape,
@@ -33,11 +33,11 @@ import type {
   UntypedApi,
   VarName,
 } from "../protocol/api.ts";
-import { itemKey, ItemMirror } from "./item_mirror.ts";
+import { ItemMirror } from "./item_mirror.ts";
 import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "../listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
-import { mirrorKey } from "../protocol/params.ts";
+import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import { showOptimistic } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout, Peer } from "../peer/peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
@@ -53,7 +53,7 @@ export type {
   ListRest,
   WebSocketConstructor,
   WebSocketLike,
-} from "./options.ts";
+} from "./types.ts";
 export { ListView } from "./list_view.ts";
 export { type ConnectionState, ConnectionStateSource, type ConnectionStatus } from "./state.ts";
 export { ItemMirror } from "./item_mirror.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { DisconnectInfo } from "./options.ts";
+import type { DisconnectInfo } from "./types.ts";
 
 /**
  * Where a client's connection stands.

@@ -14,12 +14,7 @@ import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
 import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import type { ListSource, VarStore } from "../store.ts";
-import type {
-  DeclaredFunction,
-  DeclaredList,
-  DeclaredParamList,
-  DeclaredVar,
-} from "../protocol/api.ts";
+import type { DeclaredFunction, DeclaredList, DeclaredParamList, DeclaredVar } from "./api_of.ts";
 
 /**
  * Options of a {@linkcode Hub}.

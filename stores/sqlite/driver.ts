@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { importDriver } from "../common/shared.ts";
+import { importDriver } from "../common/driver_import.ts";
 
 /** A value SQLite takes as a parameter or gives back. */
 type SqlValue = string | number | bigint | null | Uint8Array;

@@ -13,7 +13,7 @@
  */
 import { nanoid } from "nanoid";
 import type { VarListener, VarStore } from "../../src/store.ts";
-import { Listeners } from "../common/shared.ts";
+import { Listeners } from "../../src/listeners.ts";
 import type { ChangeConsumer, ChangeRow } from "./changes.ts";
 import { type Database, Refusal, SCAN_CHUNK, SQL } from "./database.ts";
 import type { SqliteListSource } from "./list.ts";

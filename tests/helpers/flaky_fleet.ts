@@ -9,7 +9,7 @@
  */
 import { type Client, connect, type ListView } from "../../src/client/client.ts";
 import type { VarMirror } from "../../src/client/mirror.ts";
-import type { DisconnectInfo } from "../../src/client/options.ts";
+import type { DisconnectInfo } from "../../src/client/types.ts";
 import type { Limits } from "../../src/peer/limits.ts";
 import type { Peer } from "../../src/peer/peer.ts";
 import { memoryStore } from "../../stores/memory/mod.ts";
