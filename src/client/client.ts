@@ -347,7 +347,8 @@ export class Client<A extends ApiShape = UntypedApi> {
     };
     socket.onclose = (event: { code?: number; reason?: string }) => {
       if (this.#socket !== socket) return;
-      this.#drop({ code: event.code ?? 1006, reason: event.reason ?? "" });
+      // Some runtimes (Deno) report 0 for a connection that broke: no close code was received.
+      this.#drop({ code: event.code || 1006, reason: event.reason ?? "" });
       this.#schedule();
     };
     // Errors are always followed by a close event, which does the work.
