@@ -80,7 +80,8 @@ type DetachListener = (peer: any) => void;
  *
  * @example
  * ```ts
- * import { Peer, VarMirror } from "../../mod.ts";
+ * import { VarMirror } from "../../mod.ts";
+ * import { Peer } from "./mod.ts";
  * const ws = new WebSocket("ws://127.0.0.1:8080/ws/socksync");
  * const peer = new Peer({ socket: ws });
  * ws.onmessage = (event) => peer.receive(event.data);
