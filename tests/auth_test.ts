@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { Hub, VarMirror } from "../mod.ts";
-import { type Peer } from "../src/peer/mod.ts";
+import type { Peer } from "../src/peer/mod.ts";
 import { socksync } from "../src/serve/mount.ts";
 import type { AccessRequest } from "../src/peer/peer.ts";
 import { loadAdapter, serve } from "../src/serve/serve.ts";

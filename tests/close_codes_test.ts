@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import { Hono } from "hono";
 import { Hub } from "../mod.ts";
-import { type Peer } from "../src/peer/mod.ts";
+import type { Peer } from "../src/peer/mod.ts";
 import type { Limits } from "../src/peer/limits.ts";
 import { loadAdapter, serve, type Server } from "../src/serve/serve.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";

@@ -18,7 +18,7 @@ import process from "node:process";
 import fc from "fast-check";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
-import { type Peer, type SocketLike } from "../src/peer/mod.ts";
+import type { Peer, SocketLike } from "../src/peer/mod.ts";
 import { decodeFrame } from "../src/protocol/mod.ts";
 import type { Limits } from "../src/peer/limits.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
