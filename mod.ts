@@ -46,6 +46,7 @@ export type {
   ArgsOf,
   DeclaredFunction,
   DeclaredList,
+  DeclaredParamList,
   DeclaredVar,
   FunctionName,
   ItemOf,

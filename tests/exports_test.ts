@@ -36,6 +36,7 @@ const PUBLIC: Record<string, string[]> = {
     "DEFAULT_LIMITS",
     "type DeclaredFunction",
     "type DeclaredList",
+    "type DeclaredParamList",
     "type DeclaredVar",
     "type DisconnectInfo",
     "ErrorCode",

@@ -21,6 +21,8 @@ import type { MessageWithFunc } from "../protocol/schemas.ts";
  * import type { MirrorFrame } from "./mirror_base.ts";
  * const f: MirrorFrame = { func: "set_count", type: "list", name: "todos", total_item_count: 3 };
  * ```
+ *
+ * @internal
  */
 export type MirrorFrame =
   | MessageWithFunc<"set">
@@ -52,6 +54,8 @@ export type Overlay<S> = (snapshot: S) => S;
  * const off = counter.subscribe((snapshot) => console.log(snapshot.value));
  * off();
  * ```
+ *
+ * @internal
  */
 export abstract class MirrorBase<S extends object> {
   /** The group's name on the wire. */

@@ -91,6 +91,7 @@ interface PendingCall {
  * ```
  */
 export type ConsumerMirror = VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
+/** @internal */
 type Mirror = ConsumerMirror;
 type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
 

@@ -69,6 +69,7 @@ export interface PeerOptions<C> {
   limits?: Partial<Limits>;
 }
 
+/** @internal */
 type Mirror = ConsumerMirror;
 // The peer's own type is left out of its private field, so that `Peer<C>` stays a `Peer<unknown>`.
 // deno-lint-ignore no-explicit-any
@@ -111,7 +112,11 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #closing = false;
   #detached = false;
 
-  /** @param options the socket, the groups this side provides, the context and the limits */
+  /**
+   * One end of a connection over `options.socket`.
+   *
+   * @param options the socket, the groups this side provides, the context and the limits
+   */
   constructor(options: PeerOptions<C>) {
     this.socket = options.socket;
     this.context = options.context as C;

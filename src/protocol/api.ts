@@ -120,6 +120,7 @@ export interface UntypedApi extends ApiShape {
   functions: Record<string, { args: unknown; result: unknown }>;
 }
 
+/** @internal */
 type VarsOf<D> = {
   [
     K in keyof D as D[K] extends LocalList<unknown> ? never
@@ -128,6 +129,7 @@ type VarsOf<D> = {
   ]: D[K] extends LocalVar<infer T> ? T : never;
 };
 
+/** @internal */
 type ListsOf<D> = {
   [
     K in keyof D as D[K] extends DeclaredList<infer N, unknown, unknown> ? N
@@ -138,6 +140,7 @@ type ListsOf<D> = {
     : never;
 };
 
+/** @internal */
 type FunctionsOf<D> = {
   [K in keyof D as D[K] extends DeclaredFunction<infer N, unknown, unknown> ? N : never]:
     D[K] extends DeclaredFunction<string, infer A, infer R> ? { args: A; result: R } : never;
@@ -257,5 +260,7 @@ export type ResultOf<A extends ApiShape, N extends FunctionName<A>> = A["functio
  * import type { AnyName, UntypedApi } from "./api.ts";
  * const name: AnyName<UntypedApi> = "anything";
  * ```
+ *
+ * @internal
  */
 export type AnyName<A extends ApiShape> = string extends keyof A["vars"] ? string : never;

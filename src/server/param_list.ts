@@ -95,6 +95,8 @@ interface Query {
  * const handle = rooms.acquire(params, undefined);
  * handle.release();
  * ```
+ *
+ * @internal
  */
 export class ParamList<P = unknown, T = unknown> {
   /** The list's name on the wire. */
