@@ -63,7 +63,10 @@ function isForeign(file, name) {
 }
 
 // Each diagnostic starts with `error[kind]: message` and names its place on a `-->` line.
-const blocks = output.split(/\n(?=error\[)/).filter((b) => b.startsWith("error["));
+const blocks = output
+  .replace(/^error: Found \d+ documentation lint errors?\.$/m, "")
+  .split(/\n(?=error\[)/)
+  .filter((b) => b.startsWith("error["));
 const kept = blocks.filter((block) => {
   const ref = /^error\[private-type-ref\]: .* references private type '([^']+)'/.exec(block);
   if (!ref) return true;
