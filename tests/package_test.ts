@@ -466,6 +466,21 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
       }
     });
 
+    await t.test("its manifest agrees with the root package.json", () => {
+      const pkg = JSON.parse(
+        readFileSync(join(project, "node_modules", "socksync", "package.json"), "utf8"),
+      );
+      // What the shipped modules import is what the root declares as
+      // dependencies and optional peers; test and demo tools stay dev-only.
+      assert.deepEqual(pkg.dependencies, repoPkg.dependencies, "dependencies");
+      assert.deepEqual(pkg.peerDependencies, repoPkg.peerDependencies, "peerDependencies");
+      assert.deepEqual(
+        pkg.peerDependenciesMeta,
+        repoPkg.peerDependenciesMeta,
+        "peerDependenciesMeta",
+      );
+    });
+
     await t.test("ships a .d.ts next to every module", () => {
       const pkgRoot = join(project, "node_modules", "socksync");
       const untyped: string[] = [];
