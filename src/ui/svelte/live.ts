@@ -18,7 +18,6 @@ import {
   type ListOpenOptions,
   type ListState,
   type SnapshotSource,
-  type VarState,
 } from "../contract.ts";
 import type {
   ConnectionHandle,
@@ -93,89 +92,24 @@ class Live<S, M extends SnapshotSource<S>> {
   }
 }
 
-/** A var handle: the client's mirror, shared by name, needs no closing. */
-class VarLive implements VarHandle<unknown> {
-  readonly #live: Live<VarState<unknown>, SnapshotSource<VarState<unknown>>>;
-
-  constructor(client: BindableClient, name: string) {
-    const mirror = client.var(name) as SnapshotSource<VarState<unknown>>;
-    this.#live = new Live(() => mirror, () => {}, () => mirror.getSnapshot());
+/**
+ * A handle over `live`: a getter per field of its snapshot (reactive when
+ * read in an effect), the store contract, and `methods`.
+ */
+function handle<S extends object, H>(
+  // deno-lint-ignore no-explicit-any
+  live: Live<S, any>,
+  fields: readonly (keyof S & string)[],
+  methods: object = {},
+): H {
+  const target = { ...methods, subscribe: (run: (value: S) => void) => live.subscribe(run) };
+  for (const field of fields) {
+    Object.defineProperty(target, field, { enumerable: true, get: () => live.current[field] });
   }
-
-  get value(): unknown {
-    return this.#live.current.value;
-  }
-  get ready(): boolean {
-    return this.#live.current.ready;
-  }
-  get error(): VarState<unknown>["error"] {
-    return this.#live.current.error;
-  }
-  subscribe(run: (value: VarState<unknown>) => void): () => void {
-    return this.#live.subscribe(run);
-  }
+  return target as H;
 }
 
 type View = ReturnType<BindableClient["list"]>;
-
-/**
- * A list handle. The client shares a list's view between everyone who opens
- * it: the name and params pick the view, the page and page size move it.
- */
-class ListLive implements ListHandle<unknown> {
-  readonly #live: Live<ListState<unknown>, View>;
-  #page: number | undefined;
-  #pageSize: number | undefined;
-
-  constructor(client: BindableClient, name: string, options: ListOpenOptions = {}) {
-    this.#page = options.page;
-    this.#pageSize = options.pageSize;
-    this.#live = new Live<ListState<unknown>, View>(
-      () => {
-        const view = client.list(name, {
-          page: this.#page ?? 0,
-          pageSize: this.#pageSize,
-          params: options.params,
-        });
-        movePage(view, this.#page, this.#pageSize);
-        return view;
-      },
-      (view) => view.close(),
-      () => EMPTY_LIST,
-    );
-  }
-
-  get items(): ListState<unknown>["items"] {
-    return this.#live.current.items;
-  }
-  get total(): number {
-    return this.#live.current.total;
-  }
-  get page(): number {
-    return this.#live.current.page;
-  }
-  get pageSize(): number | undefined {
-    return this.#live.current.pageSize;
-  }
-  get pageCount(): number {
-    return this.#live.current.pageCount;
-  }
-  get ready(): boolean {
-    return this.#live.current.ready;
-  }
-  get error(): ListState<unknown>["error"] {
-    return this.#live.current.error;
-  }
-  setPage(page: number, pageSize?: number): void {
-    // Kept for the next opening too (the view is closed while nothing reads it).
-    this.#page = page;
-    if (pageSize !== undefined) this.#pageSize = pageSize;
-    this.#live.mirror?.setPage(page, pageSize);
-  }
-  subscribe(run: (value: ListState<unknown>) => void): () => void {
-    return this.#live.subscribe(run);
-  }
-}
 
 /**
  * Moves a view to the page and page size asked for, if it shows others (a
@@ -185,37 +119,6 @@ function movePage(view: View, page: number | undefined, pageSize: number | undef
   const now = view.getSnapshot();
   if (pageSize !== undefined && now.pageSize !== pageSize) view.setPage(page ?? 0, pageSize);
   else if (page !== undefined && now.page !== page) view.setPage(page);
-}
-
-type ItemMirror = ReturnType<BindableClient["item"]>;
-
-/** An item handle. */
-class ItemLive implements ItemHandle<unknown> {
-  readonly #live: Live<ItemState<unknown>, ItemMirror>;
-
-  constructor(client: BindableClient, list: string, id: string) {
-    this.#live = new Live<ItemState<unknown>, ItemMirror>(
-      () => client.item(list, id),
-      (mirror) => mirror.close(),
-      () => EMPTY_ITEM,
-    );
-  }
-
-  get value(): unknown {
-    return this.#live.current.value;
-  }
-  get exists(): boolean {
-    return this.#live.current.exists;
-  }
-  get ready(): boolean {
-    return this.#live.current.ready;
-  }
-  get error(): ItemState<unknown>["error"] {
-    return this.#live.current.error;
-  }
-  subscribe(run: (value: ItemState<unknown>) => void): () => void {
-    return this.#live.subscribe(run);
-  }
 }
 
 /**
@@ -259,23 +162,6 @@ function connectionSource(client: ConnectionSource): SnapshotSource<ConnectionSt
   };
 }
 
-/** A connection handle. */
-class ConnectionLive implements ConnectionHandle {
-  readonly #live: Live<ConnectionState, SnapshotSource<ConnectionState>>;
-
-  constructor(client: ConnectionSource) {
-    const source = connectionSource(client);
-    this.#live = new Live(() => source, () => {}, () => source.getSnapshot());
-  }
-
-  get connected(): boolean {
-    return this.#live.current.connected;
-  }
-  subscribe(run: (value: ConnectionState) => void): () => void {
-    return this.#live.subscribe(run);
-  }
-}
-
 /**
  * A live var of `client`: what `useVar` returns, typed or not.
  *
@@ -288,7 +174,10 @@ class ConnectionLive implements ConnectionHandle {
  * ```
  */
 export function varOf(client: BindableClient, name: string): VarHandle<unknown> {
-  return new VarLive(client, name);
+  // The client's var mirror is shared by name: unsubscribing is enough.
+  const mirror = client.var(name);
+  const live = new Live(() => mirror, () => {}, () => mirror.getSnapshot());
+  return handle(live, ["value", "ready", "error"]);
 }
 
 /**
@@ -304,9 +193,31 @@ export function varOf(client: BindableClient, name: string): VarHandle<unknown> 
 export function listOf(
   client: BindableClient,
   name: string,
-  options?: ListOpenOptions,
+  options: ListOpenOptions = {},
 ): ListHandle<unknown> {
-  return new ListLive(client, name, options);
+  // The client shares a list's view between everyone who opens it: the name
+  // and params pick the view, the page and page size move it. Both are kept
+  // for the next opening (the view is closed while nothing reads it).
+  let { page, pageSize } = options;
+  const live = new Live<ListState<unknown>, View>(
+    () => {
+      const view = client.list(name, { page: page ?? 0, pageSize, params: options.params });
+      movePage(view, page, pageSize);
+      return view;
+    },
+    (view) => view.close(),
+    () => EMPTY_LIST,
+  );
+  const setPage = (next: number, size?: number) => {
+    page = next;
+    pageSize = size ?? pageSize;
+    live.mirror?.setPage(next, size);
+  };
+  return handle(
+    live,
+    ["items", "total", "page", "pageSize", "pageCount", "ready", "error"],
+    { setPage },
+  );
 }
 
 /**
@@ -320,7 +231,12 @@ export function listOf(
  * ```
  */
 export function itemOf(client: BindableClient, list: string, id: string): ItemHandle<unknown> {
-  return new ItemLive(client, list, id);
+  const live = new Live<ItemState<unknown>, ReturnType<BindableClient["item"]>>(
+    () => client.item(list, id),
+    (mirror) => mirror.close(),
+    () => EMPTY_ITEM,
+  );
+  return handle(live, ["value", "exists", "ready", "error"]);
 }
 
 /**
@@ -334,7 +250,8 @@ export function itemOf(client: BindableClient, list: string, id: string): ItemHa
  * ```
  */
 export function connectionOf(client: ConnectionSource): ConnectionHandle {
-  return new ConnectionLive(client);
+  const source = connectionSource(client);
+  return handle(new Live(() => source, () => {}, source.getSnapshot), ["connected"]);
 }
 
 /**
