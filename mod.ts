@@ -25,26 +25,23 @@ export {
   type TypedListOptions,
 } from "./src/server/hub.ts";
 export { ParamList, type ParamListOptions, type QueryHandle } from "./src/server/param_list.ts";
-export type { CallContext, LocalFunction } from "./src/server/local_function.ts";
+export type { LocalFunction } from "./src/server/local_function.ts";
+export type { CallContext } from "./src/peer/provided.ts";
 export { type ListOptions, LocalList } from "./src/server/local_list.ts";
 export { LocalVar, type VarOptions } from "./src/server/local_var.ts";
 export {
   ListMirror,
   type ListSnapshot,
   type ListViewOptions,
-  type MirrorFrame,
   type SnapshotItem,
   VarMirror,
   type VarSnapshot,
 } from "./src/client/mirror.ts";
+export type { MirrorFrame } from "./src/protocol/schemas.ts";
 export { ItemMirror, type ItemSnapshot } from "./src/client/item_mirror.ts";
 export type {
-  ApiOf,
   ApiShape,
   ArgsOf,
-  DeclaredFunction,
-  DeclaredList,
-  DeclaredVar,
   FunctionName,
   ItemOf,
   ListName,
@@ -53,6 +50,7 @@ export type {
   UntypedApi,
   VarName,
 } from "./src/protocol/api.ts";
+export type { ApiOf, DeclaredFunction, DeclaredList, DeclaredVar } from "./src/server/api_of.ts";
 export type { OptimisticChange } from "./src/client/optimistic.ts";
 export {
   type AccessRequest,

@@ -18,7 +18,7 @@ import type {
   ListRest,
   WebSocketConstructor,
   WebSocketLike,
-} from "./options.ts";
+} from "./types.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "../peer/limits.ts";
@@ -32,11 +32,11 @@ import type {
   UntypedApi,
   VarName,
 } from "../protocol/api.ts";
-import { itemKey, ItemMirror } from "./item_mirror.ts";
+import { ItemMirror } from "./item_mirror.ts";
 import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "../listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
-import { mirrorKey } from "../protocol/params.ts";
+import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import { showOptimistic } from "./optimistic.ts";
 import { type ErrorAbout, Peer } from "../peer/peer.ts";
 
@@ -50,7 +50,7 @@ export type {
   ListRest,
   WebSocketConstructor,
   WebSocketLike,
-} from "./options.ts";
+} from "./types.ts";
 export { ListView } from "./list_view.ts";
 export { ItemMirror } from "./item_mirror.ts";
 

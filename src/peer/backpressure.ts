@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { CLOSE } from "./frame_guard.ts";
+import { CLOSE } from "../protocol/connection.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import type { Subscriber } from "./socket.ts";
 

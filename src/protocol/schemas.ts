@@ -337,3 +337,20 @@ export type Message = MessageMap[keyof MessageMap];
  * ```
  */
 export type MessageWithFunc<F extends keyof MessageMap> = MessageMap[F];
+
+/**
+ * A frame that changes a mirror, already validated by the protocol schemas.
+ * `more: true` says that more frames of the same change follow.
+ *
+ * @example
+ * ```ts
+ * import type { MirrorFrame } from "./schemas.ts";
+ * const f: MirrorFrame = { func: "set_count", type: "list", name: "todos", total_item_count: 3 };
+ * ```
+ */
+export type MirrorFrame =
+  | MessageWithFunc<"set">
+  | MessageWithFunc<"set_all">
+  | MessageWithFunc<"set_count">
+  | MessageWithFunc<"insert">
+  | MessageWithFunc<"delete">;

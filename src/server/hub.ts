@@ -13,12 +13,7 @@ import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import type { ListSource, VarStore } from "../store.ts";
-import type {
-  DeclaredFunction,
-  DeclaredList,
-  DeclaredParamList,
-  DeclaredVar,
-} from "../protocol/api.ts";
+import type { DeclaredFunction, DeclaredList, DeclaredParamList, DeclaredVar } from "./api_of.ts";
 
 /**
  * Options of a {@linkcode Hub}.

@@ -1,5 +1,7 @@
 /**
- * What a client is built with: the WebSocket it uses, and its options.
+ * The types of the client's surface: the WebSocket it is built with, its
+ * options, what its error and disconnect listeners get, and the rest
+ * arguments of its typed `list` and `call`.
  *
  * @module
  */
@@ -27,7 +29,7 @@ import type { OptimisticChange } from "./optimistic.ts";
  *
  * @example
  * ```ts
- * import type { WebSocketLike } from "./options.ts";
+ * import type { WebSocketLike } from "./types.ts";
  * const open = (socket: WebSocketLike) => socket.readyState === 1;
  * ```
  */
@@ -57,7 +59,7 @@ export interface WebSocketLike {
  *
  * @example
  * ```ts
- * import type { WebSocketConstructor } from "./options.ts";
+ * import type { WebSocketConstructor } from "./types.ts";
  * const Impl: WebSocketConstructor = globalThis.WebSocket;
  * ```
  */
@@ -68,7 +70,7 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
  *
  * @example
  * ```ts
- * import type { ClientOptions } from "./options.ts";
+ * import type { ClientOptions } from "./types.ts";
  * const options: ClientOptions = {
  *   reconnect: { minDelay: 100, maxDelay: 5000 },
  *   limits: { callTimeout: 10_000 },
@@ -109,7 +111,7 @@ export interface ClientOptions {
  *
  * @example
  * ```ts
- * import type { ClientErrorInfo } from "./options.ts";
+ * import type { ClientErrorInfo } from "./types.ts";
  * const info: ClientErrorInfo = { type: "list", name: "todos" };
  * ```
  */
@@ -123,7 +125,7 @@ export interface ClientErrorInfo extends ErrorAbout {
  *
  * @example
  * ```ts
- * import type { DisconnectInfo } from "./options.ts";
+ * import type { DisconnectInfo } from "./types.ts";
  * const info: DisconnectInfo = { code: 1001, reason: "server shutting down" };
  * ```
  */
@@ -140,7 +142,7 @@ export interface DisconnectInfo {
  *
  * @example
  * ```ts
- * import type { ListOpenOptions } from "./options.ts";
+ * import type { ListOpenOptions } from "./types.ts";
  * const options: ListOpenOptions<{ room: string }> = { page: 0, pageSize: 20, params: { room: "general" } };
  * ```
  */
@@ -154,7 +156,7 @@ export type ListOpenOptions<P> =
  *
  * @example
  * ```ts
- * import type { ClientCallOptions } from "./options.ts";
+ * import type { ClientCallOptions } from "./types.ts";
  * const options: ClientCallOptions = {
  *   timeout: 5_000,
  *   optimistic: (change) => change.remove("todos", "V1StGXR8"),
@@ -178,7 +180,7 @@ export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends Call
  *
  * @example
  * ```ts
- * import type { ListRest } from "./options.ts";
+ * import type { ListRest } from "./types.ts";
  * type Api = { vars: {}; lists: { chat: { item: string; params: { room: string } } }; functions: {} };
  * const rest: ListRest<Api, "chat"> = [{ params: { room: "general" } }];
  * ```
@@ -193,7 +195,7 @@ export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined exte
  *
  * @example
  * ```ts
- * import type { CallRest } from "./options.ts";
+ * import type { CallRest } from "./types.ts";
  * type Api = { vars: {}; lists: {}; functions: { add: { args: { text: string }; result: null } } };
  * const rest: CallRest<Api, "add"> = [{ text: "milk" }, { timeout: 1_000 }];
  * ```
