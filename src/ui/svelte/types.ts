@@ -17,7 +17,7 @@ import type {
 } from "../../protocol/api.ts";
 import type { ItemState, ListState, VarState } from "../contract.ts";
 import type { Client } from "../../client/client.ts";
-import type { CallRest, ListRest } from "../../client/options.ts";
+import type { CallRest, ListRest } from "../../client/types.ts";
 
 /**
  * The Svelte store contract: `subscribe` calls `run` at once with the
