@@ -66,7 +66,11 @@ export class ConnectionClosed extends SockSyncError {
   /** Whether the call's frame was sent before the connection closed. */
   readonly sent: boolean;
 
-  /** @param sent whether the call's frame was sent */
+  /**
+   * The rejection of one pending call.
+   *
+   * @param sent whether the call's frame was sent
+   */
   constructor(sent: boolean) {
     super(ErrorCode.Other, "connection closed");
     this.sent = sent;

@@ -11,6 +11,7 @@ import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
 import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
+import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import type { ListSource, VarStore } from "../store.ts";
@@ -135,7 +136,11 @@ export type HubParamListOptions<P extends v.GenericSchema, T, C> =
   & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError">
   & { params: P };
 
-/** `unknown` when a source of `U` may back a list of `T`, else `never`. */
+/**
+ * `unknown` when a source of `U` may back a list of `T`, else `never`.
+ *
+ * @internal
+ */
 type SourceFits<U, T> = unknown extends U ? unknown
   : [U] extends [T] ? [T] extends [U] ? unknown : never
   : never;
@@ -169,7 +174,7 @@ export class Hub<C = unknown> implements Registry {
   /** The limits every connection runs under. */
   readonly limits: Readonly<Limits>;
   /** The answers of calls marked `once`, remembered so that each runs at most once. */
-  readonly calls: CallMemory;
+  readonly calls: CallLedger;
   readonly #peers = new Set<Peer<C>>();
   // One listener for every peer (it gets the peer): no closure per connection.
   readonly #forget = (peer: Peer<C>): void => {
@@ -182,7 +187,11 @@ export class Hub<C = unknown> implements Registry {
   #varFeedRuns = 0;
   #closed = false;
 
-  /** @param options var store, call timeout, limits, authorization and error hook */
+  /**
+   * A hub with nothing provided yet.
+   *
+   * @param options var store, call timeout, limits, authorization and error hook
+   */
   constructor(options: HubOptions<C> = {}) {
     this.#options = options;
     this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));

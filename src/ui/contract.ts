@@ -25,6 +25,8 @@ export type { ConnectionState, ConnectionStatus } from "../client/state.ts";
  *   return source.subscribe((snapshot) => console.log(snapshot));
  * }
  * ```
+ *
+ * @internal
  */
 export interface SnapshotSource<S> {
   /** The current snapshot; the same object until something changes. */
