@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { type ApiOf, ErrorCode, Hub, SockSyncError } from "../mod.ts";
+import { type ApiOf, ErrorCode, Hub, type Limits, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
 import { addNotes, Notebook, PRIVATE_NAMES } from "./notes.ts";
@@ -58,6 +58,8 @@ const ItemId = v.object({ id: v.string() });
 export interface DemoHubOptions {
   /** The chat's `messages` table (see `chat.ts`); without it, no chat. */
   chat?: ChatTable;
+  /** The hub's limits (default: the hub's defaults). */
+  limits?: Partial<Limits>;
   /** Checks session tokens sent over the socket; without it, only cookies at the upgrade. */
   sessions?: Sessions;
   /** Carries revocations to the other instances. */
@@ -95,8 +97,11 @@ export type DemoContext = DemoSession | undefined;
  */
 export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub<DemoContext> {
   const sessions = options.sessions;
+  // A store shared by instances (Redis, PostgreSQL) also remembers call answers for all of them.
   const hub = new Hub<DemoContext>({
     vars: store.vars,
+    callMemory: { store: store.calls },
+    limits: options.limits,
     authorize: (context, { name }) => context !== undefined || !PRIVATE_NAMES.has(name),
     authenticate: sessions
       ? async (credentials) => {

@@ -66,7 +66,7 @@ const app = createDemoApp({
   sessions,
   publishLogout,
 });
-// The same demo written with socksync/vue and socksync/react, on the same
+// The same demo written with socksync/vue, socksync/react and socksync/svelte, on the same
 // origin (so the WebSocket's same-origin check lets them in).
 const bindingPages = await buildBindingPages();
 for (const [kind, built] of Object.entries(bindingPages) as [string, BindingPage][]) {

@@ -6,7 +6,7 @@
  * with 4001; and sign-out reaching another instance through Redis and
  * PostgreSQL within 2 s.
  */
-import { describe, test, type TestContext } from "node:test";
+import { after, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { type Frame, RawSocket } from "./helpers/raw_socket.ts";
@@ -14,7 +14,6 @@ import { type ServerRuntime, type SpawnedServer, spawnServer } from "./helpers/s
 import { freePort } from "./helpers/free_port.ts";
 import { startRedis, stopProcess } from "./helpers/stores.ts";
 import { postgresHarness, tempDatabase } from "./helpers/postgres.ts";
-import { openPgClient } from "../stores/postgres/driver.ts";
 
 const RUNTIMES: ServerRuntime[] = ["node", "deno", "bun"];
 
@@ -224,17 +223,15 @@ test("sign-out reaches another instance through Redis", {
 });
 
 const pg = await postgresHarness();
+after(() => pg.cleanup());
 test("sign-out reaches another instance through PostgreSQL", {
   skip: pg.skip,
   timeout: 60_000,
 }, async () => {
-  const { POSTGRES_URL } = await import("./helpers/postgres.ts");
-  const admin = await openPgClient(POSTGRES_URL, { max: 1, onnotice: () => {} });
-  const db = await tempDatabase(admin);
+  const db = await tempDatabase(pg.admin!);
   try {
     await acrossInstances(db.url);
   } finally {
     await db.drop();
-    await admin.end({ timeout: 1 });
   }
 });

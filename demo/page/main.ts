@@ -8,6 +8,7 @@
 import { connect } from "../../src/client/client.ts";
 import { mountChat } from "./chat.ts";
 import { mountNotes, pageSession } from "./notes.ts";
+import { showConnection } from "./status_badge.ts";
 
 interface Todo {
   text: string;
@@ -35,19 +36,14 @@ const client = connect(`${scheme}://${location.host}/ws/socksync`, {
   limits: { callTimeout: 10_000 },
   // The token of a sign-in on this page; before one, the session cookie (if any) counts.
   auth: () => pageSession.token,
-  onConnect: () => setStatus("connected", "live"),
-  onDisconnect: () => setStatus("disconnected", "reconnecting…"),
 });
+// Nothing is disabled while offline: calls wait for the connection, within their timeout.
+showConnection(client.connection, status);
 const counter = client.var<number>("counter");
 const todos = client.list<Todo>("todos", {
   page: 0,
   pageSize: Number(pageSize.value),
 });
-
-function setStatus(state: string, text: string): void {
-  status.dataset.state = state;
-  status.textContent = text;
-}
 
 /** Runs a call; shows its failure instead of throwing into the void. */
 async function run(name: string, args?: unknown): Promise<unknown> {

@@ -19,14 +19,21 @@ import type { SocketLike } from "./socket.ts";
 import { OPEN } from "../protocol/connection.ts";
 import { FrameGuard } from "./frame_guard.ts";
 import { type PeerHost, REPORT } from "./host.ts";
-import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
+import {
+  type CallOptions,
+  ConnectionClosed,
+  Consumer,
+  type ErrorAbout,
+  type PeerCallOptions,
+} from "./consumer.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import { type AccessRequest, type Provided, Provider } from "./provider.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
-import { type Authenticate, Session } from "./session.ts";
+import { type Authenticated, Session } from "./session.ts";
 import { AUTH_NAME } from "../protocol/auth.ts";
 
-export type { AccessRequest, CallOptions, ErrorAbout };
+export type { AccessRequest, CallOptions, ErrorAbout, PeerCallOptions };
+export { ConnectionClosed };
 
 /**
  * The groups a side provides, as a peer looks them up by name, and who may
@@ -46,7 +53,10 @@ export interface Registry extends Provided {
    * new context and expiry (see `HubOptions.authenticate`); without it such
    * calls are refused with error 1.
    */
-  authenticate?: Authenticate;
+  authenticate?: (
+    credentials: unknown,
+    current: unknown,
+  ) => Authenticated | undefined | Promise<Authenticated | undefined>;
 }
 
 /**
@@ -83,6 +93,7 @@ export interface PeerOptions<C> {
   expiresAt?: number;
 }
 
+/** @internal */
 type Mirror = ConsumerMirror;
 // The peer's own type is left out of its private field, so that `Peer<C>` stays a `Peer<unknown>`.
 // deno-lint-ignore no-explicit-any
@@ -94,7 +105,8 @@ type DetachListener = (peer: any) => void;
  *
  * @example
  * ```ts
- * import { Peer, VarMirror } from "../../mod.ts";
+ * import { VarMirror } from "../../mod.ts";
+ * import { Peer } from "./mod.ts";
  * const ws = new WebSocket("ws://127.0.0.1:8080/ws/socksync");
  * const peer = new Peer({ socket: ws });
  * ws.onmessage = (event) => peer.receive(event.data);
@@ -123,9 +135,14 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   // Created when the connection's identity expires or is authenticated over the socket.
   #session: Session | undefined;
   #closing = false;
+  #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
 
-  /** @param options the socket, the groups this side provides, the context and the limits */
+  /**
+   * One end of a connection over `options.socket`.
+   *
+   * @param options the socket, the groups this side provides, the context and the limits
+   */
   constructor(options: PeerOptions<C>) {
     this.socket = options.socket;
     this.#context = options.context as C;
@@ -192,6 +209,14 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     return this.#detached;
   }
 
+  /**
+   * The code and reason of the close this side started ({@linkcode Peer.close}:
+   * a limit, or 4000 when the heartbeat found the connection dead), if any.
+   */
+  get closedWith(): { code: number; reason: string } | undefined {
+    return this.#closedWith;
+  }
+
   /** Whether the socket is congested: changes are conflated until it drains. */
   get congested(): boolean {
     return this.#outbox.congested;
@@ -218,6 +243,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   close(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#closedWith = { code, reason };
     closeSocket(this.socket, code, reason);
     this.detach();
   }
@@ -356,7 +382,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * {@linkcode Peer.expectFunctions}) once the other side is known not to
    * provide it (code 1).
    */
-  call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
+  call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     return this.#consumer.call<R>(name, args, options);
   }
 

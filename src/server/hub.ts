@@ -10,6 +10,8 @@ import { DEFAULT_LIMITS, type Limits, resolveLimits } from "../peer/limits.ts";
 import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
 import { ParamList, type ParamListOptions } from "./param_list.ts";
+import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
+import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import type { ListSource, VarStore } from "../store.ts";
@@ -54,6 +56,13 @@ export interface HubOptions<C = unknown> extends AuthOptions<C> {
    * subscribed is asked as `subscribe`. Default: everything is allowed.
    */
   authorize?: (context: C, request: AccessRequest) => boolean;
+  /**
+   * How long and how many answers of calls are remembered, so that a call
+   * sent again after a reconnect is applied once (see {@linkcode CallMemory}),
+   * and the shared store that remembers them across instances:
+   * `{ store: store.calls }` with a Redis or PostgreSQL store.
+   */
+  callMemory?: CallMemoryOptions;
   /**
    * Told about unexpected failures (a handler's throw, a store error while
    * pushing a change). The other side only ever sees a short safe message.
@@ -136,7 +145,11 @@ export type HubParamListOptions<P extends v.GenericSchema, T, C> =
   & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError" | "budget">
   & { params: P };
 
-/** `unknown` when a source of `U` may back a list of `T`, else `never`. */
+/**
+ * `unknown` when a source of `U` may back a list of `T`, else `never`.
+ *
+ * @internal
+ */
 type SourceFits<U, T> = unknown extends U ? unknown
   : [U] extends [T] ? [T] extends [U] ? unknown : never
   : never;
@@ -169,6 +182,8 @@ export class Hub<C = unknown> implements Registry {
   readonly paramLists: Map<string, ParamList<unknown, unknown>> = new Map();
   /** The limits every connection runs under. */
   readonly limits: Readonly<Limits>;
+  /** The answers of calls marked `once`, remembered so that each runs at most once. */
+  readonly calls: CallLedger;
   readonly #peers = new Set<Peer<C>>();
   // One listener for every peer (it gets the peer): no closure per connection.
   readonly #forget = (peer: Peer<C>): void => {
@@ -184,12 +199,15 @@ export class Hub<C = unknown> implements Registry {
   readonly #revocations: Revocations<C>;
 
   /**
+   * A hub with nothing provided yet.
+   *
    * @param options var store, call timeout, limits, authentication,
    * authorization and error hook
    */
   constructor(options: HubOptions<C> = {}) {
     this.#options = options;
     this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));
+    this.calls = new CallMemory(options.callMemory);
     this.#queryBudget = { open: 0, max: this.limits.maxHubLiveQueries };
     this.#revocations = new Revocations<C>({
       peers: () => this.#peers,

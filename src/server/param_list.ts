@@ -60,23 +60,7 @@ export interface ParamListOptions<P, T, C> {
    * (a hub passes its `maxHubLiveQueries`): a subscribe that would open a
    * query beyond it gets error 8 `server busy: too many live queries`.
    */
-  budget?: QueryBudget;
-}
-
-/**
- * Open queries counted across parameterized lists, and their bound.
- *
- * @example
- * ```ts
- * import type { QueryBudget } from "./param_list.ts";
- * const budget: QueryBudget = { open: 0, max: 10_000 };
- * ```
- */
-export interface QueryBudget {
-  /** Queries open now. */
-  open: number;
-  /** The most that may be open at once. */
-  readonly max: number;
+  budget?: { open: number; readonly max: number };
 }
 
 /**
@@ -120,6 +104,8 @@ interface Query {
  * const handle = rooms.acquire(params, undefined);
  * handle.release();
  * ```
+ *
+ * @internal
  */
 export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   /** The list's name on the wire. */
@@ -129,7 +115,7 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   readonly #options: ParamListOptions<P, T, unknown>;
   readonly #queries = new Map<string, Query>();
   readonly #onError: (error: unknown) => void;
-  readonly #budget: QueryBudget;
+  readonly #budget: { open: number; readonly max: number };
 
   /**
    * @param name the list's name on the wire

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Redis } from "ioredis";
-import { importDriver, storeError } from "../common/shared.ts";
+import { importDriver } from "../common/driver_import.ts";
+import { storeError } from "../common/store_errors.ts";
 
 /**
  * Options of {@linkcode openRedisChannel}.
