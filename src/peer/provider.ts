@@ -16,6 +16,7 @@ import type { ParamList } from "../server/param_list.ts";
 import type { MessageWithFunc } from "../protocol/schemas.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
+import { subscriptionType } from "./metrics.ts";
 import { everyName, varKey } from "./shared_keys.ts";
 
 export { subscriptionKey } from "./list_access.ts";
@@ -149,9 +150,11 @@ export class Provider {
 
   /** Forgets a subscription of the other side; whether it held it. */
   delete(key: string): boolean {
-    if (this.#subscriptions) return this.#subscriptions.delete(key);
-    if (this.#onlyKey !== key) return false;
-    this.#onlyKey = this.#onlyVar = undefined;
+    if (this.#subscriptions) {
+      if (!this.#subscriptions.delete(key)) return false;
+    } else if (this.#onlyKey !== key) return false;
+    else this.#onlyKey = this.#onlyVar = undefined;
+    this.#peer.metrics?.subscribed(subscriptionType(key), -1);
     return true;
   }
 
@@ -194,6 +197,8 @@ export class Provider {
 
   /** Records a subscription (known to be counted) and the var it keeps, if any. */
   #hold(key: string, local: LocalVar<unknown> | undefined): void {
+    const metrics = this.#peer.metrics;
+    if (metrics && !this.has(key)) metrics.subscribed(subscriptionType(key), 1);
     if (this.#subscriptions) this.#subscriptions.set(key, local);
     else if (this.#onlyKey === undefined || this.#onlyKey === key) {
       this.#onlyKey = key;
@@ -261,6 +266,11 @@ export class Provider {
   unsubscribeAll(): void {
     const subscriptions = this.#subscriptions;
     const vars = subscriptions ? [...subscriptions.values()] : [this.#onlyVar];
+    const metrics = this.#peer.metrics;
+    if (metrics) {
+      const keys = subscriptions ? subscriptions.keys() : [this.#onlyKey];
+      for (const key of keys) if (key !== undefined) metrics.subscribed(subscriptionType(key), -1);
+    }
     subscriptions?.clear();
     this.#onlyKey = this.#onlyVar = undefined;
     for (const local of vars) local?.unsubscribe(this.#peer);
@@ -279,7 +289,9 @@ export class Provider {
       throw new SockSyncError(ErrorCode.Other, "too many concurrent calls");
     }
     this.#running++;
-    return this.#run(fn, message).finally(() => this.#running--);
+    const run = this.#run(fn, message).finally(() => this.#running--);
+    // Only declared names reach here: the label set stays bounded.
+    return this.#peer.metrics ? this.#peer.metrics.timeCall(message.name, run) : run;
   }
 
   async #run(fn: LocalFunction<unknown>, message: MessageWithFunc<"call">): Promise<void> {

@@ -15,6 +15,7 @@ import { ErrorCode, SockSyncError } from "../errors.ts";
 import { ItemSubscriptions } from "./fanout/list_items.ts";
 import { ListFanout, readView, SourceFeed } from "./fanout/list_fanout.ts";
 import { ListWindows } from "./fanout/list_windows.ts";
+import type { Metrics } from "../peer/metrics.ts";
 import type { Subscriber } from "../peer/socket.ts";
 import type { ListItem, ListSource } from "../store.ts";
 
@@ -43,6 +44,8 @@ export interface ListOptions<T> {
    * query of a parameterized list (see `ParamList`), absent otherwise.
    */
   params?: ListParams;
+  /** Where the time from a feed's change to its frames sent is recorded (see `Hub`'s `metrics`). */
+  metrics?: Metrics;
 }
 
 /**
@@ -102,7 +105,9 @@ export class LocalList<T = unknown> {
     });
     this.#feed = new SourceFeed(() =>
       this.source.subscribe((change) => {
-        this.#serial(() => fanout.apply(change)).catch(this.#onError);
+        const done = this.#serial(() => fanout.apply(change));
+        options.metrics?.timeFeed(done);
+        done.catch(this.#onError);
       })
     );
   }

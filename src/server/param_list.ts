@@ -10,6 +10,7 @@
 import * as v from "valibot";
 import { ErrorCode, isSockSyncError, SockSyncError } from "../errors.ts";
 import { LocalList } from "./local_list.ts";
+import type { Metrics } from "../peer/metrics.ts";
 import { type Params, paramsKey, parseParams } from "../protocol/params.ts";
 import type { ListSource } from "../store.ts";
 
@@ -54,6 +55,8 @@ export interface ParamListOptions<P, T, C> {
   maxPageSize?: number;
   /** Told about failures with no caller to tell. */
   onError?: (error: unknown) => void;
+  /** Where each query's feed lag is recorded (see `Hub`'s `metrics`). */
+  metrics?: Metrics;
 }
 
 /**
@@ -198,6 +201,7 @@ export class ParamList<P = unknown, T = unknown> {
         maxPageSize: this.maxPageSize,
         onError: this.#onError,
         params: params as Params,
+        metrics: this.#options.metrics,
       });
       return { list, source, holds: 0 };
     } catch (error) {
