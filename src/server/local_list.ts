@@ -218,6 +218,11 @@ export class LocalList<T = unknown> {
     return this.#show(subscriber, { page, size: this.pageSize(pageSize), open: false });
   }
 
+  /** How many subscribers have a view, plus how many watch items. */
+  get subscriberCount(): number {
+    return this.#windows.size + this.#items.size;
+  }
+
   /** Whether this subscriber has a view of the list. */
   hasView(subscriber: Subscriber): boolean {
     return this.#windows.has(subscriber);

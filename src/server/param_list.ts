@@ -127,6 +127,13 @@ export class ParamList<P = unknown, T = unknown> {
     return this.#queries.size;
   }
 
+  /** How many views and item subscriptions the open queries have, together. */
+  get subscriberCount(): number {
+    let count = 0;
+    for (const query of this.#queries.values()) count += query.list.subscriberCount;
+    return count;
+  }
+
   /**
    * The sources of the open queries: for example to tell table bindings to
    * look at a write made through their connection now (`flush()`).
