@@ -53,7 +53,10 @@ async function socksyncServer(metrics = false): Promise<Server> {
   const v = await import("valibot");
   // Caps (connections, idle timeout) raised past the benchmark's sizes.
   const hub = new Hub(
-    { limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000 }, metrics } as ConstructorParameters<
+    {
+      limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000 },
+      metrics,
+    } as ConstructorParameters<
       typeof Hub
     >[0],
   );
