@@ -61,7 +61,11 @@ export class Histogram {
   /** How many observations. */
   count = 0;
 
-  /** @param bounds the upper bounds, ascending (default {@linkcode DURATION_BUCKETS}) */
+  /**
+   * An empty histogram over these bounds.
+   *
+   * @param bounds the upper bounds, ascending (default {@linkcode DURATION_BUCKETS})
+   */
   constructor(bounds: readonly number[] = DURATION_BUCKETS) {
     this.bounds = bounds;
     this.counts = new Array(bounds.length + 1).fill(0);

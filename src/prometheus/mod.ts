@@ -16,7 +16,13 @@
 import type * as Prom from "prom-client";
 import type { Histogram, Metrics } from "../peer/metrics.ts";
 
-export { DURATION_BUCKETS, Histogram, Metrics } from "../peer/metrics.ts";
+export {
+  DURATION_BUCKETS,
+  Histogram,
+  Metrics,
+  type SlowConsumerAction,
+  type SubscriptionType,
+} from "../peer/metrics.ts";
 
 /**
  * Options of {@linkcode registerMetrics}.
