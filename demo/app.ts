@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { type ApiOf, ErrorCode, Hub, SockSyncError } from "../mod.ts";
+import { type ApiOf, ErrorCode, Hub, type Limits, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
 import { isAdminName } from "../src/server/admin.ts";
@@ -57,6 +57,8 @@ export interface DemoHubOptions {
   chat?: ChatTable;
   /** Count and time what the hub does (for `/metrics` and `/admin/`). Default `true`. */
   metrics?: boolean;
+  /** The hub's limits (default: the hub's defaults). */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -74,8 +76,11 @@ export interface DemoHubOptions {
  * ```
  */
 export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
+  // A store shared by instances (Redis, PostgreSQL) also remembers call answers for all of them.
   const hub = new Hub({
     vars: store.vars,
+    callMemory: { store: store.calls },
+    limits: options.limits,
     metrics: options.metrics ?? true,
     // The admin vars (see demo/admin.ts) only for connections that signed in as admin.
     authorize: (context, { name }) =>

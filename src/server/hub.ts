@@ -10,6 +10,8 @@ import { DEFAULT_LIMITS, type Limits, resolveLimits } from "../peer/limits.ts";
 import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
 import { ParamList, type ParamListOptions } from "./param_list.ts";
+import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
+import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import { Metrics } from "../peer/metrics.ts";
@@ -52,6 +54,13 @@ export interface HubOptions<C = unknown> {
    * subscribed is asked as `subscribe`. Default: everything is allowed.
    */
   authorize?: (context: C, request: AccessRequest) => boolean;
+  /**
+   * How long and how many answers of calls are remembered, so that a call
+   * sent again after a reconnect is applied once (see {@linkcode CallMemory}),
+   * and the shared store that remembers them across instances:
+   * `{ store: store.calls }` with a Redis or PostgreSQL store.
+   */
+  callMemory?: CallMemoryOptions;
   /**
    * Told about unexpected failures (a handler's throw, a store error while
    * pushing a change). The other side only ever sees a short safe message.
@@ -175,6 +184,8 @@ export class Hub<C = unknown> implements Registry {
   readonly limits: Readonly<Limits>;
   /** What this hub counts, when the `metrics` option is on. */
   readonly metrics: Metrics | undefined;
+  /** The answers of calls marked `once`, remembered so that each runs at most once. */
+  readonly calls: CallLedger;
   readonly #peers = new Set<Peer<C>>();
   // One listener for every peer (it gets the peer): no closure per connection.
   readonly #forget = (peer: Peer<C>): void => {
@@ -202,6 +213,7 @@ export class Hub<C = unknown> implements Registry {
     this.#vars = options.vars && this.metrics
       ? timedStore(options.vars, this.metrics)
       : options.vars;
+    this.calls = new CallMemory(options.callMemory);
   }
 
   /** Holds the var store's change feed, starting it for the first hold. */
