@@ -290,4 +290,14 @@ export class LocalVar<T = unknown> {
   get subscriberCount(): number {
     return this.#subscribers.size + this.#group.size;
   }
+
+  /**
+   * How many subscribers the runtime's topics reach now (Bun's `publish`,
+   * pre-framed writes on `ws`; always 0 where the runtime has none): one that
+   * backs up leaves them, and comes back once it drained. An inspection
+   * point for tests and monitoring; nothing computes it unless it is read.
+   */
+  get topicMembers(): number {
+    return this.#group.size;
+  }
 }
