@@ -33,7 +33,15 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const FOLDERS = {
   protocol: {
     dir: "src/protocol",
-    tests: ["protocol", "params", "peek_fields", "client", "peer_calls", "params_client"],
+    tests: [
+      "protocol",
+      "params",
+      "peek_fields",
+      "client",
+      "client_errors",
+      "peer_calls",
+      "params_client",
+    ],
   },
   peer: {
     dir: "src/peer",
@@ -46,6 +54,8 @@ const FOLDERS = {
       "close_codes",
       "peer_limits_off",
       "client",
+      "client_errors",
+      "var_fanout",
     ],
   },
   server: {

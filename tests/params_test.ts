@@ -267,11 +267,12 @@ describe("parameterized lists", () => {
       assert.equal(missing.error_code, 5);
       assert.match(String(missing.message), /params/);
       assert.equal(missing.name, "messages");
+      // The message tells a bad value from a missing one.
       const cases: [unknown, RegExp][] = [
-        [{ room: 1 }, /room/],
-        [{ room: "" }, /room/],
-        [{}, /room/],
-        [{ room: "a", extra: true }, /extra/],
+        [{ room: 1 }, /^invalid param: room$/],
+        [{ room: "" }, /^invalid param: room$/],
+        [{}, /^missing param: room$/],
+        [{ room: "a", extra: true }, /^unknown param: extra$/],
       ];
       for (const [params, named] of cases) {
         const error = await ask({ func: "subscribe", type: "list", name: "messages", params });
