@@ -59,8 +59,15 @@ const code = await new Promise((done) => {
     "--test-concurrency=2",
     "--test-timeout=600000",
     ...files,
-  ], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-  child.on("close", done);
+  ], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  // The TAP stream stays quiet but for the failures, named at the end.
+  let tap = "";
+  child.stdout.on("data", (d) => tap += d);
+  child.on("close", (status) => {
+    const failures = tap.split("\n").filter((line) => /^\s*not ok /.test(line));
+    if (failures.length) console.log(`failing:\n${failures.join("\n")}`);
+    done(status);
+  });
 });
 
 try {

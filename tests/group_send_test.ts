@@ -184,9 +184,10 @@ describe("GroupSend", () => {
     group.join(fast);
     group.join(slow);
     slow.socket.paused = true;
-    // 150 + 140 characters: under checkEvery, nobody reads the queues yet.
+    // 150 + 140 characters (the latter as two frames in one publish): under checkEvery, nobody
+    // reads the queues yet.
     assert.deepEqual(group.publish(BIG).left, []);
-    assert.deepEqual(group.publish("y".repeat(140)).left, []);
+    assert.deepEqual(group.publish(["y".repeat(70), "y".repeat(70)]).left, []);
     assert.equal(group.has(slow), true);
     // Past 300: read, and the slow one (290 queued > 100) leaves; the fast one stays.
     assert.deepEqual(group.publish("z".repeat(20)).left, [slow]);
