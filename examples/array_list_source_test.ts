@@ -1,5 +1,5 @@
 // deno-lint-ignore-file require-await
-// The README's custom store ("Writing your own store"), run against the kit:
+// The custom store of docs/stores.md ("Writing your own store"), run against the kit:
 //   node --import tsx --test examples/array_list_source_test.ts
 //   deno test examples/array_list_source_test.ts
 //   bun test examples/array_list_source_test.ts

@@ -1,4 +1,4 @@
-// The README's authentication example ("Security and limits"), with the user
+// The authentication example of docs/security.md, with the user
 // type and the middleware it assumes.
 import type { MiddlewareHandler } from "hono";
 import { Hub } from "socksync";

@@ -1,4 +1,4 @@
-// The README's "mount the hub yourself" example, on Deno (`hono/deno`), with
+// The "mount on your own Hono app" example of docs/serving.md, on Deno (`hono/deno`), with
 // the hub and app it assumes: `deno run -A examples/mount_deno.ts`.
 import { Hono } from "hono";
 import { Hub } from "socksync";

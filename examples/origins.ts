@@ -1,4 +1,4 @@
-// The README's origins example ("Security and limits"): origins allowed next to the
+// The origins example of docs/security.md: origins allowed next to the
 // server's own, with the hub it assumes.
 import { Hub } from "socksync";
 import { serve } from "socksync/hono";

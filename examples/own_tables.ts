@@ -1,8 +1,8 @@
-// The README's "Bind your own tables" example: a table of the application's,
+// The SQLite quickstart of docs/tables.md: a table of the application's,
 // one live query per folder and user, written with plain SQL.
 import { WebSocket } from "ws"; // Node 20 only: it has no global WebSocket
 import * as v from "valibot";
-import { connect, Hub } from "socksync";
+import { type ApiOf, connect, Hub } from "socksync";
 import { serve } from "socksync/hono";
 import { openSqliteDriver, sqliteTable } from "socksync/stores/sqlite_table";
 
@@ -14,7 +14,7 @@ db.exec(`CREATE TABLE IF NOT EXISTS notes (
 
 type Note = { folder: string; text: string; updated_at: number };
 const hub = new Hub<{ user: string }>();
-hub.list("notes", {
+const notes = hub.list("notes", {
   // What a subscriber sends: {"func":"subscribe","type":"list","name":"notes","params":{"folder":"work"}}
   params: v.object({ folder: v.pipe(v.string(), v.minLength(1), v.maxLength(64)) }),
   // One live query per folder and user: made on its first view, closed after its last.
@@ -31,6 +31,8 @@ hub.list("notes", {
   key: (_params, { user }) => user, // the query depends on the user too
   maxPageSize: 50,
 });
+// A client in another file imports this type: `import type { Api } from "./server.ts"`.
+export type Api = ApiOf<{ notes: typeof notes }>;
 
 const server = await serve({
   hub,
@@ -40,8 +42,8 @@ const server = await serve({
   context: (c) => ({ user: c.req.query("user") ?? "anonymous" }),
 });
 
-const client = connect("ws://127.0.0.1:8080/ws/socksync?user=ada", { WebSocket });
-const work = client.list<Note>("notes", { params: { folder: "work" }, pageSize: 20 });
+const client = connect<Api>("ws://127.0.0.1:8080/ws/socksync?user=ada", { WebSocket });
+const work = client.list("notes", { params: { folder: "work" }, pageSize: 20 });
 const shipped = new Promise<void>((resolve) =>
   work.onChange(() => work.items.some((note) => note.value.text === "ship it") && resolve())
 );

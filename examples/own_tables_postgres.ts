@@ -1,8 +1,8 @@
-// The README's PostgreSQL table binding: an existing table, one live query per folder
+// The PostgreSQL quickstart of docs/tables.md: an existing table, one live query per folder
 // and user, written with plain SQL by another client (psql, another service).
 import { WebSocket } from "ws"; // Node 20 only: it has no global WebSocket
 import * as v from "valibot";
-import { connect, Hub } from "socksync";
+import { type ApiOf, connect, Hub } from "socksync";
 import { serve } from "socksync/hono";
 import { openPostgresTables, postgresTable } from "socksync/stores/postgres_table";
 
@@ -15,7 +15,7 @@ await db.sql.unsafe(`CREATE TABLE IF NOT EXISTS notes (
 
 type Note = { folder: string; text: string; updated_at: number };
 const hub = new Hub<{ user: string }>();
-hub.list("notes", {
+const notes = hub.list("notes", {
   params: v.object({ folder: v.pipe(v.string(), v.minLength(1), v.maxLength(64)) }),
   source: ({ folder }, { user }) =>
     postgresTable<Note>({
@@ -30,6 +30,8 @@ hub.list("notes", {
   key: (_params, { user }) => user, // the query depends on the user too
   maxPageSize: 50,
 });
+// A client in another file imports this type: `import type { Api } from "./server.ts"`.
+export type Api = ApiOf<{ notes: typeof notes }>;
 
 const server = await serve({
   hub,
@@ -38,8 +40,8 @@ const server = await serve({
   context: (c) => ({ user: c.req.query("user") ?? "anonymous" }),
 });
 
-const client = connect("ws://127.0.0.1:8080/ws/socksync?user=ada", { WebSocket });
-const work = client.list<Note>("notes", { params: { folder: "work" }, pageSize: 20 });
+const client = connect<Api>("ws://127.0.0.1:8080/ws/socksync?user=ada", { WebSocket });
+const work = client.list("notes", { params: { folder: "work" }, pageSize: 20 });
 const shipped = new Promise<void>((resolve) =>
   work.onChange(() => work.items.some((note) => note.value.text === "ship it") && resolve())
 );

@@ -1,4 +1,4 @@
-// The README's "open one in code" example (Stores), then closing what it
+// The "open one in code" example of docs/stores.md, then closing what it
 // opened. Needs Redis on 127.0.0.1:6379; creates ./data/socksync.db.
 import { memoryStore } from "socksync/stores/memory";
 import { openSqliteStore } from "socksync/stores/sqlite";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, type SockSyncError, VarMirror } from "../mod.ts";
 import type { Limits } from "../src/peer/limits.ts";
-import { PROBE_NAME } from "../src/peer/peer.ts";
+import { PROBE_NAME } from "../src/protocol/mod.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
 import { RawSocket } from "./helpers/raw_socket.ts";
 import { waitUntil } from "./helpers/wait.ts";

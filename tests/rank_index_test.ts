@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { compareSqlValues, RankIndex } from "../stores/table/rank_index.ts";
-import type { SqlValue } from "../stores/sqlite/changes.ts";
+import type { SqlValue } from "../stores/table/sql_value.ts";
 import { openSqliteDriver } from "../stores/sqlite/driver.ts";
 
 describe("RankIndex", () => {

@@ -1,12 +1,13 @@
 /**
- * The README's examples, as a user copies them. Each TypeScript block of
- * README.md is part of a file in examples/ (which `deno check`, in the check
- * step, type-checks); each example imports only packages the README's Install
- * section tells people to install; and the examples run on the runtimes they
- * name: the server and the client against it on Node (tsx), Deno and Bun, the
- * Deno mount on Deno, the stores and the authentication example on all three,
- * the custom store under the three test runners with the commands the README
- * gives.
+ * The examples of the README and of docs/*.md, as a user copies them. Each
+ * TypeScript block of those pages is part of a file in examples/ (which
+ * `deno check`, in the check step, type-checks); each example imports only
+ * packages the README's Install section tells people to install (and the
+ * table quickstart's only those its own Install installs); and the examples
+ * run on the runtimes they name: the server and both typed clients against it
+ * on Node (tsx), Deno and Bun, the Deno mount on Deno, the stores, the
+ * authentication, origins and table examples on all three, the custom store
+ * under the three test runners with the commands docs/stores.md gives.
  *
  * Running them takes a while (a few processes per runtime), so that part runs
  * once, under Node; Deno and Bun run the checks on the text only.
@@ -24,6 +25,15 @@ import { POSTGRES_URL } from "./helpers/postgres.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const README = readFileSync(join(root, "README.md"), "utf8");
+/** The README and the guides of docs/, by path. */
+const PAGES: [string, string][] = [
+  ["README.md", README],
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f): [string, string] => [`docs/${f}`, readFileSync(join(root, "docs", f), "utf8")]),
+];
+const page = (path: string) => PAGES.find(([p]) => p === path)![1];
 const EXAMPLES = join(root, "examples");
 const exampleFiles = readdirSync(EXAMPLES).filter((f) => f.endsWith(".ts")).sort();
 const read = (file: string) => readFileSync(join(EXAMPLES, file), "utf8");
@@ -48,27 +58,37 @@ function blocks(markdown: string): Block[] {
   return found;
 }
 
-/** A section of the README, from its `## title` to the next `## `. */
-function section(title: string): string {
-  const start = README.indexOf(`\n## ${title}\n`);
-  assert.ok(start >= 0, `the README has no "## ${title}" section`);
-  const end = README.indexOf("\n## ", start + 1);
-  return README.slice(start, end < 0 ? undefined : end);
+/** A section of a page, from its `## title` (or `### title`) to the next heading as high. */
+function section(markdown: string, title: string, level = "##"): string {
+  const start = markdown.indexOf(`\n${level} ${title}\n`);
+  assert.ok(start >= 0, `no "${level} ${title}" section`);
+  const ends = ["\n# ", "\n## ", ...(level === "###" ? ["\n### "] : [])]
+    .map((h) => markdown.indexOf(h, start + 1))
+    .filter((i) => i >= 0);
+  return markdown.slice(start, ends.length ? Math.min(...ends) : undefined);
 }
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const runtime = g.Deno ? "Deno" : g.Bun ? "Bun" : "Node";
 
-test("readme: every TypeScript block is part of a file in examples/", () => {
-  const ts = blocks(README).filter((b) => b.lang === "ts");
-  assert.ok(ts.length >= 5, `only ${ts.length} TypeScript blocks in the README`);
-  const orphans = ts
+/** Every TypeScript block of the README and of docs/*.md, with where it is. */
+const tsBlocks = PAGES.flatMap(([path, text]) =>
+  blocks(text).filter((b) => b.lang === "ts").map((b) => ({ ...b, path }))
+);
+
+test("readme: every TypeScript block of the README and docs/ is part of a file in examples/", () => {
+  assert.ok(
+    blocks(README).filter((b) => b.lang === "ts").length >= 4,
+    "the README shows too few examples",
+  );
+  assert.ok(tsBlocks.length >= 10, `only ${tsBlocks.length} TypeScript blocks in the docs`);
+  const orphans = tsBlocks
     .filter((b) => !exampleFiles.some((f) => read(f).includes(b.code)))
-    .map((b) => `README.md:${b.line} (${b.code.split("\n")[0]})`);
+    .map((b) => `${b.path}:${b.line} (${b.code.split("\n")[0]})`);
   assert.deepEqual(
     orphans,
     [],
-    "copy each block, as it is in the README, into a file of examples/ that runs it",
+    "copy each block, as it is in the page, into a file of examples/ that runs it",
   );
 });
 
@@ -81,28 +101,78 @@ function packagesOf(code: string): string[] {
   return specs.map((s) => s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]);
 }
 
-test("readme: the examples import only what the Install section installs", () => {
-  const install = section("Install");
-  const installed = new Set(
-    blocks(install)
-      .filter((b) => b.lang === "sh" && b.code.includes("dist/socksync-"))
+/**
+ * The packages the `npm install` and `bun add` lines of a text install (the
+ * tarball, by its path or its variable, as `socksync`; versions dropped).
+ */
+function installedBy(text: string): Set<string> {
+  return new Set(
+    blocks(text)
+      .filter((b) => b.lang === "sh")
       .flatMap((b) => b.code.split("\n"))
-      .filter((l) => /^\s*(npm install|bun add)\s/.test(l))
-      .flatMap((l) => l.replace(/#.*/, "").trim().split(/\s+/).slice(2))
+      .flatMap((l) => l.replace(/#.*/, "").split("&&"))
+      .map((l) => l.trim())
+      .filter((l) => /^(npm install|bun add)\s/.test(l))
+      .flatMap((l) => l.split(/\s+/).slice(2))
       .filter((w) => !w.startsWith("-"))
-      .map((w) => w.includes("dist/socksync-") ? "socksync" : w),
+      .map((w) => /SOCKSYNC_TGZ|dist\/socksync-/.test(w) ? "socksync" : w.replace(/(.)@.*$/, "$1")),
   );
-  assert.ok(installed.has("socksync"), "the Install section does not install the tarball");
+}
+
+/** The examples' imports that `installed` does not cover. */
+function notInstalled(files: string[], installed: Set<string>): string[] {
   const missing: string[] = [];
-  for (const file of exampleFiles) {
+  for (const file of files) {
     for (const name of packagesOf(read(file))) {
       if (name === "node" || name.startsWith("node:")) continue;
       if (!installed.has(name)) missing.push(`examples/${file} imports ${name}`);
     }
   }
-  assert.deepEqual(missing, [], `installed: ${[...installed].join(", ")}`);
-  // Node 20 type-checks the client only with ws's types.
-  assert.ok(installed.has("@types/ws"), "the Install section does not install @types/ws");
+  return missing;
+}
+
+test("readme: the examples import only what the Install section installs", () => {
+  const install = section(README, "Install");
+  const installed = installedBy(install);
+  assert.ok(installed.has("socksync"), "the Install section does not install the tarball");
+  assert.deepEqual(
+    notInstalled(exampleFiles, installed),
+    [],
+    `installed: ${[...installed].join(", ")}`,
+  );
+  // Node 20 type-checks the client only with ws's types; the check needs TypeScript.
+  for (const name of ["@types/ws", "typescript"]) {
+    assert.ok(installed.has(name), `the Install section does not install ${name}`);
+  }
+  // It builds the tarball it installs, from the copy at hand: no clone of a URL.
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  assert.ok(install.includes(`dist/socksync-${pkg.version}.tgz`), "the tarball's name");
+  assert.ok(install.includes("npm run build:npm"), "the Install section does not build it");
+  assert.doesNotMatch(install, /git clone/);
+  // A browser-only app installs the package and its framework, nothing server-side.
+  const browser = install.slice(install.indexOf("**A browser-only app**"));
+  const browserOnly = installedBy(browser.slice(0, browser.indexOf("**A custom store**")));
+  for (const name of ["valibot", "hono", "ws", "tsx"]) {
+    assert.ok(!browserOnly.has(name), `a browser-only app does not need ${name}`);
+  }
+  assert.ok(browserOnly.has("socksync") && browserOnly.has("vue") && browserOnly.has("react"));
+});
+
+test("readme: the table quickstart installs what its examples and drivers need", () => {
+  const install = section(page("docs/tables.md"), "Install", "###");
+  const installed = installedBy(install);
+  assert.deepEqual(
+    notInstalled(["own_tables.ts", "own_tables_postgres.ts"], installed),
+    [],
+    `installed: ${[...installed].join(", ")}`,
+  );
+  // The drivers the bindings load, and the type check the quickstart explains.
+  for (const name of ["postgres", "better-sqlite3", "typescript", "@types/ws", "tsx"]) {
+    assert.ok(installed.has(name), `docs/tables.md does not install ${name}`);
+  }
+  const setup = section(page("docs/tables.md"), "TypeScript set-up", "###");
+  assert.match(setup, /tsc --noEmit/);
+  assert.match(setup, /"strict": true/);
 });
 
 test("readme: the import map and package.json name the same entry points as deno.json", () => {
@@ -121,9 +191,9 @@ test("readme: the import map and package.json name the same entry points as deno
 });
 
 test("readme: the custom store section gives test commands that load TypeScript", () => {
-  const text = section("Stores");
+  const text = section(page("docs/stores.md"), "Writing your own store");
   for (const cmd of ["node --import tsx --test", "deno test", "bun test"]) {
-    assert.ok(text.includes(cmd), `no "${cmd}" in the Stores section`);
+    assert.ok(text.includes(cmd), `no "${cmd}" in docs/stores.md's custom store section`);
   }
   assert.doesNotMatch(text, /`node --test/, "node --test cannot load .ts on Node 20");
 });
@@ -244,6 +314,13 @@ test(
             assert.match(client.out, /try SockSync/);
             // `increment` by 2 returns the new value
             assert.match(client.out, /^2$/m);
+            // The client typed by hand (ApiShape) talks to the same server.
+            const declared = await runToEnd(
+              RUNTIMES[name](copy("client_declared.ts", port)),
+              dir,
+            );
+            assert.equal(declared.code, 0, `client_declared.ts failed:\n${declared.out}`);
+            assert.match(declared.out, /^added \S+ counter at 2$/m);
           } finally {
             server.kill();
             await server.exited;
@@ -323,12 +400,12 @@ test(
   },
 );
 
-test("readme: the examples directory holds only files the README uses or names", () => {
+test("readme: the examples directory holds only files the docs use or name", () => {
   // A stale example would be type-checked and run without being documented.
   const unused = exampleFiles.filter((f) => {
     const code = read(f);
-    return !blocks(README).some((b) => b.lang === "ts" && code.includes(b.code)) &&
-      !README.includes(`examples/${f}`);
+    return !tsBlocks.some((b) => code.includes(b.code)) &&
+      !PAGES.some(([, text]) => text.includes(`examples/${f}`));
   });
   assert.deepEqual(unused, []);
 });

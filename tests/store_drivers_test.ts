@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { importDriver, isMissingDriver, missingDriver } from "../stores/common/shared.ts";
+import { importDriver, isMissingDriver, missingDriver } from "../stores/common/driver_import.ts";
 
 const INSTALL = /(npm install |bun add |deno add npm:)/;
 

@@ -3,8 +3,10 @@
  * - no import cycle (type-only imports count: a cycle of types is still two
  *   modules that cannot be read one without the other);
  * - the core never touches a runtime's own API (`Deno.`, `Bun.`, `process.`,
- *   `node:` imports): only the adapters (src/adapter/), the stores (stores/)
- *   and the test kit (src/testing*) may.
+ *   `node:` imports): only the adapters (src/serve/adapter/), the stores
+ *   (stores/) and the test kit (src/testing/) may;
+ * - each layer imports only the layers below it (see `LAYERS`), type-only
+ *   imports included: a type names the module it comes from just as a value does.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -181,6 +183,85 @@ test("structure: only adapters, stores and the test kit touch runtime APIs", () 
     }
   }
   assert.deepEqual(found, []);
+});
+
+/**
+ * The layers, lowest first, and what each may import besides itself. The
+ * contracts (errors, the store contract, a listener set) are shared by all;
+ * the wire format knows only the error codes; one connection (peer) knows the
+ * wire format; the server and the client sit on a connection and never on each
+ * other; the UI bindings sit on the client, serving sits on the server; the
+ * stores implement the store contract and know nothing else. An entry in `may`
+ * with a `/` is a path prefix rather than a layer.
+ */
+const LAYERS: { name: string; holds: (file: string) => boolean; may: string[] }[] = [
+  { name: "errors", holds: (f) => f === "src/errors.ts", may: [] },
+  { name: "store", holds: (f) => f === "src/store.ts", may: ["errors"] },
+  { name: "listeners", holds: (f) => f === "src/listeners.ts", may: ["errors"] },
+  { name: "protocol", holds: (f) => f.startsWith("src/protocol/"), may: ["errors"] },
+  {
+    name: "peer",
+    holds: (f) => f.startsWith("src/peer/"),
+    may: ["protocol", "errors", "store", "listeners"],
+  },
+  {
+    name: "server",
+    holds: (f) => f.startsWith("src/server/"),
+    may: ["peer", "protocol", "errors", "store", "listeners"],
+  },
+  {
+    name: "client",
+    holds: (f) => f.startsWith("src/client/"),
+    may: ["peer", "protocol", "errors", "store", "listeners"],
+  },
+  {
+    name: "ui",
+    holds: (f) => f.startsWith("src/ui/"),
+    may: ["client", "protocol", "errors", "store", "listeners"],
+  },
+  {
+    name: "serve",
+    holds: (f) => f.startsWith("src/serve/"),
+    may: ["server", "peer", "protocol", "errors", "store", "listeners"],
+  },
+  {
+    name: "testing",
+    holds: (f) => f.startsWith("src/testing/"),
+    may: ["errors", "store", "listeners", "stores/memory/"],
+  },
+  { name: "stores", holds: (f) => f.startsWith("stores/"), may: ["errors", "store", "listeners"] },
+  { name: "mod.ts", holds: (f) => f === "mod.ts", may: ["*"] },
+];
+
+const layerOf = (file: string) => LAYERS.find((l) => l.holds(file));
+
+/** Each import that crosses the layer rules, as `file:line imports X (…)`. */
+function layerViolations(): string[] {
+  const found: string[] = [];
+  for (const file of files) {
+    const from = layerOf(file)!;
+    for (const { spec, line } of modules.get(file)!.imports) {
+      if (!spec.startsWith(".")) continue;
+      const target = posix.normalize(posix.join(posix.dirname(file), spec));
+      const to = layerOf(target);
+      if (!to || to === from || from.may.includes("*")) continue;
+      if (from.may.includes(to.name)) continue;
+      if (from.may.some((p) => p.includes("/") && target.startsWith(p))) continue;
+      found.push(
+        `${file}:${line} imports ${target} (layer ${from.name} may not import layer ${to.name})`,
+      );
+    }
+  }
+  return found;
+}
+
+test("structure: every source module belongs to a layer", () => {
+  assert.deepEqual(files.filter((f) => !layerOf(f)), []);
+});
+
+test("structure: each layer imports only the layers it may", () => {
+  const found = layerViolations();
+  assert.deepEqual(found, [], `layer violations:\n${found.join("\n")}`);
 });
 
 test("structure: the checks see through comments", () => {

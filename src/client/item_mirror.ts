@@ -7,7 +7,10 @@
  */
 import { encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
 import { ErrorCode, type SockSyncError } from "../errors.ts";
-import { MirrorBase, type MirrorFrame } from "./mirror_base.ts";
+import { MirrorBase } from "./mirror_base.ts";
+import { itemKey } from "../protocol/mirror_keys.ts";
+import type { MirrorFrame } from "../protocol/schemas.ts";
+import type { MirroredItem } from "../peer/mirrored.ts";
 
 /**
  * An item mirror's snapshot.
@@ -39,7 +42,7 @@ export interface ItemSnapshot<T> {
  * todo.subscribe(({ value, exists }) => console.log(exists ? value?.text : "gone"));
  * ```
  */
-export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> {
+export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> implements MirroredItem {
   /** Always `"list"`: an item is subscribed as part of its list. */
   readonly type = "list" as const;
   /** The item's id. */
@@ -51,6 +54,8 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> {
   readonly #close: ((mirror: ItemMirror<T>) => void) | undefined;
 
   /**
+   * The mirror of the item `id` of the list `name`.
+   *
    * @param name the list's name on the wire
    * @param id the item's id
    * @param close tells the client this opener is done with the mirror
@@ -118,18 +123,4 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> {
     if (this.error) snapshot.error = this.error;
     return snapshot;
   }
-}
-
-/**
- * The key of an item mirror: which frames and errors are about it.
- *
- * @example
- * ```ts
- * import { itemKey } from "./item_mirror.ts";
- * itemKey("todos", "a"); // "item:5:todos:a"
- * ```
- */
-export function itemKey(name: string, id: string): string {
-  // The name's length keeps "a:b" + "c" apart from "a" + "b:c".
-  return `item:${name.length}:${name}:${id}`;
 }

@@ -12,10 +12,12 @@ import * as v from "valibot";
 import { encodeListUnsubscribe, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import type { ListItem } from "../store.ts";
-import { MirrorBase, type MirrorFrame } from "./mirror_base.ts";
-import { mirrorKey } from "../protocol/params.ts";
+import { MirrorBase } from "./mirror_base.ts";
+import { mirrorKey } from "../protocol/mirror_keys.ts";
+import type { MirrorFrame } from "../protocol/schemas.ts";
+import type { MirroredList, MirroredVar } from "../peer/mirrored.ts";
 
-export { type MirrorFrame, type Overlay } from "./mirror_base.ts";
+export type { Overlay } from "./mirror_base.ts";
 
 /**
  * A var mirror's snapshot.
@@ -45,7 +47,7 @@ export interface VarSnapshot<T> {
  * counter.subscribe(({ value, ready }) => console.log(ready ? value : "loading"));
  * ```
  */
-export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> {
+export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implements MirroredVar {
   /** Always `"var"`. */
   readonly type = "var" as const;
   /** The last value received; `undefined` until the first `set`. */
@@ -53,6 +55,8 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> {
   readonly #schema: v.GenericSchema<unknown, T> | undefined;
 
   /**
+   * The mirror of the var `name`.
+   *
    * @param name the var's name on the wire
    * @param schema validates incoming values (an invalid one is refused with code 6)
    */
@@ -184,7 +188,7 @@ export interface ListSnapshot<T> {
  * todos.subscribe(({ total, items }) => console.log(total, items.length));
  * ```
  */
-export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> {
+export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> implements MirroredList {
   /** Always `"list"`. */
   readonly type = "list" as const;
   /** The items of the current page, in order (items are replaced, never changed). */
@@ -199,6 +203,8 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> {
   readonly params: Readonly<Record<string, unknown>> | undefined;
 
   /**
+   * The mirror of one page of the list `name`.
+   *
    * @param name the list's name on the wire
    * @param options the page to open
    */

@@ -10,24 +10,7 @@
  */
 import type { SockSyncError } from "../errors.ts";
 import { Listeners } from "../listeners.ts";
-import type { MessageWithFunc } from "../protocol/schemas.ts";
-
-/**
- * A frame that changes a mirror, already validated by the protocol schemas.
- * `more: true` says that more frames of the same change follow.
- *
- * @example
- * ```ts
- * import type { MirrorFrame } from "./mirror_base.ts";
- * const f: MirrorFrame = { func: "set_count", type: "list", name: "todos", total_item_count: 3 };
- * ```
- */
-export type MirrorFrame =
-  | MessageWithFunc<"set">
-  | MessageWithFunc<"set_all">
-  | MessageWithFunc<"set_count">
-  | MessageWithFunc<"insert">
-  | MessageWithFunc<"delete">;
+import type { MirrorFrame } from "../protocol/schemas.ts";
 
 /**
  * A change laid over a mirror's snapshot while the call that carries it is
@@ -52,6 +35,8 @@ export type Overlay<S> = (snapshot: S) => S;
  * const off = counter.subscribe((snapshot) => console.log(snapshot.value));
  * off();
  * ```
+ *
+ * @internal
  */
 export abstract class MirrorBase<S extends object> {
   /** The group's name on the wire. */

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { itemKey, type ItemMirror } from "./item_mirror.ts";
+import type { ItemMirror } from "./item_mirror.ts";
 import { checkPage } from "./list_view.ts";
 import type { ListMirror, VarMirror } from "./mirror.ts";
 import type { OptimisticTargets } from "./optimistic.ts";
 import type { ErrorAbout, Peer } from "../peer/peer.ts";
-import { mirrorKey } from "../protocol/params.ts";
+import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 
 /**
  * A mirror a client keeps: a var, a list view or a list item.

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { CLOSE } from "./frame_guard.ts";
+import { CLOSE } from "../protocol/connection.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import type { Subscriber } from "./socket.ts";
 
@@ -21,6 +21,8 @@ import type { Subscriber } from "./socket.ts";
  * import type { Conflating } from "./backpressure.ts";
  * const never: Conflating = { congested: false, sendText() {}, defer() {} };
  * ```
+ *
+ * @internal
  */
 export interface Conflating extends Subscriber {
   /** Whether pushes should be deferred instead of sent. */

@@ -10,11 +10,10 @@ import { nanoid } from "nanoid";
 import { encodeCall, encodeGet } from "../protocol/encode.ts";
 import { ErrorCode, type ErrorCodeValue, SockSyncError } from "../errors.ts";
 import { type Limits, timerDelay } from "./limits.ts";
-import { itemKey, type ItemMirror } from "../client/item_mirror.ts";
-import type { ListMirror, MirrorFrame, VarMirror } from "../client/mirror.ts";
-import { mirrorKey } from "../protocol/params.ts";
-import type { MessageWithFunc } from "../protocol/schemas.ts";
-import { PROBE_NAME } from "./frame_guard.ts";
+import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
+import type { MessageWithFunc, MirrorFrame } from "../protocol/schemas.ts";
+import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
+import { PROBE_NAME } from "../protocol/connection.ts";
 
 /**
  * Options of a call.
@@ -81,16 +80,6 @@ interface PendingCall {
   sent: boolean;
 }
 
-/**
- * A mirror a consumer keeps fed: a var, a list view or a list item.
- *
- * @example
- * ```ts
- * import type { ConsumerMirror } from "./consumer.ts";
- * const key = (mirror: ConsumerMirror) => mirror.key;
- * ```
- */
-export type ConsumerMirror = VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
 type Mirror = ConsumerMirror;
 type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
 
@@ -322,7 +311,7 @@ export class Consumer {
   }
 
   /** Moves a list mirror's view to another page (`get` with page and page size). */
-  getPage(mirror: ListMirror<unknown>, page: number, pageSize?: number): void {
+  getPage(mirror: MirroredList, page: number, pageSize?: number): void {
     this.#options.send(
       encodeGet("list", mirror.name, {
         page,

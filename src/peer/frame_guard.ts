@@ -1,7 +1,8 @@
 /**
- * The connection guard: what a peer checks on every incoming frame before it
- * is parsed (frame size, message rate and strikes, nesting depth), the idle
- * probe, and the close codes those limits use.
+ * The frame guard: what a peer checks on every incoming frame before it is
+ * parsed (frame size, message rate and strikes, nesting depth), and the idle
+ * probe of a connection that stays silent. The close codes it uses are the
+ * protocol's (`CLOSE` in src/protocol/connection.ts).
  *
  * @module
  */
@@ -10,35 +11,7 @@ import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
 import { exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
 import type { PeerHost } from "./host.ts";
 import { idleClock, type IdleMember, IdleSweep } from "./idle.ts";
-
-/**
- * The name of the var the idle probe asks for. No application declares it,
- * so every conforming peer answers the probe with an error frame, which
- * proves it is alive; that answer is swallowed.
- *
- * @example
- * ```ts
- * import { PROBE_NAME } from "./frame_guard.ts";
- * const isProbe = (frame: { name?: string }) => frame.name === PROBE_NAME;
- * ```
- */
-export const PROBE_NAME = "socksync:probe";
-
-/**
- * Close codes a peer uses; a runtime that refuses one gets it plus 3000 (1009 → 4009).
- *
- * @example
- * ```ts
- * import { CLOSE } from "./frame_guard.ts";
- * console.log(CLOSE.tooLarge); // 1009
- * ```
- */
-export const CLOSE: {
-  readonly tooLarge: 1009;
-  readonly policy: 1008;
-  readonly tryAgainLater: 1013;
-  readonly idle: 4000;
-} = { tooLarge: 1009, policy: 1008, tryAgainLater: 1013, idle: 4000 };
+import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
 
 /**
  * Checks every incoming frame before it is parsed, and closes a connection
@@ -48,8 +21,8 @@ export const CLOSE: {
  * ```ts
  * import { PEER_LIMITS } from "./limits.ts";
  * import { REPORT } from "./host.ts";
- * import { ConnectionGuard } from "./frame_guard.ts";
- * const guard = new ConnectionGuard({
+ * import { FrameGuard } from "./frame_guard.ts";
+ * const guard = new FrameGuard({
  *   socket: { send() {}, close() {}, readyState: 1 },
  *   context: undefined, limits: PEER_LIMITS,
  *   sendText() {}, close() {}, [REPORT]() {},
@@ -58,7 +31,7 @@ export const CLOSE: {
  * guard.stop();
  * ```
  */
-export class ConnectionGuard implements IdleMember {
+export class FrameGuard implements IdleMember {
   // The peer: its limits, and how to answer and close (no closure per connection).
   readonly #host: PeerHost;
   readonly #sweep: IdleSweep | undefined;

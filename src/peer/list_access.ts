@@ -8,15 +8,14 @@
  */
 import type { Conflating } from "./backpressure.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import type { LocalList } from "../server/local_list.ts";
-import type { ParamList, QueryHandle } from "../server/param_list.ts";
+import type { ProvidedList, ProvidedParamList, ProvidedQuery } from "./provided.ts";
 import { paramsKey } from "../protocol/params.ts";
 import type { MessageWithFunc } from "../protocol/schemas.ts";
 
 /** A list request resolved: the list itself, or one query of a parameterized list. */
 type ListTarget =
-  | { list: LocalList<unknown>; query?: undefined }
-  | { list?: undefined; query: ParamList<unknown, unknown>; params: unknown; key: string };
+  | { list: ProvidedList; query?: undefined }
+  | { list?: undefined; query: ProvidedParamList; params: unknown; key: string };
 
 /**
  * What {@linkcode ListAccess} needs from the provider: the lists, the
@@ -36,9 +35,9 @@ type ListTarget =
  */
 export interface ListAccessOptions {
   /** Lists by name. */
-  lists?: ReadonlyMap<string, LocalList<unknown>>;
+  lists?: ReadonlyMap<string, ProvidedList>;
   /** Parameterized lists by name. */
-  paramLists?: ReadonlyMap<string, ParamList<unknown, unknown>>;
+  paramLists?: ReadonlyMap<string, ProvidedParamList>;
   /** The application's context of the connection (handed to query factories). */
   context: unknown;
   /** The subscriber. */
@@ -69,15 +68,15 @@ export interface ListAccessOptions {
 export class ListAccess {
   readonly #o: ListAccessOptions;
   // Created on first use, like every collection of a connection.
-  #listSet: Set<LocalList<unknown>> | undefined;
+  #listSet: Set<ProvidedList> | undefined;
   /** The query each subscription to a parameterized list holds, by subscription key. */
-  #queryMap: Map<string, QueryHandle> | undefined;
+  #queryMap: Map<string, ProvidedQuery> | undefined;
 
-  get #lists(): Set<LocalList<unknown>> {
+  get #lists(): Set<ProvidedList> {
     return this.#listSet ??= new Set();
   }
 
-  get #queries(): Map<string, QueryHandle> {
+  get #queries(): Map<string, ProvidedQuery> {
     return this.#queryMap ??= new Map();
   }
 
@@ -105,7 +104,7 @@ export class ListAccess {
   }
 
   /** Holds the query of a subscription (new or again); throws what opening it threw. */
-  #hold(key: string, target: ListTarget & { query: ParamList<unknown, unknown> }): QueryHandle {
+  #hold(key: string, target: ListTarget & { query: ProvidedParamList }): ProvidedQuery {
     let handle = this.#queries.get(key);
     if (!handle) {
       handle = target.query.acquire(target.params, this.#o.context);
@@ -115,7 +114,7 @@ export class ListAccess {
   }
 
   /** Forgets a subscription and hands back the query it held, if any (to release). */
-  #forget(key: string): QueryHandle | undefined {
+  #forget(key: string): ProvidedQuery | undefined {
     this.#o.subscriptions.delete(key);
     const handle = this.#queries.get(key);
     this.#queries.delete(key);
@@ -154,7 +153,7 @@ export class ListAccess {
     const key = subscriptionKey(id === undefined ? "list" : "item", message.name, id, pkey);
     const isNew = !this.#o.subscriptions.has(key);
     this.#o.subscriptions.claim(key);
-    let list: LocalList<unknown>;
+    let list: ProvidedList;
     if (target.query) {
       try {
         list = this.#hold(key, target).list;

@@ -3,7 +3,7 @@
  * serves a server's connection and a client, providing the groups of its
  * {@linkcode Registry} and mirroring groups the other side provides.
  *
- * A peer is a small facade over three parts in `./peer/`: the connection
+ * A peer is a small facade over three parts beside it: the frame
  * guard (checks before parsing, idle probe), the provider (what this side
  * provides) and the consumer (this side's calls and mirrors).
  *
@@ -13,17 +13,17 @@ import { type Conflating, Outbox } from "./backpressure.ts";
 import { encodeError } from "../protocol/encode.ts";
 import type { SockSyncError } from "../errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
-import type { ListMirror } from "../client/mirror.ts";
 import { decodeFrame } from "../protocol/decode.ts";
 import type { Message } from "../protocol/schemas.ts";
-import { OPEN, type SocketLike } from "./socket.ts";
-import { ConnectionGuard } from "./frame_guard.ts";
+import type { SocketLike } from "./socket.ts";
+import { OPEN } from "../protocol/connection.ts";
+import { FrameGuard } from "./frame_guard.ts";
 import { type PeerHost, REPORT } from "./host.ts";
-import { type CallOptions, Consumer, type ConsumerMirror, type ErrorAbout } from "./consumer.ts";
+import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
+import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import { type AccessRequest, type Provided, Provider } from "./provider.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
 
-export { PROBE_NAME } from "./frame_guard.ts";
 export type { AccessRequest, CallOptions, ErrorAbout };
 
 /**
@@ -69,6 +69,7 @@ export interface PeerOptions<C> {
   limits?: Partial<Limits>;
 }
 
+/** @internal */
 type Mirror = ConsumerMirror;
 // The peer's own type is left out of its private field, so that `Peer<C>` stays a `Peer<unknown>`.
 // deno-lint-ignore no-explicit-any
@@ -80,7 +81,8 @@ type DetachListener = (peer: any) => void;
  *
  * @example
  * ```ts
- * import { Peer, VarMirror } from "../../mod.ts";
+ * import { VarMirror } from "../../mod.ts";
+ * import { Peer } from "./mod.ts";
  * const ws = new WebSocket("ws://127.0.0.1:8080/ws/socksync");
  * const peer = new Peer({ socket: ws });
  * ws.onmessage = (event) => peer.receive(event.data);
@@ -99,7 +101,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   // The parts hold this peer rather than closures over it: a server keeps many idle
   // connections, and each closure per connection is memory a raw WebSocket does not spend.
   readonly #outbox: Outbox;
-  readonly #guard: ConnectionGuard;
+  readonly #frameGuard: FrameGuard;
   readonly #provider: Provider;
   // Created on first use: a server's peer rarely mirrors or calls.
   #consumerPart: Consumer | undefined;
@@ -110,7 +112,11 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #closing = false;
   #detached = false;
 
-  /** @param options the socket, the groups this side provides, the context and the limits */
+  /**
+   * One end of a connection over `options.socket`.
+   *
+   * @param options the socket, the groups this side provides, the context and the limits
+   */
   constructor(options: PeerOptions<C>) {
     this.socket = options.socket;
     this.context = options.context as C;
@@ -120,7 +126,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
       ? options.limits as Readonly<Limits>
       : Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
     this.#outbox = new Outbox(this);
-    this.#guard = new ConnectionGuard(this);
+    this.#frameGuard = new FrameGuard(this);
     this.#provider = new Provider(this, options.registry);
   }
 
@@ -203,7 +209,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * optional.
    */
   receive(data: unknown): Promise<void> | undefined {
-    if (this.#detached || this.#closing || !this.#guard.admit(data)) return undefined;
+    if (this.#detached || this.#closing || !this.#frameGuard.admit(data)) return undefined;
     try {
       const decoded = decodeFrame(data);
       if (!decoded.ok) {
@@ -312,7 +318,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   }
 
   /** Moves a list mirror's view to another page (`get` with page and page size). */
-  getPage(mirror: ListMirror<unknown>, page: number, pageSize?: number): void {
+  getPage(mirror: MirroredList, page: number, pageSize?: number): void {
     this.#consumer.getPage(mirror, page, pageSize);
   }
 
@@ -324,7 +330,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
-    this.#guard.stop();
+    this.#frameGuard.stop();
     this.#outbox.close();
     this.#provider.detach();
     this.#consumerPart?.detach();

@@ -9,10 +9,13 @@ import * as v from "valibot";
 import type { Conflating } from "./backpressure.ts";
 import { encodeReturn, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import type { CallContext, LocalFunction } from "../server/local_function.ts";
-import type { LocalList } from "../server/local_list.ts";
-import type { LocalVar } from "../server/local_var.ts";
-import type { ParamList } from "../server/param_list.ts";
+import type {
+  CallContext,
+  ProvidedFunction,
+  ProvidedList,
+  ProvidedParamList,
+  ProvidedVar,
+} from "./provided.ts";
 import type { MessageWithFunc } from "../protocol/schemas.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
@@ -57,16 +60,18 @@ export interface AccessRequest {
  * import type { Provided } from "./provider.ts";
  * const empty: Provided = { vars: new Map(), lists: new Map(), functions: new Map() };
  * ```
+ *
+ * @internal
  */
 export interface Provided {
   /** Vars by name. */
-  readonly vars: ReadonlyMap<string, LocalVar<unknown>>;
+  readonly vars: ReadonlyMap<string, ProvidedVar>;
   /** Lists by name. */
-  readonly lists: ReadonlyMap<string, LocalList<unknown>>;
+  readonly lists: ReadonlyMap<string, ProvidedList>;
   /** Functions by name. */
-  readonly functions: ReadonlyMap<string, LocalFunction<unknown>>;
-  /** Parameterized lists by name (see `ParamList`). */
-  readonly paramLists?: ReadonlyMap<string, ParamList<unknown, unknown>>;
+  readonly functions: ReadonlyMap<string, ProvidedFunction>;
+  /** Parameterized lists by name. */
+  readonly paramLists?: ReadonlyMap<string, ProvidedParamList>;
   /**
    * Whether this connection may do this. Must answer synchronously (so
    * frames keep their order): load what it needs into the context first.
@@ -113,10 +118,10 @@ export class Provider {
    * What the other side subscribed to, counted against `maxSubscriptions`; a var's
    * subscription keeps the var, to unsubscribe from it on detach.
    */
-  #subscriptions: Map<string, LocalVar<unknown> | undefined> | undefined;
+  #subscriptions: Map<string, ProvidedVar | undefined> | undefined;
   // Most connections hold one subscription: it is kept here until a second one needs the Map.
   #onlyKey: string | undefined;
-  #onlyVar: LocalVar<unknown> | undefined;
+  #onlyVar: ProvidedVar | undefined;
   // Shared with every connection that accepted all functions, until this one changes it.
   #accepting: ReadonlySet<string> | undefined;
   #acceptingShared = false;
@@ -178,7 +183,7 @@ export class Provider {
   }
 
   /** Counts a new subscription of the other side; error 8 past the limit. */
-  claim(key: string, local?: LocalVar<unknown>): void {
+  claim(key: string, local?: ProvidedVar): void {
     if (this.has(key)) return;
     const size = this.#subscriptions?.size ?? (this.#onlyKey === undefined ? 0 : 1);
     if (size >= this.#peer.limits.maxSubscriptions) {
@@ -193,7 +198,7 @@ export class Provider {
   }
 
   /** Records a subscription (known to be counted) and the var it keeps, if any. */
-  #hold(key: string, local: LocalVar<unknown> | undefined): void {
+  #hold(key: string, local: ProvidedVar | undefined): void {
     if (this.#subscriptions) this.#subscriptions.set(key, local);
     else if (this.#onlyKey === undefined || this.#onlyKey === key) {
       this.#onlyKey = key;
@@ -204,7 +209,7 @@ export class Provider {
     }
   }
 
-  #var(name: string): LocalVar<unknown> {
+  #var(name: string): ProvidedVar {
     const found = this.#registry?.vars.get(name);
     if (!found) throw new SockSyncError(ErrorCode.InvalidName, "no var with this name");
     return found;
@@ -282,7 +287,7 @@ export class Provider {
     return this.#run(fn, message).finally(() => this.#running--);
   }
 
-  async #run(fn: LocalFunction<unknown>, message: MessageWithFunc<"call">): Promise<void> {
+  async #run(fn: ProvidedFunction, message: MessageWithFunc<"call">): Promise<void> {
     let args: unknown = message.args;
     if (fn.args) {
       const parsed = v.safeParse(fn.args, args);

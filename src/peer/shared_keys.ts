@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LocalVar } from "../server/local_var.ts";
+import type { ProvidedVar } from "./provided.ts";
 import { subscriptionKey } from "./list_access.ts";
 
 // The names of every function of a registry, shared by the connections that accept them all.
@@ -34,21 +34,20 @@ export function everyName(functions: ReadonlyMap<string, unknown>): ReadonlySet<
 
 // The subscription key of each var, made once and shared by every connection that holds it
 // (a string per connection otherwise).
-const varKeys = new WeakMap<LocalVar<unknown>, { name: string; key: string }>();
+const varKeys = new WeakMap<ProvidedVar, { name: string; key: string }>();
 
 /**
  * The subscription key of a var, made once per var.
  *
  * @example
  * ```ts
- * import * as v from "valibot";
- * import { LocalVar } from "../server/local_var.ts";
+ * import type { ProvidedVar } from "./provided.ts";
  * import { varKey } from "./shared_keys.ts";
- * const counter = new LocalVar("counter", { schema: v.number(), initial: 0 });
+ * const counter: ProvidedVar = { sendTo: async () => {}, subscribe: async () => {}, unsubscribe: async () => {} };
  * console.log(varKey(counter, "counter") === varKey(counter, "counter")); // true
  * ```
  */
-export function varKey(local: LocalVar<unknown>, name: string): string {
+export function varKey(local: ProvidedVar, name: string): string {
   const known = varKeys.get(local);
   if (known?.name === name) return known.key;
   const key = subscriptionKey("var", name);

@@ -32,17 +32,6 @@ export interface SocketLike {
 }
 
 /**
- * The WebSocket `readyState` of an open socket.
- *
- * @example
- * ```ts
- * import { OPEN } from "./socket.ts";
- * const canSend = (socket: { readyState: number }) => socket.readyState === OPEN;
- * ```
- */
-export const OPEN = 1;
-
-/**
  * Whoever receives pushed frames: groups encode a change once and hand the
  * same text to every subscriber.
  *

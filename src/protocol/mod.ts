@@ -43,5 +43,4 @@ export {
   type RequestFields,
   type SetAllFields,
 } from "./encode.ts";
-export { PROBE_NAME } from "../peer/frame_guard.ts";
-export { OPEN } from "../peer/socket.ts";
+export { OPEN, PROBE_NAME } from "./connection.ts";

@@ -46,21 +46,6 @@ function sorted(value: unknown): unknown {
 }
 
 /**
- * The key a mirror is found by: its type, its name and its params.
- *
- * @example
- * ```ts
- * import { mirrorKey } from "./params.ts";
- * mirrorKey("list", "messages", { room: "general" }); // 'list:messages\u0000{"room":"general"}'
- * mirrorKey("var", "counter"); // "var:counter"
- * ```
- */
-export function mirrorKey(type: unknown, name: unknown, params?: unknown): string {
-  const base = `${type}:${name}`;
-  return params === undefined ? base : `${base}\u0000${paramsKey(params)}`;
-}
-
-/**
  * Validates params sent for a list against its schema: absent → code 5,
  * failing the schema → code 6 naming the offending key. A plain `v.object`
  * schema is held strict: a key it does not declare is refused (code 6)

@@ -4,26 +4,7 @@
  * @module
  */
 import type * as v from "valibot";
-
-/**
- * What a handler gets besides its arguments: the calling peer and the
- * application's context of that connection.
- *
- * @example
- * ```ts
- * import type { CallContext } from "./local_function.ts";
- * const whoCalled = (call: CallContext<{ user: string }>) => call.context.user;
- * ```
- */
-export interface CallContext<C = unknown> {
-  /** The peer that called (for example to call back, or to close it). */
-  peer: {
-    readonly context: C;
-    call(name: string, args?: unknown): Promise<unknown>;
-  };
-  /** The connection's context. */
-  context: C;
-}
+import type { CallContext } from "../peer/provided.ts";
 
 /**
  * A function a side provides. Throw a `SockSyncError` from the handler to

@@ -13,9 +13,11 @@ import { isCongested } from "../peer/backpressure.ts";
 import { encodeItemSet, encodeSetAll, type ListParams } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import { ItemSubscriptions } from "./fanout/list_items.ts";
-import { ListFanout, readView, SourceFeed } from "./fanout/list_fanout.ts";
+import { ListFanout, readView } from "./fanout/list_fanout.ts";
+import { SourceFeed } from "./fanout/source_feed.ts";
 import { ListWindows } from "./fanout/list_windows.ts";
 import type { Subscriber } from "../peer/socket.ts";
+import type { ProvidedList } from "../peer/provided.ts";
 import type { ListItem, ListSource } from "../store.ts";
 
 /**
@@ -57,7 +59,7 @@ export interface ListOptions<T> {
  * const { id } = await todos.insert(0, "milk");
  * ```
  */
-export class LocalList<T = unknown> {
+export class LocalList<T = unknown> implements ProvidedList {
   /** The list's name on the wire. */
   readonly name: string;
   /** Where the items live. */
@@ -77,6 +79,8 @@ export class LocalList<T = unknown> {
   #updates: Promise<unknown> = Promise.resolve();
 
   /**
+   * The list `name` over its source.
+   *
    * @param name the list's name on the wire
    * @param options source, schema and page size limit
    */

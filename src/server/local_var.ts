@@ -8,8 +8,9 @@ import * as v from "valibot";
 import { isCongested } from "../peer/backpressure.ts";
 import { encodeVarSet } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import { GroupSend } from "./fanout/group_send.ts";
+import { TopicGroup } from "./fanout/topic_group.ts";
 import type { Subscriber } from "../peer/socket.ts";
+import type { ProvidedVar } from "../peer/provided.ts";
 import type { VarStore } from "../store.ts";
 
 /**
@@ -39,6 +40,8 @@ export interface VarOptions<T> {
  * import type { VarFeedHold } from "./local_var.ts";
  * const hold: VarFeedHold = { run: 1, release: () => {} };
  * ```
+ *
+ * @internal
  */
 export interface VarFeedHold {
   /** Which run of the feed this hold is in: a new number each time the feed starts again. */
@@ -59,7 +62,7 @@ export interface VarFeedHold {
  * await counter.update((n) => n + 1); // 1
  * ```
  */
-export class LocalVar<T = unknown> {
+export class LocalVar<T = unknown> implements ProvidedVar {
   /** The var's name on the wire. */
   readonly name: string;
   /** The schema every value passes. */
@@ -67,7 +70,7 @@ export class LocalVar<T = unknown> {
   readonly #store: VarStore | undefined;
   readonly #subscribers = new Set<Subscriber>();
   // Subscribers the runtime reaches with one call (Bun's topics); not in #subscribers.
-  readonly #group = new GroupSend();
+  readonly #topic = new TopicGroup();
   readonly #initial: T;
   #value: T;
   #queue: Promise<unknown>;
@@ -80,6 +83,8 @@ export class LocalVar<T = unknown> {
   #freshIn = -1;
 
   /**
+   * The var `name`, kept in `store`.
+   *
    * @param name the var's name on the wire
    * @param options schema and initial value
    * @param store where the value persists; memory only when absent
@@ -191,7 +196,7 @@ export class LocalVar<T = unknown> {
 
   #publish(value: T): void {
     this.#value = value;
-    if (this.#subscribers.size === 0 && this.#group.size === 0) return;
+    if (this.#subscribers.size === 0 && this.#topic.size === 0) return;
     const text = this.frame();
     for (const subscriber of this.#subscribers) {
       // A congested subscriber gets only the latest value, once it drains.
@@ -201,14 +206,14 @@ export class LocalVar<T = unknown> {
     }
     // Backed-up members got this frame and leave the topic: the loop above takes them next time.
     // Those that drained since got it from the loop above and are the topic's again.
-    const { left, back } = this.#group.publish(text);
+    const { left, back } = this.#topic.publish(text);
     for (const subscriber of left) this.#subscribers.add(subscriber);
     for (const subscriber of back) this.#subscribers.delete(subscriber);
   }
 
   #resend(subscriber: Subscriber): void {
     this.#serial(() => {
-      if (this.#subscribers.has(subscriber) || this.#group.has(subscriber)) {
+      if (this.#subscribers.has(subscriber) || this.#topic.has(subscriber)) {
         subscriber.sendText(this.frame());
       }
     });
@@ -231,13 +236,13 @@ export class LocalVar<T = unknown> {
   /** Adds a subscriber and sends it the current value, in order with every write. */
   subscribe(subscriber: Subscriber): Promise<void> {
     return this.#serial(async () => {
-      if (this.#subscribers.has(subscriber) || this.#group.has(subscriber)) {
+      if (this.#subscribers.has(subscriber) || this.#topic.has(subscriber)) {
         subscriber.sendText(this.frame());
         return;
       }
       if (this.subscriberCount === 0) await this.#follow();
       subscriber.sendText(this.frame());
-      if (!this.#group.join(subscriber)) this.#subscribers.add(subscriber);
+      if (!this.#topic.join(subscriber)) this.#subscribers.add(subscriber);
     });
   }
 
@@ -281,14 +286,14 @@ export class LocalVar<T = unknown> {
     return this.#serial(() => {
       // Also for one that left the topic backed up: it must not come back.
       this.#subscribers.delete(subscriber);
-      this.#group.leave(subscriber);
+      this.#topic.leave(subscriber);
       this.#letGo();
     });
   }
 
   /** How many subscribers there are. */
   get subscriberCount(): number {
-    return this.#subscribers.size + this.#group.size;
+    return this.#subscribers.size + this.#topic.size;
   }
 
   /**

@@ -12,6 +12,7 @@ import { ErrorCode, isSockSyncError, SockSyncError } from "../errors.ts";
 import { LocalList } from "./local_list.ts";
 import { type Params, paramsKey, parseParams } from "../protocol/params.ts";
 import type { ListSource } from "../store.ts";
+import type { ProvidedParamList } from "../peer/provided.ts";
 
 /**
  * How to declare a parameterized list.
@@ -95,8 +96,10 @@ interface Query {
  * const handle = rooms.acquire(params, undefined);
  * handle.release();
  * ```
+ *
+ * @internal
  */
-export class ParamList<P = unknown, T = unknown> {
+export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   /** The list's name on the wire. */
   readonly name: string;
   /** The largest page size a subscriber gets. */

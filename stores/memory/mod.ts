@@ -21,7 +21,7 @@ import type {
   VarStore,
 } from "../../src/store.ts";
 import { CountedTree, type TreeLeaf } from "../common/counted_tree.ts";
-import { Listeners } from "../common/shared.ts";
+import { Listeners } from "../../src/listeners.ts";
 
 // structuredClone keeps every JSON value (and more) intact.
 const clone = <T>(value: T): T => structuredClone(value);

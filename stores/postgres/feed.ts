@@ -7,6 +7,7 @@
  * @module
  */
 import type { ListChange, ListListener } from "../../src/store.ts";
+import { callListener } from "../../src/listeners.ts";
 
 type Waiter = { version: number; done: () => void };
 
@@ -38,8 +39,10 @@ export class ListFeed<T> {
 
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: ListListener<T>): () => void {
-    this.#listeners.set(listener, this.#settledVersion);
-    return () => void this.#listeners.delete(listener);
+    // A wrapper per call: the same function subscribed twice is two subscriptions.
+    const entry: ListListener<T> = (change) => listener(change);
+    this.#listeners.set(entry, this.#settledVersion);
+    return () => void this.#listeners.delete(entry);
   }
 
   /** Drops every listener and releases every waiting mutation. */
@@ -60,7 +63,7 @@ export class ListFeed<T> {
       ? change
       : { op: "reset", version: change.version };
     for (const [listener, since] of [...this.#listeners]) {
-      if (report.op === "reset" || report.version > since) listener(report);
+      if (report.op === "reset" || report.version > since) callListener(listener, report);
     }
     this.#reportedVersion = change.version;
     this.#wake(false);
@@ -76,7 +79,9 @@ export class ListFeed<T> {
     try {
       version = await read();
       this.#lastVersion = version;
-      for (const listener of [...this.#listeners.keys()]) listener({ op: "reset", version });
+      for (const listener of [...this.#listeners.keys()]) {
+        callListener(listener, { op: "reset", version });
+      }
       this.#reportedVersion = version;
       this.#wake(true);
     } finally {

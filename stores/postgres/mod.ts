@@ -40,7 +40,7 @@ import {
 import { PostgresListSource } from "./list.ts";
 import { listStatements, type PgListContext, type PgListMessage } from "./list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./var.ts";
-import { serialResync } from "../common/shared.ts";
+import { serialResync } from "../common/resync.ts";
 
 /**
  * Options for {@linkcode openPostgresStore}.
@@ -139,67 +139,192 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     );
   }
   checkUrl(options.url);
-  const tables = pgTables(schema, prefix);
-  const common = {
-    connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
-    onnotice: () => {},
-    connection: { application_name: "socksync" },
-  };
-  const sql = await openPgClient(options.url, {
-    ...common,
-    // The server cancels a statement that waits or runs longer (a lock held
-    // elsewhere, an overloaded server): the caller gets code 8, not a hang.
-    connection: { ...common.connection, statement_timeout: String(timeoutMs) },
-    max: options.maxConnections ?? 10,
+  return await PostgresStore.open(options.url, {
+    schema,
+    tables: pgTables(schema, prefix),
+    channel,
+    timeoutMs,
+    maxConnections: options.maxConnections ?? 10,
   });
-  let closed = false;
+}
+
+/** What {@linkcode PostgresStore.open} needs besides the URL, defaults applied. */
+interface PostgresSettings {
+  schema: string;
+  tables: PgTables;
+  channel: string;
+  timeoutMs: number;
+  maxConnections: number;
+}
+
+/**
+ * The store {@linkcode openPostgresStore} opens: a pool for statements and
+ * one listening connection whose notifications it hands to its lists and
+ * vars, one at a time.
+ */
+class PostgresStore implements Store {
+  readonly kind = "postgres";
+  readonly vars: PostgresVarStore;
+  readonly #sql: PgSql;
+  #listener: PgSql | undefined;
+  readonly #tables: PgTables;
+  readonly #channel: string;
+  readonly #listContext: PgListContext;
+  readonly #lists = new Map<string, PostgresListSource<unknown>>();
+  // After a cut feed every list listener gets a reset and every var listener every value.
+  readonly #resync: () => Promise<void>;
+  #closed = false;
   // Changes are handled one at a time, in the order they arrived; a resync
   // waits for the changes already received to be handled first.
-  let chain = Promise.resolve();
-  const deliverResync = () => {
-    chain = chain.then(resync).catch(() => {});
-  };
+  #chain = Promise.resolve();
   // A statement failed for want of a connection: a read that a view needed
   // (a page re-read while applying a change) may be lost, so once statements
   // succeed again every view is read again, as after a listener reconnect.
-  let cut = false;
-  const run = async <R>(body: (sql: PgSql) => Promise<R>): Promise<R> => {
-    if (closed) throw new SockSyncError(ErrorCode.Other, "store closed");
+  #cut = false;
+  #complained = false;
+  #listening = false;
+  #relistening = false;
+
+  private constructor(sql: PgSql, { tables, channel, timeoutMs }: PostgresSettings) {
+    this.#sql = sql;
+    this.#tables = tables;
+    this.#channel = channel;
+    const run = <R>(body: (sql: PgSql) => Promise<R>) => this.#run(body);
+    this.#listContext = {
+      tables,
+      channel,
+      timeoutMs,
+      statements: listStatements(tables),
+      run,
+    };
+    this.vars = new PostgresVarStore({ tables, channel, source: nanoid(), run });
+    this.#resync = serialResync({
+      lists: () => this.#lists.values(),
+      vars: this.vars,
+      closed: () => this.#closed,
+    });
+  }
+
+  /**
+   * Opens the statement pool and the listening connection, creates the
+   * schema and tables when missing and LISTENs.
+   */
+  static async open(url: string, settings: PostgresSettings): Promise<PostgresStore> {
+    const { timeoutMs, channel } = settings;
+    const common = {
+      connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      onnotice: () => {},
+      connection: { application_name: "socksync" },
+    };
+    const sql = await openPgClient(url, {
+      ...common,
+      // The server cancels a statement that waits or runs longer (a lock held
+      // elsewhere, an overloaded server): the caller gets code 8, not a hang.
+      connection: { ...common.connection, statement_timeout: String(timeoutMs) },
+      max: settings.maxConnections,
+    });
+    const store = new PostgresStore(sql, settings);
+    const listener = await openPgClient(url, {
+      ...common,
+      max: 1,
+      idle_timeout: null,
+      max_lifetime: null,
+      fetch_types: false,
+      onnotify: (name, text) => name === channel && store.#deliver(text),
+      onclose: () => void store.#relisten(),
+    });
+    await store.#start(listener, settings.schema);
+    return store;
+  }
+
+  /** The list with this name (the same object for the same name). */
+  list<T>(name: string): ListSource<T> {
+    let list = this.#lists.get(name);
+    if (!list) this.#lists.set(name, list = new PostgresListSource(this.#listContext, name));
+    return list as ListSource<T>;
+  }
+
+  /** Drops every listener and ends both connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const list of this.#lists.values()) await list.close();
+    this.vars.detach();
+    await Promise.allSettled([this.#sql.end({ timeout: 1 }), this.#listener?.end({ timeout: 1 })]);
+  }
+
+  /** Creates the schema and tables when missing and LISTENs on `listener`. */
+  async #start(listener: PgSql, schema: string): Promise<void> {
+    this.#listener = listener;
+    try {
+      await this.#sql.begin("", async (tx) => {
+        await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [`socksync:${schema}`]);
+        for (const statement of schemaStatements(this.#tables)) await tx.unsafe(statement);
+      });
+      await this.#relisten();
+      if (!this.#listening) throw new Error("could not listen");
+    } catch (error) {
+      this.#closed = true;
+      await Promise.allSettled([this.#sql.end({ timeout: 0 }), listener.end({ timeout: 0 })]);
+      throw pgError(error);
+    }
+  }
+
+  /** A notification from the listening connection: handled after the ones before it. */
+  #deliver(text: string): void {
+    this.#chain = this.#chain.then(() => this.#handle(text)).catch(() => {});
+  }
+
+  /**
+   * LISTENs again after the connection dropped (with backoff while the
+   * database is down), then resyncs: changes published meanwhile were missed.
+   */
+  async #relisten(): Promise<void> {
+    const listener = this.#listener;
+    if (!listener || this.#relistening || this.#closed) return;
+    this.#relistening = true;
+    const reconnect = this.#listening;
+    this.#listening = false;
+    try {
+      for (let attempt = 0; !this.#closed; attempt++) {
+        try {
+          await listener.unsafe(`LISTEN ${quoteIdent(this.#channel)}`);
+          this.#listening = true;
+          break;
+        } catch (error) {
+          if (!reconnect && attempt === 0) throw error;
+          await sleep(Math.min(50 * 2 ** attempt, 2000));
+        }
+      }
+    } finally {
+      this.#relistening = false;
+    }
+    if (reconnect) this.#deliverResync();
+  }
+
+  #deliverResync(): void {
+    this.#chain = this.#chain.then(this.#resync).catch(() => {});
+  }
+
+  async #run<R>(body: (sql: PgSql) => Promise<R>): Promise<R> {
+    if (this.#closed) throw new SockSyncError(ErrorCode.Other, "store closed");
     let result: R;
     try {
-      result = await body(sql);
+      result = await body(this.#sql);
     } catch (error) {
       const { name, code } = (error ?? {}) as { name?: string; code?: string };
       // 57014: cancelled by statement_timeout; the others are not PostgreSQL's answers at all.
-      if (name !== "PostgresError" || code === "57014") cut = true;
+      if (name !== "PostgresError" || code === "57014") this.#cut = true;
       throw pgError(error);
     }
-    if (cut) {
-      cut = false;
-      deliverResync();
+    if (this.#cut) {
+      this.#cut = false;
+      this.#deliverResync();
     }
     return result;
-  };
-  const source = nanoid();
-  const listContext: PgListContext = {
-    tables,
-    channel,
-    timeoutMs,
-    statements: listStatements(tables),
-    run,
-  };
-  const lists = new Map<string, PostgresListSource<unknown>>();
-  const vars = new PostgresVarStore({ tables, channel, source, run });
+  }
 
-  // After a cut feed every list listener gets a reset and every var listener every value.
-  const resync = serialResync({
-    lists: () => lists.values(),
-    vars,
-    closed: () => closed,
-  });
-
-  let complained = false;
-  const handle = async (text: string): Promise<void> => {
+  async #handle(text: string): Promise<void> {
     let message: PgListMessage | PgVarMessage;
     try {
       message = JSON.parse(text);
@@ -208,95 +333,26 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         ("var" in message ? typeof message.var === "string" : typeof message.list === "string");
       if (!valid) throw new Error("not a change");
     } catch {
-      if (!complained) {
-        complained = true;
+      if (!this.#complained) {
+        this.#complained = true;
         console.error(
-          `socksync: unreadable notification on channel ${channel}; every view is read again`,
+          `socksync: unreadable notification on channel ${this.#channel}; every view is read again`,
         );
       }
-      return await resync();
+      return await this.#resync();
     }
-    if ("var" in message) return await vars.receive(message);
-    const list = lists.get(message.list);
+    if ("var" in message) return await this.vars.receive(message);
+    const list = this.#lists.get(message.list);
     if (!list) return;
     if (message.big) {
-      const row = await run((sql) =>
-        sql.unsafe(listContext.statements.get, [encodeText(message.list), encodeText(message.id)], {
-          prepare: true,
-        })
+      const key = [encodeText(message.list), encodeText(message.id)];
+      const row = await this.#run((sql) =>
+        sql.unsafe(this.#listContext.statements.get, key, { prepare: true })
       ).then(([row]) => row, () => undefined);
       // Gone already (or unreadable): the listeners read the list again.
       if (!row) return list.receiveReset(message.version);
       message.value = JSON.parse(row.value as string);
     }
     list.receive(message);
-  };
-  const deliver = (text: string) => {
-    chain = chain.then(() => handle(text)).catch(() => {});
-  };
-
-  const listener = await openPgClient(options.url, {
-    ...common,
-    max: 1,
-    idle_timeout: null,
-    max_lifetime: null,
-    fetch_types: false,
-    onnotify: (name, text) => name === channel && deliver(text),
-    onclose: () => void relisten(),
-  });
-  // LISTENs again after the connection dropped (with backoff while the
-  // database is down), then resyncs: changes published meanwhile were missed.
-  let listening = false;
-  let relistening = false;
-  const relisten = async (): Promise<void> => {
-    if (relistening || closed) return;
-    relistening = true;
-    const reconnect = listening;
-    listening = false;
-    try {
-      for (let attempt = 0; !closed; attempt++) {
-        try {
-          await listener.unsafe(`LISTEN ${quoteIdent(channel)}`);
-          listening = true;
-          break;
-        } catch (error) {
-          if (!reconnect && attempt === 0) throw error;
-          await sleep(Math.min(50 * 2 ** attempt, 2000));
-        }
-      }
-    } finally {
-      relistening = false;
-    }
-    if (reconnect) deliverResync();
-  };
-
-  try {
-    await sql.begin("", async (tx) => {
-      await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [`socksync:${schema}`]);
-      for (const statement of schemaStatements(tables)) await tx.unsafe(statement);
-    });
-    await relisten();
-    if (!listening) throw new Error("could not listen");
-  } catch (error) {
-    closed = true;
-    await Promise.allSettled([sql.end({ timeout: 0 }), listener.end({ timeout: 0 })]);
-    throw pgError(error);
   }
-
-  return {
-    kind: "postgres",
-    vars,
-    list<T>(name: string): ListSource<T> {
-      let list = lists.get(name);
-      if (!list) lists.set(name, list = new PostgresListSource(listContext, name));
-      return list as ListSource<T>;
-    },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      for (const list of lists.values()) await list.close();
-      vars.detach();
-      await Promise.allSettled([sql.end({ timeout: 1 }), listener.end({ timeout: 1 })]);
-    },
-  };
 }

@@ -8,6 +8,7 @@
  */
 import { ErrorCode, SockSyncError } from "../../src/errors.ts";
 import type { VarListener, VarStore } from "../../src/store.ts";
+import { Listeners } from "../../src/listeners.ts";
 import { decodeText, encodeText, fitsPayload, type PgSql, type PgTables } from "./driver.ts";
 
 /**
@@ -78,7 +79,7 @@ function varStatements(t: PgTables): Record<"get" | "all" | "set" | "update", st
  */
 export class PostgresVarStore implements VarStore {
   readonly #sql: Record<"get" | "all" | "set" | "update", string>;
-  #listeners = new Set<VarListener>();
+  readonly #listeners = new Listeners<[string, unknown]>();
   // The newest version seen per var, so a late message never undoes a newer value.
   #versions = new Map<string, number>();
   #held: PgVarMessage[] | undefined;
@@ -125,8 +126,7 @@ export class PostgresVarStore implements VarStore {
 
   /** Reports values set by other instances (and every value after the listening connection came back). */
   subscribe(listener: VarListener): () => void {
-    this.#listeners.add(listener);
-    return () => void this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /** A change from the listening connection. */
@@ -144,7 +144,7 @@ export class PostgresVarStore implements VarStore {
       version = Math.max(version, row.version);
     }
     if (!this.#seen(message.var, version)) return;
-    for (const listener of [...this.#listeners]) listener(message.var, value);
+    this.#listeners.emit(message.var, value);
   }
 
   /**
@@ -169,12 +169,12 @@ export class PostgresVarStore implements VarStore {
         const version = Number(row.version);
         const value = row.value === null ? undefined : JSON.parse(row.value as string);
         this.#versions.set(name, version);
-        for (const listener of [...this.#listeners]) listener(name, value);
+        this.#listeners.emit(name, value);
       }
       // Vars the database no longer holds (it was wiped): reported as undefined.
       for (const name of names) {
         this.#versions.delete(name);
-        for (const listener of [...this.#listeners]) listener(name, undefined);
+        this.#listeners.emit(name, undefined);
       }
     } finally {
       const held = this.#held ?? [];

@@ -6,7 +6,7 @@
  */
 import type { Redis } from "ioredis";
 import { nanoid } from "nanoid";
-import { storeClosed, storeError } from "../common/shared.ts";
+import { storeClosed, storeError } from "../common/store_errors.ts";
 import {
   DELETE_LUA,
   INDEX_OF_LUA,

@@ -11,7 +11,8 @@ import { ErrorCode, SockSyncError } from "../../src/errors.ts";
 import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../../src/store.ts";
 import { ORDER_KEY_REBALANCE_LENGTH } from "../common/order_key.ts";
 import type { Connection } from "./connection.ts";
-import { CONFLICT, Listeners, retryOnConflict } from "../common/shared.ts";
+import { CONFLICT, retryOnConflict } from "../common/conflict_retry.ts";
+import { Listeners } from "../../src/listeners.ts";
 
 function outOfRange(index: number): SockSyncError {
   return new SockSyncError(ErrorCode.InvalidArguments, `index ${index} out of range`);

@@ -27,7 +27,9 @@ import type { ListSource, Store } from "../../src/store.ts";
 import { Connection } from "./connection.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
-import { importDriver, serialResync, storeError } from "../common/shared.ts";
+import { importDriver } from "../common/driver_import.ts";
+import { serialResync } from "../common/resync.ts";
+import { storeError } from "../common/store_errors.ts";
 
 /**
  * Options for {@linkcode openRedisStore}.
@@ -97,96 +99,135 @@ export async function openRedisStore(
     enableOfflineQueue: false,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
   };
-  const client: Redis = new Redis(options.url, {
-    ...settings,
-    connectionName: connectionName(prefix, "cmd"),
-  });
-  const subscriber: Redis = new Redis(options.url, {
-    ...settings,
-    connectionName: connectionName(prefix, "sub"),
-  });
-  // Without a listener an 'error' event would crash the process; failures
-  // reach callers through the rejected commands instead. The last one says
-  // why a first connect failed better than ioredis' "Connection is closed.".
-  let lastError: Error | undefined;
-  client.on("error", (error: Error) => lastError = error);
-  subscriber.on("error", (error: Error) => lastError = error);
-  const connection = new Connection(client, prefix, timeoutMs);
-  const lists = new Map<string, RedisListSource<unknown>>();
-  const vars = new RedisVarStore(connection);
+  return await RedisStore.open(
+    options.url,
+    new Redis(options.url, { ...settings, connectionName: connectionName(prefix, "cmd") }),
+    new Redis(options.url, { ...settings, connectionName: connectionName(prefix, "sub") }),
+    prefix,
+    timeoutMs,
+  );
+}
 
-  subscriber.on("message", (_channel: string, text: string) => {
+/**
+ * The store {@linkcode openRedisStore} opens: a command connection and a
+ * subscriber connection whose messages it hands to its lists and vars.
+ */
+class RedisStore implements Store {
+  readonly kind = "redis";
+  readonly vars: RedisVarStore;
+  readonly #client: Redis;
+  readonly #subscriber: Redis;
+  readonly #connection: Connection;
+  readonly #lists = new Map<string, RedisListSource<unknown>>();
+  // After a cut feed every list listener gets a reset and every var listener every value.
+  readonly #resync: () => Promise<void>;
+  // Why a first connect failed, better said than ioredis' "Connection is closed.".
+  #lastError: Error | undefined;
+  // The subscriber reconnected: changes published meanwhile were missed.
+  #deaf = false;
+  // The command connection reconnected: a read that failed meanwhile (a
+  // subscriber's page re-read while applying a change, a var re-read) left
+  // a view behind, so every view is read again.
+  #cut = false;
+
+  /** Connects `client` and `subscriber` (keys and channel under `prefix`) and subscribes. */
+  static async open(
+    url: string,
+    client: Redis,
+    subscriber: Redis,
+    prefix: string,
+    timeoutMs: number,
+  ): Promise<RedisStore> {
+    const store = new RedisStore(client, subscriber, prefix, timeoutMs);
+    await store.#connect(url);
+    return store;
+  }
+
+  private constructor(client: Redis, subscriber: Redis, prefix: string, timeoutMs: number) {
+    this.#client = client;
+    this.#subscriber = subscriber;
+    this.#connection = new Connection(client, prefix, timeoutMs);
+    this.vars = new RedisVarStore(this.#connection);
+    this.#resync = serialResync({
+      lists: () => this.#lists.values(),
+      vars: this.vars,
+      closed: () => this.#connection.closed,
+    });
+    // Without a listener an 'error' event would crash the process; failures
+    // reach callers through the rejected commands instead.
+    client.on("error", (error: Error) => this.#lastError = error);
+    subscriber.on("error", (error: Error) => this.#lastError = error);
+    subscriber.on("message", (_channel: string, text: string) => this.#receive(text));
+  }
+
+  /**
+   * Connects both connections and subscribes, then follows reconnects.
+   * Rejects with code 8, naming the host and port, when Redis does not answer.
+   */
+  async #connect(url: string): Promise<void> {
+    const client = this.#client;
+    const subscriber = this.#subscriber;
+    try {
+      await client.connect();
+      await subscriber.connect();
+      await subscriber.subscribe(this.#connection.channel);
+    } catch (error) {
+      client.disconnect();
+      subscriber.disconnect();
+      const why = this.#lastError ?? error;
+      const message = why instanceof Error ? why.message : String(why);
+      throw storeError(`cannot connect to Redis at ${address(url)}: ${message}`);
+    }
+    subscriber.on("close", () => this.#deaf = true);
+    subscriber.on("ready", () => this.#resubscribe());
+    client.on("close", () => this.#cut = true);
+    client.on("ready", () => {
+      if (!this.#cut || this.#connection.closed) return;
+      this.#cut = false;
+      void this.#resync();
+    });
+  }
+
+  /** The list with this name (the same object for the same name). */
+  list<T>(name: string): ListSource<T> {
+    let list = this.#lists.get(name);
+    if (!list) this.#lists.set(name, list = new RedisListSource(this.#connection, name));
+    return list as ListSource<T>;
+  }
+
+  /** Drops every listener and ends both connections. */
+  async close(): Promise<void> {
+    if (this.#connection.closed) return;
+    this.#connection.closed = true;
+    for (const list of this.#lists.values()) await list.close();
+    this.vars.detach();
+    await Promise.allSettled([this.#client.quit(), this.#subscriber.quit()]);
+    this.#client.disconnect();
+    this.#subscriber.disconnect();
+  }
+
+  #receive(text: string): void {
     let message;
     try {
       message = JSON.parse(text);
     } catch {
       return;
     }
-    if (typeof message.var === "string") return vars.receive(message);
-    const list = lists.get(message.list);
+    if (typeof message.var === "string") return this.vars.receive(message);
+    const list = this.#lists.get(message.list);
     if (!list) return;
     delete message.list;
     list.receive(message);
-  });
-
-  try {
-    await client.connect();
-    await subscriber.connect();
-    await subscriber.subscribe(connection.channel);
-  } catch (error) {
-    client.disconnect();
-    subscriber.disconnect();
-    const why = lastError ?? error;
-    const message = why instanceof Error ? why.message : String(why);
-    throw storeError(`cannot connect to Redis at ${address(options.url)}: ${message}`);
   }
 
-  // After a cut feed every list listener gets a reset and every var listener every value.
-  const resync = serialResync({
-    lists: () => lists.values(),
-    vars,
-    closed: () => connection.closed,
-  });
-  // The subscriber reconnected: changes published meanwhile were missed.
-  let deaf = false;
-  subscriber.on("close", () => deaf = true);
-  subscriber.on("ready", async () => {
-    if (!deaf || connection.closed) return;
-    deaf = false;
+  async #resubscribe(): Promise<void> {
+    if (!this.#deaf || this.#connection.closed) return;
+    this.#deaf = false;
     try {
-      await subscriber.subscribe(connection.channel);
+      await this.#subscriber.subscribe(this.#connection.channel);
     } catch {
       return; // Down again; the next 'ready' comes back here.
     }
-    await resync();
-  });
-  // The command connection reconnected: a read that failed meanwhile (a
-  // subscriber's page re-read while applying a change, a var re-read) left
-  // a view behind, so every view is read again.
-  let cut = false;
-  client.on("close", () => cut = true);
-  client.on("ready", () => {
-    if (!cut || connection.closed) return;
-    cut = false;
-    void resync();
-  });
-
-  return {
-    kind: "redis",
-    vars,
-    list<T>(name: string): ListSource<T> {
-      let list = lists.get(name);
-      if (!list) lists.set(name, list = new RedisListSource(connection, name));
-      return list as ListSource<T>;
-    },
-    async close(): Promise<void> {
-      if (connection.closed) return;
-      connection.closed = true;
-      for (const list of lists.values()) await list.close();
-      vars.detach();
-      await Promise.allSettled([client.quit(), subscriber.quit()]);
-      client.disconnect();
-      subscriber.disconnect();
-    },
-  };
+    await this.#resync();
+  }
 }

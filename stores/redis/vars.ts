@@ -7,7 +7,8 @@
  */
 import type { VarListener, VarStore } from "../../src/store.ts";
 import type { Connection } from "./connection.ts";
-import { CONFLICT, Listeners, retryOnConflict } from "../common/shared.ts";
+import { CONFLICT, retryOnConflict } from "../common/conflict_retry.ts";
+import { Listeners } from "../../src/listeners.ts";
 
 /**
  * A var change as the scripts publish it.

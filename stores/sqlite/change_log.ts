@@ -3,14 +3,12 @@
  * watched table, in `seq` order), `socksync_change_readers` (the processes listening, so
  * that the triggers record only while someone reads, and trimming keeps what a reader
  * has not seen yet), the triggers that fill it, and the types of the watcher that reads it
- * (`sqlite_changes.ts`).
+ * (`changes.ts`).
  *
  * @module
  */
 import type { SqliteDriver } from "./driver.ts";
-
-/** A value SQLite takes as a parameter or gives back. */
-export type SqlValue = string | number | bigint | null | Uint8Array;
+import { quoteIdent, type SqlValue } from "../table/sql_value.ts";
 
 /**
  * One recorded change, as {@linkcode ChangeConsumer.rows} receives it: `op` is `i`, `u`
@@ -54,7 +52,7 @@ export interface ChangeConsumer {
 }
 
 /**
- * Options for `changeWatcher` (`sqlite_changes.ts`).
+ * Options for `changeWatcher` (`changes.ts`).
  *
  * @example
  * ```ts
@@ -106,18 +104,6 @@ export const CHANGE_LOG_SQL = {
     AND name LIKE 'socksync\\_%' ESCAPE '\\'`,
 } as const;
 
-/**
- * Quotes an SQL identifier.
- *
- * @example
- * ```ts
- * import { quoteIdent } from "./change_log.ts";
- * quoteIdent('my "table"'); // '"my ""table"""'
- * ```
- */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 const quoteText = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 /**

@@ -19,10 +19,10 @@ import { nanoid } from "nanoid";
 import type { SqliteDriver, SqliteStatement } from "./driver.ts";
 import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL as SQL, installTriggers } from "./change_log.ts";
 
-import type { ChangeConsumer, ChangeRow, ChangeWatcherOptions, SqlValue } from "./change_log.ts";
+import type { SqlValue } from "../table/sql_value.ts";
+import type { ChangeConsumer, ChangeRow, ChangeWatcherOptions } from "./change_log.ts";
 
-export { quoteIdent } from "./change_log.ts";
-export type { ChangeConsumer, ChangeRow, ChangeWatcherOptions, SqlValue } from "./change_log.ts";
+export type { ChangeConsumer, ChangeRow, ChangeWatcherOptions } from "./change_log.ts";
 
 // Rows read per statement while catching up.
 const CHUNK = 4096;

@@ -9,7 +9,7 @@
  * @module
  */
 import { isSockSyncError } from "../../src/errors.ts";
-import { storeClosed, storeError } from "../common/shared.ts";
+import { storeClosed, storeError } from "../common/store_errors.ts";
 import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL } from "./change_log.ts";
 import { changeWatcher, type SqliteChangeWatcher } from "./changes.ts";
 import type { SqliteArrayStatement, SqliteDriver } from "./driver.ts";

@@ -6,9 +6,13 @@
  *
  * @module
  */
-import { importDriver } from "../common/shared.ts";
+import { importDriver } from "../common/driver_import.ts";
 
-/** A value SQLite takes as a parameter or gives back. */
+/**
+ * A value SQLite takes as a parameter or gives back.
+ *
+ * @internal
+ */
 type SqlValue = string | number | bigint | null | Uint8Array;
 
 /**

@@ -13,7 +13,7 @@ import { ErrorCode, SockSyncError } from "../../src/errors.ts";
 import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../../src/store.ts";
 import type { TreeEntry } from "../common/counted_tree.ts";
 import { ORDER_KEY_REBALANCE_LENGTH } from "../common/order_key.ts";
-import { Listeners } from "../common/shared.ts";
+import { Listeners } from "../../src/listeners.ts";
 import { type Database, Refusal, SQL } from "./database.ts";
 
 export { json, type ListHost } from "./list_log.ts";
@@ -39,6 +39,8 @@ import {
  *   return await list.count();
  * }
  * ```
+ *
+ * @internal
  */
 export class SqliteListSource<T> implements ListSource<T> {
   readonly #listeners = new Listeners<[ListChange<T>]>();

@@ -16,7 +16,8 @@
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Store } from "../../src/store.ts";
-import { isMissingDriver, storeError } from "../common/shared.ts";
+import { isMissingDriver } from "../common/driver_import.ts";
+import { storeError } from "../common/store_errors.ts";
 import { Database } from "./database.ts";
 import { SqliteListSource } from "./list.ts";
 import { openSqliteDriver, type SqliteDriver } from "./driver.ts";

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { SqlValue } from "../sqlite/changes.ts";
+import type { SqlValue } from "./sql_value.ts";
 
 // Blocks split above this size; the memmove of one splice stays cheap.
 const MAX_BLOCK = 512;

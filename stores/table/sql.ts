@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { quoteIdent, type SqlValue } from "../sqlite/changes.ts";
+import { quoteIdent, type SqlValue } from "./sql_value.ts";
 import { compareSqlValues } from "./rank_index.ts";
 import { keysetSql, orderSql, type OrderTerm } from "./where.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { ErrorCode, SockSyncError } from "../../src/errors.ts";
-import { quoteIdent, type SqlValue } from "../sqlite/changes.ts";
+import { quoteIdent, type SqlValue } from "./sql_value.ts";
 
 /**
  * A compiled WHERE.

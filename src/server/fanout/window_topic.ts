@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { GroupSend, topicSocket } from "./group_send.ts";
+import { TopicGroup, topicSocket } from "./topic_group.ts";
 import type { Subscriber } from "../../peer/socket.ts";
 
 const NOBODY: readonly Subscriber[] = Object.freeze([]);
@@ -52,8 +52,8 @@ export interface WindowChange {
 export class WindowTopic {
   /** The list version every member's mirror reflects. */
   version = 0;
-  #plain: GroupSend | undefined;
-  #marked: GroupSend | undefined;
+  #plain: TopicGroup | undefined;
+  #marked: TopicGroup | undefined;
 
   /** How many members there are. */
   get size(): number {
@@ -70,8 +70,8 @@ export class WindowTopic {
     if (!topicSocket(subscriber)) return false;
     if (version !== this.version && this.size > 0) return false;
     const group = subscriber.marksChanges
-      ? this.#marked ??= new GroupSend()
-      : this.#plain ??= new GroupSend();
+      ? this.#marked ??= new TopicGroup()
+      : this.#plain ??= new TopicGroup();
     if (!group.admit(subscriber)) return false;
     this.version = version;
     return true;
@@ -109,7 +109,7 @@ export class WindowTopic {
 }
 
 /** Publishes `texts` in one go (one write per socket where the runtime can); adds who left to `left`. */
-function publishTo(group: GroupSend, texts: readonly string[], left: Subscriber[]): void {
+function publishTo(group: TopicGroup, texts: readonly string[], left: Subscriber[]): void {
   // Nobody comes back here: `admit` takes them after a change they got through their own sends.
   const moved = group.publish(texts.length === 1 ? texts[0] : texts, false);
   for (const subscriber of moved.left) left.push(subscriber);

@@ -16,7 +16,7 @@ import type {
 } from "../../protocol/api.ts";
 import type { ItemState, ListState, VarState } from "../contract.ts";
 import type { Client } from "../../client/client.ts";
-import type { CallRest, ListRest } from "../../client/options.ts";
+import type { CallRest, ListRest } from "../../client/types.ts";
 
 /**
  * A live page of a list and the way to move it.

@@ -18,7 +18,7 @@ import type {
 } from "../../protocol/api.ts";
 import type { ItemState, ListState, VarState } from "../contract.ts";
 import type { Client } from "../../client/client.ts";
-import type { CallRest } from "../../client/options.ts";
+import type { CallRest } from "../../client/types.ts";
 
 /**
  * Options of `useList`: each may be a ref or a getter. `P` is the type of

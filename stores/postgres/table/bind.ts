@@ -17,7 +17,7 @@ import {
   pgQueryStatements,
   triggerStatements,
 } from "./sql.ts";
-import type { SqlValue } from "../../sqlite/changes.ts";
+import type { SqlValue } from "../../table/sql_value.ts";
 import { completeOrder } from "../../table/sql.ts";
 import { bindWhere, compileWhere, type OrderTerm } from "../../table/where.ts";
 
@@ -65,6 +65,8 @@ export interface PostgresTableOptions {
  * import type { BoundQuery } from "./bind.ts";
  * const countSql = (bound: BoundQuery) => bound.sql.count;
  * ```
+ *
+ * @internal
  */
 export interface BoundQuery {
   table: PgTable;

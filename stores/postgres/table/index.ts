@@ -9,7 +9,7 @@
 import type { ListChange } from "../../../src/store.ts";
 import { compareSqlValues, RankIndex } from "../../table/rank_index.ts";
 import type { PgLiveQuery, PgTable } from "./db.ts";
-import type { SqlValue } from "../../sqlite/changes.ts";
+import type { SqlValue } from "../../table/sql_value.ts";
 import { compareKeys } from "../../table/sql.ts";
 import type { OrderTerm } from "../../table/where.ts";
 

@@ -20,7 +20,7 @@ import type {
 import { bindQuery, type BoundQuery, param, type PostgresTableOptions, sortValue } from "./bind.ts";
 import { enter, leave, type PgLiveQuery, type PgRowChange, routeKey } from "./db.ts";
 import { fromText } from "./sql.ts";
-import type { SqlValue } from "../../sqlite/changes.ts";
+import type { SqlValue } from "../../table/sql_value.ts";
 import { type Entry, LiveIndex } from "./index.ts";
 import { keysetValues } from "../../table/where.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { quoteIdent } from "../driver.ts";
-import type { SqlValue } from "../../sqlite/changes.ts";
+import type { SqlValue } from "../../table/sql_value.ts";
 import { type CompiledWhere, keysetSql, orderSql, type OrderTerm } from "../../table/where.ts";
 
 /** How a column's text becomes a value. */

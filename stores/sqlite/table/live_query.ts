@@ -8,7 +8,8 @@
 import { ErrorCode, isSockSyncError, SockSyncError } from "../../../src/errors.ts";
 import type { ListChange, ListItem, ListListener } from "../../../src/store.ts";
 import { compareSqlValues, RankIndex } from "../../table/rank_index.ts";
-import type { SqliteChangeWatcher, SqlValue } from "../changes.ts";
+import type { SqliteChangeWatcher } from "../changes.ts";
+import type { SqlValue } from "../../table/sql_value.ts";
 import type { SqliteDriver, SqliteStatement } from "../driver.ts";
 import { type Family, type LiveQuery, type QueryEntry, type Row, TableHub } from "./table_hub.ts";
 import { bindWhere, keysetValues, type OrderTerm } from "../../table/where.ts";
@@ -66,6 +67,8 @@ const LOAD_CHUNK = 4096;
  * import { LiveTableQuery } from "./live_query.ts";
  * const whereOf = (query: LiveTableQuery<unknown>) => query.family.where.sql;
  * ```
+ *
+ * @internal
  */
 export abstract class LiveTableQuery<T> implements LiveQuery {
   /** The queries sharing this one's WHERE. */

@@ -7,13 +7,8 @@
  * @module
  */
 import { ErrorCode, SockSyncError } from "../../../src/errors.ts";
-import {
-  type ChangeConsumer,
-  changeWatcher,
-  quoteIdent,
-  type SqliteChangeWatcher,
-  type SqlValue,
-} from "../changes.ts";
+import { type ChangeConsumer, changeWatcher, type SqliteChangeWatcher } from "../changes.ts";
+import { quoteIdent, type SqlValue } from "../../table/sql_value.ts";
 import { type CompiledWhere, compileWhere } from "../../table/where.ts";
 import type { SqliteDriver } from "../driver.ts";
 

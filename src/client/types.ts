@@ -1,5 +1,7 @@
 /**
- * What a client is built with: the WebSocket it uses, and its options.
+ * The types of the client's surface: the WebSocket it is built with, its
+ * options, what its error and disconnect listeners get, and the rest
+ * arguments of its typed `list` and `call`.
  *
  * @module
  */
@@ -27,7 +29,7 @@ import type { OptimisticChange } from "./optimistic.ts";
  *
  * @example
  * ```ts
- * import type { WebSocketLike } from "./options.ts";
+ * import type { WebSocketLike } from "./types.ts";
  * const open = (socket: WebSocketLike) => socket.readyState === 1;
  * ```
  */
@@ -42,12 +44,16 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   // Handler properties rather than addEventListener: every implementation has
   // them with compatible types. Their events differ, hence `any`.
+  /** Called when the socket opened. */
   // deno-lint-ignore no-explicit-any
   onopen: ((event: any) => void) | null;
+  /** Called when a frame arrived. */
   // deno-lint-ignore no-explicit-any
   onmessage: ((event: any) => void) | null;
+  /** Called when the socket closed. */
   // deno-lint-ignore no-explicit-any
   onclose: ((event: any) => void) | null;
+  /** Called when the socket failed. */
   // deno-lint-ignore no-explicit-any
   onerror: ((event: any) => void) | null;
 }
@@ -57,7 +63,7 @@ export interface WebSocketLike {
  *
  * @example
  * ```ts
- * import type { WebSocketConstructor } from "./options.ts";
+ * import type { WebSocketConstructor } from "./types.ts";
  * const Impl: WebSocketConstructor = globalThis.WebSocket;
  * ```
  */
@@ -68,7 +74,7 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
  *
  * @example
  * ```ts
- * import type { ClientOptions } from "./options.ts";
+ * import type { ClientOptions } from "./types.ts";
  * const options: ClientOptions = {
  *   reconnect: { minDelay: 100, maxDelay: 5000 },
  *   limits: { callTimeout: 10_000 },
@@ -109,7 +115,7 @@ export interface ClientOptions {
  *
  * @example
  * ```ts
- * import type { ClientErrorInfo } from "./options.ts";
+ * import type { ClientErrorInfo } from "./types.ts";
  * const info: ClientErrorInfo = { type: "list", name: "todos" };
  * ```
  */
@@ -123,7 +129,7 @@ export interface ClientErrorInfo extends ErrorAbout {
  *
  * @example
  * ```ts
- * import type { DisconnectInfo } from "./options.ts";
+ * import type { DisconnectInfo } from "./types.ts";
  * const info: DisconnectInfo = { code: 1001, reason: "server shutting down" };
  * ```
  */
@@ -140,7 +146,7 @@ export interface DisconnectInfo {
  *
  * @example
  * ```ts
- * import type { ListOpenOptions } from "./options.ts";
+ * import type { ListOpenOptions } from "./types.ts";
  * const options: ListOpenOptions<{ room: string }> = { page: 0, pageSize: 20, params: { room: "general" } };
  * ```
  */
@@ -154,7 +160,7 @@ export type ListOpenOptions<P> =
  *
  * @example
  * ```ts
- * import type { ClientCallOptions } from "./options.ts";
+ * import type { ClientCallOptions } from "./types.ts";
  * const options: ClientCallOptions = {
  *   timeout: 5_000,
  *   optimistic: (change) => change.remove("todos", "V1StGXR8"),
@@ -178,10 +184,12 @@ export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends Call
  *
  * @example
  * ```ts
- * import type { ListRest } from "./options.ts";
+ * import type { ListRest } from "./types.ts";
  * type Api = { vars: {}; lists: { chat: { item: string; params: { room: string } } }; functions: {} };
  * const rest: ListRest<Api, "chat"> = [{ params: { room: "general" } }];
  * ```
+ *
+ * @internal
  */
 export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined extends ParamsOf<A, N>
   ? [options?: ListOpenOptions<ParamsOf<A, N>>]
@@ -193,10 +201,12 @@ export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined exte
  *
  * @example
  * ```ts
- * import type { CallRest } from "./options.ts";
+ * import type { CallRest } from "./types.ts";
  * type Api = { vars: {}; lists: {}; functions: { add: { args: { text: string }; result: null } } };
  * const rest: CallRest<Api, "add"> = [{ text: "milk" }, { timeout: 1_000 }];
  * ```
+ *
+ * @internal
  */
 export type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined extends ArgsOf<A, N>
   ? [args?: ArgsOf<A, N>, options?: ClientCallOptions<A>]

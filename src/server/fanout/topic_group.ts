@@ -1,22 +1,24 @@
 /**
- * Sending one frame to a whole group through the runtime's own topics
- * (Bun's `publish`), where every member gets the same frame. Members are
- * subscribers whose socket offers {@linkcode Topics}; the others stay with
- * the group's own loop. A member whose socket backs up leaves the topic, so
- * the slow-consumer rules (conflation, the hard cap) apply to it as to any
- * other subscriber.
+ * A topic group: subscribers that get the same frames (a var's subscribers,
+ * or those of one list window that are in step), reached through the
+ * runtime's own topics (Bun's `publish`) with one publish per frame rather
+ * than one send per subscriber. Members are subscribers whose socket offers
+ * {@linkcode Topics}; the others stay with the var's or window's own loop. A
+ * member whose socket backs up leaves the topic, so the slow-consumer rules
+ * (conflation, the hard cap) apply to it as to any other subscriber.
  *
  * @module
  */
 import { isCongested } from "../../peer/backpressure.ts";
-import { type GroupSocket, OPEN, type Subscriber, type Topics } from "../../peer/socket.ts";
+import type { GroupSocket, Subscriber, Topics } from "../../peer/socket.ts";
+import { OPEN } from "../../protocol/connection.ts";
 
 let serial = 0;
 
-/** Characters published through each host's topics so far, by any group. */
+/** Characters published through each host's topics so far, by any topic group. */
 const published = new WeakMap<Topics, { total: number }>();
 
-/** One host (a server's topics) as one group sees it. */
+/** One host (a server's topics) as one topic group sees it. */
 interface Host {
   /** Members on this host. */
   count: number;
@@ -25,18 +27,18 @@ interface Host {
 }
 
 /**
- * The topic side of one group (a var's subscribers, or the subscribers of
- * one list window that want the same frames).
+ * The members of one topic: a var's subscribers, or the subscribers of one
+ * list window that want the same frames.
  *
  * @example
  * ```ts
- * import { GroupSend } from "./group_send.ts";
- * const group = new GroupSend();
+ * import { TopicGroup } from "./topic_group.ts";
+ * const group = new TopicGroup();
  * group.join({ sendText() {} }); // false: a plain subscriber has no topics
  * group.publish("frame"); // { left: [], back: [] }
  * ```
  */
-export class GroupSend {
+export class TopicGroup {
   readonly #topic = `socksync.${++serial}`;
   readonly #members = new Map<Subscriber, GroupSocket>();
   // Sockets of several servers can be members: one publish per server.
@@ -179,12 +181,12 @@ export class GroupSend {
 }
 
 /**
- * What a {@linkcode GroupSend.publish} moved between the topic and the
+ * What a {@linkcode TopicGroup.publish} moved between the topic and the
  * caller's own sends.
  *
  * @example
  * ```ts
- * import type { Moved } from "./group_send.ts";
+ * import type { Moved } from "./topic_group.ts";
  * const none: Moved = { left: [], back: [] };
  * ```
  */
@@ -201,7 +203,7 @@ export interface Moved {
  *
  * @example
  * ```ts
- * import { topicSocket } from "./group_send.ts";
+ * import { topicSocket } from "./topic_group.ts";
  * topicSocket({ sendText() {} }); // undefined: no socket
  * ```
  */

@@ -1,0 +1,140 @@
+/**
+ * What a connection needs from the vars, lists, parameterized lists and
+ * functions its side provides: the provider serves the other side through
+ * these and nothing else, so that one connection knows no server class (the
+ * hub's `LocalVar`, `LocalList`, `ParamList` and functions fit them).
+ *
+ * @module
+ */
+import type * as v from "valibot";
+import type { Subscriber } from "./socket.ts";
+
+/**
+ * A var as a connection serves it: its value sent once, or on every change.
+ *
+ * @example
+ * ```ts
+ * import type { ProvidedVar } from "./provided.ts";
+ * const constant: ProvidedVar = {
+ *   sendTo: async (s) => s.sendText('{"func":"set","type":"var","name":"pi","value":3.14}'),
+ *   subscribe: async (s) => s.sendText('{"func":"set","type":"var","name":"pi","value":3.14}'),
+ *   unsubscribe: async () => {},
+ * };
+ * ```
+ *
+ * @internal
+ */
+export interface ProvidedVar {
+  /** Sends the current value to one subscriber (a `get`). */
+  sendTo(subscriber: Subscriber): Promise<void>;
+  /** Sends the current value and every change after it. */
+  subscribe(subscriber: Subscriber): Promise<void>;
+  /** Stops sending changes. */
+  unsubscribe(subscriber: Subscriber): Promise<void>;
+}
+
+/**
+ * A list as a connection serves it: one view (a page) per subscriber, and
+ * any number of items subscribed on their own.
+ *
+ * @example
+ * ```ts
+ * import type { ProvidedList } from "./provided.ts";
+ * const viewing = (list: ProvidedList, s: { sendText(text: string): void }) => list.hasView(s);
+ * ```
+ *
+ * @internal
+ */
+export interface ProvidedList {
+  /** Opens (or moves) the subscriber's view on a page and keeps it current. */
+  view(subscriber: Subscriber, page?: number, pageSize?: number): Promise<void>;
+  /** Moves the view the subscriber holds to another page (a `get` with a page). */
+  moveView(subscriber: Subscriber, page?: number, pageSize?: number): Promise<void>;
+  /** Whether the subscriber holds a view. */
+  hasView(subscriber: Subscriber): boolean;
+  /** Whether the subscriber holds the item, on its own. */
+  hasItem(subscriber: Subscriber, id: string): boolean;
+  /** Sends one item (a `get` with an id). */
+  sendItem(subscriber: Subscriber, id: string): Promise<void>;
+  /** Sends one item and every change to it. */
+  subscribeItem(subscriber: Subscriber, id: string): Promise<void>;
+  /** Closes the subscriber's view. */
+  unsubscribe(subscriber: Subscriber): Promise<void>;
+  /** Stops sending the item's changes. */
+  unsubscribeItem(subscriber: Subscriber, id: string): Promise<void>;
+  /** The subscriber asks for change markers from now on. */
+  marksChanged(subscriber: Subscriber): void;
+  /** Ends the subscriber's view and item subscriptions: its connection is gone. */
+  drop(subscriber: Subscriber): Promise<void>;
+}
+
+/**
+ * One query of a parameterized list, held by one subscription: `release`
+ * once, when that subscription ends.
+ *
+ * @example
+ * ```ts
+ * import type { ProvidedQuery } from "./provided.ts";
+ * const end = (query: ProvidedQuery) => query.release();
+ * ```
+ */
+export interface ProvidedQuery {
+  /** The query's list, whose frames carry its params. */
+  readonly list: ProvidedList;
+  /** Ends this hold on the query; the last one closes it. */
+  release(): void;
+}
+
+/**
+ * A list whose subscribers each name a query with params.
+ *
+ * @example
+ * ```ts
+ * import type { ProvidedParamList, ProvidedQuery } from "./provided.ts";
+ * const open = (rooms: ProvidedParamList, raw: unknown): ProvidedQuery =>
+ *   rooms.acquire(rooms.parse(raw), undefined);
+ * ```
+ */
+export interface ProvidedParamList {
+  /** Validates params as sent (code 5 when absent, 6 when invalid) and returns them parsed. */
+  parse(raw: unknown): unknown;
+  /** Holds the query of these (parsed) params for a connection's context. */
+  acquire(params: unknown, context: unknown): ProvidedQuery;
+}
+
+/**
+ * What a handler gets besides its arguments: the calling peer and the
+ * application's context of that connection.
+ *
+ * @example
+ * ```ts
+ * import type { CallContext } from "./provided.ts";
+ * const whoCalled = (call: CallContext<{ user: string }>) => call.context.user;
+ * ```
+ */
+export interface CallContext<C = unknown> {
+  /** The peer that called (for example to call back, or to close it). */
+  peer: {
+    readonly context: C;
+    call(name: string, args?: unknown): Promise<unknown>;
+  };
+  /** The connection's context. */
+  context: C;
+}
+
+/**
+ * A function as a connection runs it: the schema its args are checked
+ * against, and the handler.
+ *
+ * @example
+ * ```ts
+ * import type { ProvidedFunction } from "./provided.ts";
+ * const echo: ProvidedFunction = { handler: (args) => args };
+ * ```
+ */
+export interface ProvidedFunction {
+  /** Validates the call's `args` (code 6 when they fail); absent: any args are passed through. */
+  args?: v.GenericSchema<unknown, unknown>;
+  /** Computes the return value. */
+  handler(args: unknown, call: CallContext): unknown;
+}

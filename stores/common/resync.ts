@@ -1,0 +1,61 @@
+/**
+ * The resync of a store whose change feed was cut (a shared store's
+ * listening connection dropped): every list and var told again, never twice
+ * at once.
+ *
+ * @module
+ */
+
+/**
+ * What a store resyncs after its change feed was cut: its lists and its vars.
+ *
+ * @example
+ * ```ts
+ * import type { Resyncable } from "./resync.ts";
+ * const parts: Resyncable = { lists: () => [], vars: { reset: async () => {} }, closed: () => false };
+ * ```
+ */
+export interface Resyncable {
+  /** The list sources open now. */
+  lists: () => Iterable<{ reset(): Promise<void> }>;
+  /** The var store. */
+  vars: { reset(): Promise<void> };
+  /** Whether the store is closed (then nothing is resynced). */
+  closed: () => boolean;
+}
+
+/**
+ * A resync for a store whose change feed may have missed changes: every list
+ * listener gets a reset and every var listener every value again. Asked while
+ * running, it runs once more after; never twice at once. A failure (the server
+ * is down again) is left to the next reconnect, which asks again.
+ *
+ * @example
+ * ```ts
+ * import { serialResync } from "./resync.ts";
+ * const resync = serialResync({ lists: () => [], vars: { reset: async () => {} }, closed: () => false });
+ * await resync();
+ * ```
+ */
+export function serialResync(parts: Resyncable): () => Promise<void> {
+  let resyncing = false;
+  let again = false;
+  return async () => {
+    if (resyncing) return void (again = true);
+    resyncing = true;
+    try {
+      do {
+        again = false;
+        if (parts.closed()) return;
+        try {
+          await Promise.all([...parts.lists()].map((list) => list.reset()));
+          await parts.vars.reset();
+        } catch {
+          // Down again: the next reconnect resyncs again.
+        }
+      } while (again);
+    } finally {
+      resyncing = false;
+    }
+  };
+}
