@@ -5,7 +5,7 @@
 // emits; then one line per folder with line and branch figures.
 //
 //   npm run coverage                      # every tests/*_test.ts
-//   node scripts/coverage.mjs tests/params_test.ts tests/group_send_test.ts
+//   node scripts/coverage.mjs tests/params_test.ts tests/topic_group_test.ts
 //
 // Servers the tests spawn on Deno or Bun are not counted (V8 coverage is Node's).
 import { spawn } from "node:child_process";

@@ -65,7 +65,7 @@ const FOLDERS = {
       "params",
       "var_fanout",
       "list_fanout",
-      "group_send",
+      "topic_group",
       "list_views",
       "hub_types",
       "peer_access",

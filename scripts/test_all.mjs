@@ -35,7 +35,7 @@ const BUN = bin("bun");
 // Under `deno task test` (or Bun) process.execPath is not Node.
 const NODE = process.versions.deno || process.versions.bun ? "node" : process.execPath;
 const ALL = ["check", "node", "deno", "bun"];
-// SOCKSYNC_TEST_FILES=group_send,params runs only the test files whose names contain one of those.
+// SOCKSYNC_TEST_FILES=topic_group,params runs only the test files whose names contain one of those.
 const ONLY_FILES = process.env.SOCKSYNC_TEST_FILES?.split(",").map((s) => s.trim()).filter(Boolean);
 const STEP_TIMEOUT_MS = Number(process.env.SOCKSYNC_STEP_TIMEOUT_MS) ||
   15 * 60_000;

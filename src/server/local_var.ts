@@ -303,6 +303,6 @@ export class LocalVar<T = unknown> implements ProvidedVar {
    * point for tests and monitoring; nothing computes it unless it is read.
    */
   get topicMembers(): number {
-    return this.#group.size;
+    return this.#topic.size;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * GroupSend on its own, over an in-memory implementation of the runtime's
+ * TopicGroup on its own, over an in-memory implementation of the runtime's
  * topics (what Bun's `publish` and `ws`'s pre-framed writes offer): members
  * get each publish once, non-members nothing; a member whose queue passes the
  * runtime's threshold leaves with the frame that found it so, and comes back
@@ -10,8 +10,9 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { GroupSend } from "../src/server/fanout/group_send.ts";
-import { type GroupSocket, OPEN, type Subscriber, type Topics } from "../src/peer/socket.ts";
+import { TopicGroup } from "../src/server/fanout/topic_group.ts";
+import type { GroupSocket, Subscriber, Topics } from "../src/peer/socket.ts";
+import { OPEN } from "../src/protocol/connection.ts";
 
 /** The runtime's topics in memory: a socket's queue grows while it is paused. */
 class MemoryTopics implements Topics {
@@ -74,10 +75,10 @@ function member(topics: MemoryTopics): Subscriber & { socket: MemorySocket } {
 
 const BIG = "x".repeat(150);
 
-describe("GroupSend", () => {
+describe("TopicGroup", () => {
   test("members get each publish once; plain and congested subscribers do not join", () => {
     const topics = new MemoryTopics();
-    const group = new GroupSend();
+    const group = new TopicGroup();
     const [a, b, outsider] = [member(topics), member(topics), member(topics)];
     assert.equal(group.join(a), true);
     assert.equal(group.join(b), true);
@@ -103,7 +104,7 @@ describe("GroupSend", () => {
 
   test("a member that backs up leaves with the frame that found it so; back once drained", () => {
     const topics = new MemoryTopics();
-    const group = new GroupSend();
+    const group = new TopicGroup();
     const [fast, slow] = [member(topics), member(topics)];
     group.join(fast);
     group.join(slow);
@@ -131,7 +132,7 @@ describe("GroupSend", () => {
 
   test("with readmit off nobody comes back on publish; admit takes it once drained", () => {
     const topics = new MemoryTopics();
-    const group = new GroupSend();
+    const group = new TopicGroup();
     const slow = member(topics);
     group.join(slow);
     slow.socket.paused = true;
@@ -147,7 +148,7 @@ describe("GroupSend", () => {
 
   test("a closed socket, or one held back by the slow-consumer rules, does not come back", () => {
     const topics = new MemoryTopics();
-    const group = new GroupSend();
+    const group = new TopicGroup();
     const [closed, held] = [member(topics), member(topics)];
     group.join(closed);
     group.join(held);
@@ -165,7 +166,7 @@ describe("GroupSend", () => {
 
   test("one that unsubscribed while away never comes back", () => {
     const topics = new MemoryTopics();
-    const group = new GroupSend();
+    const group = new TopicGroup();
     const slow = member(topics);
     group.join(slow);
     slow.socket.paused = true;
@@ -179,7 +180,7 @@ describe("GroupSend", () => {
 
   test("a runtime that cannot report backed-up sockets has the queues read every checkEvery", () => {
     const topics = new MemoryTopics({ reports: false, checkEvery: 300 });
-    const group = new GroupSend();
+    const group = new TopicGroup();
     const [fast, slow] = [member(topics), member(topics)];
     group.join(fast);
     group.join(slow);
@@ -201,7 +202,7 @@ describe("GroupSend", () => {
   test("members on two servers: one publish on each", () => {
     const one = new MemoryTopics();
     const two = new MemoryTopics();
-    const group = new GroupSend();
+    const group = new TopicGroup();
     const members = [member(one), member(one), member(two)];
     for (const m of members) group.join(m);
     group.publish("a");
