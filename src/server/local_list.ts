@@ -232,6 +232,17 @@ export class LocalList<T = unknown> implements ProvidedList {
     return this.#windows.has(subscriber);
   }
 
+  /**
+   * How many view subscribers the runtime's topics reach now (see
+   * `LocalVar.topicMembers`): an inspection point for tests and monitoring,
+   * counted only when read.
+   */
+  get topicMembers(): number {
+    let members = 0;
+    for (const window of this.#windows.all) members += window.topic?.size ?? 0;
+    return members;
+  }
+
   /** Whether this subscriber watches this item. */
   hasItem(subscriber: Subscriber, id: string): boolean {
     return this.#items.has(subscriber, id);
