@@ -24,7 +24,13 @@ export {
   type HubParamListOptions,
   type TypedListOptions,
 } from "./src/server/hub.ts";
-export { ParamList, type ParamListOptions, type QueryHandle } from "./src/server/param_list.ts";
+export {
+  ParamList,
+  type ParamListOptions,
+  type QueryHandle,
+  type ViewListener,
+} from "./src/server/param_list.ts";
+export { Presence, type PresenceOptions } from "./src/server/presence.ts";
 export type { LocalFunction } from "./src/server/local_function.ts";
 export type { CallContext } from "./src/peer/provided.ts";
 export { type ListOptions, LocalList } from "./src/server/local_list.ts";
@@ -85,6 +91,7 @@ export type {
   ListListener,
   ListPage,
   ListSource,
+  PresenceStore,
   Store,
   VarListener,
   VarStore,

@@ -13,6 +13,8 @@ import { LocalList } from "./local_list.ts";
 import { type Params, paramsKey, parseParams } from "../protocol/params.ts";
 import type { ListSource } from "../store.ts";
 import type { ProvidedParamList } from "../peer/provided.ts";
+import type { Subscriber } from "../peer/socket.ts";
+import { Listeners } from "../listeners.ts";
 
 /**
  * How to declare a parameterized list.
@@ -56,6 +58,17 @@ export interface ParamListOptions<P, T, C> {
   /** Told about failures with no caller to tell. */
   onError?: (error: unknown) => void;
 }
+
+/**
+ * Told when a subscriber's view of one query opens (`open: true`) or ends.
+ *
+ * @example
+ * ```ts
+ * import type { ViewListener } from "./param_list.ts";
+ * const log: ViewListener<{ room: string }> = (_s, params, open) => console.log(params.room, open);
+ * ```
+ */
+export type ViewListener<P> = (subscriber: Subscriber, params: P, open: boolean) => void;
 
 /**
  * One query of a {@linkcode ParamList}, held by a subscription: `release`
@@ -105,6 +118,7 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   readonly #options: ParamListOptions<P, T, unknown>;
   readonly #queries = new Map<string, Query>();
   readonly #onError: (error: unknown) => void;
+  readonly #views = new Listeners<[Subscriber, P, boolean]>();
 
   /**
    * @param name the list's name on the wire
@@ -169,6 +183,22 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
     };
   }
 
+  /**
+   * Calls `listener` whenever a subscriber's view of a query opens or ends
+   * (see {@linkcode ViewListener}); returns the remover.
+   */
+  onView(listener: ViewListener<P>): () => void {
+    return this.#views.add(listener);
+  }
+
+  /**
+   * Resolves once the open query of these params (if any) has sent every
+   * change it heard so far.
+   */
+  settled(params: P, context?: unknown): Promise<void> {
+    return this.#queries.get(this.#keyOf(params, context))?.list.settled() ?? Promise.resolve();
+  }
+
   /** Closes every query. */
   close(): void {
     for (const query of this.#queries.values()) {
@@ -199,6 +229,7 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
         maxPageSize: this.maxPageSize,
         onError: this.#onError,
         params: params as Params,
+        onView: (subscriber, open) => this.#views.emit(subscriber, params, open),
       });
       return { list, source, holds: 0 };
     } catch (error) {
