@@ -15,7 +15,7 @@ import { Hub } from "../mod.ts";
 import { MemoryListSource, MemoryPresenceStore } from "../stores/memory/mod.ts";
 import { random } from "../src/testing/kit.ts";
 import { PageMirror } from "./helpers/page_mirror.ts";
-import { type Frame, RawSocket } from "./helpers/raw_socket.ts";
+import type { Frame, RawSocket } from "./helpers/raw_socket.ts";
 import { withServedHub } from "./helpers/serve_hub.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -139,9 +139,9 @@ test("presence views equal a fresh read after random joins, leaves and updates",
         if (!s.viewing && !s.explicit) s.state = { name: "anon", typing: false };
         s[how] = true;
       };
-      const ops: (() => Promise<void>)[] = [
+      const ops: (() => Promise<void> | void)[] = [
         // View messages of a room: joins it.
-        async () => {
+        () => {
           const conn = pick(conns);
           const room = pick(ROOMS);
           conn.socket.send({
@@ -154,7 +154,7 @@ test("presence views equal a fresh read after random joins, leaves and updates",
           arrive(conn, room, "viewing");
         },
         // Move that view: nothing changes.
-        async () => {
+        () => {
           const conn = pick(conns);
           const room = pick([...conn.rooms].filter(([, s]) => s.viewing).map(([r]) => r));
           if (!room) return;
@@ -166,7 +166,7 @@ test("presence views equal a fresh read after random joins, leaves and updates",
             page: Math.floor(rand() * 3),
           });
         },
-        async () => {
+        () => {
           const conn = pick(conns);
           const room = pick(ROOMS);
           conn.socket.send({
@@ -213,7 +213,7 @@ test("presence views equal a fresh read after random joins, leaves and updates",
           conns[at] = { socket: await open(), rooms: new Map() };
         },
         // A watcher moves its page (or its page size).
-        async () => {
+        () => {
           const watcher = pick(watchers);
           watcher.asked = Math.floor(rand() * 4);
           watcher.size = 1 + Math.floor(rand() * 4);
