@@ -113,7 +113,6 @@ async function acrossInstances(t: TestContext, store: string, kind: string) {
     t.diagnostic(
       `${kind}: graceful leave seen on the same instance in ${same} ms, on all in ${others} ms`,
     );
-    console.log(`${kind}: graceful leave: same instance ${same} ms, other instances ${others} ms`);
 
     // A client whose socket closes comes back on another instance: listed once.
     await bob.close();
@@ -132,7 +131,6 @@ async function acrossInstances(t: TestContext, store: string, kind: string) {
     );
     const killed = Math.round(performance.now() - killedAt);
     t.diagnostic(`${kind}: a killed instance's members gone in ${killed} ms`);
-    console.log(`${kind}: killed instance's members gone after ${killed} ms`);
     for (const w of live) {
       assert.equal(new Set(w.mirror.items.map((i) => i.id)).size, w.mirror.items.length);
     }
