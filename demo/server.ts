@@ -43,7 +43,7 @@ const chat = await openChat(config.store).catch((error) =>
 const hub = createDemoHub(store, { chat });
 const page = await buildPage();
 const app = createDemoApp({ hub, store, runtime: detectRuntime(), page });
-// The same demo written with socksync/vue and socksync/react, on the same
+// The same demo written with socksync/vue, socksync/react and socksync/svelte, on the same
 // origin (so the WebSocket's same-origin check lets them in).
 const bindingPages = await buildBindingPages();
 for (const [kind, built] of Object.entries(bindingPages) as [string, BindingPage][]) {

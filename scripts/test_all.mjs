@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every check and every test of the repository, in order:
 //   check  deno fmt --check, deno lint, deno check, deno check --doc (JSDoc examples),
-//          deno publish --dry-run
+//          deno publish --dry-run, deno doc --lint over the entry points (scripts/doc_lint.mjs)
 //   node   node --import tsx --test tests/*_test.ts
 //   deno   deno test -A tests/
 //   bun    bun test tests/
@@ -178,10 +178,12 @@ for (const step of steps) {
       ["check --doc", ["check", "--doc", "mod.ts", "src/", "stores/"]],
       // JSR publishes the same sources: no slow types, every export resolvable.
       ["publish", ["publish", "--dry-run", "--allow-dirty"]],
+      // Every public symbol of every entry point has JSDoc (deno doc --lint).
+      ["doc --lint", [join(root, "scripts", "doc_lint.mjs")], NODE],
     ];
     const failedChecks = [];
-    for (const [name, args] of checks) {
-      const r = await run(`deno ${name}`, DENO, args);
+    for (const [name, args, cmd = DENO] of checks) {
+      const r = await run(cmd === DENO ? `deno ${name}` : name, cmd, args);
       if (!r.ok) failedChecks.push(name);
     }
     const ok = failedChecks.length === 0;
@@ -191,7 +193,9 @@ for (const step of steps) {
       ok,
       passed: checks.length - failedChecks.length,
       failed: failedChecks.length,
-      note: ok ? "fmt, lint, check, check --doc, publish" : `failed: ${failedChecks.join(", ")}`,
+      note: ok
+        ? "fmt, lint, check, check --doc, publish, doc --lint"
+        : `failed: ${failedChecks.join(", ")}`,
     });
     continue;
   }

@@ -1,38 +1,30 @@
 /**
  * `socksync/vue` at unit level: components mounted with Vue's own custom
  * renderer into a DOM-less node tree (tests/helpers/tiny_dom.ts), reading
- * the demo hub through a real client over a real socket: values, pages,
- * items and calls follow the server, an optimistic row shows before the
- * reply and goes on a refusal, and every subscription ends on unmount. Runs
- * under Node, Deno and Bun.
+ * the demo hub through a real client over a real socket. The cases every
+ * binding passes are in tests/helpers/binding_cases.ts; here, what only Vue
+ * has (reactive page sizes and ids) and the composables' types. Runs under
+ * Node, Deno and Bun.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type Component, createRenderer, defineComponent, h, ref } from "vue";
-import { Client } from "../src/client/client.ts";
-import {
-  createHooks,
-  type ListHandle,
-  socksync,
-  useCall,
-  useItem,
-  useList,
-  useVar,
-} from "../src/ui/vue/mod.ts";
+import { createRenderer, defineComponent, h, ref, type VNode } from "vue";
+import type { Client } from "../src/client/client.ts";
+import { createHooks, socksync, useCall, useItem, useList, useVar } from "../src/ui/vue/mod.ts";
 import type { DemoApi } from "../demo/app.ts";
-import { type CountingClient, withDemoClient } from "./helpers/binding_fixture.ts";
+import type { CountingClient } from "./helpers/binding_fixture.ts";
+import {
+  type Binding,
+  bindingCases,
+  ended,
+  seen,
+  type Setup,
+  type Todo,
+  until,
+  type View,
+  withClient,
+} from "./helpers/binding_cases.ts";
 import { createDocument, type TinyNode } from "./helpers/tiny_dom.ts";
-import { waitUntil } from "./helpers/wait.ts";
-
-interface Todo {
-  text: string;
-  done: boolean;
-}
-
-const skip = "item" in Client.prototype
-  ? false
-  : "the client has no snapshot mirrors yet (client.item, getSnapshot): nothing to bind";
-if (skip) console.log(`bindings_vue_test: skipped: ${skip}`);
 
 const doc = createDocument();
 const renderer = createRenderer<TinyNode, TinyNode>({
@@ -52,74 +44,46 @@ const renderer = createRenderer<TinyNode, TinyNode>({
   },
 });
 
-/** Mounts `root` with the client installed by the plugin (none without `client`). */
-function mount(client: CountingClient | undefined, root: Component) {
+function vnode(view: View): VNode {
+  const props = { key: view.key, "data-testid": view.testid };
+  return h(view.tag, props, view.children ? view.children.map(vnode) : view.text);
+}
+
+/** Mounts `setup` with the client installed by the plugin (none without `client`). */
+function mount(client: CountingClient | undefined, setup: Setup) {
   const container = doc.createElement("div");
-  const app = renderer.createApp(root);
+  const app = renderer.createApp(defineComponent(() => {
+    const render = setup();
+    return () => vnode(render());
+  }));
   if (client) app.use(socksync(client));
   app.mount(container);
   return { container, unmount: () => app.unmount() };
 }
 
-const seen = (container: TinyNode, testid: string) => container.texts(testid);
-const until = (what: string, check: () => boolean) => waitUntil(check, { what });
+const vue: Binding = {
+  name: "vue",
+  installer: "plugin",
+  hooks: { useVar, useList, useItem, useCall },
+  typed: (client) => client ? createHooks(client) : createHooks<DemoApi>(),
+  mount,
+  endsWithinUnmount: true,
+};
 
-test("vue: typed useVar, useList and useCall follow the server; unmount ends them", {
-  skip,
-}, async () => {
-  await withDemoClient(async (client) => {
-    // Typed from the API, reading the client the plugin installed.
-    const { useCall, useList, useVar } = createHooks<DemoApi>();
-    let todos: ListHandle<Todo> | undefined;
-    let add: ((args: { text: string }) => Promise<{ id: string }>) | undefined;
-    const App = defineComponent(() => {
-      const counter = useVar("counter");
-      const list = useList("todos", { pageSize: 3 });
-      todos = list;
-      add = useCall("add_todo");
-      return () =>
-        h("div", [
-          h("output", { "data-testid": "counter" }, String(counter.value ?? "–")),
-          h("span", { "data-testid": "total" }, String(list.total)),
-          h("span", { "data-testid": "page" }, `${list.page + 1}/${list.pageCount}`),
-          h(
-            "ul",
-            list.items.map((item) =>
-              h("li", { key: item.id, "data-testid": "todo" }, item.value.text)
-            ),
-          ),
-        ]);
-    });
-    const { container, unmount } = mount(client, App);
-    try {
-      await until("counter 0", () => seen(container, "counter")[0] === "0");
-      await client.call("increment");
-      await until("counter 1", () => seen(container, "counter")[0] === "1");
+bindingCases(vue);
 
-      for (const text of ["a", "b", "c", "d"]) await add!({ text });
-      await until("newest three on page 1", () => seen(container, "todo").join() === "d,c,b");
-      assert.deepEqual(seen(container, "total"), ["4"]);
-      assert.deepEqual(seen(container, "page"), ["1/2"]);
-      todos!.setPage(1);
-      await until("page 2 of 2", () => seen(container, "page")[0] === "2/2");
-      await until("page 2 holds a", () => seen(container, "todo").join() === "a");
-      assert.ok(client.open > 0, "nothing subscribed while mounted");
-    } finally {
-      unmount();
-    }
-    assert.equal(client.open, 0, "subscriptions left open after unmount");
-  });
-});
-
-test("vue: a reactive page size moves the view", { skip }, async () => {
-  await withDemoClient(async (client) => {
+test("vue: a reactive page size moves the view", async () => {
+  await withClient(vue, async (client) => {
     for (const text of ["a", "b", "c"]) await client.call("add_todo", { text });
     const size = ref(1);
-    const App = defineComponent(() => {
+    const { container, unmount } = mount(client, () => {
       const list = useList<Todo>("todos", { pageSize: size });
-      return () => h("p", { "data-testid": "texts" }, list.items.map((i) => i.value.text).join());
+      return () => ({
+        tag: "p",
+        testid: "texts",
+        text: list.items.map((i) => i.value.text).join(),
+      });
     });
-    const { container, unmount } = mount(client, App);
     try {
       await until("one per page", () => seen(container, "texts")[0] === "c");
       size.value = 3;
@@ -128,132 +92,33 @@ test("vue: a reactive page size moves the view", { skip }, async () => {
     } finally {
       unmount();
     }
-    assert.equal(client.open, 0);
+    await ended(vue, client, "subscriptions left open after unmount");
   });
 });
 
-test(
-  "vue: untyped useItem, useVar and useCall (hand-written types) follow the server",
-  { skip },
-  async () => {
-    await withDemoClient(async (client) => {
-      const { id } = await client.call("add_todo", { text: "milk" }) as { id: string };
-      const Item = defineComponent(() => {
-        const todo = useItem<Todo>("todos", id);
-        const counter = useVar<number>("counter");
-        toggle = useCall<{ id: string }, boolean>("toggle_todo");
-        return () => [
-          h(
-            "p",
-            { "data-testid": "item" },
-            !todo.ready ? "…" : todo.exists ? `${todo.value!.text}:${todo.value!.done}` : "gone",
-          ),
-          h("output", { "data-testid": "counter" }, String(counter.value ?? "–")),
-        ];
-      });
-      let toggle: ((args?: { id: string }) => Promise<boolean>) | undefined;
-      const { container, unmount } = mount(client, Item);
-      try {
-        await until("the item", () => seen(container, "item")[0] === "milk:false");
-        await until("the counter", () => seen(container, "counter")[0] === "0");
-        assert.equal(await toggle!({ id }), true);
-        await until("the item done", () => seen(container, "item")[0] === "milk:true");
-        await client.call("delete_todo", { id });
-        await until("the item gone", () => seen(container, "item")[0] === "gone");
-      } finally {
-        unmount();
-      }
-      assert.equal(client.open, 0, "the item mirror left open after unmount");
+test("vue: a reactive id closes the old item mirror and follows the new one", async () => {
+  await withClient(vue, async (client) => {
+    const first = await client.call("add_todo", { text: "first" }) as { id: string };
+    const second = await client.call("add_todo", { text: "second" }) as { id: string };
+    const id = ref(first.id);
+    const { container, unmount } = mount(client, () => {
+      const todo = useItem<Todo>("todos", id);
+      return () => ({ tag: "p", testid: "item", text: todo.value?.text ?? "…" });
     });
-  },
-);
-
-test("vue: an optimistic row renders before the reply and goes on a refusal", {
-  skip,
-}, async () => {
-  await withDemoClient(async (client) => {
-    const renders: string[] = [];
-    const App = defineComponent(() => {
-      const list = useList<Todo>("todos", { pageSize: 5 });
-      return () => {
-        const texts = list.items.map((item) => item.value.text).join();
-        if (list.ready) renders.push(texts);
-        return h("p", { "data-testid": "texts" }, texts);
-      };
-    });
-    const { container, unmount } = mount(client, App);
     try {
-      await until("the first page", () => renders.length > 0);
-      const refused = client.call("delete_todo", { id: "nope" }, {
-        optimistic: (change: { insert(list: string, item: { value: Todo }): string }) =>
-          void change.insert("todos", { value: { text: "ghost", done: false } }),
-      });
-      await assert.rejects(refused);
-      await until("the ghost gone", () => seen(container, "texts")[0] === "");
-      assert.ok(
-        renders.includes("ghost"),
-        `the optimistic row never rendered: ${JSON.stringify(renders)}`,
-      );
+      await until("the first item", () => seen(container, "item")[0] === "first");
+      id.value = second.id;
+      await until("the second item", () => seen(container, "item")[0] === "second");
+      assert.equal(client.open, 2, "one item mirror and its subscription");
     } finally {
       unmount();
     }
+    await ended(vue, client, "subscriptions left open after unmount");
   });
 });
 
-test(
-  "vue: a reactive id closes the old item mirror and follows the new one",
-  { skip },
-  async () => {
-    await withDemoClient(async (client) => {
-      const first = await client.call("add_todo", { text: "first" }) as { id: string };
-      const second = await client.call("add_todo", { text: "second" }) as { id: string };
-      const id = ref(first.id);
-      const Item = defineComponent(() => {
-        const todo = useItem<Todo>("todos", id);
-        return () => h("p", { "data-testid": "item" }, todo.value?.text ?? "…");
-      });
-      const { container, unmount } = mount(client, Item);
-      try {
-        await until("the first item", () => seen(container, "item")[0] === "first");
-        id.value = second.id;
-        await until("the second item", () => seen(container, "item")[0] === "second");
-        assert.equal(client.open, 2, "one item mirror and its subscription");
-      } finally {
-        unmount();
-      }
-      assert.equal(client.open, 0);
-    });
-  },
-);
-
-test("vue: createHooks(client) reads the client it was given, with no plugin", {
-  skip,
-}, async () => {
-  await withDemoClient(async ({ client: untyped }) => {
-    // The client as `connect<DemoApi>` would have made it: the hooks take its types.
-    const client = untyped as unknown as Client<DemoApi>;
-    const { useCall, useItem, useVar } = createHooks(client);
-    const { id } = await client.call("add_todo", { text: "milk" });
-    let toggle: ((args: { id: string }) => Promise<boolean>) | undefined;
-    const App = defineComponent(() => {
-      const counter = useVar("counter");
-      const todo = useItem("todos", id);
-      toggle = useCall("toggle_todo");
-      return () =>
-        h("p", { "data-testid": "state" }, `${counter.value}:${todo.value?.done ?? "…"}`);
-    });
-    const { container, unmount } = mount(undefined, App);
-    try {
-      await until("counter and item", () => seen(container, "state")[0] === "0:false");
-      assert.equal(await toggle!({ id }), true);
-      await client.call("increment", { by: 2 });
-      await until("both changed", () => seen(container, "state")[0] === "2:true");
-    } finally {
-      unmount();
-    }
-    assert.equal(typeof typeMistakes, "function");
-  });
-});
+// Read only by `deno check`.
+void typeMistakes;
 
 // Never called: these lines are only type-checked (`deno check` over tests/
 // fails if a `@ts-expect-error` line compiles).

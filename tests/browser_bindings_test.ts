@@ -15,7 +15,6 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { Client } from "../src/client/client.ts";
 import { detectRuntime } from "../src/serve/serve.ts";
 import { ROOT, type SpawnedServer, spawnServer } from "./helpers/spawn_server.ts";
 import { waitUntil } from "./helpers/wait.ts";
@@ -24,9 +23,6 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const runtime = detectRuntime();
 
 function skipReason(): string | undefined {
-  if (!("item" in Client.prototype)) {
-    return "the client has no snapshot mirrors yet (client.item, getSnapshot): the pages cannot bind";
-  }
   if (runtime !== "node") {
     return `browser test runs under Node only (playwright-core drives Chromium from Node; this is ${runtime})`;
   }

@@ -54,6 +54,7 @@ export type {
 export { ListView } from "./list_view.ts";
 export { ItemMirror } from "./item_mirror.ts";
 
+/** @internal */
 type Mirror = ClientMirror;
 
 /**
@@ -88,6 +89,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   #closed = false;
 
   /**
+   * A client of the server at `url`; `connect()` makes one and opens it.
+   *
    * @param url the server's WebSocket URL
    * @param options see {@linkcode ClientOptions}
    */
@@ -125,6 +128,7 @@ export class Client<A extends ApiShape = UntypedApi> {
    * give the value type, and a schema that checks incoming values.
    */
   var<T = unknown>(name: AnyName<A>, schema?: v.GenericSchema<unknown, T>): VarMirror<T>;
+  /** The mirror of a var a typed client declared, with its value type. */
   var<N extends VarName<A>>(name: N): VarMirror<A["vars"][N]>;
   // deno-lint-ignore no-explicit-any
   var(name: string, schema?: v.GenericSchema): VarMirror<any> {
@@ -143,6 +147,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     name: AnyName<A>,
     options?: ListOpenOptions<A["lists"][string]["params"]>,
   ): ListView<T>;
+  /** A view of a list a typed client declared, with its item and params types. */
   list<N extends ListName<A>>(name: N, ...options: ListRest<A, N>): ListView<ItemOf<A, N>>;
   // deno-lint-ignore no-explicit-any
   list(name: string, options: ListViewOptions = {}): ListView<any> {
@@ -162,6 +167,7 @@ export class Client<A extends ApiShape = UntypedApi> {
    * and id give the same mirror, until every opener closed it.
    */
   item<T = unknown>(list: AnyName<A>, id: string): ItemMirror<T>;
+  /** The mirror of one item of a list a typed client declared, with its item type. */
   item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
   // deno-lint-ignore no-explicit-any
   item(list: string, id: string): ItemMirror<any> {
@@ -198,6 +204,7 @@ export class Client<A extends ApiShape = UntypedApi> {
    * ```
    */
   call<R = unknown>(name: AnyName<A>, args?: unknown, options?: ClientCallOptions<A>): Promise<R>;
+  /** Calls a function a typed client declared, with its args and result types. */
   call<N extends FunctionName<A>>(name: N, ...rest: CallRest<A, N>): Promise<ResultOf<A, N>>;
   async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
     const drop = options.optimistic

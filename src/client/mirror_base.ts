@@ -35,6 +35,8 @@ export type Overlay<S> = (snapshot: S) => S;
  * const off = counter.subscribe((snapshot) => console.log(snapshot.value));
  * off();
  * ```
+ *
+ * @internal
  */
 export abstract class MirrorBase<S extends object> {
   /** The group's name on the wire. */

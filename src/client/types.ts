@@ -44,12 +44,16 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   // Handler properties rather than addEventListener: every implementation has
   // them with compatible types. Their events differ, hence `any`.
+  /** Called when the socket opened. */
   // deno-lint-ignore no-explicit-any
   onopen: ((event: any) => void) | null;
+  /** Called when a frame arrived. */
   // deno-lint-ignore no-explicit-any
   onmessage: ((event: any) => void) | null;
+  /** Called when the socket closed. */
   // deno-lint-ignore no-explicit-any
   onclose: ((event: any) => void) | null;
+  /** Called when the socket failed. */
   // deno-lint-ignore no-explicit-any
   onerror: ((event: any) => void) | null;
 }
@@ -184,6 +188,8 @@ export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends Call
  * type Api = { vars: {}; lists: { chat: { item: string; params: { room: string } } }; functions: {} };
  * const rest: ListRest<Api, "chat"> = [{ params: { room: "general" } }];
  * ```
+ *
+ * @internal
  */
 export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined extends ParamsOf<A, N>
   ? [options?: ListOpenOptions<ParamsOf<A, N>>]
@@ -199,6 +205,8 @@ export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined exte
  * type Api = { vars: {}; lists: {}; functions: { add: { args: { text: string }; result: null } } };
  * const rest: CallRest<Api, "add"> = [{ text: "milk" }, { timeout: 1_000 }];
  * ```
+ *
+ * @internal
  */
 export type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined extends ArgsOf<A, N>
   ? [args?: ArgsOf<A, N>, options?: ClientCallOptions<A>]

@@ -21,6 +21,8 @@ import type { Subscriber } from "./socket.ts";
  * import type { Conflating } from "./backpressure.ts";
  * const never: Conflating = { congested: false, sendText() {}, defer() {} };
  * ```
+ *
+ * @internal
  */
 export interface Conflating extends Subscriber {
   /** Whether pushes should be deferred instead of sent. */

@@ -38,6 +38,8 @@ export const REPORT: unique symbol = Symbol("socksync.report");
  *   [REPORT]() {},
  * };
  * ```
+ *
+ * @internal
  */
 export interface PeerHost {
   /** The connection. */

@@ -69,6 +69,7 @@ export interface PeerOptions<C> {
   limits?: Partial<Limits>;
 }
 
+/** @internal */
 type Mirror = ConsumerMirror;
 // The peer's own type is left out of its private field, so that `Peer<C>` stays a `Peer<unknown>`.
 // deno-lint-ignore no-explicit-any
@@ -80,7 +81,8 @@ type DetachListener = (peer: any) => void;
  *
  * @example
  * ```ts
- * import { Peer, VarMirror } from "../../mod.ts";
+ * import { VarMirror } from "../../mod.ts";
+ * import { Peer } from "./mod.ts";
  * const ws = new WebSocket("ws://127.0.0.1:8080/ws/socksync");
  * const peer = new Peer({ socket: ws });
  * ws.onmessage = (event) => peer.receive(event.data);
@@ -110,7 +112,11 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #closing = false;
   #detached = false;
 
-  /** @param options the socket, the groups this side provides, the context and the limits */
+  /**
+   * One end of a connection over `options.socket`.
+   *
+   * @param options the socket, the groups this side provides, the context and the limits
+   */
   constructor(options: PeerOptions<C>) {
     this.socket = options.socket;
     this.context = options.context as C;

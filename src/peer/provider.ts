@@ -60,6 +60,8 @@ export interface AccessRequest {
  * import type { Provided } from "./provider.ts";
  * const empty: Provided = { vars: new Map(), lists: new Map(), functions: new Map() };
  * ```
+ *
+ * @internal
  */
 export interface Provided {
   /** Vars by name. */

@@ -128,7 +128,11 @@ export type HubParamListOptions<P extends v.GenericSchema, T, C> =
   & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError">
   & { params: P };
 
-/** `unknown` when a source of `U` may back a list of `T`, else `never`. */
+/**
+ * `unknown` when a source of `U` may back a list of `T`, else `never`.
+ *
+ * @internal
+ */
 type SourceFits<U, T> = unknown extends U ? unknown
   : [U] extends [T] ? [T] extends [U] ? unknown : never
   : never;
@@ -173,7 +177,11 @@ export class Hub<C = unknown> implements Registry {
   #varFeedRuns = 0;
   #closed = false;
 
-  /** @param options var store, call timeout, limits, authorization and error hook */
+  /**
+   * A hub with nothing provided yet.
+   *
+   * @param options var store, call timeout, limits, authorization and error hook
+   */
   constructor(options: HubOptions<C> = {}) {
     this.#options = options;
     this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));

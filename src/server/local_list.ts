@@ -86,6 +86,8 @@ export class LocalList<T = unknown> implements ProvidedList {
   #updates: Promise<unknown> = Promise.resolve();
 
   /**
+   * The list `name` over its source.
+   *
    * @param name the list's name on the wire
    * @param options source, schema and page size limit
    */

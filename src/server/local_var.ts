@@ -40,6 +40,8 @@ export interface VarOptions<T> {
  * import type { VarFeedHold } from "./local_var.ts";
  * const hold: VarFeedHold = { run: 1, release: () => {} };
  * ```
+ *
+ * @internal
  */
 export interface VarFeedHold {
   /** Which run of the feed this hold is in: a new number each time the feed starts again. */
@@ -81,6 +83,8 @@ export class LocalVar<T = unknown> implements ProvidedVar {
   #freshIn = -1;
 
   /**
+   * The var `name`, kept in `store`.
+   *
    * @param name the var's name on the wire
    * @param options schema and initial value
    * @param store where the value persists; memory only when absent

@@ -109,6 +109,8 @@ interface Query {
  * const handle = rooms.acquire(params, undefined);
  * handle.release();
  * ```
+ *
+ * @internal
  */
 export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   /** The list's name on the wire. */

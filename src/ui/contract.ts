@@ -22,6 +22,8 @@ import type { SockSyncError } from "../errors.ts";
  *   return source.subscribe((snapshot) => console.log(snapshot));
  * }
  * ```
+ *
+ * @internal
  */
 export interface SnapshotSource<S> {
   /** The current snapshot; the same object until something changes. */

@@ -42,6 +42,8 @@ import { listStatements, type PgListContext, type PgListMessage } from "./list_s
 import { type PgVarMessage, PostgresVarStore } from "./var.ts";
 import { serialResync } from "../common/resync.ts";
 import { LeasedPresence, type LeaseOptions } from "../common/leased_presence.ts";
+
+export type { LeaseOptions } from "../common/leased_presence.ts";
 import { PostgresLeases, presenceStatements } from "./presence.ts";
 
 /**

@@ -25,6 +25,8 @@
 import type { Redis, RedisOptions } from "ioredis";
 import type { ListSource, PresenceStore, Store } from "../../src/store.ts";
 import { LeasedPresence, type LeaseOptions } from "../common/leased_presence.ts";
+
+export type { LeaseOptions } from "../common/leased_presence.ts";
 import { RedisLeases } from "./presence.ts";
 import { Connection } from "./connection.ts";
 import { RedisListSource } from "./list.ts";

@@ -37,13 +37,6 @@ function counted<S>(mirror: SnapshotSource<S>, count: (n: number) => void): Snap
   return { getSnapshot: () => mirror.getSnapshot(), subscribe };
 }
 
-/** Whether the client has the snapshot API the bindings read. */
-export function hasSnapshots(client: Client): boolean {
-  const mirror = client.var("counter") as unknown as Partial<SnapshotSource<unknown>>;
-  return typeof mirror.getSnapshot === "function" &&
-    typeof (client as unknown as { item?: unknown }).item === "function";
-}
-
 /**
  * Serves the demo hub, connects a client and runs `fn`; closes everything after.
  */

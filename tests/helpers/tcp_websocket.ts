@@ -31,7 +31,7 @@ export class TcpWebSocket {
   /** Whether the TCP connection ended (FIN) or was reset. */
   readonly ended: Promise<"end" | "reset">;
   #pending: Buffer = Buffer.alloc(0);
-  #wake: (() => void) | undefined;
+  readonly #listeners = new Set<() => void>();
   #reset = false;
 
   private constructor(socket: Socket) {
@@ -40,7 +40,7 @@ export class TcpWebSocket {
     this.ended = new Promise((resolve) => {
       socket.on("close", () => {
         resolve(this.#reset ? "reset" : "end");
-        this.#wake?.();
+        for (const listener of this.#listeners) listener();
       });
     });
   }
@@ -163,8 +163,17 @@ export class TcpWebSocket {
       } else if (opcode === 0x9) this.write(0xa, Buffer.from(payload));
     }
     this.#pending = Buffer.from(buffer);
-    this.#wake?.();
+    for (const listener of this.#listeners) listener();
   }
+
+  /**
+   * Calls `listener` after every chunk read and on close (a `waitUntil` wake);
+   * returns the stop.
+   */
+  readonly onData = (listener: () => void): () => void => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
 
   /** Waits (bounded) until `done()` holds, re-checking after every chunk read. */
   async until(done: () => boolean, timeout: number, what: string): Promise<void> {
@@ -172,14 +181,15 @@ export class TcpWebSocket {
     while (!done()) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+      let stop = () => {};
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 50));
-        this.#wake = () => {
+        stop = this.onData(() => {
           clearTimeout(timer);
           resolve();
-        };
+        });
       });
-      this.#wake = undefined;
+      stop();
     }
   }
 
