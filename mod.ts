@@ -62,13 +62,17 @@ export type {
 } from "./src/server/api_of.ts";
 export type { OptimisticChange } from "./src/client/optimistic.ts";
 export type { AccessRequest } from "./src/peer/peer.ts";
-export { DEFAULT_LIMITS, type Limits } from "./src/peer/limits.ts";
+export { CLIENT_LIMITS, DEFAULT_LIMITS, type Limits } from "./src/peer/limits.ts";
+export type { CallMemoryOptions } from "./src/server/call_memory.ts";
 export {
   Client,
   type ClientCallOptions,
   type ClientErrorInfo,
   type ClientOptions,
   connect,
+  type ConnectionState,
+  type ConnectionStateSource,
+  type ConnectionStatus,
   type DisconnectInfo,
   type ListOpenOptions,
   ListView,
@@ -77,6 +81,7 @@ export {
 } from "./src/client/client.ts";
 export type { BackoffOptions } from "./src/client/backoff.ts";
 export type {
+  CallStore,
   ListChange,
   ListItem,
   ListListener,

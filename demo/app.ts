@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { type ApiOf, ErrorCode, Hub, SockSyncError } from "../mod.ts";
+import { type ApiOf, ErrorCode, Hub, type Limits, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
 import { addPresence } from "./chat_presence.ts";
@@ -56,6 +56,8 @@ const ItemId = v.object({ id: v.string() });
 export interface DemoHubOptions {
   /** The chat's `messages` table (see `chat.ts`); without it, no chat. */
   chat?: ChatTable;
+  /** The hub's limits (default: the hub's defaults). */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -74,7 +76,12 @@ export interface DemoHubOptions {
  * ```
  */
 export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
-  const hub = new Hub({ vars: store.vars });
+  // A store shared by instances (Redis, PostgreSQL) also remembers call answers for all of them.
+  const hub = new Hub({
+    vars: store.vars,
+    callMemory: { store: store.calls },
+    limits: options.limits,
+  });
   declareDemo(hub, store);
   if (options.chat) {
     addChat(hub, options.chat);

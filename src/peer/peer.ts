@@ -19,12 +19,19 @@ import type { SocketLike } from "./socket.ts";
 import { OPEN } from "../protocol/connection.ts";
 import { FrameGuard } from "./frame_guard.ts";
 import { type PeerHost, REPORT } from "./host.ts";
-import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
+import {
+  type CallOptions,
+  ConnectionClosed,
+  Consumer,
+  type ErrorAbout,
+  type PeerCallOptions,
+} from "./consumer.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import { type AccessRequest, type Provided, Provider } from "./provider.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
 
-export type { AccessRequest, CallOptions, ErrorAbout };
+export type { AccessRequest, CallOptions, ErrorAbout, PeerCallOptions };
+export { ConnectionClosed };
 
 /**
  * The groups a side provides, as a peer looks them up by name, and who may
@@ -110,6 +117,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #onDetach2: DetachListener | undefined;
   #detachListeners: Set<DetachListener> | undefined;
   #closing = false;
+  #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
 
   /**
@@ -143,6 +151,14 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     return this.#detached;
   }
 
+  /**
+   * The code and reason of the close this side started ({@linkcode Peer.close}:
+   * a limit, or 4000 when the heartbeat found the connection dead), if any.
+   */
+  get closedWith(): { code: number; reason: string } | undefined {
+    return this.#closedWith;
+  }
+
   /** Whether the socket is congested: changes are conflated until it drains. */
   get congested(): boolean {
     return this.#outbox.congested;
@@ -169,6 +185,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   close(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#closedWith = { code, reason };
     closeSocket(this.socket, code, reason);
     this.detach();
   }
@@ -298,7 +315,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * {@linkcode Peer.expectFunctions}) once the other side is known not to
    * provide it (code 1).
    */
-  call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
+  call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     return this.#consumer.call<R>(name, args, options);
   }
 

@@ -20,6 +20,7 @@ import type { MessageWithFunc } from "../protocol/schemas.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
 import { everyName, varKey } from "./shared_keys.ts";
+import { answerFrame, callKey, type CallLedger } from "./call_ledger.ts";
 
 export { subscriptionKey } from "./list_access.ts";
 
@@ -80,6 +81,11 @@ export interface Provided {
    * connection gets the same answer whether or not the name exists.
    */
   authorize?(context: unknown, request: AccessRequest): boolean;
+  /**
+   * Remembers the answers of calls marked `once`, so that each is applied
+   * at most once (see `CallMemory`). Without it, `once` is ignored.
+   */
+  readonly calls?: CallLedger;
 }
 
 type Request = {
@@ -284,10 +290,46 @@ export class Provider {
       throw new SockSyncError(ErrorCode.Other, "too many concurrent calls");
     }
     this.#running++;
-    return this.#run(fn, message).finally(() => this.#running--);
+    const ledger = message.once ? this.#registry?.calls : undefined;
+    const done = ledger ? this.#runOnce(ledger, fn, message) : this.#run(fn, message);
+    return done.finally(() => this.#running--);
   }
 
   async #run(fn: ProvidedFunction, message: MessageWithFunc<"call">): Promise<void> {
+    const args = this.#args(fn, message);
+    const context = this.#peer.context;
+    const peer = this.#peer as unknown as CallContext["peer"];
+    const value = await fn.handler(args, { peer, context });
+    this.#peer.sendText(encodeReturn(message.name, { id: message.id, value }));
+  }
+
+  /**
+   * Runs a call marked `once` through the ledger: its first run's answer,
+   * success or failure, answers every repeat. Arguments that fail the schema
+   * are refused before, unremembered: such a call never runs.
+   */
+  async #runOnce(
+    ledger: CallLedger,
+    fn: ProvidedFunction,
+    message: MessageWithFunc<"call">,
+  ): Promise<void> {
+    const args = this.#args(fn, message);
+    const context = this.#peer.context;
+    const peer = this.#peer as unknown as CallContext["peer"];
+    const answer = await ledger.once(
+      callKey(message),
+      () =>
+        answerFrame(
+          message,
+          () => fn.handler(args, { peer, context }),
+          (error) => this.#peer[REPORT](error),
+        ),
+    );
+    this.#peer.sendText(answer);
+  }
+
+  /** The call's arguments as the function's schema parsed them; code 6 when they fail it. */
+  #args(fn: ProvidedFunction, message: MessageWithFunc<"call">): unknown {
     let args: unknown = message.args;
     if (fn.args) {
       const parsed = v.safeParse(fn.args, args);
@@ -301,10 +343,7 @@ export class Provider {
       }
       args = parsed.output;
     }
-    const context = this.#peer.context;
-    const peer = this.#peer as unknown as CallContext["peer"];
-    const value = await fn.handler(args, { peer, context });
-    this.#peer.sendText(encodeReturn(message.name, { id: message.id, value }));
+    return args;
   }
 
   /**

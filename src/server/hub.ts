@@ -11,6 +11,8 @@ import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
 import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { Presence, type PresenceOptions } from "./presence.ts";
+import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
+import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import type { ListSource, VarStore } from "../store.ts";
@@ -51,6 +53,13 @@ export interface HubOptions<C = unknown> {
    * subscribed is asked as `subscribe`. Default: everything is allowed.
    */
   authorize?: (context: C, request: AccessRequest) => boolean;
+  /**
+   * How long and how many answers of calls are remembered, so that a call
+   * sent again after a reconnect is applied once (see {@linkcode CallMemory}),
+   * and the shared store that remembers them across instances:
+   * `{ store: store.calls }` with a Redis or PostgreSQL store.
+   */
+  callMemory?: CallMemoryOptions;
   /**
    * Told about unexpected failures (a handler's throw, a store error while
    * pushing a change). The other side only ever sees a short safe message.
@@ -165,6 +174,8 @@ export class Hub<C = unknown> implements Registry {
   readonly paramLists: Map<string, ParamList<unknown, unknown>> = new Map();
   /** The limits every connection runs under. */
   readonly limits: Readonly<Limits>;
+  /** The answers of calls marked `once`, remembered so that each runs at most once. */
+  readonly calls: CallLedger;
   readonly #peers = new Set<Peer<C>>();
   // One listener for every peer (it gets the peer): no closure per connection.
   readonly #forget = (peer: Peer<C>): void => {
@@ -185,6 +196,7 @@ export class Hub<C = unknown> implements Registry {
   constructor(options: HubOptions<C> = {}) {
     this.#options = options;
     this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));
+    this.calls = new CallMemory(options.callMemory);
   }
 
   /** Holds the var store's change feed, starting it for the first hold. */

@@ -25,9 +25,10 @@
 import type { Redis, RedisOptions } from "ioredis";
 import type { ListSource, PresenceStore, Store } from "../../src/store.ts";
 import { LeasedPresence, type LeaseOptions } from "../common/leased_presence.ts";
+import { RedisLeases } from "./presence.ts";
+import { RedisCallStore } from "./calls.ts";
 
 export type { LeaseOptions } from "../common/leased_presence.ts";
-import { RedisLeases } from "./presence.ts";
 import { Connection } from "./connection.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
@@ -122,6 +123,8 @@ export async function openRedisStore(
 class RedisStore implements Store {
   readonly kind = "redis";
   readonly vars: RedisVarStore;
+  /** Where call answers are remembered across instances. */
+  readonly calls: RedisCallStore;
   readonly #client: Redis;
   readonly #subscriber: Redis;
   readonly #connection: Connection;
@@ -159,6 +162,7 @@ class RedisStore implements Store {
     this.#subscriber = subscriber;
     this.#connection = new Connection(client, prefix, timeoutMs);
     this.vars = new RedisVarStore(this.#connection);
+    this.calls = new RedisCallStore(this.#connection);
     this.#resync = serialResync({
       lists: () => this.#lists.values(),
       vars: this.vars,
