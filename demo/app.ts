@@ -11,6 +11,7 @@ import * as v from "valibot";
 import { type ApiOf, ErrorCode, Hub, type Limits, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
+import { isAdminName } from "../src/server/admin.ts";
 
 /**
  * The schema of one todo.
@@ -54,6 +55,8 @@ const ItemId = v.object({ id: v.string() });
 export interface DemoHubOptions {
   /** The chat's `messages` table (see `chat.ts`); without it, no chat. */
   chat?: ChatTable;
+  /** Count and time what the hub does (for `/metrics` and `/admin/`). Default `true`. */
+  metrics?: boolean;
   /** The hub's limits (default: the hub's defaults). */
   limits?: Partial<Limits>;
 }
@@ -78,6 +81,10 @@ export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
     vars: store.vars,
     callMemory: { store: store.calls },
     limits: options.limits,
+    metrics: options.metrics ?? true,
+    // The admin vars (see demo/admin.ts) only for connections that signed in as admin.
+    authorize: (context, { name }) =>
+      !isAdminName(name) || (context as { admin?: boolean } | undefined)?.admin === true,
   });
   declareDemo(hub, store);
   if (options.chat) addChat(hub, options.chat);

@@ -229,6 +229,16 @@ const PUBLIC: Record<string, string[]> = {
     "useList",
     "useVar",
   ],
+  "./prometheus": [
+    "DURATION_BUCKETS",
+    "Histogram",
+    "Metrics",
+    "type RegisterOptions",
+    "type SlowConsumerAction",
+    "type SubscriptionType",
+    "missingPromClient",
+    "registerMetrics",
+  ],
   "./svelte": [
     "type BindableClient",
     "type CallChange",

@@ -19,6 +19,7 @@ import type {
 import type { MessageWithFunc } from "../protocol/schemas.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
+import { subscriptionType } from "./metrics.ts";
 import { everyName, varKey } from "./shared_keys.ts";
 import { answerFrame, callKey, type CallLedger } from "./call_ledger.ts";
 
@@ -160,9 +161,11 @@ export class Provider {
 
   /** Forgets a subscription of the other side; whether it held it. */
   delete(key: string): boolean {
-    if (this.#subscriptions) return this.#subscriptions.delete(key);
-    if (this.#onlyKey !== key) return false;
-    this.#onlyKey = this.#onlyVar = undefined;
+    if (this.#subscriptions) {
+      if (!this.#subscriptions.delete(key)) return false;
+    } else if (this.#onlyKey !== key) return false;
+    else this.#onlyKey = this.#onlyVar = undefined;
+    this.#peer.metrics?.subscribed(subscriptionType(key), -1);
     return true;
   }
 
@@ -205,6 +208,8 @@ export class Provider {
 
   /** Records a subscription (known to be counted) and the var it keeps, if any. */
   #hold(key: string, local: ProvidedVar | undefined): void {
+    const metrics = this.#peer.metrics;
+    if (metrics && !this.has(key)) metrics.subscribed(subscriptionType(key), 1);
     if (this.#subscriptions) this.#subscriptions.set(key, local);
     else if (this.#onlyKey === undefined || this.#onlyKey === key) {
       this.#onlyKey = key;
@@ -272,6 +277,11 @@ export class Provider {
   unsubscribeAll(): void {
     const subscriptions = this.#subscriptions;
     const vars = subscriptions ? [...subscriptions.values()] : [this.#onlyVar];
+    const metrics = this.#peer.metrics;
+    if (metrics) {
+      const keys = subscriptions ? subscriptions.keys() : [this.#onlyKey];
+      for (const key of keys) if (key !== undefined) metrics.subscribed(subscriptionType(key), -1);
+    }
     subscriptions?.clear();
     this.#onlyKey = this.#onlyVar = undefined;
     for (const local of vars) local?.unsubscribe(this.#peer);
@@ -291,8 +301,10 @@ export class Provider {
     }
     this.#running++;
     const ledger = message.once ? this.#registry?.calls : undefined;
-    const done = ledger ? this.#runOnce(ledger, fn, message) : this.#run(fn, message);
-    return done.finally(() => this.#running--);
+    const done = (ledger ? this.#runOnce(ledger, fn, message) : this.#run(fn, message))
+      .finally(() => this.#running--);
+    // Only declared names reach here: the label set stays bounded.
+    return this.#peer.metrics ? this.#peer.metrics.timeCall(message.name, done) : done;
   }
 
   async #run(fn: ProvidedFunction, message: MessageWithFunc<"call">): Promise<void> {
