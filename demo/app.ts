@@ -12,6 +12,8 @@ import { type ApiOf, ErrorCode, Hub, type Limits, SockSyncError } from "../mod.t
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
 import { isAdminName } from "../src/server/admin.ts";
+import { addPresence } from "./chat_presence.ts";
+import { MemoryPresenceStore } from "../stores/memory/mod.ts";
 
 /**
  * The schema of one todo.
@@ -65,7 +67,8 @@ export interface DemoHubOptions {
  * Builds the demo hub on a store: var `counter`, list `todos` (newest first)
  * and the functions `increment`, `add_todo`, `toggle_todo`, `delete_todo`
  * and `echo`; with a chat table also list `messages` (params `{ room }`)
- * and `post_message`, `edit_message` and `delete_message`.
+ * and `post_message`, `edit_message` and `delete_message`, and the room's
+ * presence: list `room_members` and `set_presence` (see `chat_presence.ts`).
  *
  * @example
  * ```ts
@@ -87,7 +90,10 @@ export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
       !isAdminName(name) || (context as { admin?: boolean } | undefined)?.admin === true,
   });
   declareDemo(hub, store);
-  if (options.chat) addChat(hub, options.chat);
+  if (options.chat) {
+    addChat(hub, options.chat);
+    addPresence(hub, store.presence?.() ?? new MemoryPresenceStore());
+  }
   return hub;
 }
 
@@ -143,7 +149,11 @@ function declareDemo(hub: Hub, store: Store) {
  * const added: Promise<{ id: string }> = client.call("add_todo", { text: "milk" });
  * ```
  */
-export type DemoApi = ApiOf<ReturnType<typeof declareDemo> & ReturnType<typeof addChat>>;
+export type DemoApi = ApiOf<
+  & ReturnType<typeof declareDemo>
+  & ReturnType<typeof addChat>
+  & ReturnType<typeof addPresence>
+>;
 
 /**
  * The demo page, as the server hands it out.

@@ -10,6 +10,7 @@ import { DEFAULT_LIMITS, type Limits, resolveLimits } from "../peer/limits.ts";
 import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
 import { ParamList, type ParamListOptions } from "./param_list.ts";
+import { Presence, type PresenceOptions } from "./presence.ts";
 import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
 import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
@@ -338,6 +339,40 @@ export class Hub<C = unknown> implements Registry {
     });
     this.lists.set(name, list as LocalList<unknown>);
     return list;
+  }
+
+  /**
+   * Declares a presence list (see {@linkcode Presence}): a parameterized
+   * list `name` of the connections present in each scope, with their state.
+   * With `joinWith`, the parameterized list of that name (declared before)
+   * makes its viewers present. `presence.list` carries the types for
+   * {@linkcode ApiOf}.
+   */
+  presence<N extends string, P extends v.GenericSchema, S extends v.GenericSchema>(
+    name: N,
+    options: Omit<PresenceOptions<v.InferOutput<P>, v.InferOutput<S>, C>, "params" | "state"> & {
+      params: P;
+      state: S;
+    },
+  ): Presence<v.InferOutput<P>, v.InferOutput<S>, C> & {
+    readonly list: DeclaredParamList<N, v.InferOutput<S>, v.InferInput<P>>;
+  } {
+    this.#claim(name);
+    const follow = options.joinWith === undefined
+      ? undefined
+      : this.paramLists.get(options.joinWith);
+    if (options.joinWith !== undefined && !follow) {
+      throw new Error(`socksync: no parameterized list ${options.joinWith} to join with`);
+    }
+    const presence = new Presence<v.InferOutput<P>, v.InferOutput<S>, C>(name, {
+      onError: (error) => this.onError(error, {}),
+      ...options,
+    });
+    this.paramLists.set(name, presence.list as ParamList<unknown, unknown>);
+    follow && presence.follow(follow);
+    return presence as Presence<v.InferOutput<P>, v.InferOutput<S>, C> & {
+      readonly list: DeclaredParamList<N, v.InferOutput<S>, v.InferInput<P>>;
+    };
   }
 
   /**
