@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every check and every test of the repository, in order:
 //   check  deno fmt --check, deno lint, deno check, deno check --doc (JSDoc examples),
-//          deno publish --dry-run
+//          deno publish --dry-run, tsc --erasableSyntaxOnly over mod.ts src/ stores/
 //   node   node --import tsx --test tests/*_test.ts
 //   deno   deno test -A tests/
 //   bun    bun test tests/
@@ -178,10 +178,13 @@ for (const step of steps) {
       ["check --doc", ["check", "--doc", "mod.ts", "src/", "stores/"]],
       // JSR publishes the same sources: no slow types, every export resolvable.
       ["publish", ["publish", "--dry-run", "--allow-dirty"]],
+      // Erasable syntax only, so that a client project (Vite's templates, Node's type stripping)
+      // can import the server's types.
+      ["erasable", ["-p", "scripts/tsconfig.erasable.json"], bin("tsc")],
     ];
     const failedChecks = [];
-    for (const [name, args] of checks) {
-      const r = await run(`deno ${name}`, DENO, args);
+    for (const [name, args, cmd = DENO] of checks) {
+      const r = await run(cmd === DENO ? `deno ${name}` : name, cmd, args);
       if (!r.ok) failedChecks.push(name);
     }
     const ok = failedChecks.length === 0;
@@ -191,7 +194,9 @@ for (const step of steps) {
       ok,
       passed: checks.length - failedChecks.length,
       failed: failedChecks.length,
-      note: ok ? "fmt, lint, check, check --doc, publish" : `failed: ${failedChecks.join(", ")}`,
+      note: ok
+        ? "fmt, lint, check, check --doc, publish, erasable"
+        : `failed: ${failedChecks.join(", ")}`,
     });
     continue;
   }
