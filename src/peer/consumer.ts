@@ -14,6 +14,7 @@ import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MessageWithFunc, MirrorFrame } from "../protocol/schemas.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import { PROBE_NAME } from "../protocol/connection.ts";
+import { didYouMean } from "../protocol/closest_name.ts";
 
 /**
  * Options of a call.
@@ -175,7 +176,9 @@ export class Consumer {
     if (this.#pending.size >= this.#options.limits.maxPendingCalls) {
       return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
     }
-    if (this.#functionsKnown && !this.canCall(name)) return Promise.reject(unknownFunction(name));
+    if (this.#functionsKnown && !this.canCall(name)) {
+      return Promise.reject(unknownFunction(name, this.#remoteFunctionSet));
+    }
     const id = nanoid();
     const delay = timerDelay(options.timeout ?? this.#options.limits.callTimeout);
     return new Promise<R>((resolve, reject) => {
@@ -262,7 +265,7 @@ export class Consumer {
     for (const [id, call] of [...(this.#pendingMap ?? [])]) {
       if (call.sent || this.canCall(call.name)) continue;
       this.#settle(id);
-      call.reject(unknownFunction(call.name));
+      call.reject(unknownFunction(call.name, this.#remoteFunctionSet));
     }
   }
 
@@ -346,9 +349,11 @@ function closed(): SockSyncError {
   return new SockSyncError(ErrorCode.Other, "connection closed");
 }
 
-function unknownFunction(name: string): SockSyncError {
+function unknownFunction(name: string, known: Iterable<string> = []): SockSyncError {
   return new SockSyncError(
     ErrorCode.InvalidFunc,
-    `unknown function ${name}: the other side provides no function by this name`,
+    `unknown function ${name}: the other side provides no function by this name${
+      didYouMean(name, known)
+    }`,
   );
 }
