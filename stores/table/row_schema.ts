@@ -170,7 +170,8 @@ function conversion(
 ): ((value: unknown) => unknown) | undefined {
   const has = (kind: JsKind) => column.gives.includes(kind);
   if (takes.has("boolean") && has("number") && column.intBool) {
-    return (n) => n === 1 || n === 1n || n === true;
+    // Only 0 and 1: anything else stays as it is and fails the schema.
+    return (n) => n === 0 || n === 1 ? n === 1 : n;
   }
   if (takes.has("bigint") && has("number")) return (n) => BigInt(n as number | string | bigint);
   if (takes.has("date") && (has("string") || has("number"))) {
