@@ -50,6 +50,8 @@ export interface Config {
   host: string;
   /** Where data lives. */
   store: StoreConfig;
+  /** Origins besides the server's own allowed to open a socket (`SOCKSYNC_ALLOWED_ORIGINS`). */
+  allowedOrigins?: string[];
 }
 
 /**
@@ -88,7 +90,23 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     port: parsePort(env.PORT),
     host: parseHost(env.HOST),
     store: parseStore(env.SOCKSYNC_STORE),
+    allowedOrigins: parseOrigins(env.SOCKSYNC_ALLOWED_ORIGINS),
   };
+}
+
+// Origins besides the server's own that may open a socket (a front end on its own dev server).
+function parseOrigins(raw: string | undefined): string[] | undefined {
+  const origins = (raw ?? "").split(",").map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/(\*\.)?[^\s/]+$/.test(origin)) {
+      throw new ConfigError(
+        `SOCKSYNC_ALLOWED_ORIGINS must be comma-separated origins such as http://localhost:5173, got ${
+          JSON.stringify(origin)
+        }`,
+      );
+    }
+  }
+  return origins.length > 0 ? origins : undefined;
 }
 
 function parsePort(raw: string | undefined): number {

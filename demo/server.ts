@@ -1,6 +1,6 @@
 /**
  * The demo server: `deno run server`, `bun run server` or `npm run server`.
- * Configured by `PORT`, `HOST` and `SOCKSYNC_STORE` (see `config.ts`).
+ * Configured by `PORT`, `HOST`, `SOCKSYNC_STORE` and `SOCKSYNC_ALLOWED_ORIGINS` (see `config.ts`).
  *
  * @module
  */
@@ -59,6 +59,8 @@ const server = await serve({
   app,
   port: config.port,
   hostname: config.host,
+  // A front end on its own dev server (Vite's http://localhost:5173): SOCKSYNC_ALLOWED_ORIGINS.
+  guard: config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : undefined,
 }).catch((error) => {
   console.error(
     `socksync demo: cannot listen on ${config.host}:${config.port}: ${errorText(error)}`,

@@ -50,6 +50,12 @@ export interface GuardOptions {
   maxConnections?: number;
   /** Counts the open connections. Default: the hub's connected peers. */
   connections?: () => number;
+  /**
+   * Told once per refused origin (up to 50 origins per guard) which option
+   * would allow it, since the browser only shows a failed socket. Default
+   * `console.warn`; `false` for silence.
+   */
+  logRefused?: ((message: string) => void) | false;
 }
 
 /**
@@ -77,6 +83,28 @@ export interface GuardedHub {
  */
 const originChecked = new WeakSet<Request>();
 
+// The origins each guard already logged a refusal of: each once, a bounded number.
+const logged = new WeakMap<GuardOptions, Set<string>>();
+const MAX_LOGGED = 50;
+
+/** Logs the first refusal of an origin under these options, naming the option that allows it. */
+function logRefusal(options: GuardOptions, origin: string): void {
+  const log = options.logRefused ?? console.warn;
+  if (log === false) return;
+  let seen = logged.get(options);
+  if (!seen) logged.set(options, seen = new Set());
+  // The header is the client's: only a well-formed origin is echoed, and briefly.
+  const shown = normalOrigin(origin) ?? JSON.stringify(origin.slice(0, 64));
+  if (seen.has(shown) || seen.size >= MAX_LOGGED) return;
+  seen.add(shown);
+  log(
+    `socksync: refused a WebSocket upgrade from origin ${shown} (403 origin not allowed): ` +
+      `not this server's own origin. To allow it, list it in the guard's allowedOrigins, ` +
+      `e.g. serve({ guard: { allowedOrigins: [${JSON.stringify(shown)}] } }) ` +
+      `(further refusals of this origin are not logged)`,
+  );
+}
+
 /**
  * The response refusing this request, or `undefined` to let it through.
  * Runtime-neutral: reads only the request's URL and headers. The first
@@ -98,6 +126,7 @@ export function refusal(
 ): Response | undefined {
   if (!originChecked.has(request)) {
     if (!originAllowed(options, request)) {
+      logRefusal(options, request.headers.get("origin") ?? "");
       return new Response("origin not allowed", { status: 403 });
     }
     originChecked.add(request);
