@@ -12,7 +12,10 @@
  * ```
  *
  * The wire format itself (decoding, encoding, the message types) is in
- * `socksync/protocol`, for those who build or test a peer of their own.
+ * `socksync/protocol`, for those who build or test a peer of their own; one
+ * connection's machinery (`Peer`, the socket contract, a bare peer's limits)
+ * is in `socksync/peer`, for those who carry the protocol over a transport
+ * of their own.
  *
  * @module
  */
@@ -24,7 +27,7 @@ export {
   type HubParamListOptions,
   type TypedListOptions,
 } from "./src/server/hub.ts";
-export { ParamList, type ParamListOptions, type QueryHandle } from "./src/server/param_list.ts";
+export type { ParamListOptions } from "./src/server/param_list.ts";
 export type { LocalFunction } from "./src/server/local_function.ts";
 export type { CallContext } from "./src/peer/provided.ts";
 export { type ListOptions, LocalList } from "./src/server/local_list.ts";
@@ -37,7 +40,6 @@ export {
   VarMirror,
   type VarSnapshot,
 } from "./src/client/mirror.ts";
-export type { MirrorFrame } from "./src/protocol/schemas.ts";
 export { ItemMirror, type ItemSnapshot } from "./src/client/item_mirror.ts";
 export type {
   ApiShape,
@@ -50,36 +52,35 @@ export type {
   UntypedApi,
   VarName,
 } from "./src/protocol/api.ts";
-export type { ApiOf, DeclaredFunction, DeclaredList, DeclaredVar } from "./src/server/api_of.ts";
+export type {
+  ApiOf,
+  DeclaredFunction,
+  DeclaredList,
+  DeclaredParamList,
+  DeclaredVar,
+} from "./src/server/api_of.ts";
 export type { OptimisticChange } from "./src/client/optimistic.ts";
-export {
-  type AccessRequest,
-  type CallOptions,
-  type ErrorAbout,
-  Peer,
-  type PeerOptions,
-  type Registry,
-} from "./src/peer/peer.ts";
-export { DEFAULT_LIMITS, type Limits, PEER_LIMITS } from "./src/peer/limits.ts";
-export type { SocketLike, Subscriber } from "./src/peer/socket.ts";
+export type { AccessRequest } from "./src/peer/peer.ts";
+export { CLIENT_LIMITS, DEFAULT_LIMITS, type Limits } from "./src/peer/limits.ts";
+export type { CallMemoryOptions } from "./src/server/call_memory.ts";
 export {
   Client,
   type ClientCallOptions,
   type ClientErrorInfo,
   type ClientOptions,
   connect,
+  type ConnectionState,
+  type ConnectionStateSource,
+  type ConnectionStatus,
   type DisconnectInfo,
   type ListOpenOptions,
   ListView,
   type WebSocketConstructor,
   type WebSocketLike,
 } from "./src/client/client.ts";
-export {
-  backoffDelay,
-  type BackoffDelayOptions,
-  type BackoffOptions,
-} from "./src/client/backoff.ts";
+export type { BackoffOptions } from "./src/client/backoff.ts";
 export type {
+  CallStore,
   ListChange,
   ListItem,
   ListListener,

@@ -8,9 +8,10 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { type ApiOf, ErrorCode, Hub, SockSyncError } from "../mod.ts";
+import { type ApiOf, ErrorCode, Hub, type Limits, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
+import { isAdminName } from "../src/server/admin.ts";
 
 /**
  * The schema of one todo.
@@ -54,6 +55,10 @@ const ItemId = v.object({ id: v.string() });
 export interface DemoHubOptions {
   /** The chat's `messages` table (see `chat.ts`); without it, no chat. */
   chat?: ChatTable;
+  /** Count and time what the hub does (for `/metrics` and `/admin/`). Default `true`. */
+  metrics?: boolean;
+  /** The hub's limits (default: the hub's defaults). */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -71,7 +76,16 @@ export interface DemoHubOptions {
  * ```
  */
 export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
-  const hub = new Hub({ vars: store.vars });
+  // A store shared by instances (Redis, PostgreSQL) also remembers call answers for all of them.
+  const hub = new Hub({
+    vars: store.vars,
+    callMemory: { store: store.calls },
+    limits: options.limits,
+    metrics: options.metrics ?? true,
+    // The admin vars (see demo/admin.ts) only for connections that signed in as admin.
+    authorize: (context, { name }) =>
+      !isAdminName(name) || (context as { admin?: boolean } | undefined)?.admin === true,
+  });
   declareDemo(hub, store);
   if (options.chat) addChat(hub, options.chat);
   return hub;

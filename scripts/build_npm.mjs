@@ -13,8 +13,8 @@
 // 3. Unpacks it, keeps the public entry points only, drops modules no entry
 //    point reaches, fails if a module that stays has no .d.ts, names the
 //    package `socksync`, adds metadata and the npm dependencies each entry
-//    point really imports (drivers as optional `peerDependencies`, everything
-//    else, Hono and its Node adapters included, as `dependencies`), then
+//    point really imports (the root's optional `peerDependencies` as such,
+//    everything else, Hono and its Node adapter included, as `dependencies`), then
 //    `npm pack`s it into dist/.
 //
 // Prints one JSON line `BUILD_RESULT {...}` at the end (tarball path, entry
@@ -369,15 +369,13 @@ const range = (name) => {
   }
   return known[name];
 };
-// Database drivers are the user's choice: optional peers (a store without
-// its driver says which package to install). Everything else an entry point
-// imports is a plain dependency, Hono and its Node adapters included: serving
-// is what the package is for, so `npm install socksync` alone serves.
-const PEERS = new Set([
-  "better-sqlite3",
-  "ioredis",
-  ...Object.keys(pkgJson.peerDependencies ?? {}),
-]);
+// The root package.json says what ships: its peerDependencies (database
+// drivers, UI frameworks) are the user's choice, optional peers here too (a
+// store without its driver says which package to install). Everything else
+// an entry point imports is a plain dependency, Hono and its Node adapter
+// included: serving is what the package is for, so `npm install socksync`
+// alone serves. tests/package_test.ts checks that both manifests agree.
+const PEERS = new Set(Object.keys(pkgJson.peerDependencies ?? {}));
 const dependencies = {};
 const peerDependencies = {};
 const peerDependenciesMeta = {};

@@ -59,6 +59,8 @@ export class SockSyncError extends Error {
   readonly code: ErrorCodeValue;
 
   /**
+   * An error with its protocol code and a message safe to show the other side.
+   *
    * @param code the protocol error code
    * @param message a short message that is safe to show to the other side
    */

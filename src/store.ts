@@ -206,6 +206,45 @@ export interface VarStore {
 }
 
 /**
+ * Where the answers of calls marked `once` are remembered across server
+ * instances (optional part of a {@linkcode Store}): a key is claimed by the
+ * one instance that runs the call, and its answer is kept for a while, so a
+ * call sent again after a reconnect to another instance is answered, not run
+ * again. Keys and answers are strings; entries expire by themselves.
+ *
+ * @example
+ * ```ts
+ * import type { CallStore } from "./store.ts";
+ * const entries = new Map<string, string | null>();
+ * // Within one process, without expiry: what Redis and PostgreSQL do across processes.
+ * const calls: CallStore = {
+ *   claim(key) {
+ *     if (!entries.has(key)) {
+ *       entries.set(key, null);
+ *       return Promise.resolve({ claimed: true });
+ *     }
+ *     return Promise.resolve({ claimed: false, answer: entries.get(key) ?? undefined });
+ *   },
+ *   finish(key, answer) {
+ *     entries.set(key, answer);
+ *     return Promise.resolve();
+ *   },
+ * };
+ * ```
+ */
+export interface CallStore {
+  /**
+   * Claims `key` atomically across every process sharing the store: `claimed`
+   * when no one holds it (the claim then lasts `ttl` ms, or until
+   * {@linkcode CallStore.finish}), else the answer stored for it, or no answer
+   * while its claimer still runs it.
+   */
+  claim(key: string, ttl: number): Promise<{ claimed: boolean; answer?: string }>;
+  /** Stores the answer of a claimed key, kept for `ttl` ms. */
+  finish(key: string, answer: string, ttl: number): Promise<void>;
+}
+
+/**
  * A store backend: var values plus any number of named lists, opened once per
  * server. `SOCKSYNC_STORE` picks one (`memory`, `sqlite:PATH`, `redis://…`).
  *
@@ -222,6 +261,11 @@ export interface Store {
   readonly kind: string;
   /** Where var values persist. */
   readonly vars: VarStore;
+  /**
+   * Where the answers of calls are remembered across instances (shared
+   * stores: Redis, PostgreSQL); absent, each instance remembers its own.
+   */
+  readonly calls?: CallStore;
   /** The list with this name (created empty when new); the same object for the same name. */
   list<T = unknown>(name: string): ListSource<T>;
   /** Flushes and releases everything the store holds. */

@@ -10,9 +10,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { Hub, type Peer, VarMirror } from "../mod.ts";
+import { Hub, VarMirror } from "../mod.ts";
+import type { Peer } from "../src/peer/mod.ts";
 import { socksync } from "../src/serve/mount.ts";
-import { guard } from "../src/serve/upgrade_guard.ts";
 import type { AccessRequest } from "../src/peer/peer.ts";
 import { loadAdapter, serve } from "../src/serve/serve.ts";
 import { RawSocket } from "./helpers/raw_socket.ts";
@@ -87,9 +87,9 @@ async function withApp(
   const mirrors = new Map<Peer, VarMirror<string>>();
   app.get(
     "/ws/socksync",
-    guard(hub, { allowedOrigins: [ORIGIN] }),
     socksync(hub, {
       upgradeWebSocket: adapter.upgradeWebSocket,
+      guard: { allowedOrigins: [ORIGIN] },
       context: (c) => c.get("user"),
       onConnect(peer) {
         peers.push(peer);

@@ -7,7 +7,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as v from "valibot";
-import { Hub, ListMirror, LocalList, type Peer } from "../mod.ts";
+import { Hub, ListMirror, LocalList } from "../mod.ts";
+import type { Peer } from "../src/peer/mod.ts";
 import { ItemSubscriptions } from "../src/server/fanout/list_items.ts";
 import {
   classify,

@@ -14,7 +14,7 @@ import { type GuardOptions, originAllowed } from "../src/serve/upgrade_guard.ts"
 import { socksync } from "../src/serve/mount.ts";
 import { loadAdapter, serve } from "../src/serve/serve.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { connect } from "node:net";
 import { ConfigError, parseConfig } from "../demo/config.ts";
 

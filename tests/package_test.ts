@@ -7,10 +7,10 @@
  *   Deno and Bun, with nothing else installed;
  * - opens each store whose driver is missing and expects an error that names
  *   the driver and the command that installs it;
- * - imports `socksync/vue` and `socksync/react` without their framework and
- *   expects an error naming the missing package;
+ * - imports `socksync/vue`, `socksync/react` and `socksync/svelte` without
+ *   their framework and expects an error naming the missing package;
  * then installs the drivers, the frameworks and the tools a user adds (ws,
- * valibot, vue, react, types), imports every entry point under Node, Deno and
+ * valibot, vue, react, svelte, types), imports every entry point under Node, Deno and
  * Bun (the bindings included), serves a hub on Node and talks to it with the
  * client from `socksync`, and type-checks a TypeScript consumer, and the
  * README's Vue and React examples, with tsc.
@@ -166,13 +166,21 @@ const OPTIONAL = [
   "better-sqlite3",
   "vue",
   "react",
+  "svelte",
+  "prom-client",
 ];
 /** What serving needs: real dependencies, installed with the package. */
 const SERVING = ["hono", "@hono/node-server", "ws"];
 /** Database drivers: optional peers, the user installs the one they use. */
 const DRIVERS = ["ioredis", "better-sqlite3"];
+/** Exporters' libraries: optional peers too (`socksync/prometheus` needs prom-client). */
+const EXPORTERS = ["prom-client"];
 /** The UI bindings and the framework each needs (an optional peer). */
-const BINDINGS: [string, string][] = [["socksync/vue", "vue"], ["socksync/react", "react"]];
+const BINDINGS: [string, string][] = [
+  ["socksync/vue", "vue"],
+  ["socksync/react", "react"],
+  ["socksync/svelte", "svelte"],
+];
 /** The entry points `npm install socksync` alone must make usable. */
 const CORE_ENTRIES = ["socksync", "socksync/hono", "socksync/stores/memory"];
 
@@ -458,12 +466,29 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
         assert.ok(pkg.dependencies?.[name], `${name} is not a dependency`);
         assert.ok(existsSync(join(project, "node_modules", name)), `${name} was not installed`);
       }
-      for (const name of [...DRIVERS, ...BINDINGS.map(([, framework]) => framework)]) {
+      for (
+        const name of [...DRIVERS, ...EXPORTERS, ...BINDINGS.map(([, framework]) => framework)]
+      ) {
         assert.ok(pkg.peerDependencies?.[name], `${name} is not a peer dependency`);
         assert.equal(pkg.peerDependenciesMeta?.[name]?.optional, true, `${name} is not optional`);
         assert.ok(!pkg.dependencies?.[name], `${name} is a dependency`);
         assert.ok(!existsSync(join(project, "node_modules", name)), `${name} was installed`);
       }
+    });
+
+    await t.test("its manifest agrees with the root package.json", () => {
+      const pkg = JSON.parse(
+        readFileSync(join(project, "node_modules", "socksync", "package.json"), "utf8"),
+      );
+      // What the shipped modules import is what the root declares as
+      // dependencies and optional peers; test and demo tools stay dev-only.
+      assert.deepEqual(pkg.dependencies, repoPkg.dependencies, "dependencies");
+      assert.deepEqual(pkg.peerDependencies, repoPkg.peerDependencies, "peerDependencies");
+      assert.deepEqual(
+        pkg.peerDependenciesMeta,
+        repoPkg.peerDependenciesMeta,
+        "peerDependenciesMeta",
+      );
     });
 
     await t.test("ships a .d.ts next to every module", () => {
@@ -570,6 +595,7 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
             pinned("vue"),
             pinned("react"),
             pinned("react-dom"),
+            pinned("svelte"),
             pinned("@types/react"),
             pinned("@types/react-dom"),
             "@types/ws@^8",

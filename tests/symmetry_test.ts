@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import { ErrorCode, Hub, Peer, type SockSyncError, VarMirror } from "../mod.ts";
+import { ErrorCode, Hub, type SockSyncError, VarMirror } from "../mod.ts";
+import { Peer } from "../src/peer/mod.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 

@@ -8,10 +8,12 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { DemoPage } from "../app.ts";
+import type { AdminPage } from "../admin.ts";
+import { sveltePlugin } from "./svelte_plugin.ts";
 
 /**
- * A page built with one of the framework bindings, served under `/vue/` or
- * `/react/`.
+ * A page built with one of the framework bindings, served under `/vue/`,
+ * `/react/` or `/svelte/`.
  *
  * @example
  * ```ts
@@ -27,12 +29,13 @@ export interface BindingPage {
 }
 
 /**
- * The pages built with `socksync/vue` and `socksync/react`.
+ * The pages built with `socksync/vue`, `socksync/react` and `socksync/svelte`.
  *
  * @example
  * ```ts
- * import type { BindingPages } from "./build.ts";
- * const pages: BindingPages = { vue: { html: "", script: "" }, react: { html: "", script: "" } };
+ * import type { BindingPage, BindingPages } from "./build.ts";
+ * const empty: BindingPage = { html: "", script: "" };
+ * const pages: BindingPages = { vue: empty, react: empty, svelte: empty };
  * ```
  */
 export interface BindingPages {
@@ -40,16 +43,20 @@ export interface BindingPages {
   vue: BindingPage;
   /** The page served under `/react/`. */
   react: BindingPage;
+  /** The page served under `/svelte/`. */
+  svelte: BindingPage;
 }
 
 const BINDINGS = {
   vue: { title: "Vue", entry: "vue_app.ts" },
   react: { title: "React", entry: "react_app.ts" },
+  svelte: { title: "Svelte", entry: "svelte_app.ts" },
 } as const;
 
 /**
- * Reads and bundles the `/vue/` and `/react/` pages (the frameworks in
- * production mode, as a user's build would ship them).
+ * Reads and bundles the `/vue/`, `/react/` and `/svelte/` pages (the
+ * frameworks in production mode, as a user's build would ship them; the
+ * Svelte components compiled by {@linkcode sveltePlugin}).
  *
  * @example
  * ```ts
@@ -74,6 +81,7 @@ export async function buildBindingPages(): Promise<BindingPages> {
           target: "es2022",
           minify: true,
           logLevel: "silent",
+          plugins: kind === "svelte" ? [sveltePlugin()] : [],
           define: {
             "process.env.NODE_ENV": '"production"',
             __VUE_OPTIONS_API__: "false",
@@ -124,6 +132,44 @@ export async function buildPage(): Promise<DemoPage> {
     return { html, style, script: result.outputFiles[0].text };
   } finally {
     // esbuild keeps a child process that would otherwise hold the server open.
+    await esbuild.stop();
+  }
+}
+
+/**
+ * Reads and bundles the admin page (`/admin/`): its script with the SockSync
+ * client and uPlot, its stylesheet with uPlot's.
+ *
+ * @example
+ * ```ts
+ * import { buildAdminPage } from "./build.ts";
+ * const page = await buildAdminPage();
+ * console.log(`${page.script.length} bytes of admin script`);
+ * ```
+ */
+export async function buildAdminPage(): Promise<AdminPage> {
+  const here = (name: string) => fileURLToPath(new URL(name, import.meta.url).href);
+  const [html, login] = await Promise.all([
+    readFile(here("admin.html"), "utf8"),
+    readFile(here("admin_login.html"), "utf8"),
+  ]);
+  const esbuild = await import("esbuild");
+  try {
+    const [script, style] = await Promise.all(["admin.ts", "admin.css"].map(async (entry) => {
+      const result = await esbuild.build({
+        entryPoints: [here(entry)],
+        bundle: true,
+        write: false,
+        format: "esm",
+        platform: "browser",
+        target: "es2022",
+        minify: true,
+        logLevel: "silent",
+      });
+      return result.outputFiles[0].text;
+    }));
+    return { html, login, script, style };
+  } finally {
     await esbuild.stop();
   }
 }

@@ -62,6 +62,8 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
   readonly #close: ((mirror: ItemMirror<T>) => void) | undefined;
 
   /**
+   * The mirror of the item `id` of the list `name`.
+   *
    * @param name the list's name on the wire
    * @param id the item's id
    * @param close tells the client this opener is done with the mirror

@@ -24,6 +24,8 @@ export class ListView<T = unknown> extends ListMirror<T> {
   readonly #close: ((view: ListView<T>) => void) | undefined;
 
   /**
+   * A view of the list `name`, opened by a client.
+   *
    * @param name the list's name on the wire
    * @param options the page to open
    * @param move asks for another page (the client's `getPage`)

@@ -61,6 +61,8 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
   readonly #schema: v.GenericSchema<unknown, T> | undefined;
 
   /**
+   * The mirror of the var `name`.
+   *
    * @param name the var's name on the wire
    * @param schema validates incoming values (an invalid one is refused with code 6)
    */
@@ -214,6 +216,8 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
   readonly params: Readonly<Record<string, unknown>> | undefined;
 
   /**
+   * The mirror of one page of the list `name`.
+   *
    * @param name the list's name on the wire
    * @param options the page to open
    */

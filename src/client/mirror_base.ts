@@ -48,6 +48,8 @@ export type MirrorStatus = "loading" | "ready" | "error";
  * const off = counter.subscribe((snapshot) => console.log(snapshot.value));
  * off();
  * ```
+ *
+ * @internal
  */
 export abstract class MirrorBase<S extends object> {
   /** The group's name on the wire. */

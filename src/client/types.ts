@@ -44,12 +44,16 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   // Handler properties rather than addEventListener: every implementation has
   // them with compatible types. Their events differ, hence `any`.
+  /** Called when the socket opened. */
   // deno-lint-ignore no-explicit-any
   onopen: ((event: any) => void) | null;
+  /** Called when a frame arrived. */
   // deno-lint-ignore no-explicit-any
   onmessage: ((event: any) => void) | null;
+  /** Called when the socket closed. */
   // deno-lint-ignore no-explicit-any
   onclose: ((event: any) => void) | null;
+  /** Called when the socket failed. */
   // deno-lint-ignore no-explicit-any
   onerror: ((event: any) => void) | null;
 }
@@ -89,8 +93,10 @@ export interface ClientOptions {
   /** Reconnect delays, or `false` to stay disconnected after a drop. */
   reconnect?: BackoffOptions | false;
   /**
-   * Limits of the connection, over `PEER_LIMITS`: for example
-   * `callTimeout`, the default timeout of calls in milliseconds (30,000).
+   * Limits of the connection, over `CLIENT_LIMITS`: for example
+   * `callTimeout`, the default timeout of calls in milliseconds (30,000), and
+   * `idleTimeout`, the heartbeat (10,000: a connection silent that long is
+   * dead, closed and reconnected; a probe goes out after half of it; `0`: off).
    */
   limits?: Partial<Limits>;
   /** Called after every (re)connect, once every mirror was subscribed again. */
@@ -132,7 +138,10 @@ export interface ClientErrorInfo extends ErrorAbout {
 export interface DisconnectInfo {
   /** The WebSocket close code (1006 when the connection just broke). */
   code: number;
-  /** The close reason the other side gave, if any. */
+  /**
+   * The close reason the other side gave, if any; when the heartbeat found the
+   * connection dead (code 4000), `no heartbeat: nothing heard from the server for <ms> ms`.
+   */
   reason: string;
 }
 
@@ -184,6 +193,8 @@ export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends Call
  * type Api = { vars: {}; lists: { chat: { item: string; params: { room: string } } }; functions: {} };
  * const rest: ListRest<Api, "chat"> = [{ params: { room: "general" } }];
  * ```
+ *
+ * @internal
  */
 export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined extends ParamsOf<A, N>
   ? [options?: ListOpenOptions<ParamsOf<A, N>>]
@@ -199,6 +210,8 @@ export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined exte
  * type Api = { vars: {}; lists: {}; functions: { add: { args: { text: string }; result: null } } };
  * const rest: CallRest<Api, "add"> = [{ text: "milk" }, { timeout: 1_000 }];
  * ```
+ *
+ * @internal
  */
 export type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined extends ArgsOf<A, N>
   ? [args?: ArgsOf<A, N>, options?: ClientCallOptions<A>]
@@ -217,6 +230,8 @@ export type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined 
  * };
  * const key: KeyOnlyName<Api> = "markShipped";
  * ```
+ *
+ * @internal
  */
 export type KeyOnlyName<A extends ApiShape> = A extends { keys: infer K }
   ? Exclude<keyof K & string, FunctionName<A>>
@@ -235,6 +250,8 @@ export type KeyOnlyName<A extends ApiShape> = A extends { keys: infer K }
  * };
  * const hint: CallName<Api, "markShipped"> = 'markShipped is the api key: call "mark_shipped"';
  * ```
+ *
+ * @internal
  */
 export type CallName<A extends ApiShape, N extends string> = N extends FunctionName<A> ? N
   : A extends { keys: infer K } ? N extends keyof K ? `${N} is the api key: call "${K[N] & string}"`

@@ -21,6 +21,8 @@ import type { Subscriber } from "./socket.ts";
  * import type { Conflating } from "./backpressure.ts";
  * const never: Conflating = { congested: false, sendText() {}, defer() {} };
  * ```
+ *
+ * @internal
  */
 export interface Conflating extends Subscriber {
   /** Whether pushes should be deferred instead of sent. */
@@ -143,6 +145,7 @@ export class Outbox {
     if (buffered > this.#host.limits.maxBufferedBytes) {
       if (!this.#overflowed) {
         this.#overflowed = true;
+        this.#host.metrics?.slow("closed");
         this.#host.close(CLOSE.tryAgainLater, "slow consumer: too much queued");
       }
       return;

@@ -45,6 +45,8 @@ export interface Mirrored {
  * import type { MirroredVar } from "./mirrored.ts";
  * const isVar = (mirror: { type: string }): mirror is MirroredVar => mirror.type === "var";
  * ```
+ *
+ * @internal
  */
 export interface MirroredVar extends Mirrored {
   /** Always `"var"`. */
@@ -59,6 +61,8 @@ export interface MirroredVar extends Mirrored {
  * import type { MirroredList } from "./mirrored.ts";
  * const where = (view: MirroredList) => `${view.name} page ${view.page}`;
  * ```
+ *
+ * @internal
  */
 export interface MirroredList extends Mirrored {
   /** Always `"list"`. */
@@ -79,6 +83,8 @@ export interface MirroredList extends Mirrored {
  * import type { MirroredItem } from "./mirrored.ts";
  * const where = (item: MirroredItem) => `${item.name}/${item.id}`;
  * ```
+ *
+ * @internal
  */
 export interface MirroredItem extends Mirrored {
   /** Always `"list"`: an item is subscribed as part of its list. */

@@ -21,6 +21,8 @@ import type { Subscriber } from "./socket.ts";
  *   unsubscribe: async () => {},
  * };
  * ```
+ *
+ * @internal
  */
 export interface ProvidedVar {
   /** Sends the current value to one subscriber (a `get`). */
@@ -40,6 +42,8 @@ export interface ProvidedVar {
  * import type { ProvidedList } from "./provided.ts";
  * const viewing = (list: ProvidedList, s: { sendText(text: string): void }) => list.hasView(s);
  * ```
+ *
+ * @internal
  */
 export interface ProvidedList {
   /** Opens (or moves) the subscriber's view on a page and keeps it current. */

@@ -136,5 +136,7 @@ export type ResultOf<A extends ApiShape, N extends FunctionName<A>> = A["functio
  * import type { AnyName, UntypedApi } from "./api.ts";
  * const name: AnyName<UntypedApi> = "anything";
  * ```
+ *
+ * @internal
  */
 export type AnyName<A extends ApiShape> = string extends keyof A["vars"] ? string : never;

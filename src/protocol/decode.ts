@@ -19,11 +19,17 @@ import { type Message, MessageSchemas } from "./schemas.ts";
  * ```
  */
 export interface ErrorFrame {
+  /** Always `"error"`. */
   func: "error";
+  /** The error's code (see `ErrorCode`). */
   error_code: ErrorCodeValue;
+  /** A short message, safe to show. */
   message: string;
+  /** The type (`var`, `list`, `function`) of the request it answers. */
   type?: string;
+  /** The name of the request it answers. */
   name?: string;
+  /** The id of the request it answers (a call's id, a list item's id). */
   id?: string;
   /** The `params` of the list request it answers. */
   params?: Record<string, unknown>;

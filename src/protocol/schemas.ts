@@ -149,12 +149,15 @@ const Call: Obj<{
   name: Str;
   id: Str;
   args: Opt<v.UnknownSchema>;
+  once: Opt<v.BooleanSchema<undefined>>;
 }> = v.object({
   func: v.literal("call"),
   type: v.literal("function"),
   name: Name,
   id: ItemId,
   args: Anything,
+  // Our extension: the id is a unique key; the callee applies the call at most once.
+  once: v.optional(v.boolean()),
 });
 const Return: Obj<{
   func: Lit<"return">;
@@ -248,9 +251,36 @@ const ErrorSchema: Obj<{
 
 /** Our extension: `more: true` on a frame says more frames of the same change follow. */
 type More = { more: Opt<v.BooleanSchema<undefined>> };
+/** @internal */
 type Chained<S> = S extends Obj<infer E> ? Obj<E & More> : never;
 function chained<E extends v.ObjectEntries>(schema: Obj<E>): Obj<E & More> {
   return v.object({ ...schema.entries, more: v.optional(v.boolean()) });
+}
+
+/**
+ * The type of each message schema, for the annotation of `MessageSchemas`.
+ *
+ * @internal
+ */
+interface Typed {
+  Call: typeof Call;
+  Delete: typeof Delete;
+  ErrorSchema: typeof ErrorSchema;
+  GetList: typeof GetList;
+  GetVar: typeof GetVar;
+  Insert: typeof Insert;
+  Return: typeof Return;
+  SetAll: typeof SetAll;
+  SetCount: typeof SetCount;
+  SetList: typeof SetList;
+  SetVar: typeof SetVar;
+  SubscribeFunction: typeof SubscribeFunction;
+  SubscribeList: typeof SubscribeList;
+  SubscribeVar: typeof SubscribeVar;
+  UnsubscribeAll: typeof UnsubscribeAll;
+  UnsubscribeFunction: typeof UnsubscribeFunction;
+  UnsubscribeList: typeof UnsubscribeList;
+  UnsubscribeVar: typeof UnsubscribeVar;
 }
 
 /**
@@ -265,26 +295,29 @@ function chained<E extends v.ObjectEntries>(schema: Obj<E>): Obj<E & More> {
  * ```
  */
 export const MessageSchemas: {
-  readonly get: { readonly var: typeof GetVar; readonly list: typeof GetList };
-  readonly set: { readonly var: Chained<typeof SetVar>; readonly list: Chained<typeof SetList> };
-  readonly set_all: { readonly list: Chained<typeof SetAll> };
-  readonly set_count: { readonly list: Chained<typeof SetCount> };
-  readonly insert: { readonly list: Chained<typeof Insert> };
-  readonly delete: { readonly list: Chained<typeof Delete> };
-  readonly call: { readonly function: typeof Call };
-  readonly return: { readonly function: typeof Return };
+  readonly get: { readonly var: Typed["GetVar"]; readonly list: Typed["GetList"] };
+  readonly set: {
+    readonly var: Chained<Typed["SetVar"]>;
+    readonly list: Chained<Typed["SetList"]>;
+  };
+  readonly set_all: { readonly list: Chained<Typed["SetAll"]> };
+  readonly set_count: { readonly list: Chained<Typed["SetCount"]> };
+  readonly insert: { readonly list: Chained<Typed["Insert"]> };
+  readonly delete: { readonly list: Chained<Typed["Delete"]> };
+  readonly call: { readonly function: Typed["Call"] };
+  readonly return: { readonly function: Typed["Return"] };
   readonly subscribe: {
-    readonly var: typeof SubscribeVar;
-    readonly list: typeof SubscribeList;
-    readonly function: typeof SubscribeFunction;
+    readonly var: Typed["SubscribeVar"];
+    readonly list: Typed["SubscribeList"];
+    readonly function: Typed["SubscribeFunction"];
   };
   readonly unsubscribe: {
-    readonly var: typeof UnsubscribeVar;
-    readonly list: typeof UnsubscribeList;
-    readonly function: typeof UnsubscribeFunction;
+    readonly var: Typed["UnsubscribeVar"];
+    readonly list: Typed["UnsubscribeList"];
+    readonly function: Typed["UnsubscribeFunction"];
   };
-  readonly unsubscribe_all: { readonly "": typeof UnsubscribeAll };
-  readonly error: { readonly "": typeof ErrorSchema };
+  readonly unsubscribe_all: { readonly "": Typed["UnsubscribeAll"] };
+  readonly error: { readonly "": Typed["ErrorSchema"] };
 } = {
   get: { var: GetVar, list: GetList },
   set: { var: chained(SetVar), list: chained(SetList) },
@@ -300,7 +333,9 @@ export const MessageSchemas: {
   error: { "": ErrorSchema },
 };
 
+/** @internal */
 type Schemas = typeof MessageSchemas;
+/** @internal */
 type OutputOf<S> = S extends v.GenericSchema ? v.InferOutput<S> : never;
 
 /**
@@ -347,6 +382,8 @@ export type MessageWithFunc<F extends keyof MessageMap> = MessageMap[F];
  * import type { MirrorFrame } from "./schemas.ts";
  * const f: MirrorFrame = { func: "set_count", type: "list", name: "todos", total_item_count: 3 };
  * ```
+ *
+ * @internal
  */
 export type MirrorFrame =
   | MessageWithFunc<"set">

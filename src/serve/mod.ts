@@ -1,7 +1,8 @@
 /**
  * The `socksync/hono` entry point: everything a server needs. {@linkcode socksync}
  * mounts a hub on an existing Hono app, {@linkcode serve} runs one on whichever
- * runtime runs it, and {@linkcode guard} refuses upgrades by origin or count.
+ * runtime runs it. Both check each upgrade before it happens (same origin by
+ * default, a connection cap; see {@linkcode GuardOptions}).
  *
  * @example
  * ```ts
@@ -15,22 +16,5 @@
  * @module
  */
 export { socksync, type SocksyncRouteOptions } from "./mount.ts";
-export {
-  guard,
-  guarded,
-  type GuardedHub,
-  type GuardOptions,
-  originAllowed,
-  refusal,
-} from "./upgrade_guard.ts";
-export {
-  type Adapter,
-  detectRuntime,
-  type Listener,
-  type ListenOptions,
-  loadAdapter,
-  type Runtime,
-  serve,
-  type ServeOptions,
-  type Server,
-} from "./serve.ts";
+export type { GuardOptions } from "./upgrade_guard.ts";
+export { type Runtime, serve, type ServeOptions, type Server } from "./serve.ts";

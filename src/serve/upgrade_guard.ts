@@ -14,7 +14,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Limits } from "../peer/limits.ts";
 
 /**
- * Options of {@linkcode guard}.
+ * The `guard` option of `serve()` and `socksync()`: which origins may open a
+ * WebSocket and how many connections may be open.
  *
  * @example
  * ```ts
@@ -75,14 +76,6 @@ export interface GuardedHub {
   readonly limits: Readonly<Pick<Limits, "maxConnections">>;
 }
 
-/**
- * Requests whose origin a guard already let through: the first guard on a
- * route decides (an app's `guard(hub, { allowedOrigins })` before
- * `socksync()`), so the default check inside `socksync()` does not refuse
- * what the app allowed.
- */
-const originChecked = new WeakSet<Request>();
-
 // The origins each guard already logged a refusal of: each once, a bounded number.
 const logged = new WeakMap<GuardOptions, Set<string>>();
 const MAX_LOGGED = 50;
@@ -107,9 +100,7 @@ function logRefusal(options: GuardOptions, origin: string): void {
 
 /**
  * The response refusing this request, or `undefined` to let it through.
- * Runtime-neutral: reads only the request's URL and headers. The first
- * guard a request passes decides its origin; later ones only count
- * connections.
+ * Runtime-neutral: reads only the request's URL and headers.
  *
  * @example
  * ```ts
@@ -124,12 +115,9 @@ export function refusal(
   options: GuardOptions,
   request: Request,
 ): Response | undefined {
-  if (!originChecked.has(request)) {
-    if (!originAllowed(options, request)) {
-      logRefusal(options, request.headers.get("origin") ?? "");
-      return new Response("origin not allowed", { status: 403 });
-    }
-    originChecked.add(request);
+  if (!originAllowed(options, request)) {
+    logRefusal(options, request.headers.get("origin") ?? "");
+    return new Response("origin not allowed", { status: 403 });
   }
   const max = options.maxConnections ?? hub.limits.maxConnections;
   const open = options.connections ? options.connections() : hub.peers.size;
@@ -237,41 +225,8 @@ function matches(pattern: string, origin: string | undefined): boolean {
 }
 
 /**
- * Hono middleware for the WebSocket route: refuses a disallowed `Origin`
- * with 403 and an upgrade beyond `maxConnections` with 503, before the
- * upgrade. Mount it after the app's auth middleware and before `socksync()`.
- *
- * @example
- * ```ts
- * import { Hono } from "hono";
- * import { upgradeWebSocket } from "hono/deno";
- * import { Hub } from "../server/hub.ts";
- * import { socksync } from "./mount.ts";
- * import { guard } from "./upgrade_guard.ts";
- *
- * const hub = new Hub();
- * const app = new Hono();
- * app.get(
- *   "/ws/socksync",
- *   guard(hub, { allowedOrigins: ["https://app.example.com"] }),
- *   socksync(hub, { upgradeWebSocket }),
- * );
- * ```
- */
-export function guard(
-  hub: GuardedHub,
-  options: GuardOptions = {},
-): MiddlewareHandler {
-  return async (c: Context, next) => {
-    const refused = refusal(hub, options, c.req.raw);
-    if (refused) return refused;
-    await next();
-  };
-}
-
-/**
  * Wraps a route handler (such as the WebSocket upgrade) so the guard runs
- * first: the one-line way to put {@linkcode guard} inside `socksync()`.
+ * first (what `serve()` and `socksync()` do with their `guard` option).
  *
  * @example
  * ```ts

@@ -77,6 +77,7 @@ export interface DeclaredFunction<N extends string, A, R> {
   readonly resultType?: R;
 }
 
+/** @internal */
 type VarsOf<D> = {
   [
     K in keyof D as D[K] extends LocalList<unknown> ? never
@@ -85,6 +86,7 @@ type VarsOf<D> = {
   ]: D[K] extends LocalVar<infer T> ? T : never;
 };
 
+/** @internal */
 type ListsOf<D> = {
   [
     K in keyof D as D[K] extends DeclaredList<infer N, unknown, unknown> ? N
@@ -95,13 +97,18 @@ type ListsOf<D> = {
     : never;
 };
 
+/** @internal */
 type FunctionsOf<D> = {
   [K in keyof D as D[K] extends DeclaredFunction<infer N, unknown, unknown> ? N : never]:
     D[K] extends DeclaredFunction<string, infer A, infer R> ? { args: A; result: R } : never;
 };
 
-// A function's key in the declarations when it is not its wire name: the
-// client refuses it at compile time with a message naming the wire name.
+/**
+ * A function's key in the declarations when it is not its wire name: the
+ * client refuses it at compile time with a message naming the wire name.
+ *
+ * @internal
+ */
 type KeysOf<D> = {
   [
     K in keyof D as D[K] extends DeclaredFunction<infer N, unknown, unknown>

@@ -16,6 +16,7 @@ import { ItemSubscriptions } from "./fanout/list_items.ts";
 import { ListFanout, readView } from "./fanout/list_fanout.ts";
 import { SourceFeed } from "./fanout/source_feed.ts";
 import { ListWindows } from "./fanout/list_windows.ts";
+import type { Metrics } from "../peer/metrics.ts";
 import type { Subscriber } from "../peer/socket.ts";
 import type { ProvidedList } from "../peer/provided.ts";
 import type { ListItem, ListSource } from "../store.ts";
@@ -45,6 +46,8 @@ export interface ListOptions<T> {
    * query of a parameterized list (see `ParamList`), absent otherwise.
    */
   params?: ListParams;
+  /** Where the time from a feed's change to its frames sent is recorded (see `Hub`'s `metrics`). */
+  metrics?: Metrics;
 }
 
 /**
@@ -79,6 +82,8 @@ export class LocalList<T = unknown> implements ProvidedList {
   #updates: Promise<unknown> = Promise.resolve();
 
   /**
+   * The list `name` over its source.
+   *
    * @param name the list's name on the wire
    * @param options source, schema and page size limit
    */
@@ -104,7 +109,9 @@ export class LocalList<T = unknown> implements ProvidedList {
     });
     this.#feed = new SourceFeed(() =>
       this.source.subscribe((change) => {
-        this.#serial(() => fanout.apply(change)).catch(this.#onError);
+        const done = this.#serial(() => fanout.apply(change));
+        options.metrics?.timeFeed(done);
+        done.catch(this.#onError);
       })
     );
   }
@@ -215,9 +222,25 @@ export class LocalList<T = unknown> implements ProvidedList {
     return this.#show(subscriber, { page, size: this.pageSize(pageSize), open: false });
   }
 
+  /** How many subscribers have a view, plus how many watch items. */
+  get subscriberCount(): number {
+    return this.#windows.size + this.#items.size;
+  }
+
   /** Whether this subscriber has a view of the list. */
   hasView(subscriber: Subscriber): boolean {
     return this.#windows.has(subscriber);
+  }
+
+  /**
+   * How many view subscribers the runtime's topics reach now (see
+   * `LocalVar.topicMembers`): an inspection point for tests and monitoring,
+   * counted only when read.
+   */
+  get topicMembers(): number {
+    let members = 0;
+    for (const window of this.#windows.all) members += window.topic?.size ?? 0;
+    return members;
   }
 
   /** Whether this subscriber watches this item. */

@@ -40,6 +40,8 @@ export interface VarOptions<T> {
  * import type { VarFeedHold } from "./local_var.ts";
  * const hold: VarFeedHold = { run: 1, release: () => {} };
  * ```
+ *
+ * @internal
  */
 export interface VarFeedHold {
   /** Which run of the feed this hold is in: a new number each time the feed starts again. */
@@ -81,6 +83,8 @@ export class LocalVar<T = unknown> implements ProvidedVar {
   #freshIn = -1;
 
   /**
+   * The var `name`, kept in `store`.
+   *
    * @param name the var's name on the wire
    * @param options schema and initial value
    * @param store where the value persists; memory only when absent
@@ -290,5 +294,15 @@ export class LocalVar<T = unknown> implements ProvidedVar {
   /** How many subscribers there are. */
   get subscriberCount(): number {
     return this.#subscribers.size + this.#topic.size;
+  }
+
+  /**
+   * How many subscribers the runtime's topics reach now (Bun's `publish`,
+   * pre-framed writes on `ws`; always 0 where the runtime has none): one that
+   * backs up leaves them, and comes back once it drained. An inspection
+   * point for tests and monitoring; nothing computes it unless it is read.
+   */
+  get topicMembers(): number {
+    return this.#topic.size;
   }
 }

@@ -10,6 +10,7 @@
 import * as v from "valibot";
 import { ErrorCode, isSockSyncError, SockSyncError } from "../errors.ts";
 import { LocalList } from "./local_list.ts";
+import type { Metrics } from "../peer/metrics.ts";
 import { type Params, paramsKey, parseParams } from "../protocol/params.ts";
 import type { ListSource } from "../store.ts";
 import type { ProvidedParamList } from "../peer/provided.ts";
@@ -55,6 +56,8 @@ export interface ParamListOptions<P, T, C> {
   maxPageSize?: number;
   /** Told about failures with no caller to tell. */
   onError?: (error: unknown) => void;
+  /** Where each query's feed lag is recorded (see `Hub`'s `metrics`). */
+  metrics?: Metrics;
 }
 
 /**
@@ -96,6 +99,8 @@ interface Query {
  * const handle = rooms.acquire(params, undefined);
  * handle.release();
  * ```
+ *
+ * @internal
  */
 export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   /** The list's name on the wire. */
@@ -123,6 +128,13 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   /** The number of open queries. */
   get size(): number {
     return this.#queries.size;
+  }
+
+  /** How many views and item subscriptions the open queries have, together. */
+  get subscriberCount(): number {
+    let count = 0;
+    for (const query of this.#queries.values()) count += query.list.subscriberCount;
+    return count;
   }
 
   /**
@@ -199,6 +211,7 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
         maxPageSize: this.maxPageSize,
         onError: this.#onError,
         params: params as Params,
+        metrics: this.#options.metrics,
       });
       return { list, source, holds: 0 };
     } catch (error) {

@@ -41,6 +41,8 @@ export type PgParam = string | number | null | string[];
  *   return await sql.unsafe("SELECT 1 AS one", []);
  * }
  * ```
+ *
+ * @internal
  */
 export interface PgSql {
   /** Runs one statement with `$n` parameters. */

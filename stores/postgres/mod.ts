@@ -38,6 +38,7 @@ import {
   quoteIdent,
 } from "./driver.ts";
 import { PostgresListSource } from "./list.ts";
+import { PostgresCallStore } from "./calls.ts";
 import { listStatements, type PgListContext, type PgListMessage } from "./list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./var.ts";
 import { serialResync } from "../common/resync.ts";
@@ -141,6 +142,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   checkUrl(options.url);
   return await PostgresStore.open(options.url, {
     schema,
+    prefix,
     tables: pgTables(schema, prefix),
     channel,
     timeoutMs,
@@ -151,6 +153,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 /** What {@linkcode PostgresStore.open} needs besides the URL, defaults applied. */
 interface PostgresSettings {
   schema: string;
+  prefix: string;
   tables: PgTables;
   channel: string;
   timeoutMs: number;
@@ -165,6 +168,8 @@ interface PostgresSettings {
 class PostgresStore implements Store {
   readonly kind = "postgres";
   readonly vars: PostgresVarStore;
+  /** Where call answers are remembered across instances. */
+  readonly calls: PostgresCallStore;
   readonly #sql: PgSql;
   #listener: PgSql | undefined;
   readonly #tables: PgTables;
@@ -185,7 +190,10 @@ class PostgresStore implements Store {
   #listening = false;
   #relistening = false;
 
-  private constructor(sql: PgSql, { tables, channel, timeoutMs }: PostgresSettings) {
+  private constructor(
+    sql: PgSql,
+    { schema, prefix, tables, channel, timeoutMs }: PostgresSettings,
+  ) {
     this.#sql = sql;
     this.#tables = tables;
     this.#channel = channel;
@@ -198,6 +206,7 @@ class PostgresStore implements Store {
       run,
     };
     this.vars = new PostgresVarStore({ tables, channel, source: nanoid(), run });
+    this.calls = new PostgresCallStore({ schema, prefix, run });
     this.#resync = serialResync({
       lists: () => this.#lists.values(),
       vars: this.vars,

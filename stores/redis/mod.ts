@@ -24,6 +24,7 @@
  */
 import type { Redis, RedisOptions } from "ioredis";
 import type { ListSource, Store } from "../../src/store.ts";
+import { RedisCallStore } from "./calls.ts";
 import { Connection } from "./connection.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
@@ -115,6 +116,8 @@ export async function openRedisStore(
 class RedisStore implements Store {
   readonly kind = "redis";
   readonly vars: RedisVarStore;
+  /** Where call answers are remembered across instances. */
+  readonly calls: RedisCallStore;
   readonly #client: Redis;
   readonly #subscriber: Redis;
   readonly #connection: Connection;
@@ -148,6 +151,7 @@ class RedisStore implements Store {
     this.#subscriber = subscriber;
     this.#connection = new Connection(client, prefix, timeoutMs);
     this.vars = new RedisVarStore(this.#connection);
+    this.calls = new RedisCallStore(this.#connection);
     this.#resync = serialResync({
       lists: () => this.#lists.values(),
       vars: this.vars,

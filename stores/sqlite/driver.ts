@@ -8,7 +8,11 @@
  */
 import { importDriver } from "../common/driver_import.ts";
 
-/** A value SQLite takes as a parameter or gives back. */
+/**
+ * A value SQLite takes as a parameter or gives back.
+ *
+ * @internal
+ */
 type SqlValue = string | number | bigint | null | Uint8Array;
 
 /**

@@ -32,6 +32,8 @@ import { json, type ListHost, type LoggedChange, logRow, STORE_CHANNEL } from ".
  * const stop = feed.vars.subscribe((name, value) => console.log(name, value));
  * stop();
  * ```
+ *
+ * @internal
  */
 export class StoreFeed implements ChangeConsumer, ListHost {
   /** Tells this store object's own log rows from others'. */
@@ -156,9 +158,14 @@ export class SqliteVarStore implements VarStore {
   /** Every var this object read or wrote: reported again after lost changes. */
   readonly names: Set<string> = new Set();
 
+  /** The store's feed (database, source id, listener count). */
   readonly feed: StoreFeed;
 
-  /** @param feed the store's feed (database, source id, listener count) */
+  /**
+   * The vars of one SQLite store.
+   *
+   * @param feed the store's feed (database, source id, listener count)
+   */
   constructor(feed: StoreFeed) {
     this.feed = feed;
   }

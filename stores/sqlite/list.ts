@@ -39,6 +39,8 @@ import {
  *   return await list.count();
  * }
  * ```
+ *
+ * @internal
  */
 export class SqliteListSource<T> implements ListSource<T> {
   readonly #listeners = new Listeners<[ListChange<T>]>();

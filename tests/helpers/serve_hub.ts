@@ -8,7 +8,8 @@
  */
 import { Buffer } from "node:buffer";
 import { connect } from "node:net";
-import { type Hub, Peer, type PeerOptions } from "../../mod.ts";
+import type { Hub } from "../../mod.ts";
+import { Peer, type PeerOptions } from "../../src/peer/mod.ts";
 import { serve } from "../../src/serve/serve.ts";
 import { RawSocket, webSocketClass } from "./raw_socket.ts";
 

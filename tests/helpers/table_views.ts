@@ -12,7 +12,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as v from "valibot";
-import { Hub, ListMirror, Peer } from "../../mod.ts";
+import { Hub, ListMirror } from "../../mod.ts";
+import { Peer } from "../../src/peer/mod.ts";
 import type { ListSource } from "../../src/store.ts";
 import { webSocketClass } from "./raw_socket.ts";
 import { serveHub } from "./serve_hub.ts";

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { Hub, Peer } from "../../mod.ts";
+import { Hub } from "../../mod.ts";
+import { Peer } from "../../src/peer/mod.ts";
 
 const socket = { send() {}, close() {}, readyState: 1, bufferedAmount: 0 };
 const peers = [

@@ -82,6 +82,8 @@ export interface PostgresTableOptions {
  * import type { BoundQuery } from "./bind.ts";
  * const countSql = (bound: BoundQuery) => bound.sql.count;
  * ```
+ *
+ * @internal
  */
 export interface BoundQuery {
   table: PgTable;

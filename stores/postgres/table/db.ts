@@ -13,14 +13,22 @@ import { ErrorCode, SockSyncError } from "../../../src/errors.ts";
 import { openPgClient, type PgSql, quoteIdent } from "../driver.ts";
 import { parsePayload, type PgKind } from "./sql.ts";
 
-/** A change as the trigger reports it: the row's columns as text, when it fitted. */
+/**
+ * A change as the trigger reports it: the row's columns as text, when it fitted.
+ *
+ * @internal
+ */
 export interface PgRowChange {
   op: "i" | "u" | "d";
   key: string;
   row: Record<string, string | null> | undefined;
 }
 
-/** What the database needs from a live query. */
+/**
+ * What the database needs from a live query.
+ *
+ * @internal
+ */
 export interface PgLiveQuery {
   /** Its `column = :param` columns and their values' text, when they alone decide a match. */
   readonly route: { columns: string[]; key: string } | undefined;
@@ -38,6 +46,8 @@ export interface PgLiveQuery {
  * import type { PgTable } from "./db.ts";
  * const kinds = (table: PgTable) => [...table.kinds.values()];
  * ```
+ *
+ * @internal
  */
 export interface PgTable {
   /** Its oid. */

@@ -331,8 +331,13 @@ export class PostgresTableSource<T = Record<string, unknown>>
 export function postgresTable<S extends RowSchema>(
   options: PostgresTableOptions & { schema: S; columns?: undefined },
 ): PostgresTableSource<v.InferOutput<S>>;
+/** The untyped form: the value `columns`, and the item type the caller gives. */
 export function postgresTable<T = Record<string, unknown>>(
   options: PostgresTableOptions & { columns: string[]; schema?: undefined },
+): PostgresTableSource<T>;
+/** Options built elsewhere, with `schema` or `columns`: the item type the caller gives. */
+export function postgresTable<T = Record<string, unknown>>(
+  options: PostgresTableOptions,
 ): PostgresTableSource<T>;
 export function postgresTable(options: PostgresTableOptions): PostgresTableSource<unknown> {
   return new PostgresTableSource(options);

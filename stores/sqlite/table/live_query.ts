@@ -103,6 +103,8 @@ const LOAD_CHUNK = 4096;
  * import { LiveTableQuery } from "./live_query.ts";
  * const whereOf = (query: LiveTableQuery<unknown>) => query.family.where.sql;
  * ```
+ *
+ * @internal
  */
 export abstract class LiveTableQuery<T> implements LiveQuery {
   /** The queries sharing this one's WHERE. */

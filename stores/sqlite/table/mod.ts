@@ -175,8 +175,13 @@ export class SqliteTableSource<T = Record<string, unknown>> extends LiveTableQue
 export function sqliteTable<S extends RowSchema>(
   options: SqliteTableOptions & { schema: S; columns?: undefined },
 ): SqliteTableSource<v.InferOutput<S>>;
+/** The untyped form: the value `columns`, and the item type the caller gives. */
 export function sqliteTable<T = Record<string, unknown>>(
   options: SqliteTableOptions & { columns: string[]; schema?: undefined },
+): SqliteTableSource<T>;
+/** Options built elsewhere, with `schema` or `columns`: the item type the caller gives. */
+export function sqliteTable<T = Record<string, unknown>>(
+  options: SqliteTableOptions,
 ): SqliteTableSource<T>;
 export function sqliteTable(options: SqliteTableOptions): SqliteTableSource<unknown> {
   return new SqliteTableSource(options);
