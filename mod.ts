@@ -28,6 +28,7 @@ export {
   type TypedListOptions,
 } from "./src/server/hub.ts";
 export type { ParamListOptions } from "./src/server/param_list.ts";
+export type { Presence, PresenceOptions } from "./src/server/presence.ts";
 export type { LocalFunction } from "./src/server/local_function.ts";
 export type { CallContext } from "./src/peer/provided.ts";
 export { type ListOptions, LocalList } from "./src/server/local_list.ts";
@@ -93,6 +94,7 @@ export type {
   ListListener,
   ListPage,
   ListSource,
+  PresenceStore,
   Store,
   VarListener,
   VarStore,

@@ -15,6 +15,9 @@ import { addNotes, Notebook, PRIVATE_NAMES } from "./notes.ts";
 import { addLoginRoutes, type LoginOptions } from "./login.ts";
 import type { DemoSession, Sessions } from "./session.ts";
 import type { RevocationBus } from "../src/server/auth.ts";
+import { isAdminName } from "../src/server/admin.ts";
+import { addPresence } from "./chat_presence.ts";
+import { MemoryPresenceStore } from "../stores/memory/mod.ts";
 
 /**
  * The schema of one todo.
@@ -58,6 +61,8 @@ const ItemId = v.object({ id: v.string() });
 export interface DemoHubOptions {
   /** The chat's `messages` table (see `chat.ts`); without it, no chat. */
   chat?: ChatTable;
+  /** Count and time what the hub does (for `/metrics` and `/admin/`). Default `true`. */
+  metrics?: boolean;
   /** The hub's limits (default: the hub's defaults). */
   limits?: Partial<Limits>;
   /** Checks session tokens sent over the socket; without it, only cookies at the upgrade. */
@@ -67,25 +72,27 @@ export interface DemoHubOptions {
 }
 
 /**
- * A demo connection's context: its session, or `undefined` when signed out.
+ * A demo connection's context: whether it is an admin's (see `admin.ts`)
+ * and its user's session, if signed in.
  *
  * @example
  * ```ts
- * import type { DemoContext } from "./app.ts";
- * const anonymous: DemoContext = undefined;
+ * import type { DemoIdentity } from "./app.ts";
+ * const anonymous: DemoIdentity = { admin: false };
  * ```
  */
-export type DemoContext = DemoSession | undefined;
+export type DemoIdentity = { admin?: boolean; session?: DemoSession } | undefined;
 
 /**
  * Builds the demo hub on a store: var `counter`, list `todos` (newest first)
  * and the functions `increment`, `add_todo`, `toggle_todo`, `delete_todo`
  * and `echo`; with a chat table also list `messages` (params `{ room }`)
- * and `post_message`, `edit_message` and `delete_message`; the signed-in
- * user's notes: list `my_notes`, `add_note` and `delete_note` (error 1
- * without a session). A connection's context is its session: from the
- * cookie at the upgrade, or from a token sent over the socket; it closes
- * with 4001 when the session expires or is signed out.
+ * and `post_message`, `edit_message` and `delete_message`, and the room's
+ * presence: list `room_members` and `set_presence` (see `chat_presence.ts`); the
+ * signed-in user's notes: list `my_notes`, `add_note` and `delete_note` (error
+ * 1 without a session). A connection's session comes from the cookie at the
+ * upgrade, or from a token sent over the socket; the connection closes with
+ * 4001 when the session expires or is signed out.
  *
  * @example
  * ```ts
@@ -95,30 +102,41 @@ export type DemoContext = DemoSession | undefined;
  * await hub.close();
  * ```
  */
-export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub<DemoContext> {
+export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub<DemoIdentity> {
   const sessions = options.sessions;
   // A store shared by instances (Redis, PostgreSQL) also remembers call answers for all of them.
-  const hub = new Hub<DemoContext>({
+  const hub = new Hub<DemoIdentity>({
     vars: store.vars,
     callMemory: { store: store.calls },
     limits: options.limits,
-    authorize: (context, { name }) => context !== undefined || !PRIVATE_NAMES.has(name),
+    metrics: options.metrics ?? true,
+    // The admin vars (see demo/admin.ts) only for connections that signed in as admin; the notes
+    // only for those with a session.
+    authorize: (context, { name }) =>
+      (!isAdminName(name) || context?.admin === true) &&
+      (context?.session !== undefined || !PRIVATE_NAMES.has(name)),
     authenticate: sessions
-      ? async (credentials) => {
+      ? async (credentials, current) => {
         const token = typeof credentials === "object" && credentials !== null
           ? (credentials as { token?: unknown }).token
           : credentials;
         const session = await sessions.verify(token);
-        return session && { context: session, expiresAt: session.exp };
+        return session && { context: { ...current, session }, expiresAt: session.exp };
       }
       : undefined,
-    expiresAt: (context) => context?.exp,
-    sessionKeys: (context) => context ? [`session:${context.sid}`, `user:${context.name}`] : [],
+    expiresAt: (context) => context?.session?.exp,
+    sessionKeys: (context) => {
+      const session = context?.session;
+      return session ? [`session:${session.sid}`, `user:${session.name}`] : [];
+    },
     revocations: options.revocations,
   });
   declareDemo(hub, store);
-  if (options.chat) addChat(hub, options.chat);
-  addNotes(hub, new Notebook());
+  if (options.chat) {
+    addChat(hub, options.chat);
+    addPresence(hub, store.presence?.() ?? new MemoryPresenceStore());
+  }
+  addNotes(hub, new Notebook(), (context) => context?.session?.name);
   return hub;
 }
 
@@ -177,6 +195,7 @@ function declareDemo<C>(hub: Hub<C>, store: Store) {
 export type DemoApi = ApiOf<
   & ReturnType<typeof declareDemo>
   & ReturnType<typeof addChat>
+  & ReturnType<typeof addPresence>
   & ReturnType<typeof addNotes>
 >;
 
@@ -211,7 +230,7 @@ export interface DemoPage {
  */
 export interface DemoAppOptions {
   /** The demo hub (its connections are counted by `/health`). */
-  hub: Hub<DemoContext>;
+  hub: Hub<DemoIdentity>;
   /** The store behind it (its kind is reported by `/health`). */
   store: Store;
   /** The runtime serving, reported by `/health`. */

@@ -33,8 +33,8 @@ const Login = v.object({
  * ```
  */
 export interface LoginOptions {
-  /** The demo hub. */
-  hub: Hub<DemoSession | undefined>;
+  /** The demo hub (its connections of a session are closed at sign-out). */
+  hub: Pick<Hub, "revoke">;
   /** Signs and checks the session tokens. */
   sessions: Sessions;
   /** Tells the other instances that a session ended, so they refuse its token too. */
@@ -49,9 +49,9 @@ export interface LoginOptions {
  * import { Hono } from "hono";
  * import { Hub } from "../mod.ts";
  * import { addLoginRoutes } from "./login.ts";
- * import { type DemoSession, Sessions } from "./session.ts";
+ * import { Sessions } from "./session.ts";
  * const app = new Hono();
- * addLoginRoutes(app, { hub: new Hub<DemoSession | undefined>(), sessions: await Sessions.create() });
+ * addLoginRoutes(app, { hub: new Hub(), sessions: await Sessions.create() });
  * ```
  */
 export function addLoginRoutes(app: Hono, options: LoginOptions): void {

@@ -12,7 +12,6 @@ import { nanoid } from "nanoid";
 import * as v from "valibot";
 import { ErrorCode, type Hub, SockSyncError } from "../mod.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
-import type { DemoSession } from "./session.ts";
 
 /** Larger pages are refused. */
 const MAX_PAGE_SIZE = 50;
@@ -76,23 +75,28 @@ export const PRIVATE_NAMES: ReadonlySet<string> = new Set(["my_notes", "add_note
 
 /**
  * Declares `my_notes`, `add_note {text}` → `{id}` and `delete_note {id}` on
- * a hub whose context is the session (see `authorize` in `app.ts`).
+ * a hub; `userOf` reads the signed-in user from a connection's context
+ * (`undefined`: signed out; `authorize` in `app.ts` refuses those first).
  *
  * @example
  * ```ts
  * import { Hub } from "../mod.ts";
  * import { addNotes, Notebook } from "./notes.ts";
- * import type { DemoSession } from "./session.ts";
- * const hub = new Hub<DemoSession | undefined>();
+ *  * const hub = new Hub<DemoSession | undefined>();
  * addNotes(hub, new Notebook());
  * await hub.close();
  * ```
  */
-export function addNotes(hub: Hub<DemoSession | undefined>, notes: Notebook) {
-  const user = (context: DemoSession | undefined): string => {
+export function addNotes<C>(
+  hub: Hub<C>,
+  notes: Notebook,
+  userOf: (context: C) => string | undefined,
+) {
+  const user = (context: C): string => {
     // `authorize` lets no anonymous connection this far; this is the second lock.
-    if (!context) throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
-    return context.name;
+    const name = userOf(context);
+    if (name === undefined) throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
+    return name;
   };
   const myNotes = hub.list("my_notes", {
     // No params: whose notes is the connection's business, never the subscriber's.

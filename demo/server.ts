@@ -1,8 +1,9 @@
 /**
  * The demo server: `deno run server`, `bun run server` or `npm run server`.
- * Configured by `PORT`, `HOST` and `SOCKSYNC_STORE` (see `config.ts`), and
- * `SOCKSYNC_SECRET`, the key sessions are signed with (default: a random one
- * per start, so sessions end with the process).
+ * Configured by `PORT`, `HOST`, `SOCKSYNC_STORE`, `SOCKSYNC_ALLOWED_ORIGINS`, `SOCKSYNC_METRICS`
+ * and `SOCKSYNC_ADMIN_TOKEN` (see `config.ts` and `admin.ts`), and `SOCKSYNC_SECRET`, the key
+ * user sessions are signed with (default: a random one per start, so sessions end with the
+ * process).
  *
  * @module
  */
@@ -12,7 +13,9 @@ import { detectRuntime, serve } from "../src/serve/serve.ts";
 import { createDemoApp, createDemoHub } from "./app.ts";
 import { openChat } from "./chat.ts";
 import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts";
-import { type BindingPage, buildBindingPages, buildPage } from "./page/build.ts";
+import { type BindingPage, buildAdminPage, buildBindingPages, buildPage } from "./page/build.ts";
+import { addAdminRoutes, addMetricsRoute, AdminSessions, demoContext } from "./admin.ts";
+import { provideAdmin } from "../src/server/admin.ts";
 import { Sessions, tokenOf } from "./session.ts";
 import { openChannel, shareLogouts } from "./revocations.ts";
 
@@ -44,7 +47,7 @@ const chat = await openChat(config.store).catch((error) =>
     ),
   )
 );
-const sessions = await Sessions.create(process.env.SOCKSYNC_SECRET || undefined);
+const userSessions = await Sessions.create(process.env.SOCKSYNC_SECRET || undefined);
 // Sign-outs reach every instance of a shared Redis or PostgreSQL store.
 const channel = await openChannel(config.store).catch((error) =>
   badSetting(
@@ -55,15 +58,15 @@ const channel = await openChannel(config.store).catch((error) =>
     ),
   )
 );
-const publishLogout = shareLogouts(channel, sessions);
-const hub = createDemoHub(store, { chat, sessions, revocations: channel });
+const publishLogout = shareLogouts(channel, userSessions);
+const hub = createDemoHub(store, { chat, sessions: userSessions, revocations: channel });
 const page = await buildPage();
 const app = createDemoApp({
   hub,
   store,
   runtime: detectRuntime(),
   page,
-  sessions,
+  sessions: userSessions,
   publishLogout,
 });
 // The same demo written with socksync/vue, socksync/react and socksync/svelte, on the same
@@ -77,13 +80,24 @@ for (const [kind, built] of Object.entries(bindingPages) as [string, BindingPage
     return c.body(built.script);
   });
 }
+// Operators: `GET /metrics` unless SOCKSYNC_METRICS=off; `/admin/` only with SOCKSYNC_ADMIN_TOKEN.
+if (config.metrics !== false) await addMetricsRoute(app, hub);
+const sessions = config.adminToken ? new AdminSessions(config.adminToken) : undefined;
+const admin = sessions ? provideAdmin(hub) : undefined;
+if (sessions) addAdminRoutes(app, sessions, await buildAdminPage());
+const adminContext = demoContext(sessions);
 const server = await serve({
   hub,
   app,
+  // Admin or not, and a same-origin page's session cookie (or a bearer token header).
+  context: async (c) => ({
+    ...adminContext(c),
+    session: await userSessions.verify(tokenOf(c.req.raw)),
+  }),
   port: config.port,
   hostname: config.host,
-  // A same-origin page's session cookie (or a bearer token header) at the upgrade.
-  context: (c) => sessions.verify(tokenOf(c.req.raw)),
+  // A front end on its own dev server (Vite's http://localhost:5173): SOCKSYNC_ALLOWED_ORIGINS.
+  guard: config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : undefined,
 }).catch((error) => {
   console.error(
     `socksync demo: cannot listen on ${config.host}:${config.port}: ${errorText(error)}`,
@@ -104,6 +118,7 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, SHUTDOWN_LIMIT_MS);
   try {
+    admin?.close();
     await server.close();
     await hub.close();
     await store.close();

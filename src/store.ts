@@ -268,6 +268,61 @@ export interface Store {
   readonly calls?: CallStore;
   /** The list with this name (created empty when new); the same object for the same name. */
   list<T = unknown>(name: string): ListSource<T>;
+  /**
+   * The store's presence (see {@linkcode PresenceStore}): made on the first
+   * call, the same object after; closed by `close`. Optional.
+   */
+  presence?(): PresenceStore;
   /** Flushes and releases everything the store holds. */
+  close(): Promise<void>;
+}
+
+/**
+ * Who is present where: for each scope (a string the hub makes, such as a
+ * presence list's name and a room) one list of members, oldest arrival
+ * first, shared by every process on the store. A process adds its own
+ * members (`join`), changes their values (`set`) and removes them (`leave`);
+ * a store shared by several processes keeps each process's members under a
+ * lease it renews, so that the members of a process that died without
+ * leaving are removed by the others once the lease ran out. `close` removes
+ * this process's members at once.
+ *
+ * The hub names members with `key` (one per connection); the item ids of the
+ * scope's list are the store's own (a shared store puts the lease in them).
+ *
+ * @example
+ * ```ts
+ * import type { PresenceStore } from "./store.ts";
+ * async function here(presence: PresenceStore) {
+ *   await presence.join("room:general", "c1", { name: "ann" });
+ *   const { items, total } = await presence.members("room:general").page(0, 50);
+ *   await presence.leave("room:general", "c1");
+ *   return { items, total };
+ * }
+ * ```
+ */
+export interface PresenceStore {
+  /**
+   * The members of a scope as a list, to read and follow (its writes are
+   * `join`, `set` and `leave`). `close` on it drops only the listeners added
+   * through it.
+   */
+  members<T = unknown>(scope: string): ListSource<T>;
+  /**
+   * Adds this process's member `key` at the end of the scope (a member
+   * already there keeps its place and takes `value`); resolves its item id
+   * once the scope's listeners were told. With `session` (a client's secret
+   * id, the same on each of its connections), a member another process (or
+   * an earlier lease of this one) joined with the same session in that
+   * scope is taken over instead: it keeps its item id and its place, takes
+   * `value`, and becomes `key`'s; its old owner's `leave` and lease sweep no
+   * longer remove it.
+   */
+  join(scope: string, key: string, value: unknown, session?: string): Promise<string>;
+  /** Replaces the value of this process's member `key`; unknown → `SockSyncError` code 4. */
+  set(scope: string, key: string, value: unknown): Promise<void>;
+  /** Removes this process's member `key` (a no-op when it is not there). */
+  leave(scope: string, key: string): Promise<void>;
+  /** Removes every member of this process and stops renewing its lease. */
   close(): Promise<void>;
 }

@@ -111,7 +111,7 @@ describe("authentication over the socket", () => {
     await withAuthHub(async ({ issuer, url }) => {
       const raw = await RawSocket.open(url);
       try {
-        const announced = await raw.next();
+        const announced = await raw.next((f) => f.name === "socksync:auth");
         assert.deepEqual(announced, { func: "subscribe", type: "function", name: "socksync:auth" });
         const refused = await raw.call("socksync:auth", "forged");
         assert.equal(refused.func, "error");
@@ -219,7 +219,7 @@ describe("authentication over the socket", () => {
     await withAuthHub(async ({ issuer, url }) => {
       const raw = await RawSocket.open(url);
       try {
-        await raw.next();
+        await raw.next((f) => f.name === "socksync:auth");
         await raw.call("socksync:auth", issuer.issue("ada", 60_000));
         raw.send({ func: "subscribe", type: "var", name: "secret_ada" });
         raw.send({ func: "subscribe", type: "var", name: "public" });

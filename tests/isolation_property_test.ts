@@ -42,7 +42,7 @@ test("no user ever sees another user's notes, and refusals do not tell ids apart
     hub,
     port: 0,
     hostname: "127.0.0.1",
-    context: (c) => sessions.verify(tokenOf(c.req.raw)),
+    context: async (c) => ({ session: await sessions.verify(tokenOf(c.req.raw)) }),
   });
   const url = `ws://127.0.0.1:${server.port}/ws/socksync`;
   const users: Attacker[] = [];

@@ -5,11 +5,13 @@
  *
  * @module
  */
-import { createElement as h, type FormEvent, useEffect, useState } from "react";
+import { createElement as h, type FormEvent, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { createHooks } from "../../src/ui/react/mod.ts";
+import { membersText, TypingSignal, typingText } from "./presence.ts";
 import {
   CHAT_PAGE_SIZE,
+  connectionNote,
   connectPage,
   failure,
   PAGE_SIZES,
@@ -18,7 +20,7 @@ import {
 } from "./connect_page.ts";
 
 // The hooks take their types from the client's: the demo server's declarations.
-const { useCall, useList, useVar } = createHooks(connectPage());
+const { useCall, useConnection, useList, useVar } = createHooks(connectPage());
 
 type Report = (error: string) => void;
 
@@ -195,13 +197,20 @@ function Chat(props: { report: Report }) {
   const [room, setRoom] = useState(ROOMS[0]);
   const messages = useList("messages", { pageSize: CHAT_PAGE_SIZE, params: { room } });
   const post = useCall("post_message");
+  const members = useList("room_members", { pageSize: 50, params: { room } });
+  const setPresence = useCall("set_presence");
+  // Not being in the room yet (its view is opening) is no failure worth showing.
+  const typing = useRef<TypingSignal>(undefined as unknown as TypingSignal);
+  typing.current ??= new TypingSignal((args) => setPresence(args).catch(() => {}));
   const [text, setText] = useState("");
   const [author, setAuthor] = useState("");
+  const values = members.items.map((item) => item.value);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const value = text.trim();
     if (!value) return;
     setText("");
+    typing.current.stop(room);
     const name = author.trim();
     const args = name ? { room, text: value, author: name } : { room, text: value };
     const shown = { room, author: name || "anon", text: value, created_at: Date.now() };
@@ -232,10 +241,22 @@ function Chat(props: { report: Report }) {
           role: "tab",
           "data-testid": `room-${name}`,
           "aria-selected": name === room,
-          onClick: () => setRoom(name),
+          onClick: () => {
+            typing.current.stop(room);
+            setRoom(name);
+          },
         }, `#${name}`)
       ),
     ),
+    h("p", { key: "presence", className: "presence muted" }, [
+      h("span", { key: "m", "data-testid": "chat-members" }, membersText(values, members.total)),
+      " ",
+      h(
+        "span",
+        { key: "t", className: "typing", "data-testid": "chat-typing" },
+        typingText(values, typing.current.me),
+      ),
+    ]),
     h("form", { key: "form", autoComplete: "off", onSubmit: submit }, [
       h("input", {
         key: "author",
@@ -246,6 +267,7 @@ function Chat(props: { report: Report }) {
         "aria-label": "Your name",
         value: author,
         onChange: (event: { target: HTMLInputElement }) => setAuthor(event.target.value),
+        onBlur: () => typing.current.rename(room, author),
       }),
       h("input", {
         key: "text",
@@ -254,7 +276,11 @@ function Chat(props: { report: Report }) {
         maxLength: 2000,
         required: true,
         value: text,
-        onChange: (event: { target: HTMLInputElement }) => setText(event.target.value),
+        onChange: (event: { target: HTMLInputElement }) => {
+          setText(event.target.value);
+          if (event.target.value) typing.current.input(room, author);
+          else typing.current.stop(room);
+        },
       }),
       h("button", { key: "send", type: "submit", "data-testid": "chat-send" }, "Post"),
     ]),
@@ -300,9 +326,23 @@ function Chat(props: { report: Report }) {
   ]);
 }
 
+// The connection's state, through the binding; nothing is disabled while offline.
+function ConnectionNote() {
+  const connection = useConnection();
+  const note = connectionNote(connection);
+  return h("p", {
+    className: "note",
+    "data-testid": "connection-note",
+    "data-status": connection.status,
+    role: "status",
+    hidden: !note,
+  }, note);
+}
+
 function App() {
   const [error, setError] = useState("");
   return [
+    h(ConnectionNote, { key: "connection" }),
     h(Counter, { key: "counter", report: setError }),
     h(Todos, { key: "todos", report: setError }),
     h(Chat, { key: "chat", report: setError }),

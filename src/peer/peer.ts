@@ -11,10 +11,11 @@
  */
 import { type Conflating, Outbox } from "./backpressure.ts";
 import { encodeError } from "../protocol/encode.ts";
-import { ErrorCode, SockSyncError } from "../errors.ts";
+import { ErrorCode, isSockSyncError, SockSyncError } from "../errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
 import { decodeFrame } from "../protocol/decode.ts";
 import type { Message } from "../protocol/schemas.ts";
+import type { Metrics } from "./metrics.ts";
 import type { SocketLike } from "./socket.ts";
 import { OPEN } from "../protocol/connection.ts";
 import { FrameGuard } from "./frame_guard.ts";
@@ -57,6 +58,8 @@ export interface Registry extends Provided {
     credentials: unknown,
     current: unknown,
   ) => Authenticated | undefined | Promise<Authenticated | undefined>;
+  /** Where connections count frames, calls and closes; none: nothing is counted. */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -119,6 +122,8 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   readonly socket: SocketLike;
   /** The limits this connection runs under. */
   readonly limits: Readonly<Limits>;
+  /** Where this connection's metrics go: its hub's, when the hub keeps them. */
+  readonly metrics: Metrics | undefined;
   readonly #registry: Registry | undefined;
   // The parts hold this peer rather than closures over it: a server keeps many idle
   // connections, and each closure per connection is memory a raw WebSocket does not spend.
@@ -147,6 +152,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     this.socket = options.socket;
     this.#context = options.context as C;
     this.#registry = options.registry;
+    this.metrics = options.registry?.metrics;
     // A hub hands every connection its one frozen, complete limits object: share it.
     this.limits = Object.isFrozen(options.limits) && isComplete(options.limits)
       ? options.limits as Readonly<Limits>
@@ -204,6 +210,16 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     });
   }
 
+  /**
+   * The client session the other side presented on this connection (the
+   * `session` of its first probe; see PROTOCOL.md, "Sessions"), if any. A
+   * client keeps one for its lifetime, so it is the same on every
+   * reconnect; a random secret the server never sends to anyone.
+   */
+  get session(): string | undefined {
+    return this.#provider.session;
+  }
+
   /** Whether {@linkcode Peer.detach} has run. */
   get detached(): boolean {
     return this.#detached;
@@ -224,7 +240,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
 
   /** Sends one encoded frame if the socket is open. */
   sendText(text: string): void {
-    this.#outbox.send(text, this.socket.readyState === OPEN && !this.#closing);
+    const open = this.socket.readyState === OPEN && !this.#closing;
+    this.#outbox.send(text, open);
+    if (open && this.metrics !== undefined) this.metrics.sent(text);
   }
 
   /**
@@ -232,6 +250,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * see {@linkcode Conflating.defer}. Groups call it, applications need not.
    */
   defer(owner: object, key: string, flush: () => void): void {
+    this.metrics?.slow("conflated");
     this.#outbox.defer(owner, key, flush);
   }
 
@@ -245,7 +264,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     this.#closing = true;
     this.#closedWith = { code, reason };
     closeSocket(this.socket, code, reason);
-    this.detach();
+    this.detach(code);
   }
 
   /**
@@ -284,12 +303,17 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * optional.
    */
   receive(data: unknown): Promise<void> | undefined {
-    if (this.#detached || this.#closing || !this.#frameGuard.admit(data)) return undefined;
+    if (this.#detached || this.#closing) return undefined;
+    if (this.metrics !== undefined) this.metrics.framesReceived++;
+    if (!this.#frameGuard.admit(data)) return undefined;
     try {
       const decoded = decodeFrame(data);
       if (!decoded.ok) {
         const reply = decoded.reply;
-        if (reply) this.sendText(encodeError({ ...reply, code: reply.error_code }));
+        if (reply) {
+          this.metrics?.errorSent(reply.error_code);
+          this.sendText(encodeError({ ...reply, code: reply.error_code }));
+        }
         return undefined;
       }
       const message = decoded.message;
@@ -342,6 +366,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #answerFailure(error: unknown, message: Message): void {
     const { frame, unexpected } = failureFrame(error, message);
     if (unexpected) this.#report(error, message);
+    this.metrics?.errorSent(isSockSyncError(error) ? error.code : ErrorCode.Other);
     this.sendText(frame);
   }
 
@@ -364,10 +389,12 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * anything (`acceptCalls` in the connect hook), so once the probe is
    * answered the functions it accepts calls to are known: from then on a call
    * to any other fails with code 1 at once instead of waiting for its
-   * timeout. The client does this on every connect.
+   * timeout. The client does this on every connect, with its `session`.
+   *
+   * @param session this client's session id, presented to the other side (see {@linkcode Peer.session})
    */
-  expectFunctions(): void {
-    this.#consumer.expectFunctions();
+  expectFunctions(session?: string): void {
+    this.#consumer.expectFunctions(session);
   }
 
   /** Whether the other side has accepted our calls to this function. */
@@ -409,11 +436,12 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   /**
    * Forgets the connection: drops every subscription the other side made,
    * rejects pending calls and tells the `onDetach` listeners. Call it once
-   * the socket closed.
+   * the socket closed, with the close frame's code if there was one.
    */
-  detach(): void {
+  detach(code?: number): void {
     if (this.#detached) return;
     this.#detached = true;
+    this.metrics?.closed(code ?? NO_STATUS);
     this.#frameGuard.stop();
     this.#session?.stop();
     this.#outbox.close();
@@ -430,6 +458,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     }
   }
 }
+
+// The close code WebSocket reports for a close frame without one.
+const NO_STATUS = 1005;
 
 function isComplete(limits: Partial<Limits> | undefined): limits is Limits {
   return limits !== undefined &&

@@ -10,7 +10,7 @@
  * The reserved function a client calls with its credentials (the call's
  * `args`). A server that authenticates over the socket accepts calls to it
  * as soon as the connection opens (its `subscribe` to this function comes
- * first); the call returns {@linkcode AuthReturn}, or error 1 when the
+ * with its other function subscriptions); the call returns {@linkcode AuthReturn}, or error 1 when the
  * credentials are refused (the connection keeps its previous identity).
  *
  * @example

@@ -201,6 +201,9 @@ export function pgTables(schema: string, prefix: string): PgTables {
     items: table("items"),
     vars: table("vars"),
     itemsOrder: quoteIdent(`${prefix}items_order`),
+    leases: table("presence_leases"),
+    owned: table("presence_owned"),
+    ownedSessions: quoteIdent(`${prefix}presence_owned_sessions`),
   };
 }
 
@@ -219,4 +222,10 @@ export interface PgTables {
   items: string;
   vars: string;
   itemsOrder: string;
+  /** Presence leases (see `presence.ts`). */
+  leases: string;
+  /** The members each presence lease owns. */
+  owned: string;
+  /** The index of those members by scope and session. */
+  ownedSessions: string;
 }
