@@ -92,6 +92,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   readonly #state = new ConnectionStateSource();
+  /** Presented on every connection: the server knows a reconnect as the same client. */
+  readonly #session = nanoid();
 
   /**
    * A client of the server at `url`; `connect()` makes one and opens it.
@@ -340,7 +342,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       if (this.#options.hub && this.#options.hub.functions.size > 0) {
         peer.acceptCalls();
       }
-      peer.expectFunctions();
+      peer.expectFunctions(this.#session);
       peer.onError((error, about) => this.#emitError(error, about));
       this.#mirrors.subscribeAll(peer);
       this.#connectListeners.emit();

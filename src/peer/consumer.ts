@@ -186,9 +186,9 @@ export class Consumer {
    * the probe is answered the functions it accepts calls to are all known: a
    * call to any other then fails at once with code 1 instead of waiting.
    */
-  expectFunctions(): void {
+  expectFunctions(session?: string): void {
     this.#expecting = true;
-    this.#options.send(encodeGet("var", PROBE_NAME));
+    this.#options.send(encodeGet("var", PROBE_NAME, { session }));
   }
 
   /** The other side accepts calls to `name`: sends the calls waiting for it. */

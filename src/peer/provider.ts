@@ -18,6 +18,7 @@ import type {
 } from "./provided.ts";
 import type { MessageWithFunc } from "../protocol/schemas.ts";
 import { type PeerHost, REPORT } from "./host.ts";
+import { PROBE_NAME } from "../protocol/connection.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
 import { subscriptionType } from "./metrics.ts";
 import { everyName, varKey } from "./shared_keys.ts";
@@ -226,8 +227,18 @@ export class Provider {
     return found;
   }
 
+  /**
+   * The client session the other side presented (its first probe's
+   * `session`), if any: the same on each of that client's connections.
+   */
+  session: string | undefined;
+
   /** Answers a `get` of a var, a list page or a list item. */
   get(message: MessageWithFunc<"get">): Promise<void> {
+    // Taken once, before anything else can read it; the probe is then answered as always.
+    if (message.type === "var" && message.session !== undefined && message.name === PROBE_NAME) {
+      this.session ??= message.session;
+    }
     this.#check("get", message);
     const peer = this.#peer;
     // Subscriptions are checked in frame order (this record), not in the
