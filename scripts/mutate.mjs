@@ -71,6 +71,7 @@ const FOLDERS = {
       "hub_types",
       "peer_access",
       "hub_var_feed",
+      "presence_property",
     ],
   },
 };
