@@ -175,44 +175,47 @@ async function redisBench(n: number): Promise<Bench> {
   const prefix = `socksync-bench-${process.pid}-${n}:`;
   const client = new Redis(REDIS_URL);
   const base = `${prefix}list:bench:`;
-  const [order, ids, values, meta] = ["order", "ids", "values", "meta"].map((k) => base + k);
+  const [items, entries, meta] = ["items", "entries", "meta"].map((k) => base + k);
   const t0 = performance.now();
   const keys = sequentialOrderKeys(n);
+  const member = (i: number) => `${keys[i]}\0${idOf(i)}\0${JSON.stringify(value(i))}`;
   const BATCH = 5000;
   for (let from = 0; from < n; from += BATCH) {
     const to = Math.min(n, from + BATCH);
     const z: (string | number)[] = [];
     const h: string[] = [];
-    const v: string[] = [];
     for (let i = from; i < to; i++) {
-      z.push(0, `${keys[i]}\0${idOf(i)}`);
-      h.push(idOf(i), keys[i]);
-      v.push(idOf(i), JSON.stringify(value(i)));
+      z.push(0, member(i));
+      h.push(idOf(i), `${keys[i]}\0${JSON.stringify(value(i))}`);
     }
-    await client.pipeline().zadd(order, ...z).hset(ids, ...h).hset(values, ...v).exec();
+    await client.pipeline().zadd(items, ...z).hset(entries, ...h).exec();
   }
-  await client.hset(meta, "version", 1);
+  await client.hset(meta, "version", 1, "count", n);
   const fillMs = performance.now() - t0;
   const store: Store = await openRedisStore({ url: REDIS_URL, prefix });
   let raws = 0;
+  let rawMember = "";
   return {
     source: store.list("bench"),
     fillMs,
     note: "pipelined ZADD/HSET batches of 5,000",
     raw: {
-      "first page": () => client.zrange(order, 0, 19),
-      "page near end": (k) => client.zrange(order, k - 40, k - 21),
-      "indexOf": (k) => {
-        const i = random(k);
-        return client.zrank(order, `${keys[i]}\0${idOf(i)}`);
-      },
-      "insert at random index": (k) => client.zadd(order, 0, `${keys[random(k)]}V\0raw${++raws}`),
-      "delete": () => client.zrem(order, `${keys[0]}V\0raw${raws}`),
+      "first page": () => client.zrange(items, 0, 19),
+      "page near end": (k) => client.zrange(items, k - 40, k - 21),
+      "indexOf": (k) => client.zrank(items, member(random(k))),
+      // (The member it removes is the one the raw insert just added.)
+      "insert at random index": (k) =>
+        client.zadd(
+          items,
+          0,
+          rawMember = `${keys[random(k)]}V\0raw${++raws}\0${JSON.stringify(value(0))}`,
+        ),
+      "delete": () => client.zrem(items, rawMember),
     },
     async close() {
       await store.close();
       // Drop the benchmark's keys.
-      await client.del(order, ids, values, meta);
+      await client.del(items, entries, meta);
       client.disconnect();
     },
   };
