@@ -28,6 +28,7 @@ export {
   type TypedListOptions,
 } from "./src/server/hub.ts";
 export type { ParamListOptions } from "./src/server/param_list.ts";
+export type { Presence, PresenceOptions } from "./src/server/presence.ts";
 export type { LocalFunction } from "./src/server/local_function.ts";
 export type { CallContext } from "./src/peer/provided.ts";
 export { type ListOptions, LocalList } from "./src/server/local_list.ts";
@@ -61,13 +62,17 @@ export type {
 } from "./src/server/api_of.ts";
 export type { OptimisticChange } from "./src/client/optimistic.ts";
 export type { AccessRequest } from "./src/peer/peer.ts";
-export { DEFAULT_LIMITS, type Limits } from "./src/peer/limits.ts";
+export { CLIENT_LIMITS, DEFAULT_LIMITS, type Limits } from "./src/peer/limits.ts";
+export type { CallMemoryOptions } from "./src/server/call_memory.ts";
 export {
   Client,
   type ClientCallOptions,
   type ClientErrorInfo,
   type ClientOptions,
   connect,
+  type ConnectionState,
+  type ConnectionStateSource,
+  type ConnectionStatus,
   type DisconnectInfo,
   type ListOpenOptions,
   ListView,
@@ -76,11 +81,13 @@ export {
 } from "./src/client/client.ts";
 export type { BackoffOptions } from "./src/client/backoff.ts";
 export type {
+  CallStore,
   ListChange,
   ListItem,
   ListListener,
   ListPage,
   ListSource,
+  PresenceStore,
   Store,
   VarListener,
   VarStore,

@@ -72,11 +72,12 @@ async function round(
 }
 
 async function benchRuntime(rt: Runtime): Promise<Result[]> {
+  // `metrics`: SockSync with the hub's metrics on, side by side with it off (goal: ≤ 2 % cost).
   const modes = rt === "node"
-    ? ["raw", "socksync", "socketio"]
+    ? ["raw", "socksync", "metrics", "socketio"]
     : rt === "deno"
-    ? ["raw", "socksync", "ws"]
-    : ["raw", "socksync"];
+    ? ["raw", "socksync", "metrics", "ws"]
+    : ["raw", "socksync", "metrics"];
   const servers: Record<string, ServerProcess> = {};
   const pools: Record<string, RemotePool> = {};
   const results: Result[] = [];
@@ -91,7 +92,7 @@ async function benchRuntime(rt: Runtime): Promise<Result[]> {
         mode === "socketio" ? "socketio" : "ws",
         mode === "socketio"
           ? `http://127.0.0.1:${server.port}`
-          : mode === "socksync"
+          : mode === "socksync" || mode === "metrics"
           ? `ws://127.0.0.1:${server.port}/ws/socksync`
           : `ws://127.0.0.1:${server.port}/`,
       );
@@ -148,9 +149,18 @@ async function benchRuntime(rt: Runtime): Promise<Result[]> {
 
 const SERVER_NAME: Record<string, string> = {
   socksync: "SockSync",
+  metrics: "SockSync, metrics on",
   socketio: "Socket.IO 4",
   ws: "`ws` over `node:http` (reference)",
 };
+
+/** Metrics on against off, side by side: the rate lost (goal ≤ 2 %). */
+function metricsCost(r: Result): string {
+  const rate = (ss: Sample[] = []) => ss.map((s) => r.n / (s.cpuPerFireUs / 1e6));
+  const on = ratios(rate(r.samples.metrics), rate(r.samples.socksync));
+  const cost = (1 - on.median) * 100;
+  return `on ÷ off ${fs(on)}: ${cost.toFixed(1)} % cost, goal ≤ 2 % ${goalMark(cost <= 2)}`;
+}
 
 function report(all: Result[]): string {
   const rows: string[][] = [];
@@ -158,7 +168,7 @@ function report(all: Result[]): string {
     const raw = r.samples.raw ?? [];
     const rawRate = raw.map((s) => r.n / (s.cpuPerFireUs / 1e6));
     const rawLast = raw.map((s) => s.lastDeliveryMs);
-    for (const mode of ["socksync", "socketio", "ws"]) {
+    for (const mode of ["socksync", "metrics", "socketio", "ws"]) {
       const ss = r.samples[mode];
       if (!ss) continue;
       const rate = ss.map((s) => r.n / (s.cpuPerFireUs / 1e6));
@@ -171,7 +181,9 @@ function report(all: Result[]): string {
         SERVER_NAME[mode],
         fmt(r.n),
         `${fs(rateRatio)}`,
-        goal === undefined
+        mode === "metrics"
+          ? metricsCost(r)
+          : goal === undefined
           ? (mode === "ws" ? "(reference)" : "(peer)")
           : `≥ ${goal} ${goalMark(rateRatio.median >= goal)}`,
         `${fmt(stats(rate).median)} / ${fmt(stats(rawRate).median)}`,
@@ -193,6 +205,8 @@ function report(all: Result[]): string {
     `Baseline (same runtime, same run, rounds interleaved): the same 100-byte frame sent raw — ` +
     RUNTIMES.map((rt) => `${rt}: ${rawName[rt]}`).join("; ") +
     `. Socket.IO 4 (\`io.emit\`, websocket transport) is the peer on Node. ` +
+    `"SockSync, metrics on" is the same server with \`new Hub({ metrics: true })\`, its goal ` +
+    `column its rate against SockSync with metrics off (goal: at most 2 % lower). ` +
     `On Deno, SockSync serves through \`node:http\` and \`ws\` (see \`src/serve/adapter/deno.ts\`): ` +
     `the \`ws\` send loop on that same path is a reference row. ` +
     `Servers pinned to core 0, clients (one Node process per server, \`ws\` / \`socket.io-client\`) to core 1. ` +

@@ -9,7 +9,8 @@
  *   ← mem                          → MEM <rss> <heapUsed> <connections>  (after GC)
  *   ← quit
  *
- * Modes: `socksync` (this library's `serve()` on the runtime's adapter),
+ * Modes: `socksync` (this library's `serve()` on the runtime's adapter;
+ * `metrics`: the same with the hub's metrics on),
  * `raw` (Node: a `ws` loop; Deno: a `socket.send` loop; Bun: `server.publish`),
  * `socketio` (Node only: Socket.IO 4 `io.emit`), `ws` (the `ws` send loop on any
  * runtime: on Deno it runs over `node:http`, the path SockSync serves Deno on).
@@ -46,13 +47,16 @@ interface Server {
   connections(): number;
 }
 
-async function socksyncServer(): Promise<Server> {
+async function socksyncServer(metrics = false): Promise<Server> {
   const { Hub } = await import("../src/server/hub.ts");
   const { serve } = await import("../src/serve/serve.ts");
   const v = await import("valibot");
   // Caps (connections, idle timeout) raised past the benchmark's sizes.
   const hub = new Hub(
-    { limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000 } } as ConstructorParameters<
+    {
+      limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000 },
+      metrics,
+    } as ConstructorParameters<
       typeof Hub
     >[0],
   );
@@ -215,6 +219,7 @@ async function socketIo(): Promise<Server> {
 async function main(): Promise<void> {
   let server: Server;
   if (mode === "socksync") server = await socksyncServer();
+  else if (mode === "metrics") server = await socksyncServer(true);
   else if (mode === "list") server = await listServer();
   else if (mode === "socketio") server = await socketIo();
   else if (mode === "ws") server = await rawNode();

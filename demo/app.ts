@@ -8,9 +8,12 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { type ApiOf, ErrorCode, Hub, SockSyncError } from "../mod.ts";
+import { type ApiOf, ErrorCode, Hub, type Limits, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
+import { isAdminName } from "../src/server/admin.ts";
+import { addPresence } from "./chat_presence.ts";
+import { MemoryPresenceStore } from "../stores/memory/mod.ts";
 
 /**
  * The schema of one todo.
@@ -54,13 +57,18 @@ const ItemId = v.object({ id: v.string() });
 export interface DemoHubOptions {
   /** The chat's `messages` table (see `chat.ts`); without it, no chat. */
   chat?: ChatTable;
+  /** Count and time what the hub does (for `/metrics` and `/admin/`). Default `true`. */
+  metrics?: boolean;
+  /** The hub's limits (default: the hub's defaults). */
+  limits?: Partial<Limits>;
 }
 
 /**
  * Builds the demo hub on a store: var `counter`, list `todos` (newest first)
  * and the functions `increment`, `add_todo`, `toggle_todo`, `delete_todo`
  * and `echo`; with a chat table also list `messages` (params `{ room }`)
- * and `post_message`, `edit_message` and `delete_message`.
+ * and `post_message`, `edit_message` and `delete_message`, and the room's
+ * presence: list `room_members` and `set_presence` (see `chat_presence.ts`).
  *
  * @example
  * ```ts
@@ -71,9 +79,21 @@ export interface DemoHubOptions {
  * ```
  */
 export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
-  const hub = new Hub({ vars: store.vars });
+  // A store shared by instances (Redis, PostgreSQL) also remembers call answers for all of them.
+  const hub = new Hub({
+    vars: store.vars,
+    callMemory: { store: store.calls },
+    limits: options.limits,
+    metrics: options.metrics ?? true,
+    // The admin vars (see demo/admin.ts) only for connections that signed in as admin.
+    authorize: (context, { name }) =>
+      !isAdminName(name) || (context as { admin?: boolean } | undefined)?.admin === true,
+  });
   declareDemo(hub, store);
-  if (options.chat) addChat(hub, options.chat);
+  if (options.chat) {
+    addChat(hub, options.chat);
+    addPresence(hub, store.presence?.() ?? new MemoryPresenceStore());
+  }
   return hub;
 }
 
@@ -129,7 +149,11 @@ function declareDemo(hub: Hub, store: Store) {
  * const added: Promise<{ id: string }> = client.call("add_todo", { text: "milk" });
  * ```
  */
-export type DemoApi = ApiOf<ReturnType<typeof declareDemo> & ReturnType<typeof addChat>>;
+export type DemoApi = ApiOf<
+  & ReturnType<typeof declareDemo>
+  & ReturnType<typeof addChat>
+  & ReturnType<typeof addPresence>
+>;
 
 /**
  * The demo page, as the server hands it out.

@@ -50,6 +50,10 @@ export interface Config {
   host: string;
   /** Where data lives. */
   store: StoreConfig;
+  /** Whether `GET /metrics` answers (`SOCKSYNC_METRICS`, default on; `off` turns it off). */
+  metrics?: boolean;
+  /** The admin page's token (`SOCKSYNC_ADMIN_TOKEN`); without one there is no admin page. */
+  adminToken?: string;
 }
 
 /**
@@ -88,7 +92,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     port: parsePort(env.PORT),
     host: parseHost(env.HOST),
     store: parseStore(env.SOCKSYNC_STORE),
+    metrics: parseSwitch("SOCKSYNC_METRICS", env.SOCKSYNC_METRICS),
+    ...(env.SOCKSYNC_ADMIN_TOKEN ? { adminToken: env.SOCKSYNC_ADMIN_TOKEN } : {}),
   };
+}
+
+function parseSwitch(name: string, raw: string | undefined): boolean {
+  const value = raw?.trim().toLowerCase() ?? "";
+  if (value === "" || value === "on" || value === "1" || value === "true") return true;
+  if (value === "off" || value === "0" || value === "false") return false;
+  throw new ConfigError(`${name} must be on or off, got ${JSON.stringify(raw)}`);
 }
 
 function parsePort(raw: string | undefined): number {

@@ -1,6 +1,7 @@
 /**
  * The demo server: `deno run server`, `bun run server` or `npm run server`.
- * Configured by `PORT`, `HOST` and `SOCKSYNC_STORE` (see `config.ts`).
+ * Configured by `PORT`, `HOST`, `SOCKSYNC_STORE`, `SOCKSYNC_METRICS` and
+ * `SOCKSYNC_ADMIN_TOKEN` (see `config.ts` and `admin.ts`).
  *
  * @module
  */
@@ -10,7 +11,9 @@ import { detectRuntime, serve } from "../src/serve/serve.ts";
 import { createDemoApp, createDemoHub } from "./app.ts";
 import { openChat } from "./chat.ts";
 import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts";
-import { type BindingPage, buildBindingPages, buildPage } from "./page/build.ts";
+import { type BindingPage, buildAdminPage, buildBindingPages, buildPage } from "./page/build.ts";
+import { addAdminRoutes, addMetricsRoute, AdminSessions, demoContext } from "./admin.ts";
+import { provideAdmin } from "../src/server/admin.ts";
 
 /** A shutdown that takes longer than this is cut short. */
 const SHUTDOWN_LIMIT_MS = 5000;
@@ -54,9 +57,15 @@ for (const [kind, built] of Object.entries(bindingPages) as [string, BindingPage
     return c.body(built.script);
   });
 }
+// Operators: `GET /metrics` unless SOCKSYNC_METRICS=off; `/admin/` only with SOCKSYNC_ADMIN_TOKEN.
+if (config.metrics !== false) await addMetricsRoute(app, hub);
+const sessions = config.adminToken ? new AdminSessions(config.adminToken) : undefined;
+const admin = sessions ? provideAdmin(hub) : undefined;
+if (sessions) addAdminRoutes(app, sessions, await buildAdminPage());
 const server = await serve({
   hub,
   app,
+  context: demoContext(sessions),
   port: config.port,
   hostname: config.host,
 }).catch((error) => {
@@ -79,6 +88,7 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, SHUTDOWN_LIMIT_MS);
   try {
+    admin?.close();
     await server.close();
     await hub.close();
     await store.close();

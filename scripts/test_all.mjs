@@ -7,9 +7,14 @@
 //   bun    bun test tests/
 // Each step's output streams live (and is captured to read its summary). All
 // selected steps run even if one fails; the exit code is 1 if any step failed
-// or any runtime passed zero tests. The last line is `total: N passed, M failed`.
+// or any runtime passed zero tests. The summary has one line per runtime with its
+// cases: leaf tests, counted the same way on every runtime (a `describe` block or a
+// test with subtests is no case of its own; a skip is no pass), beside what the
+// runner itself reported. The last line is
+// `total: N passed (D distinct cases on R runtimes), M failed`.
 //
-// Pick a subset with arguments or SOCKSYNC_TEST_ONLY (comma separated):
+// Pick a subset with arguments or SOCKSYNC_TEST_ONLY (comma separated), and test files with
+// SOCKSYNC_TEST_FILES (parts of their names, comma separated):
 //   node scripts/test_all.mjs node deno
 //   SOCKSYNC_TEST_ONLY=bun npm test
 // SOCKSYNC_STEP_TIMEOUT_MS bounds each step (default 15 minutes, so that a hung
@@ -30,6 +35,8 @@ const BUN = bin("bun");
 // Under `deno task test` (or Bun) process.execPath is not Node.
 const NODE = process.versions.deno || process.versions.bun ? "node" : process.execPath;
 const ALL = ["check", "node", "deno", "bun"];
+// SOCKSYNC_TEST_FILES=topic_group,params runs only the test files whose names contain one of those.
+const ONLY_FILES = process.env.SOCKSYNC_TEST_FILES?.split(",").map((s) => s.trim()).filter(Boolean);
 const STEP_TIMEOUT_MS = Number(process.env.SOCKSYNC_STEP_TIMEOUT_MS) ||
   15 * 60_000;
 
@@ -154,11 +161,61 @@ const parsers = {
   }),
 };
 
+/**
+ * The leaf tests of a runtime's output, as { passed, failed, skipped }: Node's
+ * spec reporter and Deno print a parent (a suite, a test with subtests or steps)
+ * on a line of its own before its children; Bun prints leaves only.
+ */
+const cases = {
+  node: (text) =>
+    leaves(text, /^ℹ tests /m, /^(\s*)▶ (.*)$/, (line) => {
+      const m = line.match(/^(\s*)(✔|✖|﹣) (.*?)(?: \([\d.]+m?s\))?(?: # (.*))?$/);
+      if (!m) return undefined;
+      const skip = m[2] === "﹣" || /^(SKIP|TODO)\b/i.test(m[4] ?? "");
+      return {
+        indent: m[1],
+        name: m[3],
+        status: skip ? "skipped" : m[2] === "✔" ? "passed" : "failed",
+      };
+    }),
+  deno: (text) =>
+    leaves(text, /^(?:ok|FAILED) \||^ ERRORS /m, /^(\s*)(.*) \.\.\.$/, (line) => {
+      const m = line.match(/^(\s*)(.*) \.\.\. (ok|FAILED|ignored)\b/);
+      if (!m) return undefined;
+      const status = m[3] === "ok" ? "passed" : m[3] === "ignored" ? "skipped" : "failed";
+      return { indent: m[1], name: m[2], status };
+    }),
+  bun: (text) => {
+    const count = { passed: 0, failed: 0, skipped: 0 };
+    for (const m of text.matchAll(/^\((pass|fail|skip|todo)\) /gm)) {
+      count[m[1] === "pass" ? "passed" : m[1] === "fail" ? "failed" : "skipped"]++;
+    }
+    return count;
+  },
+};
+
+function leaves(text, end, parentLine, resultLine) {
+  const stop = text.search(end);
+  const lines = (stop < 0 ? text : text.slice(0, stop)).split("\n");
+  const parents = new Set();
+  for (const line of lines) {
+    const m = line.match(parentLine);
+    if (m) parents.add(`${m[1]}${m[2]}`);
+  }
+  const count = { passed: 0, failed: 0, skipped: 0 };
+  for (const line of lines) {
+    const r = resultLine(line);
+    if (r && !parents.has(`${r.indent}${r.name}`)) count[r.status]++;
+  }
+  return count;
+}
+
 function testFiles() {
   const dir = join(root, "tests");
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith("_test.ts"))
+    .filter((f) => !ONLY_FILES || ONLY_FILES.some((part) => f.includes(part)))
     .sort()
     .map((f) => `tests/${f}`);
 }
@@ -214,29 +271,33 @@ for (const step of steps) {
       ...files,
     ]);
   } else if (step === "deno") {
-    r = await run("deno", DENO, ["test", "-A", "tests/"]);
+    r = await run("deno", DENO, ["test", "-A", ...(ONLY_FILES ? testFiles() : ["tests/"])]);
   } else {
-    r = await run("bun", BUN, ["test", "--timeout", "60000", "tests/"]);
+    const files = ONLY_FILES ? testFiles().map((f) => `./${f}`) : ["tests/"];
+    r = await run("bun", BUN, ["test", "--timeout", "60000", ...files]);
   }
   const { passed, failed } = parsers[step](r.output);
-  const notes = [];
+  const leaf = cases[step](r.output);
+  const notes = [`runner: ${passed ?? "?"} passed, ${failed ?? "?"} failed`];
+  if (leaf.skipped) notes.push(`${leaf.skipped} skipped`);
   if (!r.ok) notes.push("exited with failure");
   if (passed === null) notes.push("no summary found");
   else if (passed === 0) notes.push("zero tests passed");
   if (failed) notes.push(`${failed} failed`);
-  const ok = r.ok && !!passed && !failed;
+  const ok = r.ok && !!passed && !failed && leaf.passed > 0 && !leaf.failed;
   if (!ok) anyFailed = true;
   rows.push({
     step,
     ok,
-    passed: passed ?? 0,
-    failed: failed ?? 0,
+    passed: leaf.passed,
+    failed: Math.max(leaf.failed, failed ? 1 : 0),
+    cases: leaf.passed + leaf.failed + leaf.skipped,
     note: notes.join("; "),
   });
 }
 
 console.log("\n=== summary");
-console.log("step    result  passed  failed  note");
+console.log("step    result  passed  failed  note (passed and failed count cases: leaf tests)");
 for (const row of rows) {
   console.log(
     [
@@ -254,10 +315,16 @@ if (failedSteps.length) console.log(`failed steps: ${failedSteps.join(", ")}`);
 // Test totals count the runtimes' tests only (not the three checks).
 const tests = rows.filter((r) => r.step !== "check");
 const totalPassed = tests.reduce((n, r) => n + r.passed, 0);
+// The same suite on every runtime: its distinct cases are the most any runtime saw.
+const distinct = tests.reduce((n, r) => Math.max(n, r.cases), 0);
 // A failed step with no failing test of its own still counts as one failure.
 const totalFailed = rows.reduce(
   (n, r) => n + (r.ok ? 0 : Math.max(r.failed, 1)),
   0,
 );
-console.log(`total: ${totalPassed} passed, ${totalFailed} failed`);
+console.log(
+  `total: ${totalPassed} passed (${distinct} distinct cases on ${tests.length} runtime${
+    tests.length === 1 ? "" : "s"
+  }), ${totalFailed} failed`,
+);
 process.exit(anyFailed ? 1 : 0);

@@ -206,6 +206,45 @@ export interface VarStore {
 }
 
 /**
+ * Where the answers of calls marked `once` are remembered across server
+ * instances (optional part of a {@linkcode Store}): a key is claimed by the
+ * one instance that runs the call, and its answer is kept for a while, so a
+ * call sent again after a reconnect to another instance is answered, not run
+ * again. Keys and answers are strings; entries expire by themselves.
+ *
+ * @example
+ * ```ts
+ * import type { CallStore } from "./store.ts";
+ * const entries = new Map<string, string | null>();
+ * // Within one process, without expiry: what Redis and PostgreSQL do across processes.
+ * const calls: CallStore = {
+ *   claim(key) {
+ *     if (!entries.has(key)) {
+ *       entries.set(key, null);
+ *       return Promise.resolve({ claimed: true });
+ *     }
+ *     return Promise.resolve({ claimed: false, answer: entries.get(key) ?? undefined });
+ *   },
+ *   finish(key, answer) {
+ *     entries.set(key, answer);
+ *     return Promise.resolve();
+ *   },
+ * };
+ * ```
+ */
+export interface CallStore {
+  /**
+   * Claims `key` atomically across every process sharing the store: `claimed`
+   * when no one holds it (the claim then lasts `ttl` ms, or until
+   * {@linkcode CallStore.finish}), else the answer stored for it, or no answer
+   * while its claimer still runs it.
+   */
+  claim(key: string, ttl: number): Promise<{ claimed: boolean; answer?: string }>;
+  /** Stores the answer of a claimed key, kept for `ttl` ms. */
+  finish(key: string, answer: string, ttl: number): Promise<void>;
+}
+
+/**
  * A store backend: var values plus any number of named lists, opened once per
  * server. `SOCKSYNC_STORE` picks one (`memory`, `sqlite:PATH`, `redis://…`).
  *
@@ -222,8 +261,63 @@ export interface Store {
   readonly kind: string;
   /** Where var values persist. */
   readonly vars: VarStore;
+  /**
+   * Where the answers of calls are remembered across instances (shared
+   * stores: Redis, PostgreSQL); absent, each instance remembers its own.
+   */
+  readonly calls?: CallStore;
   /** The list with this name (created empty when new); the same object for the same name. */
   list<T = unknown>(name: string): ListSource<T>;
+  /**
+   * The store's presence (see {@linkcode PresenceStore}): made on the first
+   * call, the same object after; closed by `close`. Optional.
+   */
+  presence?(): PresenceStore;
   /** Flushes and releases everything the store holds. */
+  close(): Promise<void>;
+}
+
+/**
+ * Who is present where: for each scope (a string the hub makes, such as a
+ * presence list's name and a room) one list of members, oldest arrival
+ * first, shared by every process on the store. A process adds its own
+ * members (`join`), changes their values (`set`) and removes them (`leave`);
+ * a store shared by several processes keeps each process's members under a
+ * lease it renews, so that the members of a process that died without
+ * leaving are removed by the others once the lease ran out. `close` removes
+ * this process's members at once.
+ *
+ * The hub names members with `key` (one per connection); the item ids of the
+ * scope's list are the store's own (a shared store puts the lease in them).
+ *
+ * @example
+ * ```ts
+ * import type { PresenceStore } from "./store.ts";
+ * async function here(presence: PresenceStore) {
+ *   await presence.join("room:general", "c1", { name: "ann" });
+ *   const { items, total } = await presence.members("room:general").page(0, 50);
+ *   await presence.leave("room:general", "c1");
+ *   return { items, total };
+ * }
+ * ```
+ */
+export interface PresenceStore {
+  /**
+   * The members of a scope as a list, to read and follow (its writes are
+   * `join`, `set` and `leave`). `close` on it drops only the listeners added
+   * through it.
+   */
+  members<T = unknown>(scope: string): ListSource<T>;
+  /**
+   * Adds this process's member `key` at the end of the scope (a member
+   * already there keeps its place and takes `value`); resolves its item id
+   * once the scope's listeners were told.
+   */
+  join(scope: string, key: string, value: unknown): Promise<string>;
+  /** Replaces the value of this process's member `key`; unknown → `SockSyncError` code 4. */
+  set(scope: string, key: string, value: unknown): Promise<void>;
+  /** Removes this process's member `key` (a no-op when it is not there). */
+  leave(scope: string, key: string): Promise<void>;
+  /** Removes every member of this process and stops renewing its lease. */
   close(): Promise<void>;
 }

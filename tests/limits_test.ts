@@ -288,7 +288,9 @@ describe("limits", () => {
   });
 
   test("idle timeout: each connection's silence counts on its own", async () => {
-    await withLimits({ idleTimeout: 300 }, async ({ client: silent, open }) => {
+    // The talking side must answer each probe within one timeout: 1 s, not 300 ms, so that a
+    // stalled event loop on a loaded machine does not close it.
+    await withLimits({ idleTimeout: 1000 }, async ({ client: silent, open }) => {
       const talking = await open();
       const answer = () =>
         talking.send({

@@ -140,7 +140,13 @@ describe("list fan-out", () => {
               JSON.stringify(page.items.map(({ id, value }) => ({ id, value })));
         };
         slow.send(subscribe);
-        await slow.until(() => slow.texts.length > 0, 5000, "the first set_all");
+        const got = (func: string) => slow.texts.some((t) => JSON.parse(t).func === func);
+        await slow.until(() => got("set_all"), 5000, "the first set_all");
+        // Both join the window's topic after the first change they get through their own sends.
+        const first = (await source.page(0, 1)).items[0];
+        await list.set(first.id, { n: -1, pad: "" });
+        await slow.until(() => got("set"), 5000, "the first change");
+        assert.equal(list.topicMembers, 2, "both views on the topic");
         slow.socket.pause();
         // ~12 MB for the page while it does not read: more than the kernel's socket buffers take (about 4 MB here),
         // so it backs up on the server and leaves the topic; the slow-consumer rules keep it under the hard cap.
@@ -150,6 +156,7 @@ describe("list fan-out", () => {
           await list.set(id, { n, pad: BIG });
           if (n % 100 === 0) await new Promise((r) => setTimeout(r, 1));
         }
+        assert.equal(list.topicMembers, 1, "the slow view left the topic");
         slow.socket.resume();
         await waitUntil(inStep, {
           timeout: 30_000,
@@ -164,6 +171,8 @@ describe("list fan-out", () => {
           timeout: 10_000,
           what: "the slow view to follow the changes after",
         });
+        // It came back once drained: the topic reaches both again.
+        assert.equal(list.topicMembers, 2, "the slow view back on the topic");
         for (const frame of (await reader.drain()).filter(isList)) readerMirror.apply(frame);
         assert.deepEqual(readerMirror.items, slowMirror.items, "both views show the same page");
       } finally {

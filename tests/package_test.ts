@@ -167,11 +167,14 @@ const OPTIONAL = [
   "vue",
   "react",
   "svelte",
+  "prom-client",
 ];
 /** What serving needs: real dependencies, installed with the package. */
 const SERVING = ["hono", "@hono/node-server", "ws"];
 /** Database drivers: optional peers, the user installs the one they use. */
 const DRIVERS = ["ioredis", "better-sqlite3"];
+/** Exporters' libraries: optional peers too (`socksync/prometheus` needs prom-client). */
+const EXPORTERS = ["prom-client"];
 /** The UI bindings and the framework each needs (an optional peer). */
 const BINDINGS: [string, string][] = [
   ["socksync/vue", "vue"],
@@ -463,7 +466,9 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
         assert.ok(pkg.dependencies?.[name], `${name} is not a dependency`);
         assert.ok(existsSync(join(project, "node_modules", name)), `${name} was not installed`);
       }
-      for (const name of [...DRIVERS, ...BINDINGS.map(([, framework]) => framework)]) {
+      for (
+        const name of [...DRIVERS, ...EXPORTERS, ...BINDINGS.map(([, framework]) => framework)]
+      ) {
         assert.ok(pkg.peerDependencies?.[name], `${name} is not a peer dependency`);
         assert.equal(pkg.peerDependenciesMeta?.[name]?.optional, true, `${name} is not optional`);
         assert.ok(!pkg.dependencies?.[name], `${name} is a dependency`);

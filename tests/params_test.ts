@@ -60,6 +60,13 @@ function makeHub(): Fixture {
     },
   });
   hub.list("todos", { source: new MemoryListSource(), schema: v.string(), maxPageSize: 10 });
+  // Two keys, so that their order on the wire can differ. A record keeps the keys in the order
+  // they came (a `v.object` would rebuild them in schema order and hide a missing sort).
+  hub.list("threads", {
+    params: v.record(v.picklist(["room", "topic"]), v.string()),
+    source: () => new MemoryListSource<string>(),
+    schema: v.string(),
+  });
   hub.function("echo", { handler: (args) => args });
   return { hub, open, closed, asked };
 }
@@ -122,7 +129,7 @@ describe("parameterized lists", () => {
       // A page move keeps the params.
       client.send({ func: "get", type: "list", name: "messages", params: { room: "a" }, page: 0 });
       assert.equal((await client.next(is("set_all", "a"))).total_item_count, 1);
-      // Key order does not make another query.
+      // The same params again do not make another query.
       client.send({
         func: "subscribe",
         type: "list",
@@ -132,6 +139,23 @@ describe("parameterized lists", () => {
       });
       assert.equal((await client.next(is("set_all", "b"))).page_size, 2);
       assert.equal(f.hub.paramLists.get("messages")?.size, 2);
+    });
+  });
+
+  test("key order does not make another query", async () => {
+    await served(async (f, open) => {
+      const one = await open();
+      const two = await open();
+      const threads = (client: RawSocket, params: Record<string, string>) => {
+        client.send({ func: "subscribe", type: "list", name: "threads", params });
+        return client.next((frame) => frame.func === "set_all" && frame.name === "threads");
+      };
+      await threads(one, { room: "a", topic: "t" });
+      const answer = await threads(two, { topic: "t", room: "a" });
+      assert.deepEqual(answer.params, { topic: "t", room: "a" });
+      assert.equal(f.hub.paramLists.get("threads")?.size, 1);
+      await threads(two, { topic: "u", room: "a" });
+      assert.equal(f.hub.paramLists.get("threads")?.size, 2);
     });
   });
 
@@ -243,11 +267,12 @@ describe("parameterized lists", () => {
       assert.equal(missing.error_code, 5);
       assert.match(String(missing.message), /params/);
       assert.equal(missing.name, "messages");
+      // The message tells a bad value from a missing one.
       const cases: [unknown, RegExp][] = [
-        [{ room: 1 }, /room/],
-        [{ room: "" }, /room/],
-        [{}, /room/],
-        [{ room: "a", extra: true }, /extra/],
+        [{ room: 1 }, /^invalid param: room$/],
+        [{ room: "" }, /^invalid param: room$/],
+        [{}, /^missing param: room$/],
+        [{ room: "a", extra: true }, /^unknown param: extra$/],
       ];
       for (const [params, named] of cases) {
         const error = await ask({ func: "subscribe", type: "list", name: "messages", params });

@@ -332,15 +332,29 @@ describe("SQLite store change feed", () => {
     const { driver, state } = counting(await openSqliteDriver(path));
     const a = sqliteStore(driver);
     const b = await openSqliteStore({ path });
+    // A third connection listens all along: once its timer has heard b's list write and then its
+    // var write (two ticks at least), a's timer, had it run, would have run too. An event to wait
+    // for instead of a fixed pause that a loaded machine may outlast.
+    const w = await openSqliteStore({ path });
+    let heard = 0;
+    const stopWitness = w.list<string>("l").subscribe(() => heard++);
+    const stopWitnessVars = w.vars.subscribe(() => heard++);
+    await w.list("l").count();
+    const writeAndWitness = async (value: string, v: number) => {
+      const before = heard;
+      await b.list("l").insert(0, value);
+      await waitUntil(() => heard > before, { what: `another listener to hear ${value}` });
+      const then = heard;
+      await b.vars.set("v", v);
+      await waitUntil(() => heard > then, { what: `another listener to hear v = ${v}` });
+    };
     try {
       const list = a.list<string>("l");
       await list.insert(0, "x");
       await a.vars.set("v", 1);
       assert.equal(await list.count(), 1);
       let idle = state.count;
-      await b.list("l").insert(0, "y");
-      await b.vars.set("v", 2);
-      await pause(350);
+      await writeAndWitness("y", 2);
       assert.equal(state.count, idle, "statements while nothing listened");
 
       const heard: ListChange<string>[] = [];
@@ -358,13 +372,14 @@ describe("SQLite store change feed", () => {
       assert.ok(state.count > idle);
       stopVars();
       idle = state.count;
-      await b.list("l").insert(0, "w");
-      await b.vars.set("v", 3);
-      await pause(350);
+      await writeAndWitness("w", 3);
       assert.equal(state.count, idle, "statements after the last listener left");
     } finally {
+      stopWitness();
+      stopWitnessVars();
       await a.close();
       await b.close();
+      await w.close();
     }
   });
 

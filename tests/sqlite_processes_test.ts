@@ -114,34 +114,69 @@ test(`two servers (${RUNTIMES.join(" + ")}) on one SQLite file: every mirror fol
     };
 
     await converge("the first pages");
+    const fileCounter = (): number =>
+      JSON.parse(String(
+        reader.prepare("SELECT value FROM socksync_vars WHERE name = 'counter'").get()?.value ?? 0,
+      ));
+    const fileTotal = (): number =>
+      Number(
+        reader.prepare("SELECT count(*) AS n FROM socksync_items WHERE list = 'todos'").get()?.n,
+      );
+    const start = { counter: fileCounter(), total: fileTotal() };
+    /** What landed: the file must hold exactly that, and each server must have written. */
+    const landed = { added: 0, deleted: 0, incremented: 0, byServer: servers.map(() => 0) };
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < CALLS; i++) {
-        const caller = pick(pick(callers));
+        const server = Math.floor(rand() * callers.length);
+        const caller = pick(callers[server]);
         const ids = mirrors.flatMap((m) => m.view.items.map((item) => item.id));
         const total = mirrors[0].view.total ?? 0;
         const roll = rand();
-        // Ids and totals seen by mirrors can be stale: a call may fail (unknown id,
-        // index out of range), which is part of the game.
-        const call = roll < 0.4 || ids.length === 0
+        const by = 1 + Math.floor(rand() * 3);
+        const kind = roll < 0.4 || ids.length === 0
+          ? "add"
+          : roll < 0.6
+          ? "toggle"
+          : roll < 0.75
+          ? "delete"
+          : "increment";
+        const call = kind === "add"
           ? caller.call("add_todo", {
             text: `r${round} c${i}`,
             index: Math.floor(rand() * (total + 1)),
           })
-          : roll < 0.6
+          : kind === "toggle"
           ? caller.call("toggle_todo", { id: pick(ids) })
-          : roll < 0.75
+          : kind === "delete"
           ? caller.call("delete_todo", { id: pick(ids) })
-          : caller.call("increment", { by: 1 + Math.floor(rand() * 3) });
-        await call.catch(() => {});
+          : caller.call("increment", { by });
+        // Ids and totals seen by mirrors can be stale: a call may be refused (4 unknown id,
+        // 6 index out of range), which is part of the game. Anything else (8: SQLITE_BUSY, a
+        // store failure) is what this test exists to catch, and fails it.
+        const ok = await call.then(() => true, (error: { code?: number }) => {
+          if (error.code !== 4 && error.code !== 6) throw error;
+          return false;
+        });
+        if (ok) {
+          landed.byServer[server]++;
+          if (kind === "add") landed.added++;
+          else if (kind === "delete") landed.deleted++;
+          else if (kind === "increment") landed.incremented += by;
+        }
         // Under the demo's per-connection message rate.
         await new Promise((resolve) => setTimeout(resolve, 5 + rand() * 20));
       }
       await converge(`round ${round + 1} of ${ROUNDS}`);
     }
+    // The file holds exactly the writes that landed, and both servers wrote.
+    assert.equal(fileTotal(), start.total + landed.added - landed.deleted);
+    assert.equal(fileCounter(), start.counter + landed.incremented);
+    for (const [i, n] of landed.byServer.entries()) {
+      // ~45 calls per server, most of which land (measured: 52 and 38 of 90).
+      assert.ok(n >= 20, `only ${n} writes landed through the ${RUNTIMES[i]} server`);
+    }
     // Increments through both servers at once lose nothing (a write transaction each).
-    const before = JSON.parse(String(
-      reader.prepare("SELECT value FROM socksync_vars WHERE name = 'counter'").get()?.value ?? 0,
-    ));
+    const before = fileCounter();
     await Promise.all(callers.flat().map((client) => client.call("increment", { by: 1 })));
     await converge("the concurrent increments");
     assert.equal(mirrors[0].counter.value, before + callers.flat().length);

@@ -43,6 +43,7 @@ describe("var fan-out", () => {
         client.send({ func: "subscribe", type: "var", name: "counter" });
         assert.deepEqual(await takeSets(client, 1), [0]);
       }
+      assert.equal(counter.topicMembers, 2, "both subscribers on the topic");
 
       for (let n = 1; n <= CHANGES; n++) await counter.set({ n, pad: PAD });
       const expected = Array.from({ length: CHANGES }, (_, i) => i + 1);
@@ -53,6 +54,7 @@ describe("var fan-out", () => {
       b.send({ func: "unsubscribe", type: "var", name: "counter" });
       // The echo answered: the unsubscribe was taken before the changes below.
       assert.deepEqual((await b.drain()).filter(isSet), []);
+      assert.equal(counter.topicMembers, 1, "the one that unsubscribed left the topic");
       for (let n = CHANGES + 1; n <= CHANGES + 10; n++) await counter.set({ n, pad: PAD });
       assert.deepEqual(
         await takeSets(a, 10),
@@ -77,6 +79,7 @@ describe("var fan-out", () => {
       try {
         slow.send({ func: "subscribe", type: "var", name: "counter" });
         await slow.until(() => slow.texts.length > 0, 5000, "the first set");
+        assert.equal(counter.topicMembers, 2, "both on the topic while they read");
         slow.socket.pause();
         // ~12 MB while it does not read: more than the kernel's socket buffers take (about 4 MB
         // here), so it backs up on the server and leaves the topic on every runtime; conflation
@@ -88,6 +91,7 @@ describe("var fan-out", () => {
           if (n % 100 === 0) await new Promise((r) => setTimeout(r, 1));
         }
         assert.deepEqual(await takeSets(reader, n), Array.from({ length: n }, (_, i) => i + 1));
+        assert.equal(counter.topicMembers, 1, "the slow one left the topic");
         slow.socket.resume();
         const seen = () =>
           slow.texts.map((t) => JSON.parse(t)).filter(isSet).map((f) => f.value.n as number);
@@ -99,6 +103,8 @@ describe("var fan-out", () => {
           if (n % 50 === 0) await new Promise((r) => setTimeout(r, 1));
         }
         await slow.until(() => seen().at(-1) === n, 30_000, "the changes after");
+        // It came back: the topic reaches it again (it drained long before these 300 changes ended).
+        assert.equal(counter.topicMembers, 2, "the slow one back on the topic");
         const all = seen();
         assert.ok(
           all.every((value, i) => i === 0 || value >= all[i - 1]),

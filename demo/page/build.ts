@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { DemoPage } from "../app.ts";
+import type { AdminPage } from "../admin.ts";
 import { sveltePlugin } from "./svelte_plugin.ts";
 
 /**
@@ -131,6 +132,44 @@ export async function buildPage(): Promise<DemoPage> {
     return { html, style, script: result.outputFiles[0].text };
   } finally {
     // esbuild keeps a child process that would otherwise hold the server open.
+    await esbuild.stop();
+  }
+}
+
+/**
+ * Reads and bundles the admin page (`/admin/`): its script with the SockSync
+ * client and uPlot, its stylesheet with uPlot's.
+ *
+ * @example
+ * ```ts
+ * import { buildAdminPage } from "./build.ts";
+ * const page = await buildAdminPage();
+ * console.log(`${page.script.length} bytes of admin script`);
+ * ```
+ */
+export async function buildAdminPage(): Promise<AdminPage> {
+  const here = (name: string) => fileURLToPath(new URL(name, import.meta.url).href);
+  const [html, login] = await Promise.all([
+    readFile(here("admin.html"), "utf8"),
+    readFile(here("admin_login.html"), "utf8"),
+  ]);
+  const esbuild = await import("esbuild");
+  try {
+    const [script, style] = await Promise.all(["admin.ts", "admin.css"].map(async (entry) => {
+      const result = await esbuild.build({
+        entryPoints: [here(entry)],
+        bundle: true,
+        write: false,
+        format: "esm",
+        platform: "browser",
+        target: "es2022",
+        minify: true,
+        logLevel: "silent",
+      });
+      return result.outputFiles[0].text;
+    }));
+    return { html, login, script, style };
+  } finally {
     await esbuild.stop();
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Client, ListView } from "../../src/client/client.ts";
+import { membersText, type MemberValue, TypingSignal, typingText } from "./presence.ts";
 
 interface Message {
   room: string;
@@ -42,9 +43,21 @@ export function mountChat(
   const prev = $<HTMLButtonElement>("chat-prev");
   const next = $<HTMLButtonElement>("chat-next");
   const tabs = [...document.querySelectorAll<HTMLButtonElement>(".tabs .tab")];
+  const membersLine = $<HTMLSpanElement>("chat-members");
+  const typingLine = $<HTMLSpanElement>("chat-typing");
 
   let room = "";
   let view: ListView<Message> | undefined;
+  let members: ListView<MemberValue> | undefined;
+  // Not being in the room yet (the view is opening) is no failure worth showing.
+  const typing = new TypingSignal((args) => client.call("set_presence", args).catch(() => {}));
+
+  function renderMembers(): void {
+    if (!members) return;
+    const values = members.items.map((item) => item.value);
+    membersLine.textContent = membersText(values, members.total);
+    typingLine.textContent = typingText(values, typing.me);
+  }
 
   function render(): void {
     if (!view) return;
@@ -63,15 +76,19 @@ export function mountChat(
 
   function show(next: string): void {
     if (next === room) return;
+    if (room) typing.stop(room);
     room = next;
     for (const tab of tabs) tab.setAttribute("aria-selected", String(tab.dataset.room === room));
     input.placeholder = `Message #${room} — Enter posts`;
     list.dataset.room = room;
     if (view) client.release(view as ListView<unknown>);
+    if (members) client.release(members as ListView<unknown>);
     list.replaceChildren();
     total.textContent = "";
     view = client.list<Message>("messages", { page: 0, pageSize: PAGE_SIZE, params: { room } });
     view.onChange(render);
+    members = client.list<MemberValue>("room_members", { page: 0, pageSize: 50, params: { room } });
+    members.onChange(renderMembers);
   }
 
   for (const tab of tabs) tab.addEventListener("click", () => show(tab.dataset.room!));
@@ -83,8 +100,14 @@ export function mountChat(
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
+    typing.stop(room);
     const name = author.value.trim();
     void run("post_message", name ? { room, text, author: name } : { room, text });
+  });
+  author.addEventListener("change", () => typing.rename(room, author.value));
+  input.addEventListener("input", () => {
+    if (input.value) typing.input(room, author.value);
+    else typing.stop(room);
   });
   show("general");
 

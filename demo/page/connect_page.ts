@@ -7,6 +7,7 @@
  */
 import { type Client, connect } from "../../src/client/client.ts";
 import type { DemoApi } from "../app.ts";
+import { showConnection } from "./status_badge.ts";
 
 /** The todo of the demo's `todos` list. */
 export interface Todo {
@@ -24,18 +25,13 @@ export const PAGE_SIZES: readonly number[] = [5, 10, 20, 50];
  * keeps the header's status badge current.
  */
 export function connectPage(): Client<DemoApi> {
-  const status = document.getElementById("status") as HTMLElement;
-  const setStatus = (state: string, text: string) => {
-    status.dataset.state = state;
-    status.textContent = text;
-  };
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return connect<DemoApi>(`${scheme}://${location.host}/ws/socksync`, {
+  const client = connect<DemoApi>(`${scheme}://${location.host}/ws/socksync`, {
     reconnect: { minDelay: 250, maxDelay: 5000 },
     limits: { callTimeout: 10_000 },
-    onConnect: () => setStatus("connected", "live"),
-    onDisconnect: () => setStatus("disconnected", "reconnecting…"),
   });
+  showConnection(client.connection, document.getElementById("status") as HTMLElement);
+  return client;
 }
 
 /** The text shown for a failed call. */

@@ -7,6 +7,7 @@
  */
 import { connect } from "../../src/client/client.ts";
 import { mountChat } from "./chat.ts";
+import { showConnection } from "./status_badge.ts";
 
 interface Todo {
   text: string;
@@ -32,19 +33,14 @@ const scheme = location.protocol === "https:" ? "wss" : "ws";
 const client = connect(`${scheme}://${location.host}/ws/socksync`, {
   reconnect: { minDelay: 250, maxDelay: 5000 },
   limits: { callTimeout: 10_000 },
-  onConnect: () => setStatus("connected", "live"),
-  onDisconnect: () => setStatus("disconnected", "reconnecting…"),
 });
+// Nothing is disabled while offline: calls wait for the connection, within their timeout.
+showConnection(client.connection, status);
 const counter = client.var<number>("counter");
 const todos = client.list<Todo>("todos", {
   page: 0,
   pageSize: Number(pageSize.value),
 });
-
-function setStatus(state: string, text: string): void {
-  status.dataset.state = state;
-  status.textContent = text;
-}
 
 /** Runs a call; shows its failure instead of throwing into the void. */
 async function run(name: string, args?: unknown): Promise<unknown> {

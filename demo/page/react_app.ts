@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { createElement as h, type FormEvent, useEffect, useState } from "react";
+import { createElement as h, type FormEvent, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { createHooks } from "../../src/ui/react/mod.ts";
+import { membersText, TypingSignal, typingText } from "./presence.ts";
 import {
   CHAT_PAGE_SIZE,
   connectPage,
@@ -195,13 +196,20 @@ function Chat(props: { report: Report }) {
   const [room, setRoom] = useState(ROOMS[0]);
   const messages = useList("messages", { pageSize: CHAT_PAGE_SIZE, params: { room } });
   const post = useCall("post_message");
+  const members = useList("room_members", { pageSize: 50, params: { room } });
+  const setPresence = useCall("set_presence");
+  // Not being in the room yet (its view is opening) is no failure worth showing.
+  const typing = useRef<TypingSignal>(undefined as unknown as TypingSignal);
+  typing.current ??= new TypingSignal((args) => setPresence(args).catch(() => {}));
   const [text, setText] = useState("");
   const [author, setAuthor] = useState("");
+  const values = members.items.map((item) => item.value);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const value = text.trim();
     if (!value) return;
     setText("");
+    typing.current.stop(room);
     const name = author.trim();
     const args = name ? { room, text: value, author: name } : { room, text: value };
     const shown = { room, author: name || "anon", text: value, created_at: Date.now() };
@@ -232,10 +240,22 @@ function Chat(props: { report: Report }) {
           role: "tab",
           "data-testid": `room-${name}`,
           "aria-selected": name === room,
-          onClick: () => setRoom(name),
+          onClick: () => {
+            typing.current.stop(room);
+            setRoom(name);
+          },
         }, `#${name}`)
       ),
     ),
+    h("p", { key: "presence", className: "presence muted" }, [
+      h("span", { key: "m", "data-testid": "chat-members" }, membersText(values, members.total)),
+      " ",
+      h(
+        "span",
+        { key: "t", className: "typing", "data-testid": "chat-typing" },
+        typingText(values, typing.current.me),
+      ),
+    ]),
     h("form", { key: "form", autoComplete: "off", onSubmit: submit }, [
       h("input", {
         key: "author",
@@ -246,6 +266,7 @@ function Chat(props: { report: Report }) {
         "aria-label": "Your name",
         value: author,
         onChange: (event: { target: HTMLInputElement }) => setAuthor(event.target.value),
+        onBlur: () => typing.current.rename(room, author),
       }),
       h("input", {
         key: "text",
@@ -254,7 +275,11 @@ function Chat(props: { report: Report }) {
         maxLength: 2000,
         required: true,
         value: text,
-        onChange: (event: { target: HTMLInputElement }) => setText(event.target.value),
+        onChange: (event: { target: HTMLInputElement }) => {
+          setText(event.target.value);
+          if (event.target.value) typing.current.input(room, author);
+          else typing.current.stop(room);
+        },
       }),
       h("button", { key: "send", type: "submit", "data-testid": "chat-send" }, "Post"),
     ]),

@@ -7,6 +7,7 @@
  */
 import { createApp, defineComponent, h, type PropType, ref } from "vue";
 import { createHooks } from "../../src/ui/vue/mod.ts";
+import { membersText, TypingSignal, typingText } from "./presence.ts";
 import {
   CHAT_PAGE_SIZE,
   connectPage,
@@ -186,6 +187,14 @@ const Chat = defineComponent(() => {
     params: () => ({ room: room.value }),
   });
   const post = useCall("post_message");
+  const members = useList("room_members", {
+    pageSize: 50,
+    params: () => ({ room: room.value }),
+  });
+  const setPresence = useCall("set_presence");
+  // Not being in the room yet (its view is opening) is no failure worth showing.
+  const typing = new TypingSignal((args) => setPresence(args).catch(() => {}));
+  const typingShown = ref(false);
   const text = ref("");
   const author = ref("");
   const submit = (event: Event) => {
@@ -193,6 +202,7 @@ const Chat = defineComponent(() => {
     const value = text.value.trim();
     if (!value) return;
     text.value = "";
+    typing.stop(room.value);
     const name = author.value.trim();
     const args = name
       ? { room: room.value, text: value, author: name }
@@ -224,10 +234,26 @@ const Chat = defineComponent(() => {
             role: "tab",
             "data-testid": `room-${name}`,
             "aria-selected": String(name === room.value),
-            onClick: () => room.value = name,
+            onClick: () => {
+              typing.stop(room.value);
+              room.value = name;
+            },
           }, `#${name}`)
         ),
       ),
+      h("p", { class: "presence muted" }, [
+        h(
+          "span",
+          { "data-testid": "chat-members" },
+          membersText(members.items.map((i) => i.value), members.total),
+        ),
+        " ",
+        h(
+          "span",
+          { class: "typing", "data-testid": "chat-typing", "data-mine": String(typingShown.value) },
+          typingText(members.items.map((i) => i.value), typing.me),
+        ),
+      ]),
       h("form", { autocomplete: "off", onSubmit: submit }, [
         h("input", {
           class: "author",
@@ -237,6 +263,7 @@ const Chat = defineComponent(() => {
           "aria-label": "Your name",
           value: author.value,
           onInput: (event: Event) => author.value = (event.target as HTMLInputElement).value,
+          onChange: () => typing.rename(room.value, author.value),
         }),
         h("input", {
           "data-testid": "chat-input",
@@ -244,7 +271,12 @@ const Chat = defineComponent(() => {
           maxlength: 2000,
           required: true,
           value: text.value,
-          onInput: (event: Event) => text.value = (event.target as HTMLInputElement).value,
+          onInput: (event: Event) => {
+            text.value = (event.target as HTMLInputElement).value;
+            if (text.value) typing.input(room.value, author.value);
+            else typing.stop(room.value);
+            typingShown.value = typing.me.typing;
+          },
         }),
         h("button", { type: "submit", "data-testid": "chat-send" }, "Post"),
       ]),

@@ -21,7 +21,8 @@ import type {
 } from "./types.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import { type Limits, PEER_LIMITS, resolveLimits, timerDelay } from "../peer/limits.ts";
+import { CLIENT_LIMITS, type Limits, resolveLimits, timerDelay } from "../peer/limits.ts";
+import { CLOSE } from "../protocol/connection.ts";
 import type {
   AnyName,
   ApiShape,
@@ -38,7 +39,9 @@ import { Listeners } from "../listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import { showOptimistic } from "./optimistic.ts";
-import { type ErrorAbout, Peer } from "../peer/peer.ts";
+import { ConnectionClosed, type ErrorAbout, Peer } from "../peer/peer.ts";
+import { type ConnectionState, ConnectionStateSource } from "./state.ts";
+import { nanoid } from "nanoid";
 
 export type {
   CallRest,
@@ -52,6 +55,7 @@ export type {
   WebSocketLike,
 } from "./types.ts";
 export { ListView } from "./list_view.ts";
+export { type ConnectionState, ConnectionStateSource, type ConnectionStatus } from "./state.ts";
 export { ItemMirror } from "./item_mirror.ts";
 
 /** @internal */
@@ -87,6 +91,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #state = new ConnectionStateSource();
 
   /**
    * A client of the server at `url`; `connect()` makes one and opens it.
@@ -105,7 +110,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       );
     }
     this.#WebSocket = Impl;
-    this.#limits = Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
+    this.#limits = Object.freeze(resolveLimits(options.limits, CLIENT_LIMITS));
     this.#errorListeners.add(options.onError);
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
@@ -115,6 +120,32 @@ export class Client<A extends ApiShape = UntypedApi> {
   /** Whether the connection is open right now. */
   get connected(): boolean {
     return this.#peer !== undefined;
+  }
+
+  /**
+   * The connection's state now: `connecting`, `open`, `reconnecting` (with
+   * `nextAttempt` while waiting) or `closed`, and `lastDisconnect`.
+   */
+  get state(): ConnectionState {
+    return this.#state.getSnapshot();
+  }
+
+  /**
+   * The connection's state as a snapshot source: `subscribe(listener)` calls
+   * the listener now and after every change (what `useConnection` follows).
+   *
+   * @example
+   * ```ts
+   * import { connect } from "./client.ts";
+   * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+   * client.connection.subscribe(({ status, nextAttempt, lastDisconnect }) => {
+   *   const wait = nextAttempt ? ` in ${Math.ceil((nextAttempt - Date.now()) / 1000)} s` : "";
+   *   console.log(status + wait, lastDisconnect?.reason ?? "");
+   * });
+   * ```
+   */
+  get connection(): ConnectionStateSource {
+    return this.#state;
   }
 
   /** The peer of the open connection, for what the client does not wrap. */
@@ -186,10 +217,13 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   /**
-   * Calls a server function. While disconnected the call waits for the next
-   * connection (within its timeout); a call in flight when the connection
-   * drops rejects with code 8, "connection closed", since it may or may not
-   * have run. With `optimistic`, the mirrors it names show its change at
+   * Calls a server function, exactly once across reconnects. While
+   * disconnected the call waits for the next connection (within its
+   * timeout); a call in flight when the connection drops is sent again, with
+   * the same id, once reconnected, and the server applies it at most once
+   * (a repeat gets the first answer). A call whose timeout passes first
+   * rejects with code 8; if it had been sent, the message says its result is
+   * unknown (it may have been applied). With `optimistic`, the mirrors it names show its change at
    * once; a refused call rolls it back and its error also reaches `onError`.
    *
    * @example
@@ -212,11 +246,23 @@ export class Client<A extends ApiShape = UntypedApi> {
       : undefined;
     try {
       const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
-      const started = Date.now();
-      if (this.#closed) throw new SockSyncError(ErrorCode.Other, "client closed");
-      const peer = this.#peer ?? await nextConnection(this, name, timeout);
-      const left = Math.max(1, timeout - (Date.now() - started));
-      return await peer.call(name, args, { timeout: left });
+      const deadline = Date.now() + timeout;
+      // One id for every send of this call: the server applies it once and answers repeats.
+      const id = nanoid();
+      let sent = false;
+      for (;;) {
+        if (this.#closed) throw closedCall(name, sent, "client closed");
+        const peer = this.#peer ?? await nextConnection(this, name, deadline - Date.now(), sent);
+        const left = Math.max(1, deadline - Date.now());
+        try {
+          return await peer.call(name, args, { timeout: left, id, once: true });
+        } catch (error) {
+          if (!(error instanceof ConnectionClosed)) throw error;
+          sent ||= error.sent;
+          // Dropped before its answer: sent again on the next connection, within its timeout.
+          if (this.#options.reconnect === false) throw closedCall(name, sent, "connection closed");
+        }
+      }
     } catch (error) {
       if (drop && error instanceof SockSyncError) {
         this.#emitError(error, { type: "function", name });
@@ -264,6 +310,9 @@ export class Client<A extends ApiShape = UntypedApi> {
     const socket = this.#socket;
     this.#drop({ code: 1000, reason: "client closed" });
     socket?.close(1000, "client closed");
+    if (this.#state.getSnapshot().status !== "closed") {
+      this.#state.update({ status: "closed", attempt: this.#attempt });
+    }
   }
 
   #open(): void {
@@ -277,10 +326,16 @@ export class Client<A extends ApiShape = UntypedApi> {
       throw error;
     }
     this.#socket = socket;
+    const state = this.#state.getSnapshot();
+    if (state.nextAttempt !== undefined) {
+      this.#state.update({ status: state.status, attempt: state.attempt });
+    }
     socket.onopen = () => {
       if (this.#socket !== socket) return;
+      this.#state.update({ status: "open", attempt: 0 });
       const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
       this.#peer = peer;
+      peer.onDetach(this.#lost);
       // Before anything else, as a side must (see `Peer.expectFunctions`).
       if (this.#options.hub && this.#options.hub.functions.size > 0) {
         peer.acceptCalls();
@@ -299,12 +354,35 @@ export class Client<A extends ApiShape = UntypedApi> {
     };
     socket.onclose = (event: { code?: number; reason?: string }) => {
       if (this.#socket !== socket) return;
-      this.#drop({ code: event.code ?? 1006, reason: event.reason ?? "" });
+      // Some runtimes (Deno) report 0 for a connection that broke: no close code was received.
+      this.#drop({ code: event.code || 1006, reason: event.reason ?? "" });
       this.#schedule();
     };
     // Errors are always followed by a close event, which does the work.
     socket.onerror = () => {};
   }
+
+  /**
+   * The peer closed the connection itself: the heartbeat found it dead (or a
+   * limit was hit). Its socket may never report the close (a half-open TCP
+   * connection does not finish the close handshake), so it is dropped now.
+   */
+  readonly #lost = (peer: Peer): void => {
+    if (this.#peer !== peer) return;
+    const socket = this.#socket;
+    const closed = peer.closedWith ?? { code: 1006, reason: "" };
+    this.#drop(
+      closed.code === CLOSE.idle
+        ? {
+          code: closed.code,
+          reason: `no heartbeat: nothing heard from the server for ${this.#limits.idleTimeout} ms`,
+        }
+        : closed,
+    );
+    // `ws` would wait 30 s for the close handshake of a dead connection.
+    (socket as { terminate?: () => void } | undefined)?.terminate?.();
+    this.#schedule();
+  };
 
   #drop(info: DisconnectInfo): void {
     const peer = this.#peer;
@@ -312,6 +390,8 @@ export class Client<A extends ApiShape = UntypedApi> {
     this.#peer = undefined;
     if (!peer) return;
     peer.detach();
+    const status = this.#closed ? "closed" : "reconnecting";
+    this.#state.update({ status, attempt: 0, lastDisconnect: info });
     this.#disconnectListeners.emit(info);
   }
 
@@ -324,8 +404,16 @@ export class Client<A extends ApiShape = UntypedApi> {
 
   #schedule(): void {
     const reconnect = this.#options.reconnect;
-    if (this.#closed || reconnect === false) return;
+    if (this.#closed) return;
+    if (reconnect === false) {
+      return this.#state.update({ status: "closed", attempt: this.#attempt });
+    }
     const delay = backoffDelay({ ...reconnect, attempt: this.#attempt++ });
+    this.#state.update({
+      status: "reconnecting",
+      attempt: this.#attempt,
+      nextAttempt: Date.now() + delay,
+    });
     this.#timer = setTimeout(() => this.#open(), delay);
   }
 }
@@ -366,21 +454,40 @@ export function connect<A extends ApiShape = UntypedApi>(
   return new Client<A>(url, options);
 }
 
-/** The peer of the client's next connection, for a call waiting at most `timeout` ms. */
+/**
+ * The peer of the client's next connection, for a call waiting at most
+ * `timeout` ms; `sent`: whether the call went out on an earlier connection.
+ */
 function nextConnection(
   client: { onConnect(listener: () => void): () => void; readonly peer: Peer | undefined },
   name: string,
   timeout: number,
+  sent: boolean,
 ): Promise<Peer> {
   return new Promise((resolve, reject) => {
     const timer = timeout === Infinity ? undefined : setTimeout(() => {
       off();
-      reject(new SockSyncError(ErrorCode.Other, `call to ${name} timed out: not connected`));
-    }, timeout);
+      reject(
+        new SockSyncError(
+          ErrorCode.Other,
+          sent
+            ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
+            : `call to ${name} timed out: not connected`,
+        ),
+      );
+    }, Math.max(0, timeout));
     const off = client.onConnect(() => {
       off();
       clearTimeout(timer);
       resolve(client.peer!);
     });
   });
+}
+
+/** The error of a call that cannot go on: whether it ran is unknown once it was sent. */
+function closedCall(name: string, sent: boolean, why: string): SockSyncError {
+  return new SockSyncError(
+    ErrorCode.Other,
+    sent ? `${why}: the result of ${name} is unknown (it may have been applied)` : why,
+  );
 }

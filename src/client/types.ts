@@ -93,8 +93,10 @@ export interface ClientOptions {
   /** Reconnect delays, or `false` to stay disconnected after a drop. */
   reconnect?: BackoffOptions | false;
   /**
-   * Limits of the connection, over `PEER_LIMITS`: for example
-   * `callTimeout`, the default timeout of calls in milliseconds (30,000).
+   * Limits of the connection, over `CLIENT_LIMITS`: for example
+   * `callTimeout`, the default timeout of calls in milliseconds (30,000), and
+   * `idleTimeout`, the heartbeat (10,000: a connection silent that long is
+   * dead, closed and reconnected; a probe goes out after half of it; `0`: off).
    */
   limits?: Partial<Limits>;
   /** Called after every (re)connect, once every mirror was subscribed again. */
@@ -136,7 +138,10 @@ export interface ClientErrorInfo extends ErrorAbout {
 export interface DisconnectInfo {
   /** The WebSocket close code (1006 when the connection just broke). */
   code: number;
-  /** The close reason the other side gave, if any. */
+  /**
+   * The close reason the other side gave, if any; when the heartbeat found the
+   * connection dead (code 4000), `no heartbeat: nothing heard from the server for <ms> ms`.
+   */
   reason: string;
 }
 

@@ -145,6 +145,7 @@ export class Outbox {
     if (buffered > this.#host.limits.maxBufferedBytes) {
       if (!this.#overflowed) {
         this.#overflowed = true;
+        this.#host.metrics?.slow("closed");
         this.#host.close(CLOSE.tryAgainLater, "slow consumer: too much queued");
       }
       return;

@@ -33,6 +33,51 @@ export interface CallOptions {
 }
 
 /**
+ * Options of a call as a peer sends it: besides its timeout, the id to send
+ * it with and whether the callee should apply it at most once (`once`: the
+ * id is a unique key, and the same call sent again with it, after a
+ * reconnect, gets the first answer instead of running again).
+ *
+ * @example
+ * ```ts
+ * import type { PeerCallOptions } from "./consumer.ts";
+ * const options: PeerCallOptions = { id: "V1StGXR8_Z5jdHi6B-myT", once: true, timeout: 5_000 };
+ * ```
+ */
+export interface PeerCallOptions extends CallOptions {
+  /** The call's id (default: a new nanoid). */
+  id?: string;
+  /** Ask the callee to apply it at most once (see above). */
+  once?: boolean;
+}
+
+/**
+ * The rejection of a pending call whose connection closed: code 8
+ * `connection closed`. `sent` tells whether its frame went out, so whether
+ * the other side may have run it.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionClosed } from "./consumer.ts";
+ * const mayHaveRun = (error: unknown) => error instanceof ConnectionClosed && error.sent;
+ * ```
+ */
+export class ConnectionClosed extends SockSyncError {
+  /** Whether the call's frame was sent before the connection closed. */
+  readonly sent: boolean;
+
+  /**
+   * The rejection of one pending call.
+   *
+   * @param sent whether the call's frame was sent
+   */
+  constructor(sent: boolean) {
+    super(ErrorCode.Other, "connection closed");
+    this.sent = sent;
+  }
+}
+
+/**
  * What an error frame was about: the `type`, `name` and `id` it echoes.
  *
  * @example
@@ -170,18 +215,23 @@ export class Consumer {
   }
 
   /** Calls a function the other side provides; see `Peer.call`. */
-  call<R>(name: string, args: unknown, options: CallOptions): Promise<R> {
-    if (this.#detached) return Promise.reject(closed());
+  call<R>(name: string, args: unknown, options: PeerCallOptions): Promise<R> {
+    if (this.#detached) return Promise.reject(new ConnectionClosed(false));
     if (this.#pending.size >= this.#options.limits.maxPendingCalls) {
       return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
     }
     if (this.#functionsKnown && !this.canCall(name)) return Promise.reject(unknownFunction(name));
-    const id = nanoid();
+    const id = options.id ?? nanoid();
+    if (this.#pendingMap?.has(id)) {
+      return Promise.reject(
+        new SockSyncError(ErrorCode.InvalidId, "a call with this id is pending"),
+      );
+    }
     const delay = timerDelay(options.timeout ?? this.#options.limits.callTimeout);
     return new Promise<R>((resolve, reject) => {
       const call: PendingCall = {
         name,
-        frame: encodeCall(name, { id, args }),
+        frame: encodeCall(name, { id, args, once: options.once }),
         resolve: resolve as (value: unknown) => void,
         reject,
         sent: false,
@@ -191,7 +241,7 @@ export class Consumer {
             new SockSyncError(
               ErrorCode.Other,
               call.sent
-                ? `call to ${name} timed out`
+                ? `call to ${name} timed out: its result is unknown`
                 : `the other side does not accept calls to ${name}`,
             ),
           );
@@ -328,7 +378,7 @@ export class Consumer {
     if (!this.#pendingMap?.size) return;
     for (const [id, call] of [...this.#pendingMap]) {
       this.#settle(id);
-      call.reject(closed());
+      call.reject(new ConnectionClosed(call.sent));
     }
   }
 }
@@ -340,10 +390,6 @@ function paramsOf(of: object): Readonly<Record<string, unknown>> | undefined {
 
 function notSubscribed(): SockSyncError {
   return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
-}
-
-function closed(): SockSyncError {
-  return new SockSyncError(ErrorCode.Other, "connection closed");
 }
 
 function unknownFunction(name: string): SockSyncError {

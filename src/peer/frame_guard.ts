@@ -125,6 +125,7 @@ export class FrameGuard implements IdleMember {
   #refuse(data: unknown, code: ErrorCodeValue, message: string): void {
     const fields = typeof data === "string" ? peekFields(data) : {};
     if (fields.func === "error") return;
+    this.#host.metrics?.errorSent(code);
     this.#host.sendText(encodeError({
       code,
       message,

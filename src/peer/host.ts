@@ -7,6 +7,7 @@
  * @module
  */
 import type { Limits } from "./limits.ts";
+import type { Metrics } from "./metrics.ts";
 import type { SocketLike } from "./socket.ts";
 
 /**
@@ -54,4 +55,6 @@ export interface PeerHost {
   close(code: number, reason: string): void;
   /** Tells the registry's `onError` about a failure with no caller to tell. */
   [REPORT](error: unknown): void;
+  /** Where the connection's metrics go, when its hub keeps them. */
+  readonly metrics?: Metrics;
 }

@@ -50,10 +50,13 @@ export interface Limits {
    */
   maxRateStrikes: number;
   /**
-   * Milliseconds without any incoming frame after which the connection closes
-   * with 4000 ("idle timeout"). After half of it the peer sends a probe that
-   * every conforming peer answers, so a live but quiet peer stays connected.
-   * `0` or `Infinity`: no idle timeout.
+   * The heartbeat: milliseconds without any incoming frame after which the
+   * connection counts as dead and closes with 4000 ("idle timeout"). After
+   * half of it in silence the peer sends a probe that every conforming peer
+   * answers, so a live but quiet peer stays connected and a dead one (a
+   * half-open TCP connection that never errors) is noticed within this time.
+   * Default 15,000 on a hub, 10,000 on a client ({@linkcode CLIENT_LIMITS}).
+   * `0` or `Infinity`: no heartbeat (no timer, no probe).
    */
   idleTimeout: number;
   /**
@@ -89,7 +92,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   messageRate: 100,
   messageBurst: 500,
   maxRateStrikes: 500,
-  idleTimeout: 60_000,
+  idleTimeout: 15_000,
   congestionBytes: 1024 * 1024,
   // Below Bun's default backpressure limit (16 MiB), where Bun starts dropping frames.
   maxBufferedBytes: 8 * 1024 * 1024,
@@ -121,6 +124,22 @@ export const PEER_LIMITS: Readonly<Limits> = Object.freeze({
   idleTimeout: 0,
   maxBufferedBytes: Infinity,
   maxConnections: Infinity,
+});
+
+/**
+ * The defaults of a client's connection: {@linkcode PEER_LIMITS} with the
+ * heartbeat on, so a dead connection is noticed within 10 s (a probe after
+ * 5 s of silence, closed after 10 s) and the client reconnects.
+ *
+ * @example
+ * ```ts
+ * import { CLIENT_LIMITS } from "./limits.ts";
+ * console.log(CLIENT_LIMITS.idleTimeout); // 10000
+ * ```
+ */
+export const CLIENT_LIMITS: Readonly<Limits> = Object.freeze({
+  ...PEER_LIMITS,
+  idleTimeout: 10_000,
 });
 
 /**

@@ -30,10 +30,13 @@
  */
 export {
   type CallOptions,
+  ConnectionClosed,
   type ErrorAbout,
   Peer,
+  type PeerCallOptions,
   type PeerOptions,
   type Registry,
 } from "./peer.ts";
+export type { CallLedger } from "./call_ledger.ts";
 export { PEER_LIMITS } from "./limits.ts";
 export type { SocketLike, Subscriber } from "./socket.ts";

@@ -11,20 +11,28 @@
  */
 import { type Conflating, Outbox } from "./backpressure.ts";
 import { encodeError } from "../protocol/encode.ts";
-import type { SockSyncError } from "../errors.ts";
+import { ErrorCode, isSockSyncError, type SockSyncError } from "../errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
 import { decodeFrame } from "../protocol/decode.ts";
 import type { Message } from "../protocol/schemas.ts";
+import type { Metrics } from "./metrics.ts";
 import type { SocketLike } from "./socket.ts";
 import { OPEN } from "../protocol/connection.ts";
 import { FrameGuard } from "./frame_guard.ts";
 import { type PeerHost, REPORT } from "./host.ts";
-import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
+import {
+  type CallOptions,
+  ConnectionClosed,
+  Consumer,
+  type ErrorAbout,
+  type PeerCallOptions,
+} from "./consumer.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import { type AccessRequest, type Provided, Provider } from "./provider.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
 
-export type { AccessRequest, CallOptions, ErrorAbout };
+export type { AccessRequest, CallOptions, ErrorAbout, PeerCallOptions };
+export { ConnectionClosed };
 
 /**
  * The groups a side provides, as a peer looks them up by name, and who may
@@ -39,6 +47,8 @@ export type { AccessRequest, CallOptions, ErrorAbout };
 export interface Registry extends Provided {
   /** Told about failures with no caller to tell, such as a handler's unexpected throw. */
   onError?(error: unknown, info: { peer: Peer<unknown>; message?: Message }): void;
+  /** Where connections count frames, calls and closes; none: nothing is counted. */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -97,6 +107,8 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   readonly context: C;
   /** The limits this connection runs under. */
   readonly limits: Readonly<Limits>;
+  /** Where this connection's metrics go: its hub's, when the hub keeps them. */
+  readonly metrics: Metrics | undefined;
   readonly #registry: Registry | undefined;
   // The parts hold this peer rather than closures over it: a server keeps many idle
   // connections, and each closure per connection is memory a raw WebSocket does not spend.
@@ -110,6 +122,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #onDetach2: DetachListener | undefined;
   #detachListeners: Set<DetachListener> | undefined;
   #closing = false;
+  #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
 
   /**
@@ -121,6 +134,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     this.socket = options.socket;
     this.context = options.context as C;
     this.#registry = options.registry;
+    this.metrics = options.registry?.metrics;
     // A hub hands every connection its one frozen, complete limits object: share it.
     this.limits = Object.isFrozen(options.limits) && isComplete(options.limits)
       ? options.limits as Readonly<Limits>
@@ -143,6 +157,14 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     return this.#detached;
   }
 
+  /**
+   * The code and reason of the close this side started ({@linkcode Peer.close}:
+   * a limit, or 4000 when the heartbeat found the connection dead), if any.
+   */
+  get closedWith(): { code: number; reason: string } | undefined {
+    return this.#closedWith;
+  }
+
   /** Whether the socket is congested: changes are conflated until it drains. */
   get congested(): boolean {
     return this.#outbox.congested;
@@ -150,7 +172,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
 
   /** Sends one encoded frame if the socket is open. */
   sendText(text: string): void {
-    this.#outbox.send(text, this.socket.readyState === OPEN && !this.#closing);
+    const open = this.socket.readyState === OPEN && !this.#closing;
+    this.#outbox.send(text, open);
+    if (open && this.metrics !== undefined) this.metrics.sent(text);
   }
 
   /**
@@ -158,6 +182,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * see {@linkcode Conflating.defer}. Groups call it, applications need not.
    */
   defer(owner: object, key: string, flush: () => void): void {
+    this.metrics?.slow("conflated");
     this.#outbox.defer(owner, key, flush);
   }
 
@@ -169,8 +194,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   close(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#closedWith = { code, reason };
     closeSocket(this.socket, code, reason);
-    this.detach();
+    this.detach(code);
   }
 
   /**
@@ -209,12 +235,17 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * optional.
    */
   receive(data: unknown): Promise<void> | undefined {
-    if (this.#detached || this.#closing || !this.#frameGuard.admit(data)) return undefined;
+    if (this.#detached || this.#closing) return undefined;
+    if (this.metrics !== undefined) this.metrics.framesReceived++;
+    if (!this.#frameGuard.admit(data)) return undefined;
     try {
       const decoded = decodeFrame(data);
       if (!decoded.ok) {
         const reply = decoded.reply;
-        if (reply) this.sendText(encodeError({ ...reply, code: reply.error_code }));
+        if (reply) {
+          this.metrics?.errorSent(reply.error_code);
+          this.sendText(encodeError({ ...reply, code: reply.error_code }));
+        }
         return undefined;
       }
       const message = decoded.message;
@@ -258,6 +289,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #answerFailure(error: unknown, message: Message): void {
     const { frame, unexpected } = failureFrame(error, message);
     if (unexpected) this.#report(error, message);
+    this.metrics?.errorSent(isSockSyncError(error) ? error.code : ErrorCode.Other);
     this.sendText(frame);
   }
 
@@ -298,7 +330,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * {@linkcode Peer.expectFunctions}) once the other side is known not to
    * provide it (code 1).
    */
-  call<R = unknown>(name: string, args?: unknown, options: CallOptions = {}): Promise<R> {
+  call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     return this.#consumer.call<R>(name, args, options);
   }
 
@@ -325,11 +357,12 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   /**
    * Forgets the connection: drops every subscription the other side made,
    * rejects pending calls and tells the `onDetach` listeners. Call it once
-   * the socket closed.
+   * the socket closed, with the close frame's code if there was one.
    */
-  detach(): void {
+  detach(code?: number): void {
     if (this.#detached) return;
     this.#detached = true;
+    this.metrics?.closed(code ?? NO_STATUS);
     this.#frameGuard.stop();
     this.#outbox.close();
     this.#provider.detach();
@@ -345,6 +378,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     }
   }
 }
+
+// The close code WebSocket reports for a close frame without one.
+const NO_STATUS = 1005;
 
 function isComplete(limits: Partial<Limits> | undefined): limits is Limits {
   return limits !== undefined &&

@@ -19,7 +19,9 @@ import type {
 import type { MessageWithFunc } from "../protocol/schemas.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
+import { subscriptionType } from "./metrics.ts";
 import { everyName, varKey } from "./shared_keys.ts";
+import { answerFrame, callKey, type CallLedger } from "./call_ledger.ts";
 
 export { subscriptionKey } from "./list_access.ts";
 
@@ -80,6 +82,11 @@ export interface Provided {
    * connection gets the same answer whether or not the name exists.
    */
   authorize?(context: unknown, request: AccessRequest): boolean;
+  /**
+   * Remembers the answers of calls marked `once`, so that each is applied
+   * at most once (see `CallMemory`). Without it, `once` is ignored.
+   */
+  readonly calls?: CallLedger;
 }
 
 type Request = {
@@ -154,9 +161,11 @@ export class Provider {
 
   /** Forgets a subscription of the other side; whether it held it. */
   delete(key: string): boolean {
-    if (this.#subscriptions) return this.#subscriptions.delete(key);
-    if (this.#onlyKey !== key) return false;
-    this.#onlyKey = this.#onlyVar = undefined;
+    if (this.#subscriptions) {
+      if (!this.#subscriptions.delete(key)) return false;
+    } else if (this.#onlyKey !== key) return false;
+    else this.#onlyKey = this.#onlyVar = undefined;
+    this.#peer.metrics?.subscribed(subscriptionType(key), -1);
     return true;
   }
 
@@ -199,6 +208,8 @@ export class Provider {
 
   /** Records a subscription (known to be counted) and the var it keeps, if any. */
   #hold(key: string, local: ProvidedVar | undefined): void {
+    const metrics = this.#peer.metrics;
+    if (metrics && !this.has(key)) metrics.subscribed(subscriptionType(key), 1);
     if (this.#subscriptions) this.#subscriptions.set(key, local);
     else if (this.#onlyKey === undefined || this.#onlyKey === key) {
       this.#onlyKey = key;
@@ -266,6 +277,11 @@ export class Provider {
   unsubscribeAll(): void {
     const subscriptions = this.#subscriptions;
     const vars = subscriptions ? [...subscriptions.values()] : [this.#onlyVar];
+    const metrics = this.#peer.metrics;
+    if (metrics) {
+      const keys = subscriptions ? subscriptions.keys() : [this.#onlyKey];
+      for (const key of keys) if (key !== undefined) metrics.subscribed(subscriptionType(key), -1);
+    }
     subscriptions?.clear();
     this.#onlyKey = this.#onlyVar = undefined;
     for (const local of vars) local?.unsubscribe(this.#peer);
@@ -284,10 +300,48 @@ export class Provider {
       throw new SockSyncError(ErrorCode.Other, "too many concurrent calls");
     }
     this.#running++;
-    return this.#run(fn, message).finally(() => this.#running--);
+    const ledger = message.once ? this.#registry?.calls : undefined;
+    const done = (ledger ? this.#runOnce(ledger, fn, message) : this.#run(fn, message))
+      .finally(() => this.#running--);
+    // Only declared names reach here: the label set stays bounded.
+    return this.#peer.metrics ? this.#peer.metrics.timeCall(message.name, done) : done;
   }
 
   async #run(fn: ProvidedFunction, message: MessageWithFunc<"call">): Promise<void> {
+    const args = this.#args(fn, message);
+    const context = this.#peer.context;
+    const peer = this.#peer as unknown as CallContext["peer"];
+    const value = await fn.handler(args, { peer, context });
+    this.#peer.sendText(encodeReturn(message.name, { id: message.id, value }));
+  }
+
+  /**
+   * Runs a call marked `once` through the ledger: its first run's answer,
+   * success or failure, answers every repeat. Arguments that fail the schema
+   * are refused before, unremembered: such a call never runs.
+   */
+  async #runOnce(
+    ledger: CallLedger,
+    fn: ProvidedFunction,
+    message: MessageWithFunc<"call">,
+  ): Promise<void> {
+    const args = this.#args(fn, message);
+    const context = this.#peer.context;
+    const peer = this.#peer as unknown as CallContext["peer"];
+    const answer = await ledger.once(
+      callKey(message),
+      () =>
+        answerFrame(
+          message,
+          () => fn.handler(args, { peer, context }),
+          (error) => this.#peer[REPORT](error),
+        ),
+    );
+    this.#peer.sendText(answer);
+  }
+
+  /** The call's arguments as the function's schema parsed them; code 6 when they fail it. */
+  #args(fn: ProvidedFunction, message: MessageWithFunc<"call">): unknown {
     let args: unknown = message.args;
     if (fn.args) {
       const parsed = v.safeParse(fn.args, args);
@@ -301,10 +355,7 @@ export class Provider {
       }
       args = parsed.output;
     }
-    const context = this.#peer.context;
-    const peer = this.#peer as unknown as CallContext["peer"];
-    const value = await fn.handler(args, { peer, context });
-    this.#peer.sendText(encodeReturn(message.name, { id: message.id, value }));
+    return args;
   }
 
   /**

@@ -182,8 +182,18 @@ export function encodeVarSet(name: string, value: unknown): string {
  * encodeCall("add_todo", { id: "V1StGXR8", args: { text: "milk" } });
  * ```
  */
-export function encodeCall(name: string, call: { id: string; args?: unknown }): string {
-  return JSON.stringify({ func: "call", type: "function", name, id: call.id, args: call.args });
+export function encodeCall(
+  name: string,
+  call: { id: string; args?: unknown; once?: boolean },
+): string {
+  return JSON.stringify({
+    func: "call",
+    type: "function",
+    name,
+    id: call.id,
+    args: call.args,
+    once: call.once || undefined,
+  });
 }
 
 /**

@@ -149,12 +149,15 @@ const Call: Obj<{
   name: Str;
   id: Str;
   args: Opt<v.UnknownSchema>;
+  once: Opt<v.BooleanSchema<undefined>>;
 }> = v.object({
   func: v.literal("call"),
   type: v.literal("function"),
   name: Name,
   id: ItemId,
   args: Anything,
+  // Our extension: the id is a unique key; the callee applies the call at most once.
+  once: v.optional(v.boolean()),
 });
 const Return: Obj<{
   func: Lit<"return">;

@@ -75,11 +75,11 @@ export function socksync<Ctx>(
       // Bun's adapter makes a new WSContext for every event: keep the first.
       let socket: WSContext | undefined;
       // Runtimes may report both an error and a close for one socket.
-      const drop = () => {
+      const drop = (code?: number) => {
         if (!peer || !socket) return;
         const gone = peer;
         peer = undefined;
-        gone.detach();
+        gone.detach(code);
         options.onDisconnect?.(gone, socket);
       };
       return {
@@ -91,8 +91,9 @@ export function socksync<Ctx>(
         onMessage(event: MessageEvent, _ws: WSContext) {
           peer?.receive(event.data);
         },
-        onClose: drop,
-        onError: drop,
+        onClose: (event: CloseEvent) => drop(event.code),
+        // No close frame: the connection broke (1006, abnormal closure).
+        onError: () => drop(1006),
       };
     }),
   );

@@ -10,8 +10,13 @@ import { DEFAULT_LIMITS, type Limits, resolveLimits } from "../peer/limits.ts";
 import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
 import { ParamList, type ParamListOptions } from "./param_list.ts";
+import { Presence, type PresenceOptions } from "./presence.ts";
+import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
+import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
 import type { SocketLike } from "../peer/socket.ts";
+import { Metrics } from "../peer/metrics.ts";
+import { timedStore } from "./timed_store.ts";
 import type { ListSource, VarStore } from "../store.ts";
 import type { DeclaredFunction, DeclaredList, DeclaredParamList, DeclaredVar } from "./api_of.ts";
 
@@ -51,6 +56,13 @@ export interface HubOptions<C = unknown> {
    */
   authorize?: (context: C, request: AccessRequest) => boolean;
   /**
+   * How long and how many answers of calls are remembered, so that a call
+   * sent again after a reconnect is applied once (see {@linkcode CallMemory}),
+   * and the shared store that remembers them across instances:
+   * `{ store: store.calls }` with a Redis or PostgreSQL store.
+   */
+  callMemory?: CallMemoryOptions;
+  /**
    * Told about unexpected failures (a handler's throw, a store error while
    * pushing a change). The other side only ever sees a short safe message.
    * Default: `console.error`.
@@ -59,6 +71,13 @@ export interface HubOptions<C = unknown> {
     error: unknown,
     info: { peer?: Peer<unknown>; message?: unknown },
   ) => void;
+  /**
+   * Counts and times connections, frames, calls, slow consumers, store
+   * operations and feed lag into {@linkcode Hub.metrics}, for an exporter
+   * such as `socksync/prometheus` (`true`: a new {@linkcode Metrics}).
+   * Default: off, and then nothing is counted.
+   */
+  metrics?: boolean | Metrics;
 }
 
 /**
@@ -99,7 +118,7 @@ export interface ConnectOptions<C> {
  * ```
  */
 export type TypedListOptions<S extends v.GenericSchema, U> =
-  & Omit<ListOptions<v.InferOutput<S>>, "source" | "schema">
+  & Omit<ListOptions<v.InferOutput<S>>, "source" | "schema" | "metrics">
   & { schema: S; source: ListSource<U> & SourceFits<U, v.InferOutput<S>> };
 
 /**
@@ -124,7 +143,7 @@ export type TypedListOptions<S extends v.GenericSchema, U> =
  * ```
  */
 export type HubParamListOptions<P extends v.GenericSchema, T, C> =
-  & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError">
+  & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError" | "metrics">
   & { params: P };
 
 /**
@@ -164,12 +183,18 @@ export class Hub<C = unknown> implements Registry {
   readonly paramLists: Map<string, ParamList<unknown, unknown>> = new Map();
   /** The limits every connection runs under. */
   readonly limits: Readonly<Limits>;
+  /** What this hub counts, when the `metrics` option is on. */
+  readonly metrics: Metrics | undefined;
+  /** The answers of calls marked `once`, remembered so that each runs at most once. */
+  readonly calls: CallLedger;
   readonly #peers = new Set<Peer<C>>();
   // One listener for every peer (it gets the peer): no closure per connection.
   readonly #forget = (peer: Peer<C>): void => {
     this.#peers.delete(peer);
   };
   readonly #options: HubOptions<C>;
+  // The var store, timed when metrics are on.
+  readonly #vars: HubOptions<C>["vars"];
   // The var store's feed runs only while some var has subscribers (see #holdVarFeed).
   #stopVarFeed: (() => void) | undefined;
   #varFeedHolds = 0;
@@ -184,14 +209,23 @@ export class Hub<C = unknown> implements Registry {
   constructor(options: HubOptions<C> = {}) {
     this.#options = options;
     this.limits = Object.freeze(resolveLimits(options.limits, DEFAULT_LIMITS));
+    const metrics = options.metrics;
+    this.metrics = metrics instanceof Metrics ? metrics : metrics ? new Metrics() : undefined;
+    this.#vars = options.vars && this.metrics
+      ? timedStore(options.vars, this.metrics)
+      : options.vars;
+    this.calls = new CallMemory(options.callMemory);
   }
 
   /** Holds the var store's change feed, starting it for the first hold. */
   #holdVarFeed(): VarFeedHold {
     if (this.#varFeedHolds++ === 0 && !this.#closed) {
       this.#varFeedRuns++;
-      this.#stopVarFeed = this.#options.vars?.subscribe?.((name, value) => {
-        this.vars.get(name)?.receiveExternal(value).catch((error) => this.onError(error, {}));
+      this.#stopVarFeed = this.#vars?.subscribe?.((name, value) => {
+        const done = this.vars.get(name)?.receiveExternal(value);
+        if (done === undefined) return;
+        this.metrics?.timeFeed(done);
+        done.catch((error) => this.onError(error, {}));
       });
     }
     let held = true;
@@ -243,8 +277,8 @@ export class Hub<C = unknown> implements Registry {
     options: VarOptions<v.InferOutput<S>> & { schema: S },
   ): DeclaredVar<N, v.InferOutput<S>> {
     this.#claim(name);
-    const local = new LocalVar<v.InferOutput<S>>(name, options, this.#options.vars);
-    if (this.#options.vars?.subscribe) local.listenWith(() => this.#holdVarFeed());
+    const local = new LocalVar<v.InferOutput<S>>(name, options, this.#vars);
+    if (this.#vars?.subscribe) local.listenWith(() => this.#holdVarFeed());
     this.vars.set(name, local as LocalVar<unknown>);
     return local as DeclaredVar<N, v.InferOutput<S>>;
   }
@@ -274,9 +308,15 @@ export class Hub<C = unknown> implements Registry {
   ): LocalList<unknown> | ParamList<unknown, unknown> {
     this.#claim(name);
     if ("params" in options && options.params !== undefined) {
+      const metrics = this.metrics;
+      const plain = options as ParamListOptions<unknown, unknown, never>;
       const list = new ParamList<unknown, unknown>(name, {
         onError: (error) => this.onError(error, {}),
-        ...(options as ParamListOptions<unknown, unknown, never>),
+        ...plain,
+        ...(metrics && {
+          metrics,
+          source: (params, context) => timedStore(plain.source(params, context), metrics),
+        }),
       });
       this.paramLists.set(name, list);
       return list;
@@ -291,10 +331,48 @@ export class Hub<C = unknown> implements Registry {
     const list = new LocalList<v.InferOutput<S>>(name, {
       onError: (error) => this.onError(error, {}),
       ...options,
-      source: options.source as ListSource<v.InferOutput<S>>,
+      source:
+        (this.metrics ? timedStore(options.source, this.metrics) : options.source) as ListSource<
+          v.InferOutput<S>
+        >,
+      metrics: this.metrics,
     });
     this.lists.set(name, list as LocalList<unknown>);
     return list;
+  }
+
+  /**
+   * Declares a presence list (see {@linkcode Presence}): a parameterized
+   * list `name` of the connections present in each scope, with their state.
+   * With `joinWith`, the parameterized list of that name (declared before)
+   * makes its viewers present. `presence.list` carries the types for
+   * {@linkcode ApiOf}.
+   */
+  presence<N extends string, P extends v.GenericSchema, S extends v.GenericSchema>(
+    name: N,
+    options: Omit<PresenceOptions<v.InferOutput<P>, v.InferOutput<S>, C>, "params" | "state"> & {
+      params: P;
+      state: S;
+    },
+  ): Presence<v.InferOutput<P>, v.InferOutput<S>, C> & {
+    readonly list: DeclaredParamList<N, v.InferOutput<S>, v.InferInput<P>>;
+  } {
+    this.#claim(name);
+    const follow = options.joinWith === undefined
+      ? undefined
+      : this.paramLists.get(options.joinWith);
+    if (options.joinWith !== undefined && !follow) {
+      throw new Error(`socksync: no parameterized list ${options.joinWith} to join with`);
+    }
+    const presence = new Presence<v.InferOutput<P>, v.InferOutput<S>, C>(name, {
+      onError: (error) => this.onError(error, {}),
+      ...options,
+    });
+    this.paramLists.set(name, presence.list as ParamList<unknown, unknown>);
+    follow && presence.follow(follow);
+    return presence as Presence<v.InferOutput<P>, v.InferOutput<S>, C> & {
+      readonly list: DeclaredParamList<N, v.InferOutput<S>, v.InferInput<P>>;
+    };
   }
 
   /**
@@ -322,6 +400,7 @@ export class Hub<C = unknown> implements Registry {
    * (mounting through `socksync()` refuses the upgrade with 503 before that).
    */
   connect(socket: SocketLike, options: ConnectOptions<C> = {}): Peer<C> {
+    this.metrics?.opened();
     const peer = new Peer<C>({
       socket,
       registry: this,
@@ -347,7 +426,7 @@ export class Hub<C = unknown> implements Registry {
       } catch {
         // A socket that is already gone needs no closing.
       }
-      peer.detach();
+      peer.detach(1001);
     }
     for (const list of this.lists.values()) list.close();
     for (const list of this.paramLists.values()) list.close();

@@ -16,6 +16,7 @@ import { ItemSubscriptions } from "./fanout/list_items.ts";
 import { ListFanout, readView } from "./fanout/list_fanout.ts";
 import { SourceFeed } from "./fanout/source_feed.ts";
 import { ListWindows } from "./fanout/list_windows.ts";
+import type { Metrics } from "../peer/metrics.ts";
 import type { Subscriber } from "../peer/socket.ts";
 import type { ProvidedList } from "../peer/provided.ts";
 import type { ListItem, ListSource } from "../store.ts";
@@ -45,6 +46,14 @@ export interface ListOptions<T> {
    * query of a parameterized list (see `ParamList`), absent otherwise.
    */
   params?: ListParams;
+  /** Where the time from a feed's change to its frames sent is recorded (see `Hub`'s `metrics`). */
+  metrics?: Metrics;
+  /**
+   * Told when a subscriber's view opens (`true`, after its `set_all` was
+   * sent) and when it ends (`false`: unsubscribed or gone), for example to
+   * make the subscriber present somewhere while it watches this list.
+   */
+  onView?: (subscriber: Subscriber, open: boolean) => void;
 }
 
 /**
@@ -73,6 +82,7 @@ export class LocalList<T = unknown> implements ProvidedList {
   readonly #windows = new ListWindows();
   readonly #items = new ItemSubscriptions();
   readonly #onError: (error: unknown) => void;
+  readonly #onView: ((subscriber: Subscriber, open: boolean) => void) | undefined;
   // Listens to the source only while a view or an item subscription is open.
   readonly #feed: SourceFeed;
   #queue: Promise<unknown> = Promise.resolve();
@@ -94,6 +104,7 @@ export class LocalList<T = unknown> implements ProvidedList {
       throw new RangeError("maxPageSize must be a positive integer");
     }
     this.#onError = options.onError ?? ((error) => console.error(error));
+    this.#onView = options.onView;
     const fanout = new ListFanout({
       name,
       source: this.source,
@@ -106,7 +117,9 @@ export class LocalList<T = unknown> implements ProvidedList {
     });
     this.#feed = new SourceFeed(() =>
       this.source.subscribe((change) => {
-        this.#serial(() => fanout.apply(change)).catch(this.#onError);
+        const done = this.#serial(() => fanout.apply(change));
+        options.metrics?.timeFeed(done);
+        done.catch(this.#onError);
       })
     );
   }
@@ -217,9 +230,25 @@ export class LocalList<T = unknown> implements ProvidedList {
     return this.#show(subscriber, { page, size: this.pageSize(pageSize), open: false });
   }
 
+  /** How many subscribers have a view, plus how many watch items. */
+  get subscriberCount(): number {
+    return this.#windows.size + this.#items.size;
+  }
+
   /** Whether this subscriber has a view of the list. */
   hasView(subscriber: Subscriber): boolean {
     return this.#windows.has(subscriber);
+  }
+
+  /**
+   * How many view subscribers the runtime's topics reach now (see
+   * `LocalVar.topicMembers`): an inspection point for tests and monitoring,
+   * counted only when read.
+   */
+  get topicMembers(): number {
+    let members = 0;
+    for (const window of this.#windows.all) members += window.topic?.size ?? 0;
+    return members;
   }
 
   /** Whether this subscriber watches this item. */
@@ -249,7 +278,13 @@ export class LocalList<T = unknown> implements ProvidedList {
 
   /** Ends a subscriber's view (a no-op without one). */
   unsubscribe(subscriber: Subscriber): Promise<void> {
-    return this.#serial(() => this.#windows.leave(subscriber));
+    return this.#serial(() => this.#leave(subscriber));
+  }
+
+  #leave(subscriber: Subscriber): void {
+    if (!this.#windows.has(subscriber)) return;
+    this.#windows.leave(subscriber);
+    this.#onView?.(subscriber, false);
   }
 
   /** Ends a subscriber's subscription to one item (a no-op without one). */
@@ -269,7 +304,7 @@ export class LocalList<T = unknown> implements ProvidedList {
   /** Ends every subscription of a subscriber: its view and its items. */
   drop(subscriber: Subscriber): Promise<void> {
     return this.#serial(() => {
-      this.#windows.leave(subscriber);
+      this.#leave(subscriber);
       this.#items.dropAll(subscriber);
     });
   }
@@ -300,12 +335,14 @@ export class LocalList<T = unknown> implements ProvidedList {
       const { size } = view;
       const read = await readView(this.source, view);
       if (gone()) return;
+      const opened = !this.#windows.has(subscriber);
       this.#windows.enter(subscriber, { page: read.page, size }, read.version);
       const { page, total, items } = read;
       const params = this.params;
       subscriber.sendText(
         encodeSetAll({ name: this.name, params, page, pageSize: size, total, items }),
       );
+      if (opened) this.#onView?.(subscriber, true);
     });
   }
 

@@ -295,4 +295,14 @@ export class LocalVar<T = unknown> implements ProvidedVar {
   get subscriberCount(): number {
     return this.#subscribers.size + this.#topic.size;
   }
+
+  /**
+   * How many subscribers the runtime's topics reach now (Bun's `publish`,
+   * pre-framed writes on `ws`; always 0 where the runtime has none): one that
+   * backs up leaves them, and comes back once it drained. An inspection
+   * point for tests and monitoring; nothing computes it unless it is read.
+   */
+  get topicMembers(): number {
+    return this.#topic.size;
+  }
 }

@@ -10,9 +10,12 @@
 import * as v from "valibot";
 import { ErrorCode, isSockSyncError, SockSyncError } from "../errors.ts";
 import { LocalList } from "./local_list.ts";
+import type { Metrics } from "../peer/metrics.ts";
 import { type Params, paramsKey, parseParams } from "../protocol/params.ts";
 import type { ListSource } from "../store.ts";
 import type { ProvidedParamList } from "../peer/provided.ts";
+import type { Subscriber } from "../peer/socket.ts";
+import { Listeners } from "../listeners.ts";
 
 /**
  * How to declare a parameterized list.
@@ -55,7 +58,20 @@ export interface ParamListOptions<P, T, C> {
   maxPageSize?: number;
   /** Told about failures with no caller to tell. */
   onError?: (error: unknown) => void;
+  /** Where each query's feed lag is recorded (see `Hub`'s `metrics`). */
+  metrics?: Metrics;
 }
+
+/**
+ * Told when a subscriber's view of one query opens (`open: true`) or ends.
+ *
+ * @example
+ * ```ts
+ * import type { ViewListener } from "./param_list.ts";
+ * const log: ViewListener<{ room: string }> = (_s, params, open) => console.log(params.room, open);
+ * ```
+ */
+export type ViewListener<P> = (subscriber: Subscriber, params: P, open: boolean) => void;
 
 /**
  * One query of a {@linkcode ParamList}, held by a subscription: `release`
@@ -107,6 +123,7 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   readonly #options: ParamListOptions<P, T, unknown>;
   readonly #queries = new Map<string, Query>();
   readonly #onError: (error: unknown) => void;
+  readonly #views = new Listeners<[Subscriber, P, boolean]>();
 
   /**
    * @param name the list's name on the wire
@@ -125,6 +142,13 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   /** The number of open queries. */
   get size(): number {
     return this.#queries.size;
+  }
+
+  /** How many views and item subscriptions the open queries have, together. */
+  get subscriberCount(): number {
+    let count = 0;
+    for (const query of this.#queries.values()) count += query.list.subscriberCount;
+    return count;
   }
 
   /**
@@ -171,6 +195,22 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
     };
   }
 
+  /**
+   * Calls `listener` whenever a subscriber's view of a query opens or ends
+   * (see {@linkcode ViewListener}); returns the remover.
+   */
+  onView(listener: ViewListener<P>): () => void {
+    return this.#views.add(listener);
+  }
+
+  /**
+   * Resolves once the open query of these params (if any) has sent every
+   * change it heard so far.
+   */
+  settled(params: P, context?: unknown): Promise<void> {
+    return this.#queries.get(this.#keyOf(params, context))?.list.settled() ?? Promise.resolve();
+  }
+
   /** Closes every query. */
   close(): void {
     for (const query of this.#queries.values()) {
@@ -201,6 +241,8 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
         maxPageSize: this.maxPageSize,
         onError: this.#onError,
         params: params as Params,
+        metrics: this.#options.metrics,
+        onView: (subscriber, open) => this.#views.emit(subscriber, params, open),
       });
       return { list, source, holds: 0 };
     } catch (error) {

@@ -8,6 +8,9 @@
  * @module
  */
 import type { SockSyncError } from "../errors.ts";
+import type { ConnectionState } from "../client/state.ts";
+
+export type { ConnectionState, ConnectionStatus } from "../client/state.ts";
 
 /**
  * A source of immutable snapshots: `getSnapshot()` returns the same object
@@ -158,6 +161,8 @@ export interface BindableClient {
   /** Calls a server function, optionally with an optimistic local change. */
   // deno-lint-ignore no-explicit-any
   call(name: any, args?: any, options?: any): Promise<unknown>;
+  /** The connection's state (`connecting`, `open`, `reconnecting`, `closed`). */
+  readonly connection: SnapshotSource<ConnectionState>;
 }
 
 /**

@@ -201,6 +201,8 @@ export function pgTables(schema: string, prefix: string): PgTables {
     items: table("items"),
     vars: table("vars"),
     itemsOrder: quoteIdent(`${prefix}items_order`),
+    leases: table("presence_leases"),
+    owned: table("presence_owned"),
   };
 }
 
@@ -219,4 +221,8 @@ export interface PgTables {
   items: string;
   vars: string;
   itemsOrder: string;
+  /** Presence leases (see `presence.ts`). */
+  leases: string;
+  /** The members each presence lease owns. */
+  owned: string;
 }

@@ -27,7 +27,7 @@
  */
 import { nanoid } from "nanoid";
 import { ErrorCode, SockSyncError } from "../../src/errors.ts";
-import type { ListSource, Store } from "../../src/store.ts";
+import type { ListSource, PresenceStore, Store } from "../../src/store.ts";
 import {
   encodeText,
   openPgClient,
@@ -38,9 +38,14 @@ import {
   quoteIdent,
 } from "./driver.ts";
 import { PostgresListSource } from "./list.ts";
+import { PostgresCallStore } from "./calls.ts";
 import { listStatements, type PgListContext, type PgListMessage } from "./list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./var.ts";
 import { serialResync } from "../common/resync.ts";
+import { LeasedPresence, type LeaseOptions } from "../common/leased_presence.ts";
+
+export type { LeaseOptions } from "../common/leased_presence.ts";
+import { PostgresLeases, presenceStatements } from "./presence.ts";
 
 /**
  * Options for {@linkcode openPostgresStore}.
@@ -69,6 +74,8 @@ export interface PostgresStoreOptions {
   timeoutMs?: number;
   /** At most this many connections for statements, besides the listening one (default 10). */
   maxConnections?: number;
+  /** The lease of this process's presence (see `store.presence()`); default 5 s, renewed every 1 s. */
+  presence?: LeaseOptions;
 }
 
 function schemaStatements(t: PgTables): string[] {
@@ -89,6 +96,7 @@ function schemaStatements(t: PgTables): string[] {
       name text PRIMARY KEY,
       value text,
       version bigint NOT NULL)`,
+    ...presenceStatements(t),
   ];
 }
 
@@ -141,20 +149,24 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   checkUrl(options.url);
   return await PostgresStore.open(options.url, {
     schema,
+    prefix,
     tables: pgTables(schema, prefix),
     channel,
     timeoutMs,
     maxConnections: options.maxConnections ?? 10,
+    presence: options.presence,
   });
 }
 
 /** What {@linkcode PostgresStore.open} needs besides the URL, defaults applied. */
 interface PostgresSettings {
   schema: string;
+  prefix: string;
   tables: PgTables;
   channel: string;
   timeoutMs: number;
   maxConnections: number;
+  presence?: LeaseOptions;
 }
 
 /**
@@ -165,6 +177,8 @@ interface PostgresSettings {
 class PostgresStore implements Store {
   readonly kind = "postgres";
   readonly vars: PostgresVarStore;
+  /** Where call answers are remembered across instances. */
+  readonly calls: PostgresCallStore;
   readonly #sql: PgSql;
   #listener: PgSql | undefined;
   readonly #tables: PgTables;
@@ -184,8 +198,13 @@ class PostgresStore implements Store {
   #complained = false;
   #listening = false;
   #relistening = false;
+  #presence: LeasedPresence | undefined;
+  #presenceOptions: LeaseOptions | undefined;
 
-  private constructor(sql: PgSql, { tables, channel, timeoutMs }: PostgresSettings) {
+  private constructor(
+    sql: PgSql,
+    { schema, prefix, tables, channel, timeoutMs }: PostgresSettings,
+  ) {
     this.#sql = sql;
     this.#tables = tables;
     this.#channel = channel;
@@ -198,6 +217,7 @@ class PostgresStore implements Store {
       run,
     };
     this.vars = new PostgresVarStore({ tables, channel, source: nanoid(), run });
+    this.calls = new PostgresCallStore({ schema, prefix, run });
     this.#resync = serialResync({
       lists: () => this.#lists.values(),
       vars: this.vars,
@@ -224,6 +244,7 @@ class PostgresStore implements Store {
       max: settings.maxConnections,
     });
     const store = new PostgresStore(sql, settings);
+    store.#presenceOptions = settings.presence;
     const listener = await openPgClient(url, {
       ...common,
       max: 1,
@@ -244,9 +265,21 @@ class PostgresStore implements Store {
     return list as ListSource<T>;
   }
 
-  /** Drops every listener and ends both connections. */
+  /**
+   * This process's presence (made on the first call): members listed for
+   * every process on this database, under a lease renewed every second.
+   */
+  presence(): PresenceStore {
+    return this.#presence ??= new LeasedPresence(
+      new PostgresLeases((body) => this.#run(body), this.#tables, (name) => this.list(name)),
+      this.#presenceOptions,
+    );
+  }
+
+  /** Removes this process's members, drops every listener and ends both connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    await this.#presence?.close().catch(() => {});
     this.#closed = true;
     for (const list of this.#lists.values()) await list.close();
     this.vars.detach();

@@ -23,7 +23,12 @@
  * @module
  */
 import type { Redis, RedisOptions } from "ioredis";
-import type { ListSource, Store } from "../../src/store.ts";
+import type { ListSource, PresenceStore, Store } from "../../src/store.ts";
+import { LeasedPresence, type LeaseOptions } from "../common/leased_presence.ts";
+import { RedisLeases } from "./presence.ts";
+import { RedisCallStore } from "./calls.ts";
+
+export type { LeaseOptions } from "../common/leased_presence.ts";
 import { Connection } from "./connection.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
@@ -47,6 +52,8 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** How long a connect or a command may take before it fails, in ms (default 5000). */
   timeoutMs?: number;
+  /** The lease of this process's presence (see `store.presence()`); default 5 s, renewed every 1 s. */
+  presence?: LeaseOptions;
 }
 
 function connectionName(prefix: string, role: string): string {
@@ -105,6 +112,7 @@ export async function openRedisStore(
     new Redis(options.url, { ...settings, connectionName: connectionName(prefix, "sub") }),
     prefix,
     timeoutMs,
+    options.presence,
   );
 }
 
@@ -115,6 +123,8 @@ export async function openRedisStore(
 class RedisStore implements Store {
   readonly kind = "redis";
   readonly vars: RedisVarStore;
+  /** Where call answers are remembered across instances. */
+  readonly calls: RedisCallStore;
   readonly #client: Redis;
   readonly #subscriber: Redis;
   readonly #connection: Connection;
@@ -129,6 +139,8 @@ class RedisStore implements Store {
   // subscriber's page re-read while applying a change, a var re-read) left
   // a view behind, so every view is read again.
   #cut = false;
+  #presence: LeasedPresence | undefined;
+  #presenceOptions: LeaseOptions | undefined;
 
   /** Connects `client` and `subscriber` (keys and channel under `prefix`) and subscribes. */
   static async open(
@@ -137,8 +149,10 @@ class RedisStore implements Store {
     subscriber: Redis,
     prefix: string,
     timeoutMs: number,
+    presence?: LeaseOptions,
   ): Promise<RedisStore> {
     const store = new RedisStore(client, subscriber, prefix, timeoutMs);
+    store.#presenceOptions = presence;
     await store.#connect(url);
     return store;
   }
@@ -148,6 +162,7 @@ class RedisStore implements Store {
     this.#subscriber = subscriber;
     this.#connection = new Connection(client, prefix, timeoutMs);
     this.vars = new RedisVarStore(this.#connection);
+    this.calls = new RedisCallStore(this.#connection);
     this.#resync = serialResync({
       lists: () => this.#lists.values(),
       vars: this.vars,
@@ -195,9 +210,21 @@ class RedisStore implements Store {
     return list as ListSource<T>;
   }
 
-  /** Drops every listener and ends both connections. */
+  /**
+   * This process's presence (made on the first call): members listed for
+   * every process on this Redis, under a lease renewed every second.
+   */
+  presence(): PresenceStore {
+    return this.#presence ??= new LeasedPresence(
+      new RedisLeases(this.#connection, (name) => this.list(name)),
+      this.#presenceOptions,
+    );
+  }
+
+  /** Removes this process's members, drops every listener and ends both connections. */
   async close(): Promise<void> {
     if (this.#connection.closed) return;
+    await this.#presence?.close().catch(() => {});
     this.#connection.closed = true;
     for (const list of this.#lists.values()) await list.close();
     this.vars.detach();

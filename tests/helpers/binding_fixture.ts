@@ -86,6 +86,7 @@ export async function withDemoClient(
       });
     },
     call: (name, args, options) => real.call(name, args, options),
+    connection: real.connection,
   };
   try {
     await client.ready();

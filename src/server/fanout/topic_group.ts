@@ -12,6 +12,7 @@
 import { isCongested } from "../../peer/backpressure.ts";
 import type { GroupSocket, Subscriber, Topics } from "../../peer/socket.ts";
 import { OPEN } from "../../protocol/connection.ts";
+import { type Metrics, metricsOf } from "../../peer/metrics.ts";
 
 let serial = 0;
 
@@ -24,6 +25,8 @@ interface Host {
   count: number;
   /** The host's published total when this group last read its members' queues. */
   checkedAt: number;
+  /** Where frames published on this host are counted (its hub's metrics), if anywhere. */
+  metrics: Metrics | undefined;
 }
 
 /**
@@ -66,7 +69,11 @@ export class TopicGroup {
     if (host) host.count++;
     else {
       const total = published.get(socket.topics)?.total ?? 0;
-      this.#hosts.set(socket.topics, { count: 1, checkedAt: total });
+      this.#hosts.set(socket.topics, {
+        count: 1,
+        checkedAt: total,
+        metrics: metricsOf(subscriber),
+      });
     }
     return true;
   }
@@ -130,6 +137,7 @@ export class TopicGroup {
     let backedUp = false;
     for (const [topics, host] of this.#hosts) {
       if (!publishOn(topics, this.#topic, text)) backedUp = true;
+      host.metrics?.published(text, host.count);
       const every = topics.checkEvery;
       if (every === undefined) continue;
       let sent = published.get(topics);
@@ -150,6 +158,7 @@ export class TopicGroup {
       if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) left.push(subscriber);
     }
     for (const subscriber of left) {
+      metricsOf(subscriber)?.slow("left_topic");
       this.#away.set(subscriber, this.#members.get(subscriber)!);
       this.#drop(subscriber);
     }

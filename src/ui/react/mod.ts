@@ -50,6 +50,7 @@ import {
 import {
   type BindableClient,
   type CallChange,
+  type ConnectionState,
   EMPTY_ITEM,
   EMPTY_LIST,
   type ItemState,
@@ -67,6 +68,8 @@ export type { ListHook, ReactHooks } from "./types.ts";
 export type {
   BindableClient,
   CallChange,
+  ConnectionState,
+  ConnectionStatus,
   ItemEntry,
   ItemState,
   ListOpenOptions,
@@ -151,6 +154,11 @@ function useSnapshot<S>(source: SnapshotSource<S> | undefined, empty: S): S {
   );
   const read = source ? () => source.getSnapshot() : () => empty;
   return useSyncExternalStore(subscribe, read, read);
+}
+
+/** Reads the connection's state; the untyped `useConnection` and the typed one share it. */
+function useConnectionOf(client: BindableClient): ConnectionState {
+  return useSnapshot(client.connection, client.connection.getSnapshot());
 }
 
 /** Reads a var; the untyped `useVar` and the typed one share it. */
@@ -264,6 +272,7 @@ export function createHooks<A extends ApiShape = UntypedApi>(client?: Client<A>)
     useList: (name, options) => useListOf(use(), name, options),
     useItem: (list, id) => useItemOf(use(), list, id),
     useCall: (name) => useCallOf(use(), name),
+    useConnection: () => useConnectionOf(use()),
   };
   return hooks as unknown as ReactHooks<A>;
 }
@@ -343,4 +352,23 @@ export function useCall<A = unknown, R = unknown>(
   name: string,
 ): (args?: A, options?: CallChange) => Promise<R> {
   return useCallOf(useClient(), name) as (args?: A, options?: CallChange) => Promise<R>;
+}
+
+/**
+ * The connection's state, `{ status, attempt, nextAttempt, lastDisconnect }`,
+ * from the provider's client: `connecting`, `open`, `reconnecting` (with the
+ * time of the next attempt while it waits) or `closed`. Calls made while not
+ * `open` wait for the connection, within their timeout.
+ *
+ * @example
+ * ```ts
+ * import { useConnection } from "./mod.ts";
+ * function Badge() {
+ *   const { status, nextAttempt } = useConnection();
+ *   return status === "open" ? "live" : nextAttempt ? "offline, retrying" : status;
+ * }
+ * ```
+ */
+export function useConnection(): ConnectionState {
+  return useConnectionOf(useClient());
 }

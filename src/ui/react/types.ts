@@ -14,7 +14,7 @@ import type {
   UntypedApi,
   VarName,
 } from "../../protocol/api.ts";
-import type { ItemState, ListState, VarState } from "../contract.ts";
+import type { ConnectionState, ItemState, ListState, VarState } from "../contract.ts";
 import type { Client } from "../../client/client.ts";
 import type { CallRest, ListRest } from "../../client/types.ts";
 
@@ -63,4 +63,6 @@ export interface ReactHooks<A extends ApiShape = UntypedApi> {
   useItem<N extends ListName<A>>(list: N, id: string): ItemState<ItemOf<A, N>>;
   /** A function that calls a server function: `call(args, { optimistic })`. */
   useCall<N extends FunctionName<A>>(name: N): (...args: CallRest<A, N>) => Promise<ResultOf<A, N>>;
+  /** The connection's state (see `useConnection`). */
+  useConnection(): ConnectionState;
 }

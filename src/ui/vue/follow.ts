@@ -18,6 +18,7 @@ import {
 import {
   type BindableClient,
   type CallChange,
+  type ConnectionState,
   EMPTY_ITEM,
   EMPTY_LIST,
   type ItemState,
@@ -192,4 +193,31 @@ export function callOf(
   name: MaybeRefOrGetter<string>,
 ): (args?: unknown, options?: CallChange) => Promise<unknown> {
   return (args?: unknown, options?: CallChange) => client.call(toValue(name), args, options);
+}
+
+/**
+ * Follows the connection's state of `client` into a reactive `{ status,
+ * attempt, nextAttempt, lastDisconnect }` until the current component or
+ * effect scope ends: what `useConnection` returns.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, h } from "vue";
+ * import { connect } from "../../../mod.ts";
+ * import { connectionOf } from "./follow.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+ * const Badge = defineComponent(() => {
+ *   const connection = connectionOf(client);
+ *   return () => h("span", connection.status === "open" ? "live" : connection.status);
+ * });
+ * ```
+ */
+export function connectionOf(client: BindableClient): Readonly<ConnectionState> {
+  const state = shallowReactive<ConnectionState>({ ...client.connection.getSnapshot() });
+  // Fields a state leaves out (nextAttempt) are cleared, not kept from the one before.
+  const stop = client.connection.subscribe((snapshot) =>
+    Object.assign(state, { nextAttempt: undefined, lastDisconnect: undefined }, snapshot)
+  );
+  onEnd(stop);
+  return state;
 }

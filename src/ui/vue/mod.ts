@@ -43,8 +43,14 @@ import {
   type MaybeRefOrGetter,
   provide,
 } from "vue";
-import type { BindableClient, CallChange, ItemState, VarState } from "../contract.ts";
-import { callOf, itemOf, listOf, varOf } from "./follow.ts";
+import type {
+  BindableClient,
+  CallChange,
+  ConnectionState,
+  ItemState,
+  VarState,
+} from "../contract.ts";
+import { callOf, connectionOf, itemOf, listOf, varOf } from "./follow.ts";
 import type { ApiShape, UntypedApi } from "../../protocol/api.ts";
 import type { Client } from "../../client/client.ts";
 import type { ListHandle, UseListOptions, VueHooks } from "./types.ts";
@@ -53,6 +59,8 @@ export type { ListHandle, UseListOptions, UseListRest, VueHooks } from "./types.
 export type {
   BindableClient,
   CallChange,
+  ConnectionState,
+  ConnectionStatus,
   ItemEntry,
   ItemState,
   ListState,
@@ -163,6 +171,7 @@ export function createHooks<A extends ApiShape = UntypedApi>(client?: Client<A>)
     useList: (name, options) => listOf(use(), name, options),
     useItem: (list, id) => itemOf(use(), list, id),
     useCall: (name) => callOf(use(), name),
+    useConnection: () => connectionOf(use()),
   };
   return hooks as unknown as VueHooks<A>;
 }
@@ -249,4 +258,25 @@ export function useCall<A = unknown, R = unknown>(
   name: MaybeRefOrGetter<string>,
 ): (args?: A, options?: CallChange) => Promise<R> {
   return callOf(useClient(), name) as (args?: A, options?: CallChange) => Promise<R>;
+}
+
+/**
+ * The connection's state, as a reactive `{ status, attempt, nextAttempt,
+ * lastDisconnect }`, from the installed client: `connecting`, `open`,
+ * `reconnecting` (with the time of the next attempt while it waits) or
+ * `closed`. Calls made while not `open` wait for the connection, within
+ * their timeout.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, h } from "vue";
+ * import { useConnection } from "./mod.ts";
+ * const Badge = defineComponent(() => {
+ *   const connection = useConnection();
+ *   return () => h("span", connection.status === "open" ? "live" : connection.status);
+ * });
+ * ```
+ */
+export function useConnection(): Readonly<ConnectionState> {
+  return connectionOf(useClient());
 }

@@ -16,7 +16,7 @@ import type {
   UntypedApi,
   VarName,
 } from "../../protocol/api.ts";
-import type { ItemState, ListState, VarState } from "../contract.ts";
+import type { ConnectionState, ItemState, ListState, VarState } from "../contract.ts";
 import type { Client } from "../../client/client.ts";
 import type { CallRest } from "../../client/types.ts";
 
@@ -109,4 +109,6 @@ export interface VueHooks<A extends ApiShape = UntypedApi> {
   useCall<N extends FunctionName<A>>(
     name: MaybeRefOrGetter<N>,
   ): (...args: CallRest<A, N>) => Promise<ResultOf<A, N>>;
+  /** The connection's state, as a reactive `{ status, attempt, nextAttempt, lastDisconnect }`. */
+  useConnection(): Readonly<ConnectionState>;
 }

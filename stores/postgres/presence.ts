@@ -1,0 +1,155 @@
+/**
+ * The PostgreSQL storage of leased presence (see
+ * `stores/common/leased_presence.ts`): a table of leases with their expiry
+ * (the database's clock) and a table of the (scope, item) pairs each lease
+ * owns. Recording a pair locks its lease row (`FOR SHARE`), so a sweeper's
+ * claim and a record never cross: a pair is either recorded before the claim
+ * (and swept) or refused.
+ *
+ * @module
+ */
+import type { ListSource } from "../../src/store.ts";
+import type { LeaseBackend } from "../common/leased_presence.ts";
+import type { PgSql, PgTables } from "./driver.ts";
+
+/**
+ * The statements that create the presence tables, run with the store's others.
+ *
+ * @example
+ * ```ts
+ * import { pgTables } from "./driver.ts";
+ * import { presenceStatements } from "./presence.ts";
+ * presenceStatements(pgTables("socksync", "")).length; // 2
+ * ```
+ */
+export function presenceStatements(t: PgTables): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t.leases} (
+      lease text PRIMARY KEY,
+      expires timestamptz NOT NULL,
+      claimed boolean NOT NULL DEFAULT false)`,
+    `CREATE TABLE IF NOT EXISTS ${t.owned} (
+      lease text NOT NULL,
+      scope text NOT NULL,
+      id text NOT NULL,
+      PRIMARY KEY (lease, scope, id))`,
+  ];
+}
+
+const ms = (param: string) => `clock_timestamp() + ${param}::int * interval '1 millisecond'`;
+
+/**
+ * Leases and their records in PostgreSQL, for one store.
+ *
+ * @example
+ * ```ts ignore
+ * import { LeasedPresence } from "../common/leased_presence.ts";
+ * import { PostgresLeases } from "./presence.ts";
+ * const presence = new LeasedPresence(new PostgresLeases(run, tables, (name) => store.list(name)));
+ * ```
+ */
+export class PostgresLeases implements LeaseBackend {
+  readonly #run: <R>(body: (sql: PgSql) => Promise<R>) => Promise<R>;
+  readonly #t: PgTables;
+  readonly #list: (name: string) => ListSource<unknown>;
+
+  /**
+   * @param run runs statements on the store's pool (failures become code 8)
+   * @param tables the store's tables
+   * @param list the store's list of a name
+   */
+  constructor(
+    run: <R>(body: (sql: PgSql) => Promise<R>) => Promise<R>,
+    tables: PgTables,
+    list: (name: string) => ListSource<unknown>,
+  ) {
+    this.#run = run;
+    this.#t = tables;
+    this.#list = list;
+  }
+
+  /** A scope's members: a list of the store, under a name of its own. */
+  list(scope: string): ListSource<unknown> {
+    return this.#list(`\u001fpresence:${scope}`);
+  }
+
+  async renew(lease: string, ttlMs: number, create: boolean): Promise<boolean> {
+    const t = this.#t;
+    const rows = await this.#run((sql) =>
+      create
+        ? sql.unsafe(
+          `INSERT INTO ${t.leases} (lease, expires) VALUES ($1, ${ms("$2")})
+           ON CONFLICT (lease) DO UPDATE SET expires = EXCLUDED.expires
+           WHERE NOT ${t.leases}.claimed RETURNING 1`,
+          [lease, ttlMs],
+        )
+        : sql.unsafe(
+          `UPDATE ${t.leases} SET expires = ${ms("$2")}
+           WHERE lease = $1 AND NOT claimed AND expires > clock_timestamp() RETURNING 1`,
+          [lease, ttlMs],
+        )
+    );
+    return rows.length > 0;
+  }
+
+  async expired(): Promise<string[]> {
+    const rows = await this.#run((sql) =>
+      sql.unsafe(
+        `SELECT lease FROM ${this.#t.leases} WHERE expires <= clock_timestamp() LIMIT 50`,
+      )
+    );
+    return rows.map((row) => String(row.lease));
+  }
+
+  async claim(lease: string, retryMs: number): Promise<[string, string][] | undefined> {
+    const t = this.#t;
+    const claimed = await this.#run((sql) =>
+      sql.unsafe(
+        `UPDATE ${t.leases} SET claimed = true, expires = ${ms("$2")}
+         WHERE lease = $1 AND expires <= clock_timestamp() RETURNING 1`,
+        [lease, retryMs],
+      )
+    );
+    if (claimed.length === 0) return undefined;
+    // A statement of its own, after the claim: it sees every record made before it.
+    const rows = await this.#run((sql) =>
+      sql.unsafe(`SELECT scope, id FROM ${t.owned} WHERE lease = $1`, [lease])
+    );
+    return rows.map((row) => [String(row.scope), String(row.id)]);
+  }
+
+  async own(lease: string, scope: string, id: string): Promise<boolean> {
+    const t = this.#t;
+    const rows = await this.#run((sql) =>
+      sql.unsafe(
+        `WITH l AS (SELECT lease FROM ${t.leases}
+           WHERE lease = $1 AND NOT claimed AND expires > clock_timestamp() FOR SHARE)
+         INSERT INTO ${t.owned} (lease, scope, id) SELECT lease, $2, $3 FROM l
+         ON CONFLICT (lease, scope, id) DO UPDATE SET id = EXCLUDED.id RETURNING 1`,
+        [lease, scope, id],
+      )
+    );
+    return rows.length > 0;
+  }
+
+  async disown(lease: string, scope: string, id: string): Promise<void> {
+    await this.#run((sql) =>
+      sql.unsafe(`DELETE FROM ${this.#t.owned} WHERE lease = $1 AND scope = $2 AND id = $3`, [
+        lease,
+        scope,
+        id,
+      ])
+    );
+  }
+
+  async end(lease: string): Promise<void> {
+    const t = this.#t;
+    await this.#run((sql) =>
+      sql.unsafe(
+        `WITH o AS (DELETE FROM ${t.owned} WHERE lease = $1)
+         DELETE FROM ${t.leases} WHERE lease = $1`,
+        [lease],
+      )
+    );
+  }
+}
