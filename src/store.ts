@@ -311,9 +311,14 @@ export interface PresenceStore {
   /**
    * Adds this process's member `key` at the end of the scope (a member
    * already there keeps its place and takes `value`); resolves its item id
-   * once the scope's listeners were told.
+   * once the scope's listeners were told. With `session` (a client's secret
+   * id, the same on each of its connections), a member another process (or
+   * an earlier lease of this one) joined with the same session in that
+   * scope is taken over instead: it keeps its item id and its place, takes
+   * `value`, and becomes `key`'s; its old owner's `leave` and lease sweep no
+   * longer remove it.
    */
-  join(scope: string, key: string, value: unknown): Promise<string>;
+  join(scope: string, key: string, value: unknown, session?: string): Promise<string>;
   /** Replaces the value of this process's member `key`; unknown → `SockSyncError` code 4. */
   set(scope: string, key: string, value: unknown): Promise<void>;
   /** Removes this process's member `key` (a no-op when it is not there). */

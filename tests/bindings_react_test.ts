@@ -13,6 +13,7 @@ import {
   createHooks,
   SockSyncProvider,
   useCall,
+  useConnection,
   useItem,
   useList,
   useVar,
@@ -58,7 +59,7 @@ function mount(client: CountingClient | undefined, setup: Setup) {
 bindingCases({
   name: "react",
   installer: "provider",
-  hooks: { useVar, useList, useItem, useCall },
+  hooks: { useVar, useList, useItem, useCall, useConnection },
   typed: (client) => client ? createHooks(client) : createHooks<DemoApi>(),
   mount,
   endsWithinUnmount: false,

@@ -3,8 +3,9 @@
  * compiler and mounted with Svelte's own `mount`, through a custom renderer
  * into a DOM-less node tree (tests/helpers/svelte_renderer.ts, over
  * tiny_dom.ts), reading the demo hub through a real client over a real
- * socket: values, pages, items, calls and the connection follow the server
- * in runes mode and as stores in a legacy component, an optimistic row
+ * socket: values, pages, items and calls follow the server in runes mode and
+ * as stores in a legacy component, the connection state goes open,
+ * reconnecting, open and closed in both (tests/helpers/binding_cases.ts), an optimistic row
  * shows before the reply and goes on a refusal, a handle remade in a
  * `$derived` closes the old mirror, every subscription ends when the
  * component is destroyed, and a server render shows what the client holds.
@@ -16,6 +17,7 @@ import { Client } from "../src/client/client.ts";
 import { createHooks } from "../src/ui/svelte/mod.ts";
 import type { DemoApi } from "../demo/app.ts";
 import { type CountingClient, withDemoClient } from "./helpers/binding_fixture.ts";
+import { connectionText, followsConnection, SLOW_RECONNECT } from "./helpers/binding_cases.ts";
 import { buildSvelte } from "./helpers/svelte_build.ts";
 import type { TinyNode } from "./helpers/tiny_dom.ts";
 import { waitUntil } from "./helpers/wait.ts";
@@ -82,7 +84,22 @@ const COMPONENTS: Record<string, string> = {
   </script>
   <p data-testid="item">{!todo.ready ? "…" : todo.exists ? todo.value.text + ":" + todo.value.done : "gone"}</p>
   <output data-testid="counter">{counter.value ?? "–"}</output>
-  <span data-testid="connection">{connection.connected ? "live" : "offline"}</span>`,
+  <span data-testid="connection">{connection.status}</span>`,
+  // The connection state in runes mode and as a store, shown as `text` makes it.
+  Connection: `<script>
+    import { createHooks } from "socksync/svelte";
+    let { client, text } = $props();
+    const connection = createHooks(client).useConnection();
+  </script>
+  <p data-testid="connection">{text(connection)}</p>`,
+  LegacyConnection: `<script>
+    import { provideClient, useConnection } from "socksync/svelte";
+    export let client;
+    export let text;
+    provideClient(client);
+    const connection = useConnection();
+  </script>
+  <p data-testid="connection">{text($connection)}</p>`,
   // Every render of the list's texts, once ready.
   Renders: `<script>
     import { createHooks } from "socksync/svelte";
@@ -91,6 +108,16 @@ const COMPONENTS: Record<string, string> = {
     const note = (texts) => (todos.ready && renders.push(texts), texts);
   </script>
   <p data-testid="texts">{note(todos.items.map((item) => item.value.text).join())}</p>`,
+  // A list that answers and one that fails: their status tells them apart.
+  Status: `<script>
+    import { createHooks } from "socksync/svelte";
+    let { client, statuses } = $props();
+    const { useList } = createHooks(client);
+    const empty = useList("todos", { pageSize: 5 });
+    const failed = useList("todoz", { pageSize: 5 });
+    const note = (text) => (statuses.push(text), text);
+  </script>
+  <p data-testid="status">{note(empty.status + ":" + empty.total + "/" + failed.status + ":" + failed.total + ":" + (failed.error?.code ?? "-"))}</p>`,
   // Handles remade in $derived when their arguments change.
   Derived: `<script>
     import { createHooks } from "socksync/svelte";
@@ -214,18 +241,53 @@ test("svelte: untyped useItem, useVar, useCall and useConnection follow the serv
 }, async () => {
   await withDemoClient(async (counting) => {
     const { id } = await counting.call("add_todo", { text: "milk" }) as { id: string };
-    // The real client: useConnection reads its onConnect/onDisconnect.
-    const { container, exposed, unmount } = await mount("Untyped", { client: counting.client, id });
+    const { container, exposed, unmount } = await mount("Untyped", { client: counting, id });
     try {
       await until("the item", () => seen(container, "item")[0] === "milk:false");
       await until("the counter", () => seen(container, "counter")[0] === "0");
-      await until("connected", () => seen(container, "connection")[0] === "live");
+      await until("open", () => seen(container, "connection")[0] === "open");
       assert.equal(await exposed.toggle({ id }), true);
       await until("the item done", () => seen(container, "item")[0] === "milk:true");
       await counting.call("delete_todo", { id });
       await until("the item gone", () => seen(container, "item")[0] === "gone");
       counting.client.close();
-      await until("disconnected", () => seen(container, "connection")[0] === "offline");
+      await until("closed", () => seen(container, "connection")[0] === "closed");
+    } finally {
+      await unmount();
+    }
+    assert.equal(counting.open, 0, "subscriptions left open after the component was destroyed");
+  });
+});
+
+for (const [name, kind] of [["Connection", "runes mode"], ["LegacyConnection", "a store"]]) {
+  test(
+    `svelte: useConnection (${kind}) shows open, reconnecting after the server drops it, open, closed`,
+    {
+      skip,
+    },
+    async () => {
+      await withDemoClient(async (client, server) => {
+        const { container, unmount } = await mount(name, { client, text: connectionText });
+        try {
+          await followsConnection(client, server, container);
+        } finally {
+          await unmount();
+        }
+        assert.equal(client.open, 0, "the connection state still followed after destroy");
+      }, SLOW_RECONNECT);
+    },
+  );
+}
+
+test("svelte: a failed view shows status error, an empty one status ready", {
+  skip,
+}, async () => {
+  await withDemoClient(async (client) => {
+    const statuses: string[] = [];
+    const { container, unmount } = await mount("Status", { client, statuses });
+    try {
+      await until("both answered", () => seen(container, "status")[0] === "ready:0/error:0:3");
+      assert.equal(statuses[0], "loading:0/loading:0:-", JSON.stringify(statuses));
     } finally {
       await unmount();
     }
@@ -325,7 +387,11 @@ function typeMistakes(client: Client<DemoApi>) {
   const done: boolean | undefined = useItem("todos", "a").value?.done;
   const added: Promise<{ id: string }> = useCall("add_todo")({ text: "milk" });
   const incremented: Promise<number> = useCall("increment")();
-  const connected: boolean = useConnection().connected;
+  const status: "connecting" | "open" | "reconnecting" | "closed" = useConnection().status;
+  const next: number | undefined = useConnection().nextAttempt;
+  const reason: string | undefined = useConnection().lastDisconnect?.reason;
+  // @ts-expect-error the state is read-only
+  useConnection().status = "open";
   // @ts-expect-error no var by this name
   useVar("countr");
   // @ts-expect-error the counter is a number
@@ -382,7 +448,9 @@ function typeMistakes(client: Client<DemoApi>) {
     done,
     added,
     incremented,
-    connected,
+    status,
+    next,
+    reason,
     wrongVar,
     wrongItem,
     wrongField,

@@ -10,7 +10,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRenderer, defineComponent, h, ref, type VNode } from "vue";
 import type { Client } from "../src/client/client.ts";
-import { createHooks, socksync, useCall, useItem, useList, useVar } from "../src/ui/vue/mod.ts";
+import {
+  createHooks,
+  socksync,
+  useCall,
+  useConnection,
+  useItem,
+  useList,
+  useVar,
+} from "../src/ui/vue/mod.ts";
 import type { DemoApi } from "../demo/app.ts";
 import type { CountingClient } from "./helpers/binding_fixture.ts";
 import {
@@ -64,7 +72,7 @@ function mount(client: CountingClient | undefined, setup: Setup) {
 const vue: Binding = {
   name: "vue",
   installer: "plugin",
-  hooks: { useVar, useList, useItem, useCall },
+  hooks: { useVar, useList, useItem, useCall, useConnection },
   typed: (client) => client ? createHooks(client) : createHooks<DemoApi>(),
   mount,
   endsWithinUnmount: true,

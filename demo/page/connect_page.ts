@@ -1,12 +1,15 @@
 /// <reference lib="dom" />
 /**
- * What the `/vue/` and `/react/` demo pages share: the client, connected to
- * the server that served the page, and the status badge in the header.
+ * What the `/vue/`, `/react/` and `/svelte/` demo pages share: the client,
+ * connected to the server that served the page, the status badge in the
+ * header, and the note each page shows through its binding's
+ * `useConnection` while the connection is not open.
  *
  * @module
  */
 import { type Client, connect } from "../../src/client/client.ts";
 import type { DemoApi } from "../app.ts";
+import type { ConnectionState } from "../../src/client/state.ts";
 import { showConnection } from "./status_badge.ts";
 
 /** The todo of the demo's `todos` list. */
@@ -32,6 +35,25 @@ export function connectPage(): Client<DemoApi> {
   });
   showConnection(client.connection, document.getElementById("status") as HTMLElement);
   return client;
+}
+
+/**
+ * The note a page shows while its connection is not open ("" while open).
+ * Nothing is disabled: calls made offline wait for the connection.
+ */
+export function connectionNote(state: ConnectionState): string {
+  const why = state.lastDisconnect;
+  const last = why ? ` (last disconnect: ${`${why.code} ${why.reason}`.trim()})` : "";
+  switch (state.status) {
+    case "open":
+      return "";
+    case "connecting":
+      return "Connecting…";
+    case "reconnecting":
+      return `Offline, reconnecting${last}: what you do now is sent once it is back.`;
+    case "closed":
+      return `Connection closed${last}.`;
+  }
 }
 
 /** The text shown for a failed call. */

@@ -11,6 +11,7 @@ import { createHooks } from "../../src/ui/react/mod.ts";
 import { membersText, TypingSignal, typingText } from "./presence.ts";
 import {
   CHAT_PAGE_SIZE,
+  connectionNote,
   connectPage,
   failure,
   PAGE_SIZES,
@@ -19,7 +20,7 @@ import {
 } from "./connect_page.ts";
 
 // The hooks take their types from the client's: the demo server's declarations.
-const { useCall, useList, useVar } = createHooks(connectPage());
+const { useCall, useConnection, useList, useVar } = createHooks(connectPage());
 
 type Report = (error: string) => void;
 
@@ -325,9 +326,23 @@ function Chat(props: { report: Report }) {
   ]);
 }
 
+// The connection's state, through the binding; nothing is disabled while offline.
+function ConnectionNote() {
+  const connection = useConnection();
+  const note = connectionNote(connection);
+  return h("p", {
+    className: "note",
+    "data-testid": "connection-note",
+    "data-status": connection.status,
+    role: "status",
+    hidden: !note,
+  }, note);
+}
+
 function App() {
   const [error, setError] = useState("");
   return [
+    h(ConnectionNote, { key: "connection" }),
     h(Counter, { key: "counter", report: setError }),
     h(Todos, { key: "todos", report: setError }),
     h(Chat, { key: "chat", report: setError }),

@@ -10,6 +10,7 @@ import { createHooks } from "../../src/ui/vue/mod.ts";
 import { membersText, TypingSignal, typingText } from "./presence.ts";
 import {
   CHAT_PAGE_SIZE,
+  connectionNote,
   connectPage,
   failure,
   PAGE_SIZES,
@@ -18,7 +19,7 @@ import {
 } from "./connect_page.ts";
 
 // The hooks take their types from the client's: the demo server's declarations.
-const { useCall, useList, useVar } = createHooks(connectPage());
+const { useCall, useConnection, useList, useVar } = createHooks(connectPage());
 const error = ref("");
 
 /** Runs a call; a failure shows in the page's error line. */
@@ -32,6 +33,21 @@ async function run<R>(name: string, call: () => Promise<R>): Promise<R | undefin
     return undefined;
   }
 }
+
+// The connection's state, through the binding; nothing is disabled while offline.
+const ConnectionNote = defineComponent(() => {
+  const connection = useConnection();
+  return () => {
+    const note = connectionNote(connection);
+    return h("p", {
+      class: "note",
+      "data-testid": "connection-note",
+      "data-status": connection.status,
+      role: "status",
+      hidden: !note,
+    }, note);
+  };
+});
 
 const Counter = defineComponent(() => {
   const counter = useVar("counter");
@@ -321,6 +337,7 @@ const Chat = defineComponent(() => {
 });
 
 const App = defineComponent(() => () => [
+  h(ConnectionNote),
   h(Counter),
   h(Todos),
   h(Chat),

@@ -152,6 +152,16 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     });
   }
 
+  /**
+   * The client session the other side presented on this connection (the
+   * `session` of its first probe; see PROTOCOL.md, "Sessions"), if any. A
+   * client keeps one for its lifetime, so it is the same on every
+   * reconnect; a random secret the server never sends to anyone.
+   */
+  get session(): string | undefined {
+    return this.#provider.session;
+  }
+
   /** Whether {@linkcode Peer.detach} has run. */
   get detached(): boolean {
     return this.#detached;
@@ -312,10 +322,12 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * anything (`acceptCalls` in the connect hook), so once the probe is
    * answered the functions it accepts calls to are known: from then on a call
    * to any other fails with code 1 at once instead of waiting for its
-   * timeout. The client does this on every connect.
+   * timeout. The client does this on every connect, with its `session`.
+   *
+   * @param session this client's session id, presented to the other side (see {@linkcode Peer.session})
    */
-  expectFunctions(): void {
-    this.#consumer.expectFunctions();
+  expectFunctions(session?: string): void {
+    this.#consumer.expectFunctions(session);
   }
 
   /** Whether the other side has accepted our calls to this function. */

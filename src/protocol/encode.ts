@@ -282,6 +282,8 @@ export interface RequestFields {
   params?: ListParams;
   /** Asks for change markers on list frames (`"more": true`, our extension). */
   more?: boolean;
+  /** The client's session id, on the probe that opens a connection (our extension). */
+  session?: string;
 }
 
 /**
@@ -381,5 +383,6 @@ function request(func: string, type: string, name: string, fields: RequestFields
     page: fields.page,
     page_size: fields.pageSize,
     more: fields.more,
+    session: fields.session,
   });
 }

@@ -33,10 +33,24 @@ const Params: Opt<ParamsObject> = v.optional(
   ),
 );
 
-const GetVar: Obj<{ func: Lit<"get">; type: Lit<"var">; name: Str }> = v.object({
+/**
+ * A client session id (our extension, on the probe): 16–64 characters of
+ * `A-Z a-z 0-9 _ -`, chosen once per client and sent on every connection.
+ */
+const SessionId: v.SchemaWithPipe<
+  readonly [Str, v.RegexAction<string, undefined>]
+> = v.pipe(v.string(), v.regex(/^[\w-]{16,64}$/));
+const GetVar: Obj<{
+  func: Lit<"get">;
+  type: Lit<"var">;
+  name: Str;
+  session: Opt<typeof SessionId>;
+}> = v.object({
   func: v.literal("get"),
   type: v.literal("var"),
   name: Name,
+  // Our extension: the sender's session, on its first probe (see PROTOCOL.md, "Sessions").
+  session: v.optional(SessionId),
 });
 const GetList: Obj<{
   func: Lit<"get">;

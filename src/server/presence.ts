@@ -66,6 +66,8 @@ export interface PresenceOptions<P, S, C> {
  */
 export type Member = Subscriber & {
   readonly context?: unknown;
+  /** The client's session (the same on each of its connections), when it presented one. */
+  readonly session?: string;
   readonly detached?: boolean;
   // Any: a Peer<C> passes itself, whatever its C.
   // deno-lint-ignore no-explicit-any
@@ -117,8 +119,12 @@ export class Presence<P = unknown, S = unknown, C = unknown> {
   readonly #onError: (error: unknown) => void;
   /** Each connection's memberships, by scope. */
   readonly #members = new Map<Member, Map<string, Membership<S>>>();
-  /** Each connection's member key (the store's name of it in every scope). */
+  /** Each connection's member key (the store's name of it in every scope), without a session. */
   readonly #keys = new WeakMap<Member, string>();
+  /** A session's member key, shared by its connections here (a reconnect takes its entries over). */
+  readonly #sessions = new Map<string, { key: string; peers: Set<Member> }>();
+  /** The connection that holds each (scope, key) entry now: only it may remove it. */
+  readonly #owners = new Map<string, Member>();
   #nextKey = 0;
   /** The store operations of one member of one scope run one after another. */
   readonly #tails = new Map<string, Promise<void>>();
@@ -260,10 +266,42 @@ export class Presence<P = unknown, S = unknown, C = unknown> {
     return this.#members.get(peer)?.get(this.scopeOf(params));
   }
 
+  /**
+   * The store's name of `peer`: one per session (a counter, never the
+   * session itself, which must not reach item ids), else one per connection.
+   */
   #keyOf(peer: Member): string {
+    const session = peer.session;
+    if (session !== undefined) {
+      let shared = this.#sessions.get(session);
+      if (!shared) {
+        this.#sessions.set(
+          session,
+          shared = { key: (++this.#nextKey).toString(36), peers: new Set() },
+        );
+      }
+      shared.peers.add(peer);
+      return shared.key;
+    }
     let key = this.#keys.get(peer);
     if (key === undefined) this.#keys.set(peer, key = (++this.#nextKey).toString(36));
     return key;
+  }
+
+  /** `peer` is present nowhere any more. */
+  #forget(peer: Member): void {
+    this.#members.delete(peer);
+    const session = peer.session;
+    const shared = session === undefined ? undefined : this.#sessions.get(session);
+    if (shared?.peers.delete(peer) && shared.peers.size === 0) this.#sessions.delete(session!);
+  }
+
+  /** Whether `peer` holds its entry of `scope` (a later connection of its session may have taken it). */
+  #release(peer: Member, scope: string, key: string): boolean {
+    const slot = JSON.stringify([scope, key]);
+    if (this.#owners.get(slot) !== peer) return false;
+    this.#owners.delete(slot);
+    return true;
   }
 
   /** Runs `task` after every earlier store operation of this member of this scope. */
@@ -298,7 +336,7 @@ export class Presence<P = unknown, S = unknown, C = unknown> {
       try {
         member = { scope, state: given ?? this.#initial(peer), viewing: false, explicit: false };
       } catch (error) {
-        if (scopes.size === 0) this.#members.delete(peer);
+        if (scopes.size === 0) this.#forget(peer);
         return Promise.reject(error);
       }
       scopes.set(scope, member);
@@ -306,10 +344,21 @@ export class Presence<P = unknown, S = unknown, C = unknown> {
     member[why] = true;
     if (!fresh && given === undefined) return Promise.resolve();
     const key = this.#keyOf(peer);
+    if (fresh) {
+      // An earlier connection of the same session here: this one takes its entry over.
+      const slot = JSON.stringify([scope, key]);
+      const before = this.#owners.get(slot);
+      if (before !== undefined && before !== peer) {
+        const theirs = this.#members.get(before);
+        theirs?.delete(scope);
+        if (theirs?.size === 0) this.#forget(before);
+      }
+      this.#owners.set(slot, peer);
+    }
     const joined = member;
     return this.#run(scope, key, async () => {
       if (this.#membership(peer, params) !== joined) return;
-      await this.#store.join(scope, key, joined.state);
+      await this.#store.join(scope, key, joined.state, peer.session);
       await this.list.settled(params);
     });
   }
@@ -322,9 +371,11 @@ export class Presence<P = unknown, S = unknown, C = unknown> {
     member[why] = false;
     if (member.viewing || member.explicit) return Promise.resolve();
     scopes.delete(scope);
-    if (scopes.size === 0) this.#members.delete(peer);
-    return this.#run(scope, this.#keyOf(peer), async () => {
-      await this.#store.leave(scope, this.#keyOf(peer));
+    const key = this.#keyOf(peer);
+    if (scopes.size === 0) this.#forget(peer);
+    if (!this.#release(peer, scope, key)) return Promise.resolve();
+    return this.#run(scope, key, async () => {
+      await this.#store.leave(scope, key);
       await this.list.settled(params);
     });
   }
@@ -333,9 +384,10 @@ export class Presence<P = unknown, S = unknown, C = unknown> {
   #leaveAll(peer: Member): void {
     const scopes = this.#members.get(peer);
     if (!scopes) return;
-    this.#members.delete(peer);
     const key = this.#keyOf(peer);
+    this.#forget(peer);
     for (const scope of scopes.keys()) {
+      if (!this.#release(peer, scope, key)) continue;
       this.#run(scope, key, () => this.#store.leave(scope, key)).catch(this.#onError);
     }
   }

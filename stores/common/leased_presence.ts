@@ -12,6 +12,14 @@
  * was unreachable) takes a new one and moves its members to it: their old
  * items are swept like any dead process's, so nothing stays listed twice.
  *
+ * A member joined with a client's session (the same on each of its
+ * connections) is recorded with it; when that client comes back on another
+ * process, that process takes the record over (moves it to its own lease)
+ * and the item stays where it was, with its id: the old process's leave and
+ * the sweep of its lease no longer see it. A record moves only while its
+ * lease is unclaimed, and a leave removes an item only if it still owned the
+ * record, so exactly one of a takeover, a leave and a sweep gets each item.
+ *
  * @module
  */
 import { ErrorCode, isSockSyncError, SockSyncError } from "../../src/errors.ts";
@@ -42,10 +50,19 @@ export interface LeaseBackend {
    * it again); resolves what it owns, or `undefined` when it is live or taken.
    */
   claim(lease: string, retryMs: number): Promise<[string, string][] | undefined>;
-  /** Records that `lease` owns item `id` of `scope`; false when the lease is no longer live. */
-  own(lease: string, scope: string, id: string): Promise<boolean>;
-  /** Forgets that record. */
-  disown(lease: string, scope: string, id: string): Promise<void>;
+  /**
+   * Records that `lease` owns item `id` of `scope` (joined with `session`,
+   * if any); false when the lease is no longer live.
+   */
+  own(lease: string, scope: string, id: string, session?: string): Promise<boolean>;
+  /**
+   * Moves to `lease` (live) the record of the member of `scope` joined with
+   * `session` under another lease that was not claimed; resolves its item
+   * id, or `undefined` when there is none to take.
+   */
+  take(lease: string, scope: string, session: string): Promise<string | undefined>;
+  /** Forgets that record; false when `lease` no longer had it (taken over or swept). */
+  disown(lease: string, scope: string, id: string): Promise<boolean>;
   /** Removes the lease and its records. */
   end(lease: string): Promise<void>;
 }
@@ -72,6 +89,7 @@ interface Held {
   id: string;
   lease: string;
   value: unknown;
+  session?: string;
 }
 
 const randomLease = () => crypto.randomUUID().slice(0, 13).replace("-", "");
@@ -154,8 +172,12 @@ export class LeasedPresence implements PresenceStore {
     return run;
   }
 
-  /** Adds member `key` at the end of the scope (or sets its value); resolves its item id. */
-  join(scope: string, key: string, value: unknown): Promise<string> {
+  /**
+   * Adds member `key` at the end of the scope (or sets its value); with
+   * `session`, takes over that session's member there first, if another
+   * process (or an earlier lease) holds one. Resolves its item id.
+   */
+  join(scope: string, key: string, value: unknown, session?: string): Promise<string> {
     return this.#chain(scope, key, async () => {
       await this.#start();
       const held = this.#held.get(scope)?.get(key);
@@ -166,10 +188,10 @@ export class LeasedPresence implements PresenceStore {
       }
       let scopeHeld = this.#held.get(scope);
       if (!scopeHeld) this.#held.set(scope, scopeHeld = new Map());
-      const entry: Held = { id: "", lease: "", value };
+      const entry: Held = { id: "", lease: "", value, session };
       scopeHeld.set(key, entry);
       try {
-        await this.#place(scope, key, entry);
+        if (!(await this.#takeOver(scope, entry))) await this.#place(scope, key, entry);
       } catch (error) {
         scopeHeld.delete(key);
         if (scopeHeld.size === 0) this.#held.delete(scope);
@@ -179,12 +201,31 @@ export class LeasedPresence implements PresenceStore {
     });
   }
 
+  /** Takes over `entry.session`'s member of the scope, in its place; false when there is none. */
+  async #takeOver(scope: string, entry: Held): Promise<boolean> {
+    if (entry.session === undefined) return false;
+    const lease = this.#lease;
+    const id = await this.#backend.take(lease, scope, entry.session);
+    if (id === undefined) return false;
+    try {
+      await this.#backend.list(scope).set(id, entry.value);
+    } catch (error) {
+      // Its item went (deleted with no record left behind): give the record back, join anew.
+      await this.#backend.disown(lease, scope, id);
+      ignoreUnknown(error);
+      return false;
+    }
+    entry.id = id;
+    entry.lease = lease;
+    return true;
+  }
+
   /** Records and appends an item for `entry` under the current lease. */
   async #place(scope: string, key: string, entry: Held): Promise<void> {
     for (let attempt = 0;; attempt++) {
       const lease = this.#lease;
       const id = `${lease}.${key}`;
-      if (await this.#backend.own(lease, scope, id)) {
+      if (await this.#backend.own(lease, scope, id, entry.session)) {
         entry.id = id;
         entry.lease = lease;
         break;
@@ -214,8 +255,9 @@ export class LeasedPresence implements PresenceStore {
       if (!scopeHeld || !held) return;
       scopeHeld.delete(key);
       if (scopeHeld.size === 0) this.#held.delete(scope);
+      // Taken over by the session's next connection (elsewhere) or swept: not ours to delete.
+      if (!(await this.#backend.disown(held.lease, scope, held.id))) return;
       await this.#backend.list(scope).delete(held.id).catch(ignoreUnknown);
-      await this.#backend.disown(held.lease, scope, held.id);
     });
   }
 
@@ -249,8 +291,9 @@ export class LeasedPresence implements PresenceStore {
             if (this.#held.get(scope)?.get(key) !== entry || entry.lease === this.#lease) return;
             const old = { id: entry.id, lease: entry.lease };
             await this.#place(scope, key, entry);
-            await this.#backend.list(scope).delete(old.id).catch(ignoreUnknown);
-            await this.#backend.disown(old.lease, scope, old.id);
+            if (await this.#backend.disown(old.lease, scope, old.id)) {
+              await this.#backend.list(scope).delete(old.id).catch(ignoreUnknown);
+            }
           }).catch(this.#onError),
         );
       }
@@ -286,7 +329,10 @@ export class LeasedPresence implements PresenceStore {
     for (const [scope, scopeHeld] of this.#held) {
       for (const entry of scopeHeld.values()) {
         leases.add(entry.lease);
-        await this.#backend.list(scope).delete(entry.id).catch(ignoreUnknown);
+        // A member another process took over stays listed there.
+        if (await this.#backend.disown(entry.lease, scope, entry.id)) {
+          await this.#backend.list(scope).delete(entry.id).catch(ignoreUnknown);
+        }
       }
     }
     this.#held.clear();

@@ -203,6 +203,7 @@ export function pgTables(schema: string, prefix: string): PgTables {
     itemsOrder: quoteIdent(`${prefix}items_order`),
     leases: table("presence_leases"),
     owned: table("presence_owned"),
+    ownedSessions: quoteIdent(`${prefix}presence_owned_sessions`),
   };
 }
 
@@ -225,4 +226,6 @@ export interface PgTables {
   leases: string;
   /** The members each presence lease owns. */
   owned: string;
+  /** The index of those members by scope and session. */
+  ownedSessions: string;
 }

@@ -60,7 +60,12 @@ export class PostgresListSource<T> implements ListSource<T> {
   // This instance's mutations of the list, one at a time.
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly context: PgListContext, readonly name: string) {
+  readonly context: PgListContext;
+  readonly name: string;
+
+  constructor(context: PgListContext, name: string) {
+    this.context = context;
+    this.name = name;
     this.#key = encodeText(name);
     this.#feed = new ListFeed(context.timeoutMs);
     this.#order = new ListOrder(context, this.#key);

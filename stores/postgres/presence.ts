@@ -2,9 +2,12 @@
  * The PostgreSQL storage of leased presence (see
  * `stores/common/leased_presence.ts`): a table of leases with their expiry
  * (the database's clock) and a table of the (scope, item) pairs each lease
- * owns. Recording a pair locks its lease row (`FOR SHARE`), so a sweeper's
- * claim and a record never cross: a pair is either recorded before the claim
- * (and swept) or refused.
+ * owns, with the session it joined with. Recording a pair locks its lease
+ * row (`FOR SHARE`), so a sweeper's claim and a record never cross: a pair
+ * is either recorded before the claim (and swept) or refused. Taking a pair
+ * over (a session back on another instance) locks both lease rows the same
+ * way, so it lands either before the old lease's claim (and is not swept) or
+ * not at all.
  *
  * @module
  */
@@ -19,7 +22,7 @@ import type { PgSql, PgTables } from "./driver.ts";
  * ```ts
  * import { pgTables } from "./driver.ts";
  * import { presenceStatements } from "./presence.ts";
- * presenceStatements(pgTables("socksync", "")).length; // 2
+ * presenceStatements(pgTables("socksync", "")).length; // 4
  * ```
  */
 export function presenceStatements(t: PgTables): string[] {
@@ -33,6 +36,10 @@ export function presenceStatements(t: PgTables): string[] {
       scope text NOT NULL,
       id text NOT NULL,
       PRIMARY KEY (lease, scope, id))`,
+    // Tables made before sessions get the column.
+    `ALTER TABLE ${t.owned} ADD COLUMN IF NOT EXISTS session text`,
+    `CREATE INDEX IF NOT EXISTS ${t.ownedSessions} ON ${t.owned} (scope, session)
+      WHERE session IS NOT NULL`,
   ];
 }
 
@@ -118,28 +125,48 @@ export class PostgresLeases implements LeaseBackend {
     return rows.map((row) => [String(row.scope), String(row.id)]);
   }
 
-  async own(lease: string, scope: string, id: string): Promise<boolean> {
+  async own(lease: string, scope: string, id: string, session?: string): Promise<boolean> {
     const t = this.#t;
     const rows = await this.#run((sql) =>
       sql.unsafe(
         `WITH l AS (SELECT lease FROM ${t.leases}
            WHERE lease = $1 AND NOT claimed AND expires > clock_timestamp() FOR SHARE)
-         INSERT INTO ${t.owned} (lease, scope, id) SELECT lease, $2, $3 FROM l
-         ON CONFLICT (lease, scope, id) DO UPDATE SET id = EXCLUDED.id RETURNING 1`,
-        [lease, scope, id],
+         INSERT INTO ${t.owned} (lease, scope, id, session) SELECT lease, $2, $3, $4 FROM l
+         ON CONFLICT (lease, scope, id) DO UPDATE SET session = EXCLUDED.session RETURNING 1`,
+        [lease, scope, id, session ?? null],
       )
     );
     return rows.length > 0;
   }
 
-  async disown(lease: string, scope: string, id: string): Promise<void> {
-    await this.#run((sql) =>
-      sql.unsafe(`DELETE FROM ${this.#t.owned} WHERE lease = $1 AND scope = $2 AND id = $3`, [
-        lease,
-        scope,
-        id,
-      ])
+  async take(lease: string, scope: string, session: string): Promise<string | undefined> {
+    const t = this.#t;
+    // Both lease rows locked: a claim of the old one waits for this (then
+    // finds the record gone) or wins (then `NOT claimed` fails here, rechecked).
+    const rows = await this.#run((sql) =>
+      sql.unsafe(
+        `WITH n AS (SELECT lease FROM ${t.leases}
+           WHERE lease = $1 AND NOT claimed AND expires > clock_timestamp() FOR SHARE),
+         o AS (SELECT o.lease, o.id FROM ${t.owned} o JOIN ${t.leases} l ON l.lease = o.lease
+           WHERE o.scope = $2 AND o.session = $3 AND o.lease <> $1 AND NOT l.claimed
+           LIMIT 1 FOR UPDATE OF o FOR SHARE OF l)
+         UPDATE ${t.owned} SET lease = n.lease FROM o, n
+         WHERE ${t.owned}.lease = o.lease AND ${t.owned}.scope = $2 AND ${t.owned}.id = o.id
+         RETURNING ${t.owned}.id`,
+        [lease, scope, session],
+      )
     );
+    return rows.length > 0 ? String(rows[0].id) : undefined;
+  }
+
+  async disown(lease: string, scope: string, id: string): Promise<boolean> {
+    const rows = await this.#run((sql) =>
+      sql.unsafe(
+        `DELETE FROM ${this.#t.owned} WHERE lease = $1 AND scope = $2 AND id = $3 RETURNING 1`,
+        [lease, scope, id],
+      )
+    );
+    return rows.length > 0;
   }
 
   async end(lease: string): Promise<void> {

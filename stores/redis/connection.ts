@@ -62,16 +62,19 @@ export class Connection {
   /** Set by the store's `close`: every later command fails with code 8. */
   closed = false;
 
+  readonly client: Redis;
+  readonly prefix: string;
+  readonly timeoutMs: number;
+
   /**
    * @param client the command connection
    * @param prefix prepended to every key and to the channel
    * @param timeoutMs how long a mutation waits for its own change to come back
    */
-  constructor(
-    readonly client: Redis,
-    readonly prefix: string,
-    readonly timeoutMs: number,
-  ) {
+  constructor(client: Redis, prefix: string, timeoutMs: number) {
+    this.client = client;
+    this.prefix = prefix;
+    this.timeoutMs = timeoutMs;
     this.channel = `${prefix}changes`;
     for (const [name, lua] of Object.entries(LIST_SCRIPTS)) {
       client.defineCommand(name, { numberOfKeys: 3, lua });

@@ -48,11 +48,16 @@ export class RedisListSource<T> implements ListSource<T> {
   #reportedVersion = 0;
   readonly #waiting = new Set<{ version: number; done: () => void }>();
 
+  readonly connection: Connection;
+  readonly name: string;
+
   /**
    * @param connection the store's command connection
    * @param name the list's name
    */
-  constructor(readonly connection: Connection, readonly name: string) {
+  constructor(connection: Connection, name: string) {
+    this.connection = connection;
+    this.name = name;
     this.#keys = connection.listKeys(name);
     this.#nameJson = JSON.stringify(name);
   }

@@ -182,8 +182,12 @@ function tell(task: () => void): void {
  * ```
  */
 export class Refusal {
+  readonly error: unknown;
+
   /** @param error what the caller's function threw */
-  constructor(readonly error: unknown) {}
+  constructor(error: unknown) {
+    this.error = error;
+  }
 }
 
 /**
@@ -210,7 +214,10 @@ export class Database {
   readonly watcher: SqliteChangeWatcher;
   closed: boolean = false;
 
-  constructor(readonly driver: SqliteDriver) {
+  readonly driver: SqliteDriver;
+
+  constructor(driver: SqliteDriver) {
+    this.driver = driver;
     driver.exec(SCHEMA);
     this.watcher = changeWatcher(driver);
   }

@@ -56,11 +56,16 @@ export class SqliteListSource<T> implements ListSource<T> {
   /** The database. */
   readonly db: Database;
 
+  readonly host: ListHost;
+  readonly name: string;
+
   /**
    * @param host the store's database and listener count
    * @param name the list's name
    */
-  constructor(readonly host: ListHost, readonly name: string) {
+  constructor(host: ListHost, name: string) {
+    this.host = host;
+    this.name = name;
     this.db = host.db;
   }
 

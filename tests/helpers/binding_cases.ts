@@ -4,7 +4,8 @@
  * before the reply and goes on a refusal, and every subscription ends on
  * unmount. A binding's test file describes how it mounts a component and
  * calls {@linkcode bindingCases}; what only one binding has (Vue's reactive
- * arguments) and its type checks stay in that file.
+ * arguments) and its type checks stay in that file. A binding that mounts
+ * its own components (Svelte) runs {@linkcode followsConnection} on them.
  *
  * Components are written against {@linkcode Hooks} and return a
  * framework-neutral {@linkcode View}: `setup` calls the hooks and returns the
@@ -17,9 +18,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Client } from "../../src/client/client.ts";
-import type { ItemState, ListState, VarState } from "../../src/ui/contract.ts";
+import type { ConnectionState, ItemState, ListState, VarState } from "../../src/ui/contract.ts";
 import type { DemoApi } from "../../demo/app.ts";
-import { type CountingClient, withDemoClient } from "./binding_fixture.ts";
+import {
+  type CountingClient,
+  type DemoClientOptions,
+  type DemoServer,
+  withDemoClient,
+} from "./binding_fixture.ts";
 import type { TinyNode } from "./tiny_dom.ts";
 import { waitUntil } from "./wait.ts";
 
@@ -47,6 +53,7 @@ export interface Hooks {
   useList<T>(name: string, options?: { pageSize?: number }): ListHandleLike<T>;
   useItem<T>(list: string, id: string): ItemState<T>;
   useCall<A, R>(name: string): (args?: A) => Promise<R>;
+  useConnection(): ConnectionState;
 }
 
 /**
@@ -60,6 +67,7 @@ export interface DemoHooks {
   useItem(list: "todos", id: string): ItemState<Todo>;
   useCall(name: "add_todo"): (args: { text: string }) => Promise<{ id: string }>;
   useCall(name: "toggle_todo"): (args: { id: string }) => Promise<boolean>;
+  useConnection(): ConnectionState;
 }
 
 /** A component: `setup` calls the hooks and returns the render function. */
@@ -109,10 +117,53 @@ export async function ended(binding: Binding, client: CountingClient, what: stri
 /** Serves the demo hub with a counting client, inside the binding's `around`. */
 export function withClient(
   binding: Binding,
-  fn: (client: CountingClient) => Promise<void>,
+  fn: (client: CountingClient, server: DemoServer) => Promise<void>,
+  options?: DemoClientOptions,
 ): Promise<void> {
-  const run = () => withDemoClient(fn);
+  const run = () => withDemoClient(fn, options);
   return binding.around ? binding.around(run) : run();
+}
+
+/**
+ * What a connection component shows: the status, the last close code, and
+ * "waiting" while a reconnect attempt is scheduled (`nextAttempt` set).
+ */
+export function connectionText(state: ConnectionState): string {
+  const waiting = state.nextAttempt === undefined ? "" : " waiting";
+  return `${state.status} ${state.lastDisconnect?.code ?? "-"}${waiting}`;
+}
+
+/**
+ * Reconnect delays long enough (300 ms) for a render to show `reconnecting`
+ * before the next attempt.
+ */
+export const SLOW_RECONNECT: DemoClientOptions = { reconnect: { minDelay: 300, maxDelay: 300 } };
+
+/**
+ * Drives a mounted component that shows {@linkcode connectionText} of the
+ * binding's `useConnection` under `testid="connection"` through a connection's
+ * life: open, dropped by the server (reconnecting, waiting for the next
+ * attempt, with the server's close code), open again (the code stays), and
+ * closed by `client.close()`.
+ */
+export async function followsConnection(
+  client: CountingClient,
+  server: DemoServer,
+  container: TinyNode,
+): Promise<void> {
+  const shows = (text: string) =>
+    until(
+      `the connection shown as "${text}" (now ${seen(container, "connection")})`,
+      () => seen(container, "connection")[0] === text,
+    );
+  await shows("open -");
+  // React subscribes in an effect after the first render: wait for it.
+  await until("the connection state followed while mounted", () => client.open > 0);
+  server.dropConnections(1012, "service restart");
+  await shows("reconnecting 1012 waiting");
+  await shows("open 1012");
+  client.client.close();
+  await shows("closed 1000");
 }
 
 /** Registers the shared cases for `binding`. */
@@ -206,6 +257,42 @@ export function bindingCases(binding: Binding): void {
     });
   });
 
+  test(`${name}: a failed view shows status error, an empty one status ready`, async () => {
+    await withClient(binding, async (client) => {
+      const statuses: string[] = [];
+      const { container, unmount } = binding.mount(client, () => {
+        const empty = hooks.useList<Todo>("todos", { pageSize: 5 });
+        const failed = hooks.useList<Todo>("todoz", { pageSize: 5 });
+        return () => {
+          statuses.push(`${empty.status}/${failed.status}`);
+          return {
+            tag: "div",
+            children: [
+              { tag: "p", testid: "empty", text: `${empty.status}:${empty.total}` },
+              {
+                tag: "p",
+                testid: "failed",
+                text: `${failed.status}:${failed.total}:${failed.error?.code ?? "-"}`,
+              },
+            ],
+          };
+        };
+      });
+      try {
+        await until(
+          "both answered",
+          () =>
+            seen(container, "empty")[0] === "ready:0" &&
+            seen(container, "failed")[0] === "error:0:3",
+        );
+        // Nothing had answered at the first render.
+        assert.equal(statuses[0], "loading/loading", JSON.stringify(statuses));
+      } finally {
+        unmount();
+      }
+    });
+  });
+
   test(`${name}: an optimistic row renders before the reply and goes on a refusal`, async () => {
     await withClient(binding, async (client) => {
       const renders: string[] = [];
@@ -234,6 +321,21 @@ export function bindingCases(binding: Binding): void {
         unmount();
       }
     });
+  });
+
+  test(`${name}: useConnection shows open, reconnecting after the server drops it, open, closed`, async () => {
+    await withClient(binding, async (client, server) => {
+      const { container, unmount } = binding.mount(client, () => {
+        const connection = hooks.useConnection();
+        return () => ({ tag: "p", testid: "connection", text: connectionText(connection) });
+      });
+      try {
+        await followsConnection(client, server, container);
+      } finally {
+        unmount();
+      }
+      await ended(binding, client, "the connection state still followed after unmount");
+    }, SLOW_RECONNECT);
   });
 
   test(`${name}: createHooks(client) reads the client it was given, with no ${binding.installer}`, async () => {

@@ -1,7 +1,8 @@
 /**
  * What the binding tests share: the demo hub served on a free loopback port
  * with a real client connected to it, and that client counting the
- * subscriptions the bindings hold open (so a test sees them end on unmount).
+ * subscriptions the bindings hold open (so a test sees them end on unmount),
+ * its connection state included.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { type Client, connect } from "../../src/client/client.ts";
 import { serve } from "../../src/serve/serve.ts";
 import { memoryStore } from "../../stores/memory/mod.ts";
 import { createDemoHub } from "../../demo/app.ts";
+import type { ClientOptions } from "../../src/client/types.ts";
 import { webSocketClass } from "./raw_socket.ts";
 
 /**
@@ -37,11 +39,24 @@ function counted<S>(mirror: SnapshotSource<S>, count: (n: number) => void): Snap
   return { getSnapshot: () => mirror.getSnapshot(), subscribe };
 }
 
+/** The server side of {@linkcode withDemoClient}. */
+export interface DemoServer {
+  /** Closes every connection from the server's side (the hub keeps serving). */
+  dropConnections(code: number, reason: string): void;
+}
+
+/** Options of {@linkcode withDemoClient}. */
+export interface DemoClientOptions {
+  /** The client's reconnect delays. Default 20–200 ms. */
+  reconnect?: ClientOptions["reconnect"];
+}
+
 /**
  * Serves the demo hub, connects a client and runs `fn`; closes everything after.
  */
 export async function withDemoClient(
-  fn: (client: CountingClient) => Promise<void>,
+  fn: (client: CountingClient, server: DemoServer) => Promise<void>,
+  options: DemoClientOptions = {},
 ): Promise<void> {
   const store = memoryStore();
   const hub = createDemoHub(store);
@@ -49,7 +64,7 @@ export async function withDemoClient(
   const WebSocket = await webSocketClass();
   const client = connect(`ws://127.0.0.1:${server.port}/ws/socksync`, {
     WebSocket,
-    reconnect: { minDelay: 20, maxDelay: 200 },
+    reconnect: options.reconnect ?? { minDelay: 20, maxDelay: 200 },
   });
   const real = client as unknown as BindableClient;
   let open = 0;
@@ -86,11 +101,16 @@ export async function withDemoClient(
       });
     },
     call: (name, args, options) => real.call(name, args, options),
-    connection: real.connection,
+    connection: counted(real.connection, count),
+  };
+  const served: DemoServer = {
+    dropConnections: (code, reason) => {
+      for (const peer of [...hub.peers]) peer.close(code, reason);
+    },
   };
   try {
     await client.ready();
-    await fn(wrapper);
+    await fn(wrapper, served);
   } finally {
     client.close();
     await server.close();

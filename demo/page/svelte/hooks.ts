@@ -8,8 +8,8 @@ import { writable } from "svelte/store";
 import { createHooks } from "../../../src/ui/svelte/mod.ts";
 import { connectPage, failure } from "../connect_page.ts";
 
-/** The page's functions: `useVar`, `useList`, `useCall`. */
-export const { useCall, useList, useVar } = createHooks(connectPage());
+/** The page's functions: `useVar`, `useList`, `useCall`, `useConnection`. */
+export const { useCall, useConnection, useList, useVar } = createHooks(connectPage());
 
 /** The page's error line: the last failed call's message, or "". */
 export const error = writable("");

@@ -19,13 +19,7 @@ import {
   type ListState,
   type SnapshotSource,
 } from "../contract.ts";
-import type {
-  ConnectionHandle,
-  ConnectionState,
-  ItemHandle,
-  ListHandle,
-  VarHandle,
-} from "./types.ts";
+import type { ConnectionHandle, ItemHandle, ListHandle, VarHandle } from "./types.ts";
 
 /**
  * A mirror opened on first use and closed after its last: `current` is
@@ -122,47 +116,6 @@ function movePage(view: View, page: number | undefined, pageSize: number | undef
 }
 
 /**
- * What the connection handle needs from a client: `Client` from `socksync`
- * fits.
- *
- * @example
- * ```ts
- * import type { ConnectionSource } from "./live.ts";
- * const offline: ConnectionSource = {
- *   connected: false,
- *   onConnect: () => () => {},
- *   onDisconnect: () => () => {},
- * };
- * ```
- */
-export interface ConnectionSource {
-  /** Whether the client is connected now. */
-  readonly connected: boolean;
-  /** Calls `listener` on every (re)connection; returns the unsubscriber. */
-  onConnect(listener: () => void): () => void;
-  /** Calls `listener` on every disconnection; returns the unsubscriber. */
-  onDisconnect(listener: () => void): () => void;
-}
-
-/** The connection as a snapshot source: a new `{ connected }` on each change. */
-function connectionSource(client: ConnectionSource): SnapshotSource<ConnectionState> {
-  let snapshot: ConnectionState = { connected: client.connected };
-  const read = () => {
-    if (snapshot.connected !== client.connected) snapshot = { connected: client.connected };
-    return snapshot;
-  };
-  return {
-    getSnapshot: read,
-    subscribe(run) {
-      const changed = () => run(read());
-      const offs = [client.onConnect(changed), client.onDisconnect(changed)];
-      run(read());
-      return () => offs.forEach((off) => off());
-    },
-  };
-}
-
-/**
  * A live var of `client`: what `useVar` returns, typed or not.
  *
  * @example
@@ -177,7 +130,7 @@ export function varOf(client: BindableClient, name: string): VarHandle<unknown> 
   // The client's var mirror is shared by name: unsubscribing is enough.
   const mirror = client.var(name);
   const live = new Live(() => mirror, () => {}, () => mirror.getSnapshot());
-  return handle(live, ["value", "ready", "error"]);
+  return handle(live, ["value", "ready", "status", "error"]);
 }
 
 /**
@@ -215,7 +168,7 @@ export function listOf(
   };
   return handle(
     live,
-    ["items", "total", "page", "pageSize", "pageCount", "ready", "error"],
+    ["items", "total", "page", "pageSize", "pageCount", "ready", "status", "error"],
     { setPage },
   );
 }
@@ -236,22 +189,26 @@ export function itemOf(client: BindableClient, list: string, id: string): ItemHa
     (mirror) => mirror.close(),
     () => EMPTY_ITEM,
   );
-  return handle(live, ["value", "exists", "ready", "error"]);
+  return handle(live, ["value", "exists", "ready", "status", "error"]);
 }
 
 /**
- * The connection of `client`: what `useConnection` returns.
+ * The connection state of `client` (`client.connection`): what
+ * `useConnection` returns.
  *
  * @example
  * ```ts
  * import { connect } from "../../../mod.ts";
  * import { connectionOf } from "./live.ts";
  * const connection = connectionOf(connect("ws://127.0.0.1:8080/ws/socksync"));
+ * // In a component's markup: {connection.status}, or {$connection.status}.
  * ```
  */
-export function connectionOf(client: ConnectionSource): ConnectionHandle {
-  const source = connectionSource(client);
-  return handle(new Live(() => source, () => {}, source.getSnapshot), ["connected"]);
+export function connectionOf(client: BindableClient): ConnectionHandle {
+  // The client's one state source: unsubscribing is enough.
+  const source = client.connection;
+  const live = new Live(() => source, () => {}, () => source.getSnapshot());
+  return handle(live, ["status", "attempt", "nextAttempt", "lastDisconnect"]);
 }
 
 /**

@@ -40,24 +40,24 @@
  */
 import { getContext, setContext } from "svelte";
 import type { BindableClient, CallChange, ListOpenOptions } from "../contract.ts";
-import { callOf, connectionOf, type ConnectionSource, itemOf, listOf, varOf } from "./live.ts";
+import { callOf, connectionOf, itemOf, listOf, varOf } from "./live.ts";
 import type { ApiShape, UntypedApi } from "../../protocol/api.ts";
 import type { Client } from "../../client/client.ts";
 import type { ConnectionHandle, ItemHandle, ListHandle, SvelteHooks, VarHandle } from "./types.ts";
 
 export type {
   ConnectionHandle,
-  ConnectionState,
   ItemHandle,
   ListHandle,
   Subscribable,
   SvelteHooks,
   VarHandle,
 } from "./types.ts";
-export type { ConnectionSource } from "./live.ts";
 export type {
   BindableClient,
   CallChange,
+  ConnectionState,
+  ConnectionStatus,
   ItemEntry,
   ItemState,
   ListOpenOptions,
@@ -115,17 +115,6 @@ function installed(fallback?: BindableClient): BindableClient {
   return client;
 }
 
-/** The connection of `client`, if it reports one. */
-function connectionOfClient(client: BindableClient): ConnectionHandle {
-  const source = client as Partial<ConnectionSource>;
-  if (typeof source.onConnect !== "function" || typeof source.onDisconnect !== "function") {
-    throw new TypeError(
-      "socksync/svelte: useConnection needs a client with onConnect/onDisconnect",
-    );
-  }
-  return connectionOf(source as ConnectionSource);
-}
-
 /**
  * The functions typed from a client's API: `useVar`, `useList`, `useItem`
  * and `useCall` check every name, params, args and result against the
@@ -159,13 +148,13 @@ export function createHooks<A extends ApiShape = UntypedApi>(client?: Client<A>)
     useList: (name, options) => listOf(use(), name, options),
     useItem: (list, id) => itemOf(use(), list, id),
     useCall: (name) => callOf(use(), name),
-    useConnection: () => connectionOfClient(use()),
+    useConnection: () => connectionOf(use()),
   };
   return hooks as unknown as SvelteHooks<A>;
 }
 
 /**
- * A live server var, `{ value, ready, error }`, from the client in context,
+ * A live server var, `{ value, ready, status, error }`, from the client in context,
  * with the value's type written by hand (see {@linkcode createHooks} for
  * types from the server).
  *
@@ -198,7 +187,7 @@ export function useList<T = unknown>(name: string, options?: ListOpenOptions): L
 }
 
 /**
- * A live list item, `{ value, exists, ready, error }`, from the client in
+ * A live list item, `{ value, exists, ready, status, error }`, from the client in
  * context, with the item type written by hand.
  *
  * @example
@@ -230,16 +219,17 @@ export function useCall<A = unknown, R = unknown>(
 }
 
 /**
- * The connection of the client in context, `{ connected }`: reactive in
- * runes mode, and a store.
+ * The connection state of the client in context, `{ status, attempt,
+ * nextAttempt, lastDisconnect }` (`connecting`, `open`, `reconnecting` with
+ * the next attempt's time, `closed`): reactive in runes mode, and a store.
  *
  * @example
  * ```ts
  * import { useConnection } from "./mod.ts";
- * // In a component's <script>; then {connection.connected ? "live" : "reconnecting…"}.
+ * // In a component's <script>; then {connection.status === "open" ? "live" : connection.status}.
  * const connection = () => useConnection();
  * ```
  */
 export function useConnection(): ConnectionHandle {
-  return connectionOfClient(useClient());
+  return connectionOf(useClient());
 }

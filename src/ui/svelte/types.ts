@@ -15,7 +15,7 @@ import type {
   UntypedApi,
   VarName,
 } from "../../protocol/api.ts";
-import type { ItemState, ListState, VarState } from "../contract.ts";
+import type { ConnectionState, ItemState, ListState, VarState } from "../contract.ts";
 import type { Client } from "../../client/client.ts";
 import type { CallRest, ListRest } from "../../client/types.ts";
 
@@ -79,30 +79,19 @@ export interface ListHandle<T> extends Readonly<ListState<T>>, Subscribable<List
 export interface ItemHandle<T> extends Readonly<ItemState<T>>, Subscribable<ItemState<T>> {}
 
 /**
- * Whether the client is connected now.
- *
- * @example
- * ```ts
- * import type { ConnectionState } from "./types.ts";
- * const state: ConnectionState = { connected: true };
- * ```
- */
-export interface ConnectionState {
-  /** Whether the WebSocket is open (and the handshake done). */
-  readonly connected: boolean;
-}
-
-/**
- * The client's connection: `connected` is reactive in runes mode, and it is
- * a store of `{ connected }`.
+ * The client's connection state: its fields (`status`, `attempt`,
+ * `nextAttempt`, `lastDisconnect`) are reactive in runes mode, and it is a
+ * store of the state (`$connection.status`).
  *
  * @example
  * ```ts
  * import type { ConnectionHandle } from "./types.ts";
- * const badge = (connection: ConnectionHandle) => connection.connected ? "live" : "offline";
+ * const badge = (connection: ConnectionHandle) =>
+ *   connection.status === "open" ? "live" : connection.status;
  * ```
  */
-export interface ConnectionHandle extends ConnectionState, Subscribable<ConnectionState> {}
+export interface ConnectionHandle
+  extends Readonly<ConnectionState>, Subscribable<ConnectionState> {}
 
 /**
  * The functions typed from a client's API (see `createHooks`): names,
@@ -124,14 +113,14 @@ export interface ConnectionHandle extends ConnectionState, Subscribable<Connecti
 export interface SvelteHooks<A extends ApiShape = UntypedApi> {
   /** The client these functions read: the one in context, else the one given to `createHooks`. */
   useClient(): Client<A>;
-  /** A live var: `{ value, ready, error }`. */
+  /** A live var: `{ value, ready, status, error }`. */
   useVar<N extends VarName<A>>(name: N): VarHandle<A["vars"][N]>;
   /** A live page of a list: `{ items, total, page, pageCount, setPage, … }`. */
   useList<N extends ListName<A>>(name: N, ...options: ListRest<A, N>): ListHandle<ItemOf<A, N>>;
-  /** A live list item: `{ value, exists, ready, error }`. */
+  /** A live list item: `{ value, exists, ready, status, error }`. */
   useItem<N extends ListName<A>>(list: N, id: string): ItemHandle<ItemOf<A, N>>;
   /** A function that calls a server function: `call(args, { optimistic })`. */
   useCall<N extends FunctionName<A>>(name: N): (...args: CallRest<A, N>) => Promise<ResultOf<A, N>>;
-  /** The client's connection: `{ connected }`. */
+  /** The client's connection state: `{ status, attempt, nextAttempt, lastDisconnect }`. */
   useConnection(): ConnectionHandle;
 }
