@@ -50,6 +50,8 @@ export interface Config {
   host: string;
   /** Where data lives. */
   store: StoreConfig;
+  /** Origins besides the server's own allowed to open a socket (`SOCKSYNC_ALLOWED_ORIGINS`). */
+  allowedOrigins?: string[];
   /** Whether `GET /metrics` answers (`SOCKSYNC_METRICS`, default on; `off` turns it off). */
   metrics?: boolean;
   /** The admin page's token (`SOCKSYNC_ADMIN_TOKEN`); without one there is no admin page. */
@@ -88,13 +90,30 @@ export class ConfigError extends Error {
  * ```
  */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  return {
+  const config: Config = {
     port: parsePort(env.PORT),
     host: parseHost(env.HOST),
     store: parseStore(env.SOCKSYNC_STORE),
     metrics: parseSwitch("SOCKSYNC_METRICS", env.SOCKSYNC_METRICS),
     ...(env.SOCKSYNC_ADMIN_TOKEN ? { adminToken: env.SOCKSYNC_ADMIN_TOKEN } : {}),
   };
+  const allowedOrigins = parseOrigins(env.SOCKSYNC_ALLOWED_ORIGINS);
+  return allowedOrigins ? { ...config, allowedOrigins } : config;
+}
+
+// Origins besides the server's own that may open a socket (a front end on its own dev server).
+function parseOrigins(raw: string | undefined): string[] | undefined {
+  const origins = (raw ?? "").split(",").map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/(\*\.)?[^\s/]+$/.test(origin)) {
+      throw new ConfigError(
+        `SOCKSYNC_ALLOWED_ORIGINS must be comma-separated origins such as http://localhost:5173, got ${
+          JSON.stringify(origin)
+        }`,
+      );
+    }
+  }
+  return origins.length > 0 ? origins : undefined;
 }
 
 function parseSwitch(name: string, raw: string | undefined): boolean {

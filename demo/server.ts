@@ -1,7 +1,7 @@
 /**
  * The demo server: `deno run server`, `bun run server` or `npm run server`.
- * Configured by `PORT`, `HOST`, `SOCKSYNC_STORE`, `SOCKSYNC_METRICS` and
- * `SOCKSYNC_ADMIN_TOKEN` (see `config.ts` and `admin.ts`).
+ * Configured by `PORT`, `HOST`, `SOCKSYNC_STORE`, `SOCKSYNC_ALLOWED_ORIGINS`, `SOCKSYNC_METRICS`
+ * and `SOCKSYNC_ADMIN_TOKEN` (see `config.ts` and `admin.ts`).
  *
  * @module
  */
@@ -68,6 +68,8 @@ const server = await serve({
   context: demoContext(sessions),
   port: config.port,
   hostname: config.host,
+  // A front end on its own dev server (Vite's http://localhost:5173): SOCKSYNC_ALLOWED_ORIGINS.
+  guard: config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : undefined,
 }).catch((error) => {
   console.error(
     `socksync demo: cannot listen on ${config.host}:${config.port}: ${errorText(error)}`,

@@ -12,21 +12,22 @@ db.exec(`CREATE TABLE IF NOT EXISTS notes (
   id TEXT PRIMARY KEY, owner TEXT NOT NULL, folder TEXT NOT NULL,
   text TEXT NOT NULL, updated_at INTEGER NOT NULL)`);
 
-type Note = { folder: string; text: string; updated_at: number };
+// A row as the list serves it: the value columns and their types, checked when bound.
+const Note = v.object({ folder: v.string(), text: v.string(), updated_at: v.number() });
 const hub = new Hub<{ user: string }>();
 const notes = hub.list("notes", {
   // What a subscriber sends: {"func":"subscribe","type":"list","name":"notes","params":{"folder":"work"}}
   params: v.object({ folder: v.pipe(v.string(), v.minLength(1), v.maxLength(64)) }),
   // One live query per folder and user: made on its first view, closed after its last.
   source: ({ folder }, { user }) =>
-    sqliteTable<Note>({
+    sqliteTable({
       db,
       table: "notes",
       key: "id",
       orderBy: [{ column: "updated_at", desc: true }], // the key breaks ties
       where: "owner = :user AND folder = :folder", // named placeholders, values bound
       params: { user, folder },
-      columns: ["folder", "text", "updated_at"],
+      schema: Note, // the item type is inferred from it
     }),
   key: (_params, { user }) => user, // the query depends on the user too
   maxPageSize: 50,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every check and every test of the repository, in order:
 //   check  deno fmt --check, deno lint, deno check, deno check --doc (JSDoc examples),
-//          deno publish --dry-run, deno doc --lint over the entry points (scripts/doc_lint.mjs)
+//          deno publish --dry-run, deno doc --lint over the entry points (scripts/doc_lint.mjs),
+//          tsc --erasableSyntaxOnly over mod.ts src/ stores/
 //   node   node --import tsx --test tests/*_test.ts
 //   deno   deno test -A tests/
 //   bun    bun test tests/
@@ -237,6 +238,9 @@ for (const step of steps) {
       ["publish", ["publish", "--dry-run", "--allow-dirty"]],
       // Every public symbol of every entry point has JSDoc (deno doc --lint).
       ["doc --lint", [join(root, "scripts", "doc_lint.mjs")], NODE],
+      // Erasable syntax only, so that a client project (Vite's templates, Node's type stripping)
+      // can import the server's types.
+      ["erasable", ["-p", "scripts/tsconfig.erasable.json"], bin("tsc")],
     ];
     const failedChecks = [];
     for (const [name, args, cmd = DENO] of checks) {
@@ -251,7 +255,7 @@ for (const step of steps) {
       passed: checks.length - failedChecks.length,
       failed: failedChecks.length,
       note: ok
-        ? "fmt, lint, check, check --doc, publish, doc --lint"
+        ? "fmt, lint, check, check --doc, publish, doc --lint, erasable"
         : `failed: ${failedChecks.join(", ")}`,
     });
     continue;

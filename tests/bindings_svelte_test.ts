@@ -108,6 +108,16 @@ const COMPONENTS: Record<string, string> = {
     const note = (texts) => (todos.ready && renders.push(texts), texts);
   </script>
   <p data-testid="texts">{note(todos.items.map((item) => item.value.text).join())}</p>`,
+  // A list that answers and one that fails: their status tells them apart.
+  Status: `<script>
+    import { createHooks } from "socksync/svelte";
+    let { client, statuses } = $props();
+    const { useList } = createHooks(client);
+    const empty = useList("todos", { pageSize: 5 });
+    const failed = useList("todoz", { pageSize: 5 });
+    const note = (text) => (statuses.push(text), text);
+  </script>
+  <p data-testid="status">{note(empty.status + ":" + empty.total + "/" + failed.status + ":" + failed.total + ":" + (failed.error?.code ?? "-"))}</p>`,
   // Handles remade in $derived when their arguments change.
   Derived: `<script>
     import { createHooks } from "socksync/svelte";
@@ -268,6 +278,21 @@ for (const [name, kind] of [["Connection", "runes mode"], ["LegacyConnection", "
     },
   );
 }
+
+test("svelte: a failed view shows status error, an empty one status ready", {
+  skip,
+}, async () => {
+  await withDemoClient(async (client) => {
+    const statuses: string[] = [];
+    const { container, unmount } = await mount("Status", { client, statuses });
+    try {
+      await until("both answered", () => seen(container, "status")[0] === "ready:0/error:0:3");
+      assert.equal(statuses[0], "loading:0/loading:0:-", JSON.stringify(statuses));
+    } finally {
+      await unmount();
+    }
+  });
+});
 
 test("svelte: an optimistic row renders before the reply and goes on a refusal", {
   skip,

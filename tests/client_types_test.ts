@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { type ApiOf, type Client, connect, Hub } from "../mod.ts";
+import type { CallName } from "../src/client/types.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
 import { serveHub } from "./helpers/serve_hub.ts";
 import { webSocketClass } from "./helpers/raw_socket.ts";
@@ -65,6 +66,10 @@ function mistakes(client: Client<Api>) {
   client.call("add_todos", { text: "milk" });
   // @ts-expect-error add_todo needs its args
   client.call("add_todo");
+  // @ts-expect-error the api key is not the wire name: the error names "add_todo"
+  client.call("addTodo", { text: "milk" });
+  // The parameter type of that error: its message, naming the wire name.
+  const hint: CallName<Api, "addTodo"> = 'addTodo is the api key: call "add_todo"';
   // @ts-expect-error the text is a string
   client.call("add_todo", { text: 1 });
   // @ts-expect-error add_todo resolves an id, not a number
@@ -83,7 +88,7 @@ function mistakes(client: Client<Api>) {
       change.remove("todo", "a");
     },
   });
-  return [count, text, room, done, added, incremented, wrongVar, wrongItem, wrongResult];
+  return [count, text, room, done, added, incremented, wrongVar, wrongItem, wrongResult, hint];
 }
 
 // Never called: an untyped client takes any name and hand-written types, as before.

@@ -158,6 +158,7 @@ const PUBLIC: Record<string, string[]> = {
   ],
   "./stores/sqlite_table": [
     "type OrderTerm",
+    "type RowSchema",
     "type SqliteDriver",
     "type SqliteStatement",
     "type SqliteTableOptions",
@@ -173,6 +174,7 @@ const PUBLIC: Record<string, string[]> = {
     "PostgresTableSource",
     "PostgresTables",
     "type PostgresTablesOptions",
+    "type RowSchema",
     "openPostgresTables",
     "postgresTable",
   ],

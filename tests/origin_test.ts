@@ -14,6 +14,9 @@ import { type GuardOptions, originAllowed } from "../src/serve/upgrade_guard.ts"
 import { socksync } from "../src/serve/mount.ts";
 import { loadAdapter, serve } from "../src/serve/serve.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
+import type { Buffer } from "node:buffer";
+import { connect } from "node:net";
+import { ConfigError, parseConfig } from "../demo/config.ts";
 
 /** The HTTP status of an upgrade with these headers (101: a WebSocket opened). */
 async function status(port: number, headers: Record<string, string>): Promise<number> {
@@ -115,6 +118,77 @@ describe("origin check in the socksync() mount helper", () => {
       await listener.close();
       await hub.close();
     }
+  });
+});
+
+/** The whole HTTP answer to an upgrade request from `origin` (the server closes after a refusal). */
+function rawAnswer(port: number, origin: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let text = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no whole answer within 5 s: ${JSON.stringify(text)}`));
+    }, 5000);
+    socket.on("error", reject);
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      const head = text.indexOf("\r\n\r\n");
+      const length = Number(/content-length: *(\d+)/i.exec(text)?.[1]);
+      if (head >= 0 && text.length - head - 4 >= length) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.write(
+      [
+        "GET /ws/socksync HTTP/1.1",
+        `Host: 127.0.0.1:${port}`,
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        `Origin: ${origin}`,
+      ].join("\r\n") + "\r\n\r\n",
+    );
+  });
+}
+
+describe("a refused origin", () => {
+  test("gets 403 with its body, and is logged once naming allowedOrigins", async () => {
+    const logged: string[] = [];
+    await withServe({ logRefused: (message) => logged.push(message) }, async (port) => {
+      for (let i = 0; i < 3; i++) {
+        const answer = await rawAnswer(port, "http://localhost:5173");
+        assert.match(answer, /^HTTP\/1\.1 403 /);
+        assert.ok(answer.endsWith("\r\n\r\norigin not allowed"), JSON.stringify(answer));
+      }
+      await rawAnswer(port, "https://other.example");
+    });
+    assert.deepEqual(logged, [
+      "socksync: refused a WebSocket upgrade from origin http://localhost:5173 (403 origin not " +
+      "allowed): not this server's own origin. To allow it, list it in the guard's " +
+      'allowedOrigins, e.g. serve({ guard: { allowedOrigins: ["http://localhost:5173"] } }) ' +
+      "(further refusals of this origin are not logged)",
+      "socksync: refused a WebSocket upgrade from origin https://other.example (403 origin not " +
+      "allowed): not this server's own origin. To allow it, list it in the guard's " +
+      'allowedOrigins, e.g. serve({ guard: { allowedOrigins: ["https://other.example"] } }) ' +
+      "(further refusals of this origin are not logged)",
+    ]);
+  });
+
+  test("the demo takes allowed origins from SOCKSYNC_ALLOWED_ORIGINS", async () => {
+    const config = parseConfig({
+      SOCKSYNC_ALLOWED_ORIGINS: "http://localhost:5173, https://*.example.com",
+    });
+    assert.deepEqual(config.allowedOrigins, ["http://localhost:5173", "https://*.example.com"]);
+    assert.equal(parseConfig({}).allowedOrigins, undefined);
+    assert.throws(() => parseConfig({ SOCKSYNC_ALLOWED_ORIGINS: "localhost:5173" }), ConfigError);
+    await withServe({ allowedOrigins: config.allowedOrigins }, async (port) => {
+      assert.equal(await status(port, { origin: "http://localhost:5173" }), 101);
+      assert.equal(await status(port, { origin: "http://localhost:5174" }), 403);
+    });
   });
 });
 

@@ -626,6 +626,7 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
       });
     }
 
+    const tsc = join(project, "node_modules/typescript/bin/tsc");
     // The README's examples, copied as a user would (on a free port, not 8080).
     const example = (file: string, port?: number) => {
       const code = readFileSync(join(root, "examples", file), "utf8");
@@ -779,6 +780,110 @@ test("npm package", { skip, timeout: 15 * MINUTE }, async (t) => {
         ),
         "tsc -p tsconfig.ui.json",
       );
+    });
+
+    // The newcomer's path of docs/tables.md: the SQLite quickstart (examples/own_tables.ts is
+    // the page's code block, whole) copied as is, on a free port, in a folder of its own.
+    const tables = join(project, "tables");
+    mkdirSync(tables);
+    writeFileSync(join(tables, "package.json"), JSON.stringify({ type: "module" }));
+    writeFileSync(join(tables, "server.ts"), example("own_tables.ts"));
+    for (const rt of runtimes) {
+      await t.test(`the tables quickstart runs as written under ${rt[0]}`, async () => {
+        rmSync(join(tables, "app.db"), { force: true });
+        const port = await freePort();
+        writeFileSync(join(tables, "server.ts"), example("own_tables.ts", port));
+        const args = rt[0] === "Node" ? ["--import", "tsx", "server.ts"] : [...rt[2], "server.ts"];
+        const r = ok(await run(rt[1], args, tables, MINUTE), `quickstart under ${rt[0]}`);
+        assert.match(r.stdout, /^ada sees: ship it$/m);
+      });
+    }
+
+    await t.test("the tables quickstart type-checks with the page's tsconfig", async () => {
+      writeFileSync(join(tables, "server.ts"), example("own_tables.ts"));
+      const page = readFileSync(join(root, "docs", "tables.md"), "utf8");
+      const tsconfig = /### TypeScript set-up[\s\S]*?```json\n([\s\S]*?)```/.exec(page)?.[1];
+      assert.ok(tsconfig, "docs/tables.md shows a tsconfig.json");
+      writeFileSync(join(tables, "tsconfig.json"), tsconfig);
+      ok(await run(process.execPath, [tsc, "--noEmit"], tables, 2 * MINUTE), "tsc --noEmit");
+    });
+
+    await t.test("a wrong row type fails at bind time, naming the column", async () => {
+      writeFileSync(
+        join(tables, "wrong.ts"),
+        `import * as v from "valibot";
+import { openSqliteDriver, sqliteTable } from "socksync/stores/sqlite_table";
+const db = await openSqliteDriver("./app.db");
+try {
+  sqliteTable({ db, table: "notes", key: "id", schema: v.object({ updated_at: v.string() }) });
+} catch (error) {
+  console.log((error as Error).message);
+}
+db.close();
+`,
+      );
+      const r = ok(
+        await run(process.execPath, ["--import", "tsx", "wrong.ts"], tables),
+        "wrong.ts",
+      );
+      assert.match(
+        r.stdout,
+        /^column "updated_at" of "notes" is INTEGER \(number\) but the schema's type is string$/m,
+      );
+    });
+
+    await t.test("a Vite-style front end type-checks against the server's Api", async () => {
+      // Vite's TypeScript templates' compiler options (erasableSyntaxOnly among them).
+      const web = join(tables, "web");
+      mkdirSync(join(web, "src"), { recursive: true });
+      writeFileSync(
+        join(web, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "ES2022",
+            useDefineForClassFields: true,
+            lib: ["ES2022", "DOM", "DOM.Iterable"],
+            module: "ESNext",
+            skipLibCheck: true,
+            moduleResolution: "bundler",
+            allowImportingTsExtensions: true,
+            verbatimModuleSyntax: true,
+            moduleDetection: "force",
+            noEmit: true,
+            strict: true,
+            noUnusedLocals: true,
+            noUnusedParameters: true,
+            erasableSyntaxOnly: true,
+            noFallthroughCasesInSwitch: true,
+            noUncheckedSideEffectImports: true,
+          },
+          include: ["src"],
+        }),
+      );
+      // Both ways of typing a client: the server's Api type, or one declared with ApiShape.
+      writeFileSync(
+        join(web, "src", "main.ts"),
+        `import type { Api } from "../../server.ts";
+import { type ApiShape, connect } from "socksync";
+
+interface Declared extends ApiShape {
+  vars: {};
+  lists: { notes: { item: { folder: string; text: string; updated_at: number }; params: { folder: string } } };
+  functions: {};
+}
+
+const client = connect<Api>(\`ws://\${location.host}/ws/socksync\`);
+const work = client.list("notes", { params: { folder: "work" }, pageSize: 20 });
+const declared = connect<Declared>(\`ws://\${location.host}/ws/socksync\`);
+const same = declared.list("notes", { params: { folder: "work" } });
+work.onChange(() => {
+  const texts: string[] = work.items.map((note) => note.value.text);
+  const times: number[] = same.items.map((note) => note.value.updated_at);
+  document.title = \`\${texts.join(", ")} \${times.length} \${work.getSnapshot().status}\`;
+});
+`,
+      );
+      ok(await run(process.execPath, [tsc, "-p", "."], web, 2 * MINUTE), "tsc -p web");
     });
   } finally {
     if (!process.env.SOCKSYNC_KEEP_PACKAGE_TEST) {

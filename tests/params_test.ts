@@ -269,10 +269,10 @@ describe("parameterized lists", () => {
       assert.equal(missing.name, "messages");
       // The message tells a bad value from a missing one.
       const cases: [unknown, RegExp][] = [
-        [{ room: 1 }, /^invalid param: room$/],
-        [{ room: "" }, /^invalid param: room$/],
-        [{}, /^missing param: room$/],
-        [{ room: "a", extra: true }, /^unknown param: extra$/],
+        [{ room: 1 }, /^invalid params: room: expected string, got number$/],
+        [{ room: "" }, /^invalid params: room: expected length >=1, got string$/],
+        [{}, /^invalid params: missing room$/],
+        [{ room: "a", extra: true }, /^invalid params: unexpected extra$/],
       ];
       for (const [params, named] of cases) {
         const error = await ask({ func: "subscribe", type: "list", name: "messages", params });

@@ -171,7 +171,7 @@ test("with a full page, inserts and deletes at the top never show a row missing 
         ["new3", "new2", "new1", "new0", "t1"],
       );
       const gone = await until(second, (s) => !s.exists, "the deleted item's mirror");
-      assert.deepEqual(gone, { value: undefined, exists: false, ready: true });
+      assert.deepEqual(gone, { value: undefined, exists: false, ready: true, status: "ready" });
     } finally {
       page1.close();
     }
@@ -200,7 +200,7 @@ test("frames without more (a peer following the original protocol) notify one by
   assert.deepEqual(mirror.getSnapshot().items.map((i) => i.value), ["B", "A"]);
   const counter = new VarMirror<number>("counter");
   counter.apply({ func: "set", type: "var", name: "counter", value: 1 });
-  assert.deepEqual(counter.getSnapshot(), { value: 1, ready: true });
+  assert.deepEqual(counter.getSnapshot(), { value: 1, ready: true, status: "ready" });
 });
 
 test("item mirrors: the value, its changes, its deletion, an unknown id, close", async () => {
@@ -210,7 +210,7 @@ test("item mirrors: the value, its changes, its deletion, an unknown id, close",
     assert.equal(client.item("todos", id), item, "the same list and id give the same mirror");
     assert.deepEqual(
       await until(item, (s) => s.ready, "the item"),
-      { value: { text: "milk" }, exists: true, ready: true },
+      { value: { text: "milk" }, exists: true, ready: true, status: "ready" },
     );
     await todos.set(id, { text: "oat milk" });
     await until(item, (s) => s.value?.text === "oat milk", "the new value");
@@ -220,6 +220,7 @@ test("item mirrors: the value, its changes, its deletion, an unknown id, close",
     const answer = await until(unknown, (s) => s.ready, "the unknown item's answer");
     assert.equal(answer.exists, false);
     assert.equal(answer.error?.code, ErrorCode.InvalidId);
+    assert.equal(answer.status, "error");
     assert.deepEqual(errors, [ErrorCode.InvalidId]);
     item.close();
     item.close();

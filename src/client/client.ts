@@ -9,11 +9,13 @@
 import type * as v from "valibot";
 import { backoffDelay } from "./backoff.ts";
 import type {
+  CallName,
   CallRest,
   ClientCallOptions,
   ClientErrorInfo,
   ClientOptions,
   DisconnectInfo,
+  KeyOnlyName,
   ListOpenOptions,
   ListRest,
   WebSocketConstructor,
@@ -241,7 +243,10 @@ export class Client<A extends ApiShape = UntypedApi> {
    */
   call<R = unknown>(name: AnyName<A>, args?: unknown, options?: ClientCallOptions<A>): Promise<R>;
   /** Calls a function a typed client declared, with its args and result types. */
-  call<N extends FunctionName<A>>(name: N, ...rest: CallRest<A, N>): Promise<ResultOf<A, N>>;
+  call<N extends FunctionName<A> | KeyOnlyName<A>>(
+    name: CallName<A, N>,
+    ...rest: N extends FunctionName<A> ? CallRest<A, N> : [args?: unknown]
+  ): Promise<N extends FunctionName<A> ? ResultOf<A, N> : never>;
   async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
     const drop = options.optimistic
       ? showOptimistic<A>(this.#mirrors.targets(), options.optimistic)

@@ -18,7 +18,9 @@ import type { MirroredItem } from "../peer/mirrored.ts";
  * @example
  * ```ts
  * import type { ItemSnapshot } from "./item_mirror.ts";
- * const gone: ItemSnapshot<string> = { value: undefined, exists: false, ready: true };
+ * const gone: ItemSnapshot<string> = {
+ *   value: undefined, exists: false, ready: true, status: "ready",
+ * };
  * ```
  */
 export interface ItemSnapshot<T> {
@@ -28,6 +30,12 @@ export interface ItemSnapshot<T> {
   readonly exists: boolean;
   /** Whether the other side has answered: with the item, or saying there is none. */
   readonly ready: boolean;
+  /**
+   * `loading` until the first answer, `ready` once it arrived, `error` while
+   * the last answer was an error (see `error`): a failed view is never an
+   * empty one.
+   */
+  readonly status: "loading" | "ready" | "error";
   /** The last error the other side sent about this item (code 4: no such item). */
   readonly error?: SockSyncError;
 }
@@ -119,6 +127,7 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
       value: this.value,
       exists: this.exists,
       ready: this.ready,
+      status: this.status,
     };
     if (this.error) snapshot.error = this.error;
     return snapshot;

@@ -25,7 +25,7 @@ export type { Overlay } from "./mirror_base.ts";
  * @example
  * ```ts
  * import type { VarSnapshot } from "./mirror.ts";
- * const snapshot: VarSnapshot<number> = { value: 3, ready: true };
+ * const snapshot: VarSnapshot<number> = { value: 3, ready: true, status: "ready" };
  * ```
  */
 export interface VarSnapshot<T> {
@@ -33,6 +33,12 @@ export interface VarSnapshot<T> {
   readonly value: T | undefined;
   /** Whether a value has arrived. */
   readonly ready: boolean;
+  /**
+   * `loading` until the first answer, `ready` once it arrived, `error` while
+   * the last answer was an error (see `error`): a failed view is never an
+   * empty one.
+   */
+  readonly status: "loading" | "ready" | "error";
   /** The last error the other side sent about this var, until the next change. */
   readonly error?: SockSyncError;
 }
@@ -104,9 +110,10 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
 
   /** The value, readiness and error. */
   protected base(): VarSnapshot<T> {
-    const snapshot: { value: T | undefined; ready: boolean; error?: SockSyncError } = {
+    const snapshot: { -readonly [K in keyof VarSnapshot<T>]: VarSnapshot<T>[K] } = {
       value: this.value,
       ready: this.ready,
+      status: this.status,
     };
     if (this.error) snapshot.error = this.error;
     return snapshot;
@@ -157,7 +164,7 @@ export interface SnapshotItem<T> {
  * ```ts
  * import type { ListSnapshot } from "./mirror.ts";
  * const empty: ListSnapshot<string> = {
- *   items: [], total: 0, page: 0, pageSize: 20, pageCount: 1, ready: false,
+ *   items: [], total: 0, page: 0, pageSize: 20, pageCount: 1, ready: false, status: "loading",
  * };
  * ```
  */
@@ -174,6 +181,12 @@ export interface ListSnapshot<T> {
   readonly pageCount: number;
   /** Whether the first page has arrived. */
   readonly ready: boolean;
+  /**
+   * `loading` until the first answer, `ready` once it arrived, `error` while
+   * the last answer was an error (see `error`): a failed view is never an
+   * empty one.
+   */
+  readonly status: "loading" | "ready" | "error";
   /** The last error the other side sent about this view, until the next change. */
   readonly error?: SockSyncError;
 }
@@ -293,6 +306,7 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
       pageSize,
       pageCount: countPages(this.total, pageSize),
       ready: this.ready,
+      status: this.status,
     };
     if (this.error) snapshot.error = this.error;
     return snapshot;

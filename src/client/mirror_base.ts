@@ -25,6 +25,19 @@ import type { MirrorFrame } from "../protocol/schemas.ts";
 export type Overlay<S> = (snapshot: S) => S;
 
 /**
+ * Where a mirror stands: `loading` until the first value or page arrives,
+ * `ready` once it did, `error` while the last thing the other side said
+ * about it was an error (then `error` tells which).
+ *
+ * @example
+ * ```ts
+ * import type { MirrorStatus } from "./mirror_base.ts";
+ * const label = (status: MirrorStatus) => status === "error" ? "failed" : status;
+ * ```
+ */
+export type MirrorStatus = "loading" | "ready" | "error";
+
+/**
  * What var, list and item mirrors share: a name, readiness, the last error,
  * the snapshot and its subscribers.
  *
@@ -58,6 +71,11 @@ export abstract class MirrorBase<S extends object> {
   /** @param name the group's name on the wire */
   constructor(name: string) {
     this.name = name;
+  }
+
+  /** `error` while an error stands, else `ready` once an answer arrived, else `loading`. */
+  get status(): MirrorStatus {
+    return this.error ? "error" : this.ready ? "ready" : "loading";
   }
 
   /** The protocol type of the group. */

@@ -216,3 +216,44 @@ export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined exte
 export type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined extends ArgsOf<A, N>
   ? [args?: ArgsOf<A, N>, options?: ClientCallOptions<A>]
   : [args: ArgsOf<A, N>, options?: ClientCallOptions<A>];
+
+/**
+ * The API keys that are not wire names (see `ApiOf`'s `keys`): what a
+ * typed `call` refuses at compile time with a message naming the wire name.
+ *
+ * @example
+ * ```ts
+ * import type { KeyOnlyName } from "./types.ts";
+ * type Api = {
+ *   vars: {}; lists: {}; functions: { mark_shipped: { args: { id: string }; result: null } };
+ *   keys: { markShipped: "mark_shipped" };
+ * };
+ * const key: KeyOnlyName<Api> = "markShipped";
+ * ```
+ *
+ * @internal
+ */
+export type KeyOnlyName<A extends ApiShape> = A extends { keys: infer K }
+  ? Exclude<keyof K & string, FunctionName<A>>
+  : never;
+
+/**
+ * The name parameter of a typed `call`: a function's wire name as is; an API
+ * key that is not one becomes a message naming the wire name to call.
+ *
+ * @example
+ * ```ts
+ * import type { CallName } from "./types.ts";
+ * type Api = {
+ *   vars: {}; lists: {}; functions: { mark_shipped: { args: { id: string }; result: null } };
+ *   keys: { markShipped: "mark_shipped" };
+ * };
+ * const hint: CallName<Api, "markShipped"> = 'markShipped is the api key: call "mark_shipped"';
+ * ```
+ *
+ * @internal
+ */
+export type CallName<A extends ApiShape, N extends string> = N extends FunctionName<A> ? N
+  : A extends { keys: infer K } ? N extends keyof K ? `${N} is the api key: call "${K[N] & string}"`
+    : never
+  : never;

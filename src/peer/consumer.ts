@@ -14,6 +14,7 @@ import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MessageWithFunc, MirrorFrame } from "../protocol/schemas.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import { PROBE_NAME } from "../protocol/connection.ts";
+import { didYouMean } from "../protocol/closest_name.ts";
 
 /**
  * Options of a call.
@@ -220,7 +221,9 @@ export class Consumer {
     if (this.#pending.size >= this.#options.limits.maxPendingCalls) {
       return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
     }
-    if (this.#functionsKnown && !this.canCall(name)) return Promise.reject(unknownFunction(name));
+    if (this.#functionsKnown && !this.canCall(name)) {
+      return Promise.reject(unknownFunction(name, this.#remoteFunctionSet));
+    }
     const id = options.id ?? nanoid();
     if (this.#pendingMap?.has(id)) {
       return Promise.reject(
@@ -312,7 +315,7 @@ export class Consumer {
     for (const [id, call] of [...(this.#pendingMap ?? [])]) {
       if (call.sent || this.canCall(call.name)) continue;
       this.#settle(id);
-      call.reject(unknownFunction(call.name));
+      call.reject(unknownFunction(call.name, this.#remoteFunctionSet));
     }
   }
 
@@ -392,9 +395,11 @@ function notSubscribed(): SockSyncError {
   return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
 }
 
-function unknownFunction(name: string): SockSyncError {
+function unknownFunction(name: string, known: Iterable<string> = []): SockSyncError {
   return new SockSyncError(
     ErrorCode.InvalidFunc,
-    `unknown function ${name}: the other side provides no function by this name`,
+    `unknown function ${name}: the other side provides no function by this name${
+      didYouMean(name, known)
+    }`,
   );
 }

@@ -10,6 +10,7 @@ import type { Conflating } from "./backpressure.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import type { ProvidedList, ProvidedParamList, ProvidedQuery } from "./provided.ts";
 import { paramsKey } from "../protocol/params.ts";
+import { didYouMean } from "../protocol/closest_name.ts";
 import type { MessageWithFunc } from "../protocol/schemas.ts";
 
 /** A list request resolved: the list itself, or one query of a parameterized list. */
@@ -42,6 +43,13 @@ export interface ListAccessOptions {
   context: unknown;
   /** The subscriber. */
   peer: Conflating;
+  /**
+   * Whether this connection may subscribe to a list (the provider's
+   * `authorize`): only such names are suggested for a misspelt one.
+   */
+  allowed?(
+    request: { type: "list"; name: string; params?: Readonly<Record<string, unknown>> },
+  ): boolean;
   /** The other side's subscriptions by key; `claim` throws past the limit. */
   subscriptions: {
     has(key: string): boolean;
@@ -98,9 +106,21 @@ export class ListAccess {
       return { list };
     }
     const query = this.#o.paramLists?.get(message.name);
-    if (!query) throw new SockSyncError(ErrorCode.InvalidName, "no list with this name");
+    if (!query) throw this.#noList(message);
     const params = query.parse(message.params);
     return { query, params, key: paramsKey(params) };
+  }
+
+  /** "no list with this name", with the closest list this connection may use, if any. */
+  #noList(message: { name: string; params?: unknown }): SockSyncError {
+    const names = [...(this.#o.lists?.keys() ?? []), ...(this.#o.paramLists?.keys() ?? [])];
+    const params = message.params as Readonly<Record<string, unknown>> | undefined;
+    const hint = didYouMean(
+      message.name,
+      names,
+      (name) => this.#o.allowed?.({ type: "list", name, params }) ?? true,
+    );
+    return new SockSyncError(ErrorCode.InvalidName, `no list with this name${hint}`);
   }
 
   /** Holds the query of a subscription (new or again); throws what opening it threw. */

@@ -9,6 +9,8 @@ import * as v from "valibot";
 import type { Conflating } from "./backpressure.ts";
 import { encodeReturn, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
+import { declaredKeys, invalidMessage } from "../protocol/invalid.ts";
+import { didYouMean } from "../protocol/closest_name.ts";
 import type {
   CallContext,
   ProvidedFunction,
@@ -152,6 +154,7 @@ export class Provider {
       context: this.#peer.context,
       peer: this.#peer,
       subscriptions: this,
+      allowed: (request) => this.allowed("subscribe", request),
     });
   }
 
@@ -221,9 +224,20 @@ export class Provider {
     }
   }
 
-  #var(name: string): ProvidedVar {
-    const found = this.#registry?.vars.get(name);
-    if (!found) throw new SockSyncError(ErrorCode.InvalidName, "no var with this name");
+  #var(name: string, action: AccessRequest["action"]): ProvidedVar {
+    const vars = this.#registry?.vars;
+    const found = vars?.get(name);
+    if (!found) {
+      // Only a name this connection may use is suggested.
+      const hint = vars
+        ? didYouMean(
+          name,
+          vars.keys(),
+          (other) => this.allowed(action, { type: "var", name: other }),
+        )
+        : "";
+      throw new SockSyncError(ErrorCode.InvalidName, `no var with this name${hint}`);
+    }
     return found;
   }
 
@@ -244,7 +258,7 @@ export class Provider {
     // Subscriptions are checked in frame order (this record), not in the
     // groups, whose subscribes and unsubscribes are still queued.
     if (message.type === "var") {
-      const local = this.#var(message.name);
+      const local = this.#var(message.name, "get");
       if (!this.has(subscriptionKey("var", message.name))) throw notSubscribed();
       return local.sendTo(peer);
     }
@@ -256,7 +270,7 @@ export class Provider {
     this.#check("subscribe", message);
     const peer = this.#peer;
     if (message.type === "var") {
-      const local = this.#var(message.name);
+      const local = this.#var(message.name, "subscribe");
       const key = varKey(local, message.name);
       this.claim(key, local);
       // Held again by a subscribe that was already counted (its var unknown to `claim`).
@@ -277,7 +291,7 @@ export class Provider {
     if (message.type === "var") {
       const key = subscriptionKey("var", message.name);
       if (!this.has(key)) this.#check("subscribe", message);
-      const local = this.#var(message.name);
+      const local = this.#var(message.name, "subscribe");
       this.delete(key);
       return local.unsubscribe(this.#peer);
     }
@@ -305,7 +319,7 @@ export class Provider {
     const fn = this.#accepting?.has(message.name)
       ? this.#registry?.functions.get(message.name)
       : undefined;
-    if (!fn) throw notSubscribed();
+    if (!fn) throw this.#noFunction(message.name);
     // Refused rather than queued: a queue would grow without bound.
     if (this.#running >= this.#peer.limits.maxConcurrentCalls) {
       throw new SockSyncError(ErrorCode.Other, "too many concurrent calls");
@@ -316,6 +330,18 @@ export class Provider {
       .finally(() => this.#running--);
     // Only declared names reach here: the label set stays bounded.
     return this.#peer.metrics ? this.#peer.metrics.timeCall(message.name, done) : done;
+  }
+
+  /** "not subscribed", with the closest function this connection may call, if any. */
+  #noFunction(name: string): SockSyncError {
+    const accepting = this.#accepting;
+    if (!accepting || this.#registry?.functions.has(name)) return notSubscribed();
+    const hint = didYouMean(
+      name,
+      accepting,
+      (other) => this.allowed("call", { type: "function", name: other }),
+    );
+    return new SockSyncError(ErrorCode.InvalidFunc, `not subscribed${hint}`);
   }
 
   async #run(fn: ProvidedFunction, message: MessageWithFunc<"call">): Promise<void> {
@@ -357,11 +383,9 @@ export class Provider {
     if (fn.args) {
       const parsed = v.safeParse(fn.args, args);
       if (!parsed.success) {
-        const issue = parsed.issues[0];
-        const where = issue.path?.map((p) => String(p.key)).join(".");
         throw new SockSyncError(
           ErrorCode.InvalidArguments,
-          where ? `invalid argument: ${where}` : "invalid arguments",
+          invalidMessage("arguments", parsed.issues, args, declaredKeys(fn.args)),
         );
       }
       args = parsed.output;

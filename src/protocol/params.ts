@@ -7,6 +7,7 @@
  */
 import * as v from "valibot";
 import { ErrorCode, SockSyncError } from "../errors.ts";
+import { declaredKeys, invalidMessage, unexpectedKeys } from "./invalid.ts";
 
 /**
  * A list view's params as they travel: a JSON object.
@@ -47,15 +48,18 @@ function sorted(value: unknown): unknown {
 
 /**
  * Validates params sent for a list against its schema: absent → code 5,
- * failing the schema → code 6 naming the offending key. A plain `v.object`
- * schema is held strict: a key it does not declare is refused (code 6)
- * rather than silently dropped, since a dropped key would widen the query.
+ * failing the schema → code 6 with one message naming the missing keys, the
+ * unexpected ones and, for a wrong value, what was expected and the type
+ * that came. A plain `v.object` schema is held strict: a key it does not
+ * declare is refused (code 6) rather than silently dropped, since a dropped
+ * key would widen the query.
  *
  * @example
  * ```ts
  * import * as v from "valibot";
  * import { parseParams } from "./params.ts";
  * parseParams(v.object({ room: v.string() }), { room: "general" }, "messages"); // { room: "general" }
+ * // { rom: "general" } → 6 'invalid params: missing room; unexpected rom'
  * ```
  */
 export function parseParams<P>(
@@ -66,23 +70,12 @@ export function parseParams<P>(
   if (raw === undefined) {
     throw new SockSyncError(ErrorCode.MissingField, `missing field: params (list ${list})`);
   }
-  const entries = schema as { type?: string; entries?: Record<string, unknown> };
-  if (entries.type === "object" && entries.entries && typeof raw === "object" && raw !== null) {
-    for (const key of Object.keys(raw)) {
-      if (!Object.hasOwn(entries.entries, key)) {
-        throw new SockSyncError(ErrorCode.InvalidArguments, `unknown param: ${key}`);
-      }
-    }
-  }
+  const declared = declaredKeys(schema);
   const parsed = v.safeParse(schema, raw);
-  if (parsed.success) return parsed.output;
-  const issue = parsed.issues[0];
-  const where = issue.path?.map((p) => String(p.key)).join(".");
-  if (where && issue.input === undefined) {
-    throw new SockSyncError(ErrorCode.InvalidArguments, `missing param: ${where}`);
-  }
+  const unexpected = unexpectedKeys(raw, declared).length > 0;
+  if (parsed.success && !unexpected) return parsed.output;
   throw new SockSyncError(
     ErrorCode.InvalidArguments,
-    where ? `invalid param: ${where}` : "invalid params",
+    invalidMessage("params", parsed.issues ?? [], raw, declared),
   );
 }

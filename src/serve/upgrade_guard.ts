@@ -51,6 +51,12 @@ export interface GuardOptions {
   maxConnections?: number;
   /** Counts the open connections. Default: the hub's connected peers. */
   connections?: () => number;
+  /**
+   * Told once per refused origin (up to 50 origins per guard) which option
+   * would allow it, since the browser only shows a failed socket. Default
+   * `console.warn`; `false` for silence.
+   */
+  logRefused?: ((message: string) => void) | false;
 }
 
 /**
@@ -68,6 +74,28 @@ export interface GuardedHub {
   readonly peers: ReadonlySet<unknown>;
   /** The hub's limits (`maxConnections`). */
   readonly limits: Readonly<Pick<Limits, "maxConnections">>;
+}
+
+// The origins each guard already logged a refusal of: each once, a bounded number.
+const logged = new WeakMap<GuardOptions, Set<string>>();
+const MAX_LOGGED = 50;
+
+/** Logs the first refusal of an origin under these options, naming the option that allows it. */
+function logRefusal(options: GuardOptions, origin: string): void {
+  const log = options.logRefused ?? console.warn;
+  if (log === false) return;
+  let seen = logged.get(options);
+  if (!seen) logged.set(options, seen = new Set());
+  // The header is the client's: only a well-formed origin is echoed, and briefly.
+  const shown = normalOrigin(origin) ?? JSON.stringify(origin.slice(0, 64));
+  if (seen.has(shown) || seen.size >= MAX_LOGGED) return;
+  seen.add(shown);
+  log(
+    `socksync: refused a WebSocket upgrade from origin ${shown} (403 origin not allowed): ` +
+      `not this server's own origin. To allow it, list it in the guard's allowedOrigins, ` +
+      `e.g. serve({ guard: { allowedOrigins: [${JSON.stringify(shown)}] } }) ` +
+      `(further refusals of this origin are not logged)`,
+  );
 }
 
 /**
@@ -88,6 +116,7 @@ export function refusal(
   request: Request,
 ): Response | undefined {
   if (!originAllowed(options, request)) {
+    logRefusal(options, request.headers.get("origin") ?? "");
     return new Response("origin not allowed", { status: 403 });
   }
   const max = options.maxConnections ?? hub.limits.maxConnections;

@@ -104,10 +104,26 @@ type FunctionsOf<D> = {
 };
 
 /**
+ * A function's key in the declarations when it is not its wire name: the
+ * client refuses it at compile time with a message naming the wire name.
+ *
+ * @internal
+ */
+type KeysOf<D> = {
+  [
+    K in keyof D as D[K] extends DeclaredFunction<infer N, unknown, unknown>
+      ? K extends N ? never : K
+      : never
+  ]: D[K] extends DeclaredFunction<infer N, unknown, unknown> ? N : never;
+};
+
+/**
  * The API type of an object holding what `hub.var`, `hub.list` and
  * `hub.function` returned (keys do not matter: the declared names do).
  * Export it from the server's declarations and `import type` it in the
- * client, which then checks every name, argument and result.
+ * client, which then checks every name, argument and result. A function
+ * called by its key where that differs from its wire name (`markShipped`
+ * for `mark_shipped`) fails to compile with a message naming the wire name.
  *
  * @example
  * ```ts
@@ -129,4 +145,10 @@ type FunctionsOf<D> = {
  * const n: number = await client.call("increment", { by: 2 });
  * ```
  */
-export type ApiOf<D> = { vars: VarsOf<D>; lists: ListsOf<D>; functions: FunctionsOf<D> };
+export type ApiOf<D> = {
+  vars: VarsOf<D>;
+  lists: ListsOf<D>;
+  functions: FunctionsOf<D>;
+  /** The keys of functions declared under another key than their wire name, to that name. */
+  keys: KeysOf<D>;
+};

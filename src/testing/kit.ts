@@ -115,8 +115,12 @@ export class Recorder<E> {
   readonly changes: E[] = [];
   #wake: (() => void) | undefined;
 
+  readonly timeoutMs: number;
+
   /** @param timeoutMs how long `waitFor` and `waitUntil` wait */
-  constructor(readonly timeoutMs: number) {}
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
+  }
 
   /** Records one entry (usable as a list listener). */
   readonly record = (entry: E): void => {

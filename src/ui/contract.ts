@@ -41,7 +41,7 @@ export interface SnapshotSource<S> {
  * @example
  * ```ts
  * import type { VarState } from "./contract.ts";
- * const state: VarState<number> = { value: 1, ready: true };
+ * const state: VarState<number> = { value: 1, ready: true, status: "ready" };
  * ```
  */
 export interface VarState<T> {
@@ -49,6 +49,12 @@ export interface VarState<T> {
   readonly value: T | undefined;
   /** Whether the first value has arrived. */
   readonly ready: boolean;
+  /**
+   * `loading` until the first answer, `ready` once it arrived, `error` while
+   * the last answer was an error (see `error`): a failed view is never an
+   * empty one.
+   */
+  readonly status: "loading" | "ready" | "error";
   /** The last error the server sent about this var. */
   readonly error?: SockSyncError;
 }
@@ -76,7 +82,7 @@ export interface ItemEntry<T> {
  * ```ts
  * import type { ListState } from "./contract.ts";
  * const state: ListState<string> = {
- *   items: [], total: 0, page: 0, pageSize: 10, pageCount: 1, ready: false,
+ *   items: [], total: 0, page: 0, pageSize: 10, pageCount: 1, ready: false, status: "loading",
  * };
  * ```
  */
@@ -93,6 +99,12 @@ export interface ListState<T> {
   readonly pageCount: number;
   /** Whether the first page has arrived. */
   readonly ready: boolean;
+  /**
+   * `loading` until the first answer, `ready` once it arrived, `error` while
+   * the last answer was an error (see `error`): a failed view is never an
+   * empty one.
+   */
+  readonly status: "loading" | "ready" | "error";
   /** The last error the server sent about this list. */
   readonly error?: SockSyncError;
 }
@@ -103,7 +115,7 @@ export interface ListState<T> {
  * @example
  * ```ts
  * import type { ItemState } from "./contract.ts";
- * const state: ItemState<string> = { value: "milk", exists: true, ready: true };
+ * const state: ItemState<string> = { value: "milk", exists: true, ready: true, status: "ready" };
  * ```
  */
 export interface ItemState<T> {
@@ -113,6 +125,12 @@ export interface ItemState<T> {
   readonly exists: boolean;
   /** Whether the first answer has arrived. */
   readonly ready: boolean;
+  /**
+   * `loading` until the first answer, `ready` once it arrived, `error` while
+   * the last answer was an error (see `error`): a failed view is never an
+   * empty one.
+   */
+  readonly status: "loading" | "ready" | "error";
   /** The last error the server sent about this item. */
   readonly error?: SockSyncError;
 }
@@ -235,6 +253,7 @@ export const EMPTY_LIST: ListState<never> = Object.freeze({
   pageSize: undefined,
   pageCount: 1,
   ready: false,
+  status: "loading",
 });
 
 /**
@@ -250,4 +269,5 @@ export const EMPTY_ITEM: ItemState<never> = Object.freeze({
   value: undefined,
   exists: false,
   ready: false,
+  status: "loading",
 });

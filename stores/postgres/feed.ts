@@ -34,8 +34,12 @@ export class ListFeed<T> {
   #reportedVersion = 0;
   readonly #waiters = new Set<Waiter>();
 
+  readonly timeoutMs: number;
+
   /** `timeoutMs` bounds how long a mutation waits for its change (see {@linkcode reported}). */
-  constructor(readonly timeoutMs: number) {}
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
+  }
 
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: ListListener<T>): () => void {

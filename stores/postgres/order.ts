@@ -52,8 +52,14 @@ export class ListOrder {
   #pending: PgListMessage[] | undefined;
   readonly #waiters = new Set<Waiter>();
 
+  readonly context: PgListContext;
+  readonly key: string;
+
   /** `key` is the list's name as stored. */
-  constructor(readonly context: PgListContext, readonly key: string) {}
+  constructor(context: PgListContext, key: string) {
+    this.context = context;
+    this.key = key;
+  }
 
   /** The tree, or `undefined` while it is not loaded. */
   get tree(): ListTree | undefined {

@@ -84,7 +84,10 @@ export class PostgresVarStore implements VarStore {
   #versions = new Map<string, number>();
   #held: PgVarMessage[] | undefined;
 
-  constructor(readonly context: PgVarContext) {
+  readonly context: PgVarContext;
+
+  constructor(context: PgVarContext) {
+    this.context = context;
     this.#sql = varStatements(context.tables);
   }
 

@@ -62,19 +62,22 @@ export class Connection {
   /** Set by the store's `close`: every later command fails with code 8. */
   closed = false;
 
+  readonly client: Redis;
+  readonly prefix: string;
+  readonly timeoutMs: number;
+
   /**
    * @param client the command connection
    * @param prefix prepended to every key and to the channel
    * @param timeoutMs how long a mutation waits for its own change to come back
    */
-  constructor(
-    readonly client: Redis,
-    readonly prefix: string,
-    readonly timeoutMs: number,
-  ) {
+  constructor(client: Redis, prefix: string, timeoutMs: number) {
+    this.client = client;
+    this.prefix = prefix;
+    this.timeoutMs = timeoutMs;
     this.channel = `${prefix}changes`;
     for (const [name, lua] of Object.entries(LIST_SCRIPTS)) {
-      client.defineCommand(name, { numberOfKeys: 4, lua });
+      client.defineCommand(name, { numberOfKeys: 3, lua });
     }
     for (const [name, lua] of Object.entries(VAR_SCRIPTS)) {
       client.defineCommand(name, { numberOfKeys: 2, lua });
@@ -96,9 +99,9 @@ export class Connection {
     return this.run((client) => (client as unknown as Record<string, Script>)[name](...args));
   }
 
-  /** A list's keys: order (sorted set), ids → keys, ids → values, meta. */
+  /** A list's keys: items (sorted set), entries (id → order key and value), meta. */
   listKeys(name: string): string[] {
     const base = `${this.prefix}list:${name}:`;
-    return [`${base}order`, `${base}ids`, `${base}values`, `${base}meta`];
+    return [`${base}items`, `${base}entries`, `${base}meta`];
   }
 }

@@ -55,8 +55,11 @@ export class RedisVarStore implements VarStore {
   // While a reset is being read, messages wait here.
   #held: VarMessage[] | undefined;
 
+  readonly connection: Connection;
+
   /** @param connection the store's command connection */
-  constructor(readonly connection: Connection) {
+  constructor(connection: Connection) {
+    this.connection = connection;
     this.#hash = `${connection.prefix}vars`;
     this.#counter = `${connection.prefix}vars:version`;
   }

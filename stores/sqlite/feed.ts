@@ -43,14 +43,16 @@ export class StoreFeed implements ChangeConsumer, ListHost {
   #holds = 0;
   #stop: (() => void) | undefined;
 
+  readonly db: Database;
+  readonly lists: ReadonlyMap<string, SqliteListSource<unknown>>;
+
   /**
    * @param db the store's database
    * @param lists the store's list objects by name
    */
-  constructor(
-    readonly db: Database,
-    readonly lists: ReadonlyMap<string, SqliteListSource<unknown>>,
-  ) {
+  constructor(db: Database, lists: ReadonlyMap<string, SqliteListSource<unknown>>) {
+    this.db = db;
+    this.lists = lists;
     this.vars = new SqliteVarStore(this);
   }
 
@@ -156,12 +158,17 @@ export class SqliteVarStore implements VarStore {
   /** Every var this object read or wrote: reported again after lost changes. */
   readonly names: Set<string> = new Set();
 
+  /** The store's feed (database, source id, listener count). */
+  readonly feed: StoreFeed;
+
   /**
    * The vars of one SQLite store.
    *
    * @param feed the store's feed (database, source id, listener count)
    */
-  constructor(readonly feed: StoreFeed) {}
+  constructor(feed: StoreFeed) {
+    this.feed = feed;
+  }
 
   /** Whether a listener is subscribed. */
   get listening(): boolean {
@@ -226,7 +233,7 @@ export class SqliteVarStore implements VarStore {
     this.names.add(name);
     if (value === undefined) db.run(SQL.deleteVar, name);
     else db.run(SQL.setVar, name, json(value));
-    db.log("v", logRow([this.feed.source, name]));
+    db.log("v", () => logRow([this.feed.source, name]));
     return value === undefined ? undefined : JSON.parse(json(value));
   }
 }

@@ -257,6 +257,42 @@ export function bindingCases(binding: Binding): void {
     });
   });
 
+  test(`${name}: a failed view shows status error, an empty one status ready`, async () => {
+    await withClient(binding, async (client) => {
+      const statuses: string[] = [];
+      const { container, unmount } = binding.mount(client, () => {
+        const empty = hooks.useList<Todo>("todos", { pageSize: 5 });
+        const failed = hooks.useList<Todo>("todoz", { pageSize: 5 });
+        return () => {
+          statuses.push(`${empty.status}/${failed.status}`);
+          return {
+            tag: "div",
+            children: [
+              { tag: "p", testid: "empty", text: `${empty.status}:${empty.total}` },
+              {
+                tag: "p",
+                testid: "failed",
+                text: `${failed.status}:${failed.total}:${failed.error?.code ?? "-"}`,
+              },
+            ],
+          };
+        };
+      });
+      try {
+        await until(
+          "both answered",
+          () =>
+            seen(container, "empty")[0] === "ready:0" &&
+            seen(container, "failed")[0] === "error:0:3",
+        );
+        // Nothing had answered at the first render.
+        assert.equal(statuses[0], "loading/loading", JSON.stringify(statuses));
+      } finally {
+        unmount();
+      }
+    });
+  });
+
   test(`${name}: an optimistic row renders before the reply and goes on a refusal`, async () => {
     await withClient(binding, async (client) => {
       const renders: string[] = [];

@@ -67,7 +67,13 @@ export function exportNames(source: string): string[] {
       names.push(allTypes || m[1] ? `type ${name}` : name);
     }
   }
+  const functions = new Set<string>();
   for (const [, kind, name] of code.matchAll(DECLARATION)) {
+    // A function's overloads are one export.
+    if (kind.includes("function")) {
+      if (functions.has(name)) continue;
+      functions.add(name);
+    }
     names.push(kind === "interface" || kind === "type" ? `type ${name}` : name);
   }
   const bare = (n: string) => n.replace(/^type /, "");

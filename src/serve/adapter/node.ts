@@ -14,6 +14,7 @@
 import { serve } from "@hono/node-server";
 import type { Context, Hono } from "hono";
 import { defineWebSocketHelper, type WSContext, type WSEvents } from "hono/ws";
+import { Buffer } from "node:buffer";
 import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -96,9 +97,19 @@ export function createAdapter(app: Hono<any>, runtime: Runtime = "node"): Adapte
     const response = await app.request(url, { headers }, env);
     const open = env[OPENER];
     if (!open) {
+      // The refusal's body too ("origin not allowed"), as on the other runtimes; a short one.
+      const body = Buffer.from(await response.arrayBuffer()).subarray(0, 4096);
+      const type = response.headers.get("content-type");
       socket.end(
-        `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}\r\n` +
-          "Connection: close\r\nContent-Length: 0\r\n\r\n",
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}\r\n` +
+              (type ? `Content-Type: ${type.replace(/[\r\n]/g, "")}\r\n` : "") +
+              `Connection: close\r\nContent-Length: ${body.length}\r\n\r\n`,
+            "latin1",
+          ),
+          body,
+        ]),
       );
       return;
     }

@@ -130,7 +130,7 @@ export function varOf(client: BindableClient, name: string): VarHandle<unknown> 
   // The client's var mirror is shared by name: unsubscribing is enough.
   const mirror = client.var(name);
   const live = new Live(() => mirror, () => {}, () => mirror.getSnapshot());
-  return handle(live, ["value", "ready", "error"]);
+  return handle(live, ["value", "ready", "status", "error"]);
 }
 
 /**
@@ -168,7 +168,7 @@ export function listOf(
   };
   return handle(
     live,
-    ["items", "total", "page", "pageSize", "pageCount", "ready", "error"],
+    ["items", "total", "page", "pageSize", "pageCount", "ready", "status", "error"],
     { setPage },
   );
 }
@@ -189,7 +189,7 @@ export function itemOf(client: BindableClient, list: string, id: string): ItemHa
     (mirror) => mirror.close(),
     () => EMPTY_ITEM,
   );
-  return handle(live, ["value", "exists", "ready", "error"]);
+  return handle(live, ["value", "exists", "ready", "status", "error"]);
 }
 
 /**

@@ -154,7 +154,7 @@ export function createHooks<A extends ApiShape = UntypedApi>(client?: Client<A>)
 }
 
 /**
- * A live server var, `{ value, ready, error }`, from the client in context,
+ * A live server var, `{ value, ready, status, error }`, from the client in context,
  * with the value's type written by hand (see {@linkcode createHooks} for
  * types from the server).
  *
@@ -187,7 +187,7 @@ export function useList<T = unknown>(name: string, options?: ListOpenOptions): L
 }
 
 /**
- * A live list item, `{ value, exists, ready, error }`, from the client in
+ * A live list item, `{ value, exists, ready, status, error }`, from the client in
  * context, with the item type written by hand.
  *
  * @example

@@ -113,11 +113,11 @@ export interface ConnectionHandle
 export interface SvelteHooks<A extends ApiShape = UntypedApi> {
   /** The client these functions read: the one in context, else the one given to `createHooks`. */
   useClient(): Client<A>;
-  /** A live var: `{ value, ready, error }`. */
+  /** A live var: `{ value, ready, status, error }`. */
   useVar<N extends VarName<A>>(name: N): VarHandle<A["vars"][N]>;
   /** A live page of a list: `{ items, total, page, pageCount, setPage, … }`. */
   useList<N extends ListName<A>>(name: N, ...options: ListRest<A, N>): ListHandle<ItemOf<A, N>>;
-  /** A live list item: `{ value, exists, ready, error }`. */
+  /** A live list item: `{ value, exists, ready, status, error }`. */
   useItem<N extends ListName<A>>(list: N, id: string): ItemHandle<ItemOf<A, N>>;
   /** A function that calls a server function: `call(args, { optimistic })`. */
   useCall<N extends FunctionName<A>>(name: N): (...args: CallRest<A, N>) => Promise<ResultOf<A, N>>;

@@ -85,6 +85,7 @@ export function varOf(client: BindableClient, name: MaybeRefOrGetter<string>): V
   const state = shallowReactive<VarState<unknown>>({
     value: undefined,
     ready: false,
+    status: "loading",
     error: undefined,
   });
   // A var mirror is the client's, shared by name: unsubscribing is enough.

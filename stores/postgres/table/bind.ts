@@ -20,6 +20,13 @@ import {
 import type { SqlValue } from "../../table/sql_value.ts";
 import { completeOrder } from "../../table/sql.ts";
 import { bindWhere, compileWhere, type OrderTerm } from "../../table/where.ts";
+import {
+  bindRowSchema,
+  type JsKind,
+  type RowReader,
+  type RowSchema,
+  schemaColumns,
+} from "../../table/row_schema.ts";
 
 /**
  * Options for `postgresTable` (`postgres_table.ts`).
@@ -53,8 +60,18 @@ export interface PostgresTableOptions {
   where?: string;
   /** The placeholders' values. */
   params?: Record<string, unknown>;
-  /** The columns that make an item's value, an object with these keys. */
-  columns: string[];
+  /**
+   * The columns that make an item's value, an object with these keys: the
+   * untyped form (the item type is then whatever the caller asserts). Give
+   * `schema` instead to have the type inferred and checked.
+   */
+  columns?: string[];
+  /**
+   * The row's valibot object schema (as `hub.list` takes): its keys are the
+   * value columns, its output the item type. Each column's SQL type is checked
+   * against it at bind time and every row read is parsed by it.
+   */
+  schema?: RowSchema;
 }
 
 /**
@@ -75,6 +92,10 @@ export interface BoundQuery {
   /** The WHERE's values, as statement parameters. */
   params: (string | null)[];
   route: { columns: string[]; key: string } | undefined;
+  /** The value columns. */
+  columns: string[];
+  /** How rows are read for the schema, when there is one. */
+  reader: RowReader | undefined;
 }
 
 const SORTABLE = new Set<PgKind>(["text", "int", "bigint", "float", "bool"]);
@@ -103,19 +124,7 @@ function install(name: string, key: string) {
     const kinds = new Map<string, PgKind>();
     const types = new Map<string, string>();
     const notNull = new Set<string>();
-    for (
-      const row of await db.sql.unsafe(
-        `SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull
-         FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
-         ORDER BY attnum`,
-        [oid],
-      )
-    ) {
-      const column = String(row.attname);
-      kinds.set(column, kindOf(String(row.type)));
-      types.set(column, String(row.type));
-      if (row.attnotnull) notNull.add(column);
-    }
+    await readColumns(db, oid, { kinds, types, notNull });
     if (!kinds.has(key)) {
       throw new SockSyncError(ErrorCode.Other, `table "${name}" has no column "${key}"`);
     }
@@ -147,6 +156,37 @@ function install(name: string, key: string) {
   };
 }
 
+type Columns = { kinds: Map<string, PgKind>; types: Map<string, string>; notNull: Set<string> };
+
+/** Reads (again) a table's columns into its maps: their kinds, types and NOT NULL. */
+async function readColumns(db: PostgresTables, oid: number, into: Columns): Promise<string> {
+  const rows = await db.sql.unsafe(
+    `SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull
+     FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
+     ORDER BY attnum`,
+    [oid],
+  );
+  into.notNull.clear();
+  for (const row of rows) {
+    const column = String(row.attname);
+    into.kinds.set(column, kindOf(String(row.type)));
+    into.types.set(column, String(row.type));
+    if (row.attnotnull) into.notNull.add(column);
+  }
+  return JSON.stringify(rows);
+}
+
+// What each kind's values come as, and whether their exact text can be read instead.
+const GIVES: Record<PgKind, { gives: JsKind[]; exactText?: boolean }> = {
+  int: { gives: ["number"], exactText: true },
+  bigint: { gives: ["number", "bigint"], exactText: true },
+  float: { gives: ["number"], exactText: true },
+  bool: { gives: ["boolean"] },
+  json: { gives: ["json", "string", "number", "boolean"] },
+  text: { gives: ["string"] },
+  other: { gives: ["string"] },
+};
+
 /** A sort value from a column's text (booleans as 0 and 1). */
 export function sortValue(text: unknown, kind: PgKind): SqlValue {
   const value = fromText(text, kind);
@@ -156,6 +196,14 @@ export function sortValue(text: unknown, kind: PgKind): SqlValue {
 /** A statement parameter from a value. */
 export function param(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
+}
+
+/** The refusal of a nullable ORDER BY column, with the statements that make it NOT NULL. */
+function nullableOrderMessage(name: string, quoted: string, column: string): string {
+  const c = quoteIdent(column);
+  return `ORDER BY column "${column}" of "${name}" may be NULL: make it NOT NULL with ` +
+    `ALTER TABLE ${quoted} ALTER COLUMN ${c} SET NOT NULL ` +
+    `(after UPDATE ${quoted} SET ${c} = … WHERE ${c} IS NULL, if it holds NULLs)`;
 }
 
 /**
@@ -174,6 +222,7 @@ export async function bindQuery(options: PostgresTableOptions): Promise<BoundQue
     types: Map<string, string>;
     notNull: Set<string>;
   };
+  const columns = options.schema ? schemaColumns(options.schema) : [...options.columns ?? []];
   const require = (column: string) => {
     const kind = table.kinds.get(column);
     if (!kind) {
@@ -185,16 +234,47 @@ export async function bindQuery(options: PostgresTableOptions): Promise<BoundQue
     return kind;
   };
   const order = completeOrder(options.orderBy, key);
-  for (const term of order) {
-    const kind = require(term.column);
-    if (!SORTABLE.has(kind) || (term.column !== key && !table.notNull.has(term.column))) {
-      throw new SockSyncError(
-        ErrorCode.Other,
-        `ORDER BY column "${term.column}" of "${options.table}" must be a NOT NULL text, number or boolean`,
-      );
+  const check = (): RowReader | undefined => {
+    for (const term of order) {
+      const kind = require(term.column);
+      if (!SORTABLE.has(kind)) {
+        throw new SockSyncError(
+          ErrorCode.Other,
+          `ORDER BY column "${term.column}" of "${options.table}" must be a text, number or boolean`,
+        );
+      }
+      if (term.column !== key && !table.notNull.has(term.column)) {
+        throw new SockSyncError(
+          ErrorCode.Other,
+          nullableOrderMessage(options.table, table.quoted, term.column),
+        );
+      }
     }
+    for (const column of columns) require(column);
+    const schema = options.schema;
+    return schema
+      ? bindRowSchema(
+        options.table,
+        schema,
+        columns.map((name) => ({
+          name,
+          sqlType: table.types.get(name)!,
+          ...GIVES[table.kinds.get(name)!],
+          nullable: !table.notNull.has(name),
+        })),
+      )
+      : undefined;
+  };
+  let reader: RowReader | undefined;
+  try {
+    reader = check();
+  } catch (error) {
+    // The metadata is cached per table: read it again, the table may have changed since.
+    const before = JSON.stringify([...table.types, ...table.notNull]);
+    await readColumns(db, table.oid, table);
+    if (JSON.stringify([...table.types, ...table.notNull]) === before) throw error;
+    reader = check();
   }
-  for (const column of options.columns) require(column);
   let n = 0;
   const where = compileWhere(options.where, [...table.kinds.keys()], () => `$${++n}`);
   const values = bindWhere(where, options.params ?? {});
@@ -203,7 +283,7 @@ export async function bindQuery(options: PostgresTableOptions): Promise<BoundQue
     table: table.quoted,
     key,
     order,
-    columns: options.columns,
+    columns,
     where,
     text,
   });
@@ -226,5 +306,5 @@ export async function bindQuery(options: PostgresTableOptions): Promise<BoundQue
       route = { columns: where.equalities.map((e) => e.column), key: routeKey(texts) };
     }
   }
-  return { table, order, sql, params: values.map(param), route };
+  return { table, order, sql, params: values.map(param), route, columns, reader };
 }

@@ -23,11 +23,14 @@ import { fromText } from "./sql.ts";
 import type { SqlValue } from "../../table/sql_value.ts";
 import { type Entry, LiveIndex } from "./index.ts";
 import { keysetValues } from "../../table/where.ts";
+import type * as v from "valibot";
+import type { RowSchema } from "../../table/row_schema.ts";
 
 export { openPostgresTables, PostgresTables } from "./db.ts";
 export type { PostgresTablesOptions } from "./db.ts";
 export type { PostgresTableOptions } from "./bind.ts";
 export type { OrderTerm } from "../../table/where.ts";
+export type { RowSchema } from "../../table/row_schema.ts";
 
 const READ_ONLY = "this list is a table query: write the table with SQL";
 const LOAD_CHUNK = 4096;
@@ -62,7 +65,7 @@ export class PostgresTableSource<T = Record<string, unknown>>
 
   /** Binds lazily: the first read or subscription checks the table. */
   constructor(options: PostgresTableOptions) {
-    this.#options = { ...options, columns: [...options.columns] };
+    this.#options = { ...options, columns: options.columns && [...options.columns] };
   }
 
   /** The route of this query (known once bound). */
@@ -266,12 +269,13 @@ export class PostgresTableSource<T = Record<string, unknown>>
   }
 
   #value(row: TextRow): T {
-    const kinds = this.#query!.table.kinds;
+    const { table, columns, reader } = this.#query!;
     const value: Record<string, unknown> = {};
-    for (const column of this.#options.columns) {
-      value[column] = fromText(row[column], kinds.get(column)!);
+    for (const column of columns) {
+      const kind = reader?.exactText.has(column) ? "text" : table.kinds.get(column)!;
+      value[column] = fromText(row[column], kind);
     }
-    return value as T;
+    return (reader ? reader.read(value, String(row[this.#options.key])) : value) as T;
   }
 
   #emit(change: ListChange<T>): void {
@@ -330,8 +334,17 @@ export class PostgresTableSource<T = Record<string, unknown>>
  * await db.close();
  * ```
  */
+export function postgresTable<S extends RowSchema>(
+  options: PostgresTableOptions & { schema: S; columns?: undefined },
+): PostgresTableSource<v.InferOutput<S>>;
+/** The untyped form: the value `columns`, and the item type the caller gives. */
+export function postgresTable<T = Record<string, unknown>>(
+  options: PostgresTableOptions & { columns: string[]; schema?: undefined },
+): PostgresTableSource<T>;
+/** Options built elsewhere, with `schema` or `columns`: the item type the caller gives. */
 export function postgresTable<T = Record<string, unknown>>(
   options: PostgresTableOptions,
-): PostgresTableSource<T> {
-  return new PostgresTableSource<T>(options);
+): PostgresTableSource<T>;
+export function postgresTable(options: PostgresTableOptions): PostgresTableSource<unknown> {
+  return new PostgresTableSource(options);
 }

@@ -11,6 +11,13 @@ import { compareSqlValues, RankIndex } from "../../table/rank_index.ts";
 import type { SqliteChangeWatcher } from "../changes.ts";
 import type { SqlValue } from "../../table/sql_value.ts";
 import type { SqliteDriver, SqliteStatement } from "../driver.ts";
+import {
+  bindRowSchema,
+  type JsKind,
+  type RowReader,
+  type RowSchema,
+  schemaColumns,
+} from "../../table/row_schema.ts";
 import { type Family, type LiveQuery, type QueryEntry, type Row, TableHub } from "./table_hub.ts";
 import { bindWhere, keysetValues, type OrderTerm } from "../../table/where.ts";
 import {
@@ -52,8 +59,37 @@ export interface SqliteTableOptions {
   where?: string;
   /** The placeholders' values. */
   params?: Record<string, unknown>;
-  /** The columns that make an item's value, an object with these keys. */
-  columns: string[];
+  /**
+   * The columns that make an item's value, an object with these keys: the
+   * untyped form (the item type is then whatever the caller asserts). Give
+   * `schema` instead to have the type inferred and checked.
+   */
+  columns?: string[];
+  /**
+   * The row's valibot object schema (as `hub.list` takes): its keys are the
+   * value columns, its output the item type. Each column's SQL type is checked
+   * against it at bind time and every row read is parsed by it.
+   */
+  schema?: RowSchema;
+}
+
+// What each affinity's values come as (integers beyond 2^53 as their decimal text).
+const GIVES: Record<string, JsKind[]> = {
+  INTEGER: ["number"],
+  REAL: ["number"],
+  NUMERIC: ["number", "string"],
+  TEXT: ["string"],
+  BLOB: ["string", "number"],
+};
+
+/**
+ * The refusal of a nullable ORDER BY column: SQLite cannot add NOT NULL in
+ * place, so the message says how to get there.
+ */
+function nullableOrderMessage(table: string, column: string): string {
+  return `ORDER BY column "${column}" of "${table}" must be NOT NULL (SQLite cannot add NOT NULL ` +
+    `to a column in place: recreate "${table}" with "${column}" NOT NULL, after ` +
+    `UPDATE "${table}" SET "${column}" = … WHERE "${column}" IS NULL)`;
 }
 
 // Rows per statement while loading the index.
@@ -83,6 +119,8 @@ export abstract class LiveTableQuery<T> implements LiveQuery {
   protected readonly order: OrderTerm[];
   /** The value columns. */
   protected readonly columns: string[];
+  /** How rows are read for the schema, when there is one. */
+  readonly #reader: RowReader | undefined;
   /** The WHERE's bound values. */
   protected readonly params: SqlValue[];
   /** The listeners. */
@@ -103,16 +141,38 @@ export abstract class LiveTableQuery<T> implements LiveQuery {
     const hub = this.hub = TableHub.of(options.db, table, key);
     this.watcher = hub.watcher;
     const order = completeOrder(options.orderBy, key);
-    for (const term of order) {
-      if (term.column !== key && !hub.require(term.column).notNull) {
-        throw new SockSyncError(
-          ErrorCode.Other,
-          `ORDER BY column "${term.column}" of "${table}" must be NOT NULL`,
-        );
+    // Checked against fresh metadata when the cached columns refuse (the table may have changed).
+    const check = () => {
+      for (const term of order) {
+        if (term.column !== key && !hub.require(term.column).notNull) {
+          throw new SockSyncError(ErrorCode.Other, nullableOrderMessage(table, term.column));
+        }
       }
+      return options.schema
+        ? bindRowSchema(
+          table,
+          options.schema,
+          schemaColumns(options.schema).map((name) => {
+            const column = hub.require(name);
+            return {
+              name,
+              sqlType: column.type || "(no type)",
+              gives: GIVES[column.affinity] ?? ["string", "number"],
+              nullable: !column.notNull,
+              intBool: column.affinity === "INTEGER" || column.affinity === "NUMERIC",
+            };
+          }),
+        )
+        : undefined;
+    };
+    try {
+      this.#reader = check();
+    } catch (error) {
+      if (!hub.refresh()) throw error;
+      this.#reader = check();
     }
     this.order = order;
-    this.columns = [...options.columns];
+    this.columns = options.schema ? schemaColumns(options.schema) : [...options.columns ?? []];
     this.family = hub.family(options.where, [...order.map((t) => t.column), ...this.columns]);
     this.params = bindWhere(this.family.where, options.params ?? {});
     this.routeKey = this.family.routeOf(options.params ?? {});
@@ -268,7 +328,8 @@ export abstract class LiveTableQuery<T> implements LiveQuery {
   }
 
   #value(row: Row): T {
-    return rowValue(row, this.columns) as T;
+    const value = rowValue(row, this.columns);
+    return (this.#reader ? this.#reader.read(value, String(row[this.hub.key])) : value) as T;
   }
 
   /** Stamps a change with the next version and queues it for the listeners, after the read. */

@@ -11,11 +11,14 @@ import { ErrorCode, SockSyncError } from "../../../src/errors.ts";
 import type { ListItem, ListListener, ListPage, ListSource } from "../../../src/store.ts";
 import { LiveTableQuery, type SqliteTableOptions } from "./live_query.ts";
 import { keysetValues } from "../../table/where.ts";
+import type * as v from "valibot";
+import type { RowSchema } from "../../table/row_schema.ts";
 
 export { openSqliteDriver } from "../driver.ts";
 export type { SqliteDriver, SqliteStatement } from "../driver.ts";
 export type { SqliteTableOptions } from "./live_query.ts";
 export type { OrderTerm } from "../../table/where.ts";
+export type { RowSchema } from "../../table/row_schema.ts";
 
 const READ_ONLY = "this list is a table query: write the table with SQL";
 
@@ -147,10 +150,14 @@ export class SqliteTableSource<T = Record<string, unknown>> extends LiveTableQue
 
 /**
  * A live query over an application's own table (see {@linkcode SqliteTableSource}).
- * A missing table or column throws a `SockSyncError` naming it.
+ * With `schema` (a valibot object schema) the item type is inferred from it, each
+ * column's SQL type is checked against it now, and every row read is parsed by it; with
+ * `columns` the item type is the one given. A missing table or column, or a column that
+ * cannot give the schema's type, throws a `SockSyncError` naming it.
  *
  * @example
  * ```ts
+ * import * as v from "valibot";
  * import { openSqliteDriver } from "../driver.ts";
  * import { sqliteTable } from "./mod.ts";
  * const db = await openSqliteDriver(":memory:");
@@ -160,13 +167,22 @@ export class SqliteTableSource<T = Record<string, unknown>> extends LiveTableQue
  *   db, table: "messages", key: "id",
  *   orderBy: [{ column: "created_at", desc: true }, { column: "id", desc: true }],
  *   where: "room = :room", params: { room: "general" },
- *   columns: ["room", "author", "text", "created_at"],
+ *   schema: v.object({ author: v.string(), text: v.string(), created_at: v.number() }),
  * });
  * (await general.page(0, 50)).total; // 0
  * ```
  */
+export function sqliteTable<S extends RowSchema>(
+  options: SqliteTableOptions & { schema: S; columns?: undefined },
+): SqliteTableSource<v.InferOutput<S>>;
+/** The untyped form: the value `columns`, and the item type the caller gives. */
+export function sqliteTable<T = Record<string, unknown>>(
+  options: SqliteTableOptions & { columns: string[]; schema?: undefined },
+): SqliteTableSource<T>;
+/** Options built elsewhere, with `schema` or `columns`: the item type the caller gives. */
 export function sqliteTable<T = Record<string, unknown>>(
   options: SqliteTableOptions,
-): SqliteTableSource<T> {
-  return new SqliteTableSource<T>(options);
+): SqliteTableSource<T>;
+export function sqliteTable(options: SqliteTableOptions): SqliteTableSource<unknown> {
+  return new SqliteTableSource(options);
 }

@@ -151,12 +151,14 @@ export class Family {
  * @example
  * ```ts
  * import type { Column } from "./table_hub.ts";
- * const column: Column = { name: "room", affinity: "TEXT", notNull: true };
+ * const column: Column = { name: "room", type: "TEXT", affinity: "TEXT", notNull: true };
  * ```
  */
 export interface Column {
   /** Its name. */
   name: string;
+  /** Its declared type, as written in CREATE TABLE ("" for none). */
+  type: string;
   /** Its type affinity: TEXT, INTEGER, NUMERIC, REAL or BLOB. */
   affinity: string;
   /** Whether it can never hold NULL. */
@@ -231,17 +233,36 @@ export class TableHub implements ChangeConsumer {
     }
     // A COLLATE anywhere may change what `=` means: let SQL decide every match then.
     this.#collated = /\bCOLLATE\b/i.test(String(master.sql));
-    for (const row of watcher.statement(`PRAGMA table_info(${quoteIdent(table)})`).all()) {
-      const name = String(row.name);
-      this.columns.set(name, {
-        name,
-        affinity: affinityOf(String(row.type ?? "")),
-        notNull: Number(row.notnull) === 1 || Number(row.pk) > 0 && /INT/i.test(String(row.type)),
-      });
-    }
+    this.#readColumns();
     this.require(key);
     watcher.watch(table, key);
     this.#need([key]);
+  }
+
+  /**
+   * Reads the columns again (after a bind refused them: the table may have
+   * been changed since); whether anything changed. Columns only get added or
+   * changed: live queries keep theirs.
+   */
+  refresh(): boolean {
+    const before = JSON.stringify([...this.columns.values()]);
+    this.#readColumns();
+    return JSON.stringify([...this.columns.values()]) !== before;
+  }
+
+  #readColumns(): void {
+    for (
+      const row of this.watcher.statement(`PRAGMA table_info(${quoteIdent(this.table)})`).all()
+    ) {
+      const name = String(row.name);
+      const type = String(row.type ?? "");
+      this.columns.set(name, {
+        name,
+        type,
+        affinity: affinityOf(type),
+        notNull: Number(row.notnull) === 1 || Number(row.pk) > 0 && /INT/i.test(type),
+      });
+    }
   }
 
   /** Throws a clear error unless the table has this column. */
