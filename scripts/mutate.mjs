@@ -56,6 +56,7 @@ const FOLDERS = {
       "client",
       "client_errors",
       "var_fanout",
+      "idle_sweep",
     ],
   },
   server: {
@@ -69,6 +70,8 @@ const FOLDERS = {
       "list_views",
       "hub_types",
       "peer_access",
+      "hub_var_feed",
+      "presence_property",
     ],
   },
 };

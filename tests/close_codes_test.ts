@@ -183,12 +183,22 @@ describe("server-initiated closes deliver their code", { timeout: 60_000 }, () =
   });
 
   test("4000 for an idle client that never answers the probe", async () => {
+    // A short timeout is safe: the client answers nothing, so there is no answer a slow scheduler
+    // could delay, and a late sweep still probes before it expires. Each wait has its own bound,
+    // counted from the moment the awaited frame is due.
     await withServer({ idleTimeout: 300 }, async ({ server }) => {
       const client = await TcpWebSocket.open(server.port);
       try {
+        await client.until(
+          () => client.texts.length > 0 || !!client.closeFrame,
+          10_000,
+          "the probe",
+        );
+        assert.match(client.texts[0] ?? "", /socksync:probe/, "the probe came first");
         assert.equal(await closeCode(client), 4000);
         assert.match(client.closeFrame!.reason, /idle/);
-        assert.equal(count(client, /socksync:probe/), 1, "the probe came first");
+        assert.equal(count(client, /socksync:probe/), 1, "one probe, then the close");
+        assert.equal(client.texts.length, 1, client.texts.join("\n"));
       } finally {
         await client.close();
       }

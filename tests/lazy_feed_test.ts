@@ -17,7 +17,7 @@ import { LocalList } from "../src/server/local_list.ts";
 import type { Subscriber } from "../src/peer/socket.ts";
 import type { ListListener, ListSource } from "../src/store.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
-import { openSqliteStore, sqliteStore } from "../stores/sqlite/mod.ts";
+import { openSqliteStore, type SqliteStore, sqliteStore } from "../stores/sqlite/mod.ts";
 import {
   openSqliteDriver,
   type SqliteDriver,
@@ -29,7 +29,6 @@ import { waitUntil } from "./helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "socksync-lazy-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A driver that counts every statement it runs. */
 function counting(driver: SqliteDriver) {
@@ -73,6 +72,40 @@ function countingSource() {
     },
   };
   return { source, state };
+}
+
+/**
+ * A third connection that listens all along, so its timer ticks like a listening store's: once
+ * it heard a list write and then a var write made through `other` (two of its ticks at least),
+ * the served store's timer of the same interval, had it been running, would have ticked too.
+ * An event to wait for instead of a fixed pause that a loaded machine may outlast. It writes to
+ * a list and a var of its own, which the hub does not serve.
+ */
+async function witness(path: string, other: SqliteStore) {
+  const w = await openSqliteStore({ path });
+  let heard = 0;
+  const stopList = w.list<number>("marks").subscribe(() => heard++);
+  const stopVars = w.vars.subscribe(() => heard++);
+  // A list reports changes once it was read (from the version that read found).
+  await w.list("marks").count();
+  let n = 0;
+  const heardAfter = async (what: string, write: () => Promise<unknown>) => {
+    const before = heard;
+    await write();
+    await waitUntil(() => heard > before, { what: `the witness to hear ${what}` });
+  };
+  return {
+    async ticks(): Promise<void> {
+      n++;
+      await heardAfter(`mark ${n} in its list`, () => other.list<number>("marks").insert(0, n));
+      await heardAfter(`mark = ${n}`, () => other.vars.set("mark", n));
+    },
+    async close(): Promise<void> {
+      stopList();
+      stopVars();
+      await w.close();
+    },
+  };
 }
 
 function recorder(): Subscriber & { frames: Frame[] } {
@@ -142,6 +175,7 @@ describe("lazy change feeds", () => {
     const hub = new Hub({ vars: store.vars });
     const todos = hub.list("todos", { source: store.list<string>("todos"), schema: v.string() });
     const counter = hub.var("counter", { schema: v.number(), initial: 0 });
+    const clock = await witness(path, other);
     try {
       await todos.insert(0, "milk");
       await counter.set(1);
@@ -150,7 +184,7 @@ describe("lazy change feeds", () => {
         const idle = state.count;
         await other.list<string>("todos").insert(1, "eggs");
         await other.vars.set("counter", 5);
-        await pause(400);
+        await clock.ticks();
         assert.equal(state.count, idle, "statements while nothing listened");
 
         const client = await open();
@@ -168,7 +202,7 @@ describe("lazy change feeds", () => {
 
         client.send({ func: "unsubscribe", type: "var", name: "counter" });
         client.send({ func: "unsubscribe", type: "list", name: "todos" });
-        await settlesIdle({ todos, counter, state, what: "after unsubscribing" });
+        await settlesIdle({ todos, counter, state, clock, what: "after unsubscribing" });
 
         // Idle again: the next subscriber still gets what changed meanwhile.
         await other.vars.set("counter", 9);
@@ -180,9 +214,10 @@ describe("lazy change feeds", () => {
 
         // A disconnect ends the subscriptions, and the reads.
         client.socket.close();
-        await settlesIdle({ todos, counter, state, what: "after the disconnect" });
+        await settlesIdle({ todos, counter, state, clock, what: "after the disconnect" });
       });
     } finally {
+      await clock.close();
       await hub.close();
       await store.close();
       await other.close();
@@ -190,18 +225,22 @@ describe("lazy change feeds", () => {
   });
 });
 
-/** Waits until the hub let go of the store, then checks that no statement runs for a while. */
+/**
+ * Waits until the hub let go of the store, then checks that no statement runs while the
+ * witness's timer ticks twice.
+ */
 async function settlesIdle(options: {
   todos: LocalList<string>;
   counter: { subscriberCount: number };
   state: { count: number };
+  clock: { ticks(): Promise<void> };
   what: string;
 }): Promise<void> {
-  const { todos, counter, state, what } = options;
+  const { todos, counter, state, clock, what } = options;
   await waitUntil(() => !todos.listening && counter.subscriberCount === 0, { what });
   // A check the timer had started may still finish.
-  await pause(150);
+  await clock.ticks();
   const idle = state.count;
-  await pause(400);
+  await clock.ticks();
   assert.equal(state.count, idle, `statements ${what}`);
 }

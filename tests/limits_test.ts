@@ -55,6 +55,16 @@ async function withLimits(
   });
 }
 
+/**
+ * The close of `client`, awaited for at most `timeout` ms from now: callers start the count
+ * once the close is due (after the probe), so a slow start does not eat into it.
+ */
+function closedWithin(client: RawSocket, what: string, timeout = 10_000) {
+  let closed: { code: number; reason: string } | undefined;
+  client.closed.then((c) => closed = c);
+  return waitUntil(() => closed, { what, timeout });
+}
+
 function call(client: RawSocket, name: string, id: string, args?: unknown) {
   client.send({ func: "call", type: "function", name, id, args });
 }
@@ -249,33 +259,40 @@ describe("limits", () => {
   });
 
   test("idle timeout: a silent connection is probed, then closed with 4000", async () => {
+    // A short timeout is safe here: nothing has to arrive in time, and the probe goes out before
+    // the close whenever the sweep runs (a late sweep probes, then expires a moment later).
     await withLimits({ idleTimeout: 300 }, async ({ client }) => {
-      assert.deepEqual(await client.next(), {
+      assert.deepEqual(await client.next(undefined, 10_000), {
         func: "get",
         type: "var",
         name: PROBE_NAME,
       });
-      const closed = await client.closed;
+      const closed = await closedWithin(client, "the close after the probe");
       assert.equal(closed.code, 4000);
       assert.equal(closed.reason, "idle timeout");
     });
   });
 
   test("idle timeout: a peer that answers the probes stays connected", async () => {
-    await withLimits({ idleTimeout: 300 }, async ({ url }) => {
+    // Each answer must arrive within half the timeout of its probe, and the server and this
+    // client share one event loop: 2 s leaves a second of stall before an answered connection
+    // could be closed; 300 ms left 150 ms, which a loaded machine can take.
+    const idleTimeout = 2_000;
+    await withLimits({ idleTimeout }, async ({ url }) => {
       // A client peer answers the probe like any unknown var: error 3.
       const { peer, socket, close } = await connectPeer(url);
       try {
         let probes = 0;
-        const seen = new Promise<void>((resolve) => {
-          socket.addEventListener("message", (e) => {
-            const frame = JSON.parse(String((e as MessageEvent).data));
-            if (frame.name === PROBE_NAME && ++probes === 4) resolve();
-          });
+        socket.addEventListener("message", (e) => {
+          const frame = JSON.parse(String((e as MessageEvent).data));
+          if (frame.name === PROBE_NAME) probes++;
         });
-        // Four probes span more than two idle timeouts.
-        await seen;
-        assert.equal(socket.readyState, 1);
+        // Four probes span two idle timeouts; the deadline counts from the open connection.
+        await waitUntil(() => probes >= 4 || socket.readyState > 1, {
+          what: "four probes",
+          timeout: 2 * idleTimeout + 10_000,
+        });
+        assert.equal(socket.readyState, 1, `closed after ${probes} probes`);
         const counter = new VarMirror<number>("counter");
         const ready = new Promise<void>((r) => counter.onChange(() => r()));
         peer.mirror(counter);
@@ -288,9 +305,9 @@ describe("limits", () => {
   });
 
   test("idle timeout: each connection's silence counts on its own", async () => {
-    // The talking side must answer each probe within one timeout: 1 s, not 300 ms, so that a
-    // stalled event loop on a loaded machine does not close it.
-    await withLimits({ idleTimeout: 1000 }, async ({ client: silent, open }) => {
+    // The talking side must answer each probe within half the timeout, on the event loop the
+    // server shares: 2 s, so that a stall of up to a second on a loaded machine does not close it.
+    await withLimits({ idleTimeout: 2_000 }, async ({ client: silent, open }) => {
       const talking = await open();
       const answer = () =>
         talking.send({
@@ -304,7 +321,7 @@ describe("limits", () => {
       assert.equal((await talking.next((f) => f.name === PROBE_NAME)).func, "get");
       answer();
       assert.equal((await silent.next()).name, PROBE_NAME);
-      const closed = await silent.closed;
+      const closed = await closedWithin(silent, "the silent one's close after its probe");
       assert.equal(closed.code, 4000);
       assert.equal(closed.reason, "idle timeout");
       // Three more probes answered: more than a whole timeout after the first one.

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import * as v from "valibot";
 import { Hub, ListMirror, LocalList } from "../mod.ts";
 import type { Peer } from "../src/peer/mod.ts";
+import { ListFanout } from "../src/server/fanout/list_fanout.ts";
 import { ItemSubscriptions } from "../src/server/fanout/list_items.ts";
 import {
   classify,
@@ -17,7 +18,7 @@ import {
   sendNewer,
   viewKey,
 } from "../src/server/fanout/list_windows.ts";
-import type { ListSource } from "../src/store.ts";
+import type { ListChange, ListSource } from "../src/store.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
 import { storeKinds } from "./helpers/stores.ts";
 import { connectPeer, withServedHub } from "./helpers/serve_hub.ts";
@@ -445,6 +446,47 @@ describe("list window bookkeeping", () => {
     sendNewer(peers, { texts: ["x", "y"], version: 4, deferred: (s) => s === congested });
     assert.deepEqual(got, ["stale x", "stale y"], "a fresher set_all already holds version 4");
     assert.deepEqual([...peers.values()], [5, 4, 3], "the deferred one stays behind");
+  });
+
+  test("a window re-read goes only to the subscribers behind the change, once each", async () => {
+    const source = new MemoryListSource<number>();
+    for (let i = 0; i < 3; i++) await source.insert(i, i);
+    const windows = new ListWindows();
+    const fanout = new ListFanout({
+      name: "numbers",
+      source,
+      maxPageSize: 5,
+      windows,
+      items: new ItemSubscriptions(),
+      deferView: () => false,
+      deferItem: () => false,
+    });
+    const changes: ListChange<number>[] = [];
+    const stop = source.subscribe((change) => changes.push(change));
+    const before = (await source.page(0, 0)).version;
+    // Page 1 of size 2 holds only the last item: deleting it takes the page away (a re-read).
+    await source.delete((await source.page(2, 1)).items[0].id);
+    stop();
+    const [change] = changes;
+    assert.equal(change.op, "delete");
+    const behind = new Recorder();
+    // Joined after the delete: its own read already holds it.
+    const current = new Recorder();
+    windows.enter(behind, { page: 1, size: 2 }, before);
+    windows.enter(current, { page: 1, size: 2 }, change.version);
+    await fanout.apply(change);
+    const page0 = await source.page(0, 2);
+    assert.deepEqual(behind.take(), [{
+      func: "set_all",
+      type: "list",
+      name: "numbers",
+      page: 0,
+      page_size: 2,
+      total_item_count: 2,
+      items: page0.items.map(({ id, value }) => ({ id, value })),
+    }]);
+    assert.deepEqual(current.take(), [], "no set_all for a subscriber that saw the change");
+    assert.equal(windows.of(behind)?.offset, 0, "the one behind moved to page 0");
   });
 
   test("classify and planShift: what an insert or delete does to a window", () => {

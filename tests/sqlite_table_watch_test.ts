@@ -86,7 +86,32 @@ const insert = (db: SqliteDriver, id: string, at = 1, where = "general") =>
   db.prepare("INSERT INTO messages VALUES (?, ?, 'ann', 'hi', ?)").run(id, where, at);
 const changeRows = (db: SqliteDriver) =>
   Number(db.prepare("SELECT COUNT(*) AS n FROM socksync_changes").get()?.n);
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A watcher on a file of its own that listens all along, so its timer ticks like any listening
+ * one: once it saw two writes made one after the other (two of its ticks at least), a timer of
+ * the same interval started before them — one that should not be running — would have ticked
+ * too. An event to wait for instead of a fixed pause that a loaded machine may outlast.
+ */
+async function witness() {
+  const w = await open();
+  let heard = 0;
+  const stop = room(w.db).subscribe(() => heard++);
+  let writes = 0;
+  return {
+    async ticks(): Promise<void> {
+      for (let i = 0; i < 2; i++) {
+        const before = heard;
+        insert(w.other, `t${writes++}`);
+        await waitUntil(() => heard > before, { what: "the witness to see its write" });
+      }
+    },
+    close(): void {
+      stop();
+      w.close();
+    },
+  };
+}
 
 function codeOf(error: unknown): number | undefined {
   return isSockSyncError(error) ? error.code : undefined;
@@ -95,11 +120,12 @@ function codeOf(error: unknown): number | undefined {
 describe("SQLite change watcher", () => {
   test("runs no statement and records nothing while nothing listens", async () => {
     const { db, count, other, close } = await open();
+    const clock = await witness();
     try {
       const source = room(db);
       const idle = count();
       insert(other, "a");
-      await pause(350);
+      await clock.ticks();
       assert.equal(count(), idle, "statements while nothing ever listened");
       assert.equal(changeRows(other), 0, "the triggers recorded with no reader");
 
@@ -110,10 +136,11 @@ describe("SQLite change watcher", () => {
       const stopped = count();
       insert(other, "b");
       other.prepare("DELETE FROM messages WHERE id = 'a'").run();
-      await pause(350);
+      await clock.ticks();
       assert.equal(count(), stopped, "statements after the last listener left");
       assert.ok(changeRows(other) <= 1, "nothing recorded (one kept row at most)");
     } finally {
+      clock.close();
       close();
     }
   });

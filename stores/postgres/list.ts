@@ -275,13 +275,17 @@ export class PostgresListSource<T> implements ListSource<T> {
   }
 
   // `total` is the tree's size when the tree matched the version read, else the rows' count.
+  // The values go through one JSON.parse for the page (cheaper than one per row).
   #pageOf(rows: PgRow[], total?: number): ListPage<T> {
-    const items: ListItem<T>[] = [];
+    const ids: string[] = [];
+    let text = "[";
     for (const row of rows) {
-      if (row.id != null) {
-        items.push({ id: decodeText(row.id as string), value: JSON.parse(row.value as string) });
-      }
+      if (row.id == null) continue;
+      ids.push(decodeText(row.id as string));
+      text += text.length === 1 ? row.value as string : `,${row.value as string}`;
     }
+    const values = ids.length > 0 ? JSON.parse(`${text}]`) as T[] : [];
+    const items: ListItem<T>[] = ids.map((id, i) => ({ id, value: values[i] }));
     return {
       items,
       total: total ?? Number(rows[0]?.count ?? 0),

@@ -119,6 +119,18 @@ function checkUrl(url: string): void {
   }
 }
 
+/**
+ * Whether a statement failed for want of a connection rather than on its
+ * merits: no answer at all, or PostgreSQL's own word that the connection
+ * ended (class 08; 57P01–57P03: terminated, crashed, shutting down or
+ * starting up) or that the statement ran too long (57014).
+ */
+function lostConnection(error: unknown): boolean {
+  const { name, code } = (error ?? {}) as { name?: string; code?: string };
+  if (name !== "PostgresError") return true;
+  return code === "57014" || /^(08|57P0[123])/.test(code ?? "");
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -198,6 +210,7 @@ class PostgresStore implements Store {
   #complained = false;
   #listening = false;
   #relistening = false;
+  #probe: ReturnType<typeof setTimeout> | undefined;
   #presence: LeasedPresence | undefined;
   #presenceOptions: LeaseOptions | undefined;
 
@@ -281,6 +294,7 @@ class PostgresStore implements Store {
     if (this.#closed) return;
     await this.#presence?.close().catch(() => {});
     this.#closed = true;
+    clearTimeout(this.#probe);
     for (const list of this.#lists.values()) await list.close();
     this.vars.detach();
     await Promise.allSettled([this.#sql.end({ timeout: 1 }), this.#listener?.end({ timeout: 1 })]);
@@ -339,15 +353,27 @@ class PostgresStore implements Store {
     this.#chain = this.#chain.then(this.#resync).catch(() => {});
   }
 
+  // A statement lost its connection: once one succeeds again every view is
+  // read again. Other traffic may never come (the failed one may be that very
+  // resync, its connection cut with the listening one), so a probe asks.
+  #retryCut(): void {
+    if (this.#probe !== undefined || this.#closed) return;
+    this.#probe = setTimeout(() => {
+      this.#probe = undefined;
+      if (this.#cut) this.#run((sql) => sql.unsafe("SELECT 1")).catch(() => {});
+    }, 250);
+  }
+
   async #run<R>(body: (sql: PgSql) => Promise<R>): Promise<R> {
     if (this.#closed) throw new SockSyncError(ErrorCode.Other, "store closed");
     let result: R;
     try {
       result = await body(this.#sql);
     } catch (error) {
-      const { name, code } = (error ?? {}) as { name?: string; code?: string };
-      // 57014: cancelled by statement_timeout; the others are not PostgreSQL's answers at all.
-      if (name !== "PostgresError" || code === "57014") this.#cut = true;
+      if (lostConnection(error)) {
+        this.#cut = true;
+        this.#retryCut();
+      }
       throw pgError(error);
     }
     if (this.#cut) {

@@ -77,7 +77,7 @@ export class Connection {
     this.timeoutMs = timeoutMs;
     this.channel = `${prefix}changes`;
     for (const [name, lua] of Object.entries(LIST_SCRIPTS)) {
-      client.defineCommand(name, { numberOfKeys: 4, lua });
+      client.defineCommand(name, { numberOfKeys: 3, lua });
     }
     for (const [name, lua] of Object.entries(VAR_SCRIPTS)) {
       client.defineCommand(name, { numberOfKeys: 2, lua });
@@ -99,9 +99,9 @@ export class Connection {
     return this.run((client) => (client as unknown as Record<string, Script>)[name](...args));
   }
 
-  /** A list's keys: order (sorted set), ids → keys, ids → values, meta. */
+  /** A list's keys: items (sorted set), entries (id → order key and value), meta. */
   listKeys(name: string): string[] {
     const base = `${this.prefix}list:${name}:`;
-    return [`${base}order`, `${base}ids`, `${base}values`, `${base}meta`];
+    return [`${base}items`, `${base}entries`, `${base}meta`];
   }
 }

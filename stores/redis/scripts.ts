@@ -3,12 +3,15 @@
  * checks, changes the data, bumps the list's version and publishes the change,
  * all atomically, so every process sees the same changes in the same order.
  *
- * Data of a list (KEYS[1..4]):
- * - `order`: a sorted set, every score 0, members `orderKey .. "\0" .. id`:
- *   lexicographic order is list order, ZRANK and ZRANGE by rank are O(log n);
- * - `ids`: a hash id → order key (to find an item's member);
- * - `values`: a hash id → JSON value;
- * - `meta`: a hash holding `version`.
+ * Data of a list (KEYS[1..3]):
+ * - `items`: a sorted set, every score 0, members
+ *   `orderKey .. "\0" .. id .. "\0" .. valueJSON`: lexicographic order is
+ *   list order (order keys are distinct and hold no "\0"), ZRANK and ZRANGE
+ *   by rank are O(log n), and a page is one native ZRANGE (no Lua, no second
+ *   lookup per item);
+ * - `entries`: a hash id → `orderKey .. "\0" .. valueJSON` (to find an
+ *   item's member, and `get` in one HGET);
+ * - `meta`: a hash holding `version` and `count` (bumped by every write).
  *
  * @module
  */
@@ -108,16 +111,32 @@ local function between(a, b)
 end
 `;
 
-// Helpers shared by the list scripts.
+// Helpers shared by the list scripts. An entry (the `entries` hash) is
+// `orderKey .. "\0" .. valueJSON`; its member in `items` is
+// `orderKey .. "\0" .. id .. "\0" .. valueJSON`.
 const MEMBER_LUA = `
+local function split(member)
+  local first = string.find(member, '\\0', 1, true)
+  local last = first
+  while true do
+    local next = string.find(member, '\\0', last + 1, true)
+    if not next then break end
+    last = next
+  end
+  return string.sub(member, 1, first - 1), string.sub(member, first + 1, last - 1),
+    string.sub(member, last + 1)
+end
 local function key_of(member) return string.sub(member, 1, string.find(member, '\\0', 1, true) - 1) end
-local function id_of(member) return string.sub(member, string.find(member, '\\0', 1, true) + 1) end
+local function member_of(entry, id)
+  local at = string.find(entry, '\\0', 1, true)
+  return string.sub(entry, 1, at) .. id .. string.sub(entry, at)
+end
 `;
 
 /**
- * insert: ARGV = index, id, value JSON, list name JSON, channel, id JSON,
- * longest order key before a rebalance. Returns {version, total}, or {-1}
- * for an index out of range, {-2} for a duplicate id.
+ * insert: KEYS = items, entries, meta; ARGV = index, id, value JSON, list
+ * name JSON, channel, id JSON, longest order key before a rebalance. Returns
+ * {version, total}, or {-1} for an index out of range, {-2} for a duplicate id.
  *
  * @example
  * ```ts
@@ -126,10 +145,10 @@ local function id_of(member) return string.sub(member, string.find(member, '\\0'
  * ```
  */
 export const INSERT_LUA: string = ORDER_KEY_LUA + MEMBER_LUA + `
-local index, id = tonumber(ARGV[1]), ARGV[2]
-local total = redis.call('ZCARD', KEYS[1])
+local index, id, value = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local meta = redis.call('HMGET', KEYS[3], 'version', 'count')
+local version, total = tonumber(meta[1] or '0'), tonumber(meta[2] or '0')
 if index < 0 or index > total then return {-1} end
-if redis.call('HEXISTS', KEYS[2], id) == 1 then return {-2} end
 local function key_at()
   if total == 0 then return between(nil, nil) end
   local from = math.max(index - 1, 0)
@@ -141,33 +160,34 @@ local function key_at()
 end
 local key = key_at()
 if #key > tonumber(ARGV[7]) then
+  if redis.call('HEXISTS', KEYS[2], id) == 1 then return {-2} end
   -- Rare: many inserts at one spot made a long key; give every item a short one.
   local members = redis.call('ZRANGE', KEYS[1], 0, -1)
   redis.call('DEL', KEYS[1])
   local fresh = nil
   for _, member in ipairs(members) do
     fresh = between(fresh, nil)
-    local item = id_of(member)
-    redis.call('ZADD', KEYS[1], 0, fresh .. '\\0' .. item)
-    redis.call('HSET', KEYS[2], item, fresh)
+    local _, item, text = split(member)
+    redis.call('ZADD', KEYS[1], 0, fresh .. '\\0' .. item .. '\\0' .. text)
+    redis.call('HSET', KEYS[2], item, fresh .. '\\0' .. text)
   end
   key = key_at()
 end
-redis.call('ZADD', KEYS[1], 0, key .. '\\0' .. id)
-redis.call('HSET', KEYS[2], id, key)
-redis.call('HSET', KEYS[3], id, ARGV[3])
-local version = redis.call('HINCRBY', KEYS[4], 'version', 1)
-total = total + 1
+-- HSETNX both refuses a duplicate id and records the entry.
+if redis.call('HSETNX', KEYS[2], id, key .. '\\0' .. value) == 0 then return {-2} end
+redis.call('ZADD', KEYS[1], 0, key .. '\\0' .. id .. '\\0' .. value)
+version, total = version + 1, total + 1
+redis.call('HSET', KEYS[3], 'version', version, 'count', total)
 redis.call('PUBLISH', ARGV[5], '{"list":' .. ARGV[4] .. ',"op":"insert","index":' .. index ..
-  ',"id":' .. ARGV[6] .. ',"value":' .. ARGV[3] .. ',"total":' .. total .. ',"version":' .. version .. '}')
+  ',"id":' .. ARGV[6] .. ',"value":' .. value .. ',"total":' .. total .. ',"version":' .. version .. '}')
 return {version, total}
 `;
 
 /**
- * set: ARGV = id, value JSON, list name JSON, channel, id JSON, and for a
- * compare-and-set the value JSON the caller read. Returns {version, total},
- * {-3} for an unknown id, or {-4, current value JSON} when the value is no
- * longer the one read.
+ * set: KEYS = items, entries, meta; ARGV = id, value JSON, list name JSON,
+ * channel, id JSON, and for a compare-and-set the value JSON the caller
+ * read. Returns {version, total}, {-3} for an unknown id, or {-4, current
+ * value JSON} when the value is no longer the one read.
  *
  * @example
  * ```ts
@@ -175,26 +195,30 @@ return {version, total}
  * SET_LUA.includes("HINCRBY"); // true
  * ```
  */
-export const SET_LUA = `
-local key = redis.call('HGET', KEYS[2], ARGV[1])
-if not key then return {-3} end
+export const SET_LUA: string = MEMBER_LUA + `
+local entry = redis.call('HGET', KEYS[2], ARGV[1])
+if not entry then return {-3} end
+local key = key_of(entry)
 -- Compare-and-set for update(): the value must still be the one the caller read.
 if ARGV[6] then
-  local current = redis.call('HGET', KEYS[3], ARGV[1])
+  local current = string.sub(entry, #key + 2)
   if current ~= ARGV[6] then return {-4, current} end
 end
-local index = redis.call('ZRANK', KEYS[1], key .. '\\0' .. ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-local version = redis.call('HINCRBY', KEYS[4], 'version', 1)
-local total = redis.call('ZCARD', KEYS[1])
+local member = member_of(entry, ARGV[1])
+local index = redis.call('ZRANK', KEYS[1], member)
+redis.call('ZREM', KEYS[1], member)
+redis.call('ZADD', KEYS[1], 0, key .. '\\0' .. ARGV[1] .. '\\0' .. ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], key .. '\\0' .. ARGV[2])
+local version = redis.call('HINCRBY', KEYS[3], 'version', 1)
+local total = tonumber(redis.call('HGET', KEYS[3], 'count') or '0')
 redis.call('PUBLISH', ARGV[4], '{"list":' .. ARGV[3] .. ',"op":"set","index":' .. index ..
   ',"id":' .. ARGV[5] .. ',"value":' .. ARGV[2] .. ',"total":' .. total .. ',"version":' .. version .. '}')
 return {version, total}
 `;
 
 /**
- * delete: ARGV = id, list name JSON, channel, id JSON. Returns {version,
- * total}, or {-3} for an unknown id.
+ * delete: KEYS = items, entries, meta; ARGV = id, list name JSON, channel,
+ * id JSON. Returns {version, total}, or {-3} for an unknown id.
  *
  * @example
  * ```ts
@@ -202,24 +226,25 @@ return {version, total}
  * DELETE_LUA.includes("ZREM"); // true
  * ```
  */
-export const DELETE_LUA = `
-local key = redis.call('HGET', KEYS[2], ARGV[1])
-if not key then return {-3} end
-local member = key .. '\\0' .. ARGV[1]
+export const DELETE_LUA: string = MEMBER_LUA + `
+local entry = redis.call('HGET', KEYS[2], ARGV[1])
+if not entry then return {-3} end
+local member = member_of(entry, ARGV[1])
 local index = redis.call('ZRANK', KEYS[1], member)
 redis.call('ZREM', KEYS[1], member)
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-local version = redis.call('HINCRBY', KEYS[4], 'version', 1)
-local total = redis.call('ZCARD', KEYS[1])
+local version = redis.call('HINCRBY', KEYS[3], 'version', 1)
+local total = redis.call('HINCRBY', KEYS[3], 'count', -1)
 redis.call('PUBLISH', ARGV[3], '{"list":' .. ARGV[2] .. ',"op":"delete","index":' .. index ..
   ',"id":' .. ARGV[4] .. ',"total":' .. total .. ',"version":' .. version .. '}')
 return {version, total}
 `;
 
 /**
- * page: ARGV = offset (≥ 0), limit (≥ 0). Returns {version, total, id1,
- * value1, id2, value2, …}, read at one moment.
+ * page: KEYS = items, entries, meta; ARGV = offset (≥ 0), limit (≥ 0).
+ * Returns {member1, member2, …, version, total}, read at one moment: the
+ * values are in the members, so the script passes one ZRANGE reply on
+ * (no lookup or string work per item).
  *
  * @example
  * ```ts
@@ -227,30 +252,21 @@ return {version, total}
  * PAGE_LUA.includes("ZRANGE"); // true
  * ```
  */
-export const PAGE_LUA: string = MEMBER_LUA + `
-local total = redis.call('ZCARD', KEYS[1])
-local version = tonumber(redis.call('HGET', KEYS[4], 'version') or '0')
-local out = {version, total}
+export const PAGE_LUA = `
+local meta = redis.call('HMGET', KEYS[3], 'version', 'count')
+local version, total = tonumber(meta[1] or '0'), tonumber(meta[2] or '0')
 local offset, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-if limit < 1 or offset >= total then return out end
-local ids = {}
-for i, member in ipairs(redis.call('ZRANGE', KEYS[1], offset, offset + limit - 1)) do
-  ids[i] = id_of(member)
+local out = {}
+if limit >= 1 and offset < total then
+  out = redis.call('ZRANGE', KEYS[1], offset, offset + limit - 1)
 end
--- One HMGET per 1000 items instead of one HGET per item (unpack has a stack limit).
-for first = 1, #ids, 1000 do
-  local last = math.min(first + 999, #ids)
-  local values = redis.call('HMGET', KEYS[3], unpack(ids, first, last))
-  for i = first, last do
-    out[#out + 1] = ids[i]
-    out[#out + 1] = values[i - first + 1]
-  end
-end
+out[#out + 1] = version
+out[#out + 1] = total
 return out
 `;
 
 /**
- * indexOf: ARGV = id. Returns the rank, or -1.
+ * indexOf: KEYS = items, entries, meta; ARGV = id. Returns the rank, or -1.
  *
  * @example
  * ```ts
@@ -258,10 +274,10 @@ return out
  * INDEX_OF_LUA.includes("ZRANK"); // true
  * ```
  */
-export const INDEX_OF_LUA = `
-local key = redis.call('HGET', KEYS[2], ARGV[1])
-if not key then return -1 end
-return redis.call('ZRANK', KEYS[1], key .. '\\0' .. ARGV[1])
+export const INDEX_OF_LUA: string = MEMBER_LUA + `
+local entry = redis.call('HGET', KEYS[2], ARGV[1])
+if not entry then return -1 end
+return redis.call('ZRANK', KEYS[1], member_of(entry, ARGV[1]))
 `;
 
 // The write shared by var set and var update: store (or delete), bump the

@@ -60,9 +60,14 @@ ${CHANGE_LOG_SCHEMA}
  */
 export const SQL = {
   meta: "SELECT version, count FROM socksync_lists WHERE name = ?",
-  bump: `INSERT INTO socksync_lists (name, version, count) VALUES (?, 1, ?)
-    ON CONFLICT (name) DO UPDATE SET version = version + 1, count = count + excluded.count
-    RETURNING version, count`,
+  // The first statement of a list's write transaction: bumps the version row
+  // and reads what `stamp` reads, in one statement (a plain UPDATE: cheaper
+  // than an upsert; `create` makes the row on a list's first write).
+  bump: `UPDATE socksync_lists SET version = version + 1, count = count + ? WHERE name = ?
+    RETURNING version, count, (SELECT data_version FROM pragma_data_version()) AS v,
+    (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r`,
+  create:
+    "INSERT INTO socksync_lists (name, version, count) VALUES (?, 1, ?) RETURNING version, count",
   dataVersion: "PRAGMA data_version",
   // At the start of every transaction, in one statement: whether another
   // connection committed, and whether any process reads the change log (a
@@ -135,6 +140,26 @@ export interface IndexedList {
   readonly loaded: boolean;
   recheck(): (() => void) | undefined;
   drop(): void;
+}
+
+/**
+ * The first statement of a write transaction that changes one list: it
+ * bumps the list's version row and also returns `v` and `r` as `stamp`
+ * does (so that statement is saved), and stands for the list's own recheck.
+ * `run` returns `undefined` when it could not (the list has no row yet).
+ *
+ * @example
+ * ```ts
+ * import type { Lead } from "./database.ts";
+ * const lead: Lead = { list: { loaded: false, recheck: () => undefined, drop: () => {} },
+ *   run: () => undefined };
+ * ```
+ */
+export interface Lead {
+  /** The list it bumps: not rechecked again. */
+  readonly list: IndexedList;
+  /** The bump; its row (with `v` and `r`) and what tells the list's listeners of a reset. */
+  run(): { row: Row; reset?: () => void } | undefined;
 }
 
 // Tells listeners; one that throws must not turn a committed change into a failure.
@@ -226,12 +251,14 @@ export class Database {
    * the indexes of the lists whose version row moved; their listeners hear a
    * reset once the transaction has ended.
    */
-  transaction<R>(write: boolean, body: () => R): Promise<R> {
+  transaction<R>(write: boolean, body: () => R, lead?: Lead): Promise<R> {
     if (this.closed) return Promise.reject(storeClosed());
     let resets: (() => void)[] = [];
     const committed: (() => void)[] = this.#committed = [];
     const run = () => {
-      resets = this.#notice();
+      const led = lead?.run();
+      resets = this.#notice(led && { row: led.row, list: lead!.list });
+      if (led?.reset) resets.unshift(led.reset);
       return body();
     };
     let result: R;
@@ -257,10 +284,11 @@ export class Database {
 
   /**
    * Inside a write transaction: logs a change for other processes, only
-   * when some process reads the change log (as seen when it began).
+   * when some process reads the change log (as seen when it began); `key`
+   * builds the row only then.
    */
-  log(op: string, key: string): void {
-    if (this.#readers || this.watcher.listening) this.run(SQL.log, STORE_CHANNEL, op, key);
+  log(op: string, key: () => string): void {
+    if (this.#readers || this.watcher.listening) this.run(SQL.log, STORE_CHANNEL, op, key());
   }
 
   /**
@@ -338,8 +366,8 @@ export class Database {
   // Another connection (another process, or another store object on the same
   // file) committed: keep the indexes of lists whose version row is as we
   // left it, drop the others.
-  #notice(): (() => void)[] {
-    const stamp = this.get(SQL.stamp);
+  #notice(led?: { row: Row; list: IndexedList }): (() => void)[] {
+    const stamp = led?.row ?? this.get(SQL.stamp);
     const seen = Number(stamp?.v);
     this.#readers = stamp?.r != null;
     const known = this.#dataVersion;
@@ -347,6 +375,7 @@ export class Database {
     if (known === undefined || seen === known) return [];
     const resets: (() => void)[] = [];
     for (const list of this.lists) {
+      if (list === led?.list) continue;
       const reset = list.recheck();
       if (reset) resets.push(reset);
     }

@@ -233,7 +233,7 @@ export class SqliteVarStore implements VarStore {
     this.names.add(name);
     if (value === undefined) db.run(SQL.deleteVar, name);
     else db.run(SQL.setVar, name, json(value));
-    db.log("v", logRow([this.feed.source, name]));
+    db.log("v", () => logRow([this.feed.source, name]));
     return value === undefined ? undefined : JSON.parse(json(value));
   }
 }

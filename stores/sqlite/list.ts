@@ -29,6 +29,9 @@ import {
   scanIndex,
 } from "./list_log.ts";
 
+/** A list's version and item count after a change. */
+type Meta = { total: number; version: number };
+
 /**
  * One named list in the SQLite file; the store hands out one object per name.
  *
@@ -129,7 +132,7 @@ export class SqliteListSource<T> implements ListSource<T> {
   async insert(index: number, value: T, id?: string): Promise<ListItem<T>> {
     const itemId = id ?? nanoid();
     const text = json(value);
-    await this.db.transaction(true, () => {
+    await this.#write(1, (bumped) => {
       const order = this.#load();
       if (!Number.isInteger(index) || index < 0 || index > order.size) {
         throw new SockSyncError(
@@ -145,11 +148,11 @@ export class SqliteListSource<T> implements ListSource<T> {
       }
       let key = keyAt(order, index);
       if (key.length > ORDER_KEY_REBALANCE_LENGTH) {
-        this.#rebalance(order);
+        this.#rebalance(order, bumped);
         key = keyAt(order, index);
       }
       this.db.run(SQL.add, this.name, itemId, key, text);
-      const meta = this.#bump(1);
+      const meta = bumped ?? this.#bump(1);
       this.#log("i", [itemId, index, key], text);
       // Only after every statement succeeded: a failure drops the index.
       order.insert(index, { id: itemId, value: key, leaf: null });
@@ -162,21 +165,21 @@ export class SqliteListSource<T> implements ListSource<T> {
   }
 
   async set(id: string, value: T): Promise<void> {
-    await this.db.transaction(true, () => this.#replace(id, value));
+    await this.#write(0, (bumped) => this.#replace(bumped, id, value));
   }
 
   /** Replaces the value with `fn(current)` in one write transaction: atomic across processes. */
   update(id: string, fn: (current: T) => T): Promise<ListItem<T>> {
-    return this.db.transaction(true, () => this.#replace(id, undefined, fn));
+    return this.#write(0, (bumped) => this.#replace(bumped, id, undefined, fn));
   }
 
   async delete(id: string): Promise<void> {
-    await this.db.transaction(true, () => {
+    await this.#write(-1, (bumped) => {
       const order = this.#load();
       const entry = this.#existing(order, id);
       const index = order.indexOf(entry);
       this.db.run(SQL.remove, this.name, id);
-      const meta = this.#bump(-1);
+      const meta = bumped ?? this.#bump(-1);
       this.#log("d", [id, index]);
       order.remove(entry);
       this.#verify(order, meta.total);
@@ -280,10 +283,49 @@ export class SqliteListSource<T> implements ListSource<T> {
     };
   }
 
-  #bump(delta: number): { total: number; version: number } {
-    const row = this.db.get(SQL.bump, this.name, delta)!;
+  // A list's first write: its version row does not exist yet.
+  #bump(delta: number): Meta {
+    const row = this.db.get(SQL.create, this.name, delta)!;
     this.#version = Number(row.version);
     return { total: Number(row.count), version: this.#version };
+  }
+
+  /**
+   * Runs a write of this list in one write transaction whose first
+   * statement bumps the list's version row (`delta` for the count) and
+   * reads the stamp: `body` gets the version and total after the change,
+   * or `undefined` when the list has no row yet (then it bumps itself). The
+   * bump also rechecks the index: a version or count other than this
+   * object's plus its change means another connection changed the list,
+   * so the index is dropped (and loaded again by `body`) and the listeners
+   * hear a reset first. On failure everything rolls back, the version with it.
+   */
+  #write<R>(delta: number, body: (bumped: Meta | undefined) => R): Promise<R> {
+    let bumped: Meta | undefined;
+    let before: number | undefined;
+    const run = () => {
+      const row = this.db.get(SQL.bump, delta, this.name);
+      if (!row) return undefined;
+      bumped = { version: Number(row.version), total: Number(row.count) };
+      const known = this.#version;
+      before = known;
+      this.#version = bumped.version;
+      const size = this.#index?.size;
+      if (known === undefined) return { row };
+      if (known === bumped.version - 1 && (size === undefined || size + delta === bumped.total)) {
+        return { row };
+      }
+      // Changed behind this object's back: the index is rebuilt from the file.
+      this.#index = undefined;
+      const version = bumped.version - 1;
+      before = version;
+      return { row, reset: () => this.#emit({ op: "reset", version }) };
+    };
+    return this.db.transaction(true, () => body(bumped), { list: this, run }).catch((error) => {
+      // Rolled back: the version row is as before (the index was not touched).
+      if (bumped) this.#version = before;
+      throw error;
+    });
   }
 
   // The count row and the index disagree only if the file was changed
@@ -300,16 +342,24 @@ export class SqliteListSource<T> implements ListSource<T> {
 
   // Rare: many inserts at one spot made a key too long; give every item a short
   // one. Other processes renumber their index the same way (`rekey`).
-  #rebalance(order: OrderIndex): void {
+  // The rekey row carries the version before the write that caused it (what
+  // other processes' indexes hold when they replay it).
+  #rebalance(order: OrderIndex, bumped?: Meta): void {
     rekey(order);
     for (const entry of order.from(0)) {
       this.db.run(SQL.rekey, entry.value, this.name, entry.id);
     }
-    this.#log("k", []);
+    const version = bumped ? bumped.version - 1 : this.#version;
+    this.db.log("k", () => logRow([this.name, version]));
   }
 
   // The body of `set` (`value`) and `update` (`fn`), inside a write transaction.
-  #replace(id: string, value: T | undefined, fn?: (current: T) => T): ListItem<T> {
+  #replace(
+    bumped: Meta | undefined,
+    id: string,
+    value: T | undefined,
+    fn?: (current: T) => T,
+  ): ListItem<T> {
     const order = this.#load();
     const index = order.indexOf(this.#existing(order, id));
     let next = value as T;
@@ -322,7 +372,7 @@ export class SqliteListSource<T> implements ListSource<T> {
     }
     const text = json(next);
     this.db.run(SQL.update, text, this.name, id);
-    const meta = this.#bump(0);
+    const meta = bumped ?? this.#bump(0);
     this.#log("s", [id, index], text);
     this.#verify(order, meta.total);
     this.#tell({ op: "set", index, id, value: JSON.parse(text) as T, ...meta });
@@ -331,7 +381,7 @@ export class SqliteListSource<T> implements ListSource<T> {
 
   // Logs a change for other processes (only while one reads).
   #log(op: string, args: unknown[], value?: string): void {
-    this.db.log(op, logRow([this.name, this.#version, ...args], value));
+    this.db.log(op, () => logRow([this.name, this.#version, ...args], value));
   }
 
   // Told once the transaction has committed, after any change it applied first.

@@ -34,8 +34,8 @@ export interface PgLiveQuery {
   readonly route: { columns: string[]; key: string } | undefined;
   /** Queues one change (`held`: the query holds the row now). */
   changed(change: PgRowChange): void;
-  /** Queues a reload from the table (changes may have been missed). */
-  reset(): void;
+  /** Queues a reload from the table (changes may have been missed); rejects when it failed. */
+  reset(): Promise<void>;
 }
 
 /**
@@ -88,7 +88,7 @@ export function routeKey(values: (string | null | undefined)[]): string {
  * ```ts
  * import { enter, leave, type PgTable } from "./db.ts";
  * const table = { routes: new Map(), unrouted: new Set() } as unknown as PgTable;
- * const query = { route: undefined, changed() {}, reset() {} };
+ * const query = { route: undefined, changed() {}, reset: () => Promise.resolve() };
  * enter(table, query);
  * leave(table, query);
  * ```
@@ -266,11 +266,20 @@ export class PostgresTables {
 
   #resetAll(): void {
     for (const table of this.#tables.values()) {
-      for (const query of table.unrouted) query.reset();
+      for (const query of table.unrouted) this.#reset(query);
       for (const family of table.routes.values()) {
-        for (const set of family.queries.values()) for (const query of set) query.reset();
+        for (const set of family.queries.values()) for (const query of set) this.#reset(query);
       }
     }
+  }
+
+  // A reload that failed (its statement connection cut along with the listening one) is
+  // tried again: the changes it was to pick up come in no notification.
+  #reset(query: PgLiveQuery, attempt = 0): void {
+    query.reset().catch(() => {
+      if (this.#closed) return;
+      setTimeout(() => this.#reset(query, attempt + 1), Math.min(50 * 2 ** attempt, 1000));
+    });
   }
 
   // LISTENs again after the connection dropped (with backoff while the database is

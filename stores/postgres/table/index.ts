@@ -24,7 +24,7 @@ export type Entry = { id: string; key: SqlValue[] };
  * import { LiveIndex } from "./index.ts";
  * import type { PgTable } from "./db.ts";
  * const table = { members: new Map() } as unknown as PgTable;
- * const live = new LiveIndex({ route: undefined, changed() {}, reset() {} }, [{ column: "id" }], table);
+ * const live = new LiveIndex({ route: undefined, changed() {}, reset: () => Promise.resolve() }, [{ column: "id" }], table);
  * live.fill([{ id: "a", key: ["a"] }]);
  * live.reconcile("b", ["b"], { text: "hi" }); // [{ op: "insert", index: 1, … }]
  * ```

@@ -164,9 +164,15 @@ export class PostgresTableSource<T = Record<string, unknown>>
     this.#serial((q) => this.#apply(q, change)).catch((error) => this.#options.db.onError(error));
   }
 
-  /** From the database: changes may have been missed; reload and tell the listeners. */
-  reset(): void {
-    this.#serial((q) => this.#reload(q)).catch((error) => this.#options.db.onError(error));
+  /**
+   * From the database: changes may have been missed; reload and tell the listeners.
+   * Rejects when the reload failed (the database asks again).
+   */
+  reset(): Promise<void> {
+    return this.#serial((q) => this.#reload(q)).catch((error) => {
+      this.#options.db.onError(error);
+      throw error;
+    });
   }
 
   #unsubscribe(listener: ListListener<T>): void {
