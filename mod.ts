@@ -80,6 +80,13 @@ export {
   type WebSocketLike,
 } from "./src/client/client.ts";
 export type { BackoffOptions } from "./src/client/backoff.ts";
+export type { AuthOption } from "./src/client/auth.ts";
+export type {
+  Authenticated,
+  AuthOptions,
+  ConnectionMatch,
+  RevocationBus,
+} from "./src/server/auth.ts";
 export type {
   CallStore,
   ListChange,

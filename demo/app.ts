@@ -11,6 +11,10 @@ import * as v from "valibot";
 import { type ApiOf, ErrorCode, Hub, type Limits, SockSyncError } from "../mod.ts";
 import type { Store } from "../src/store.ts";
 import { addChat, type ChatTable } from "./chat.ts";
+import { addNotes, Notebook, PRIVATE_NAMES } from "./notes.ts";
+import { addLoginRoutes, type LoginOptions } from "./login.ts";
+import type { DemoSession, Sessions } from "./session.ts";
+import type { RevocationBus } from "../src/server/auth.ts";
 import { isAdminName } from "../src/server/admin.ts";
 import { addPresence } from "./chat_presence.ts";
 import { MemoryPresenceStore } from "../stores/memory/mod.ts";
@@ -61,14 +65,34 @@ export interface DemoHubOptions {
   metrics?: boolean;
   /** The hub's limits (default: the hub's defaults). */
   limits?: Partial<Limits>;
+  /** Checks session tokens sent over the socket; without it, only cookies at the upgrade. */
+  sessions?: Sessions;
+  /** Carries revocations to the other instances. */
+  revocations?: RevocationBus;
 }
+
+/**
+ * A demo connection's context: whether it is an admin's (see `admin.ts`)
+ * and its user's session, if signed in.
+ *
+ * @example
+ * ```ts
+ * import type { DemoIdentity } from "./app.ts";
+ * const anonymous: DemoIdentity = { admin: false };
+ * ```
+ */
+export type DemoIdentity = { admin?: boolean; session?: DemoSession } | undefined;
 
 /**
  * Builds the demo hub on a store: var `counter`, list `todos` (newest first)
  * and the functions `increment`, `add_todo`, `toggle_todo`, `delete_todo`
  * and `echo`; with a chat table also list `messages` (params `{ room }`)
  * and `post_message`, `edit_message` and `delete_message`, and the room's
- * presence: list `room_members` and `set_presence` (see `chat_presence.ts`).
+ * presence: list `room_members` and `set_presence` (see `chat_presence.ts`); the
+ * signed-in user's notes: list `my_notes`, `add_note` and `delete_note` (error
+ * 1 without a session). A connection's session comes from the cookie at the
+ * upgrade, or from a token sent over the socket; the connection closes with
+ * 4001 when the session expires or is signed out.
  *
  * @example
  * ```ts
@@ -78,27 +102,46 @@ export interface DemoHubOptions {
  * await hub.close();
  * ```
  */
-export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub {
+export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub<DemoIdentity> {
+  const sessions = options.sessions;
   // A store shared by instances (Redis, PostgreSQL) also remembers call answers for all of them.
-  const hub = new Hub({
+  const hub = new Hub<DemoIdentity>({
     vars: store.vars,
     callMemory: { store: store.calls },
     limits: options.limits,
     metrics: options.metrics ?? true,
-    // The admin vars (see demo/admin.ts) only for connections that signed in as admin.
+    // The admin vars (see demo/admin.ts) only for connections that signed in as admin; the notes
+    // only for those with a session.
     authorize: (context, { name }) =>
-      !isAdminName(name) || (context as { admin?: boolean } | undefined)?.admin === true,
+      (!isAdminName(name) || context?.admin === true) &&
+      (context?.session !== undefined || !PRIVATE_NAMES.has(name)),
+    authenticate: sessions
+      ? async (credentials, current) => {
+        const token = typeof credentials === "object" && credentials !== null
+          ? (credentials as { token?: unknown }).token
+          : credentials;
+        const session = await sessions.verify(token);
+        return session && { context: { ...current, session }, expiresAt: session.exp };
+      }
+      : undefined,
+    expiresAt: (context) => context?.session?.exp,
+    sessionKeys: (context) => {
+      const session = context?.session;
+      return session ? [`session:${session.sid}`, `user:${session.name}`] : [];
+    },
+    revocations: options.revocations,
   });
   declareDemo(hub, store);
   if (options.chat) {
     addChat(hub, options.chat);
     addPresence(hub, store.presence?.() ?? new MemoryPresenceStore());
   }
+  addNotes(hub, new Notebook(), (context) => context?.session?.name);
   return hub;
 }
 
 /** Declares the counter, the todos and their functions on `hub`; returns what it declared. */
-function declareDemo(hub: Hub, store: Store) {
+function declareDemo<C>(hub: Hub<C>, store: Store) {
   const counter = hub.var("counter", { schema: Integer, initial: 0 });
   const todos = hub.list("todos", {
     source: store.list<TodoValue>("todos"),
@@ -153,6 +196,7 @@ export type DemoApi = ApiOf<
   & ReturnType<typeof declareDemo>
   & ReturnType<typeof addChat>
   & ReturnType<typeof addPresence>
+  & ReturnType<typeof addNotes>
 >;
 
 /**
@@ -186,17 +230,22 @@ export interface DemoPage {
  */
 export interface DemoAppOptions {
   /** The demo hub (its connections are counted by `/health`). */
-  hub: Hub;
+  hub: Hub<DemoIdentity>;
   /** The store behind it (its kind is reported by `/health`). */
   store: Store;
   /** The runtime serving, reported by `/health`. */
   runtime: string;
   /** The page; without it `GET /` answers 404. */
   page?: DemoPage;
+  /** With sessions: `POST /login` and `POST /logout` (see `login.ts`). */
+  sessions?: Sessions;
+  /** Tells the other instances that a session ended. */
+  publishLogout?: LoginOptions["publishLogout"];
 }
 
 /**
- * The demo's HTTP routes: `GET /health`, `GET /`, `GET /app.js`, `GET /app.css`.
+ * The demo's HTTP routes: `GET /health`, `GET /`, `GET /app.js`, `GET /app.css`,
+ * and with sessions `POST /login` and `POST /logout`.
  * The WebSocket route is mounted by `serve()`.
  *
  * @example
@@ -209,8 +258,9 @@ export interface DemoAppOptions {
  * ```
  */
 export function createDemoApp(options: DemoAppOptions): Hono {
-  const { hub, store, runtime, page } = options;
+  const { hub, store, runtime, page, sessions } = options;
   const app = new Hono();
+  if (sessions) addLoginRoutes(app, { hub, sessions, publishLogout: options.publishLogout });
   app.get("/health", (c) =>
     c.json({
       ok: true,

@@ -56,7 +56,7 @@ export async function openChat(store: StoreConfig): Promise<ChatTable> {
  * await chat.close();
  * ```
  */
-export function addChat(hub: Hub, chat: ChatTable) {
+export function addChat<C>(hub: Hub<C>, chat: ChatTable) {
   const messages = hub.list("messages", {
     params: v.object({ room: Room }),
     source: (params: { room: string }) => chat.room(params.room),

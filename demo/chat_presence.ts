@@ -56,7 +56,7 @@ const MAX_PAGE_SIZE = 50;
  * await chat.close();
  * ```
  */
-export function addPresence(hub: Hub, store: PresenceStore) {
+export function addPresence<C>(hub: Hub<C>, store: PresenceStore) {
   const members = hub.presence("room_members", {
     params: v.object({ room: Room }),
     state: Member,

@@ -1,7 +1,9 @@
 /**
  * The demo server: `deno run server`, `bun run server` or `npm run server`.
  * Configured by `PORT`, `HOST`, `SOCKSYNC_STORE`, `SOCKSYNC_ALLOWED_ORIGINS`, `SOCKSYNC_METRICS`
- * and `SOCKSYNC_ADMIN_TOKEN` (see `config.ts` and `admin.ts`).
+ * and `SOCKSYNC_ADMIN_TOKEN` (see `config.ts` and `admin.ts`), and `SOCKSYNC_SECRET`, the key
+ * user sessions are signed with (default: a random one per start, so sessions end with the
+ * process).
  *
  * @module
  */
@@ -14,6 +16,8 @@ import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts"
 import { type BindingPage, buildAdminPage, buildBindingPages, buildPage } from "./page/build.ts";
 import { addAdminRoutes, addMetricsRoute, AdminSessions, demoContext } from "./admin.ts";
 import { provideAdmin } from "../src/server/admin.ts";
+import { Sessions, tokenOf } from "./session.ts";
+import { openChannel, shareLogouts } from "./revocations.ts";
 
 /** A shutdown that takes longer than this is cut short. */
 const SHUTDOWN_LIMIT_MS = 5000;
@@ -43,9 +47,28 @@ const chat = await openChat(config.store).catch((error) =>
     ),
   )
 );
-const hub = createDemoHub(store, { chat });
+const userSessions = await Sessions.create(process.env.SOCKSYNC_SECRET || undefined);
+// Sign-outs reach every instance of a shared Redis or PostgreSQL store.
+const channel = await openChannel(config.store).catch((error) =>
+  badSetting(
+    new ConfigError(
+      `cannot open the revocation channel of SOCKSYNC_STORE=${describeStore(config.store)}: ${
+        errorText(error)
+      }`,
+    ),
+  )
+);
+const publishLogout = shareLogouts(channel, userSessions);
+const hub = createDemoHub(store, { chat, sessions: userSessions, revocations: channel });
 const page = await buildPage();
-const app = createDemoApp({ hub, store, runtime: detectRuntime(), page });
+const app = createDemoApp({
+  hub,
+  store,
+  runtime: detectRuntime(),
+  page,
+  sessions: userSessions,
+  publishLogout,
+});
 // The same demo written with socksync/vue, socksync/react and socksync/svelte, on the same
 // origin (so the WebSocket's same-origin check lets them in).
 const bindingPages = await buildBindingPages();
@@ -62,10 +85,15 @@ if (config.metrics !== false) await addMetricsRoute(app, hub);
 const sessions = config.adminToken ? new AdminSessions(config.adminToken) : undefined;
 const admin = sessions ? provideAdmin(hub) : undefined;
 if (sessions) addAdminRoutes(app, sessions, await buildAdminPage());
+const adminContext = demoContext(sessions);
 const server = await serve({
   hub,
   app,
-  context: demoContext(sessions),
+  // Admin or not, and a same-origin page's session cookie (or a bearer token header).
+  context: async (c) => ({
+    ...adminContext(c),
+    session: await userSessions.verify(tokenOf(c.req.raw)),
+  }),
   port: config.port,
   hostname: config.host,
   // A front end on its own dev server (Vite's http://localhost:5173): SOCKSYNC_ALLOWED_ORIGINS.
@@ -95,6 +123,7 @@ async function shutdown(signal: string): Promise<void> {
     await hub.close();
     await store.close();
     await chat.close();
+    await channel?.close();
   } catch (error) {
     console.error(
       `socksync demo: error while shutting down: ${errorText(error)}`,

@@ -20,7 +20,7 @@ const FAST = { minDelay: 20, maxDelay: 200 };
 
 interface Fixture {
   server: Server;
-  hub: Hub;
+  hub: ReturnType<typeof createDemoHub>;
   url: string;
   client(options?: ClientOptions): Promise<Client>;
 }

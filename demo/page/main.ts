@@ -7,6 +7,7 @@
  */
 import { connect } from "../../src/client/client.ts";
 import { mountChat } from "./chat.ts";
+import { mountNotes, pageSession } from "./notes.ts";
 import { showConnection } from "./status_badge.ts";
 
 interface Todo {
@@ -33,6 +34,8 @@ const scheme = location.protocol === "https:" ? "wss" : "ws";
 const client = connect(`${scheme}://${location.host}/ws/socksync`, {
   reconnect: { minDelay: 250, maxDelay: 5000 },
   limits: { callTimeout: 10_000 },
+  // The token of a sign-in on this page; before one, the session cookie (if any) counts.
+  auth: () => pageSession.token,
 });
 // Nothing is disabled while offline: calls wait for the connection, within their timeout.
 showConnection(client.connection, status);
@@ -122,3 +125,4 @@ pageSize.addEventListener(
 );
 
 mountChat(client, run);
+mountNotes(client, run);

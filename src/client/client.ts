@@ -44,6 +44,8 @@ import { showOptimistic } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout, Peer } from "../peer/peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
+import { ClientAuth } from "./auth.ts";
+import { AUTH_CLOSE, AUTH_NAME } from "../protocol/auth.ts";
 
 export type {
   CallRest,
@@ -90,6 +92,9 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly #limits: Readonly<Limits>;
   #socket: WebSocketLike | undefined;
   #peer: Peer | undefined;
+  // The connection while it authenticates, before mirrors and calls use it.
+  #handshake: Peer | undefined;
+  readonly #auth: ClientAuth | undefined;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -118,6 +123,11 @@ export class Client<A extends ApiShape = UntypedApi> {
     this.#errorListeners.add(options.onError);
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
+    if (options.auth !== undefined) {
+      this.#auth = new ClientAuth(options.auth, {
+        onError: (error) => this.#emitError(error, { type: "function", name: AUTH_NAME }),
+      });
+    }
     this.#open();
   }
 
@@ -309,11 +319,26 @@ export class Client<A extends ApiShape = UntypedApi> {
     });
   }
 
+  /**
+   * Asks the `auth` option for credentials now and authenticates the open
+   * connection with them, its mirrors untouched (e.g. right after the user
+   * signed in). Resolves whether the server accepted them; `false` also
+   * when not connected (the next connect uses them) or without `auth`.
+   */
+  async authenticate(): Promise<boolean> {
+    const peer = this.#peer;
+    if (!this.#auth || !peer) return false;
+    const next = await this.#auth.next();
+    if (next.kind !== "fresh" || this.#peer !== peer) return false;
+    return await this.#auth.send(peer, next, this.#limits.callTimeout);
+  }
+
   /** Closes the connection for good: no reconnect; pending calls reject. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
+    this.#auth?.stop();
     const socket = this.#socket;
     this.#drop({ code: 1000, reason: "client closed" });
     socket?.close(1000, "client closed");
@@ -324,6 +349,27 @@ export class Client<A extends ApiShape = UntypedApi> {
 
   #open(): void {
     if (this.#closed) return;
+    if (this.#auth) void this.#openWithAuth(this.#auth);
+    else this.#connect(undefined);
+  }
+
+  /** Asks `auth` first: credentials known stale are never sent, and no socket opens for them. */
+  async #openWithAuth(auth: ClientAuth): Promise<void> {
+    const next = await auth.next();
+    if (this.#closed) return;
+    if (next.kind === "stale") {
+      this.#emitError(
+        new SockSyncError(ErrorCode.InvalidFunc, "authentication expired: credentials are stale"),
+        { type: "function", name: AUTH_NAME },
+      );
+      // A fixed value stays stale: only a function may give fresh credentials later.
+      if (!auth.fixed) this.#schedule();
+      return;
+    }
+    this.#connect(next.kind === "fresh" ? next : undefined);
+  }
+
+  #connect(fresh: Parameters<ClientAuth["send"]>[1] | undefined): void {
     let socket: WebSocketLike;
     try {
       socket = new this.#WebSocket(this.url);
@@ -341,7 +387,6 @@ export class Client<A extends ApiShape = UntypedApi> {
       if (this.#socket !== socket) return;
       this.#state.update({ status: "open", attempt: 0 });
       const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
-      this.#peer = peer;
       peer.onDetach(this.#lost);
       // Before anything else, as a side must (see `Peer.expectFunctions`).
       if (this.#options.hub && this.#options.hub.functions.size > 0) {
@@ -349,18 +394,26 @@ export class Client<A extends ApiShape = UntypedApi> {
       }
       peer.expectFunctions(this.#session);
       peer.onError((error, about) => this.#emitError(error, about));
-      this.#mirrors.subscribeAll(peer);
-      this.#connectListeners.emit();
+      if (!fresh || !this.#auth) return this.#ready(peer);
+      // Mirrors subscribe once the connection has its identity.
+      this.#handshake = peer;
+      void this.#auth.send(peer, fresh, this.#limits.callTimeout).then(() => {
+        if (this.#handshake !== peer) return;
+        this.#handshake = undefined;
+        this.#ready(peer);
+      });
     };
     socket.onmessage = (event: { data: unknown }) => {
       if (this.#socket !== socket) return;
       // Only a server that talks counts as back: one that accepts and drops
       // at once (e.g. while shutting down) keeps the delays growing.
       this.#attempt = 0;
-      this.#peer?.receive(event.data);
+      (this.#peer ?? this.#handshake)?.receive(event.data);
     };
     socket.onclose = (event: { code?: number; reason?: string }) => {
       if (this.#socket !== socket) return;
+      // The identity is gone: these credentials are never sent again.
+      if (event.code === AUTH_CLOSE) this.#auth?.expired();
       // Some runtimes (Deno) report 0 for a connection that broke: no close code was received.
       this.#drop({ code: event.code || 1006, reason: event.reason ?? "" });
       this.#schedule();
@@ -369,13 +422,19 @@ export class Client<A extends ApiShape = UntypedApi> {
     socket.onerror = () => {};
   }
 
+  #ready(peer: Peer): void {
+    this.#peer = peer;
+    this.#mirrors.subscribeAll(peer);
+    this.#connectListeners.emit();
+  }
+
   /**
    * The peer closed the connection itself: the heartbeat found it dead (or a
    * limit was hit). Its socket may never report the close (a half-open TCP
    * connection does not finish the close handshake), so it is dropped now.
    */
   readonly #lost = (peer: Peer): void => {
-    if (this.#peer !== peer) return;
+    if (this.#peer !== peer && this.#handshake !== peer) return;
     const socket = this.#socket;
     const closed = peer.closedWith ?? { code: 1006, reason: "" };
     this.#drop(
@@ -393,13 +452,18 @@ export class Client<A extends ApiShape = UntypedApi> {
 
   #drop(info: DisconnectInfo): void {
     const peer = this.#peer;
+    const handshake = this.#handshake;
+    this.#handshake = undefined;
+    this.#auth?.stop();
     this.#socket = undefined;
     this.#peer = undefined;
-    if (!peer) return;
-    peer.detach();
+    handshake?.detach();
+    if (!peer && !handshake) return;
+    peer?.detach();
     const status = this.#closed ? "closed" : "reconnecting";
     this.#state.update({ status, attempt: 0, lastDisconnect: info });
-    this.#disconnectListeners.emit(info);
+    // Only a connection that was ready (onConnect told) is reported as dropped.
+    if (peer) this.#disconnectListeners.emit(info);
   }
 
   #emitError(error: SockSyncError, about: ErrorAbout): void {

@@ -22,6 +22,7 @@ import type {
 } from "../protocol/api.ts";
 import type { ListViewOptions } from "./mirror.ts";
 import type { OptimisticChange } from "./optimistic.ts";
+import type { AuthOption } from "./auth.ts";
 
 /**
  * The part of a WebSocket the client uses: the Web-standard API, which
@@ -90,6 +91,17 @@ export interface ClientOptions {
    * be subscribed to, and every one of its functions is accepted for calls.
    */
   hub?: Registry;
+  /**
+   * Credentials to authenticate with over the socket (a bearer token, say),
+   * or a function returning them (async allowed), asked before every connect
+   * and ahead of the expiry the server gives, to refresh without dropping
+   * any mirror. Credentials the server refused or whose connection it closed
+   * with 4001 are never sent again: a function is asked again (with the
+   * reconnect delays), a fixed value leaves the client disconnected.
+   * `undefined` (or a function returning it): the upgrade's own credentials
+   * only, such as a same-origin session cookie.
+   */
+  auth?: AuthOption;
   /** Reconnect delays, or `false` to stay disconnected after a drop. */
   reconnect?: BackoffOptions | false;
   /**

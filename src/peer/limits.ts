@@ -29,6 +29,20 @@ export interface Limits {
    * views, list items and functions it accepts calls to. Beyond it: error 8.
    */
   maxSubscriptions: number;
+  /**
+   * Distinct live queries (a parameterized list with one params) the other
+   * side may hold open on one connection, through views and item
+   * subscriptions alike. Each query open costs the server about 10 KB
+   * before its rows. Beyond it: error 8 `too many live queries`.
+   */
+  maxLiveQueries: number;
+  /**
+   * Live queries open on the whole hub, over all its connections and
+   * parameterized lists (a query shared by many connections counts once).
+   * Beyond it a subscribe that would open one more gets error 8
+   * `server busy: too many live queries`.
+   */
+  maxHubLiveQueries: number;
   /** Calls this side may have waiting for an answer on one connection. Beyond it `call()` rejects with code 8. */
   maxPendingCalls: number;
   /** Function handlers running at once for one connection. Beyond it: error 8 (the call is not queued). */
@@ -86,6 +100,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxFrameBytes: 1024 * 1024,
   maxDepth: 32,
   maxSubscriptions: 1_000,
+  // 100 queries of ~10 KB: about 1 MB per connection before rows.
+  maxLiveQueries: 100,
+  // About 100 MB of open queries before their rows, however many connections ask.
+  maxHubLiveQueries: 10_000,
   maxPendingCalls: 1_000,
   maxConcurrentCalls: 32,
   callTimeout: 30_000,
@@ -116,6 +134,8 @@ export const PEER_LIMITS: Readonly<Limits> = Object.freeze({
   maxFrameBytes: 64 * 1024 * 1024,
   maxDepth: 256,
   maxSubscriptions: Infinity,
+  maxLiveQueries: Infinity,
+  maxHubLiveQueries: Infinity,
   maxPendingCalls: Infinity,
   maxConcurrentCalls: Infinity,
   messageRate: Infinity,

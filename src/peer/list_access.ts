@@ -50,6 +50,11 @@ export interface ListAccessOptions {
   allowed?(
     request: { type: "list"; name: string; params?: Readonly<Record<string, unknown>> },
   ): boolean;
+  /**
+   * Distinct queries the connection may hold open (default: no limit);
+   * beyond it error 8 `too many live queries`.
+   */
+  maxLiveQueries?: number;
   /** The other side's subscriptions by key; `claim` throws past the limit. */
   subscriptions: {
     has(key: string): boolean;
@@ -79,6 +84,8 @@ export class ListAccess {
   #listSet: Set<ProvidedList> | undefined;
   /** The query each subscription to a parameterized list holds, by subscription key. */
   #queryMap: Map<string, ProvidedQuery> | undefined;
+  /** The subscriptions holding each distinct query (list name and params), counted. */
+  #distinct: Map<string, number> | undefined;
 
   get #lists(): Set<ProvidedList> {
     return this.#listSet ??= new Set();
@@ -124,11 +131,22 @@ export class ListAccess {
   }
 
   /** Holds the query of a subscription (new or again); throws what opening it threw. */
-  #hold(key: string, target: ListTarget & { query: ProvidedParamList }): ProvidedQuery {
+  #hold(
+    key: string,
+    target: ListTarget & { query: ProvidedParamList },
+    name: string,
+  ): ProvidedQuery {
     let handle = this.#queries.get(key);
     if (!handle) {
+      const query = queryOf(name, target.key);
+      const distinct = this.#distinct ??= new Map();
+      const holds = distinct.get(query) ?? 0;
+      if (holds === 0 && distinct.size >= (this.#o.maxLiveQueries ?? Infinity)) {
+        throw new SockSyncError(ErrorCode.Other, "too many live queries");
+      }
       handle = target.query.acquire(target.params, this.#o.context);
       this.#queries.set(key, handle);
+      distinct.set(query, holds + 1);
     }
     return handle;
   }
@@ -137,8 +155,34 @@ export class ListAccess {
   #forget(key: string): ProvidedQuery | undefined {
     this.#o.subscriptions.delete(key);
     const handle = this.#queries.get(key);
+    if (!handle) return undefined;
     this.#queries.delete(key);
+    const [, name, , params] = JSON.parse(key) as [string, string, unknown, string];
+    const query = queryOf(name, params);
+    const holds = (this.#distinct?.get(query) ?? 1) - 1;
+    if (holds > 0) this.#distinct?.set(query, holds);
+    else this.#distinct?.delete(query);
     return handle;
+  }
+
+  /**
+   * Whether the subscription with this key still gets the query it holds
+   * under the connection's current context (see `ProvidedQuery.fits`).
+   */
+  fits(key: string): boolean {
+    const handle = this.#queryMap?.get(key);
+    return handle?.fits === undefined || handle.fits(this.#o.context);
+  }
+
+  /** Ends a subscription the other side holds, by its key (a re-check refused it). */
+  end(key: string, name: string, id: string | undefined): Promise<void> {
+    const peer = this.#o.peer;
+    const handle = this.#forget(key);
+    const list = handle?.list ?? this.#o.lists?.get(name);
+    if (!list) return Promise.resolve();
+    const done = id !== undefined ? list.unsubscribeItem(peer, id) : list.unsubscribe(peer);
+    handle?.release();
+    return done;
   }
 
   /** Answers a list `get`: a page of a view held, or one item (of a view or item held). */
@@ -176,7 +220,7 @@ export class ListAccess {
     let list: ProvidedList;
     if (target.query) {
       try {
-        list = this.#hold(key, target).list;
+        list = this.#hold(key, target, message.name).list;
       } catch (error) {
         this.#forget(key);
         throw error;
@@ -246,6 +290,7 @@ export class ListAccess {
       handle.release();
     }
     this.#queryMap?.clear();
+    this.#distinct?.clear();
     this.#listSet?.clear();
   }
 }
@@ -263,6 +308,11 @@ export class ListAccess {
 export function subscriptionKey(kind: string, name: string, id?: string, params?: string): string {
   if (params !== undefined) return JSON.stringify([kind, name, id ?? null, params]);
   return JSON.stringify(id === undefined ? [kind, name] : [kind, name, id]);
+}
+
+/** The identity of one query of a parameterized list: its name and params key. */
+function queryOf(name: string, params: string): string {
+  return JSON.stringify([name, params]);
 }
 
 function notSubscribed(): SockSyncError {

@@ -11,7 +11,7 @@
  */
 import { type Conflating, Outbox } from "./backpressure.ts";
 import { encodeError } from "../protocol/encode.ts";
-import { ErrorCode, isSockSyncError, type SockSyncError } from "../errors.ts";
+import { ErrorCode, isSockSyncError, SockSyncError } from "../errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
 import { decodeFrame } from "../protocol/decode.ts";
 import type { Message } from "../protocol/schemas.ts";
@@ -30,6 +30,8 @@ import {
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import { type AccessRequest, type Provided, Provider } from "./provider.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
+import { type Authenticated, Session } from "./session.ts";
+import { AUTH_NAME } from "../protocol/auth.ts";
 
 export type { AccessRequest, CallOptions, ErrorAbout, PeerCallOptions };
 export { ConnectionClosed };
@@ -47,6 +49,15 @@ export { ConnectionClosed };
 export interface Registry extends Provided {
   /** Told about failures with no caller to tell, such as a handler's unexpected throw. */
   onError?(error: unknown, info: { peer: Peer<unknown>; message?: Message }): void;
+  /**
+   * Turns the credentials of a `socksync:auth` call into the connection's
+   * new context and expiry (see `HubOptions.authenticate`); without it such
+   * calls are refused with error 1.
+   */
+  authenticate?: (
+    credentials: unknown,
+    current: unknown,
+  ) => Authenticated | undefined | Promise<Authenticated | undefined>;
   /** Where connections count frames, calls and closes; none: nothing is counted. */
   readonly metrics?: Metrics;
 }
@@ -77,6 +88,12 @@ export interface PeerOptions<C> {
    * `HubOptions.limits`).
    */
   limits?: Partial<Limits>;
+  /**
+   * When the context's identity expires (milliseconds since the epoch): the
+   * connection then closes with 4001 unless a `socksync:auth` call renewed
+   * it. Default: never.
+   */
+  expiresAt?: number;
 }
 
 /** @internal */
@@ -103,8 +120,6 @@ type DetachListener = (peer: any) => void;
 export class Peer<C = unknown> implements Conflating, PeerHost {
   /** The connection. */
   readonly socket: SocketLike;
-  /** The application's context of this connection. */
-  readonly context: C;
   /** The limits this connection runs under. */
   readonly limits: Readonly<Limits>;
   /** Where this connection's metrics go: its hub's, when the hub keeps them. */
@@ -121,6 +136,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   #onDetach1: DetachListener | undefined;
   #onDetach2: DetachListener | undefined;
   #detachListeners: Set<DetachListener> | undefined;
+  #context: C;
+  // Created when the connection's identity expires or is authenticated over the socket.
+  #session: Session | undefined;
   #closing = false;
   #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
@@ -132,7 +150,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    */
   constructor(options: PeerOptions<C>) {
     this.socket = options.socket;
-    this.context = options.context as C;
+    this.#context = options.context as C;
     this.#registry = options.registry;
     this.metrics = options.registry?.metrics;
     // A hub hands every connection its one frozen, complete limits object: share it.
@@ -142,6 +160,46 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     this.#outbox = new Outbox(this);
     this.#frameGuard = new FrameGuard(this);
     this.#provider = new Provider(this, options.registry);
+    if (options.expiresAt !== undefined) this.#sessionPart.expireAt(options.expiresAt);
+  }
+
+  get #sessionPart(): Session {
+    return this.#session ??= new Session(this);
+  }
+
+  /**
+   * The application's context of this connection: what the upgrade's
+   * `context` built, or the last `socksync:auth` call (see
+   * {@linkcode Peer.updateContext}).
+   */
+  get context(): C {
+    return this.#context;
+  }
+
+  /** When this connection's identity expires (ms since the epoch); `undefined`: never. */
+  get expiresAt(): number | undefined {
+    return this.#session?.expiresAt;
+  }
+
+  /**
+   * Replaces this connection's context (a refreshed or changed identity) and
+   * when it expires (`undefined`: never), then re-checks every live
+   * subscription against it (see {@linkcode Peer.recheck}).
+   */
+  updateContext(context: C, expiresAt?: number): void {
+    this.#context = context;
+    if (expiresAt !== undefined || this.#session) this.#sessionPart.expireAt(expiresAt);
+    this.recheck();
+  }
+
+  /**
+   * Asks `authorize` again about every subscription the other side holds
+   * (after a permission change): each one refused now ends, and the other
+   * side gets error 1 `not subscribed` about it, echoing its `type`, `name`,
+   * `id` and `params`. Calls are checked as they come, so none needs this.
+   */
+  recheck(): void {
+    if (!this.#detached) this.#provider.recheck();
   }
 
   get #consumer(): Consumer {
@@ -260,7 +318,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
       }
       const message = decoded.message;
       try {
-        const done = route(message, this.#provider, () => this.#consumer);
+        const done = message.func === "call" && message.name === AUTH_NAME
+          ? this.#authenticate(message)
+          : route(message, this.#provider, () => this.#consumer);
         if (!done) return undefined;
         return done.catch((error) => {
           try {
@@ -278,6 +338,13 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
       this.#report(error);
       return undefined;
     }
+  }
+
+  #authenticate(message: Message & { func: "call" }): Promise<void> {
+    const authenticate = this.#registry?.authenticate;
+    // The same answer as a call to a function this side does not accept.
+    if (!authenticate) throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
+    return this.#sessionPart.authenticate(message, authenticate);
   }
 
   /**
@@ -376,6 +443,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     this.#detached = true;
     this.metrics?.closed(code ?? NO_STATUS);
     this.#frameGuard.stop();
+    this.#session?.stop();
     this.#outbox.close();
     this.#provider.detach();
     this.#consumerPart?.detach();

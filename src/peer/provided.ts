@@ -83,6 +83,12 @@ export interface ProvidedQuery {
   readonly list: ProvidedList;
   /** Ends this hold on the query; the last one closes it. */
   release(): void;
+  /**
+   * Whether this is still the query a connection with this context gets (a
+   * per-user query is not, once the context names another user); absent:
+   * always.
+   */
+  fits?(context: unknown): boolean;
 }
 
 /**

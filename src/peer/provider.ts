@@ -7,7 +7,12 @@
  */
 import * as v from "valibot";
 import type { Conflating } from "./backpressure.ts";
-import { encodeReturn, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
+import {
+  encodeError,
+  encodeReturn,
+  encodeSubscribe,
+  encodeUnsubscribe,
+} from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import { declaredKeys, invalidMessage } from "../protocol/invalid.ts";
 import { didYouMean } from "../protocol/closest_name.ts";
@@ -148,11 +153,16 @@ export class Provider {
   }
 
   get #listAccess(): ListAccess {
+    const peer = this.#peer;
     return this.#lists ??= new ListAccess({
       lists: this.#registry?.lists,
       paramLists: this.#registry?.paramLists,
-      context: this.#peer.context,
-      peer: this.#peer,
+      // Read when used: the context changes when the connection authenticates again.
+      get context() {
+        return peer.context;
+      },
+      peer,
+      maxLiveQueries: peer.limits.maxLiveQueries,
       subscriptions: this,
       allowed: (request) => this.allowed("subscribe", request),
     });
@@ -296,6 +306,41 @@ export class Provider {
       return local.unsubscribe(this.#peer);
     }
     return this.#listAccess.unsubscribe(message, () => this.#check("subscribe", message));
+  }
+
+  /**
+   * Asks `authorize` again, as a `subscribe`, about every subscription the
+   * other side holds (the context changed): each one refused now, or whose
+   * per-context query is not the one this context gets, ends, and the other
+   * side gets error 1 `not subscribed` about it.
+   */
+  recheck(): void {
+    const keys = this.#subscriptions
+      ? [...this.#subscriptions.keys()]
+      : this.#onlyKey === undefined
+      ? []
+      : [this.#onlyKey];
+    for (const key of keys) {
+      const [kind, name, rawId, pkey] = JSON.parse(key) as [string, string, string?, string?];
+      if (kind === "function") continue;
+      const type = kind === "var" ? "var" : "list";
+      const id = rawId ?? undefined;
+      const params = pkey ? JSON.parse(pkey) as Record<string, unknown> : undefined;
+      const request: Request = { type, name, id, params };
+      if (id === undefined) delete request.id;
+      if (params === undefined) delete request.params;
+      if (this.allowed("subscribe", request) && (type === "var" || this.#listAccess.fits(key))) {
+        continue;
+      }
+      let done: Promise<void>;
+      if (type === "var") {
+        const local = this.#registry?.vars.get(name);
+        this.delete(key);
+        done = local ? local.unsubscribe(this.#peer) : Promise.resolve();
+      } else done = this.#listAccess.end(key, name, id);
+      done.catch((error) => this.#peer[REPORT](error));
+      this.#peer.sendText(encodeError({ code: ErrorCode.InvalidFunc, ...request, message: NOT }));
+    }
   }
 
   /** Ends every subscription of the other side. */
@@ -443,6 +488,8 @@ export class Provider {
   }
 }
 
+const NOT = "not subscribed";
+
 function notSubscribed(): SockSyncError {
-  return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
+  return new SockSyncError(ErrorCode.InvalidFunc, NOT);
 }

@@ -44,3 +44,4 @@ export {
   type SetAllFields,
 } from "./encode.ts";
 export { OPEN, PROBE_NAME } from "./connection.ts";
+export { AUTH_CLOSE, AUTH_CLOSE_REASON, AUTH_NAME, type AuthReturn } from "./auth.ts";

@@ -47,10 +47,10 @@ function sorted(value: unknown): unknown {
 }
 
 /**
- * Validates params sent for a list against its schema: absent → code 5,
- * failing the schema → code 6 with one message naming the missing keys, the
- * unexpected ones and, for a wrong value, what was expected and the type
- * that came. A plain `v.object` schema is held strict: a key it does not
+ * Validates params sent for a list against its schema: absent → code 5
+ * (unless the schema takes `undefined`), failing the schema → code 6 with one
+ * message naming the missing keys, the unexpected ones and, for a wrong
+ * value, what was expected and the type that came. A plain `v.object` schema is held strict: a key it does not
  * declare is refused (code 6) rather than silently dropped, since a dropped
  * key would widen the query.
  *
@@ -68,6 +68,9 @@ export function parseParams<P>(
   list: string,
 ): P {
   if (raw === undefined) {
+    // A schema that takes no params (`v.optional(…)`) lets a subscriber send none.
+    const none = v.safeParse(schema, undefined);
+    if (none.success) return none.output;
     throw new SockSyncError(ErrorCode.MissingField, `missing field: params (list ${list})`);
   }
   const declared = declaredKeys(schema);

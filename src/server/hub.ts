@@ -19,6 +19,10 @@ import { Metrics } from "../peer/metrics.ts";
 import { timedStore } from "./timed_store.ts";
 import type { ListSource, VarStore } from "../store.ts";
 import type { DeclaredFunction, DeclaredList, DeclaredParamList, DeclaredVar } from "./api_of.ts";
+import { type AuthOptions, type ConnectionMatch, Revocations } from "./auth.ts";
+import { encodeSubscribe } from "../protocol/encode.ts";
+import { AUTH_NAME } from "../protocol/auth.ts";
+import type { Authenticated } from "../peer/session.ts";
 
 /**
  * Options of a {@linkcode Hub}.
@@ -34,7 +38,7 @@ import type { DeclaredFunction, DeclaredList, DeclaredParamList, DeclaredVar } f
  * };
  * ```
  */
-export interface HubOptions<C = unknown> {
+export interface HubOptions<C = unknown> extends AuthOptions<C> {
   /** Where var values persist. Default: memory only. */
   vars?: VarStore;
   /**
@@ -93,6 +97,11 @@ export interface ConnectOptions<C> {
   /** The application's context of this connection, passed to every handler. */
   context?: C;
   /**
+   * When this context's identity expires (ms since the epoch); default: what
+   * the hub's `expiresAt` option says of it.
+   */
+  expiresAt?: number;
+  /**
    * Limits of this connection only, over the hub's: for example a hub that
    * connects out to a server it trusts (`{ messageRate: Infinity }`).
    */
@@ -143,7 +152,7 @@ export type TypedListOptions<S extends v.GenericSchema, U> =
  * ```
  */
 export type HubParamListOptions<P extends v.GenericSchema, T, C> =
-  & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError" | "metrics">
+  & Omit<ParamListOptions<v.InferOutput<P>, T, C>, "params" | "onError" | "budget" | "metrics">
   & { params: P };
 
 /**
@@ -200,11 +209,14 @@ export class Hub<C = unknown> implements Registry {
   #varFeedHolds = 0;
   #varFeedRuns = 0;
   #closed = false;
+  readonly #queryBudget: { open: number; max: number };
+  readonly #revocations: Revocations<C>;
 
   /**
    * A hub with nothing provided yet.
    *
-   * @param options var store, call timeout, limits, authorization and error hook
+   * @param options var store, call timeout, limits, authentication,
+   * authorization and error hook
    */
   constructor(options: HubOptions<C> = {}) {
     this.#options = options;
@@ -215,6 +227,49 @@ export class Hub<C = unknown> implements Registry {
       ? timedStore(options.vars, this.metrics)
       : options.vars;
     this.calls = new CallMemory(options.callMemory);
+    this.#queryBudget = { open: 0, max: this.limits.maxHubLiveQueries };
+    this.#revocations = new Revocations<C>({
+      peers: () => this.#peers,
+      sessionKeys: options.sessionKeys,
+      bus: options.revocations,
+      onError: (error) => this.onError(error, {}),
+    });
+    // Present only when configured: a peer without it refuses `socksync:auth` calls.
+    if (options.authenticate) {
+      const authenticate = options.authenticate;
+      this.authenticate = (credentials, current) => authenticate(credentials, current as C);
+    }
+  }
+
+  /**
+   * Authenticates a connection's credentials (the `authenticate` option),
+   * present only when that option is.
+   */
+  readonly authenticate?: (
+    credentials: unknown,
+    current: unknown,
+  ) => Authenticated<C> | undefined | Promise<Authenticated<C> | undefined>;
+
+  /**
+   * Closes with 4001 `authentication revoked` every connection that matches:
+   * by a key of the `sessionKeys` option (here and, through the
+   * `revocations` bus, on every instance), or by a predicate on its context
+   * (here only). Use it at sign-out, or when a user is removed. Returns how
+   * many connections were closed here.
+   */
+  revoke(match: ConnectionMatch<C>): number {
+    return this.#revocations.revoke(match);
+  }
+
+  /**
+   * Re-checks the live subscriptions of every connection that matches (as in
+   * {@linkcode Hub.revoke}) against `authorize`, after a permission change:
+   * each one refused now ends with error 1. `update` first gives each
+   * matching connection here its new context (`undefined`: revoke it).
+   * Returns how many connections were re-checked here.
+   */
+  recheck(match: ConnectionMatch<C>, update?: (context: C) => C | undefined): number {
+    return this.#revocations.recheck(match, update);
   }
 
   /** Holds the var store's change feed, starting it for the first hold. */
@@ -317,6 +372,7 @@ export class Hub<C = unknown> implements Registry {
           metrics,
           source: (params, context) => timedStore(plain.source(params, context), metrics),
         }),
+        budget: this.#queryBudget,
       });
       this.paramLists.set(name, list);
       return list;
@@ -400,11 +456,13 @@ export class Hub<C = unknown> implements Registry {
    * (mounting through `socksync()` refuses the upgrade with 503 before that).
    */
   connect(socket: SocketLike, options: ConnectOptions<C> = {}): Peer<C> {
+    const expiresAt = options.expiresAt ?? this.#options.expiresAt?.(options.context as C);
     this.metrics?.opened();
     const peer = new Peer<C>({
       socket,
       registry: this,
       context: options.context,
+      expiresAt,
       limits: options.limits
         ? Object.freeze(resolveLimits(options.limits, this.limits))
         : this.limits,
@@ -413,8 +471,17 @@ export class Hub<C = unknown> implements Registry {
       peer.close(1013, "too many connections");
       return peer;
     }
+    // An identity that had already expired closed the connection at once.
+    if (peer.detached) return peer;
     this.#peers.add(peer);
     peer.onDetach(this.#forget);
+    // The client may authenticate over this socket: said with the functions the connect hook
+    // accepts (after them, so their order stays), before any frame of the client is read.
+    if (this.authenticate) {
+      queueMicrotask(() => {
+        if (!peer.detached) peer.sendText(encodeSubscribe("function", AUTH_NAME));
+      });
+    }
     return peer;
   }
 
@@ -430,6 +497,7 @@ export class Hub<C = unknown> implements Registry {
     }
     for (const list of this.lists.values()) list.close();
     for (const list of this.paramLists.values()) list.close();
+    this.#revocations.close();
     this.#closed = true;
     this.#stopVarFeed?.();
     this.#stopVarFeed = undefined;

@@ -58,6 +58,12 @@ export interface ParamListOptions<P, T, C> {
   maxPageSize?: number;
   /** Told about failures with no caller to tell. */
   onError?: (error: unknown) => void;
+  /**
+   * The count of open queries this list shares with others, and its bound
+   * (a hub passes its `maxHubLiveQueries`): a subscribe that would open a
+   * query beyond it gets error 8 `server busy: too many live queries`.
+   */
+  budget?: { open: number; readonly max: number };
   /** Where each query's feed lag is recorded (see `Hub`'s `metrics`). */
   metrics?: Metrics;
 }
@@ -88,6 +94,8 @@ export interface QueryHandle {
   readonly list: LocalList<unknown>;
   /** Ends this hold on the query; the last one closes it. */
   release(): void;
+  /** Whether a connection with this context gets this same query. */
+  fits(context: unknown): boolean;
 }
 
 interface Query {
@@ -123,6 +131,7 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
   readonly #options: ParamListOptions<P, T, unknown>;
   readonly #queries = new Map<string, Query>();
   readonly #onError: (error: unknown) => void;
+  readonly #budget: { open: number; readonly max: number };
   readonly #views = new Listeners<[Subscriber, P, boolean]>();
 
   /**
@@ -137,6 +146,7 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
       throw new RangeError("maxPageSize must be a positive integer");
     }
     this.#onError = options.onError ?? ((error) => console.error(error));
+    this.#budget = options.budget ?? { open: 0, max: Infinity };
   }
 
   /** The number of open queries. */
@@ -173,8 +183,12 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
     const key = this.#keyOf(params, context);
     let query = this.#queries.get(key);
     if (!query) {
+      if (this.#budget.open >= this.#budget.max) {
+        throw new SockSyncError(ErrorCode.Other, "server busy: too many live queries");
+      }
       query = this.#open(params, context);
       this.#queries.set(key, query);
+      this.#budget.open++;
     }
     query.holds++;
     let held = true;
@@ -185,12 +199,23 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
         if (!held) return;
         held = false;
         if (--open.holds > 0) return;
-        if (this.#queries.get(key) === open) this.#queries.delete(key);
+        if (this.#queries.get(key) === open) {
+          this.#queries.delete(key);
+          this.#budget.open--;
+        }
         // After the subscribers' last queued work (their unsubscribes) has run.
         open.list.settled().then(() => {
           open.list.close();
           return open.source.close?.();
         }).catch(this.#onError);
+      },
+      fits: (next) => {
+        try {
+          return this.#keyOf(params, next) === key;
+        } catch {
+          // A key that cannot be made for this context is no query of it.
+          return false;
+        }
       },
     };
   }
@@ -217,6 +242,7 @@ export class ParamList<P = unknown, T = unknown> implements ProvidedParamList {
       query.list.close();
       query.source.close?.()?.catch(this.#onError);
     }
+    this.#budget.open -= this.#queries.size;
     this.#queries.clear();
   }
 

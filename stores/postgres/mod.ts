@@ -415,3 +415,8 @@ class PostgresStore implements Store {
     list.receive(message);
   }
 }
+export {
+  openPostgresChannel,
+  type PostgresChannel,
+  type PostgresChannelOptions,
+} from "./channel.ts";

@@ -258,3 +258,4 @@ class RedisStore implements Store {
     await this.#resync();
   }
 }
+export { openRedisChannel, type RedisChannel, type RedisChannelOptions } from "./channel.ts";

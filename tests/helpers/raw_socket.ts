@@ -67,10 +67,22 @@ export class RawSocket {
     });
   }
 
-  /** Opens a connection and resolves once it is open. */
-  static async open(url: string): Promise<RawSocket> {
-    const WS = await webSocketClass();
-    const socket = new WS(url);
+  /**
+   * Opens a connection and resolves once it is open; with `headers` (a
+   * cookie, say) through the `ws` package, which can send them everywhere.
+   */
+  static async open(url: string, headers?: Record<string, string>): Promise<RawSocket> {
+    const WS = headers
+      ? (await import("ws")).WebSocket as unknown as new (
+        url: string,
+        options: { headers: Record<string, string> },
+      ) => WebSocket
+      : await webSocketClass();
+    const socket = headers
+      ? new (WS as new (u: string, o: { headers: Record<string, string> }) => WebSocket)(url, {
+        headers,
+      })
+      : new (WS as typeof WebSocket)(url);
     const raw = new RawSocket(socket);
     await new Promise<void>((resolve, reject) => {
       socket.addEventListener("open", () => resolve());

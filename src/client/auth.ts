@@ -1,0 +1,183 @@
+/**
+ * The client's side of authenticating over the socket: where credentials
+ * come from (the `auth` option), which ones are known stale (refused, or
+ * ended by a 4001 close) and never sent again, and the refresh ahead of
+ * the server's expiry.
+ *
+ * @module
+ */
+import { AUTH_NAME, type AuthReturn } from "../protocol/auth.ts";
+import { ErrorCode, SockSyncError } from "../errors.ts";
+import type { Peer } from "../peer/peer.ts";
+
+/**
+ * The `auth` option of a client: credentials (any JSON value, e.g. a bearer
+ * token), or a function that returns the current ones, called before every
+ * connect and before every refresh. `undefined` means none: the connection
+ * goes on with what the upgrade carried (e.g. a same-origin session cookie).
+ *
+ * @example
+ * ```ts
+ * import type { AuthOption } from "./auth.ts";
+ * const fixed: AuthOption = "eyJhbGciOi…";
+ * const fetched: AuthOption = async () => (await (await fetch("/token")).json()).token;
+ * ```
+ */
+export type AuthOption =
+  | string
+  | number
+  | boolean
+  | null
+  | Record<string, unknown>
+  | unknown[]
+  | (() => unknown);
+
+/** What {@linkcode ClientAuth.next} found. */
+type Next =
+  | { kind: "none" }
+  | { kind: "stale" }
+  | { kind: "fresh"; credentials: unknown; text: string };
+
+/** How many stale credentials are remembered. */
+const STALE_KEPT = 32;
+
+/**
+ * The refresh lead: a refresh starts this long before the expiry, a fifth
+ * of the lifetime but at most a minute.
+ *
+ * @example
+ * ```ts
+ * import { refreshDelay } from "./auth.ts";
+ * refreshDelay(3_600_000); // 3,540,000: a minute ahead of an hour
+ * refreshDelay(2_000); // 1,600
+ * ```
+ */
+export function refreshDelay(expiresIn: number): number {
+  return Math.max(0, expiresIn - Math.min(expiresIn / 5, 60_000));
+}
+
+/**
+ * The credentials of one client across its connections.
+ *
+ * @example
+ * ```ts
+ * import { ClientAuth } from "./auth.ts";
+ * const auth = new ClientAuth("token", { onError: console.error });
+ * const next = await auth.next();
+ * console.log(next.kind); // "fresh"
+ * auth.stop();
+ * ```
+ */
+export class ClientAuth {
+  readonly #option: AuthOption;
+  readonly #onError: (error: SockSyncError) => void;
+  readonly #stale = new Set<string>();
+  // The credentials the connection authenticated (or is authenticating) with.
+  #current: string | undefined;
+  #refresh: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * @param option the `auth` option
+   * @param hooks where authentication failures are reported
+   */
+  constructor(option: AuthOption, hooks: { onError(error: SockSyncError): void }) {
+    this.#option = option;
+    this.#onError = hooks.onError;
+  }
+
+  /** Whether the option is a value, which can never change once stale. */
+  get fixed(): boolean {
+    return typeof this.#option !== "function";
+  }
+
+  /**
+   * The credentials to use now: fresh ones, none (`undefined` from the
+   * option), or `stale` when the option gave credentials already known to be
+   * refused or expired (never sent again).
+   */
+  async next(): Promise<Next> {
+    let credentials: unknown;
+    try {
+      credentials = typeof this.#option === "function" ? await this.#option() : this.#option;
+    } catch (error) {
+      this.#onError(
+        new SockSyncError(
+          ErrorCode.Other,
+          `auth failed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+      return { kind: "stale" };
+    }
+    if (credentials === undefined) return { kind: "none" };
+    const text = JSON.stringify(credentials);
+    if (this.#stale.has(text)) return { kind: "stale" };
+    return { kind: "fresh", credentials, text };
+  }
+
+  /** Marks the credentials of the last connection stale (it was closed with 4001). */
+  expired(): void {
+    this.stop();
+    if (this.#current !== undefined) this.#markStale(this.#current);
+    this.#current = undefined;
+  }
+
+  #markStale(text: string): void {
+    this.#stale.add(text);
+    if (this.#stale.size > STALE_KEPT) {
+      this.#stale.delete(this.#stale.values().next().value as string);
+    }
+  }
+
+  /**
+   * Authenticates a connection with these credentials (a `socksync:auth`
+   * call) and schedules the refresh ahead of the expiry the server returns.
+   * Resolves whether they were accepted; refused ones are marked stale and
+   * reported.
+   */
+  async send(peer: Peer, next: Next & { kind: "fresh" }, timeout: number): Promise<boolean> {
+    this.#current = next.text;
+    let answer: AuthReturn;
+    try {
+      answer = await peer.call<AuthReturn>(AUTH_NAME, next.credentials, { timeout });
+    } catch (error) {
+      if (peer.detached) return false;
+      const failure = error instanceof SockSyncError
+        ? error
+        : new SockSyncError(ErrorCode.Other, String(error));
+      if (failure.code === ErrorCode.InvalidFunc) this.#markStale(next.text);
+      if (this.#current === next.text) this.#current = undefined;
+      this.#onError(failure);
+      return false;
+    }
+    const expiresIn = answer?.expires_in;
+    clearTimeout(this.#refresh);
+    this.#refresh = undefined;
+    if (typeof expiresIn === "number" && !peer.detached) {
+      this.#refresh = setTimeout(() => {
+        this.#refresh = undefined;
+        void this.refresh(peer, timeout);
+      }, refreshDelay(expiresIn));
+    }
+    return true;
+  }
+
+  /**
+   * Asks the option for credentials again and authenticates the open
+   * connection with them, its subscriptions untouched. The same credentials
+   * as now are not sent again (they would expire as they are): the server
+   * then closes with 4001 at the expiry and the next connect asks again.
+   */
+  async refresh(peer: Peer, timeout: number): Promise<boolean> {
+    const next = await this.next();
+    if (peer.detached) return false;
+    if (next.kind !== "fresh") return false;
+    if (next.text === this.#current) return false;
+    return await this.send(peer, next, timeout);
+  }
+
+  /** Stops the refresh timer. */
+  stop(): void {
+    clearTimeout(this.#refresh);
+    this.#refresh = undefined;
+  }
+}
