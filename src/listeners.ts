@@ -8,13 +8,6 @@
 /**
  * Calls `listener` with `args`; a throw is logged (`console.error`) and goes
  * no further, so the caller's write and the other listeners carry on.
- *
- * @example
- * ```ts
- * import { callListener } from "./listeners.ts";
- * callListener((n: number) => console.log(n), 1);
- * callListener(() => { throw new Error("logged, not thrown"); });
- * ```
  */
 export function callListener<A extends unknown[]>(
   listener: (...args: A) => void,
@@ -34,15 +27,6 @@ export function callListener<A extends unknown[]>(
  * logs a throw (see {@linkcode callListener}). Each `add` is a subscription of
  * its own: the same function added twice is called twice and each remover
  * removes one.
- *
- * @example
- * ```ts
- * import { Listeners } from "./listeners.ts";
- * const onChange = new Listeners<[number]>();
- * const off = onChange.add((n) => console.log(n));
- * onChange.emit(1);
- * off();
- * ```
  */
 export class Listeners<A extends unknown[]> {
   readonly #set = new Set<(...args: A) => void>();

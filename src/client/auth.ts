@@ -44,13 +44,6 @@ const STALE_KEPT = 32;
 /**
  * The refresh lead: a refresh starts this long before the expiry, a fifth
  * of the lifetime but at most a minute.
- *
- * @example
- * ```ts
- * import { refreshDelay } from "./auth.ts";
- * refreshDelay(3_600_000); // 3,540,000: a minute ahead of an hour
- * refreshDelay(2_000); // 1,600
- * ```
  */
 export function refreshDelay(expiresIn: number): number {
   return Math.max(0, expiresIn - Math.min(expiresIn / 5, 60_000));
@@ -58,15 +51,6 @@ export function refreshDelay(expiresIn: number): number {
 
 /**
  * The credentials of one client across its connections.
- *
- * @example
- * ```ts
- * import { ClientAuth } from "./auth.ts";
- * const auth = new ClientAuth("token", { onError: console.error });
- * const next = await auth.next();
- * console.log(next.kind); // "fresh"
- * auth.stop();
- * ```
  */
 export class ClientAuth {
   readonly #option: AuthOption;

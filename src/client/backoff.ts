@@ -23,12 +23,6 @@ export interface BackoffOptions {
 
 /**
  * Options of {@linkcode backoffDelay}.
- *
- * @example
- * ```ts
- * import type { BackoffDelayOptions } from "./backoff.ts";
- * const options: BackoffDelayOptions = { attempt: 3, minDelay: 100, random: () => 0.5 };
- * ```
  */
 export interface BackoffDelayOptions extends BackoffOptions {
   /** How many retries failed before this one (0 for the first). */
@@ -41,13 +35,6 @@ export interface BackoffDelayOptions extends BackoffOptions {
  * The delay before retry number `attempt`: `minDelay · 2^attempt`, capped at
  * `maxDelay`, of which a random half is taken away ("equal jitter": never
  * below half the step, so retries still slow down).
- *
- * @example
- * ```ts
- * import { backoffDelay } from "./backoff.ts";
- * backoffDelay({ attempt: 0, minDelay: 100, maxDelay: 1000, random: () => 0 }); // 100
- * backoffDelay({ attempt: 5, minDelay: 100, maxDelay: 1000, random: () => 0 }); // 1000
- * ```
  */
 export function backoffDelay(options: BackoffDelayOptions): number {
   const min = Math.max(0, options.minDelay ?? 250);

@@ -59,12 +59,6 @@ export class ListView<T = unknown> extends ListMirror<T> {
 /**
  * Throws a `RangeError` unless `page` is an integer >= 0 and `pageSize` an
  * integer >= 1 (either may be absent).
- *
- * @example
- * ```ts
- * import { checkPage } from "./list_view.ts";
- * checkPage(0, 20); // fine
- * ```
  */
 export function checkPage(page: number | undefined, pageSize: number | undefined): void {
   if (page !== undefined && !(Number.isSafeInteger(page) && page >= 0)) {

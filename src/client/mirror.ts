@@ -315,12 +315,6 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
 
 /**
  * The number of pages of `total` items at `pageSize` (at least 1).
- *
- * @example
- * ```ts
- * import { countPages } from "./mirror.ts";
- * countPages(41, 20); // 3
- * ```
  */
 export function countPages(total: number, pageSize: number): number {
   return Math.max(1, Math.ceil(total / (pageSize || 1)));

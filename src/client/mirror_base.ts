@@ -15,12 +15,6 @@ import type { MirrorFrame } from "../protocol/schemas.ts";
 /**
  * A change laid over a mirror's snapshot while the call that carries it is
  * pending: it gets the snapshot so far and returns the one to show.
- *
- * @example
- * ```ts
- * import type { Overlay } from "./mirror_base.ts";
- * const plusOne: Overlay<{ value: number | undefined }> = (s) => ({ ...s, value: (s.value ?? 0) + 1 });
- * ```
  */
 export type Overlay<S> = (snapshot: S) => S;
 
@@ -28,26 +22,12 @@ export type Overlay<S> = (snapshot: S) => S;
  * Where a mirror stands: `loading` until the first value or page arrives,
  * `ready` once it did, `error` while the last thing the other side said
  * about it was an error (then `error` tells which).
- *
- * @example
- * ```ts
- * import type { MirrorStatus } from "./mirror_base.ts";
- * const label = (status: MirrorStatus) => status === "error" ? "failed" : status;
- * ```
  */
 export type MirrorStatus = "loading" | "ready" | "error";
 
 /**
  * What var, list and item mirrors share: a name, readiness, the last error,
  * the snapshot and its subscribers.
- *
- * @example
- * ```ts
- * import { VarMirror } from "./mirror.ts";
- * const counter = new VarMirror<number>("counter");
- * const off = counter.subscribe((snapshot) => console.log(snapshot.value));
- * off();
- * ```
  *
  * @internal
  */

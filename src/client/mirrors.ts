@@ -13,26 +13,11 @@ import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 
 /**
  * A mirror a client keeps: a var, a list view or a list item.
- *
- * @example
- * ```ts
- * import type { ClientMirror } from "./mirrors.ts";
- * const key = (mirror: ClientMirror) => mirror.key;
- * ```
  */
 export type ClientMirror = VarMirror<unknown> | ListMirror<unknown> | ItemMirror<unknown>;
 
 /**
  * A client's mirrors, on whatever connection is open.
- *
- * @example
- * ```ts
- * import { ClientMirrors } from "./mirrors.ts";
- * import { VarMirror } from "./mirror.ts";
- * const mirrors = new ClientMirrors(() => undefined);
- * mirrors.add(new VarMirror("counter"));
- * mirrors.get("var:counter")?.name; // "counter"
- * ```
  */
 export class ClientMirrors {
   readonly #peer: () => Peer | undefined;

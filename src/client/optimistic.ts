@@ -58,12 +58,6 @@ export interface OptimisticChange<A extends ApiShape = UntypedApi> {
 
 /**
  * The mirrors an optimistic change can reach, found by what it names.
- *
- * @example
- * ```ts
- * import type { OptimisticTargets } from "./optimistic.ts";
- * const none: OptimisticTargets = { vars: () => [], views: () => [], item: () => undefined };
- * ```
  */
 export interface OptimisticTargets {
   /** The mirrors of a var. */
@@ -76,13 +70,6 @@ export interface OptimisticTargets {
 
 /**
  * A mirror as an optimistic change uses it.
- *
- * @example
- * ```ts
- * import type { Target } from "./optimistic.ts";
- * import { VarMirror, type VarSnapshot } from "./mirror.ts";
- * const target: Target<VarSnapshot<unknown>> = new VarMirror("counter");
- * ```
  */
 export interface Target<S> {
   /** Shows an overlay until `settle` with the same token. */
@@ -94,17 +81,6 @@ export interface Target<S> {
 /**
  * Runs a call's `optimistic` option: every mirror it names shows its change
  * at once (one notification per mirror); returns the function that drops it.
- *
- * @example
- * ```ts
- * import { VarMirror } from "./mirror.ts";
- * import { showOptimistic } from "./optimistic.ts";
- * const counter = new VarMirror<number>("counter");
- * const targets = { vars: () => [counter], views: () => [], item: () => undefined };
- * const drop = showOptimistic(targets, (change) => change.set("counter", 1));
- * counter.getSnapshot().value; // 1
- * drop();
- * ```
  */
 export function showOptimistic<A extends ApiShape>(
   targets: OptimisticTargets,

@@ -199,13 +199,6 @@ export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends Call
  * The options argument of a typed `client.list`: required when the list's
  * params are.
  *
- * @example
- * ```ts
- * import type { ListRest } from "./types.ts";
- * type Api = { vars: {}; lists: { chat: { item: string; params: { room: string } } }; functions: {} };
- * const rest: ListRest<Api, "chat"> = [{ params: { room: "general" } }];
- * ```
- *
  * @internal
  */
 export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined extends ParamsOf<A, N>
@@ -215,13 +208,6 @@ export type ListRest<A extends ApiShape, N extends ListName<A>> = undefined exte
 /**
  * The arguments of a typed `client.call` after the name: `args` (optional
  * when the function's args are), then the options.
- *
- * @example
- * ```ts
- * import type { CallRest } from "./types.ts";
- * type Api = { vars: {}; lists: {}; functions: { add: { args: { text: string }; result: null } } };
- * const rest: CallRest<Api, "add"> = [{ text: "milk" }, { timeout: 1_000 }];
- * ```
  *
  * @internal
  */
@@ -233,16 +219,6 @@ export type CallRest<A extends ApiShape, N extends FunctionName<A>> = undefined 
  * The API keys that are not wire names (see `ApiOf`'s `keys`): what a
  * typed `call` refuses at compile time with a message naming the wire name.
  *
- * @example
- * ```ts
- * import type { KeyOnlyName } from "./types.ts";
- * type Api = {
- *   vars: {}; lists: {}; functions: { mark_shipped: { args: { id: string }; result: null } };
- *   keys: { markShipped: "mark_shipped" };
- * };
- * const key: KeyOnlyName<Api> = "markShipped";
- * ```
- *
  * @internal
  */
 export type KeyOnlyName<A extends ApiShape> = A extends { keys: infer K }
@@ -252,16 +228,6 @@ export type KeyOnlyName<A extends ApiShape> = A extends { keys: infer K }
 /**
  * The name parameter of a typed `call`: a function's wire name as is; an API
  * key that is not one becomes a message naming the wire name to call.
- *
- * @example
- * ```ts
- * import type { CallName } from "./types.ts";
- * type Api = {
- *   vars: {}; lists: {}; functions: { mark_shipped: { args: { id: string }; result: null } };
- *   keys: { markShipped: "mark_shipped" };
- * };
- * const hint: CallName<Api, "markShipped"> = 'markShipped is the api key: call "mark_shipped"';
- * ```
  *
  * @internal
  */

@@ -16,12 +16,6 @@ import type { Subscriber } from "./socket.ts";
  * A subscriber that can hold back pushed changes while its socket is
  * congested. Groups check {@linkcode isCongested} before pushing.
  *
- * @example
- * ```ts
- * import type { Conflating } from "./backpressure.ts";
- * const never: Conflating = { congested: false, sendText() {}, defer() {} };
- * ```
- *
  * @internal
  */
 export interface Conflating extends Subscriber {
@@ -37,12 +31,6 @@ export interface Conflating extends Subscriber {
 
 /**
  * Whether pushes to this subscriber should be deferred right now.
- *
- * @example
- * ```ts
- * import { isCongested } from "./backpressure.ts";
- * isCongested({ sendText() {} }); // false: a plain subscriber is never congested
- * ```
  */
 export function isCongested(subscriber: Subscriber): subscriber is Conflating {
   return (subscriber as Partial<Conflating>).congested === true &&
@@ -52,21 +40,6 @@ export function isCongested(subscriber: Subscriber): subscriber is Conflating {
 /**
  * The sending side of one connection: writes frames, watches
  * `bufferedAmount`, and holds deferred flushes while congested.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "./limits.ts";
- * import { REPORT } from "./host.ts";
- * import { Outbox } from "./backpressure.ts";
- * const sent: string[] = [];
- * const outbox = new Outbox({
- *   socket: { send: (t) => { sent.push(t); }, close() {}, readyState: 1, bufferedAmount: 0 },
- *   context: undefined, limits: PEER_LIMITS,
- *   sendText() {}, close() {}, [REPORT]: console.error,
- * });
- * outbox.send('{"func":"unsubscribe_all"}', true);
- * outbox.close();
- * ```
  */
 export class Outbox {
   // The peer: its socket, limits, close and error report (no closure per connection).

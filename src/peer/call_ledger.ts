@@ -39,12 +39,6 @@ export interface CallLedger {
 
 /**
  * The key of a call in a {@linkcode CallLedger}: its function's name and its id.
- *
- * @example
- * ```ts
- * import { callKey } from "./call_ledger.ts";
- * callKey({ func: "call", type: "function", name: "increment", id: "V1StGXR8" });
- * ```
  */
 export function callKey(message: MessageWithFunc<"call">): string {
   return `${message.name}\n${message.id}`;
@@ -54,13 +48,6 @@ export function callKey(message: MessageWithFunc<"call">): string {
  * Runs a handler and turns its outcome into the answer frame: a `return`, or
  * the error frame of its failure (an unexpected one is reported and answered
  * as 8 `internal error`), so that a failure is remembered like a result.
- *
- * @example
- * ```ts
- * import { answerFrame } from "./call_ledger.ts";
- * const message = { func: "call", type: "function", name: "add", id: "c1" } as const;
- * const frame = await answerFrame(message, () => 5, console.error); // a return with value 5
- * ```
  */
 export async function answerFrame(
   message: MessageWithFunc<"call">,

@@ -100,13 +100,6 @@ export interface ErrorAbout {
 
 /**
  * Options of a {@linkcode Consumer}.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "./limits.ts";
- * import type { ConsumerOptions } from "./consumer.ts";
- * const options: ConsumerOptions = { limits: PEER_LIMITS, send() {}, allowed: () => true };
- * ```
  */
 export interface ConsumerOptions {
   /** The limits of the connection (`maxPendingCalls`, `callTimeout`). */
@@ -131,18 +124,6 @@ type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
 
 /**
  * This side's calls and mirrors on one connection.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "./limits.ts";
- * import { Consumer } from "./consumer.ts";
- * const sent: string[] = [];
- * const consumer = new Consumer({ limits: PEER_LIMITS, send: (t) => sent.push(t), allowed: () => true });
- * consumer.remoteAccepts("echo");
- * const answer = consumer.call("echo", "hi", {}); // sends the call frame
- * consumer.detach(); // rejects it: the connection is gone
- * await answer.catch(() => {});
- * ```
  */
 export class Consumer {
   readonly #options: ConsumerOptions;

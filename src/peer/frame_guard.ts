@@ -16,20 +16,6 @@ import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
 /**
  * Checks every incoming frame before it is parsed, and closes a connection
  * that stays silent for `idleTimeout`.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "./limits.ts";
- * import { REPORT } from "./host.ts";
- * import { FrameGuard } from "./frame_guard.ts";
- * const guard = new FrameGuard({
- *   socket: { send() {}, close() {}, readyState: 1 },
- *   context: undefined, limits: PEER_LIMITS,
- *   sendText() {}, close() {}, [REPORT]() {},
- * });
- * guard.admit('{"func":"unsubscribe_all"}'); // true
- * guard.stop();
- * ```
  */
 export class FrameGuard implements IdleMember {
   // The peer: its limits, and how to answer and close (no closure per connection).
@@ -151,12 +137,6 @@ type Peeked = Partial<Record<typeof PEEKED[number], string>>;
  * The string values of `func`, `type`, `name` and `id` at the top level of a
  * JSON object, without parsing the rest: one pass over the text that skips
  * strings and nested values, and stops once all four are found.
- *
- * @example
- * ```ts
- * import { peekFields } from "./frame_guard.ts";
- * peekFields('{"func":"call","args":{"id":"no"},"id":"c1"}').id; // "c1"
- * ```
  */
 export function peekFields(text: string): Peeked {
   const found: Peeked = {};

@@ -13,32 +13,11 @@ import type { SocketLike } from "./socket.ts";
 /**
  * The key of the method a peer's parts report failures through (the
  * registry's `onError`); a symbol, so that it stays out of the peer's API.
- *
- * @example
- * ```ts
- * import { REPORT } from "./host.ts";
- * const host = { [REPORT]: (error: unknown) => console.error(error) };
- * host[REPORT](new Error("a flush threw"));
- * ```
  */
 export const REPORT: unique symbol = Symbol("socksync.report");
 
 /**
  * The peer as its parts see it.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "./limits.ts";
- * import { type PeerHost, REPORT } from "./host.ts";
- * const host: PeerHost = {
- *   socket: { send() {}, close() {}, readyState: 1 },
- *   context: undefined,
- *   limits: PEER_LIMITS,
- *   sendText() {},
- *   close() {},
- *   [REPORT]() {},
- * };
- * ```
  *
  * @internal
  */

@@ -16,15 +16,6 @@ import { timerDelay } from "./limits.ts";
 /**
  * A connection watched for silence: the sweep keeps its last-frame time and
  * its place in the lists in these fields.
- *
- * @example
- * ```ts
- * import type { IdleMember } from "./idle.ts";
- * const member: IdleMember = {
- *   idleLast: 0, idlePrev: undefined, idleNext: undefined, idleList: 0,
- *   probe() {}, expire() {},
- * };
- * ```
  */
 export interface IdleMember {
   /** When its last frame arrived (by {@linkcode idleClock}). */
@@ -54,13 +45,6 @@ const EPOCH = Date.now();
 
 /**
  * Milliseconds since this module started: the clock of {@linkcode IdleMember.idleLast}.
- *
- * @example
- * ```ts
- * import { idleClock } from "./idle.ts";
- * const before = idleClock();
- * console.log(idleClock() - before); // 0 or a little more
- * ```
  */
 export function idleClock(): number {
   return Date.now() - EPOCH;
@@ -68,19 +52,6 @@ export function idleClock(): number {
 
 /**
  * One timer for every connection with the same idle timeout.
- *
- * @example
- * ```ts
- * import { idleClock, IdleSweep } from "./idle.ts";
- * const member = {
- *   idleLast: 0, idlePrev: undefined, idleNext: undefined, idleList: 0 as const,
- *   probe() {}, expire() {},
- * };
- * const sweep = IdleSweep.of(60_000);
- * sweep.add(member);
- * sweep.touch(member, idleClock()); // a frame arrived
- * sweep.remove(member); // no member left: no timer left
- * ```
  */
 export class IdleSweep {
   readonly #timeout: number;

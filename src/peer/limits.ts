@@ -164,13 +164,6 @@ export const CLIENT_LIMITS: Readonly<Limits> = Object.freeze({
 
 /**
  * Fills in the limits not given, from `defaults`, and checks the given ones.
- *
- * @example
- * ```ts
- * import { resolveLimits } from "./limits.ts";
- * const limits = resolveLimits({ messageRate: 10 });
- * console.log(limits.messageBurst); // 500
- * ```
  */
 export function resolveLimits(
   given: Partial<Limits> = {},
@@ -199,13 +192,6 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
  * `undefined` when the setting turns the timer off (`0` or `Infinity`). Delays
  * past what timers take (about 24.8 days) are capped, since runtimes fire a
  * longer one at once.
- *
- * @example
- * ```ts
- * import { timerDelay } from "./limits.ts";
- * timerDelay(30_000); // 30000
- * timerDelay(Infinity); // undefined: no timer
- * ```
  */
 export function timerDelay(ms: number): number | undefined {
   if (!(ms > 0) || ms === Infinity) return undefined;
@@ -217,13 +203,6 @@ export function timerDelay(ms: number): number | undefined {
  * text before `JSON.parse`, so a deeply nested frame never becomes a deep
  * object (which would overflow the stack of recursive code such as
  * `JSON.stringify` or a schema). Brackets inside strings do not count.
- *
- * @example
- * ```ts
- * import { exceedsDepth } from "./limits.ts";
- * exceedsDepth('{"a":[[1]]}', 2); // true
- * exceedsDepth('{"a":"[[[["}', 2); // false
- * ```
  */
 export function exceedsDepth(text: string, max: number): boolean {
   if (max === Infinity) return false;
@@ -245,13 +224,6 @@ export function exceedsDepth(text: string, max: number): boolean {
 /**
  * Whether a text frame fits in `max` bytes of UTF-8, without encoding it
  * (and without walking it when its length alone decides).
- *
- * @example
- * ```ts
- * import { fitsBytes } from "./limits.ts";
- * fitsBytes("héllo", 6); // true: é is two bytes
- * fitsBytes("héllo", 5); // false
- * ```
  */
 export function fitsBytes(text: string, max: number): boolean {
   // Each UTF-16 code unit is 1 to 3 bytes of UTF-8 (a surrogate pair is 4).

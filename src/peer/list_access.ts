@@ -22,17 +22,6 @@ type ListTarget =
  * What {@linkcode ListAccess} needs from the provider: the lists, the
  * connection, and the record of the other side's subscriptions (in frame
  * order, counted against the limit).
- *
- * @example
- * ```ts
- * import type { ListAccessOptions } from "./list_access.ts";
- * const keys = new Set<string>();
- * const options: ListAccessOptions = {
- *   lists: new Map(), context: undefined,
- *   peer: { congested: false, sendText() {}, defer() {} },
- *   subscriptions: { has: (k) => keys.has(k), claim: (k) => void keys.add(k), delete: (k) => keys.delete(k) },
- * };
- * ```
  */
 export interface ListAccessOptions {
   /** Lists by name. */
@@ -65,18 +54,6 @@ export interface ListAccessOptions {
 
 /**
  * Serves list requests for one connection; see {@linkcode ListAccessOptions}.
- *
- * @example
- * ```ts
- * import { ListAccess } from "./list_access.ts";
- * const keys = new Set<string>();
- * const lists = new ListAccess({
- *   context: undefined,
- *   peer: { congested: false, sendText() {}, defer() {} },
- *   subscriptions: { has: (k) => keys.has(k), claim: (k) => void keys.add(k), delete: (k) => keys.delete(k) },
- * });
- * lists.dropAll();
- * ```
  */
 export class ListAccess {
   readonly #o: ListAccessOptions;
@@ -298,12 +275,6 @@ export class ListAccess {
 /**
  * A collision-free key for a subscription: names and ids are arbitrary
  * strings; `params` is the canonical key of a parameterized list's params.
- *
- * @example
- * ```ts
- * import { subscriptionKey } from "./list_access.ts";
- * subscriptionKey("item", "todos", "a"); // '["item","todos","a"]'
- * ```
  */
 export function subscriptionKey(kind: string, name: string, id?: string, params?: string): string {
   if (params !== undefined) return JSON.stringify([kind, name, id ?? null, params]);

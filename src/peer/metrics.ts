@@ -253,12 +253,6 @@ export class Metrics {
 /**
  * The metrics a subscriber's connection reports to, if it is a peer of a hub
  * with metrics on.
- *
- * @example
- * ```ts
- * import { metricsOf } from "./metrics.ts";
- * metricsOf({ sendText() {} }); // undefined
- * ```
  */
 export function metricsOf(subscriber: object): Metrics | undefined {
   const metrics = (subscriber as { metrics?: unknown }).metrics;
@@ -267,12 +261,6 @@ export function metricsOf(subscriber: object): Metrics | undefined {
 
 /**
  * The kind of subscription a subscription key (see `subscriptionKey`) names.
- *
- * @example
- * ```ts
- * import { subscriptionType } from "./metrics.ts";
- * subscriptionType('["item","todos","a"]'); // "item"
- * ```
  */
 export function subscriptionType(key: string): SubscriptionType {
   const c = key.charCodeAt(2);

@@ -13,12 +13,6 @@ import type { MirrorFrame } from "../protocol/schemas.ts";
 
 /**
  * What every mirror offers the consumer that feeds it.
- *
- * @example
- * ```ts
- * import type { Mirrored } from "./mirrored.ts";
- * const describe = (mirror: Mirrored) => `${mirror.key} ready: ${mirror.ready}`;
- * ```
  */
 export interface Mirrored {
   /** The group's name on the wire. */
@@ -40,12 +34,6 @@ export interface Mirrored {
 /**
  * A var's mirror.
  *
- * @example
- * ```ts
- * import type { MirroredVar } from "./mirrored.ts";
- * const isVar = (mirror: { type: string }): mirror is MirroredVar => mirror.type === "var";
- * ```
- *
  * @internal
  */
 export interface MirroredVar extends Mirrored {
@@ -55,12 +43,6 @@ export interface MirroredVar extends Mirrored {
 
 /**
  * A list view's mirror: the page it shows, asked for again on a refresh.
- *
- * @example
- * ```ts
- * import type { MirroredList } from "./mirrored.ts";
- * const where = (view: MirroredList) => `${view.name} page ${view.page}`;
- * ```
  *
  * @internal
  */
@@ -78,12 +60,6 @@ export interface MirroredList extends Mirrored {
 /**
  * A list item's mirror.
  *
- * @example
- * ```ts
- * import type { MirroredItem } from "./mirrored.ts";
- * const where = (item: MirroredItem) => `${item.name}/${item.id}`;
- * ```
- *
  * @internal
  */
 export interface MirroredItem extends Mirrored {
@@ -95,11 +71,5 @@ export interface MirroredItem extends Mirrored {
 
 /**
  * A mirror a consumer keeps fed: a var, a list view or a list item.
- *
- * @example
- * ```ts
- * import type { ConsumerMirror } from "./mirrored.ts";
- * const key = (mirror: ConsumerMirror) => mirror.key;
- * ```
  */
 export type ConsumerMirror = MirroredVar | MirroredList | MirroredItem;

@@ -12,16 +12,6 @@ import type { Subscriber } from "./socket.ts";
 /**
  * A var as a connection serves it: its value sent once, or on every change.
  *
- * @example
- * ```ts
- * import type { ProvidedVar } from "./provided.ts";
- * const constant: ProvidedVar = {
- *   sendTo: async (s) => s.sendText('{"func":"set","type":"var","name":"pi","value":3.14}'),
- *   subscribe: async (s) => s.sendText('{"func":"set","type":"var","name":"pi","value":3.14}'),
- *   unsubscribe: async () => {},
- * };
- * ```
- *
  * @internal
  */
 export interface ProvidedVar {
@@ -36,12 +26,6 @@ export interface ProvidedVar {
 /**
  * A list as a connection serves it: one view (a page) per subscriber, and
  * any number of items subscribed on their own.
- *
- * @example
- * ```ts
- * import type { ProvidedList } from "./provided.ts";
- * const viewing = (list: ProvidedList, s: { sendText(text: string): void }) => list.hasView(s);
- * ```
  *
  * @internal
  */
@@ -71,12 +55,6 @@ export interface ProvidedList {
 /**
  * One query of a parameterized list, held by one subscription: `release`
  * once, when that subscription ends.
- *
- * @example
- * ```ts
- * import type { ProvidedQuery } from "./provided.ts";
- * const end = (query: ProvidedQuery) => query.release();
- * ```
  */
 export interface ProvidedQuery {
   /** The query's list, whose frames carry its params. */
@@ -93,13 +71,6 @@ export interface ProvidedQuery {
 
 /**
  * A list whose subscribers each name a query with params.
- *
- * @example
- * ```ts
- * import type { ProvidedParamList, ProvidedQuery } from "./provided.ts";
- * const open = (rooms: ProvidedParamList, raw: unknown): ProvidedQuery =>
- *   rooms.acquire(rooms.parse(raw), undefined);
- * ```
  */
 export interface ProvidedParamList {
   /** Validates params as sent (code 5 when absent, 6 when invalid) and returns them parsed. */
@@ -131,12 +102,6 @@ export interface CallContext<C = unknown> {
 /**
  * A function as a connection runs it: the schema its args are checked
  * against, and the handler.
- *
- * @example
- * ```ts
- * import type { ProvidedFunction } from "./provided.ts";
- * const echo: ProvidedFunction = { handler: (args) => args };
- * ```
  */
 export interface ProvidedFunction {
   /** Validates the call's `args` (code 6 when they fail); absent: any args are passed through. */

@@ -65,12 +65,6 @@ export interface AccessRequest {
 /**
  * The groups a side provides, by name, and who may use them.
  *
- * @example
- * ```ts
- * import type { Provided } from "./provider.ts";
- * const empty: Provided = { vars: new Map(), lists: new Map(), functions: new Map() };
- * ```
- *
  * @internal
  */
 export interface Provided {
@@ -108,19 +102,6 @@ type Request = {
  * Serves what this side provides to one connection. Each method throws a
  * `SockSyncError` (or returns a promise that rejects with one) to be answered
  * as an error frame.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "./limits.ts";
- * import { REPORT } from "./host.ts";
- * import { Provider } from "./provider.ts";
- * const provider = new Provider({
- *   socket: { send() {}, close() {}, readyState: 1 },
- *   context: undefined, limits: PEER_LIMITS, congested: false,
- *   sendText() {}, close() {}, defer() {}, [REPORT]: console.error,
- * });
- * provider.acceptCalls(); // nothing to accept: no registry
- * ```
  */
 export class Provider {
   // The peer (no closure per connection): the subscriber groups push to, also the `peer` a

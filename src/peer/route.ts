@@ -16,22 +16,6 @@ import { type Provider, subscriptionKey } from "./provider.ts";
  * what the handler returns (a promise when it goes on asynchronously). The
  * consumer is asked for only when a message is for it: a server's peer
  * rarely needs one, and creates it on first use.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "./limits.ts";
- * import { Consumer } from "./consumer.ts";
- * import { Provider } from "./provider.ts";
- * import { route } from "./route.ts";
- * import { REPORT } from "./host.ts";
- * const provider = new Provider({
- *   socket: { send() {}, close() {}, readyState: 1 },
- *   context: undefined, limits: PEER_LIMITS, congested: false,
- *   sendText() {}, close() {}, defer() {}, [REPORT]() {},
- * });
- * const consumer = new Consumer({ limits: PEER_LIMITS, send() {}, allowed: () => true });
- * route({ func: "subscribe", type: "function", name: "echo" }, provider, () => consumer);
- * ```
  */
 export function route(
   message: Message,
@@ -69,14 +53,6 @@ export function route(
  * `type`, `name` and `id`: a `SockSyncError`'s code and message, or 8
  * `internal error` for anything else (`unexpected`, to be reported), so that
  * internals never reach the wire.
- *
- * @example
- * ```ts
- * import { SockSyncError } from "../errors.ts";
- * import { failureFrame } from "./route.ts";
- * const message = { func: "get", type: "var", name: "x" } as const;
- * failureFrame(new SockSyncError(3, "no var with this name"), message).frame;
- * ```
  */
 export function failureFrame(
   error: unknown,
@@ -109,12 +85,6 @@ export function failureFrame(
  * Closes a socket with a code and reason; a runtime that refuses a code below
  * 3000 gets the code plus 3000 (1009 → 4009), and a socket already gone is
  * left alone.
- *
- * @example
- * ```ts
- * import { closeSocket } from "./route.ts";
- * closeSocket({ close() {} }, 1008, "rate limit exceeded");
- * ```
  */
 export function closeSocket(
   socket: { close(code?: number, reason?: string): void },

@@ -35,13 +35,6 @@ export interface Authenticated<C = unknown> {
 /**
  * Turns the credentials a `socksync:auth` call carries into an identity, given
  * the connection's current context; `undefined` (or a throw) refuses them.
- *
- * @example
- * ```ts
- * import type { Authenticate } from "./session.ts";
- * const authenticate: Authenticate = (token) =>
- *   token === "secret" ? { context: { user: "ada" }, expiresAt: Date.now() + 60_000 } : undefined;
- * ```
  */
 export type Authenticate = (
   credentials: unknown,
@@ -50,21 +43,6 @@ export type Authenticate = (
 
 /**
  * The peer as its session sees it.
- *
- * @example
- * ```ts
- * import { REPORT } from "./host.ts";
- * import type { SessionHost } from "./session.ts";
- * let context: unknown;
- * const host: SessionHost = {
- *   get context() { return context; },
- *   detached: false,
- *   updateContext(next) { context = next; },
- *   sendText() {},
- *   close() {},
- *   [REPORT]: console.error,
- * };
- * ```
  */
 export interface SessionHost {
   /** The connection's context. */
@@ -83,18 +61,6 @@ export interface SessionHost {
 
 /**
  * The expiry and the authentication calls of one connection.
- *
- * @example
- * ```ts
- * import { REPORT } from "./host.ts";
- * import { Session } from "./session.ts";
- * const session = new Session({
- *   context: undefined, detached: false, updateContext() {}, sendText() {},
- *   close: (code, reason) => console.log(code, reason), [REPORT]: console.error,
- * });
- * session.expireAt(Date.now() + 1_000);
- * session.stop();
- * ```
  */
 export class Session {
   readonly #host: SessionHost;

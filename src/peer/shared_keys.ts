@@ -15,13 +15,6 @@ const allNames = new WeakMap<ReadonlyMap<string, unknown>, ReadonlySet<string>>(
 /**
  * The names of every function in `functions`, as one set shared by every caller
  * until a function is added.
- *
- * @example
- * ```ts
- * import { everyName } from "./shared_keys.ts";
- * const functions = new Map([["ping", {}]]);
- * console.log(everyName(functions) === everyName(functions)); // true
- * ```
  */
 export function everyName(functions: ReadonlyMap<string, unknown>): ReadonlySet<string> {
   let names = allNames.get(functions);
@@ -38,14 +31,6 @@ const varKeys = new WeakMap<ProvidedVar, { name: string; key: string }>();
 
 /**
  * The subscription key of a var, made once per var.
- *
- * @example
- * ```ts
- * import type { ProvidedVar } from "./provided.ts";
- * import { varKey } from "./shared_keys.ts";
- * const counter: ProvidedVar = { sendTo: async () => {}, subscribe: async () => {}, unsubscribe: async () => {} };
- * console.log(varKey(counter, "counter") === varKey(counter, "counter")); // true
- * ```
  */
 export function varKey(local: ProvidedVar, name: string): string {
   const known = varKeys.get(local);

@@ -56,12 +56,6 @@ export interface Subscriber {
  * A runtime's own one-to-many send (Bun's topics): one call hands the same
  * frame to every socket subscribed to a topic, without a JavaScript loop.
  * Sockets that offer it carry it as {@linkcode GroupSocket.topics}.
- *
- * @example
- * ```ts
- * import type { Topics } from "./socket.ts";
- * const none: Topics = { publish: () => true };
- * ```
  */
 export interface Topics {
   /**
@@ -92,12 +86,6 @@ export interface Topics {
 
 /**
  * A {@linkcode SocketLike} that can join the runtime's topics.
- *
- * @example
- * ```ts
- * import type { GroupSocket } from "./socket.ts";
- * const canJoin = (socket: Partial<GroupSocket>) => socket.topics !== undefined;
- * ```
  */
 export interface GroupSocket extends SocketLike {
   /** The runtime's topics this socket can join (the same object for every socket of a server). */

@@ -131,12 +131,6 @@ export type ResultOf<A extends ApiShape, N extends FunctionName<A>> = A["functio
  * `string` for an untyped API (any name goes), `never` for a typed one, so
  * that the untyped overloads (explicit type arguments) only exist there.
  *
- * @example
- * ```ts
- * import type { AnyName, UntypedApi } from "./api.ts";
- * const name: AnyName<UntypedApi> = "anything";
- * ```
- *
  * @internal
  */
 export type AnyName<A extends ApiShape> = string extends keyof A["vars"] ? string : never;

@@ -12,14 +12,6 @@ const MAX_LENGTH = 64;
 /**
  * The candidate closest to `name` that `allowed` accepts, or `undefined` when
  * none is close. `allowed` is asked only about close candidates, closest first.
- *
- * @example
- * ```ts
- * import { closestName } from "./closest_name.ts";
- * closestName("postMessage", ["post_message", "rooms"]); // "post_message"
- * closestName("cuonter", ["counter"]); // "counter"
- * closestName("zzz", ["counter"]); // undefined
- * ```
  */
 export function closestName(
   name: string,
@@ -42,12 +34,6 @@ export function closestName(
 
 /**
  * `; did you mean "x"?` for a close name, else `""`: appended to a message.
- *
- * @example
- * ```ts
- * import { didYouMean } from "./closest_name.ts";
- * `no var with this name${didYouMean("cuonter", ["counter"])}`; // 'no var with this name; did you mean "counter"?'
- * ```
  */
 export function didYouMean(
   name: string,

@@ -32,12 +32,6 @@ export const PROBE_NAME = "socksync:probe";
 
 /**
  * Close codes a peer uses; a runtime that refuses one gets it plus 3000 (1009 → 4009).
- *
- * @example
- * ```ts
- * import { CLOSE } from "./connection.ts";
- * console.log(CLOSE.tooLarge); // 1009
- * ```
  */
 export const CLOSE: {
   readonly tooLarge: 1009;

@@ -337,12 +337,6 @@ export function encodeUnsubscribe(
 /**
  * Encodes a list `unsubscribe` frame: a view (with its params, for a
  * parameterized list) or, with `id`, one item.
- *
- * @example
- * ```ts
- * import { encodeListUnsubscribe } from "./encode.ts";
- * encodeListUnsubscribe("messages", { params: { room: "general" } });
- * ```
  */
 export function encodeListUnsubscribe(
   name: string,
@@ -362,12 +356,6 @@ export function encodeListUnsubscribe(
  * (`"more": true`, last), so that a mirror tells its listeners once, after
  * the change's last frame. A peer following the original protocol ignores
  * the field.
- *
- * @example
- * ```ts
- * import { encodeDelete, withMore } from "./encode.ts";
- * withMore(encodeDelete("todos", "a")); // {"func":"delete",…,"id":"a","more":true}
- * ```
  */
 export function withMore(text: string): string {
   return `${text.slice(0, -1)},"more":true}`;

@@ -18,17 +18,6 @@ const MAX_KEY = 64;
  * `missing a, b`, `unexpected c` and `path: expected …, got <type>` parts.
  * `unexpected` lists the top-level keys of `input` that an object schema does
  * not declare (`declared`), when there are any.
- *
- * @example
- * ```ts
- * import * as v from "valibot";
- * import { invalidMessage } from "./invalid.ts";
- * const schema = v.object({ room: v.string() });
- * const input = { rom: "general" };
- * const result = v.safeParse(schema, input);
- * if (!result.success) invalidMessage("params", result.issues, input, ["room"]);
- * // 'invalid params: missing room; unexpected rom'
- * ```
  */
 export function invalidMessage(
   what: string,
@@ -56,12 +45,6 @@ export function invalidMessage(
 /**
  * The top-level keys of `input` that `declared` does not hold (none when
  * `declared` or an object `input` is absent).
- *
- * @example
- * ```ts
- * import { unexpectedKeys } from "./invalid.ts";
- * unexpectedKeys({ rom: 1, room: 2 }, ["room"]); // ["rom"]
- * ```
  */
 export function unexpectedKeys(input: unknown, declared?: readonly string[]): string[] {
   if (!declared || typeof input !== "object" || input === null || Array.isArray(input)) return [];
@@ -71,13 +54,6 @@ export function unexpectedKeys(input: unknown, declared?: readonly string[]): st
 /**
  * The keys a plain `v.object` schema declares (held strict: a key it does
  * not declare is unexpected), or `undefined` for any other schema.
- *
- * @example
- * ```ts
- * import * as v from "valibot";
- * import { declaredKeys } from "./invalid.ts";
- * declaredKeys(v.object({ room: v.string() })); // ["room"]
- * ```
  */
 export function declaredKeys(schema: unknown): string[] | undefined {
   const object = schema as { type?: string; entries?: Record<string, unknown> };

@@ -9,13 +9,6 @@ import { paramsKey } from "./params.ts";
 
 /**
  * The key a mirror is found by: its type, its name and its params.
- *
- * @example
- * ```ts
- * import { mirrorKey } from "./mirror_keys.ts";
- * mirrorKey("list", "messages", { room: "general" }); // 'list:messages\u0000{"room":"general"}'
- * mirrorKey("var", "counter"); // "var:counter"
- * ```
  */
 export function mirrorKey(type: unknown, name: unknown, params?: unknown): string {
   const base = `${type}:${name}`;
@@ -24,12 +17,6 @@ export function mirrorKey(type: unknown, name: unknown, params?: unknown): strin
 
 /**
  * The key of an item mirror: which frames and errors are about it.
- *
- * @example
- * ```ts
- * import { itemKey } from "./mirror_keys.ts";
- * itemKey("todos", "a"); // "item:5:todos:a"
- * ```
  */
 export function itemKey(name: string, id: string): string {
   // The name's length keeps "a:b" + "c" apart from "a" + "b:c".

@@ -11,24 +11,12 @@ import { declaredKeys, invalidMessage, unexpectedKeys } from "./invalid.ts";
 
 /**
  * A list view's params as they travel: a JSON object.
- *
- * @example
- * ```ts
- * import type { Params } from "./params.ts";
- * const params: Params = { room: "general" };
- * ```
  */
 export type Params = Readonly<Record<string, unknown>>;
 
 /**
  * The canonical JSON of a value: object keys sorted at every depth, so that
  * equal params give equal keys. `undefined` (no params) gives `""`.
- *
- * @example
- * ```ts
- * import { paramsKey } from "./params.ts";
- * paramsKey({ b: 1, a: [2, { d: 3, c: 4 }] }); // '{"a":[2,{"c":4,"d":3}],"b":1}'
- * ```
  */
 export function paramsKey(params: unknown): string {
   if (params === undefined) return "";
@@ -53,14 +41,6 @@ function sorted(value: unknown): unknown {
  * value, what was expected and the type that came. A plain `v.object` schema is held strict: a key it does not
  * declare is refused (code 6) rather than silently dropped, since a dropped
  * key would widen the query.
- *
- * @example
- * ```ts
- * import * as v from "valibot";
- * import { parseParams } from "./params.ts";
- * parseParams(v.object({ room: v.string() }), { room: "general" }, "messages"); // { room: "general" }
- * // { rom: "general" } → 6 'invalid params: missing room; unexpected rom'
- * ```
  */
 export function parseParams<P>(
   schema: v.GenericSchema<unknown, P>,

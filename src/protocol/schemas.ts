@@ -391,12 +391,6 @@ export type MessageWithFunc<F extends keyof MessageMap> = MessageMap[F];
  * A frame that changes a mirror, already validated by the protocol schemas.
  * `more: true` says that more frames of the same change follow.
  *
- * @example
- * ```ts
- * import type { MirrorFrame } from "./schemas.ts";
- * const f: MirrorFrame = { func: "set_count", type: "list", name: "todos", total_item_count: 3 };
- * ```
- *
  * @internal
  */
 export type MirrorFrame =

@@ -27,17 +27,6 @@ export {
 
 /**
  * Loads the adapter of the running runtime and creates it for `app`.
- *
- * @example
- * ```ts
- * import { Hono } from "hono";
- * import { loadAdapter } from "./serve.ts";
- * const app = new Hono();
- * const adapter = await loadAdapter(app);
- * app.get("/", (c) => c.text(`hello from ${adapter.runtime}`));
- * const listener = await adapter.listen({ port: 0, hostname: "127.0.0.1" });
- * await listener.close();
- * ```
  */
 // deno-lint-ignore no-explicit-any
 export async function loadAdapter(app: Hono<any>): Promise<Adapter> {

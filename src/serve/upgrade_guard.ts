@@ -61,13 +61,6 @@ export interface GuardOptions {
 
 /**
  * The part of a `Hub` the guard reads.
- *
- * @example
- * ```ts
- * import { Hub } from "../server/hub.ts";
- * import type { GuardedHub } from "./upgrade_guard.ts";
- * const hub: GuardedHub = new Hub();
- * ```
  */
 export interface GuardedHub {
   /** The connected peers. */
@@ -101,14 +94,6 @@ function logRefusal(options: GuardOptions, origin: string): void {
 /**
  * The response refusing this request, or `undefined` to let it through.
  * Runtime-neutral: reads only the request's URL and headers.
- *
- * @example
- * ```ts
- * import { Hub } from "../server/hub.ts";
- * import { refusal } from "./upgrade_guard.ts";
- * const request = new Request("http://app.example/ws", { headers: { origin: "https://evil.example" } });
- * refusal(new Hub(), {}, request)?.status; // 403
- * ```
  */
 export function refusal(
   hub: GuardedHub,
@@ -133,13 +118,6 @@ export function refusal(
 /**
  * Whether the request's `Origin` may open a WebSocket under `options`; see
  * {@linkcode GuardOptions.allowedOrigins}.
- *
- * @example
- * ```ts
- * import { originAllowed } from "./upgrade_guard.ts";
- * const request = new Request("http://app.example/ws", { headers: { origin: "http://app.example" } });
- * originAllowed({}, request); // true
- * ```
  */
 export function originAllowed(options: GuardOptions, request: Request): boolean {
   const headers = request.headers;
@@ -227,16 +205,6 @@ function matches(pattern: string, origin: string | undefined): boolean {
 /**
  * Wraps a route handler (such as the WebSocket upgrade) so the guard runs
  * first (what `serve()` and `socksync()` do with their `guard` option).
- *
- * @example
- * ```ts
- * import { upgradeWebSocket } from "hono/deno";
- * import { Hub } from "../server/hub.ts";
- * import { socksync } from "./mount.ts";
- * import { guarded } from "./upgrade_guard.ts";
- * const hub = new Hub();
- * const handler = guarded(hub, { maxConnections: 100 }, socksync(hub, { upgradeWebSocket }));
- * ```
  */
 export function guarded(
   hub: GuardedHub,

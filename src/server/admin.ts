@@ -15,25 +15,12 @@ import type { Metrics } from "../peer/metrics.ts";
 
 /**
  * The prefix of every admin var's name.
- *
- * @example
- * ```ts
- * import { ADMIN_PREFIX } from "./admin.ts";
- * console.log(`${ADMIN_PREFIX}overview`); // "socksync.admin.overview"
- * ```
  */
 export const ADMIN_PREFIX = "socksync.admin.";
 
 /**
  * Whether a name is one of the admin vars: an `authorize` hook lets only
  * admins reach those.
- *
- * @example
- * ```ts
- * import { isAdminName } from "./admin.ts";
- * const authorize = (context: { admin?: boolean }, request: { name: string }) =>
- *   !isAdminName(request.name) || context.admin === true;
- * ```
  */
 export function isAdminName(name: string): boolean {
   return name.startsWith(ADMIN_PREFIX);
@@ -42,12 +29,6 @@ export function isAdminName(name: string): boolean {
 /**
  * The admin vars' values (`socksync.admin.overview`, `.series`, `.groups`,
  * `.functions`, `.errors`).
- *
- * @example
- * ```ts
- * import type { AdminOverview } from "./admin.ts";
- * const none: Partial<AdminOverview> = { connections: 0 };
- * ```
  */
 export interface AdminOverview {
   /** Open connections. */
@@ -84,12 +65,6 @@ export interface AdminSeries {
 
 /**
  * Options of {@linkcode provideAdmin}.
- *
- * @example
- * ```ts
- * import type { AdminOptions } from "./admin.ts";
- * const options: AdminOptions = { every: 1000, window: 300_000 };
- * ```
  */
 export interface AdminOptions {
   /** Milliseconds between samples. Default 1000. */
@@ -104,18 +79,6 @@ export interface AdminOptions {
  * Declares the admin vars on a hub with metrics and starts sampling; the
  * returned `close` stops it. The hub's `authorize` must keep them to
  * admins (see {@linkcode isAdminName}): they are open to anyone otherwise.
- *
- * @example
- * ```ts
- * import { Hub } from "./hub.ts";
- * import { isAdminName, provideAdmin } from "./admin.ts";
- * const hub = new Hub<{ admin: boolean }>({
- *   metrics: true,
- *   authorize: (context, { name }) => !isAdminName(name) || context.admin,
- * });
- * const admin = provideAdmin(hub);
- * admin.close();
- * ```
  */
 export function provideAdmin(
   // deno-lint-ignore no-explicit-any

@@ -113,14 +113,6 @@ interface BusMessage {
 /**
  * Revokes and re-checks the live connections of a hub, here and (for a key,
  * through the {@linkcode RevocationBus}) on the other instances.
- *
- * @example
- * ```ts
- * import { Revocations } from "./auth.ts";
- * const revocations = new Revocations({ peers: () => [], onError: console.error });
- * revocations.revoke("user:ada"); // 0 connections here
- * revocations.close();
- * ```
  */
 export class Revocations<C> {
   readonly #peers: () => Iterable<Peer<C>>;

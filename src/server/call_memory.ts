@@ -51,16 +51,6 @@ const POLL_MS = 50;
 
 /**
  * Remembers call answers in this process, and in a shared store when given.
- *
- * @example
- * ```ts
- * import { CallMemory } from "./call_memory.ts";
- * const memory = new CallMemory({ ttl: 60_000 });
- * let runs = 0;
- * const run = () => Promise.resolve(`answer ${++runs}`);
- * await memory.once("increment\nV1StGXR8", run); // "answer 1"
- * await memory.once("increment\nV1StGXR8", run); // "answer 1" again: not run twice
- * ```
  */
 export class CallMemory implements CallLedger {
   readonly #ttl: number;

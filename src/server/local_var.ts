@@ -35,12 +35,6 @@ export interface VarOptions<T> {
  * `run` counts the times the feed started, so a var knows whether it kept
  * listening since its value was last read; `release` ends the hold.
  *
- * @example
- * ```ts
- * import type { VarFeedHold } from "./local_var.ts";
- * const hold: VarFeedHold = { run: 1, release: () => {} };
- * ```
- *
  * @internal
  */
 export interface VarFeedHold {

@@ -70,24 +70,12 @@ export interface ParamListOptions<P, T, C> {
 
 /**
  * Told when a subscriber's view of one query opens (`open: true`) or ends.
- *
- * @example
- * ```ts
- * import type { ViewListener } from "./param_list.ts";
- * const log: ViewListener<{ room: string }> = (_s, params, open) => console.log(params.room, open);
- * ```
  */
 export type ViewListener<P> = (subscriber: Subscriber, params: P, open: boolean) => void;
 
 /**
  * One query of a {@linkcode ParamList}, held by a subscription: `release`
  * once, when that subscription ends.
- *
- * @example
- * ```ts
- * import type { QueryHandle } from "./param_list.ts";
- * const end = (handle: QueryHandle) => handle.release();
- * ```
  */
 export interface QueryHandle {
   /** The query's list, whose frames carry its params. */
@@ -106,20 +94,6 @@ interface Query {
 
 /**
  * A list whose subscribers each name a query with params.
- *
- * @example
- * ```ts
- * import * as v from "valibot";
- * import { MemoryListSource } from "../../stores/memory/mod.ts";
- * import { ParamList } from "./param_list.ts";
- * const rooms = new ParamList("messages", {
- *   params: v.object({ room: v.string() }),
- *   source: () => new MemoryListSource<string>(),
- * });
- * const params = rooms.parse({ room: "general" });
- * const handle = rooms.acquire(params, undefined);
- * handle.release();
- * ```
  *
  * @internal
  */

@@ -16,17 +16,6 @@ const TIMED = new Set(["get", "set", "update", "count", "page", "indexOf", "inse
  * `store` label is the store's class name (a bounded set), the `operation`
  * label the method's name. Every other member is the store's own (bound to
  * it, so private fields keep working).
- *
- * @example
- * ```ts
- * import { MemoryVarStore } from "../../stores/memory/mod.ts";
- * import { Metrics } from "../peer/metrics.ts";
- * import { timedStore } from "./timed_store.ts";
- * const metrics = new Metrics();
- * const vars = timedStore(new MemoryVarStore(), metrics);
- * await vars.set("x", 1);
- * console.log(metrics.storeOperations.get("MemoryVarStore")?.get("set")?.count); // 1
- * ```
  */
 export function timedStore<S extends object>(store: S, metrics: Metrics): S {
   const label = store.constructor?.name || "store";

@@ -49,24 +49,12 @@ export type Maker<S> = () => Promise<S> | S;
 
 /**
  * A 1 MB string.
- *
- * @example
- * ```ts
- * import { LARGE } from "./kit.ts";
- * LARGE.length; // 1048576
- * ```
  */
 export const LARGE: string = "x".repeat(1024 * 1024);
 
 /**
  * Values that break naive encodings: emoji, right-to-left text, NUL,
  * escapes, combining marks, nested unicode keys.
- *
- * @example
- * ```ts
- * import { UNICODE } from "./kit.ts";
- * UNICODE.length; // 8
- * ```
  */
 export const UNICODE: unknown[] = [
   "👩‍👩‍👧‍👦 🎉",
@@ -81,14 +69,6 @@ export const UNICODE: unknown[] = [
 
 /**
  * An `assert.rejects` matcher: a `SockSyncError` with this code.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { SockSyncError } from "../errors.ts";
- * import { isCode } from "./kit.ts";
- * await assert.rejects(Promise.reject(new SockSyncError(4, "unknown id")), isCode(4));
- * ```
  */
 export function isCode(code: number): (error: unknown) => boolean {
   return (error: unknown): boolean => {
@@ -101,14 +81,6 @@ export function isCode(code: number): (error: unknown) => boolean {
 /**
  * Records what a listener hears and waits, with a deadline, until enough
  * has arrived.
- *
- * @example
- * ```ts
- * import { Recorder } from "./kit.ts";
- * const recorder = new Recorder<string>(1000);
- * recorder.record("a");
- * await recorder.waitFor(1); // ["a"]
- * ```
  */
 export class Recorder<E> {
   /** Everything recorded, in order. */
@@ -161,13 +133,6 @@ export class Recorder<E> {
 
 /**
  * A small seeded generator (mulberry32), so a failing model run can be replayed.
- *
- * @example
- * ```ts
- * import { random } from "./kit.ts";
- * const next = random(42);
- * next(); // a number in [0, 1)
- * ```
  */
 export function random(seed: number): () => number {
   return () => {
@@ -180,13 +145,6 @@ export function random(seed: number): () => number {
 
 /**
  * Every value of a list, in order.
- *
- * @example
- * ```ts
- * import { values } from "./kit.ts";
- * import { MemoryListSource } from "../../stores/memory/mod.ts";
- * await values(new MemoryListSource()); // []
- * ```
  */
 export async function values<T>(source: ListSource<T>): Promise<T[]> {
   return (await source.page(0, 1_000_000)).items.map((item) => item.value);
@@ -195,14 +153,6 @@ export async function values<T>(source: ListSource<T>): Promise<T[]> {
 /**
  * What a list case group gets: a way to register a case on a fresh list,
  * and the options.
- *
- * @example
- * ```ts
- * import type { ListKit } from "./kit.ts";
- * function myCases(kit: ListKit) {
- *   kit.check("counts", async (source) => void await source.count());
- * }
- * ```
  */
 export interface ListKit {
   /** Registers a case that runs `body` on a fresh, empty list, then closes it. */
@@ -217,13 +167,6 @@ export interface ListKit {
 
 /**
  * The {@linkcode ListKit} for one `listSourceConformance` suite.
- *
- * @example
- * ```ts
- * import { listKit } from "./kit.ts";
- * import { MemoryListSource } from "../../stores/memory/mod.ts";
- * const kit = listKit(() => new MemoryListSource(), {});
- * ```
  */
 export function listKit(make: Maker<ListSource<unknown>>, options: ConformanceOptions): ListKit {
   const timeoutMs = options.eventTimeoutMs ?? 10_000;
@@ -247,14 +190,6 @@ export function listKit(make: Maker<ListSource<unknown>>, options: ConformanceOp
 /**
  * What a var case group gets: a way to register a case on a store, fresh
  * var names, and the options.
- *
- * @example
- * ```ts
- * import type { VarKit } from "./kit.ts";
- * function myCases(kit: VarKit) {
- *   kit.check("reads", async (store) => void await store.get(kit.fresh()));
- * }
- * ```
  */
 export interface VarKit {
   /** Registers a case that runs `body` on a store, then closes it. */
@@ -271,13 +206,6 @@ export interface VarKit {
 
 /**
  * The {@linkcode VarKit} for one `varStoreConformance` suite.
- *
- * @example
- * ```ts
- * import { varKit } from "./kit.ts";
- * import { MemoryVarStore } from "../../stores/memory/mod.ts";
- * const kit = varKit(() => new MemoryVarStore(), {});
- * ```
  */
 export function varKit(make: Maker<VarStore>, options: ConformanceOptions): VarKit {
   const timeoutMs = options.eventTimeoutMs ?? 10_000;

@@ -9,16 +9,6 @@ import { type ListKit, values } from "./kit.ts";
 
 /**
  * Registers the concurrency cases.
- *
- * @example
- * ```ts
- * import type { ListKit } from "./kit.ts";
- * import { concurrencyCases } from "./list_concurrency.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: ListKit): void {
- *   concurrencyCases(kit);
- * }
- * ```
  */
 export function concurrencyCases(kit: ListKit): void {
   kit.check("concurrent inserts at one index lose nothing", async (source) => {

@@ -11,16 +11,6 @@ import type { ListKit } from "./kit.ts";
 
 /**
  * Registers the change feed cases.
- *
- * @example
- * ```ts
- * import type { ListKit } from "./kit.ts";
- * import { feedCases } from "./list_feed.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: ListKit): void {
- *   feedCases(kit);
- * }
- * ```
  */
 export function feedCases(kit: ListKit): void {
   kit.check("reports every change once, in order, version +1 each", async (source) => {

@@ -10,16 +10,6 @@ import { isCode, type ListKit } from "./kit.ts";
 
 /**
  * Registers the id and error cases.
- *
- * @example
- * ```ts
- * import type { ListKit } from "./kit.ts";
- * import { idCases } from "./list_ids.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: ListKit): void {
- *   idCases(kit);
- * }
- * ```
  */
 export function idCases(kit: ListKit): void {
   kit.check("creates unique ids and keeps given ones", async (source) => {

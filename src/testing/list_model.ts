@@ -9,16 +9,6 @@ import { type ListKit, random } from "./kit.ts";
 
 /**
  * Registers the model case.
- *
- * @example
- * ```ts
- * import type { ListKit } from "./kit.ts";
- * import { modelCases } from "./list_model.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: ListKit): void {
- *   modelCases(kit);
- * }
- * ```
  */
 export function modelCases(kit: ListKit): void {
   kit.check("matches an array model over random operations", async (source) => {

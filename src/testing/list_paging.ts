@@ -10,16 +10,6 @@ import { type ListKit, values } from "./kit.ts";
 
 /**
  * Registers the paging cases.
- *
- * @example
- * ```ts
- * import type { ListKit } from "./kit.ts";
- * import { pagingCases } from "./list_paging.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: ListKit): void {
- *   pagingCases(kit);
- * }
- * ```
  */
 export function pagingCases(kit: ListKit): void {
   kit.check("starts empty", async (source) => {

@@ -17,16 +17,6 @@ const bump = (current: unknown): Counter => ({ n: (current as Counter).n + 1 });
 
 /**
  * Registers the `update` cases.
- *
- * @example
- * ```ts
- * import type { ListKit } from "./kit.ts";
- * import { updateCases } from "./list_update.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: ListKit): void {
- *   updateCases(kit);
- * }
- * ```
  */
 export function updateCases(kit: ListKit): void {
   const check = (title: string, body: (source: Updatable) => Promise<void>) =>

@@ -10,16 +10,6 @@ import { LARGE, type ListKit, UNICODE, values } from "./kit.ts";
 
 /**
  * Registers the value cases.
- *
- * @example
- * ```ts
- * import type { ListKit } from "./kit.ts";
- * import { valueCases } from "./list_values.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: ListKit): void {
- *   valueCases(kit);
- * }
- * ```
  */
 export function valueCases(kit: ListKit): void {
   kit.check("stores unicode, NUL characters and odd ids", async (source) => {

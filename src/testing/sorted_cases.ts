@@ -96,15 +96,6 @@ async function until(ms: number, what: string, done: () => Promise<boolean>): Pr
 /**
  * Registers the sorted-source cases; `sortedSourceConformance` in
  * `socksync/testing` wraps them in a suite.
- *
- * @example
- * ```ts
- * import { sortedCases } from "./sorted_cases.ts";
- * import { MemoryListSource } from "../../stores/memory/mod.ts";
- * // Registers node:test cases when called (here wrapped, so that it only type-checks):
- * export const suite = () =>
- *   sortedCases(() => ({ source: () => new MemoryListSource(), write() {}, reference: () => [] }), {});
- * ```
  */
 export function sortedCases<T>(
   make: () => Promise<SortedFixture<T>> | SortedFixture<T>,

@@ -13,16 +13,6 @@ import { LARGE, UNICODE, type VarKit } from "./kit.ts";
 
 /**
  * Registers the value cases.
- *
- * @example
- * ```ts
- * import type { VarKit } from "./kit.ts";
- * import { varValueCases } from "./var_cases.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: VarKit): void {
- *   varValueCases(kit);
- * }
- * ```
  */
 export function varValueCases(kit: VarKit): void {
   const { check, fresh } = kit;
@@ -89,16 +79,6 @@ type Updatable = VarStore & Required<Pick<VarStore, "update">>;
 /**
  * Registers the cases of the optional `update` (a store without it passes
  * them without running them).
- *
- * @example
- * ```ts
- * import type { VarKit } from "./kit.ts";
- * import { varUpdateCases } from "./var_cases.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: VarKit): void {
- *   varUpdateCases(kit);
- * }
- * ```
  */
 export function varUpdateCases(kit: VarKit): void {
   const check = (title: string, body: (store: Updatable) => Promise<void>) =>
@@ -147,16 +127,6 @@ export function varUpdateCases(kit: VarKit): void {
 
 /**
  * Registers the `subscribe` cases.
- *
- * @example
- * ```ts
- * import type { VarKit } from "./kit.ts";
- * import { varSubscribeCases } from "./var_cases.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: VarKit): void {
- *   varSubscribeCases(kit);
- * }
- * ```
  */
 export function varSubscribeCases(kit: VarKit): void {
   kit.check("subscribe returns a working stop function", (store) => {
@@ -211,16 +181,6 @@ export function varSubscribeCases(kit: VarKit): void {
 
 /**
  * Registers the case that closes a store twice.
- *
- * @example
- * ```ts
- * import type { VarKit } from "./kit.ts";
- * import { varCloseCases } from "./var_cases.ts";
- * // A suite of your own: the cases register as node:test tests when it runs.
- * export function mySuite(kit: VarKit): void {
- *   varCloseCases(kit);
- * }
- * ```
  */
 export function varCloseCases(kit: VarKit): void {
   test("closes", async () => {

@@ -18,14 +18,6 @@ export type { ConnectionState, ConnectionStatus } from "../client/state.ts";
  * current snapshot, then after every change (the Svelte store contract, and
  * what React's `useSyncExternalStore` needs).
  *
- * @example
- * ```ts
- * import type { SnapshotSource } from "./contract.ts";
- * function log<S>(source: SnapshotSource<S>): () => void {
- *   return source.subscribe((snapshot) => console.log(snapshot));
- * }
- * ```
- *
  * @internal
  */
 export interface SnapshotSource<S> {
@@ -226,12 +218,6 @@ export interface CallChange {
 
 /**
  * A key that changes when a list's options (other than the page) change.
- *
- * @example
- * ```ts
- * import { listKey } from "./contract.ts";
- * listKey("messages", 20, { room: "general" }); // a string
- * ```
  */
 export function listKey(name: string, pageSize?: number, params?: Record<string, unknown>): string {
   return JSON.stringify([name, pageSize ?? null, params ?? null]);
@@ -239,12 +225,6 @@ export function listKey(name: string, pageSize?: number, params?: Record<string,
 
 /**
  * A list state with nothing in it yet, for the time before a view opens.
- *
- * @example
- * ```ts
- * import { EMPTY_LIST } from "./contract.ts";
- * console.log(EMPTY_LIST.items.length); // 0
- * ```
  */
 export const EMPTY_LIST: ListState<never> = Object.freeze({
   items: Object.freeze([]) as readonly never[],
@@ -258,12 +238,6 @@ export const EMPTY_LIST: ListState<never> = Object.freeze({
 
 /**
  * An item state with nothing in it yet, for the time before a mirror opens.
- *
- * @example
- * ```ts
- * import { EMPTY_ITEM } from "./contract.ts";
- * console.log(EMPTY_ITEM.exists); // false
- * ```
  */
 export const EMPTY_ITEM: ItemState<never> = Object.freeze({
   value: undefined,

@@ -8,24 +8,12 @@ import { ErrorCode, SockSyncError } from "../../src/errors.ts";
 
 /**
  * How many times a compare-and-set `update` tries before it gives up.
- *
- * @example
- * ```ts
- * import { UPDATE_ATTEMPTS } from "./conflict_retry.ts";
- * console.log(`gives up after ${UPDATE_ATTEMPTS} conflicts`);
- * ```
  */
 export const UPDATE_ATTEMPTS = 100;
 
 /**
  * What an attempt of {@linkcode retryOnConflict} returns when another writer
  * got there first.
- *
- * @example
- * ```ts
- * import { CONFLICT } from "./conflict_retry.ts";
- * const outcome: number | typeof CONFLICT = CONFLICT;
- * ```
  */
 export const CONFLICT: unique symbol = Symbol("conflict");
 
@@ -35,15 +23,6 @@ export const CONFLICT: unique symbol = Symbol("conflict");
  * second conflict it waits a random few milliseconds first, so writers that
  * keep colliding in lockstep are spread apart. Gives up with code 8,
  * `${what} changed too often to update`.
- *
- * @example
- * ```ts
- * import { CONFLICT, retryOnConflict } from "./conflict_retry.ts";
- * let stored = 0;
- * const result = await retryOnConflict("var n", (attempt) =>
- *   Promise.resolve(attempt < 2 ? CONFLICT : ++stored)
- * );
- * ```
  */
 export async function retryOnConflict<R>(
   what: string,

@@ -18,12 +18,6 @@ const LOAD_WIDTH = (MAX_CHILDREN * 3) / 4;
 /**
  * One entry: an id, what the owner keeps with it, and the leaf it sits in
  * (set by the tree).
- *
- * @example
- * ```ts
- * import type { TreeEntry } from "./counted_tree.ts";
- * const entry: TreeEntry<string> = { id: "a", value: "V", leaf: null };
- * ```
  */
 export interface TreeEntry<V> {
   /** The entry's id, unique in its tree. */
@@ -36,12 +30,6 @@ export interface TreeEntry<V> {
 
 /**
  * A leaf: up to 64 entries, linked to its neighbours for in-order walks.
- *
- * @example
- * ```ts
- * import { CountedTree, type TreeLeaf } from "./counted_tree.ts";
- * const [leaf, at]: [TreeLeaf<number>, number] = new CountedTree<number>().locate(0);
- * ```
  */
 export interface TreeLeaf<V> {
   /** Always `true`: tells leaves from inner nodes. */
@@ -83,16 +71,6 @@ const widthOf = <V>(node: TreeNode<V>): number =>
  * An order-statistic B+ tree of entries: positions by count, not by key.
  * Every operation by position or by entry is O(log n); `byId` finds an
  * entry in O(1).
- *
- * @example
- * ```ts
- * import { CountedTree } from "./counted_tree.ts";
- * const tree = new CountedTree<string>();
- * tree.insert(0, { id: "b", value: "B", leaf: null });
- * tree.insert(0, { id: "a", value: "A", leaf: null });
- * tree.at(1)?.id; // "b"
- * tree.indexOf(tree.byId.get("a")!); // 0
- * ```
  */
 export class CountedTree<V> {
   #root: TreeNode<V> = newLeaf();
@@ -102,13 +80,6 @@ export class CountedTree<V> {
   /**
    * A tree holding `entries` in this order, built bottom-up in O(n) (no
    * splits). Ids must be unique.
-   *
-   * @example
-   * ```ts
-   * import { CountedTree } from "./counted_tree.ts";
-   * const tree = CountedTree.from([{ id: "a", value: 1, leaf: null }]);
-   * tree.size; // 1
-   * ```
    */
   static from<V>(entries: Iterable<TreeEntry<V>>): CountedTree<V> {
     const tree = new CountedTree<V>();

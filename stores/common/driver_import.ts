@@ -7,12 +7,6 @@
 
 /**
  * An optional driver package a store entry point needs.
- *
- * @example
- * ```ts
- * import type { DriverNeed } from "./driver_import.ts";
- * const need: DriverNeed = { entry: "socksync/stores/redis", pkg: "ioredis" };
- * ```
  */
 export interface DriverNeed {
   /** The entry point that needs it, e.g. `socksync/stores/redis`. */
@@ -27,12 +21,6 @@ export interface DriverNeed {
 
 /**
  * The command that installs a package with this runtime's package manager.
- *
- * @example
- * ```ts
- * import { installCommand } from "./driver_import.ts";
- * installCommand("ioredis"); // "npm install ioredis" on Node
- * ```
  */
 export function installCommand(spec: string): string {
   const runtime = globalThis as { Deno?: unknown; Bun?: unknown };
@@ -45,13 +33,6 @@ export function installCommand(spec: string): string {
  * The error for a driver package that could not be loaded: it names the
  * entry point, the package and the command that installs it, and keeps the
  * loader's error as `cause` (its first line in the message).
- *
- * @example
- * ```ts
- * import { missingDriver } from "./driver_import.ts";
- * const error = missingDriver({ entry: "socksync/stores/redis", pkg: "ioredis" }, new Error("not found"));
- * error.message.startsWith("socksync/stores/redis needs the ioredis package: npm install ioredis");
- * ```
  */
 export function missingDriver(need: DriverNeed, cause: unknown): Error {
   const spec = need.version ? `${need.pkg}@${need.version}` : need.pkg;
@@ -68,12 +49,6 @@ export function missingDriver(need: DriverNeed, cause: unknown): Error {
 
 /**
  * Whether `error` is {@linkcode missingDriver}'s.
- *
- * @example
- * ```ts
- * import { isMissingDriver, missingDriver } from "./driver_import.ts";
- * isMissingDriver(missingDriver({ entry: "x", pkg: "y" }, "gone")); // true
- * ```
  */
 export function isMissingDriver(error: unknown): error is Error {
   return error instanceof Error && error.name === "MissingDriverError";
@@ -83,15 +58,6 @@ export function isMissingDriver(error: unknown): error is Error {
  * Loads an optional driver package with `load` (a dynamic `import`), and
  * turns a failure into {@linkcode missingDriver}'s error instead of the
  * resolver's stack trace.
- *
- * @example
- * ```ts
- * import { importDriver } from "./driver_import.ts";
- * const nanoid = await importDriver(
- *   { entry: "my-store", pkg: "nanoid" },
- *   () => import("nanoid"),
- * );
- * ```
  */
 export async function importDriver<M>(need: DriverNeed, load: () => Promise<M>): Promise<M> {
   try {

@@ -28,12 +28,6 @@ import { listHandle } from "./list_handle.ts";
 
 /**
  * The storage a {@linkcode LeasedPresence} needs; every time is the store's.
- *
- * @example
- * ```ts
- * import type { LeaseBackend } from "./leased_presence.ts";
- * const live = (backend: LeaseBackend) => backend.renew("lease1", 5000, true);
- * ```
  */
 export interface LeaseBackend {
   /** The shared list of a scope (the store's one object for it). */
@@ -102,14 +96,6 @@ const ignoreUnknown = (error: unknown) => {
  * A {@linkcode PresenceStore} over a {@linkcode LeaseBackend}: a killed
  * process's members are gone after at most `leaseMs + renewMs` plus one
  * sweep.
- *
- * @example
- * ```ts ignore
- * import { LeasedPresence } from "./leased_presence.ts";
- * declare const backend: import("./leased_presence.ts").LeaseBackend;
- * const presence = new LeasedPresence(backend, { leaseMs: 5000, renewMs: 1000 });
- * await presence.join("room:general", "c1", { name: "ann" });
- * ```
  */
 export class LeasedPresence implements PresenceStore {
   readonly #backend: LeaseBackend;

@@ -10,16 +10,6 @@ import type { ListListener, ListSource } from "../../src/store.ts";
 /**
  * Wraps `list` so that `close` drops only the listeners added through the
  * wrapper, then calls `onClose` once.
- *
- * @example
- * ```ts
- * import { MemoryListSource } from "../memory/mod.ts";
- * import { listHandle } from "./list_handle.ts";
- * const shared = new MemoryListSource<string>();
- * const hold = listHandle(shared);
- * hold.subscribe(() => {});
- * await hold.close?.(); // `shared` keeps its items and other listeners
- * ```
  */
 export function listHandle<T>(list: ListSource<T>, onClose?: () => void): ListSource<T> {
   const removers = new Set<() => void>();

@@ -20,25 +20,12 @@
 
 /**
  * The 62 digits in code-unit order.
- *
- * @example
- * ```ts
- * import { ORDER_KEY_DIGITS } from "./order_key.ts";
- * ORDER_KEY_DIGITS.length; // 62
- * ```
  */
 export const ORDER_KEY_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /**
  * Keys longer than this are a sign of many inserts at one spot: a store that
  * makes one should give the whole list fresh keys ({@linkcode sequentialOrderKeys}).
- *
- * @example
- * ```ts
- * import { ORDER_KEY_REBALANCE_LENGTH, orderKeyBetween } from "./order_key.ts";
- * const key = orderKeyBetween("a0", "a1");
- * const rebalance = key.length > ORDER_KEY_REBALANCE_LENGTH; // false
- * ```
  */
 export const ORDER_KEY_REBALANCE_LENGTH = 96;
 
@@ -83,13 +70,6 @@ function integerPart(key: string): string {
 
 /**
  * Whether a string is a well-formed order key.
- *
- * @example
- * ```ts
- * import { isOrderKey } from "./order_key.ts";
- * isOrderKey("a0"); // true
- * isOrderKey("a00"); // false: a fraction never ends in 0
- * ```
  */
 export function isOrderKey(key: string): boolean {
   try {
@@ -141,14 +121,6 @@ function check(key: string | null): void {
 /**
  * A new key that sorts after `a` and before `b`; `null` stands for "no
  * neighbour on that side". Throws when `a >= b` or a key is malformed.
- *
- * @example
- * ```ts
- * import { orderKeyBetween } from "./order_key.ts";
- * const first = orderKeyBetween(null, null); // "a0"
- * const second = orderKeyBetween(first, null); // "a1"
- * const middle = orderKeyBetween(first, second); // "a0V"
- * ```
  */
 export function orderKeyBetween(a: string | null, b: string | null): string {
   check(a);
@@ -185,12 +157,6 @@ export function orderKeyBetween(a: string | null, b: string | null): string {
 /**
  * `count` short keys in increasing order, for a fresh numbering of a whole
  * list (a rebalance) or a bulk load.
- *
- * @example
- * ```ts
- * import { sequentialOrderKeys } from "./order_key.ts";
- * sequentialOrderKeys(3); // ["a0", "a1", "a2"]
- * ```
  */
 export function sequentialOrderKeys(count: number): string[] {
   const keys: string[] = [];

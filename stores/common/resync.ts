@@ -8,12 +8,6 @@
 
 /**
  * What a store resyncs after its change feed was cut: its lists and its vars.
- *
- * @example
- * ```ts
- * import type { Resyncable } from "./resync.ts";
- * const parts: Resyncable = { lists: () => [], vars: { reset: async () => {} }, closed: () => false };
- * ```
  */
 export interface Resyncable {
   /** The list sources open now. */
@@ -29,13 +23,6 @@ export interface Resyncable {
  * listener gets a reset and every var listener every value again. Asked while
  * running, it runs once more after; never twice at once. A failure (the server
  * is down again) is left to the next reconnect, which asks again.
- *
- * @example
- * ```ts
- * import { serialResync } from "./resync.ts";
- * const resync = serialResync({ lists: () => [], vars: { reset: async () => {} }, closed: () => false });
- * await resync();
- * ```
  */
 export function serialResync(parts: Resyncable): () => Promise<void> {
   let resyncing = false;

@@ -9,13 +9,6 @@ import { ErrorCode, SockSyncError } from "../../src/errors.ts";
 /**
  * The error a store operation fails with when the backend cannot do it:
  * code 8, `store unavailable: …`.
- *
- * @example
- * ```ts
- * import { storeError } from "./store_errors.ts";
- * const error = storeError(new Error("disk full"));
- * error.message; // "store unavailable: disk full"
- * ```
  */
 export function storeError(cause: unknown): SockSyncError {
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -24,12 +17,6 @@ export function storeError(cause: unknown): SockSyncError {
 
 /**
  * The error of an operation on a closed store (code 8).
- *
- * @example
- * ```ts
- * import { storeClosed } from "./store_errors.ts";
- * storeClosed().code; // 8
- * ```
  */
 export function storeClosed(): SockSyncError {
   return new SockSyncError(ErrorCode.Other, "store closed");

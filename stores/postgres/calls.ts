@@ -14,14 +14,6 @@ const SWEEP_EVERY = 256;
 
 /**
  * Call answers kept in PostgreSQL.
- *
- * @example
- * ```ts
- * import type { PgSql } from "./driver.ts";
- * import { PostgresCallStore } from "./calls.ts";
- * const callsOf = (run: <R>(body: (sql: PgSql) => Promise<R>) => Promise<R>) =>
- *   new PostgresCallStore({ schema: "socksync", prefix: "", run });
- * ```
  */
 export class PostgresCallStore implements CallStore {
   readonly #schema: string;

@@ -11,36 +11,16 @@ import { ErrorCode, isSockSyncError, SockSyncError } from "../../src/errors.ts";
 
 /**
  * A row as the driver returns it.
- *
- * @example
- * ```ts
- * import type { PgRow } from "./driver.ts";
- * const row: PgRow = { id: "a", value: "{}" };
- * ```
  */
 export type PgRow = Record<string, unknown>;
 
 /**
  * A value passed as a statement parameter.
- *
- * @example
- * ```ts
- * import type { PgParam } from "./driver.ts";
- * const params: PgParam[] = ["todos", 3, null, ["a", "b"]];
- * ```
  */
 export type PgParam = string | number | null | string[];
 
 /**
  * The part of a postgres.js `Sql` instance the store uses.
- *
- * @example
- * ```ts
- * import type { PgSql } from "./driver.ts";
- * async function one(sql: PgSql) {
- *   return await sql.unsafe("SELECT 1 AS one", []);
- * }
- * ```
  *
  * @internal
  */
@@ -55,12 +35,6 @@ export interface PgSql {
 
 /**
  * Options handed to postgres.js (the few the store sets).
- *
- * @example
- * ```ts
- * import type { PgDriverOptions } from "./driver.ts";
- * const options: PgDriverOptions = { max: 4, connect_timeout: 5 };
- * ```
  */
 export interface PgDriverOptions {
   max?: number;
@@ -81,13 +55,6 @@ let factory: Promise<PostgresFactory> | undefined;
 /**
  * Opens a postgres.js client (no connection is made until the first
  * statement). Rejects with a clear message when the package is missing.
- *
- * @example
- * ```ts
- * import { openPgClient } from "./driver.ts";
- * const sql = await openPgClient("postgres://postgres@127.0.0.1:5432/postgres", { max: 2 });
- * await sql.end();
- * ```
  */
 export async function openPgClient(url: string, options: PgDriverOptions): Promise<PgSql> {
   factory ??= (async () => {
@@ -109,12 +76,6 @@ export async function openPgClient(url: string, options: PgDriverOptions): Promi
 
 /**
  * A quoted SQL identifier.
- *
- * @example
- * ```ts
- * import { quoteIdent } from "./driver.ts";
- * quoteIdent('my "schema"'); // "\"my \"\"schema\"\"\""
- * ```
  */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -123,12 +84,6 @@ export function quoteIdent(name: string): string {
 /**
  * The store's error for a failed statement: code 8 ("store unavailable"),
  * unless it already is a `SockSyncError`.
- *
- * @example
- * ```ts
- * import { pgError } from "./driver.ts";
- * pgError(new Error("connect ECONNREFUSED")).code; // 8
- * ```
  */
 export function pgError(cause: unknown): SockSyncError {
   if (isSockSyncError(cause)) return cause;
@@ -140,12 +95,6 @@ export function pgError(cause: unknown): SockSyncError {
  * Ids and names as stored: PostgreSQL text cannot hold NUL, so `\` and NUL
  * are escaped (`\\`, `\0`); every other string is stored as it is, so the
  * tables stay readable.
- *
- * @example
- * ```ts
- * import { decodeText, encodeText } from "./driver.ts";
- * decodeText(encodeText("a\u0000b")); // "a\u0000b"
- * ```
  */
 export function encodeText(text: string): string {
   return /[\\\0]/.test(text) ? text.replace(/\\/g, "\\\\").replace(/\0/g, "\\0") : text;
@@ -153,12 +102,6 @@ export function encodeText(text: string): string {
 
 /**
  * The inverse of {@linkcode encodeText}.
- *
- * @example
- * ```ts
- * import { decodeText } from "./driver.ts";
- * decodeText("a\\0b"); // "a\u0000b"
- * ```
  */
 export function decodeText(text: string): string {
   return text.includes("\\")
@@ -172,12 +115,6 @@ const encoder = new TextEncoder();
 
 /**
  * Whether a NOTIFY payload fits PostgreSQL's 8000-byte limit.
- *
- * @example
- * ```ts
- * import { fitsPayload } from "./driver.ts";
- * fitsPayload("{}"); // true
- * ```
  */
 export function fitsPayload(text: string): boolean {
   if (text.length * 3 <= PAYLOAD_LIMIT) return true;
@@ -186,12 +123,6 @@ export function fitsPayload(text: string): boolean {
 
 /**
  * The table names of one store: `schema`.`prefix` + lists, items, vars.
- *
- * @example
- * ```ts
- * import { pgTables } from "./driver.ts";
- * pgTables("socksync", "").items; // "\"socksync\".\"items\""
- * ```
  */
 export function pgTables(schema: string, prefix: string): PgTables {
   const table = (name: string) => `${quoteIdent(schema)}.${quoteIdent(prefix + name)}`;
@@ -209,12 +140,6 @@ export function pgTables(schema: string, prefix: string): PgTables {
 
 /**
  * The quoted names of one store's schema, tables and index.
- *
- * @example
- * ```ts
- * import type { PgTables } from "./driver.ts";
- * const itemsOf = (tables: PgTables) => tables.items;
- * ```
  */
 export interface PgTables {
   schema: string;

@@ -13,15 +13,6 @@ type Waiter = { version: number; done: () => void };
 
 /**
  * The listeners of one list and what has been reported to them.
- *
- * @example
- * ```ts
- * import { ListFeed } from "./feed.ts";
- * const feed = new ListFeed<string>(5000);
- * const stop = feed.subscribe((change) => console.log(change.op));
- * feed.report({ op: "reset", version: 0 });
- * stop();
- * ```
  */
 export class ListFeed<T> {
   // Each listener with the version it was added at: changes this instance

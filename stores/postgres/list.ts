@@ -44,14 +44,6 @@ type Refusal = { error: unknown };
  * A list kept in PostgreSQL; listeners hear every change (this instance's
  * and others') from the store's listening connection, in version order.
  * `openPostgresStore` makes them.
- *
- * @example
- * ```ts ignore
- * import { openPostgresStore } from "./mod.ts";
- * const store = await openPostgresStore({ url: "postgres://postgres@127.0.0.1:5432/postgres" });
- * const todos = store.list<{ text: string }>("todos"); // a PostgresListSource
- * await todos.insert(0, { text: "milk" });
- * ```
  */
 export class PostgresListSource<T> implements ListSource<T> {
   readonly #key: string;

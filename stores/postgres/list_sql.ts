@@ -8,12 +8,6 @@ import { fitsPayload, type PgSql, type PgTables } from "./driver.ts";
 
 /**
  * The SQL text of each list operation.
- *
- * @example
- * ```ts
- * import type { ListStatements } from "./list_sql.ts";
- * const page = (statements: ListStatements) => statements.page;
- * ```
  */
 export type ListStatements = Record<
   | "ensure"
@@ -33,12 +27,6 @@ export type ListStatements = Record<
 
 /**
  * What every list of a store shares.
- *
- * @example
- * ```ts
- * import type { PgListContext } from "./list_sql.ts";
- * const timeout = (context: PgListContext) => context.timeoutMs;
- * ```
  */
 export interface PgListContext {
   readonly tables: PgTables;
@@ -52,14 +40,6 @@ export interface PgListContext {
 
 /**
  * A change as the store publishes it (the list's change plus what the trees need).
- *
- * @example
- * ```ts
- * import type { PgListMessage } from "./list_sql.ts";
- * const message: PgListMessage = {
- *   list: "todos", op: "delete", index: 0, id: "a", total: 0, version: 2,
- * };
- * ```
  */
 export interface PgListMessage {
   list: string;
@@ -79,13 +59,6 @@ export interface PgListMessage {
 
 /**
  * The SQL of the list operations, for one store's tables.
- *
- * @example
- * ```ts
- * import { listStatements } from "./list_sql.ts";
- * import { pgTables } from "./driver.ts";
- * listStatements(pgTables("socksync", "")).meta;
- * ```
  */
 export function listStatements(t: PgTables): ListStatements {
   const bump = (count: string) =>
@@ -130,12 +103,6 @@ export function listStatements(t: PgTables): ListStatements {
 /**
  * The NOTIFY payload of a list change: the message with the value's JSON
  * text when that fits, else marked `big` so that receivers read it back.
- *
- * @example
- * ```ts
- * import { listPayload } from "./list_sql.ts";
- * listPayload({ list: "l", op: "set", index: 0, id: "a", total: 1, version: 2 }, "1");
- * ```
  */
 export function listPayload(message: PgListMessage, valueText?: string): string {
   const head = JSON.stringify(message);

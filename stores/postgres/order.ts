@@ -22,12 +22,6 @@ const CATCH_UP_MS = 500;
 
 /**
  * A list's ids and order keys in list order.
- *
- * @example
- * ```ts
- * import type { ListTree } from "./order.ts";
- * const last = (tree: ListTree) => tree.at(tree.size - 1)?.value;
- * ```
  */
 export type ListTree = CountedTree<string>;
 
@@ -35,14 +29,6 @@ type Waiter = { version: number; done: () => void };
 
 /**
  * The tree of one list and the version it describes.
- *
- * @example
- * ```ts ignore
- * import { ListOrder } from "./order.ts";
- * declare const order: ListOrder;
- * const tree = await order.ensure();
- * tree.size; // the item count at `order.version`
- * ```
  */
 export class ListOrder {
   #tree: ListTree | undefined;
@@ -181,13 +167,6 @@ export class ListOrder {
 /**
  * The order key for a new item at `index`: between its neighbours' keys
  * (taken from `keys` when the list is being given fresh ones).
- *
- * @example
- * ```ts
- * import { CountedTree } from "../common/counted_tree.ts";
- * import { keyAt } from "./order.ts";
- * keyAt(new CountedTree<string>(), 0, null); // "a0"
- * ```
  */
 export function keyAt(tree: ListTree, index: number, keys: string[] | null): string {
   const at = (i: number) => keys ? keys[i] : tree.at(i)!.value;

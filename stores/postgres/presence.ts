@@ -17,13 +17,6 @@ import type { PgSql, PgTables } from "./driver.ts";
 
 /**
  * The statements that create the presence tables, run with the store's others.
- *
- * @example
- * ```ts
- * import { pgTables } from "./driver.ts";
- * import { presenceStatements } from "./presence.ts";
- * presenceStatements(pgTables("socksync", "")).length; // 4
- * ```
  */
 export function presenceStatements(t: PgTables): string[] {
   return [
@@ -47,13 +40,6 @@ const ms = (param: string) => `clock_timestamp() + ${param}::int * interval '1 m
 
 /**
  * Leases and their records in PostgreSQL, for one store.
- *
- * @example
- * ```ts ignore
- * import { LeasedPresence } from "../common/leased_presence.ts";
- * import { PostgresLeases } from "./presence.ts";
- * const presence = new LeasedPresence(new PostgresLeases(run, tables, (name) => store.list(name)));
- * ```
  */
 export class PostgresLeases implements LeaseBackend {
   readonly #run: <R>(body: (sql: PgSql) => Promise<R>) => Promise<R>;

@@ -13,12 +13,6 @@ import { decodeText, encodeText, fitsPayload, type PgSql, type PgTables } from "
 
 /**
  * What the vars need from their store.
- *
- * @example
- * ```ts
- * import type { PgVarContext } from "./var.ts";
- * const channel = (context: PgVarContext) => context.channel;
- * ```
  */
 export interface PgVarContext {
   readonly tables: PgTables;
@@ -31,12 +25,6 @@ export interface PgVarContext {
 
 /**
  * A var change as the store publishes it.
- *
- * @example
- * ```ts
- * import type { PgVarMessage } from "./var.ts";
- * const message: PgVarMessage = { var: "title", src: "abc", version: 3, value: "Groceries" };
- * ```
  */
 export interface PgVarMessage {
   var: string;
@@ -69,13 +57,6 @@ function varStatements(t: PgTables): Record<"get" | "all" | "set" | "update", st
 /**
  * Vars in PostgreSQL; listeners hear other instances' writes.
  * `openPostgresStore` makes them.
- *
- * @example
- * ```ts ignore
- * import { openPostgresStore } from "./mod.ts";
- * const store = await openPostgresStore({ url: "postgres://postgres@127.0.0.1:5432/postgres" });
- * await store.vars.update!("visits", (n) => ((n as number | undefined) ?? 0) + 1);
- * ```
  */
 export class PostgresVarStore implements VarStore {
   readonly #sql: Record<"get" | "all" | "set" | "update", string>;

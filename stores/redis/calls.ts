@@ -15,13 +15,6 @@ const ANSWER = "=";
 
 /**
  * Call answers kept in Redis.
- *
- * @example
- * ```ts
- * import type { Connection } from "./connection.ts";
- * import { RedisCallStore } from "./calls.ts";
- * const callsOf = (connection: Connection) => new RedisCallStore(connection);
- * ```
  */
 export class RedisCallStore implements CallStore {
   readonly #connection: Connection;

@@ -32,12 +32,6 @@ const VAR_SCRIPTS = {
 
 /**
  * The name of a script the store defines.
- *
- * @example
- * ```ts
- * import type { ScriptName } from "./connection.ts";
- * const name: ScriptName = "socksyncInsert";
- * ```
  */
 export type ScriptName = keyof typeof LIST_SCRIPTS | keyof typeof VAR_SCRIPTS;
 
@@ -45,14 +39,6 @@ type Script = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
  * The command connection of one store, with its scripts and names.
- *
- * @example
- * ```ts
- * import type { Connection } from "./connection.ts";
- * async function size(connection: Connection) {
- *   return await connection.run((client) => client.dbsize());
- * }
- * ```
  */
 export class Connection {
   /** This store object's id: var messages it published itself are not reported back. */

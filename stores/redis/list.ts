@@ -27,14 +27,6 @@ function unknownId(id: string): SockSyncError {
 
 /**
  * One named list on Redis; the store hands out one object per name.
- *
- * @example
- * ```ts
- * import type { RedisListSource } from "./list.ts";
- * async function size(list: RedisListSource<string>) {
- *   return await list.count();
- * }
- * ```
  */
 export class RedisListSource<T> implements ListSource<T> {
   readonly #keys: string[];

@@ -94,14 +94,6 @@ return 1`;
 
 /**
  * Leases and their records in Redis, for one store.
- *
- * @example
- * ```ts ignore
- * import { LeasedPresence } from "../common/leased_presence.ts";
- * import { RedisLeases } from "./presence.ts";
- * declare const connection: import("./connection.ts").Connection;
- * const presence = new LeasedPresence(new RedisLeases(connection, (name) => store.list(name)));
- * ```
  */
 export class RedisLeases implements LeaseBackend {
   readonly #connection: Connection;

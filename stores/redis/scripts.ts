@@ -20,12 +20,6 @@
  * A Lua port of `orderKeyBetween` from `src/order_key.ts` (same keys for the
  * same input; tests/order_key_test.ts checks that). Lua's `<` on strings
  * follows the locale, so comparisons here go byte by byte.
- *
- * @example
- * ```ts
- * import { ORDER_KEY_LUA } from "./scripts.ts";
- * const script = ORDER_KEY_LUA + "return between(nil, nil)"; // "a0"
- * ```
  */
 export const ORDER_KEY_LUA = `
 local DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
@@ -137,12 +131,6 @@ end
  * insert: KEYS = items, entries, meta; ARGV = index, id, value JSON, list
  * name JSON, channel, id JSON, longest order key before a rebalance. Returns
  * {version, total}, or {-1} for an index out of range, {-2} for a duplicate id.
- *
- * @example
- * ```ts
- * import { INSERT_LUA } from "./scripts.ts";
- * INSERT_LUA.includes("PUBLISH"); // true
- * ```
  */
 export const INSERT_LUA: string = ORDER_KEY_LUA + MEMBER_LUA + `
 local index, id, value = tonumber(ARGV[1]), ARGV[2], ARGV[3]
@@ -188,12 +176,6 @@ return {version, total}
  * channel, id JSON, and for a compare-and-set the value JSON the caller
  * read. Returns {version, total}, {-3} for an unknown id, or {-4, current
  * value JSON} when the value is no longer the one read.
- *
- * @example
- * ```ts
- * import { SET_LUA } from "./scripts.ts";
- * SET_LUA.includes("HINCRBY"); // true
- * ```
  */
 export const SET_LUA: string = MEMBER_LUA + `
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
@@ -219,12 +201,6 @@ return {version, total}
 /**
  * delete: KEYS = items, entries, meta; ARGV = id, list name JSON, channel,
  * id JSON. Returns {version, total}, or {-3} for an unknown id.
- *
- * @example
- * ```ts
- * import { DELETE_LUA } from "./scripts.ts";
- * DELETE_LUA.includes("ZREM"); // true
- * ```
  */
 export const DELETE_LUA: string = MEMBER_LUA + `
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
@@ -245,12 +221,6 @@ return {version, total}
  * Returns {member1, member2, …, version, total}, read at one moment: the
  * values are in the members, so the script passes one ZRANGE reply on
  * (no lookup or string work per item).
- *
- * @example
- * ```ts
- * import { PAGE_LUA } from "./scripts.ts";
- * PAGE_LUA.includes("ZRANGE"); // true
- * ```
  */
 export const PAGE_LUA = `
 local meta = redis.call('HMGET', KEYS[3], 'version', 'count')
@@ -267,12 +237,6 @@ return out
 
 /**
  * indexOf: KEYS = items, entries, meta; ARGV = id. Returns the rank, or -1.
- *
- * @example
- * ```ts
- * import { INDEX_OF_LUA } from "./scripts.ts";
- * INDEX_OF_LUA.includes("ZRANK"); // true
- * ```
  */
 export const INDEX_OF_LUA: string = MEMBER_LUA + `
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
@@ -298,12 +262,6 @@ redis.call('PUBLISH', ARGV[3], '{"var":' .. ARGV[5] .. ',"src":"' .. ARGV[4] ..
 /**
  * var set: KEYS = vars hash, var version counter; ARGV = name, value JSON
  * ("" deletes), channel, source id, name JSON. Returns the var version.
- *
- * @example
- * ```ts
- * import { SET_VAR_LUA } from "./scripts.ts";
- * SET_VAR_LUA.includes("INCR"); // true
- * ```
  */
 export const SET_VAR_LUA: string = WRITE_VAR_LUA + `
 return version
@@ -317,12 +275,6 @@ return version
  * read-modify-write from any process never overwrites a write it did not
  * see. Returns {version} when written, else {-1, current text} ({-1} when
  * absent) so the caller can retry without another read.
- *
- * @example
- * ```ts
- * import { UPDATE_VAR_LUA } from "./scripts.ts";
- * UPDATE_VAR_LUA.includes("HGET"); // true
- * ```
  */
 export const UPDATE_VAR_LUA: string = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])

@@ -12,12 +12,6 @@ import { Listeners } from "../../src/listeners.ts";
 
 /**
  * A var change as the scripts publish it.
- *
- * @example
- * ```ts
- * import type { VarMessage } from "./vars.ts";
- * const message: VarMessage = { var: "n", src: "x", deleted: false, value: 1, version: 3 };
- * ```
  */
 export interface VarMessage {
   /** The var's name. */
@@ -34,14 +28,6 @@ export interface VarMessage {
 
 /**
  * The var store of one Redis store.
- *
- * @example
- * ```ts
- * import type { RedisVarStore } from "./vars.ts";
- * async function title(vars: RedisVarStore) {
- *   return await vars.get("title");
- * }
- * ```
  */
 export class RedisVarStore implements VarStore {
   readonly #hash: string;

@@ -14,12 +14,6 @@ import { quoteIdent, type SqlValue } from "../table/sql_value.ts";
  * One recorded change, as {@linkcode ChangeConsumer.rows} receives it: `op` is `i`, `u`
  * or `d` for a trigger's row; a writer that records its own changes (the SQLite store)
  * chooses its own ops and puts what it needs in `key`.
- *
- * @example
- * ```ts
- * import type { ChangeRow } from "./change_log.ts";
- * const row: ChangeRow = { op: "i", key: "m1" };
- * ```
  */
 export interface ChangeRow {
   /** What happened. */
@@ -32,15 +26,6 @@ export interface ChangeRow {
  * Told about changed rows of one table, inside the read transaction in which they were
  * read, so that it can read the rows' current state from the same snapshot. A consumer
  * has `changed` (each key once) or `rows` (every change, in order).
- *
- * @example
- * ```ts
- * import type { ChangeConsumer } from "./change_log.ts";
- * const consumer: ChangeConsumer = {
- *   changed: (keys) => console.log("changed", keys),
- *   lost: () => console.log("reload everything"),
- * };
- * ```
  */
 export interface ChangeConsumer {
   /** The keys changed since the last call, each once, in the order first changed. */
@@ -53,12 +38,6 @@ export interface ChangeConsumer {
 
 /**
  * Options for `changeWatcher` (`changes.ts`).
- *
- * @example
- * ```ts
- * import type { ChangeWatcherOptions } from "./change_log.ts";
- * const options: ChangeWatcherOptions = { pollMs: 50 };
- * ```
  */
 export interface ChangeWatcherOptions {
   /** How often a listening watcher looks for other connections' writes, in ms (default 100). */
@@ -110,15 +89,6 @@ const quoteText = (text: string): string => `'${text.replaceAll("'", "''")}'`;
  * Creates the change log when missing and the AFTER INSERT, UPDATE and DELETE triggers of
  * `table` that record its `key` column (an update that changes the key records both).
  * Throws if the table has SockSync triggers for another key column.
- *
- * @example
- * ```ts
- * import { openSqliteDriver } from "./driver.ts";
- * import { installTriggers } from "./change_log.ts";
- * const db = await openSqliteDriver(":memory:");
- * db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY, text TEXT)");
- * installTriggers(db, "notes", "id");
- * ```
  */
 export function installTriggers(db: SqliteDriver, table: string, key: string): void {
   db.exec(CHANGE_LOG_SCHEMA);

@@ -35,21 +35,6 @@ const watchers = new WeakMap<SqliteDriver, SqliteChangeWatcher>();
 /**
  * The change watcher of a database: one per driver, shared by every table bound on it
  * (options count only when it is created).
- *
- * @example
- * ```ts
- * import { openSqliteDriver } from "./driver.ts";
- * import { changeWatcher } from "./changes.ts";
- * const db = await openSqliteDriver(":memory:");
- * db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY, text TEXT NOT NULL)");
- * const watcher = changeWatcher(db);
- * watcher.watch("notes", "id");
- * const stop = watcher.listen("notes", { changed: (keys) => console.log(keys), lost() {} });
- * db.exec("INSERT INTO notes VALUES ('a', 'milk')");
- * watcher.flush(); // logs [ "a" ]
- * stop();
- * db.close();
- * ```
  */
 export function changeWatcher(
   db: SqliteDriver,
@@ -63,14 +48,6 @@ export function changeWatcher(
 /**
  * Reads the change table for its consumers (see the module documentation). Every read
  * it makes runs in one short transaction of its own on the shared connection.
- *
- * @example
- * ```ts
- * import { openSqliteDriver } from "./driver.ts";
- * import { changeWatcher } from "./changes.ts";
- * const watcher = changeWatcher(await openSqliteDriver(":memory:"));
- * watcher.read(() => watcher.db.prepare("SELECT 1 AS one").get());
- * ```
  */
 export class SqliteChangeWatcher {
   /** The connection it reads through. */

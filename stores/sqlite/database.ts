@@ -16,12 +16,6 @@ import type { SqliteArrayStatement, SqliteDriver } from "./driver.ts";
 
 /**
  * The change-table channel the SQLite store logs its own changes on.
- *
- * @example
- * ```ts
- * import { STORE_CHANNEL } from "./database.ts";
- * console.log(STORE_CHANNEL);
- * ```
  */
 export const STORE_CHANNEL = "socksync:store";
 
@@ -51,12 +45,6 @@ ${CHANGE_LOG_SCHEMA}
 
 /**
  * Every SQL statement the store runs; the complexity test checks their plans.
- *
- * @example
- * ```ts
- * import { SQL } from "./database.ts";
- * SQL.pageFrom.includes("LIMIT"); // true
- * ```
  */
 export const SQL = {
   meta: "SELECT version, count FROM socksync_lists WHERE name = ?",
@@ -107,34 +95,16 @@ export const SQL = {
 /**
  * Rows per statement while loading an index: bounds the memory a load needs
  * besides the index itself.
- *
- * @example
- * ```ts
- * import { SCAN_CHUNK } from "./database.ts";
- * console.log(SCAN_CHUNK);
- * ```
  */
 export const SCAN_CHUNK = 4096;
 
 /**
  * A row as the driver returns it.
- *
- * @example
- * ```ts
- * import type { Row } from "./database.ts";
- * const row: Row = { id: "a", value: "1" };
- * ```
  */
 export type Row = Record<string, unknown>;
 
 /**
  * What the database needs from a list object to keep its index honest.
- *
- * @example
- * ```ts
- * import type { IndexedList } from "./database.ts";
- * const list: IndexedList = { loaded: false, recheck: () => undefined, drop: () => {} };
- * ```
  */
 export interface IndexedList {
   readonly loaded: boolean;
@@ -147,13 +117,6 @@ export interface IndexedList {
  * bumps the list's version row and also returns `v` and `r` as `stamp`
  * does (so that statement is saved), and stands for the list's own recheck.
  * `run` returns `undefined` when it could not (the list has no row yet).
- *
- * @example
- * ```ts
- * import type { Lead } from "./database.ts";
- * const lead: Lead = { list: { loaded: false, recheck: () => undefined, drop: () => {} },
- *   run: () => undefined };
- * ```
  */
 export interface Lead {
   /** The list it bumps: not rechecked again. */
@@ -174,12 +137,6 @@ function tell(task: () => void): void {
 /**
  * Thrown inside a transaction for an error of the caller's own function (an
  * `update`'s `fn`): rolled back, and rejected as the error itself.
- *
- * @example
- * ```ts
- * import { Refusal } from "./database.ts";
- * const refusal = new Refusal(new Error("no"));
- * ```
  */
 export class Refusal {
   readonly error: unknown;
@@ -192,14 +149,6 @@ export class Refusal {
 
 /**
  * The database and its prepared statements, shared by every list of a store.
- *
- * @example
- * ```ts
- * import { Database } from "./database.ts";
- * import { openSqliteDriver } from "./driver.ts";
- * const db = new Database(await openSqliteDriver(":memory:"));
- * await db.transaction(false, () => db.get("SELECT 1 AS one"));
- * ```
  */
 export class Database {
   #statements = new Map<string, ReturnType<SqliteDriver["prepare"]>>();

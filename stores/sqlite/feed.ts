@@ -23,16 +23,6 @@ import { json, type ListHost, type LoggedChange, logRow, STORE_CHANNEL } from ".
  * Reads other connections' logged changes for one store object and counts
  * its listeners: the first one starts the watcher, the last one stops it.
  *
- * @example
- * ```ts
- * import { Database } from "./database.ts";
- * import { openSqliteDriver } from "./driver.ts";
- * import { StoreFeed } from "./feed.ts";
- * const feed = new StoreFeed(new Database(await openSqliteDriver(":memory:")), new Map());
- * const stop = feed.vars.subscribe((name, value) => console.log(name, value));
- * stop();
- * ```
- *
  * @internal
  */
 export class StoreFeed implements ChangeConsumer, ListHost {

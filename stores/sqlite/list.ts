@@ -35,14 +35,6 @@ type Meta = { total: number; version: number };
 /**
  * One named list in the SQLite file; the store hands out one object per name.
  *
- * @example
- * ```ts
- * import type { SqliteListSource } from "./list.ts";
- * async function size(list: SqliteListSource<string>) {
- *   return await list.count();
- * }
- * ```
- *
  * @internal
  */
 export class SqliteListSource<T> implements ListSource<T> {

@@ -17,35 +17,17 @@ import { type Database, SCAN_CHUNK, SQL } from "./database.ts";
 
 /**
  * A list's index: its ids in order, each with its order key.
- *
- * @example
- * ```ts
- * import type { OrderIndex } from "./list_log.ts";
- * const size = (index: OrderIndex) => index.size;
- * ```
  */
 export type OrderIndex = CountedTree<string>;
 
 /**
  * A value as the store keeps it: JSON text (`undefined` becomes `null`).
- *
- * @example
- * ```ts
- * import { json } from "./list_log.ts";
- * json(undefined); // "null"
- * ```
  */
 export const json = (value: unknown): string => JSON.stringify(value ?? null);
 
 /**
  * What a list needs from its store: the database, and a count of listeners
  * (the store reads other processes' changes while it is above zero).
- *
- * @example
- * ```ts
- * import type { ListHost } from "./list_log.ts";
- * const hold = (host: ListHost) => host.hold();
- * ```
  */
 export interface ListHost {
   /** The database. */
@@ -59,12 +41,6 @@ export { STORE_CHANNEL } from "./database.ts";
 /**
  * A logged change of a list, as read back: `args` are what follows the
  * list's name and version in the row.
- *
- * @example
- * ```ts
- * import type { LoggedChange } from "./list_log.ts";
- * const change: LoggedChange = { op: "d", version: 7, args: ["a1", 0] };
- * ```
  */
 export interface LoggedChange {
   /** `i`, `s`, `d` or `k` (see the module documentation). */
@@ -77,12 +53,6 @@ export interface LoggedChange {
 
 /**
  * The `key` of a log row (the value's JSON goes in as it is, not encoded twice).
- *
- * @example
- * ```ts
- * import { logRow } from "./list_log.ts";
- * logRow(["todos", 3, "a1", 0], '{"text":"milk"}'); // '["todos",3,"a1",0,{"text":"milk"}]'
- * ```
  */
 export function logRow(head: unknown[], value?: string): string {
   const row = JSON.stringify(head);
@@ -94,14 +64,6 @@ export function logRow(head: unknown[], value?: string): string {
  * and returns the change to report; `undefined` (index untouched) when it
  * does not fit: an id or a position that does not match, or an order key
  * out of place.
- *
- * @example
- * ```ts
- * import { CountedTree } from "../common/counted_tree.ts";
- * import { applyLogged } from "./list_log.ts";
- * const index = new CountedTree<string>();
- * applyLogged(index, { op: "i", version: 1, args: ["a", 0, "a0", "milk"] })?.op; // "insert"
- * ```
  */
 export function applyLogged<T>(
   order: OrderIndex,
@@ -127,13 +89,6 @@ export function applyLogged<T>(
 
 /**
  * Renumbers every order key, in list order: the same keys in every process.
- *
- * @example
- * ```ts
- * import { CountedTree } from "../common/counted_tree.ts";
- * import { rekey } from "./list_log.ts";
- * rekey(new CountedTree<string>());
- * ```
  */
 export function rekey(order: OrderIndex): void {
   const keys = sequentialOrderKeys(order.size);
@@ -144,13 +99,6 @@ export function rekey(order: OrderIndex): void {
 /**
  * The order key for a new item at `index`: between its neighbours' keys,
  * which the index gives in O(log n).
- *
- * @example
- * ```ts
- * import { CountedTree } from "../common/counted_tree.ts";
- * import { keyAt } from "./list_log.ts";
- * keyAt(new CountedTree<string>(), 0);
- * ```
  */
 export function keyAt(order: OrderIndex, index: number): string {
   const before = index > 0 ? order.at(index - 1)!.value : null;
@@ -162,15 +110,6 @@ export function keyAt(order: OrderIndex, index: number): string {
  * Reads a list's index with ordered scans of (id, key), a chunk at a time,
  * inside the caller's transaction; `sorted` is false when the keys are not
  * distinct and in JS string order (a file written by something else).
- *
- * @example
- * ```ts
- * import { Database } from "./database.ts";
- * import { openSqliteDriver } from "./driver.ts";
- * import { scanIndex } from "./list_log.ts";
- * const db = new Database(await openSqliteDriver(":memory:"));
- * await db.transaction(false, () => scanIndex(db, "todos").index.size); // 0
- * ```
  */
 export function scanIndex(db: Database, name: string): { index: OrderIndex; sorted: boolean } {
   const entries: TreeEntry<string>[] = [];

@@ -19,16 +19,6 @@ const MAX_BLOCK = 512;
 
 /**
  * A sorted multiset of distinct entries with ranks.
- *
- * @example
- * ```ts
- * import { RankIndex } from "./rank_index.ts";
- * const index = new RankIndex<number>((a, b) => a - b);
- * index.insert(5);
- * index.insert(2); // 0
- * index.rankOf(5); // 1
- * index.at(0); // 2
- * ```
  */
 export class RankIndex<E> {
   readonly #compare: (a: E, b: E) => number;
@@ -51,12 +41,6 @@ export class RankIndex<E> {
 
   /**
    * An index over entries already in order, built in O(n).
-   *
-   * @example
-   * ```ts
-   * import { RankIndex } from "./rank_index.ts";
-   * RankIndex.from([1, 2, 3], (a, b) => a - b).size; // 3
-   * ```
    */
   static from<E>(sorted: E[], compare: (a: E, b: E) => number): RankIndex<E> {
     const index = new RankIndex(compare);
@@ -232,13 +216,6 @@ const rankOfType = (value: SqlValue): number =>
 /**
  * Compares two values the way SQLite's ORDER BY does with the BINARY collation: NULL
  * first, then numbers, then text by UTF-8 bytes (code points), then blobs by bytes.
- *
- * @example
- * ```ts
- * import { compareSqlValues } from "./rank_index.ts";
- * compareSqlValues(2, "1"); // negative: numbers sort before text
- * compareSqlValues("\uFFFF", "😀"); // negative, as in UTF-8
- * ```
  */
 export function compareSqlValues(a: SqlValue, b: SqlValue): number {
   // The common cases first: both numbers, or both text.

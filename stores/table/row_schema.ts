@@ -15,24 +15,12 @@ import { ErrorCode, SockSyncError } from "../../src/errors.ts";
 
 /**
  * The JS kinds of values: what a column gives and what a schema takes.
- *
- * @example
- * ```ts
- * import type { JsKind } from "./row_schema.ts";
- * const kind: JsKind = "number";
- * ```
  */
 export type JsKind = "string" | "number" | "bigint" | "boolean" | "json" | "date" | "null";
 
 /**
  * A column as the binding reads it: its SQL type, the kinds its values come
  * as, and whether it may be NULL.
- *
- * @example
- * ```ts
- * import type { ColumnType } from "./row_schema.ts";
- * const total: ColumnType = { name: "total", sqlType: "numeric", gives: ["number"], exactText: true, nullable: false };
- * ```
  */
 export interface ColumnType {
   /** The column's name. */
@@ -66,12 +54,6 @@ export type RowSchema = v.GenericSchema<Record<string, unknown>, Record<string, 
 /**
  * How each column of a row is read for a schema: its conversion, decided at
  * bind time by {@linkcode bindRowSchema}.
- *
- * @example
- * ```ts
- * import type { RowReader } from "./row_schema.ts";
- * const read = (reader: RowReader, raw: Record<string, unknown>) => reader.read(raw, "a1");
- * ```
  */
 export interface RowReader {
   /** The columns whose exact text (not their number) is read. */
@@ -82,13 +64,6 @@ export interface RowReader {
 
 /**
  * The value columns a row schema names: its keys.
- *
- * @example
- * ```ts
- * import * as v from "valibot";
- * import { schemaColumns } from "./row_schema.ts";
- * schemaColumns(v.object({ text: v.string(), done: v.boolean() })); // ["text", "done"]
- * ```
  */
 export function schemaColumns(schema: RowSchema): string[] {
   if (!schema || typeof schema.entries !== "object") {
@@ -101,16 +76,6 @@ export function schemaColumns(schema: RowSchema): string[] {
  * Checks each column against the schema's type for it (code 8 naming the
  * column, its SQL type and the schema's type when it cannot give it) and
  * returns how to read rows.
- *
- * @example
- * ```ts
- * import * as v from "valibot";
- * import { bindRowSchema } from "./row_schema.ts";
- * const reader = bindRowSchema("todos", v.object({ done: v.boolean() }), [
- *   { name: "done", sqlType: "INTEGER", gives: ["number"], nullable: false, intBool: true },
- * ]);
- * reader.read({ done: 1 }, "a"); // { done: true }
- * ```
  */
 export function bindRowSchema(
   table: string,

@@ -14,15 +14,6 @@ export type QueryStatement = "scan" | "scanNext" | "from" | "page" | "count" | "
 /**
  * The SQL of each statement of a query. Every statement takes the WHERE's parameters
  * first; `scanNext` and `from` then take {@linkcode keysetValues} of a start row.
- *
- * @example
- * ```ts
- * import { queryStatements } from "./sql.ts";
- * const sql = queryStatements({
- *   table: "notes", key: "id", order: [{ column: "id" }], columns: ["text"], where: "1",
- * });
- * sql.count; // 'SELECT COUNT(*) AS n FROM "notes" WHERE "id" IS NOT NULL AND (1)'
- * ```
  */
 export function queryStatements(query: {
   table: string;
@@ -56,13 +47,6 @@ export function queryStatements(query: {
 /**
  * The ORDER BY of a query: the terms up to the key, with the key appended (ascending)
  * when they do not name it, so every row has a distinct place.
- *
- * @example
- * ```ts
- * import { completeOrder } from "./sql.ts";
- * completeOrder([{ column: "created_at", desc: true }], "id");
- * // [{ column: "created_at", desc: true }, { column: "id", desc: false }]
- * ```
  */
 export function completeOrder(orderBy: OrderTerm[] | undefined, key: string): OrderTerm[] {
   const order = (orderBy ?? []).map((t) => ({ column: t.column, desc: !!t.desc }));
@@ -73,12 +57,6 @@ export function completeOrder(orderBy: OrderTerm[] | undefined, key: string): Or
 
 /**
  * Compares two ORDER BY value lists in the order's directions.
- *
- * @example
- * ```ts
- * import { compareKeys } from "./sql.ts";
- * compareKeys([{ column: "a", desc: true }], [2], [1]); // negative: 2 comes first
- * ```
  */
 export function compareKeys(order: OrderTerm[], a: SqlValue[], b: SqlValue[]): number {
   for (let i = 0; i < order.length; i++) {
@@ -91,12 +69,6 @@ export function compareKeys(order: OrderTerm[], a: SqlValue[], b: SqlValue[]): n
 /**
  * An item value from a row: an object of the value columns, as JSON can carry them
  * (integers beyond 2^53 as strings, blobs as base64).
- *
- * @example
- * ```ts
- * import { rowValue } from "./sql.ts";
- * rowValue({ id: "a", text: "milk", n: 2n }, ["text", "n"]); // { text: "milk", n: 2 }
- * ```
  */
 export function rowValue(
   row: Record<string, SqlValue>,

@@ -10,12 +10,6 @@ export type SqlValue = string | number | bigint | null | Uint8Array;
 
 /**
  * Quotes an SQL identifier (standard double quotes, as SQLite and PostgreSQL take them).
- *
- * @example
- * ```ts
- * import { quoteIdent } from "./sql_value.ts";
- * quoteIdent('my "table"'); // '"my ""table"""'
- * ```
  */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

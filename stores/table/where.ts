@@ -11,16 +11,6 @@ import { quoteIdent, type SqlValue } from "./sql_value.ts";
 
 /**
  * A compiled WHERE.
- *
- * @example
- * ```ts
- * import { compileWhere } from "./where.ts";
- * const where = compileWhere("room = :room AND author <> :me", ["room", "author"]);
- * where.sql; // "room = ? AND author <> ?"
- * where.names; // ["room", "me"]
- * where.equalities; // [{ column: "room", param: "room" }]
- * where.rest; // true
- * ```
  */
 export interface CompiledWhere {
   /** The WHERE with every placeholder replaced by `?`. */
@@ -85,12 +75,6 @@ const UNSPLITTABLE = new Set(["OR", "BETWEEN", "CASE", "COLLATE", "ESCAPE"]);
  * Compiles a WHERE (empty for all rows). `columns` are the table's columns: an equality
  * only routes when its column is one of them. Positional `?` placeholders are refused.
  * `mark` makes each placeholder (default `?`; PostgreSQL passes one counting `$1`, `$2`…).
- *
- * @example
- * ```ts
- * import { compileWhere } from "./where.ts";
- * compileWhere("owner = :user", ["owner"]).equalities; // [{ column: "owner", param: "user" }]
- * ```
  */
 export function compileWhere(
   where: string | undefined,
@@ -148,12 +132,6 @@ export function compileWhere(
 /**
  * The values for a compiled WHERE's placeholders; a missing or unbindable parameter
  * throws code 6 naming it.
- *
- * @example
- * ```ts
- * import { bindWhere, compileWhere } from "./where.ts";
- * bindWhere(compileWhere("room = :room", ["room"]), { room: "general" }); // ["general"]
- * ```
  */
 export function bindWhere(where: CompiledWhere, params: Record<string, unknown>): SqlValue[] {
   return where.names.map((name) => toSql(name, params[name]));
@@ -183,13 +161,6 @@ export interface OrderTerm {
 
 /**
  * `ORDER BY …` for these terms.
- *
- * @example
- * ```ts
- * import { orderSql } from "./where.ts";
- * orderSql([{ column: "created_at", desc: true }, { column: "id", desc: true }]);
- * // 'ORDER BY "created_at" DESC, "id" DESC'
- * ```
  */
 export function orderSql(
   order: OrderTerm[],
@@ -204,12 +175,6 @@ export function orderSql(
  * in this order; it takes one `?` per term, in term order. Every term is NOT NULL.
  * `mark` makes each placeholder and `expr` each column reference (PostgreSQL adds a
  * collation to text columns).
- *
- * @example
- * ```ts
- * import { keysetSql } from "./where.ts";
- * keysetSql([{ column: "a" }, { column: "b" }], true); // '("a", "b") >= (?, ?)'
- * ```
  */
 export function keysetSql(
   order: OrderTerm[],
@@ -246,12 +211,6 @@ export function keysetSql(
 
 /**
  * The values to bind to {@linkcode keysetSql}'s placeholders for a start row's key.
- *
- * @example
- * ```ts
- * import { keysetValues } from "./where.ts";
- * keysetValues([{ column: "a" }, { column: "b" }], [1, "x"]); // [1, "x"]
- * ```
  */
 export function keysetValues(order: OrderTerm[], key: SqlValue[]): SqlValue[] {
   if (order.every((t) => !!t.desc === !!order[0].desc)) return key;

@@ -71,15 +71,6 @@ class BunSocket implements GroupSocket {
 
 /**
  * The Bun adapter for `app`.
- *
- * @example
- * ```ts
- * import { Hono } from "hono";
- * import { createAdapter } from "./bun.ts";
- * const app = new Hono().get("/", (c) => c.text("hi"));
- * const listener = await createAdapter(app).listen({ port: 0, hostname: "127.0.0.1" });
- * await listener.close();
- * ```
  */
 // deno-lint-ignore no-explicit-any
 export function createAdapter(app: Hono<any>): Adapter {

@@ -40,15 +40,6 @@ type Tracked = WebSocket & { [CONNECTED]?: Connected };
 /**
  * The Node adapter for `app`. `runtime` is what it reports (Deno serves
  * through it as well).
- *
- * @example
- * ```ts
- * import { Hono } from "hono";
- * import { createAdapter } from "./node.ts";
- * const app = new Hono().get("/", (c) => c.text("hi"));
- * const listener = await createAdapter(app).listen({ port: 0, hostname: "127.0.0.1" });
- * await listener.close();
- * ```
  */
 // deno-lint-ignore no-explicit-any
 export function createAdapter(app: Hono<any>, runtime: Runtime = "node"): Adapter {

@@ -24,12 +24,6 @@ export type Runtime = "deno" | "bun" | "node";
 /**
  * The runtime running this code: `globalThis.Deno`, then `globalThis.Bun`
  * (Bun also looks like Node), else Node.
- *
- * @example
- * ```ts
- * import { detectRuntime } from "./shared.ts";
- * console.log(`running on ${detectRuntime()}`);
- * ```
  */
 export function detectRuntime(): Runtime {
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
@@ -40,12 +34,6 @@ export function detectRuntime(): Runtime {
 
 /**
  * A listening socket, as an adapter reports it.
- *
- * @example
- * ```ts
- * import type { Listener } from "./shared.ts";
- * const stop = (listener: Listener) => listener.close();
- * ```
  */
 export interface Listener {
   /** The port actually bound (useful with port 0). */
@@ -60,12 +48,6 @@ export interface Listener {
 
 /**
  * Options of {@linkcode Adapter.listen}.
- *
- * @example
- * ```ts
- * import type { ListenOptions } from "./shared.ts";
- * const options: ListenOptions = { port: 0, hostname: "127.0.0.1", maxPayload: 1 << 20 };
- * ```
  */
 export interface ListenOptions {
   /** The port (0: any free port). */
@@ -83,14 +65,6 @@ export interface ListenOptions {
 /**
  * What one runtime's adapter provides for a Hono app: the upgrade helper to
  * mount WebSocket routes with, and a way to listen.
- *
- * @example
- * ```ts
- * import type { Adapter } from "./shared.ts";
- * async function start(adapter: Adapter) {
- *   return await adapter.listen({ port: 0, hostname: "127.0.0.1" });
- * }
- * ```
  */
 export interface Adapter {
   /** The runtime this adapter serves on. */
@@ -111,12 +85,6 @@ export interface Adapter {
 
 /**
  * Creates an adapter for a Hono app (what each adapter module exports).
- *
- * @example
- * ```ts
- * import type { AdapterFactory } from "./shared.ts";
- * const describe = (create: AdapterFactory) => create.name;
- * ```
  */
 // deno-lint-ignore no-explicit-any
 export type AdapterFactory = (app: Hono<any>) => Adapter;
@@ -124,12 +92,6 @@ export type AdapterFactory = (app: Hono<any>) => Adapter;
 /**
  * What an adapter feeds one open connection: every text (or binary) frame,
  * then the end. A {@linkcode Peer} fits as it is.
- *
- * @example
- * ```ts
- * import type { Connected } from "./shared.ts";
- * const log: Connected = { receive: (data) => console.log(data), detach: () => {} };
- * ```
  */
 export interface Connected {
   /** One incoming frame: a string for text, an `ArrayBuffer` for binary. */
@@ -141,12 +103,6 @@ export interface Connected {
 /**
  * Called once when an accepted socket opened: returns what the socket's
  * frames go to, or nothing to ignore them (after closing it, say).
- *
- * @example
- * ```ts
- * import type { Opener } from "./shared.ts";
- * const echo: Opener = (socket) => ({ receive: (data) => socket.send(String(data)), detach() {} });
- * ```
  */
 export type Opener = (socket: SocketLike) => Connected | undefined;
 
@@ -157,12 +113,6 @@ export const CLOSE_GRACE_MS = 2000;
  * Waits for `stopped`, but at most `grace` ms: a peer that never answers the
  * close handshake must not hold a shutdown open. The caller ends what is
  * left after.
- *
- * @example
- * ```ts
- * import { closeWithGrace } from "./shared.ts";
- * await closeWithGrace(new Promise<void>((resolve) => setTimeout(resolve, 10)));
- * ```
  */
 export async function closeWithGrace(
   stopped: Promise<unknown>,
@@ -179,13 +129,6 @@ export async function closeWithGrace(
 /**
  * The frame cap to give the runtime: `undefined` for none. `0` and
  * `Infinity` turn the limit off, as for every limit.
- *
- * @example
- * ```ts
- * import { frameCap } from "./shared.ts";
- * frameCap(Infinity); // undefined
- * frameCap(4096); // 4096
- * ```
  */
 export function frameCap(maxPayload: number | undefined): number | undefined {
   if (maxPayload === undefined || maxPayload <= 0 || !Number.isFinite(maxPayload)) {

@@ -43,12 +43,6 @@ function frame(text: string): Buffer {
 /**
  * Every `ws` socket's topics (topic names are unique per group, so one
  * registry serves every server of the process).
- *
- * @example
- * ```ts
- * import { wsTopics } from "./ws_topics.ts";
- * wsTopics.publish("nobody", "{}"); // true: no socket, nothing backed up
- * ```
  */
 export const wsTopics: Topics = {
   backedUpBytes: BACKED_UP_BYTES,
@@ -86,14 +80,6 @@ function publishFramed(topic: string, texts: readonly string[]): boolean {
 /**
  * The `ws` socket class the adapter's server makes: a `ws` WebSocket that
  * can join topics. Methods on the prototype, so nothing per connection.
- *
- * @example
- * ```ts
- * import { WebSocketServer } from "ws";
- * import { TopicSocket } from "./ws_topics.ts";
- * const wss = new WebSocketServer({ noServer: true, WebSocket: TopicSocket });
- * wss.close();
- * ```
  */
 export class TopicSocket extends WebSocket {
   /** The topics this socket can join. */

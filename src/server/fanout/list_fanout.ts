@@ -34,26 +34,11 @@ const ALWAYS = Number.MAX_SAFE_INTEGER;
 /**
  * A page as a view gets it: `page` is the page read, clamped to the last one
  * (page 0 when the list is empty).
- *
- * @example
- * ```ts
- * import type { ViewRead } from "./list_fanout.ts";
- * const read: ViewRead<string> = { page: 0, items: [], total: 0, version: 0 };
- * ```
  */
 export type ViewRead<T> = ListPage<T> & { page: number };
 
 /**
  * Reads a view's page, clamped to the last page (page 0 when empty).
- *
- * @example
- * ```ts
- * import { MemoryListSource } from "../../../stores/memory/mod.ts";
- * import { readView } from "./list_fanout.ts";
- * const source = new MemoryListSource<string>();
- * await source.insert(0, "milk");
- * (await readView(source, { page: 5, size: 10 })).page; // 0
- * ```
  */
 export async function readView<T>(
   source: ListSource<T>,
@@ -75,19 +60,6 @@ export async function readView<T>(
 /**
  * What the fan-out works on: the list's bookkeeping, and how to put off a
  * change for a congested subscriber (true when it did).
- *
- * @example
- * ```ts
- * import { MemoryListSource } from "../../../stores/memory/mod.ts";
- * import { ItemSubscriptions } from "./list_items.ts";
- * import type { FanoutOptions } from "./list_fanout.ts";
- * import { ListWindows } from "./list_windows.ts";
- * const options: FanoutOptions<string> = {
- *   name: "todos", source: new MemoryListSource(), maxPageSize: 20,
- *   windows: new ListWindows(), items: new ItemSubscriptions(),
- *   deferView: () => false, deferItem: () => false,
- * };
- * ```
  */
 export interface FanoutOptions<T> {
   /** The list's name on the wire. */
@@ -111,21 +83,6 @@ export interface FanoutOptions<T> {
 /**
  * Turns a list's changes into frames for its subscribers. Changes must be
  * applied one at a time, in the order the source reported them.
- *
- * @example
- * ```ts
- * import { MemoryListSource } from "../../../stores/memory/mod.ts";
- * import { ListFanout } from "./list_fanout.ts";
- * import { ItemSubscriptions } from "./list_items.ts";
- * import { ListWindows } from "./list_windows.ts";
- * const windows = new ListWindows();
- * const fanout = new ListFanout({
- *   name: "todos", source: new MemoryListSource<string>(), maxPageSize: 20,
- *   windows, items: new ItemSubscriptions(), deferView: () => false, deferItem: () => false,
- * });
- * windows.enter({ sendText: (text) => console.log(text) }, { page: 0, size: 20 }, 0);
- * await fanout.apply({ op: "insert", index: 0, id: "a", value: "milk", total: 1, version: 1 });
- * ```
  */
 export class ListFanout<T> {
   readonly #o: FanoutOptions<T>;

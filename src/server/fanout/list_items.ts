@@ -11,16 +11,6 @@ import type { Subscriber } from "../../peer/socket.ts";
 
 /**
  * The item subscriptions of one list.
- *
- * @example
- * ```ts
- * import { ItemSubscriptions } from "./list_items.ts";
- * const items = new ItemSubscriptions();
- * const subscriber = { sendText: (text: string) => console.log(text) };
- * items.add(subscriber, "a", 0);
- * items.has(subscriber, "a"); // true
- * items.dropAll(subscriber);
- * ```
  */
 export class ItemSubscriptions {
   readonly #watchers = new Map<string, Map<Subscriber, number>>();

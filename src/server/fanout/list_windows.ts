@@ -26,12 +26,6 @@ import { type WindowChange, WindowTopic } from "./window_topic.ts";
 /**
  * What a view asks for within one {@linkcode ListWindows}. A window is shared
  * by the subscribers whose views have the same {@linkcode viewKey}.
- *
- * @example
- * ```ts
- * import type { ViewSpec } from "./list_windows.ts";
- * const spec: ViewSpec = { page: 2, size: 20 };
- * ```
  */
 export interface ViewSpec {
   /** The page, counted from 0. */
@@ -42,12 +36,6 @@ export interface ViewSpec {
 
 /**
  * One window: a view and the subscribers sharing it.
- *
- * @example
- * ```ts
- * import type { ListWindow } from "./list_windows.ts";
- * const end = (window: ListWindow) => window.offset + window.size;
- * ```
  */
 export interface ListWindow extends ViewSpec {
   /** Its {@linkcode viewKey}. */
@@ -62,12 +50,6 @@ export interface ListWindow extends ViewSpec {
 
 /**
  * The key that tells the windows of one {@linkcode ListWindows} apart.
- *
- * @example
- * ```ts
- * import { viewKey } from "./list_windows.ts";
- * viewKey({ page: 2, size: 20 }); // "2:20"
- * ```
  */
 export function viewKey(spec: ViewSpec): string {
   return `${spec.page}:${spec.size}`;
@@ -75,15 +57,6 @@ export function viewKey(spec: ViewSpec): string {
 
 /**
  * The windows of one list's views, and which window each subscriber is in.
- *
- * @example
- * ```ts
- * import { ListWindows } from "./list_windows.ts";
- * const windows = new ListWindows();
- * const subscriber = { sendText: (text: string) => console.log(text) };
- * windows.enter(subscriber, { page: 1, size: 10 }, 0);
- * [...windows.holding(15, 10)].length; // 1
- * ```
  */
 export class ListWindows {
   // Sorted by offset, then size: a change at an index finds its windows by binary search.
@@ -189,13 +162,6 @@ export class ListWindows {
  * leaves without another sliding in); `shift`, one item crosses each edge
  * (`delete` + `insert`, see {@linkcode planShift}); or `refresh`, a re-read
  * (the window's page is gone and its view moves back).
- *
- * @example
- * ```ts
- * import { classify } from "./list_windows.ts";
- * const change = { op: "insert", index: 0, id: "a", value: 1, total: 30, version: 1 } as const;
- * classify({ offset: 10, size: 10 }, change); // "shift"
- * ```
  */
 export function classify(
   window: { readonly offset: number; readonly size: number },
@@ -218,13 +184,6 @@ export function classify(
  * (or, for a delete inside the window, the deleted id itself); `entering`,
  * the position to read of the item that came in, when it is not the inserted
  * one.
- *
- * @example
- * ```ts
- * import { planShift } from "./list_windows.ts";
- * const change = { op: "insert", index: 0, id: "a", value: 1, total: 30, version: 1 } as const;
- * planShift({ offset: 10, size: 10 }, change); // { leaving: 20, entering: 10 }
- * ```
  */
 export function planShift(
   window: { readonly offset: number; readonly size: number },
@@ -249,13 +208,6 @@ export function planShift(
  * Sends `texts` to every subscriber in `peers` that has not seen `version`
  * and is not `deferred`, and records that it has: the one check that keeps a
  * change from reaching a mirror that a fresher `set_all` already holds.
- *
- * @example
- * ```ts
- * import { sendNewer } from "./list_windows.ts";
- * const peers = new Map([[{ sendText: (text: string) => console.log(text) }, 3]]);
- * sendNewer(peers, { texts: ['{"func":"set_count"}'], version: 4 });
- * ```
  */
 export function sendNewer(
   peers: Map<Subscriber, number>,
@@ -279,14 +231,6 @@ export function sendNewer(
  * {@linkcode sendNewer} for a window: the topic's members get the change by
  * one publish, the other subscribers each through their own sends,
  * after which those in step join the topic.
- *
- * @example
- * ```ts
- * import { ListWindows, sendWindow } from "./list_windows.ts";
- * const windows = new ListWindows();
- * const window = windows.enter({ sendText: (text) => console.log(text) }, { page: 0, size: 20 }, 3);
- * sendWindow(window, { texts: ['{"func":"set_count"}'], version: 4 });
- * ```
  */
 export function sendWindow(window: ListWindow, change: WindowChange): void {
   const { peers, topic } = window;
@@ -313,13 +257,6 @@ export function sendWindow(window: ListWindow, change: WindowChange): void {
 /**
  * Ends a window's topic before it is read again: its members are ordinary
  * subscribers once more, reflecting the version the topic did.
- *
- * @example
- * ```ts
- * import { ListWindows, endTopic } from "./list_windows.ts";
- * const windows = new ListWindows();
- * endTopic(windows.enter({ sendText() {} }, { page: 0, size: 20 }, 3));
- * ```
  */
 export function endTopic(window: ListWindow): void {
   const topic = window.topic;

@@ -11,16 +11,6 @@
  * from then on reach the fan-out, and the version bookkeeping drops those the
  * read already holds), let go once no subscriber is left, so that an idle
  * store is asked for nothing (no timer, no read).
- *
- * @example
- * ```ts
- * import { MemoryListSource } from "../../../stores/memory/mod.ts";
- * import { SourceFeed } from "./source_feed.ts";
- * const source = new MemoryListSource<string>();
- * const feed = new SourceFeed(() => source.subscribe((change) => console.log(change)));
- * feed.listen();
- * feed.stop();
- * ```
  */
 export class SourceFeed {
   // Not generic in the item type, so that a LocalList stays covariant in it.

@@ -32,14 +32,6 @@ interface Host {
 /**
  * The members of one topic: a var's subscribers, or the subscribers of one
  * list window that want the same frames.
- *
- * @example
- * ```ts
- * import { TopicGroup } from "./topic_group.ts";
- * const group = new TopicGroup();
- * group.join({ sendText() {} }); // false: a plain subscriber has no topics
- * group.publish("frame"); // { left: [], back: [] }
- * ```
  */
 export class TopicGroup {
   readonly #topic = `socksync.${++serial}`;
@@ -192,12 +184,6 @@ export class TopicGroup {
 /**
  * What a {@linkcode TopicGroup.publish} moved between the topic and the
  * caller's own sends.
- *
- * @example
- * ```ts
- * import type { Moved } from "./topic_group.ts";
- * const none: Moved = { left: [], back: [] };
- * ```
  */
 export interface Moved {
   /** Members found backed up: the caller sends to them from now. */
@@ -209,12 +195,6 @@ export interface Moved {
 /**
  * The subscriber's socket if it can join topics (a peer whose socket offers
  * the runtime's topics), else `undefined`.
- *
- * @example
- * ```ts
- * import { topicSocket } from "./topic_group.ts";
- * topicSocket({ sendText() {} }); // undefined: no socket
- * ```
  */
 export function topicSocket(subscriber: Subscriber): GroupSocket | undefined {
   const socket = (subscriber as { socket?: Partial<GroupSocket> }).socket;

@@ -20,12 +20,6 @@ const NOBODY: readonly Subscriber[] = Object.freeze([]);
 /**
  * One change's frames for a window: `texts`, and `marked`, the same frames
  * with change markers for subscribers that asked for them.
- *
- * @example
- * ```ts
- * import type { WindowChange } from "./window_topic.ts";
- * const change: WindowChange = { texts: ['{"func":"set_count"}'], version: 4 };
- * ```
  */
 export interface WindowChange {
   /** The frames, in order. */
@@ -40,14 +34,6 @@ export interface WindowChange {
 
 /**
  * The topic side of one list window.
- *
- * @example
- * ```ts
- * import { WindowTopic } from "./window_topic.ts";
- * const topic = new WindowTopic();
- * topic.admit({ sendText() {} }, 1); // false: a plain subscriber has no topics
- * topic.publish({ texts: ["frame"], version: 2 }); // []: no members
- * ```
  */
 export class WindowTopic {
   /** The list version every member's mirror reflects. */

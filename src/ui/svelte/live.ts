@@ -117,14 +117,6 @@ function movePage(view: View, page: number | undefined, pageSize: number | undef
 
 /**
  * A live var of `client`: what `useVar` returns, typed or not.
- *
- * @example
- * ```ts
- * import { connect } from "../../../mod.ts";
- * import { varOf } from "./live.ts";
- * const counter = varOf(connect("ws://127.0.0.1:8080/ws/socksync"), "counter");
- * // In a component's markup: {counter.value}, or {$counter.value}.
- * ```
  */
 export function varOf(client: BindableClient, name: string): VarHandle<unknown> {
   // The client's var mirror is shared by name: unsubscribing is enough.
@@ -135,13 +127,6 @@ export function varOf(client: BindableClient, name: string): VarHandle<unknown> 
 
 /**
  * A live page of a list of `client`: what `useList` returns.
- *
- * @example
- * ```ts
- * import { connect } from "../../../mod.ts";
- * import { listOf } from "./live.ts";
- * const todos = listOf(connect("ws://127.0.0.1:8080/ws/socksync"), "todos", { pageSize: 10 });
- * ```
  */
 export function listOf(
   client: BindableClient,
@@ -175,13 +160,6 @@ export function listOf(
 
 /**
  * A live item of a list of `client`: what `useItem` returns.
- *
- * @example
- * ```ts
- * import { connect } from "../../../mod.ts";
- * import { itemOf } from "./live.ts";
- * const todo = itemOf(connect("ws://127.0.0.1:8080/ws/socksync"), "todos", "V1StGXR8");
- * ```
  */
 export function itemOf(client: BindableClient, list: string, id: string): ItemHandle<unknown> {
   const live = new Live<ItemState<unknown>, ReturnType<BindableClient["item"]>>(
@@ -195,14 +173,6 @@ export function itemOf(client: BindableClient, list: string, id: string): ItemHa
 /**
  * The connection state of `client` (`client.connection`): what
  * `useConnection` returns.
- *
- * @example
- * ```ts
- * import { connect } from "../../../mod.ts";
- * import { connectionOf } from "./live.ts";
- * const connection = connectionOf(connect("ws://127.0.0.1:8080/ws/socksync"));
- * // In a component's markup: {connection.status}, or {$connection.status}.
- * ```
  */
 export function connectionOf(client: BindableClient): ConnectionHandle {
   // The client's one state source: unsubscribing is enough.
@@ -214,14 +184,6 @@ export function connectionOf(client: BindableClient): ConnectionHandle {
 /**
  * A function that calls a server function through `client`: what `useCall`
  * returns.
- *
- * @example
- * ```ts
- * import { connect } from "../../../mod.ts";
- * import { callOf } from "./live.ts";
- * const increment = callOf(connect("ws://127.0.0.1:8080/ws/socksync"), "increment");
- * await increment({ by: 1 });
- * ```
  */
 export function callOf(
   client: BindableClient,

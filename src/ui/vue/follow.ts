@@ -68,18 +68,6 @@ function follow<S extends object, M extends { subscribe(l: (s: S) => void): () =
  * Follows a var of `client` into a reactive `{ value, ready, error }` until
  * the current component or effect scope ends: what `useVar` returns, typed
  * or not.
- *
- * @example
- * ```ts
- * import { defineComponent, h } from "vue";
- * import { connect } from "../../../mod.ts";
- * import { varOf } from "./follow.ts";
- * const client = connect("ws://127.0.0.1:8080/ws/socksync");
- * const Counter = defineComponent(() => {
- *   const counter = varOf(client, "counter");
- *   return () => h("output", String(counter.value ?? "–"));
- * });
- * ```
  */
 export function varOf(client: BindableClient, name: MaybeRefOrGetter<string>): VarState<unknown> {
   const state = shallowReactive<VarState<unknown>>({
@@ -101,15 +89,6 @@ export function varOf(client: BindableClient, name: MaybeRefOrGetter<string>): V
 /**
  * Follows a page of a list of `client` into a reactive `{ items, total, page,
  * pageSize, pageCount, ready, error, setPage }`: what `useList` returns.
- *
- * @example
- * ```ts
- * import { connect } from "../../../mod.ts";
- * import { listOf } from "./follow.ts";
- * const client = connect("ws://127.0.0.1:8080/ws/socksync");
- * // In a component's setup:
- * const todos = () => listOf(client, "todos", { pageSize: 10 });
- * ```
  */
 export function listOf(
   client: BindableClient,
@@ -152,15 +131,6 @@ export function listOf(
 /**
  * Follows one item of a list of `client` into a reactive `{ value, exists,
  * ready, error }`: what `useItem` returns.
- *
- * @example
- * ```ts
- * import { connect } from "../../../mod.ts";
- * import { itemOf } from "./follow.ts";
- * const client = connect("ws://127.0.0.1:8080/ws/socksync");
- * // In a component's setup:
- * const todo = () => itemOf(client, "todos", "V1StGXR8");
- * ```
  */
 export function itemOf(
   client: BindableClient,
@@ -180,14 +150,6 @@ export function itemOf(
 /**
  * A function that calls a server function through `client`: what `useCall`
  * returns.
- *
- * @example
- * ```ts
- * import { connect } from "../../../mod.ts";
- * import { callOf } from "./follow.ts";
- * const increment = callOf(connect("ws://127.0.0.1:8080/ws/socksync"), "increment");
- * await increment({ by: 1 });
- * ```
  */
 export function callOf(
   client: BindableClient,
@@ -200,18 +162,6 @@ export function callOf(
  * Follows the connection's state of `client` into a reactive `{ status,
  * attempt, nextAttempt, lastDisconnect }` until the current component or
  * effect scope ends: what `useConnection` returns.
- *
- * @example
- * ```ts
- * import { defineComponent, h } from "vue";
- * import { connect } from "../../../mod.ts";
- * import { connectionOf } from "./follow.ts";
- * const client = connect("ws://127.0.0.1:8080/ws/socksync");
- * const Badge = defineComponent(() => {
- *   const connection = connectionOf(client);
- *   return () => h("span", connection.status === "open" ? "live" : connection.status);
- * });
- * ```
  */
 export function connectionOf(client: BindableClient): Readonly<ConnectionState> {
   const state = shallowReactive<ConnectionState>({ ...client.connection.getSnapshot() });

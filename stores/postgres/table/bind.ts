@@ -77,12 +77,6 @@ export interface PostgresTableOptions {
 /**
  * A bound query.
  *
- * @example
- * ```ts
- * import type { BoundQuery } from "./bind.ts";
- * const countSql = (bound: BoundQuery) => bound.sql.count;
- * ```
- *
  * @internal
  */
 export interface BoundQuery {
@@ -209,12 +203,6 @@ function nullableOrderMessage(name: string, quoted: string, column: string): str
 /**
  * Binds a query: a missing table or column, an ORDER BY column that may be NULL or
  * cannot be sorted, or a missing parameter throws a `SockSyncError` naming it.
- *
- * @example
- * ```ts
- * import { bindQuery, type PostgresTableOptions } from "./bind.ts";
- * const bindIt = (options: PostgresTableOptions) => bindQuery(options);
- * ```
  */
 export async function bindQuery(options: PostgresTableOptions): Promise<BoundQuery> {
   const { db, key } = options;

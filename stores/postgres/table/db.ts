@@ -41,12 +41,6 @@ export interface PgLiveQuery {
 /**
  * A bound table: its columns and its live queries.
  *
- * @example
- * ```ts
- * import type { PgTable } from "./db.ts";
- * const kinds = (table: PgTable) => [...table.kinds.values()];
- * ```
- *
  * @internal
  */
 export interface PgTable {
@@ -70,12 +64,6 @@ export interface PgTable {
 
 /**
  * The route key of column values as text.
- *
- * @example
- * ```ts
- * import { routeKey } from "./db.ts";
- * routeKey(["general"]); // '["general"]'
- * ```
  */
 export function routeKey(values: (string | null | undefined)[]): string {
   return JSON.stringify(values);
@@ -83,15 +71,6 @@ export function routeKey(values: (string | null | undefined)[]): string {
 
 /**
  * Adds a live query to its table's routes.
- *
- * @example
- * ```ts
- * import { enter, leave, type PgTable } from "./db.ts";
- * const table = { routes: new Map(), unrouted: new Set() } as unknown as PgTable;
- * const query = { route: undefined, changed() {}, reset: () => Promise.resolve() };
- * enter(table, query);
- * leave(table, query);
- * ```
  */
 export function enter(table: PgTable, query: PgLiveQuery): void {
   const route = query.route;

@@ -18,16 +18,6 @@ export type Entry = { id: string; key: SqlValue[] };
 
 /**
  * The rows of one live query, in order.
- *
- * @example
- * ```ts
- * import { LiveIndex } from "./index.ts";
- * import type { PgTable } from "./db.ts";
- * const table = { members: new Map() } as unknown as PgTable;
- * const live = new LiveIndex({ route: undefined, changed() {}, reset: () => Promise.resolve() }, [{ column: "id" }], table);
- * live.fill([{ id: "a", key: ["a"] }]);
- * live.reconcile("b", ["b"], { text: "hi" }); // [{ op: "insert", index: 1, … }]
- * ```
  */
 export class LiveIndex {
   #index: RankIndex<Entry>;

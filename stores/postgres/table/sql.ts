@@ -16,13 +16,6 @@ export type PgKind = "int" | "bigint" | "float" | "bool" | "json" | "text" | "ot
 
 /**
  * The kind of a column from its `format_type`.
- *
- * @example
- * ```ts
- * import { kindOf } from "./sql.ts";
- * kindOf("bigint"); // "bigint"
- * kindOf("character varying(64)"); // "text"
- * ```
  */
 export function kindOf(type: string): PgKind {
   if (type === "smallint" || type === "integer") return "int";
@@ -37,13 +30,6 @@ export function kindOf(type: string): PgKind {
 /**
  * A column's text (as `col::text` gives it) as a value: numbers as numbers (bigints
  * beyond 2^53 as `bigint`), booleans, JSON parsed, anything else as text.
- *
- * @example
- * ```ts
- * import { fromText } from "./sql.ts";
- * fromText("1700000000000", "bigint"); // 1700000000000
- * fromText("t", "bool"); // true
- * ```
  */
 export function fromText(text: unknown, kind: PgKind): SqlValue | boolean | unknown {
   if (text === null || text === undefined) return null;
@@ -72,19 +58,6 @@ export type PgQueryStatement = "scan" | "scanNext" | "from" | "page" | "count" |
  * The SQL of each statement of a query. Every statement takes the WHERE's parameters
  * first; `scanNext`, `from` and `before` then take `keysetValues` of a start row; `get`
  * takes the key; `scan`, `scanNext`, `from` and `page` end with a limit (and offset).
- *
- * @example
- * ```ts
- * import { pgQueryStatements } from "./sql.ts";
- * import { compileWhere } from "../../table/where.ts";
- * let n = 0;
- * const where = compileWhere("room = :room", ["room"], () => `$${++n}`);
- * const sql = pgQueryStatements({
- *   table: '"messages"', key: "id", order: [{ column: "id" }], columns: ["room"], where,
- *   text: new Set(["id", "room"]),
- * });
- * sql.count; // 'SELECT COUNT(*) AS n FROM "messages" WHERE "id" IS NOT NULL AND (room = $1)'
- * ```
  */
 export function pgQueryStatements(query: {
   /** The table, quoted (and qualified). */
@@ -148,16 +121,6 @@ export function pgQueryStatements(query: {
  * `channel`, the row's columns as text, and without `r` when the payload would not fit
  * in NOTIFY's 8,000 bytes (the binding reads the row back then). An update that changes
  * the key also announces the old key's deletion.
- *
- * @example
- * ```ts
- * import { triggerStatements } from "./sql.ts";
- * const sql = triggerStatements({
- *   schema: "public", table: "notes", oid: 16384, key: "id", columns: ["id", "text"],
- *   channel: "socksync_tables",
- * });
- * sql.length; // 2
- * ```
  */
 export function triggerStatements(options: {
   schema: string;
@@ -203,13 +166,6 @@ END $socksync$`,
 
 /**
  * A NOTIFY payload, checked; `undefined` when it is not one of ours or is malformed.
- *
- * @example
- * ```ts
- * import { parsePayload } from "./sql.ts";
- * parsePayload('{"t":1,"o":"d","k":"a"}'); // { t: 1, o: "d", k: "a", r: undefined }
- * parsePayload("nonsense"); // undefined
- * ```
  */
 export function parsePayload(
   text: string,

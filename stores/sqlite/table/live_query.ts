@@ -98,12 +98,6 @@ const LOAD_CHUNK = 4096;
 /**
  * The live part of `SqliteTableSource` (`sqlite_table.ts`): what a table hub calls.
  *
- * @example
- * ```ts
- * import { LiveTableQuery } from "./live_query.ts";
- * const whereOf = (query: LiveTableQuery<unknown>) => query.family.where.sql;
- * ```
- *
  * @internal
  */
 export abstract class LiveTableQuery<T> implements LiveQuery {

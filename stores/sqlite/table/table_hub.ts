@@ -17,12 +17,6 @@ export type Row = Record<string, SqlValue>;
 
 /**
  * One row's place in one live query.
- *
- * @example
- * ```ts
- * import type { QueryEntry } from "./table_hub.ts";
- * const entry: Omit<QueryEntry, "query"> = { id: "m1", key: [1700000000000, "m1"] };
- * ```
  */
 export interface QueryEntry {
   /** The row's key as an item id. */
@@ -35,14 +29,6 @@ export interface QueryEntry {
 
 /**
  * What a hub needs from a live query.
- *
- * @example
- * ```ts
- * import type { LiveQuery } from "./table_hub.ts";
- * function where(query: LiveQuery) {
- *   return query.family.where.sql;
- * }
- * ```
  */
 export interface LiveQuery {
   /** The queries sharing its WHERE. */
@@ -59,13 +45,6 @@ export interface LiveQuery {
  * Values that compare in JS exactly as SQLite's `=` does for this column affinity get a
  * tag; anything else (a NULL, a blob, a real, a string against a numeric column) gets
  * `undefined` and leaves the decision to SQL.
- *
- * @example
- * ```ts
- * import { tagValue } from "./table_hub.ts";
- * tagValue("general", "TEXT"); // "sgeneral"
- * tagValue(null, "TEXT"); // undefined
- * ```
  */
 export function tagValue(value: unknown, affinity: string): string | undefined {
   if (affinity === "TEXT" && typeof value === "string") return "s" + value;
@@ -77,12 +56,6 @@ export function tagValue(value: unknown, affinity: string): string | undefined {
 
 /**
  * The live queries of one table that share a WHERE, indexed by their equality values.
- *
- * @example
- * ```ts
- * import type { Family } from "./table_hub.ts";
- * const count = (family: Family) => family.unrouted.size;
- * ```
  */
 export class Family {
   /** The compiled WHERE. */
@@ -147,12 +120,6 @@ export class Family {
 
 /**
  * Column facts from `PRAGMA table_info`.
- *
- * @example
- * ```ts
- * import type { Column } from "./table_hub.ts";
- * const column: Column = { name: "room", type: "TEXT", affinity: "TEXT", notNull: true };
- * ```
  */
 export interface Column {
   /** Its name. */
@@ -180,15 +147,6 @@ const hubs = new WeakMap<SqliteChangeWatcher, Map<string, TableHub>>();
 /**
  * One watched table: its columns, its families of live queries, which live queries hold
  * each row, and the change consumer that reconciles them.
- *
- * @example
- * ```ts
- * import { openSqliteDriver } from "../driver.ts";
- * import { TableHub } from "./table_hub.ts";
- * const db = await openSqliteDriver(":memory:");
- * db.exec("CREATE TABLE notes (id TEXT PRIMARY KEY, text TEXT NOT NULL)");
- * TableHub.of(db, "notes", "id").columns.get("text")?.affinity; // "TEXT"
- * ```
  */
 export class TableHub implements ChangeConsumer {
   /** The shared watcher of the database. */
