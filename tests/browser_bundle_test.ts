@@ -28,7 +28,10 @@ test("a browser bundle of mod.ts contains the client and no server code", async 
     assert.ok(/\bClient\b/.test(js) && /\bconnect\b/.test(js), "the client is in the bundle");
     const runtimeApi = /from ["']node:|require\(["']node:|\bDeno\.|\bBun\./.exec(js);
     assert.equal(runtimeApi, null, `runtime API in the bundle: ${runtimeApi?.[0]}`);
-    assert.ok(js.length < 200_000, `bundle is ${js.length} bytes`);
+    // The whole entry, unminified, the hub included: 143 KB before presence, metrics, auth and
+    // heartbeats, 201 KB with them. The bound catches a framework or a driver pulled in (Hono
+    // alone adds ~60 KB); the size of `connect` alone is measured by the bench.
+    assert.ok(js.length < 240_000, `bundle is ${js.length} bytes`);
   } finally {
     await esbuild.stop();
   }
