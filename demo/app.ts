@@ -136,7 +136,9 @@ export function createDemoHub(store: Store, options: DemoHubOptions = {}): Hub<D
     addChat(hub, options.chat);
     addPresence(hub, store.presence?.() ?? new MemoryPresenceStore());
   }
-  addNotes(hub, new Notebook(), (context) => context?.session?.name);
+  // In the store, so that instances sharing a Redis or PostgreSQL store show a user the same notes.
+  const notebook = new Notebook((user) => store.list(`notes:${user}`));
+  addNotes(hub, notebook, (context) => context?.session?.name);
   return hub;
 }
 

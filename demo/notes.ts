@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { nanoid } from "nanoid";
 import * as v from "valibot";
 import { ErrorCode, type Hub, SockSyncError } from "../mod.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
+import type { ListSource } from "../src/store.ts";
 
 /** Larger pages are refused. */
 const MAX_PAGE_SIZE = 50;
@@ -32,7 +32,10 @@ export const Note = v.object({ text: v.string(), created_at: v.number() });
 type NoteValue = v.InferOutput<typeof Note>;
 
 /**
- * Every user's notes, in memory: one list per user, and who owns each id.
+ * Every user's notes: one list per user, from `listOf` (default: in memory;
+ * the demo passes its store's lists, so that instances sharing a Redis or
+ * PostgreSQL store share the notes too). A note is the user's when it is in
+ * the user's list: nothing else records who owns an id.
  *
  * @example
  * ```ts
@@ -43,29 +46,32 @@ type NoteValue = v.InferOutput<typeof Note>;
  * ```
  */
 export class Notebook {
-  readonly #lists = new Map<string, MemoryListSource<NoteValue>>();
-  readonly #owners = new Map<string, string>();
+  readonly #listOf: (user: string) => ListSource<NoteValue>;
+
+  constructor(listOf?: (user: string) => ListSource<NoteValue>) {
+    const lists = new Map<string, ListSource<NoteValue>>();
+    this.#listOf = listOf ?? ((user) => {
+      let list = lists.get(user);
+      if (!list) lists.set(user, list = new MemoryListSource<NoteValue>());
+      return list;
+    });
+  }
 
   /** The notes of one user, newest first. */
-  of(user: string): MemoryListSource<NoteValue> {
-    let list = this.#lists.get(user);
-    if (!list) this.#lists.set(user, list = new MemoryListSource<NoteValue>());
-    return list;
+  of(user: string): ListSource<NoteValue> {
+    return this.#listOf(user);
   }
 
   /** Adds a note at the top of the user's notes; returns its id. */
   async add(user: string, text: string): Promise<string> {
-    const id = nanoid();
-    this.#owners.set(id, user);
-    await this.of(user).insert(0, { text, created_at: Date.now() }, id);
-    return id;
+    return (await this.of(user).insert(0, { text, created_at: Date.now() })).id;
   }
 
   /** Deletes the user's note; false when the user has no note with this id. */
   async remove(user: string, id: string): Promise<boolean> {
-    if (this.#owners.get(id) !== user) return false;
-    this.#owners.delete(id);
-    await this.of(user).delete(id);
+    const list = this.of(user);
+    if (!(await list.get(id))) return false;
+    await list.delete(id);
     return true;
   }
 }

@@ -9,7 +9,8 @@
  *   (so before the reply), stays once they arrive, and a refused call's row
  *   goes again with the error shown;
  * - the page's note, through its binding's `useConnection`, says when the
- *   connection is offline and goes once it is back.
+ *   connection is offline and goes once it is back;
+ * - the Notes card: a signed-in user's notes show to that user only.
  * The setup and the cases both files run are in tests/helpers/browser_demo.ts.
  * Runs under Node only (playwright-core drives Chromium from Node).
  */
@@ -20,6 +21,7 @@ import {
   chatCase,
   connectionNoteCase,
   ID,
+  notesCase,
   optimisticCase,
   row,
   textIs,
@@ -85,3 +87,5 @@ for (const kind of ["vue", "react"] as const) optimisticCase(kind, skip);
 chatCase("vue", "react", skip);
 
 for (const kind of ["vue", "react"] as const) connectionNoteCase(kind, skip);
+
+for (const kind of ["vue", "react"] as const) notesCase(kind, skip);

@@ -10,7 +10,8 @@
  *   (so before the reply), stays once they arrive, and a refused call's row
  *   goes again with the error shown;
  * - the page's note, through its binding's `useConnection`, says when the
- *   connection is offline and goes once it is back.
+ *   connection is offline and goes once it is back;
+ * - the Notes card: a signed-in user's notes show to that user only.
  * The setup and the cases both files run are in tests/helpers/browser_demo.ts.
  * Runs under Node only (playwright-core drives Chromium from Node).
  */
@@ -21,6 +22,7 @@ import {
   chatCase,
   connectionNoteCase,
   ID,
+  notesCase,
   optimisticCase,
   row,
   textIs,
@@ -96,3 +98,5 @@ optimisticCase("svelte", skip);
 chatCase("svelte", "vue", skip);
 
 connectionNoteCase("svelte", skip);
+
+notesCase("svelte", skip);

@@ -1,7 +1,8 @@
 /**
  * The demo page in a real browser: headless Chromium (Debian's), driven by
  * playwright-core, with two tabs that must stay in sync (counter, todos and
- * the chat, whose rooms are views of one list with params). With
+ * the chat, whose rooms are views of one list with params), and the Notes
+ * card (one user's notes, seen by that user only). With
  * SOCKSYNC_SCREENSHOT=1 it saves the README's screenshot, docs/demo.png
  * (a plain test run leaves the tree as it was). Runs under Node only.
  */
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { detectRuntime } from "../src/serve/serve.ts";
 import { ROOT, spawnServer } from "./helpers/spawn_server.ts";
+import { notesCase } from "./helpers/browser_demo.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const runtime = detectRuntime();
@@ -212,3 +214,5 @@ test(
     }
   },
 );
+
+notesCase("", skip);

@@ -180,7 +180,11 @@ describe("demo sign-in contract", () => {
   }
 });
 
-/** Two instances on one store: a sign-out on the first closes the session on the second. */
+/**
+ * Two instances on one store: a user's notes are the same on both (added on
+ * one, listed and deleted on the other; another user's delete still error 4);
+ * a sign-out on the first closes the session on the second.
+ */
 async function acrossInstances(store: string): Promise<void> {
   const env = { SOCKSYNC_STORE: store, SOCKSYNC_SECRET: `secret-${Math.random()}` };
   const a = await spawnServer({ runtime: "deno", env });
@@ -189,6 +193,27 @@ async function acrossInstances(store: string): Promise<void> {
     const { json } = await login(a, { name: "erin" });
     const onB = await open(b);
     assert.equal((await onB.call("socksync:auth", json.token)).func, "return");
+
+    // The notes live in the shared store: added on one instance, they are the user's on the other.
+    const onA = await open(a);
+    assert.equal((await onA.call("socksync:auth", json.token)).func, "return");
+    const added = await onA.call("add_note", { text: `on a ${Math.random()}` });
+    assert.equal(added.func, "return", JSON.stringify(added));
+    const id = (added.value as { id: string }).id;
+    onB.send({ func: "subscribe", type: "list", name: "my_notes" });
+    const shown = await onB.next((f) => f.name === "my_notes" && f.func === "set_all");
+    assert.deepEqual((shown.items as { id: string }[]).map((item) => item.id), [id]);
+    const other = (await login(b, { name: "frank" })).json.token;
+    const frank = await open(b);
+    assert.equal((await frank.call("socksync:auth", other)).func, "return");
+    assert.equal((await frank.call("delete_note", { id })).error_code, 4);
+    await frank.close();
+    const removed = await onB.call("delete_note", { id });
+    assert.equal(removed.func, "return", JSON.stringify(removed));
+    onA.send({ func: "subscribe", type: "list", name: "my_notes" });
+    const left = await onA.next((f) => f.name === "my_notes" && f.func === "set_all");
+    assert.deepEqual(left.items, []);
+
     const started = Date.now();
     const out = await fetch(`${a.url}/logout`, {
       method: "POST",

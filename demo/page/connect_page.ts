@@ -11,6 +11,7 @@ import { type Client, connect } from "../../src/client/client.ts";
 import type { DemoApi } from "../app.ts";
 import type { ConnectionState } from "../../src/client/state.ts";
 import { showConnection } from "./status_badge.ts";
+import { pageSession } from "./notes.ts";
 
 /** The todo of the demo's `todos` list. */
 export interface Todo {
@@ -25,13 +26,16 @@ export const PAGE_SIZES: readonly number[] = [5, 10, 20, 50];
 
 /**
  * Connects to `/ws/socksync` on this page's own host (the same origin) and
- * keeps the header's status badge current.
+ * keeps the header's status badge current; a sign-in on the page (see
+ * `notes.ts`) authenticates it.
  */
 export function connectPage(): Client<DemoApi> {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const client = connect<DemoApi>(`${scheme}://${location.host}/ws/socksync`, {
     reconnect: { minDelay: 250, maxDelay: 5000 },
     limits: { callTimeout: 10_000 },
+    // The token of a sign-in on this page (the Notes card); before one, the session cookie counts.
+    auth: () => pageSession.token,
   });
   showConnection(client.connection, document.getElementById("status") as HTMLElement);
   return client;
@@ -78,3 +82,14 @@ export const ROOMS: readonly string[] = ["general", "random"];
 
 /** Messages per chat page. */
 export const CHAT_PAGE_SIZE = 10;
+
+/** A note of the demo's `my_notes` list. */
+export interface Note {
+  /** What it says. */
+  text: string;
+  /** When it was written, in ms since the epoch. */
+  created_at: number;
+}
+
+/** Notes per page of the Notes card. */
+export const NOTES_PAGE_SIZE = 20;

@@ -27,6 +27,55 @@ interface Note {
 export const pageSession: { token: string | undefined } = { token: undefined };
 
 /**
+ * Signs in as `name` (`POST /login` sets the session cookie) and
+ * authenticates the open socket with the new token at once, then drops the
+ * view of `my_notes` opened signed out (the page opens a new one); resolves
+ * whether the server took the name. The `/vue/`, `/react/` and `/svelte/`
+ * pages share it with `/`.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "../../src/client/client.ts";
+ * import { pageSession, signIn } from "./notes.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", { auth: () => pageSession.token });
+ * await signIn(client, "ada");
+ * ```
+ */
+export async function signIn(
+  client: Pick<Client, "authenticate" | "list" | "release">,
+  name: string,
+): Promise<boolean> {
+  const response = await fetch("/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  if (!response.ok) return false;
+  pageSession.token = (await response.json()).token;
+  // The socket opened before the sign-in: give it the new identity.
+  await client.authenticate();
+  // A view of my_notes opened signed out holds error 1, and views are shared by name: drop it
+  // now, so that the page's next view subscribes afresh.
+  client.release(client.list("my_notes"));
+  return true;
+}
+
+/**
+ * Signs out (`POST /logout`): the server closes this session's sockets
+ * (4001) and the client reconnects signed out.
+ *
+ * @example
+ * ```ts
+ * import { signOut } from "./notes.ts";
+ * await signOut();
+ * ```
+ */
+export async function signOut(): Promise<void> {
+  pageSession.token = undefined;
+  await fetch("/logout", { method: "POST" });
+}
+
+/**
  * Wires the Notes card to a client created with `auth: () => pageSession.token`.
  *
  * @example
@@ -42,11 +91,11 @@ export function mountNotes(
   run: (name: string, args?: unknown) => Promise<unknown>,
 ): void {
   const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-  const signIn = $<HTMLFormElement>("notes-login");
+  const loginForm = $<HTMLFormElement>("notes-login");
   const nameInput = $<HTMLInputElement>("notes-name");
   const signedIn = $<HTMLDivElement>("notes-signed-in");
   const who = $<HTMLSpanElement>("notes-user");
-  const signOut = $<HTMLButtonElement>("notes-logout");
+  const logoutButton = $<HTMLButtonElement>("notes-logout");
   const form = $<HTMLFormElement>("notes-form");
   const input = $<HTMLInputElement>("notes-input");
   const list = $<HTMLUListElement>("notes-list");
@@ -55,7 +104,7 @@ export function mountNotes(
   let view: ListView<Note> | undefined;
   let stop: (() => void) | undefined;
   const show = (on: boolean) => {
-    signIn.hidden = on;
+    loginForm.hidden = on;
     signedIn.hidden = !on;
   };
   const render = () => {
@@ -89,27 +138,18 @@ export function mountNotes(
     return li;
   };
 
-  signIn.addEventListener("submit", async (event) => {
+  loginForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = nameInput.value.trim();
     if (!name) return;
-    const response = await fetch("/login", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name }),
-    });
-    if (!response.ok) return;
-    pageSession.token = (await response.json()).token;
+    if (!(await signIn(client, name))) return;
     who.textContent = name;
-    // The socket opened before the sign-in: give it the new identity, then look again.
-    await client.authenticate();
+    // Look again: the view opened signed out holds error 1.
     open();
   });
-  signOut.addEventListener("click", async () => {
-    pageSession.token = undefined;
+  logoutButton.addEventListener("click", async () => {
     who.textContent = "";
-    await fetch("/logout", { method: "POST" });
-    // The server closes this session's sockets (4001); the client reconnects signed out.
+    await signOut();
     open();
   });
   form.addEventListener("submit", (event) => {

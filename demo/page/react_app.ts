@@ -14,13 +14,17 @@ import {
   connectionNote,
   connectPage,
   failure,
+  type Note,
+  NOTES_PAGE_SIZE,
   PAGE_SIZES,
   ROOMS,
   type Todo,
 } from "./connect_page.ts";
+import { signIn, signOut } from "./notes.ts";
 
 // The hooks take their types from the client's: the demo server's declarations.
-const { useCall, useConnection, useList, useVar } = createHooks(connectPage());
+const client = connectPage();
+const { useCall, useConnection, useList, useVar } = createHooks(client);
 
 type Report = (error: string) => void;
 
@@ -326,6 +330,138 @@ function Chat(props: { report: Report }) {
   ]);
 }
 
+// One sign-in's view of `my_notes`: remade (by its key) after a sign-in, since a view opened
+// signed out holds error 1.
+function NotesBody(props: {
+  user: string;
+  report: Report;
+  onSignIn: (name: string) => void;
+  onSignOut: () => void;
+}) {
+  const notes = useList("my_notes", { pageSize: NOTES_PAGE_SIZE });
+  const add = useCall("add_note");
+  const remove = useCall("delete_note");
+  const [name, setName] = useState("");
+  const [text, setText] = useState("");
+  const { report } = props;
+  const login = (event: FormEvent) => {
+    event.preventDefault();
+    const value = name.trim();
+    if (value) props.onSignIn(value);
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const value = text.trim();
+    if (!value) return;
+    setText("");
+    void run(report, "add_note", () => add({ text: value }));
+  };
+  const row = (id: string, note: Note) =>
+    h("li", { key: id, "data-testid": "note-item" }, [
+      h("span", { key: "text", className: "text" }, note.text),
+      h("button", {
+        key: "delete",
+        type: "button",
+        className: "delete",
+        "aria-label": `delete: ${note.text}`,
+        onClick: () => run(report, "delete_note", () => remove({ id })),
+      }, "×"),
+    ]);
+  // Error 1: no session (signed out, expired, or never signed in).
+  const signedIn = notes.status !== "error";
+  return [
+    h("form", {
+      key: "login",
+      "data-testid": "notes-login",
+      autoComplete: "off",
+      hidden: signedIn,
+      onSubmit: login,
+    }, [
+      h("input", {
+        key: "name",
+        "data-testid": "notes-name",
+        placeholder: "Your name",
+        maxLength: 32,
+        required: true,
+        "aria-label": "Your name",
+        value: name,
+        onChange: (event: FormEvent<HTMLInputElement>) => setName(event.currentTarget.value),
+      }),
+      h("button", { key: "go", type: "submit", "data-testid": "notes-sign-in" }, "Sign in"),
+    ]),
+    h("div", { key: "in", hidden: !signedIn }, [
+      h("p", { key: "who" }, [
+        "Signed in ",
+        h("span", { key: "user", "data-testid": "notes-user" }, props.user),
+        " ",
+        h("button", {
+          key: "out",
+          type: "button",
+          "data-testid": "notes-logout",
+          onClick: props.onSignOut,
+        }, "Sign out"),
+      ]),
+      h("form", { key: "add", autoComplete: "off", onSubmit: submit }, [
+        h("input", {
+          key: "text",
+          "data-testid": "notes-input",
+          placeholder: "A private note",
+          maxLength: 1000,
+          required: true,
+          "aria-label": "New note",
+          value: text,
+          onChange: (event: FormEvent<HTMLInputElement>) => setText(event.currentTarget.value),
+        }),
+        h("button", { key: "go", type: "submit", "data-testid": "notes-add" }, "Add"),
+      ]),
+      h(
+        "ul",
+        { key: "list", className: "todos", "data-testid": "notes-list" },
+        notes.items.map((item) => row(item.id, item.value)),
+      ),
+      notes.ready && notes.total === 0
+        ? h("p", { key: "empty", className: "empty" }, "No notes yet.")
+        : null,
+    ]),
+  ];
+}
+
+function Notes(props: { report: Report }) {
+  const [user, setUser] = useState("");
+  const [opened, setOpened] = useState(0);
+  const { report } = props;
+  const login = async (name: string) => {
+    try {
+      if (!(await signIn(client, name))) return;
+      report("");
+    } catch (reason) {
+      return report(failure("login", reason));
+    }
+    setUser(name);
+    setOpened((n) => n + 1);
+  };
+  const logout = async () => {
+    setUser("");
+    await run(report, "logout", signOut);
+    setOpened((n) => n + 1);
+  };
+  return h("section", { className: "card notes", "data-testid": "notes" }, [
+    h("h2", { key: "h" }, "Notes"),
+    h(NotesBody, {
+      key: `body-${opened}`,
+      user,
+      report,
+      onSignIn: (name: string) => void login(name),
+      onSignOut: () => void logout(),
+    }),
+    h("p", { key: "hint", className: "hint" }, [
+      "Only you see your notes: the list ",
+      h("code", { key: "code" }, "my_notes"),
+      " is a per-user query keyed by the session, never by what the page sends.",
+    ]),
+  ]);
+}
+
 // The connection's state, through the binding; nothing is disabled while offline.
 function ConnectionNote() {
   const connection = useConnection();
@@ -346,6 +482,7 @@ function App() {
     h(Counter, { key: "counter", report: setError }),
     h(Todos, { key: "todos", report: setError }),
     h(Chat, { key: "chat", report: setError }),
+    h(Notes, { key: "notes", report: setError }),
     h("p", {
       key: "error",
       className: "error",

@@ -13,13 +13,17 @@ import {
   connectionNote,
   connectPage,
   failure,
+  type Note,
+  NOTES_PAGE_SIZE,
   PAGE_SIZES,
   ROOMS,
   type Todo,
 } from "./connect_page.ts";
+import { signIn, signOut } from "./notes.ts";
 
 // The hooks take their types from the client's: the demo server's declarations.
-const { useCall, useConnection, useList, useVar } = createHooks(connectPage());
+const client = connectPage();
+const { useCall, useConnection, useList, useVar } = createHooks(client);
 const error = ref("");
 
 /** Runs a call; a failure shows in the page's error line. */
@@ -336,11 +340,126 @@ const Chat = defineComponent(() => {
     ]);
 });
 
+// One sign-in's view of `my_notes`: remade (by its key) after a sign-in, since a view opened
+// signed out holds error 1.
+const NotesBody = defineComponent({
+  props: { user: { type: String, required: true } },
+  emits: { signIn: (_name: string) => true, signOut: () => true },
+  setup(props, { emit }) {
+    const notes = useList("my_notes", { pageSize: NOTES_PAGE_SIZE });
+    const add = useCall("add_note");
+    const remove = useCall("delete_note");
+    const name = ref("");
+    const text = ref("");
+    const login = (event: Event) => {
+      event.preventDefault();
+      const value = name.value.trim();
+      if (value) emit("signIn", value);
+    };
+    const submit = (event: Event) => {
+      event.preventDefault();
+      const value = text.value.trim();
+      if (!value) return;
+      text.value = "";
+      void run("add_note", () => add({ text: value }));
+    };
+    const row = (id: string, note: Note) =>
+      h("li", { key: id, "data-testid": "note-item" }, [
+        h("span", { class: "text" }, note.text),
+        h("button", {
+          type: "button",
+          class: "delete",
+          "aria-label": `delete: ${note.text}`,
+          onClick: () => run("delete_note", () => remove({ id })),
+        }, "×"),
+      ]);
+    return () => {
+      // Error 1: no session (signed out, expired, or never signed in).
+      const signedIn = notes.status !== "error";
+      return [
+        h("form", {
+          "data-testid": "notes-login",
+          autocomplete: "off",
+          hidden: signedIn,
+          onSubmit: login,
+        }, [
+          h("input", {
+            "data-testid": "notes-name",
+            placeholder: "Your name",
+            maxlength: 32,
+            required: true,
+            "aria-label": "Your name",
+            value: name.value,
+            onInput: (event: Event) => name.value = (event.target as HTMLInputElement).value,
+          }),
+          h("button", { type: "submit", "data-testid": "notes-sign-in" }, "Sign in"),
+        ]),
+        h("div", { hidden: !signedIn }, [
+          h("p", [
+            "Signed in ",
+            h("span", { "data-testid": "notes-user" }, props.user),
+            " ",
+            h("button", {
+              type: "button",
+              "data-testid": "notes-logout",
+              onClick: () => emit("signOut"),
+            }, "Sign out"),
+          ]),
+          h("form", { autocomplete: "off", onSubmit: submit }, [
+            h("input", {
+              "data-testid": "notes-input",
+              placeholder: "A private note",
+              maxlength: 1000,
+              required: true,
+              "aria-label": "New note",
+              value: text.value,
+              onInput: (event: Event) => text.value = (event.target as HTMLInputElement).value,
+            }),
+            h("button", { type: "submit", "data-testid": "notes-add" }, "Add"),
+          ]),
+          h(
+            "ul",
+            { class: "todos", "data-testid": "notes-list" },
+            notes.items.map((item) => row(item.id, item.value)),
+          ),
+          notes.ready && notes.total === 0 ? h("p", { class: "empty" }, "No notes yet.") : null,
+        ]),
+      ];
+    };
+  },
+});
+
+const Notes = defineComponent(() => {
+  const user = ref("");
+  const opened = ref(0);
+  const login = async (name: string) => {
+    if (!(await run("login", () => signIn(client, name)))) return;
+    user.value = name;
+    opened.value++;
+  };
+  const logout = async () => {
+    user.value = "";
+    await run("logout", signOut);
+    opened.value++;
+  };
+  return () =>
+    h("section", { class: "card notes", "data-testid": "notes" }, [
+      h("h2", "Notes"),
+      h(NotesBody, { key: opened.value, user: user.value, onSignIn: login, onSignOut: logout }),
+      h("p", { class: "hint" }, [
+        "Only you see your notes: the list ",
+        h("code", "my_notes"),
+        " is a per-user query keyed by the session, never by what the page sends.",
+      ]),
+    ]);
+});
+
 const App = defineComponent(() => () => [
   h(ConnectionNote),
   h(Counter),
   h(Todos),
   h(Chat),
+  h(Notes),
   h(
     "p",
     { class: "error", "data-testid": "error", role: "alert", hidden: !error.value },

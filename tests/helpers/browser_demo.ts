@@ -25,6 +25,11 @@ type Browser = Awaited<ReturnType<Playwright["chromium"]["launch"]>>;
 export type Page = Awaited<ReturnType<Browser["newPage"]>>;
 /** A framework demo page: `/vue/`, `/react/`, `/svelte/`. */
 export type Kind = "vue" | "react" | "svelte";
+/** A demo page: a framework one, or `""` for the plain page `/`. */
+export type AnyKind = Kind | "";
+
+/** The path of a demo page: `/vue/`, …, `/` for `""`. */
+const pathOf = (kind: AnyKind): string => kind ? `/${kind}/` : "/";
 
 /**
  * Why the browser tests of `file` cannot run here (warned once), or
@@ -54,8 +59,16 @@ export const ID = (testid: string): string => `[data-testid="${testid}"]`;
 export interface BrowserContext {
   /** The demo server. */
   server: SpawnedServer;
-  /** Opens a tab on `/kind/` (after `before`) and waits until its badge says connected. */
-  open: (kind: Kind, before?: (page: Page) => Promise<void>) => Promise<Page>;
+  /**
+   * Opens a tab on `/kind/` (after `before`) and waits until its badge says
+   * connected; with `isolated`, in a browser context of its own (its own
+   * cookies: another user).
+   */
+  open: (
+    kind: AnyKind,
+    before?: (page: Page) => Promise<void>,
+    options?: { isolated?: boolean },
+  ) => Promise<Page>;
 }
 
 /** Runs `fn` with a fresh demo server and a browser; closes both after. */
@@ -73,11 +86,13 @@ export async function withBrowser(fn: (ctx: BrowserContext) => Promise<void>): P
     const context = await browser.newContext({ viewport: { width: 760, height: 900 } });
     await fn({
       server,
-      open: async (kind, before) => {
-        const page = await context.newPage();
-        page.on("pageerror", (error) => errors.push(`${kind}: ${error}`));
+      open: async (kind, before, options) => {
+        const page = options?.isolated
+          ? await (await browser.newContext({ viewport: { width: 760, height: 900 } })).newPage()
+          : await context.newPage();
+        page.on("pageerror", (error) => errors.push(`${pathOf(kind)}: ${error}`));
         await before?.(page);
-        await page.goto(`${server.url}/${kind}/`);
+        await page.goto(`${server.url}${pathOf(kind)}`);
         await waitFor(
           page,
           `${kind} connected`,
@@ -326,6 +341,81 @@ export function connectionNoteCase(kind: Kind, skip: string | undefined): void {
         `document.querySelector('${ID("status")}').dataset.state === "connected"`,
       );
       assert.equal(routes.length, 2, "one reconnection");
+    });
+  });
+}
+
+/**
+ * The Notes card on `/kind/`: signed out it offers the sign-in; signed in
+ * (`POST /login`, then the socket authenticated with its token) a note added
+ * shows, newest first, to its author only: another user in another browser
+ * never sees it; a second tab of the author's browser (the session cookie)
+ * does; a delete goes everywhere; sign-out ends the session in both tabs.
+ */
+export function notesCase(kind: AnyKind, skip: string | undefined): void {
+  const path = pathOf(kind);
+  test(`${path}: the Notes card shows a user's notes to that user only`, {
+    skip,
+    timeout: 120_000,
+  }, async () => {
+    await withBrowser(async ({ open }) => {
+      const signedOut = (page: Page, what: string) =>
+        waitFor(
+          page,
+          `${what} signed out`,
+          `!document.querySelector('${ID("notes-login")}').hidden && ` +
+            `document.querySelector('${ID("notes-list")}').offsetParent === null`,
+        );
+      const notesAre = (page: Page, expected: string[]) =>
+        waitFor(
+          page,
+          `notes ${expected.join(", ")}`,
+          `document.querySelector('${ID("notes-login")}').hidden && ` +
+            `document.querySelector('${ID("notes-list")}').offsetParent !== null && ` +
+            `JSON.stringify([...document.querySelectorAll('${
+              ID("note-item")
+            } .text')].map((e) => e.textContent)) === ${JSON.stringify(JSON.stringify(expected))}`,
+        );
+      const signIn = async (page: Page, name: string) => {
+        await page.fill(ID("notes-name"), name);
+        await page.press(ID("notes-name"), "Enter");
+        await textIs(page, "notes-user", name);
+      };
+      const addNote = async (page: Page, text: string) => {
+        await page.fill(ID("notes-input"), text);
+        await page.press(ID("notes-input"), "Enter");
+      };
+
+      const ada = await open(kind);
+      const bob = await open(kind, undefined, { isolated: true });
+      await signedOut(ada, "ada");
+      await signedOut(bob, "bob");
+
+      await signIn(ada, "ada");
+      await notesAre(ada, []);
+      await signIn(bob, "bob");
+      await notesAre(bob, []);
+      await addNote(ada, "milk");
+      await addNote(ada, "eggs");
+      await notesAre(ada, ["eggs", "milk"]);
+      await addNote(bob, "bob's secret");
+      await notesAre(bob, ["bob's secret"]);
+      // Bob's note shown means his view answered after ada's notes existed: none of hers is there.
+      await notesAre(ada, ["eggs", "milk"]);
+
+      // A second tab of ada's browser: her session cookie signs its socket in at the upgrade.
+      const again = await open(kind);
+      await notesAre(again, ["eggs", "milk"]);
+      await ada.locator(ID("note-item"), { hasText: "milk" }).locator("button").click();
+      await notesAre(again, ["eggs"]);
+      await notesAre(ada, ["eggs"]);
+      await notesAre(bob, ["bob's secret"]);
+
+      // Sign-out ends the session: its sockets close (4001) and come back signed out.
+      await ada.click(ID("notes-logout"));
+      await signedOut(ada, "ada");
+      await signedOut(again, "ada's second tab");
+      await notesAre(bob, ["bob's secret"]);
     });
   });
 }

@@ -8,8 +8,11 @@ import { writable } from "svelte/store";
 import { createHooks } from "../../../src/ui/svelte/mod.ts";
 import { connectPage, failure } from "../connect_page.ts";
 
+/** The page's client (the Notes card authenticates it after a sign-in). */
+export const client = connectPage();
+
 /** The page's functions: `useVar`, `useList`, `useCall`, `useConnection`. */
-export const { useCall, useConnection, useList, useVar } = createHooks(connectPage());
+export const { useCall, useConnection, useList, useVar } = createHooks(client);
 
 /** The page's error line: the last failed call's message, or "". */
 export const error = writable("");
