@@ -31,10 +31,11 @@ const MB = 1024 * 1024;
 // Server RSS growth, peak over start, while the slow client does not read; measured three
 // times per runtime alone on the 2-core dev machine: Node +55/+60/+65 MB, Deno +16/+18/+21 MB,
 // Bun +15/+15/+17 MB (mostly garbage of the 200 MB of short-lived strings, collected late);
-// inside a whole-suite run, where the runtime's heap is already large: Node +49, Deno +31 MB.
-// Each bound is ~1.5× the largest figure seen, for the noise of a loaded machine, and below
-// twice it, so a growth twice as large as the whole-suite figure fails.
-const RSS_BOUND = { node: 100 * MB, deno: 48 * MB, bun: 28 * MB }[
+// inside whole-suite runs, where the runtime's heap is already large: Node +49 MB, Deno +31 and
+// +57 MB. Node's and Bun's bounds are ~1.5× the largest figure and below twice it, so a growth
+// twice as large fails; Deno's collector moves too much inside a suite for that, so its bound is
+// Node's: it still fails long before every change is queued (+200 MB).
+const RSS_BOUND = { node: 100 * MB, deno: 100 * MB, bun: 28 * MB }[
   "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node"
 ];
 // Frames the slow client reads once it resumes: what was in flight when it stopped

@@ -77,7 +77,12 @@ export type Member = Subscriber & {
 interface Membership<S> {
   readonly scope: string;
   state: S;
-  viewing: boolean;
+  /**
+   * Open views of the `joinWith` list: a count, not a flag, because a view's close and the
+   * next view's open can come from two instances of the query (one closing, one opening)
+   * whose tasks are not ordered with each other.
+   */
+  views: number;
   explicit: boolean;
 }
 
@@ -334,14 +339,15 @@ export class Presence<P = unknown, S = unknown, C = unknown> {
     const fresh = member === undefined;
     if (!member) {
       try {
-        member = { scope, state: given ?? this.#initial(peer), viewing: false, explicit: false };
+        member = { scope, state: given ?? this.#initial(peer), views: 0, explicit: false };
       } catch (error) {
         if (scopes.size === 0) this.#forget(peer);
         return Promise.reject(error);
       }
       scopes.set(scope, member);
     } else if (given !== undefined) member.state = given;
-    member[why] = true;
+    if (why === "viewing") member.views++;
+    else member.explicit = true;
     if (!fresh && given === undefined) return Promise.resolve();
     const key = this.#keyOf(peer);
     if (fresh) {
@@ -368,8 +374,9 @@ export class Presence<P = unknown, S = unknown, C = unknown> {
     const scopes = this.#members.get(peer);
     const member = scopes?.get(scope);
     if (!scopes || !member) return Promise.resolve();
-    member[why] = false;
-    if (member.viewing || member.explicit) return Promise.resolve();
+    if (why === "viewing") member.views = Math.max(0, member.views - 1);
+    else member.explicit = false;
+    if (member.views > 0 || member.explicit) return Promise.resolve();
     scopes.delete(scope);
     const key = this.#keyOf(peer);
     if (scopes.size === 0) this.#forget(peer);
