@@ -43,6 +43,30 @@ export function feedCases(kit: ListKit): void {
     }
   });
 
+  kit.check("a listener added after writes settled hears none of them", async (source) => {
+    // Writes made while nobody listens; a store whose changes come back
+    // through a channel must not report them to a listener added later.
+    const start = (await source.page(0, 0)).version;
+    await Promise.all(Array.from({ length: 30 }, (_, i) => source.insert(0, i)));
+    const recorder = kit.recorder();
+    const stop = source.subscribe(recorder.record);
+    try {
+      const last = await source.insert(0, "last");
+      const [change] = await recorder.waitFor(1);
+      assert.deepEqual(change, {
+        op: "insert",
+        index: 0,
+        id: last.id,
+        value: "last",
+        total: 31,
+        version: start + 31,
+      });
+      assert.equal(recorder.changes.length, 1);
+    } finally {
+      stop();
+    }
+  });
+
   kit.check("unsubscribe stops events", async (source) => {
     const gone = kit.recorder();
     const kept = kit.recorder();

@@ -39,6 +39,10 @@ export class RedisListSource<T> implements ListSource<T> {
   // waiting for their own change to come back through the channel.
   #reportedVersion = 0;
   readonly #waiting = new Set<{ version: number; done: () => void }>();
+  // This object's mutations that settled while nobody listened: their changes
+  // still come back through the channel, but a listener added after they
+  // settled must not hear them (it reads a state that already holds them).
+  #settledUnheard = 0;
 
   readonly connection: Connection;
   readonly name: string;
@@ -201,7 +205,9 @@ export class RedisListSource<T> implements ListSource<T> {
    * reset) is reported after it reconnects, and the caller need not wait.
    */
   #reported(version: number): Promise<void> {
-    if (this.#reportedVersion >= version || this.#listeners.size === 0) {
+    if (this.#reportedVersion >= version) return Promise.resolve();
+    if (this.#listeners.size === 0) {
+      if (version > this.#settledUnheard) this.#settledUnheard = version;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -236,7 +242,7 @@ export class RedisListSource<T> implements ListSource<T> {
     const report: ListChange<T> = last === undefined || change.version === last + 1
       ? change
       : { op: "reset", version: change.version };
-    this.#listeners.emit(report);
+    if (change.version > this.#settledUnheard) this.#listeners.emit(report);
     this.#reportedVersion = change.version;
     this.#wake(false);
   }
