@@ -77,4 +77,48 @@ describe("idle sweep", () => {
       sweep.remove(m);
     }
   });
+
+  test("after this process stalls, a probed member is not closed before it had half a timeout to answer", async () => {
+    const timeout = 400;
+    const sweep = new IdleSweep(timeout);
+    const { m, seen } = member(idleClock());
+    sweep.add(m);
+    try {
+      await waitUntil(() => seen.probes === 1, { what: "the probe" });
+      // The process stalls past the whole timeout; the member's answer would
+      // be waiting unread in the socket meanwhile.
+      const stallEnd = idleClock() + 2 * timeout;
+      while (idleClock() < stallEnd) { /* a long synchronous task */ }
+      await new Promise((resolve) => setTimeout(resolve, timeout / 4));
+      assert.equal(seen.expiries, 0, "closed for a silence that was the process's own");
+      const answered = idleClock();
+      sweep.touch(m, answered);
+      await waitUntil(() => seen.probes === 2, { what: "the probe after the answer" });
+      assert.equal(seen.expiries, 0);
+      // A member that stays silent after the stall is still closed.
+      await waitUntil(() => seen.expiries === 1, { what: "the expiry" });
+      assert.ok(seen.expired - answered >= timeout, `expired ${seen.expired - answered} ms after`);
+    } finally {
+      sweep.remove(m);
+    }
+  });
+
+  test("a member silent through a stall is probed after it and closed only if it stays silent", async () => {
+    const timeout = 400;
+    const sweep = new IdleSweep(timeout);
+    const { m, seen } = member(idleClock());
+    sweep.add(m);
+    try {
+      await waitUntil(() => seen.probes === 1, { what: "the probe" });
+      const stallEnd = idleClock() + 2 * timeout;
+      while (idleClock() < stallEnd) { /* a long synchronous task */ }
+      await waitUntil(() => seen.expiries === 1, { what: "the expiry after the stall" });
+      assert.ok(
+        seen.expired - stallEnd >= timeout / 2 - 5,
+        `expired ${seen.expired - stallEnd} ms after the stall`,
+      );
+    } finally {
+      sweep.remove(m);
+    }
+  });
 });
