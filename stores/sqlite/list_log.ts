@@ -112,6 +112,19 @@ export function keyAt(order: OrderIndex, index: number): string {
  * distinct and in JS string order (a file written by something else).
  */
 export function scanIndex(db: Database, name: string): { index: OrderIndex; sorted: boolean } {
+  // A small page cache while scanning: otherwise the scan fills it, and its
+  // hash table, which never shrinks, is walked whenever another connection's
+  // commit makes SQLite drop the cache (≈ 9 µs per operation on a 100k list).
+  const size = Number(db.get(SQL.cacheSize)?.cache_size);
+  db.run(SQL.scanCache);
+  try {
+    return scanRows(db, name);
+  } finally {
+    if (Number.isFinite(size)) db.run(`PRAGMA cache_size = ${Math.trunc(size)}`);
+  }
+}
+
+function scanRows(db: Database, name: string): { index: OrderIndex; sorted: boolean } {
   const entries: TreeEntry<string>[] = [];
   let rows = db.all(SQL.scanFirst, name, SCAN_CHUNK);
   let sorted = true;
