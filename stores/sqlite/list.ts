@@ -124,7 +124,9 @@ export class SqliteListSource<T> implements ListSource<T> {
   async insert(index: number, value: T, id?: string): Promise<ListItem<T>> {
     const itemId = id ?? nanoid();
     const text = json(value);
-    if (this.#insertAlone(index, itemId, text)) return { id: itemId, value: JSON.parse(text) };
+    if (this.#insertAlone(index, itemId, text, id === undefined)) {
+      return { id: itemId, value: JSON.parse(text) };
+    }
     await this.#write(1, (bumped) => {
       const order = this.#load();
       if (!Number.isInteger(index) || index < 0 || index > order.size) {
@@ -326,17 +328,21 @@ export class SqliteListSource<T> implements ListSource<T> {
   // with the index in memory, a valid position and id and a key short enough;
   // otherwise, or when the statement finds the list's version row moved
   // (another connection wrote it), `insert`'s transaction does it.
-  #insertAlone(index: number, id: string, text: string): boolean {
+  // A generated id (`fresh`) is not looked up: the table's unique (list, id)
+  // would refuse a clash, and the transaction report it.
+  #insertAlone(index: number, id: string, text: string, fresh: boolean): boolean {
     const order = this.#index;
     const version = this.#version;
     if (!order || version === undefined || !Number.isInteger(index)) return false;
-    if (index < 0 || index > order.size || order.byId.has(id)) return false;
-    const key = keyAt(order, index);
+    if (index < 0 || index > order.size || (!fresh && order.byId.has(id))) return false;
+    // One walk down the tree for both neighbours' keys and the insert.
+    const slot = order.locate(index);
+    const key = keyAt(order, index, slot);
     if (key.length > ORDER_KEY_REBALANCE_LENGTH) return false;
     if (!this.db.alone(SQL.insertAlone, this.name, id, key, text, version, order.size, index)) {
       return false;
     }
-    order.insert(index, { id, value: key, leaf: null });
+    order.insert(index, { id, value: key, leaf: null }, slot);
     this.#version = version + 1;
     if (this.#listeners.size > 0) {
       const value = JSON.parse(text) as T;
