@@ -94,6 +94,11 @@ export function isOrderKey(key: string): boolean {
 }
 
 function step(integer: string, up: boolean): string | null {
+  // Most steps change the last digit alone: no carry, no array.
+  const last = digitValue(integer.charCodeAt(integer.length - 1));
+  if (integer.length > 1 && last >= 0 && (up ? last < ORDER_KEY_DIGITS.length - 1 : last > 0)) {
+    return integer.slice(0, -1) + ORDER_KEY_DIGITS[last + (up ? 1 : -1)];
+  }
   const head = integer[0];
   const digits = integer.slice(1).split("");
   let carry = true;
