@@ -131,7 +131,8 @@ async function sqliteBench(n: number, dir: string): Promise<Bench> {
   fillDb.close();
   // The bare statements on a fresh connection (the fill's page cache would
   // slow each of its statements after the store's commits), with the
-  // store's durability setting.
+  // store's durability setting (node:sqlite on Deno and Bun opens a WAL
+  // file with synchronous = FULL: each bare commit would wait for fsync).
   const db = await openSqliteDriver(path);
   db.exec("PRAGMA synchronous = NORMAL");
   const page = db.prepare(
@@ -396,6 +397,7 @@ const md = [
   `Times are µs per call (median of up to 200 calls per round, ${ROUNDS} rounds; insert and delete alternate 50 times per round ` +
   `so the size stays put, each timed call after two turns of the event loop so that no work left over from the call ` +
   `before, such as a Redis change reaching the store's subscriber, lands in it). Raw = the command the store wraps, on the same data, in the same round: SQLite the plain statement ` +
+  `(on connections of their own with the store's \`synchronous = NORMAL\`, the writes on one that runs nothing else) ` +
   `(pages: the keyset \`SELECT id, value … WHERE key >= ? ORDER BY key LIMIT 20\` the store runs with the start key ` +
   `from its in-memory index, with rows as the driver returns them by default, objects; the store asks for ` +
   `arrays, so a reference row shows that statement returning arrays too; and a reference row for plain ` +
