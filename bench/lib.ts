@@ -99,7 +99,7 @@ export function now(): string {
 
 const TEMPLATE = `# Benchmarks
 
-Sections 1–4b are written by \`npm run bench\` (\`node bench/run.mjs\`); each can
+Sections 1–4b and 9 are written by \`npm run bench\` (\`node bench/run.mjs\`); each can
 also be regenerated alone with the command shown in it, and each says when it
 ran. Every figure is a ratio
 against a baseline measured in the same run (rounds interleaved), shown as
@@ -126,6 +126,9 @@ baseline. The machine is shared and noisy: compare ratios, not absolutes.
 
 <!-- stores-postgres:start -->
 <!-- stores-postgres:end -->
+
+<!-- bundle:start -->
+<!-- bundle:end -->
 
 <!-- cross:start -->
 ## 5. Cross-instance latency

@@ -5,7 +5,7 @@
  * (date, machine, the exact command, the per-section commands). Budget: under
  * 10 minutes on the 2-core machine.
  *
- *   node bench/run.mjs [--only fanout,lists,idle,stores,stores-postgres] [--quick]
+ *   node bench/run.mjs [--only fanout,lists,idle,stores,stores-postgres,bundle] [--quick]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -65,6 +65,11 @@ const STEPS = [
       "--write",
       ...(quick ? ["--sizes", "10000,100000", "--rounds", "2", "--latency", "100"] : []),
     ],
+  },
+  {
+    // A few seconds: no server, no rounds (esbuild and gzip are deterministic).
+    id: "bundle",
+    cmd: [...TSX, "bench/bundle_size.ts"],
   },
 ];
 

@@ -8,7 +8,7 @@
  */
 import { AUTH_NAME, type AuthReturn } from "../protocol/auth.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import type { Peer } from "../peer/peer.ts";
+import type { PeerCore as Peer } from "../peer/peer_core.ts";
 
 /**
  * The `auth` option of a client: credentials (any JSON value, e.g. a bearer

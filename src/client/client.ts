@@ -41,7 +41,11 @@ import { Listeners } from "../listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import { showOptimistic } from "./optimistic.ts";
-import { ConnectionClosed, type ErrorAbout, Peer } from "../peer/peer.ts";
+import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
+import type { Peer, PeerOptions } from "../peer/peer.ts";
+import type { PeerCore } from "../peer/peer_core.ts";
+import { MAKE_PEER } from "../peer/parts.ts";
+import { ConsumerPeer } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
 import { ClientAuth } from "./auth.ts";
@@ -91,9 +95,9 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
   readonly #limits: Readonly<Limits>;
   #socket: WebSocketLike | undefined;
-  #peer: Peer | undefined;
+  #peer: PeerCore | undefined;
   // The connection while it authenticates, before mirrors and calls use it.
-  #handshake: Peer | undefined;
+  #handshake: PeerCore | undefined;
   readonly #auth: ClientAuth | undefined;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -119,6 +123,9 @@ export class Client<A extends ApiShape = UntypedApi> {
       );
     }
     this.#WebSocket = Impl;
+    if (options.hub && typeof (options.hub as Partial<Providing>)[MAKE_PEER] !== "function") {
+      throw new TypeError("socksync: the hub option takes a Hub");
+    }
     this.#limits = Object.freeze(resolveLimits(options.limits, CLIENT_LIMITS));
     this.#errorListeners.add(options.onError);
     this.#connectListeners.add(options.onConnect);
@@ -164,7 +171,8 @@ export class Client<A extends ApiShape = UntypedApi> {
 
   /** The peer of the open connection, for what the client does not wrap. */
   get peer(): Peer | undefined {
-    return this.#peer;
+    // A `Peer` when the client provides a hub; else a peer that provides nothing, with the same API.
+    return this.#peer as Peer | undefined;
   }
 
   /**
@@ -385,7 +393,10 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
     socket.onopen = () => {
       if (this.#socket !== socket) return;
-      const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
+      const hub = this.#options.hub;
+      const peer = hub
+        ? (hub as unknown as Providing)[MAKE_PEER]({ socket, registry: hub, limits: this.#limits })
+        : new ConsumerPeer({ socket, limits: this.#limits });
       peer.onDetach(this.#lost);
       // Before anything else, as a side must (see `Peer.expectFunctions`).
       if (this.#options.hub && this.#options.hub.functions.size > 0) {
@@ -421,7 +432,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     socket.onerror = () => {};
   }
 
-  #ready(peer: Peer): void {
+  #ready(peer: PeerCore): void {
     // `open` once usable: with `auth`, after the connection has its identity.
     this.#state.update({ status: "open", attempt: 0 });
     this.#peer = peer;
@@ -434,7 +445,7 @@ export class Client<A extends ApiShape = UntypedApi> {
    * limit was hit). Its socket may never report the close (a half-open TCP
    * connection does not finish the close handshake), so it is dropped now.
    */
-  readonly #lost = (peer: Peer): void => {
+  readonly #lost = (peer: PeerCore): void => {
     if (this.#peer !== peer && this.#handshake !== peer) return;
     const socket = this.#socket;
     const closed = peer.closedWith ?? { code: 1006, reason: "" };
@@ -524,6 +535,11 @@ export function connect<A extends ApiShape = UntypedApi>(
   options: ClientOptions = {},
 ): Client<A> {
   return new Client<A>(url, options);
+}
+
+/** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
+interface Providing {
+  [MAKE_PEER](options: PeerOptions<unknown>): PeerCore;
 }
 
 /**

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import * as v from "valibot";
+import type * as v from "valibot";
 import { encodeListUnsubscribe, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import type { ListItem } from "../store.ts";
@@ -95,14 +95,16 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
       );
     }
     if (this.#schema) {
-      const parsed = v.safeParse(this.#schema, frame.value);
-      if (!parsed.success) {
+      // Through the schema's Standard Schema interface (what `v.safeParse` runs), so that a
+      // client that passes no schema carries none of valibot.
+      const parsed = this.#schema["~standard"].validate(frame.value);
+      if (parsed instanceof Promise || parsed.issues) {
         throw new SockSyncError(
           ErrorCode.InvalidArguments,
           `invalid value for var ${this.name}`,
         );
       }
-      this.value = parsed.output;
+      this.value = parsed.value;
     } else {
       this.value = frame.value as T;
     }

@@ -8,7 +8,7 @@ import type { ItemMirror } from "./item_mirror.ts";
 import { checkPage } from "./list_view.ts";
 import type { ListMirror, VarMirror } from "./mirror.ts";
 import type { OptimisticTargets } from "./optimistic.ts";
-import type { ErrorAbout, Peer } from "../peer/peer.ts";
+import type { ErrorAbout, PeerCore as Peer } from "../peer/peer_core.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 
 /**

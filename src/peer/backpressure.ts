@@ -10,7 +10,9 @@
  */
 import { CLOSE } from "../protocol/connection.ts";
 import { type PeerHost, REPORT } from "./host.ts";
-import type { SocketLike, Subscriber } from "./socket.ts";
+import { queuedBytes, type Subscriber } from "./socket.ts";
+
+export { queuedBytes };
 
 /**
  * A subscriber that can hold back pushed changes while its socket is
@@ -35,14 +37,6 @@ export interface Conflating extends Subscriber {
 export function isCongested(subscriber: Subscriber): subscriber is Conflating {
   return (subscriber as Partial<Conflating>).congested === true &&
     typeof (subscriber as Partial<Conflating>).defer === "function";
-}
-
-/**
- * The queued bytes of a socket, 0 where the runtime does not report them.
- */
-export function queuedBytes(socket: SocketLike): number {
-  const amount = socket.bufferedAmount;
-  return typeof amount === "number" && Number.isFinite(amount) ? amount : 0;
 }
 
 /**

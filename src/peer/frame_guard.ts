@@ -8,16 +8,18 @@
  */
 import { encodeError, encodeGet } from "../protocol/encode.ts";
 import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
-import { exceedsDepth, fitsBytes, type Limits, timerDelay } from "./limits.ts";
+import { exceedsDepth, fitsBytes, type Limits } from "./limits.ts";
 import type { Metrics } from "./metrics.ts";
-import { idleClock, type IdleMember, IdleSweep } from "./idle.ts";
+import { idleClock, type IdleMember } from "./idle.ts";
 import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
 
 /**
- * Checks every incoming frame before it is parsed, and closes a connection
- * that stays silent for `idleTimeout`. The base of a peer rather than an
- * object beside it: a server keeps many idle connections, and every object
- * per connection is memory a raw WebSocket does not spend.
+ * Checks every incoming frame before it is parsed, and probes and closes a
+ * connection that stays silent for `idleTimeout`; what watches for the
+ * silence (a server's shared sweep, a client's own timer) is the subclass's.
+ * The base of a peer rather than an object beside it: a server keeps many
+ * idle connections, and every object per connection is memory a raw
+ * WebSocket does not spend.
  *
  * @internal
  */
@@ -44,13 +46,15 @@ export abstract class FrameGuard implements IdleMember {
   abstract sendText(text: string): void;
   /** Closes the connection with a code and reason. */
   abstract close(code: number, reason: string): void;
+  /** A frame arrived at `now` while this connection is watched for silence. */
+  protected abstract idleTouch(now: number): void;
+  /** Stops watching this connection for silence: it is gone. */
+  protected abstract stopGuard(): void;
 
   /** @param limits the connection's limits */
   constructor(limits: Readonly<Limits>) {
     this.limits = limits;
     this.#tokens = limits.messageBurst;
-    // The sweep is found again by the timeout (not kept in a field: memory on every connection).
-    if (timerDelay(limits.idleTimeout) !== undefined) IdleSweep.of(limits.idleTimeout).add(this);
   }
 
   /**
@@ -61,7 +65,7 @@ export abstract class FrameGuard implements IdleMember {
     const now = idleClock();
     // A clock that steps back refills nothing instead of draining the bucket.
     const elapsed = Math.max(0, now - this.idleLast);
-    if (this.idleList !== 0) IdleSweep.of(this.limits.idleTimeout).touch(this, now);
+    if (this.idleList !== 0) this.idleTouch(now);
     else this.idleLast = now;
     const limits = this.limits;
     const fits = typeof data === "string"
@@ -91,11 +95,6 @@ export abstract class FrameGuard implements IdleMember {
       return false;
     }
     return true;
-  }
-
-  /** Stops the idle probe: the connection is gone. */
-  protected stopGuard(): void {
-    if (this.idleList !== 0) IdleSweep.of(this.limits.idleTimeout).remove(this);
   }
 
   /** Half the idle timeout passed in silence: asks for a sign of life. @internal */

@@ -38,6 +38,17 @@ export interface IdleMember {
   expire(): void;
 }
 
+/**
+ * What watches one member for silence: the shared {@linkcode IdleSweep}, or a
+ * timer of its own (src/peer/idle_timer.ts) where there is one connection.
+ */
+export interface IdleWatch {
+  /** A frame arrived at `now`: the member's silence starts again. */
+  touch(member: IdleMember, now: number): void;
+  /** Stops watching the member. */
+  remove(member: IdleMember): void;
+}
+
 interface List {
   head: IdleMember | undefined;
   tail: IdleMember | undefined;
@@ -60,7 +71,7 @@ export function idleClock(): number {
 /**
  * One timer for every connection with the same idle timeout.
  */
-export class IdleSweep {
+export class IdleSweep implements IdleWatch {
   readonly #timeout: number;
   readonly #quiet: List = { head: undefined, tail: undefined };
   readonly #probed: List = { head: undefined, tail: undefined };

@@ -9,7 +9,8 @@ import { encodeError } from "../protocol/encode.ts";
 import { ErrorCode, isSockSyncError } from "../errors.ts";
 import type { Message } from "../protocol/schemas.ts";
 import type { Consumer } from "./consumer.ts";
-import { type Provider, subscriptionKey } from "./provider.ts";
+import { subscriptionKey } from "./list_access.ts";
+import type { ProviderPart } from "./parts.ts";
 
 /**
  * Hands a validated message to the part of the peer that handles it; returns
@@ -19,7 +20,7 @@ import { type Provider, subscriptionKey } from "./provider.ts";
  */
 export function route(
   message: Message,
-  provider: Provider,
+  provider: ProviderPart,
   consumer: () => Consumer,
 ): Promise<void> | void {
   switch (message.func) {

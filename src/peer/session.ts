@@ -61,6 +61,8 @@ export interface SessionHost {
 
 /**
  * The expiry and the authentication calls of one connection.
+ *
+ * @internal
  */
 export class Session {
   readonly #host: SessionHost;

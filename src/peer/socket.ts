@@ -95,3 +95,11 @@ export interface GroupSocket extends SocketLike {
   /** Leaves `topic`. */
   unsubscribe(topic: string): void;
 }
+
+/**
+ * The queued bytes of a socket, 0 where the runtime does not report them.
+ */
+export function queuedBytes(socket: SocketLike): number {
+  const amount = socket.bufferedAmount;
+  return typeof amount === "number" && Number.isFinite(amount) ? amount : 0;
+}

@@ -13,7 +13,8 @@ import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { Presence, type PresenceOptions } from "./presence.ts";
 import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
 import type { CallLedger } from "../peer/call_ledger.ts";
-import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
+import { type AccessRequest, Peer, type PeerOptions, type Registry } from "../peer/peer.ts";
+import { MAKE_PEER } from "../peer/parts.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import { Metrics } from "../peer/metrics.ts";
 import { timedStore } from "./timed_store.ts";
@@ -448,6 +449,16 @@ export class Hub<C = unknown> implements Registry {
     this.#claim(name);
     this.functions.set(name, fn as unknown as LocalFunction<unknown>);
     return { kind: "function", name };
+  }
+
+  /**
+   * A peer that provides this hub, for a client given this hub as its `hub`
+   * option (the client imports no provider of its own).
+   *
+   * @internal
+   */
+  [MAKE_PEER](options: PeerOptions<unknown>): Peer<unknown> {
+    return new Peer(options);
   }
 
   /**

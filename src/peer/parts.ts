@@ -1,0 +1,45 @@
+/**
+ * What the core of a peer (src/peer/peer_core.ts) calls on the parts each
+ * kind of peer makes: a server's `Peer` the full provider and backpressure,
+ * a client without a hub lighter ones (src/peer/consumer_peer.ts).
+ *
+ * @module
+ */
+import type { Outbox } from "./backpressure.ts";
+import type { Provider } from "./provider.ts";
+
+/**
+ * What the core calls on a peer's outbox (made when the socket's queue is first found long).
+ *
+ * @internal
+ */
+export type OutboxPart = Pick<Outbox, "check" | "defer" | "close" | "congested">;
+
+/**
+ * What the core calls on a peer's provider.
+ *
+ * @internal
+ */
+export type ProviderPart = Pick<
+  Provider,
+  | "get"
+  | "subscribe"
+  | "unsubscribe"
+  | "unsubscribeAll"
+  | "call"
+  | "claim"
+  | "release"
+  | "allowed"
+  | "recheck"
+  | "detach"
+  | "acceptCalls"
+  | "refuseCalls"
+  | "session"
+>;
+
+/**
+ * The key of a `Hub`'s method that makes a peer providing it: a client given
+ * a hub builds its peer with it, so that a client without one never imports
+ * the provider.
+ */
+export const MAKE_PEER: unique symbol = Symbol("socksync.makePeer");
