@@ -52,7 +52,10 @@ async function bundle(contents: string, stubs: Stubs = {}): Promise<Bundle> {
   const inputs = Object.values(result.metafile.outputs)[0].inputs;
   const modules = Object.entries(inputs)
     .map(([path, { bytesInOutput }]) => ({
-      path: relative(ROOT, join(ROOT, path)),
+      // A package by its path from node_modules (which may be a link to another checkout).
+      path: path.includes("node_modules/")
+        ? path.slice(path.lastIndexOf("node_modules/"))
+        : relative(ROOT, join(ROOT, path)),
       bytes: bytesInOutput,
     }))
     .sort((a, b) => b.bytes - a.bytes);
