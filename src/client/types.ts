@@ -89,6 +89,8 @@ export interface ClientOptions {
   /**
    * What this side provides to the server (a `Hub`): its vars and lists can
    * be subscribed to, and every one of its functions is accepted for calls.
+   * The hub makes the connection's peer, so a client without one carries no
+   * provider; a registry that is not a `Hub` is refused with a `TypeError`.
    */
   hub?: Registry;
   /**
