@@ -26,7 +26,7 @@
  * @module
  */
 import { nanoid } from "nanoid";
-import { ErrorCode, SockSyncError } from "../../src/errors.ts";
+import { ErrorCode, isSockSyncError, SockSyncError } from "../../src/errors.ts";
 import type { ListSource, PresenceStore, Store } from "../../src/store.ts";
 import {
   encodeText,
@@ -403,11 +403,11 @@ class PostgresStore implements Store {
 
   /**
    * A list write on the listening connection while it listens and no other
-   * write is using it: the write's own NOTIFY then comes back on it ahead of
-   * the reply, in the same read, where from the pool it would wake this
-   * process (and the listening backend) once more, which costs about as much
-   * client CPU as the write itself. Writes that come while one runs there go
-   * to the pool, so that concurrent writes still spread over its connections.
+   * write is using it: the write's own NOTIFY then comes back on it with the
+   * reply, where from the pool it would wake this process (and the listening
+   * backend) once more, and a write that waits for its change to be reported
+   * waits no longer than for its reply. Writes that come while one runs there
+   * go to the pool, so that concurrent writes still spread over its connections.
    */
   async #write<R>(body: (sql: PgSql) => Promise<R>, pool: boolean): Promise<R> {
     const listener = this.#listener;
@@ -418,9 +418,10 @@ class PostgresStore implements Store {
     try {
       return await body(listener);
     } catch (error) {
-      // A cancelled statement (57014) did not commit: only a dropped connection leaves doubt.
+      // A cancelled statement (57014) did not commit, and a SockSyncError comes from the
+      // pool (a renumbering): only this connection dropping leaves doubt.
       const { code } = (error ?? {}) as { code?: string };
-      throw lostConnection(error) && code !== "57014"
+      throw lostConnection(error) && code !== "57014" && !isSockSyncError(error)
         ? new LostWrite(pgError(error))
         : pgError(error);
     } finally {
