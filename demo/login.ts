@@ -73,7 +73,10 @@ export function addLoginRoutes(app: Hono, options: LoginOptions): void {
     if (session) {
       sessions.revoke(session.sid, session.exp);
       // The other instances learn that the token is dead before its connections close.
-      await options.publishLogout?.(session).catch(() => {});
+      // A failure here leaves the token refused on this instance only: say so, still sign out.
+      await options.publishLogout?.(session).catch((error) =>
+        console.error(`sign-out of one session not recorded for other instances: ${error}`)
+      );
       hub.revoke(`session:${session.sid}`);
     }
     c.header("set-cookie", cookie("", 0));

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { VarStore } from "../src/store.ts";
 import type { StoreConfig } from "./config.ts";
 import type { DemoSession, Sessions } from "./session.ts";
 
@@ -78,4 +79,53 @@ export function shareLogouts(
     }
   });
   return (session) => channel.publish(JSON.stringify({ logout: session.sid, exp: session.exp }));
+}
+
+/** The store var holding the sessions signed out and not expired yet: `{ [sid]: exp }`. */
+export const SIGNED_OUT_VAR = "demo_signed_out";
+
+/**
+ * Keeps sign-outs in the store, so that an instance started later (or this
+ * one after a restart with the same `SOCKSYNC_SECRET`) refuses their tokens
+ * too: loads the sessions signed out so far into `sessions`, and returns the
+ * function that records one more (entries leave once their token would have
+ * expired anyway).
+ *
+ * @example
+ * ```ts
+ * import { memoryStore } from "../stores/memory/mod.ts";
+ * import { rememberLogouts } from "./revocations.ts";
+ * import { Sessions } from "./session.ts";
+ * const sessions = await Sessions.create();
+ * const record = await rememberLogouts(memoryStore().vars, sessions);
+ * const { session } = await sessions.issue("ada", 60);
+ * await record(session);
+ * ```
+ */
+export async function rememberLogouts(
+  vars: VarStore,
+  sessions: Sessions,
+): Promise<(session: DemoSession) => Promise<void>> {
+  for (const [sid, exp] of Object.entries(signedOut(await vars.get(SIGNED_OUT_VAR)))) {
+    sessions.revoke(sid, exp);
+  }
+  return async (session) => {
+    const add = (current: unknown) => {
+      const now = Date.now();
+      const next: Record<string, number> = {};
+      for (const [sid, exp] of Object.entries(signedOut(current))) if (exp > now) next[sid] = exp;
+      next[session.sid] = session.exp;
+      return next;
+    };
+    if (vars.update) await vars.update(SIGNED_OUT_VAR, add);
+    else await vars.set(SIGNED_OUT_VAR, add(await vars.get(SIGNED_OUT_VAR)));
+  };
+}
+
+function signedOut(value: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [sid, exp] of Object.entries(value)) if (typeof exp === "number") out[sid] = exp;
+  }
+  return out;
 }

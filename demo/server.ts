@@ -16,8 +16,8 @@ import { ConfigError, describeStore, openStore, parseConfig } from "./config.ts"
 import { type BindingPage, buildAdminPage, buildBindingPages, buildPage } from "./page/build.ts";
 import { addAdminRoutes, addMetricsRoute, AdminSessions, demoContext } from "./admin.ts";
 import { provideAdmin } from "../src/server/admin.ts";
-import { Sessions, tokenOf } from "./session.ts";
-import { openChannel, shareLogouts } from "./revocations.ts";
+import { type DemoSession, Sessions, tokenOf } from "./session.ts";
+import { openChannel, rememberLogouts, shareLogouts } from "./revocations.ts";
 
 /** A shutdown that takes longer than this is cut short. */
 const SHUTDOWN_LIMIT_MS = 5000;
@@ -58,7 +58,13 @@ const channel = await openChannel(config.store).catch((error) =>
     ),
   )
 );
-const publishLogout = shareLogouts(channel, userSessions);
+const shareLogout = shareLogouts(channel, userSessions);
+// In the store too: an instance started later, or this one restarted, refuses those tokens.
+const recordLogout = await rememberLogouts(store.vars, userSessions);
+const publishLogout = async (session: DemoSession) => {
+  await recordLogout(session);
+  await shareLogout?.(session);
+};
 const hub = createDemoHub(store, { chat, sessions: userSessions, revocations: channel });
 const page = await buildPage();
 const app = createDemoApp({

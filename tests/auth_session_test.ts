@@ -107,6 +107,26 @@ describe("authentication over the socket", () => {
     });
   });
 
+  test("the connection state reads open only once the connection has signed in", async () => {
+    await withAuthHub(async ({ issuer, url }) => {
+      const { c } = await client(url, issuer.issue("ada", 60_000));
+      const askedWhenOpen: number[] = [];
+      const stop = c.connection.subscribe(({ status }) => {
+        if (status === "open") askedWhenOpen.push(issuer.asked.length);
+      });
+      try {
+        await c.ready();
+        await waitUntil(() => askedWhenOpen.length > 0, { what: "the open state" });
+        assert.deepEqual(askedWhenOpen, [1], "open before the server was asked");
+        assert.equal(c.connected, true);
+        assert.equal(await c.call("whoami"), "ada");
+      } finally {
+        stop();
+        c.close();
+      }
+    });
+  });
+
   test("refused credentials: error 1 to the call, the connection keeps its identity", async () => {
     await withAuthHub(async ({ issuer, url }) => {
       const raw = await RawSocket.open(url);

@@ -183,7 +183,8 @@ describe("demo sign-in contract", () => {
 /**
  * Two instances on one store: a user's notes are the same on both (added on
  * one, listed and deleted on the other; another user's delete still error 4);
- * a sign-out on the first closes the session on the second.
+ * a sign-out on the first closes the session on the second, and an instance
+ * started after it refuses the token too.
  */
 async function acrossInstances(store: string): Promise<void> {
   const env = { SOCKSYNC_STORE: store, SOCKSYNC_SECRET: `secret-${Math.random()}` };
@@ -229,6 +230,17 @@ async function acrossInstances(store: string): Promise<void> {
     const again = await open(b);
     assert.equal((await again.call("socksync:auth", json.token)).error_code, 1);
     await again.close();
+    // So does an instance started after the sign-out: it reads the sign-outs from the store.
+    const c = await spawnServer({ runtime: "node", env });
+    try {
+      const late = await open(c);
+      assert.equal((await late.call("socksync:auth", json.token)).error_code, 1);
+      const fresh = (await login(c, { name: "erin" })).json.token;
+      assert.equal((await late.call("socksync:auth", fresh)).func, "return");
+      await late.close();
+    } finally {
+      await c.stop();
+    }
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }

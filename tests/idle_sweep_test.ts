@@ -77,4 +77,52 @@ describe("idle sweep", () => {
       sweep.remove(m);
     }
   });
+
+  /**
+   * A member of a sweep with a 400 ms timeout, probed once, then a stall of
+   * this process past the whole timeout (its answers would wait unread in the
+   * socket meanwhile); `check` runs after the stall, the member removed after.
+   */
+  async function throughStall(
+    check: (
+      fx: ReturnType<typeof member> & { sweep: IdleSweep; stallEnd: number },
+    ) => Promise<void>,
+  ) {
+    const timeout = 400;
+    const sweep = new IdleSweep(timeout);
+    const fx = member(idleClock());
+    sweep.add(fx.m);
+    try {
+      await waitUntil(() => fx.seen.probes === 1, { what: "the probe" });
+      const stallEnd = idleClock() + 2 * timeout;
+      while (idleClock() < stallEnd) { /* a long synchronous task */ }
+      await check({ ...fx, sweep, stallEnd });
+    } finally {
+      sweep.remove(fx.m);
+    }
+  }
+
+  test("after this process stalls, a probed member is not closed before it had half a timeout to answer", async () => {
+    await throughStall(async ({ m, seen, sweep }) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(seen.expiries, 0, "closed for a silence that was the process's own");
+      const answered = idleClock();
+      sweep.touch(m, answered);
+      await waitUntil(() => seen.probes === 2, { what: "the probe after the answer" });
+      assert.equal(seen.expiries, 0);
+      // A member that stays silent after the stall is still closed.
+      await waitUntil(() => seen.expiries === 1, { what: "the expiry" });
+      assert.ok(seen.expired - answered >= 400, `expired ${seen.expired - answered} ms after`);
+    });
+  });
+
+  test("a member silent through a stall is closed only if it stays silent half a timeout after it", async () => {
+    await throughStall(async ({ seen, stallEnd }) => {
+      await waitUntil(() => seen.expiries === 1, { what: "the expiry after the stall" });
+      assert.ok(
+        seen.expired - stallEnd >= 195,
+        `expired ${seen.expired - stallEnd} ms after the stall`,
+      );
+    });
+  });
 });

@@ -385,7 +385,6 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
     socket.onopen = () => {
       if (this.#socket !== socket) return;
-      this.#state.update({ status: "open", attempt: 0 });
       const peer = new Peer({ socket, registry: this.#options.hub, limits: this.#limits });
       peer.onDetach(this.#lost);
       // Before anything else, as a side must (see `Peer.expectFunctions`).
@@ -423,6 +422,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   #ready(peer: Peer): void {
+    // `open` once usable: with `auth`, after the connection has its identity.
+    this.#state.update({ status: "open", attempt: 0 });
     this.#peer = peer;
     this.#mirrors.subscribeAll(peer);
     this.#connectListeners.emit();

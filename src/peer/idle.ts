@@ -9,6 +9,12 @@
  * the earlier head is due (half the timeout after its last frame: probe; the
  * whole timeout: close), exactly as a timer per connection would.
  *
+ * A sweep that runs late means this process stalled (a long task, a GC
+ * pause, a throttled background tab): the frames its members sent meanwhile
+ * may be waiting unread, so nobody is closed for a silence that was ours;
+ * members are probed as usual and closed only if they stay silent for half
+ * a timeout after the stall.
+ *
  * @module
  */
 import { timerDelay } from "./limits.ts";
@@ -59,6 +65,8 @@ export class IdleSweep {
   readonly #probed: List = { head: undefined, tail: undefined };
   #timer: ReturnType<typeof setTimeout> | undefined;
   #due = Infinity;
+  // After a stall, no member is closed before this time.
+  #graceUntil = 0;
 
   /** The sweep of every connection whose idle timeout is `timeout` ms. */
   static of(timeout: number): IdleSweep {
@@ -126,12 +134,15 @@ export class IdleSweep {
   }
 
   #sweep(): void {
-    this.#timer = undefined;
-    this.#due = Infinity;
     const timeout = this.#timeout;
     const now = idleClock();
+    if (now - this.#due > timeout / 4) this.#graceUntil = now + timeout / 2;
+    this.#timer = undefined;
+    this.#due = Infinity;
     let member: IdleMember | undefined;
-    while ((member = this.#probed.head) && now - member.idleLast >= timeout) {
+    while (
+      now >= this.#graceUntil && (member = this.#probed.head) && now - member.idleLast >= timeout
+    ) {
       this.#unlink(member);
       member.expire();
     }
@@ -144,7 +155,7 @@ export class IdleSweep {
     const probed = this.#probed.head;
     const due = Math.min(
       quiet ? quiet.idleLast + timeout / 2 : Infinity,
-      probed ? probed.idleLast + timeout : Infinity,
+      probed ? Math.max(probed.idleLast + timeout, this.#graceUntil) : Infinity,
     );
     if (due < Infinity) this.#arm(due);
   }
