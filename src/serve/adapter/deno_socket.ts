@@ -61,6 +61,24 @@ const { streamBaseState: writeState, kLastWriteWasAsync: LAST_WRITE_WAS_ASYNC } 
   return { streamBaseState: undefined, kLastWriteWasAsync: 0 };
 })();
 
+/** The handle class last looked at, and whether its `writeBuffer` is native. */
+let seenHandleClass: object | undefined;
+let seenNative = false;
+
+/**
+ * Whether `handle` writes natively, in call order. Deno's `node:net` before
+ * its native handles wrote each buffer in a loop of awaited partial writes,
+ * where two writes in flight could interleave: there, frames take the stream.
+ */
+function nativeWrites(handle: Handle): boolean {
+  const handleClass = Object.getPrototypeOf(handle);
+  if (handleClass !== seenHandleClass) {
+    seenHandleClass = handleClass;
+    seenNative = Function.prototype.toString.call(handle.writeBuffer).includes("[native code]");
+  }
+  return seenNative;
+}
+
 /** What the handle calls when a direct write left (`status` 0) or failed. */
 let written: (this: WriteRequest, status: number) => void;
 
@@ -101,7 +119,10 @@ export class DenoTopicSocket extends TopicSocket {
     const { _socket: socket, _sender: sender } = this as unknown as WsInternals;
     if (!socket || !sender || sender._state !== 0 || sender._queue.length !== 0) return -1;
     const handle = (socket as { _handle?: Handle | null })._handle;
-    if (!handle || !writeState || socket.writableLength !== 0 || socket.writableCorked !== 0) {
+    if (
+      !handle || !writeState || socket.writableLength !== 0 || socket.writableCorked !== 0 ||
+      !nativeWrites(handle)
+    ) {
       socket.write(framed);
       return socket.writableLength + this.#direct;
     }
