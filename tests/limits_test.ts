@@ -355,13 +355,15 @@ describe("limits", () => {
     const hub = new Hub({ limits: { maxConnections: 1 } });
     // No guard in front: the hub's own check is the backstop.
     const serve = { guard: { maxConnections: Infinity } };
-    await withServedHub({ hub, serve }, async ({ open }) => {
+    await withServedHub({ hub, serve }, async ({ open, server }) => {
       await open();
       const extra = await open();
       const closed = await extra.closed;
       assert.equal(closed.code, 1013);
       assert.equal(closed.reason, "too many connections");
       assert.equal(hub.peers.size, 1);
+      // The refused connection is not counted as open by the server either.
+      assert.equal(server.connections, 1);
     });
   });
 

@@ -33,6 +33,12 @@ describe("orderKeyBetween", () => {
     assert.equal(isOrderKey("a0V"), true);
     assert.equal(isOrderKey("a"), false);
     assert.equal(isOrderKey(""), false);
+    // A character that is no digit, anywhere after the head (ASCII or not).
+    assert.equal(isOrderKey("a0-"), false);
+    assert.equal(isOrderKey("a0V\u00e9"), false);
+    assert.equal(isOrderKey("b1\u{1F600}"), false);
+    assert.throws(() => orderKeyBetween("a0 ", null));
+    assert.throws(() => orderKeyBetween(null, "a1~"));
   });
 
   test("appending 100,000 times keeps keys short", () => {

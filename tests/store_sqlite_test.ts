@@ -68,6 +68,36 @@ describe("SQLite store", () => {
     }
   });
 
+  test("inserts at every position, across the index's leaves, keep the file's key order", async () => {
+    // Several leaves of 64: a new item's neighbours are often in the leaf
+    // before or after the one it goes into.
+    const path = join(dir, "positions.db");
+    const store = await openSqliteStore({ path });
+    const model: string[] = [];
+    try {
+      const list = store.list<number>("l");
+      for (let i = 0; i < 300; i++) model.splice(i, 0, (await list.insert(i, i)).id);
+      let seed = 7;
+      for (let i = 0; i < 400; i++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        const at = i % 3 === 0 ? seed % (model.length + 1) : (i * 37) % (model.length + 1);
+        model.splice(at, 0, (await list.insert(at, -i)).id);
+      }
+      const ids = (await list.page(0, 1000)).items.map((item) => item.id);
+      assert.deepEqual(ids, model);
+    } finally {
+      await store.close();
+    }
+    // A fresh index from the file: its order comes from the keys alone.
+    const again = await openSqliteStore({ path });
+    try {
+      const items = (await again.list<number>("l").page(0, 1000)).items;
+      assert.deepEqual(items.map((item) => item.id), model);
+    } finally {
+      await again.close();
+    }
+  });
+
   test("two stores on one file see each other's writes", async () => {
     const path = join(dir, "two.db");
     const a = await openSqliteStore({ path });

@@ -10,7 +10,7 @@
  */
 import { CLOSE } from "../protocol/connection.ts";
 import { type PeerHost, REPORT } from "./host.ts";
-import type { Subscriber } from "./socket.ts";
+import type { SocketLike, Subscriber } from "./socket.ts";
 
 /**
  * A subscriber that can hold back pushed changes while its socket is
@@ -38,28 +38,30 @@ export function isCongested(subscriber: Subscriber): subscriber is Conflating {
 }
 
 /**
- * The sending side of one connection: writes frames, watches
- * `bufferedAmount`, and holds deferred flushes while congested.
+ * The queued bytes of a socket, 0 where the runtime does not report them.
+ */
+export function queuedBytes(socket: SocketLike): number {
+  const amount = socket.bufferedAmount;
+  return typeof amount === "number" && Number.isFinite(amount) ? amount : 0;
+}
+
+/**
+ * The slow-consumer state of one connection: created the first time its
+ * queue is found past `congestionBytes` (most connections never are, and a
+ * server keeps many idle ones), it marks the connection congested, holds
+ * the deferred flushes and polls the queue until it drains. The peer
+ * writes frames itself and reads the queue every so often (see
+ * `Peer.sendText`), handing what it read to {@linkcode Outbox.check}.
  */
 export class Outbox {
   // The peer: its socket, limits, close and error report (no closure per connection).
   readonly #host: PeerHost;
   // Keyed by the group object, then by a string the group chooses: never a plain object.
-  // Created when a socket first congests: most never do.
-  #deferredMap: Map<object, Map<string, () => void>> | undefined;
+  readonly #deferred = new Map<object, Map<string, () => void>>();
   #congested = false;
-  // Reading bufferedAmount costs a call into the runtime per frame; while the queue is far below
-  // the threshold it is read only every 16 frames or every congestionBytes/8 characters sent.
-  #sinceCheck = 0;
-  #charsSinceCheck = 0;
-  #lastBuffered = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #overflowed = false;
   #closed = false;
-
-  get #deferred(): Map<object, Map<string, () => void>> {
-    return this.#deferredMap ??= new Map();
-  }
 
   /** @param host the peer: its socket and limits, closed on overflow, told about errors */
   constructor(host: PeerHost) {
@@ -69,26 +71,6 @@ export class Outbox {
   /** Whether the socket is congested: pushes are being deferred. */
   get congested(): boolean {
     return this.#congested;
-  }
-
-  /** Writes a frame if the socket is open, then checks the socket's queue. */
-  send(text: string, open: boolean): void {
-    if (this.#closed || !open) return;
-    try {
-      this.#host.socket.send(text);
-    } catch (error) {
-      // A socket closing under us; its close event detaches the peer.
-      this.#host[REPORT](error);
-      return;
-    }
-    const sample = this.#host.limits.congestionBytes / 8;
-    this.#charsSinceCheck += text.length;
-    if (
-      ++this.#sinceCheck < 16 && this.#charsSinceCheck < sample && this.#lastBuffered < sample
-    ) return;
-    this.#sinceCheck = 0;
-    this.#charsSinceCheck = 0;
-    this.#check();
   }
 
   /** See {@linkcode Conflating.defer}. */
@@ -104,17 +86,16 @@ export class Outbox {
   close(): void {
     this.#closed = true;
     this.#congested = false;
-    this.#deferredMap?.clear();
+    this.#deferred.clear();
     this.#stopPolling();
   }
 
-  #buffered(): number {
-    const amount = this.#host.socket.bufferedAmount;
-    return typeof amount === "number" && Number.isFinite(amount) ? amount : 0;
-  }
-
-  #check(): void {
-    const buffered = this.#lastBuffered = this.#buffered();
+  /**
+   * The socket's queue holds `buffered` bytes: past `maxBufferedBytes` the
+   * connection closes with 1013, past `congestionBytes` it is congested.
+   */
+  check(buffered: number): void {
+    if (this.#closed) return;
     if (buffered > this.#host.limits.maxBufferedBytes) {
       if (!this.#overflowed) {
         this.#overflowed = true;
@@ -141,8 +122,8 @@ export class Outbox {
   }
 
   #poll(): void {
-    const buffered = this.#buffered();
-    if (buffered > this.#host.limits.maxBufferedBytes) return this.#check();
+    const buffered = queuedBytes(this.#host.socket);
+    if (buffered > this.#host.limits.maxBufferedBytes) return this.check(buffered);
     // Drained to half the threshold: resume, so a queue hovering at the
     // threshold does not flip between the two states on every frame.
     if (buffered > this.#host.limits.congestionBytes / 2) return;

@@ -8,60 +8,65 @@
  */
 import { encodeError, encodeGet } from "../protocol/encode.ts";
 import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
-import { exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
-import type { PeerHost } from "./host.ts";
+import { exceedsDepth, fitsBytes, type Limits, timerDelay } from "./limits.ts";
+import type { Metrics } from "./metrics.ts";
 import { idleClock, type IdleMember, IdleSweep } from "./idle.ts";
 import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
 
 /**
  * Checks every incoming frame before it is parsed, and closes a connection
- * that stays silent for `idleTimeout`.
+ * that stays silent for `idleTimeout`. The base of a peer rather than an
+ * object beside it: a server keeps many idle connections, and every object
+ * per connection is memory a raw WebSocket does not spend.
  */
-export class FrameGuard implements IdleMember {
-  // The peer: its limits, and how to answer and close (no closure per connection).
-  readonly #host: PeerHost;
-  readonly #sweep: IdleSweep | undefined;
+export abstract class FrameGuard implements IdleMember {
+  /** The limits this connection runs under. */
+  readonly limits: Readonly<Limits>;
   // The message-rate token bucket, refilled from the time of the previous frame (`idleLast`).
   #tokens: number;
   #strikes = 0;
-  #stopped = false;
-  /** See {@linkcode IdleMember}; kept by the idle sweep. */
+  /** See {@linkcode IdleMember}; kept by the idle sweep. @internal */
   idleLast: number = idleClock();
-  /** See {@linkcode IdleMember}. */
+  /** See {@linkcode IdleMember}. @internal */
   idlePrev: IdleMember | undefined = undefined;
-  /** See {@linkcode IdleMember}. */
+  /** See {@linkcode IdleMember}. @internal */
   idleNext: IdleMember | undefined = undefined;
-  /** See {@linkcode IdleMember}. */
+  /** See {@linkcode IdleMember}. @internal */
   idleList: 0 | 1 | 2 = 0;
 
-  /** @param host the peer: its limits, and how to answer and close */
-  constructor(host: PeerHost) {
-    this.#host = host;
-    const limits = host.limits;
+  /** Where refused frames are counted, when the connection's hub keeps metrics. */
+  abstract readonly metrics: Metrics | undefined;
+  /** Whether the connection is gone: no probe, no close from here. */
+  abstract readonly detached: boolean;
+  /** Sends one encoded frame. */
+  abstract sendText(text: string): void;
+  /** Closes the connection with a code and reason. */
+  abstract close(code: number, reason: string): void;
+
+  /** @param limits the connection's limits */
+  constructor(limits: Readonly<Limits>) {
+    this.limits = limits;
     this.#tokens = limits.messageBurst;
-    if (timerDelay(limits.idleTimeout) !== undefined) {
-      this.#sweep = IdleSweep.of(limits.idleTimeout);
-      this.#sweep.add(this);
-    }
+    // The sweep is found again by the timeout (not kept in a field: memory on every connection).
+    if (timerDelay(limits.idleTimeout) !== undefined) IdleSweep.of(limits.idleTimeout).add(this);
   }
 
   /**
    * Whether a frame may be parsed. A refused frame has been answered (error 7
    * or 8) or has closed the connection (1008, 1009).
    */
-  admit(data: unknown): boolean {
-    if (this.#stopped) return false;
+  protected admit(data: unknown): boolean {
     const now = idleClock();
     // A clock that steps back refills nothing instead of draining the bucket.
     const elapsed = Math.max(0, now - this.idleLast);
-    if (this.#sweep) this.#sweep.touch(this, now);
+    if (this.idleList !== 0) IdleSweep.of(this.limits.idleTimeout).touch(this, now);
     else this.idleLast = now;
-    const limits = this.#host.limits;
+    const limits = this.limits;
     const fits = typeof data === "string"
       ? fitsBytes(data, limits.maxFrameBytes)
       : byteLength(data) <= limits.maxFrameBytes;
     if (!fits) {
-      this.#host.close(CLOSE.tooLarge, "frame too large");
+      this.close(CLOSE.tooLarge, "frame too large");
       return false;
     }
     const rate = limits.messageRate;
@@ -72,7 +77,7 @@ export class FrameGuard implements IdleMember {
         this.#tokens = tokens;
         // Refused unparsed: parsing it is part of the cost being limited.
         if (++this.#strikes > limits.maxRateStrikes) {
-          this.#host.close(CLOSE.policy, "rate limit exceeded");
+          this.close(CLOSE.policy, "rate limit exceeded");
         } else this.#refuse(data, ErrorCode.Other, "rate limit exceeded");
         return false;
       }
@@ -86,20 +91,19 @@ export class FrameGuard implements IdleMember {
     return true;
   }
 
-  /** Stops the idle probe and refuses every later frame. */
-  stop(): void {
-    this.#stopped = true;
-    this.#sweep?.remove(this);
+  /** Stops the idle probe: the connection is gone. */
+  protected stopGuard(): void {
+    if (this.idleList !== 0) IdleSweep.of(this.limits.idleTimeout).remove(this);
   }
 
-  /** Half the idle timeout passed in silence: asks for a sign of life. */
+  /** Half the idle timeout passed in silence: asks for a sign of life. @internal */
   probe(): void {
-    if (!this.#stopped) this.#host.sendText(encodeGet("var", PROBE_NAME));
+    if (!this.detached) this.sendText(encodeGet("var", PROBE_NAME));
   }
 
-  /** The idle timeout passed in silence: closes with 4000. */
+  /** The idle timeout passed in silence: closes with 4000. @internal */
   expire(): void {
-    if (!this.#stopped) this.#host.close(CLOSE.idle, "idle timeout");
+    if (!this.detached) this.close(CLOSE.idle, "idle timeout");
   }
 
   /**
@@ -111,8 +115,8 @@ export class FrameGuard implements IdleMember {
   #refuse(data: unknown, code: ErrorCodeValue, message: string): void {
     const fields = typeof data === "string" ? peekFields(data) : {};
     if (fields.func === "error") return;
-    this.#host.metrics?.errorSent(code);
-    this.#host.sendText(encodeError({
+    this.metrics?.errorSent(code);
+    this.sendText(encodeError({
       code,
       message,
       type: fields.type,

@@ -44,6 +44,7 @@ interface List {
 }
 
 const sweeps = new Map<number, IdleSweep>();
+let last: IdleSweep | undefined;
 
 // Times are kept relative to this module's start: a small integer is stored in its field as it
 // is, where a time since 1970 is a number allocated per connection on V8.
@@ -70,9 +71,11 @@ export class IdleSweep {
 
   /** The sweep of every connection whose idle timeout is `timeout` ms. */
   static of(timeout: number): IdleSweep {
+    // Asked on every frame: nearly always the one sweep of the process.
+    if (last !== undefined && last.#timeout === timeout) return last;
     let sweep = sweeps.get(timeout);
     if (!sweep) sweeps.set(timeout, sweep = new IdleSweep(timeout));
-    return sweep;
+    return last = sweep;
   }
 
   /** @param timeout the idle timeout in ms (finite, above 0) */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Conflating, Outbox } from "./backpressure.ts";
+import { type Conflating, Outbox, queuedBytes } from "./backpressure.ts";
 import { encodeError } from "../protocol/encode.ts";
 import { ErrorCode, isSockSyncError, SockSyncError } from "../errors.ts";
 import { type Limits, PEER_LIMITS, resolveLimits } from "./limits.ts";
@@ -117,29 +117,24 @@ type DetachListener = (peer: any) => void;
  * ws.onopen = () => peer.mirror(new VarMirror("counter"));
  * ```
  */
-export class Peer<C = unknown> implements Conflating, PeerHost {
+export class Peer<C = unknown> extends FrameGuard implements Conflating, PeerHost {
   /** The connection. */
   readonly socket: SocketLike;
-  /** The limits this connection runs under. */
-  readonly limits: Readonly<Limits>;
-  /** Where this connection's metrics go: its hub's, when the hub keeps them. */
-  readonly metrics: Metrics | undefined;
   readonly #registry: Registry | undefined;
   // The parts hold this peer rather than closures over it: a server keeps many idle
   // connections, and each closure per connection is memory a raw WebSocket does not spend.
-  readonly #outbox: Outbox;
-  readonly #frameGuard: FrameGuard;
+  // Reading the socket's queue costs a call into the runtime per frame: while it is far below
+  // the threshold it is read only every 16 frames or every congestionBytes/8 characters sent.
+  // What is left until the next read: each frame takes 1/16 and each character 8/congestionBytes.
+  #sendBudget = 1;
   readonly #provider: Provider;
-  // Created on first use: a server's peer rarely mirrors or calls.
-  #consumerPart: Consumer | undefined;
+  // The parts most connections of a server never use, created with the first of them.
+  #rare: RareParts | undefined;
   // A server's peer has two listeners (the hub's, the server's): kept in fields, more in a Set.
   #onDetach1: DetachListener | undefined;
   #onDetach2: DetachListener | undefined;
-  #detachListeners: Set<DetachListener> | undefined;
   #context: C;
-  // Created when the connection's identity expires or is authenticated over the socket.
-  #session: Session | undefined;
-  #closing = false;
+  // Set once this side started closing.
   #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
 
@@ -149,22 +144,45 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * @param options the socket, the groups this side provides, the context and the limits
    */
   constructor(options: PeerOptions<C>) {
+    // A hub hands every connection its one frozen, complete limits object: share it.
+    super(
+      Object.isFrozen(options.limits) && isComplete(options.limits)
+        ? options.limits as Readonly<Limits>
+        : Object.freeze(resolveLimits(options.limits, PEER_LIMITS)),
+    );
     this.socket = options.socket;
     this.#context = options.context as C;
     this.#registry = options.registry;
-    this.metrics = options.registry?.metrics;
-    // A hub hands every connection its one frozen, complete limits object: share it.
-    this.limits = Object.isFrozen(options.limits) && isComplete(options.limits)
-      ? options.limits as Readonly<Limits>
-      : Object.freeze(resolveLimits(options.limits, PEER_LIMITS));
-    this.#outbox = new Outbox(this);
-    this.#frameGuard = new FrameGuard(this);
     this.#provider = new Provider(this, options.registry);
     if (options.expiresAt !== undefined) this.#sessionPart.expireAt(options.expiresAt);
   }
 
+  get #rareParts(): RareParts {
+    return this.#rare ??= {
+      outbox: undefined,
+      session: undefined,
+      consumer: undefined,
+      detachListeners: undefined,
+    };
+  }
+
+  get #outbox(): Outbox {
+    const rare = this.#rareParts;
+    return rare.outbox ??= new Outbox(this);
+  }
+
+  get #session(): Session | undefined {
+    return this.#rare?.session;
+  }
+
   get #sessionPart(): Session {
-    return this.#session ??= new Session(this);
+    const rare = this.#rareParts;
+    return rare.session ??= new Session(this);
+  }
+
+  /** Where this connection's metrics go: its hub's, when the hub keeps them. */
+  get metrics(): Metrics | undefined {
+    return this.#registry?.metrics;
   }
 
   /**
@@ -203,7 +221,8 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
   }
 
   get #consumer(): Consumer {
-    return this.#consumerPart ??= new Consumer({
+    const rare = this.#rareParts;
+    return rare.consumer ??= new Consumer({
       limits: this.limits,
       send: (text) => this.sendText(text),
       allowed: (frame) => this.#provider.allowed("set", frame),
@@ -235,14 +254,35 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
 
   /** Whether the socket is congested: changes are conflated until it drains. */
   get congested(): boolean {
-    return this.#outbox.congested;
+    const outbox = this.#rare?.outbox;
+    return outbox !== undefined && outbox.congested;
   }
 
   /** Sends one encoded frame if the socket is open. */
   sendText(text: string): void {
-    const open = this.socket.readyState === OPEN && !this.#closing;
-    this.#outbox.send(text, open);
+    const open = this.socket.readyState === OPEN && this.#closedWith === undefined;
+    if (open && !this.#detached) this.#write(text);
     if (open && this.metrics !== undefined) this.metrics.sent(text);
+  }
+
+  /** Writes a frame, then now and then reads the socket's queue (see backpressure.ts). */
+  #write(text: string): void {
+    try {
+      this.socket.send(text);
+    } catch (error) {
+      // A socket closing under us; its close event detaches the peer.
+      this.#report(error);
+      return;
+    }
+    const limits = this.limits;
+    const sample = limits.congestionBytes / 8;
+    if ((this.#sendBudget -= 1 / 16 + text.length / sample) > 0) return;
+    const buffered = queuedBytes(this.socket);
+    // Near the threshold, the queue is read after every frame.
+    this.#sendBudget = buffered < sample ? 1 : 0;
+    if (buffered > limits.congestionBytes || buffered > limits.maxBufferedBytes) {
+      this.#outbox.check(buffered);
+    }
   }
 
   /**
@@ -250,6 +290,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * see {@linkcode Conflating.defer}. Groups call it, applications need not.
    */
   defer(owner: object, key: string, flush: () => void): void {
+    if (this.#detached) return;
     this.metrics?.slow("conflated");
     this.#outbox.defer(owner, key, flush);
   }
@@ -260,8 +301,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * code below 3000 gets the code plus 3000.
    */
   close(code: number, reason: string): void {
-    if (this.#closing) return;
-    this.#closing = true;
+    if (this.#closedWith !== undefined) return;
     this.#closedWith = { code, reason };
     closeSocket(this.socket, code, reason);
     this.detach(code);
@@ -283,7 +323,10 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     }
     if (this.#onDetach1 === undefined) this.#onDetach1 = listener;
     else if (this.#onDetach2 === undefined) this.#onDetach2 = listener;
-    else (this.#detachListeners ??= new Set()).add(listener);
+    else {
+      const rare = this.#rareParts;
+      (rare.detachListeners ??= new Set()).add(listener);
+    }
     return this.#remover(listener);
   }
 
@@ -291,7 +334,7 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     return () => {
       if (this.#onDetach1 === listener) this.#onDetach1 = undefined;
       else if (this.#onDetach2 === listener) this.#onDetach2 = undefined;
-      else this.#detachListeners?.delete(listener);
+      else this.#rare?.detachListeners?.delete(listener);
     };
   }
 
@@ -303,9 +346,9 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
    * optional.
    */
   receive(data: unknown): Promise<void> | undefined {
-    if (this.#detached || this.#closing) return undefined;
+    if (this.#detached || this.#closedWith !== undefined) return undefined;
     if (this.metrics !== undefined) this.metrics.framesReceived++;
-    if (!this.#frameGuard.admit(data)) return undefined;
+    if (!this.admit(data)) return undefined;
     try {
       const decoded = decodeFrame(data);
       if (!decoded.ok) {
@@ -442,12 +485,12 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
     if (this.#detached) return;
     this.#detached = true;
     this.metrics?.closed(code ?? NO_STATUS);
-    this.#frameGuard.stop();
+    this.stopGuard();
     this.#session?.stop();
-    this.#outbox.close();
+    this.#rare?.outbox?.close();
     this.#provider.detach();
-    this.#consumerPart?.detach();
-    const listeners = [this.#onDetach1, this.#onDetach2, ...(this.#detachListeners ?? [])];
+    this.#rare?.consumer?.detach();
+    const listeners = [this.#onDetach1, this.#onDetach2, ...(this.#rare?.detachListeners ?? [])];
     for (const listener of listeners) {
       if (listener === undefined) continue;
       try {
@@ -457,6 +500,18 @@ export class Peer<C = unknown> implements Conflating, PeerHost {
       }
     }
   }
+}
+
+/** The parts of a peer most connections of a server never use. */
+interface RareParts {
+  // Created when the socket's queue is first found past `congestionBytes`.
+  outbox: Outbox | undefined;
+  // Created when the connection's identity expires or is authenticated over the socket.
+  session: Session | undefined;
+  // Created on first use: a server's peer rarely mirrors or calls.
+  consumer: Consumer | undefined;
+  // Detach listeners past the first two.
+  detachListeners: Set<DetachListener> | undefined;
 }
 
 // The close code WebSocket reports for a close frame without one.

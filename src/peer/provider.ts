@@ -28,7 +28,7 @@ import { type PeerHost, REPORT } from "./host.ts";
 import { PROBE_NAME } from "../protocol/connection.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
 import { subscriptionType } from "./metrics.ts";
-import { everyName, varKey } from "./shared_keys.ts";
+import { everyName, isEveryName, varKey, varKeyOf } from "./shared_keys.ts";
 import { answerFrame, callKey, type CallLedger } from "./call_ledger.ts";
 
 export { subscriptionKey } from "./list_access.ts";
@@ -110,19 +110,16 @@ export class Provider {
   readonly #registry: Provided | undefined;
   // Every key below comes from the wire, so only Maps and Sets hold them. Each is created on
   // first use: a server holds many connections, most of which subscribe to little.
-  /**
-   * What the other side subscribed to, counted against `maxSubscriptions`; a var's
-   * subscription keeps the var, to unsubscribe from it on detach.
-   */
-  #subscriptions: Map<string, ProvidedVar | undefined> | undefined;
-  // Most connections hold one subscription: it is kept here until a second one needs the Map.
-  #onlyKey: string | undefined;
-  #onlyVar: ProvidedVar | undefined;
-  // Shared with every connection that accepted all functions, until this one changes it.
+  // Every field counts: Bun keeps an object's first six fields in the object and puts more in a
+  // second allocation, and a server holds many idle connections.
+  // Most connections hold one subscription: it is kept here until a second one needs the Map of
+  // the rare parts. A var's is the var (its key is `varKeyOf` it, see #onlyKey), any other the key.
+  #only: ProvidedVar | string | undefined;
+  // Shared with every connection that accepted all functions (`isEveryName`), until this one
+  // changes it.
   #accepting: ReadonlySet<string> | undefined;
-  #acceptingShared = false;
-  #lists: ListAccess | undefined;
-  #running = 0;
+  // What most connections never use, created with the first of it.
+  #rare: ProviderRare | undefined;
 
   /**
    * @param peer the connection: its context, limits and subscriber
@@ -133,9 +130,34 @@ export class Provider {
     this.#registry = registry;
   }
 
+  get #rareParts(): ProviderRare {
+    return this.#rare ??= { subscriptions: undefined, lists: undefined, running: 0 };
+  }
+
+  /**
+   * What the other side subscribed to, counted against `maxSubscriptions`, once it is more than
+   * one; a var's subscription keeps the var, to unsubscribe from it on detach.
+   */
+  get #subscriptions(): Map<string, ProvidedVar | undefined> | undefined {
+    return this.#rare?.subscriptions;
+  }
+
+  /** The key of the one subscription kept in `#only`. */
+  get #onlyKey(): string | undefined {
+    const only = this.#only;
+    return typeof only === "object" ? varKeyOf(only) : only;
+  }
+
+  /** The var of the one subscription kept in `#only`, if it is a var's. */
+  get #onlyVar(): ProvidedVar | undefined {
+    const only = this.#only;
+    return typeof only === "object" ? only : undefined;
+  }
+
   get #listAccess(): ListAccess {
     const peer = this.#peer;
-    return this.#lists ??= new ListAccess({
+    const rare = this.#rareParts;
+    return rare.lists ??= new ListAccess({
       lists: this.#registry?.lists,
       paramLists: this.#registry?.paramLists,
       // Read when used: the context changes when the connection authenticates again.
@@ -159,7 +181,7 @@ export class Provider {
     if (this.#subscriptions) {
       if (!this.#subscriptions.delete(key)) return false;
     } else if (this.#onlyKey !== key) return false;
-    else this.#onlyKey = this.#onlyVar = undefined;
+    else this.#only = undefined;
     this.#peer.metrics?.subscribed(subscriptionType(key), -1);
     return true;
   }
@@ -205,13 +227,20 @@ export class Provider {
   #hold(key: string, local: ProvidedVar | undefined): void {
     const metrics = this.#peer.metrics;
     if (metrics && !this.has(key)) metrics.subscribed(subscriptionType(key), 1);
-    if (this.#subscriptions) this.#subscriptions.set(key, local);
-    else if (this.#onlyKey === undefined || this.#onlyKey === key) {
-      this.#onlyKey = key;
-      this.#onlyVar = local;
+    const subscriptions = this.#subscriptions;
+    const onlyKey = this.#onlyKey;
+    if (subscriptions) subscriptions.set(key, local);
+    else if (
+      (onlyKey === undefined || onlyKey === key) &&
+      (local === undefined || varKeyOf(local) === key)
+    ) {
+      this.#only = local ?? key;
     } else {
-      this.#subscriptions = new Map([[this.#onlyKey, this.#onlyVar], [key, local]]);
-      this.#onlyKey = this.#onlyVar = undefined;
+      const held: [string, ProvidedVar | undefined][] = onlyKey === undefined
+        ? []
+        : [[onlyKey, this.#onlyVar]];
+      this.#rareParts.subscriptions = new Map([...held, [key, local]]);
+      this.#only = undefined;
     }
   }
 
@@ -334,9 +363,9 @@ export class Provider {
       for (const key of keys) if (key !== undefined) metrics.subscribed(subscriptionType(key), -1);
     }
     subscriptions?.clear();
-    this.#onlyKey = this.#onlyVar = undefined;
+    this.#only = undefined;
     for (const local of vars) local?.unsubscribe(this.#peer);
-    this.#lists?.dropAll();
+    this.#rare?.lists?.dropAll();
   }
 
   /** Runs a call to a function this side accepts calls to, and sends its `return`. */
@@ -347,13 +376,14 @@ export class Provider {
       : undefined;
     if (!fn) throw this.#noFunction(message.name);
     // Refused rather than queued: a queue would grow without bound.
-    if (this.#running >= this.#peer.limits.maxConcurrentCalls) {
+    const rare = this.#rareParts;
+    if (rare.running >= this.#peer.limits.maxConcurrentCalls) {
       throw new SockSyncError(ErrorCode.Other, "too many concurrent calls");
     }
-    this.#running++;
+    rare.running++;
     const ledger = message.once ? this.#registry?.calls : undefined;
     const done = (ledger ? this.#runOnce(ledger, fn, message) : this.#run(fn, message))
-      .finally(() => this.#running--);
+      .finally(() => rare.running--);
     // Only declared names reach here: the label set stays bounded.
     return this.#peer.metrics ? this.#peer.metrics.timeCall(message.name, done) : done;
   }
@@ -428,7 +458,6 @@ export class Provider {
     if (names.length === 0 && functions && this.#accepting === undefined) {
       // The usual connect hook: the same names for every connection, so one set for all.
       this.#accepting = everyName(functions);
-      this.#acceptingShared = true;
       for (const name of this.#accepting) this.#peer.sendText(encodeSubscribe("function", name));
       return;
     }
@@ -454,9 +483,8 @@ export class Provider {
   }
 
   #ownAccepting(): Set<string> {
-    if (this.#acceptingShared || this.#accepting === undefined) {
+    if (this.#accepting === undefined || isEveryName(this.#accepting)) {
       this.#accepting = new Set(this.#accepting);
-      this.#acceptingShared = false;
     }
     return this.#accepting as Set<string>;
   }
@@ -465,8 +493,17 @@ export class Provider {
   detach(): void {
     this.unsubscribeAll();
     this.#accepting = undefined;
-    this.#acceptingShared = false;
   }
+}
+
+/** The parts of a provider most connections never use. */
+interface ProviderRare {
+  // Two subscriptions or more (see `#only`).
+  subscriptions: Map<string, ProvidedVar | undefined> | undefined;
+  // Created on the first list request.
+  lists: ListAccess | undefined;
+  // Calls running now, against `maxConcurrentCalls`.
+  running: number;
 }
 
 const NOT = "not subscribed";

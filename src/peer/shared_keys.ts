@@ -11,6 +11,8 @@ import { subscriptionKey } from "./list_access.ts";
 // The names of every function of a registry, shared by the connections that accept them all.
 // Functions are only ever added, so a set of the same size is still current.
 const allNames = new WeakMap<ReadonlyMap<string, unknown>, ReadonlySet<string>>();
+// Every set `everyName` made: a connection must copy one before changing it.
+const shared = new WeakSet<ReadonlySet<string>>();
 
 /**
  * The names of every function in `functions`, as one set shared by every caller
@@ -21,6 +23,7 @@ export function everyName(functions: ReadonlyMap<string, unknown>): ReadonlySet<
   if (names === undefined || names.size !== functions.size) {
     names = new Set(functions.keys());
     allNames.set(functions, names);
+    shared.add(names);
   }
   return names;
 }
@@ -38,4 +41,20 @@ export function varKey(local: ProvidedVar, name: string): string {
   const key = subscriptionKey("var", name);
   varKeys.set(local, { name, key });
   return key;
+}
+
+/**
+ * Whether `names` is a set {@linkcode everyName} made, shared by several
+ * connections (copy it before changing it).
+ */
+export function isEveryName(names: ReadonlySet<string>): boolean {
+  return shared.has(names);
+}
+
+/**
+ * The subscription key {@linkcode varKey} made for `local`, if it made one:
+ * a connection keeps the var and finds its key again.
+ */
+export function varKeyOf(local: ProvidedVar): string | undefined {
+  return varKeys.get(local)?.key;
 }

@@ -137,9 +137,16 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
   const hostname = options.hostname ?? "127.0.0.1";
   const root = new Hono();
   const adapter = await loadAdapter(root);
-  const sockets = new Set<Peer<Ctx>>();
+  // Counted, not kept: the hub keeps the peers, and the adapter tells its own sockets from
+  // others' at close (a Set entry per connection is memory a raw server does not spend).
+  let open = 0;
+  // Only where the adapter cannot tell its sockets (an adapter from elsewhere).
+  const sockets = adapter.owns ? undefined : new Set<Peer<Ctx>>();
   // One listener for every peer (it gets the peer): no closure per connection.
-  const forget = (peer: Peer<Ctx>) => sockets.delete(peer);
+  const forget = (peer: Peer<Ctx>) => {
+    open--;
+    sockets?.delete(peer);
+  };
   let closing: Promise<void> | undefined;
   const path = options.path ?? "/ws/socksync";
   for (const middleware of options.middleware ?? []) root.use(path, middleware);
@@ -154,8 +161,12 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
       return undefined;
     }
     const peer = hub.connect(socket, { context });
-    sockets.add(peer);
-    peer.onDetach(forget);
+    // Refused by the hub (too many connections, an expired identity): closed already.
+    if (!peer.detached) {
+      open++;
+      sockets?.add(peer);
+      peer.onDetach(forget);
+    }
     if (onConnect) onConnect(peer);
     else peer.acceptCalls();
     return peer;
@@ -164,7 +175,7 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
     path,
     guarded(
       hub,
-      { connections: () => sockets.size, ...options.guard },
+      { connections: () => open, ...options.guard },
       async (c, next) => {
         const context = (options.context ? await options.context(c) : undefined) as Ctx;
         const response = adapter.accept(c, opener(context));
@@ -191,13 +202,14 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
     port: listener.port,
     url: `http://${host}:${listener.port}`,
     get connections() {
-      return sockets.size;
+      return open;
     },
     close() {
       closing ??= (async () => {
         // Stop accepting first, so clients that reconnect at once find nothing.
         const down = listener.close();
-        for (const peer of sockets) {
+        const owns = adapter.owns;
+        for (const peer of sockets ?? [...hub.peers].filter((peer) => owns!(peer.socket))) {
           try {
             peer.socket.close(1001, "server shutting down");
           } catch { /* already closed */ }

@@ -174,9 +174,17 @@ export class CountedTree<V> {
     return index;
   }
 
-  /** Puts `entry` at position `index` (0..size); its id must be new. */
-  insert(index: number, entry: TreeEntry<V>): void {
-    const [leaf, offset] = this.locate(index);
+  /**
+   * Puts `entry` at position `index` (0..size); its id must be new. `slot`
+   * is what `locate(index)` returned, when the caller already has it (the
+   * tree unchanged since).
+   */
+  insert(
+    index: number,
+    entry: TreeEntry<V>,
+    slot: [TreeLeaf<V>, number] = this.locate(index),
+  ): void {
+    const [leaf, offset] = slot;
     leaf.entries.splice(offset, 0, entry);
     entry.leaf = leaf;
     this.byId.set(entry.id, entry);

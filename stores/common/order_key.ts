@@ -34,8 +34,17 @@ const LAST = ORDER_KEY_DIGITS[ORDER_KEY_DIGITS.length - 1];
 // "A" followed by 26 zeros is the smallest integer part: nothing sorts before it.
 const SMALLEST_INTEGER = "A" + ZERO.repeat(26);
 
+// Each digit's value by its character code (-1: not a digit): a table
+// lookup instead of searching the digits (keys are checked on every insert).
+const DIGIT_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < ORDER_KEY_DIGITS.length; i++) DIGIT_VALUES[ORDER_KEY_DIGITS.charCodeAt(i)] = i;
+
+function digitValue(code: number): number {
+  return code < 128 ? DIGIT_VALUES[code] : -1;
+}
+
 function digit(char: string | undefined): number {
-  const value = char === undefined ? -1 : ORDER_KEY_DIGITS.indexOf(char);
+  const value = char?.length === 1 ? digitValue(char.charCodeAt(0)) : -1;
   if (value < 0) throw new Error(`invalid order key digit ${char}`);
   return value;
 }
@@ -75,7 +84,9 @@ export function isOrderKey(key: string): boolean {
   try {
     if (key === SMALLEST_INTEGER) return false;
     const integer = integerPart(key);
-    for (const char of key.slice(1)) digit(char);
+    for (let i = 1; i < key.length; i++) {
+      if (digitValue(key.charCodeAt(i)) < 0) return false;
+    }
     return !key.slice(integer.length).endsWith(ZERO);
   } catch {
     return false;
@@ -83,6 +94,11 @@ export function isOrderKey(key: string): boolean {
 }
 
 function step(integer: string, up: boolean): string | null {
+  // Most steps change the last digit alone: no carry, no array.
+  const last = digitValue(integer.charCodeAt(integer.length - 1));
+  if (integer.length > 1 && last >= 0 && (up ? last < ORDER_KEY_DIGITS.length - 1 : last > 0)) {
+    return integer.slice(0, -1) + ORDER_KEY_DIGITS[last + (up ? 1 : -1)];
+  }
   const head = integer[0];
   const digits = integer.slice(1).split("");
   let carry = true;

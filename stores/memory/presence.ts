@@ -12,6 +12,9 @@ import { MemoryListSource } from "./list.ts";
 interface Scope {
   readonly list: MemoryListSource<unknown>;
   holds: number;
+  // Joins and leaves of the scope, one after the other: a join looks, then
+  // writes, and a leave between the two would leave it a stale index or id.
+  tail: Promise<unknown>;
 }
 
 /**
@@ -33,7 +36,12 @@ export class MemoryPresenceStore implements PresenceStore {
 
   #scope(name: string): Scope {
     let scope = this.#scopes.get(name);
-    if (!scope) this.#scopes.set(name, scope = { list: new MemoryListSource(), holds: 0 });
+    if (!scope) {
+      this.#scopes.set(
+        name,
+        scope = { list: new MemoryListSource(), holds: 0, tail: Promise.resolve() },
+      );
+    }
     return scope;
   }
 
@@ -57,24 +65,36 @@ export class MemoryPresenceStore implements PresenceStore {
     });
   }
 
+  #serial<R>(scope: Scope, step: () => Promise<R>): Promise<R> {
+    const done = scope.tail.then(step);
+    scope.tail = done.catch(() => {});
+    return done;
+  }
+
   /** Adds member `key` at the end (or sets its value); resolves its id, which is `key`. */
-  async join(name: string, key: string, value: unknown): Promise<string> {
-    const { list } = this.#scope(name);
-    if (await list.get(key)) await list.set(key, value);
-    else await list.insert(await list.count(), value, key);
-    return key;
+  join(name: string, key: string, value: unknown): Promise<string> {
+    const scope = this.#scope(name);
+    const { list } = scope;
+    return this.#serial(scope, async () => {
+      if (await list.get(key)) await list.set(key, value);
+      else await list.insert(await list.count(), value, key);
+      return key;
+    });
   }
 
   /** Replaces a member's value; unknown → code 4. */
   set(name: string, key: string, value: unknown): Promise<void> {
-    return this.#scope(name).list.set(key, value);
+    const scope = this.#scope(name);
+    return this.#serial(scope, () => scope.list.set(key, value));
   }
 
   /** Removes a member (a no-op when absent). */
   async leave(name: string, key: string): Promise<void> {
     const scope = this.#scopes.get(name);
     if (!scope) return;
-    if (await scope.list.get(key)) await scope.list.delete(key);
+    await this.#serial(scope, async () => {
+      if (await scope.list.get(key)) await scope.list.delete(key);
+    });
     this.#forget(name, scope);
   }
 

@@ -43,6 +43,61 @@ CREATE TABLE IF NOT EXISTS socksync_vars (
 ${CHANGE_LOG_SCHEMA}
 `;
 
+// What the write triggers below raise when the list's version row is not the
+// one the caller's index describes.
+const STALE = "socksync: list changed elsewhere";
+
+/**
+ * The statements of the triggers that make a list's insert or delete one
+ * autocommit statement (an INSERT into a TEMP view, below), with `NEW.x` for
+ * the view's columns: `check` first (the list's version row must be the one
+ * the caller's index describes, else it raises and nothing is written), then
+ * the item, the version row, and the change-log row (only while some process
+ * reads the log, as `SQL.log`). The complexity test checks their plans too.
+ */
+export const WRITE_STEPS = {
+  check: `SELECT RAISE(ABORT, '${STALE}') WHERE NOT EXISTS (SELECT 1 FROM main.socksync_lists
+    WHERE name = NEW.list AND version = NEW.version AND count = NEW.count)`,
+  add: `INSERT INTO main.socksync_items (list, id, key, value)
+    VALUES (NEW.list, NEW.id, NEW.key, NEW.value)`,
+  grow: `UPDATE main.socksync_lists SET version = version + 1, count = count + 1
+    WHERE name = NEW.list`,
+  logInsert: `INSERT INTO main.socksync_changes (tbl, op, key)
+    SELECT '${STORE_CHANNEL}', 'i', json_array(NEW.list, NEW.version + 1, NEW.id, NEW.idx, NEW.key,
+      json(NEW.value)) FROM main.socksync_change_readers WHERE reader >= '' LIMIT 1`,
+  remove: "DELETE FROM main.socksync_items WHERE list = NEW.list AND id = NEW.id",
+  shrink: `UPDATE main.socksync_lists SET version = version + 1, count = count - 1
+    WHERE name = NEW.list`,
+  logDelete: `INSERT INTO main.socksync_changes (tbl, op, key)
+    SELECT '${STORE_CHANNEL}', 'd', json_array(NEW.list, NEW.version + 1, NEW.id, NEW.idx)
+    FROM main.socksync_change_readers WHERE reader >= '' LIMIT 1`,
+} as const;
+
+// Per connection (TEMP: other connections, and the file, never see them).
+// One statement instead of four (BEGIN IMMEDIATE, the bump that also reads
+// data_version and the readers, the write, COMMIT): less of SQLite's work
+// per write.
+const WRITES = `
+CREATE TEMP VIEW IF NOT EXISTS socksync_list_insert (list, id, key, value, version, count, idx)
+  AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL;
+CREATE TEMP TRIGGER IF NOT EXISTS socksync_list_insert_do INSTEAD OF INSERT ON socksync_list_insert
+BEGIN
+  ${WRITE_STEPS.check};
+  ${WRITE_STEPS.add};
+  ${WRITE_STEPS.grow};
+  ${WRITE_STEPS.logInsert};
+END;
+CREATE TEMP VIEW IF NOT EXISTS socksync_list_delete (list, id, version, count, idx)
+  AS SELECT NULL, NULL, NULL, NULL, NULL;
+CREATE TEMP TRIGGER IF NOT EXISTS socksync_list_delete_do INSTEAD OF INSERT ON socksync_list_delete
+BEGIN
+  ${WRITE_STEPS.check};
+  ${WRITE_STEPS.remove};
+  ${WRITE_STEPS.shrink};
+  ${WRITE_STEPS.logDelete};
+END;
+`;
+
 /**
  * Every SQL statement the store runs; the complexity test checks their plans.
  */
@@ -75,6 +130,8 @@ export const SQL = {
     ORDER BY key, rowid LIMIT ?`,
   scanNext: `SELECT rowid AS r, id, key FROM socksync_items WHERE list = ?
     AND (key, rowid) > (?, ?) ORDER BY key, rowid LIMIT ?`,
+  cacheSize: "PRAGMA cache_size",
+  scanCache: "PRAGMA cache_size = 64",
   add: "INSERT INTO socksync_items (list, id, key, value) VALUES (?, ?, ?, ?)",
   update: "UPDATE socksync_items SET value = ? WHERE list = ? AND id = ?",
   remove: "DELETE FROM socksync_items WHERE list = ? AND id = ?",
@@ -86,6 +143,13 @@ export const SQL = {
   // Every var, a chunk at a time: only after this process missed changes.
   varsFrom: "SELECT name, value FROM socksync_vars WHERE name > ? ORDER BY name LIMIT ?",
   log: CHANGE_LOG_SQL.append,
+  // A whole insert or delete (see WRITE_STEPS): list, id, key, value, then
+  // the version and count the index describes, and the item's index.
+  insertAlone: `INSERT INTO temp.socksync_list_insert (list, id, key, value, version, count, idx)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  // list, id, version, count, index.
+  deleteAlone: `INSERT INTO temp.socksync_list_delete (list, id, version, count, idx)
+    VALUES (?, ?, ?, ?, ?)`,
   begin: "BEGIN",
   beginWrite: "BEGIN IMMEDIATE",
   commit: "COMMIT",
@@ -168,6 +232,7 @@ export class Database {
   constructor(driver: SqliteDriver) {
     this.driver = driver;
     driver.exec(SCHEMA);
+    driver.exec(WRITES);
     this.watcher = changeWatcher(driver);
   }
 
@@ -229,6 +294,24 @@ export class Database {
     for (const reset of resets) tell(reset);
     for (const task of committed) tell(task);
     return Promise.resolve(result);
+  }
+
+  /**
+   * Runs one of the single-statement writes (`SQL.insertAlone`,
+   * `SQL.deleteAlone`) when none of the store's transactions is open:
+   * `false` when it did not run or wrote nothing (another connection changed
+   * the list, or any failure); the caller then writes in a transaction,
+   * which also reports a failure properly. As it reads no `data_version`,
+   * the next transaction still notices what other connections committed.
+   */
+  alone(sql: string, ...params: (string | number)[]): boolean {
+    if (this.closed || this.#busy || this.watcher.reading) return false;
+    try {
+      this.run(sql, ...params);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**

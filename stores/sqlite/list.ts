@@ -124,6 +124,9 @@ export class SqliteListSource<T> implements ListSource<T> {
   async insert(index: number, value: T, id?: string): Promise<ListItem<T>> {
     const itemId = id ?? nanoid();
     const text = json(value);
+    if (this.#insertAlone(index, itemId, text, id === undefined)) {
+      return { id: itemId, value: JSON.parse(text) };
+    }
     await this.#write(1, (bumped) => {
       const order = this.#load();
       if (!Number.isInteger(index) || index < 0 || index > order.size) {
@@ -166,6 +169,7 @@ export class SqliteListSource<T> implements ListSource<T> {
   }
 
   async delete(id: string): Promise<void> {
+    if (this.#deleteAlone(id)) return;
     await this.#write(-1, (bumped) => {
       const order = this.#load();
       const entry = this.#existing(order, id);
@@ -318,6 +322,49 @@ export class SqliteListSource<T> implements ListSource<T> {
       if (bumped) this.#version = before;
       throw error;
     });
+  }
+
+  // The usual insert as one autocommit statement (`SQL.insertAlone`): only
+  // with the index in memory, a valid position and id and a key short enough;
+  // otherwise, or when the statement finds the list's version row moved
+  // (another connection wrote it), `insert`'s transaction does it.
+  // A generated id (`fresh`) is not looked up: the table's unique (list, id)
+  // would refuse a clash, and the transaction report it.
+  #insertAlone(index: number, id: string, text: string, fresh: boolean): boolean {
+    const order = this.#index;
+    const version = this.#version;
+    if (!order || version === undefined || !Number.isInteger(index)) return false;
+    if (index < 0 || index > order.size || (!fresh && order.byId.has(id))) return false;
+    // One walk down the tree for both neighbours' keys and the insert.
+    const slot = order.locate(index);
+    const key = keyAt(order, index, slot);
+    if (key.length > ORDER_KEY_REBALANCE_LENGTH) return false;
+    if (!this.db.alone(SQL.insertAlone, this.name, id, key, text, version, order.size, index)) {
+      return false;
+    }
+    order.insert(index, { id, value: key, leaf: null }, slot);
+    this.#version = version + 1;
+    if (this.#listeners.size > 0) {
+      const value = JSON.parse(text) as T;
+      this.#emit({ op: "insert", index, id, value, total: order.size, version: version + 1 });
+    }
+    return true;
+  }
+
+  // The usual delete as one autocommit statement, as `#insertAlone`.
+  #deleteAlone(id: string): boolean {
+    const order = this.#index;
+    const version = this.#version;
+    const entry = order?.byId.get(id);
+    if (!order || version === undefined || !entry) return false;
+    const index = order.indexOf(entry);
+    if (!this.db.alone(SQL.deleteAlone, this.name, id, version, order.size, index)) return false;
+    order.remove(entry);
+    this.#version = version + 1;
+    if (this.#listeners.size > 0) {
+      this.#emit({ op: "delete", index, id, total: order.size, version: version + 1 });
+    }
+    return true;
   }
 
   // The count row and the index disagree only if the file was changed

@@ -21,15 +21,6 @@ type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
 /** Bun's largest `maxPayloadLength`: what "no cap" becomes. */
 const BUN_MAX_PAYLOAD = 0xffff_ffff;
 
-/** The `data` of a socket accepted through `accept`: tells it from `hono/bun`'s. */
-class Accepted {
-  open: Opener | undefined;
-  connected: Connected | undefined;
-  constructor(open: Opener) {
-    this.open = open;
-  }
-}
-
 /**
  * Queued bytes past which a member of a topic counts as backed up and leaves
  * it, well under the slow-consumer threshold (1 MiB by default), so the peer's
@@ -38,35 +29,59 @@ class Accepted {
 const BACKED_UP_BYTES = 64 * 1024;
 
 /**
- * A Bun socket as the core's socket: Bun reports its queue through a
- * method, not `bufferedAmount`, and offers its server's topics, so a group
- * whose members all get the same frame sends it with one `publish`.
+ * The getters of a {@linkcode BunSocket}, on a class of their own: Bun sizes
+ * a new object by the fields its constructor sets plus the getters of its
+ * class, so getters beside the fields would make each socket larger.
  */
-class BunSocket implements GroupSocket {
-  readonly ws: ServerWebSocket<Accepted>;
+abstract class BunSocketState {
+  abstract ws: ServerWebSocket<BunSocket> | undefined;
+  get readyState(): number {
+    return this.ws!.readyState;
+  }
+  get bufferedAmount(): number {
+    return this.ws!.getBufferedAmount();
+  }
+}
+
+/**
+ * A Bun socket as the core's socket, and the `data` of a socket accepted
+ * through `accept` (which tells it from `hono/bun`'s): Bun reports its queue
+ * through a method, not `bufferedAmount`, and offers its server's topics,
+ * so a group whose members all get the same frame sends it with one
+ * `publish`. One object per connection holds both the socket and what its
+ * frames go to: a server keeps many idle connections.
+ */
+class BunSocket extends BunSocketState implements GroupSocket {
+  // Set once the socket opened.
+  ws: ServerWebSocket<BunSocket> | undefined;
+  // The opener until the socket opens, then what it returned.
+  to: Opener | Connected | undefined;
+  /** Its server's topics. */
   readonly topics: Topics;
-  constructor(ws: ServerWebSocket<Accepted>, topics: Topics) {
-    this.ws = ws;
+  constructor(open: Opener, topics: Topics) {
+    super();
+    this.ws = undefined;
+    this.to = open;
     this.topics = topics;
   }
   subscribe(topic: string): void {
-    this.ws.subscribe(topic);
+    this.ws!.subscribe(topic);
   }
   unsubscribe(topic: string): void {
-    this.ws.unsubscribe(topic);
+    this.ws!.unsubscribe(topic);
   }
   send(text: string): void {
-    this.ws.send(text);
+    this.ws!.send(text);
   }
   close(code?: number, reason?: string): void {
-    this.ws.close(code, reason);
+    this.ws!.close(code, reason);
   }
-  get readyState(): number {
-    return this.ws.readyState;
-  }
-  get bufferedAmount(): number {
-    return this.ws.getBufferedAmount();
-  }
+}
+
+/** What the socket's frames go to, once it opened. */
+function connectedOf(socket: BunSocket): Connected | undefined {
+  const to = socket.to;
+  return typeof to === "object" ? to : undefined;
 }
 
 /**
@@ -75,6 +90,17 @@ class BunSocket implements GroupSocket {
 // deno-lint-ignore no-explicit-any
 export function createAdapter(app: Hono<any>): Adapter {
   const { upgradeWebSocket, websocket: hono } = createBunWebSocket();
+  // One publish answers for all its sockets at once (-1 as soon as any is behind, however
+  // little), so the group reads its members' queues itself, every 16 K characters sent.
+  let server: Bun.Server<unknown> | undefined;
+  const topics: Topics = {
+    backedUpBytes: BACKED_UP_BYTES,
+    checkEvery: 16 * 1024,
+    publish(topic, text) {
+      server?.publish(topic, text);
+      return true;
+    },
+  };
   // deno-lint-ignore no-explicit-any
   type Any = ServerWebSocket<any>;
   return {
@@ -82,41 +108,34 @@ export function createAdapter(app: Hono<any>): Adapter {
     upgradeWebSocket,
     accept(c: Context, open: Opener) {
       // Bun passes the server as fetch's second argument, which Hono makes `c.env`.
-      const server = c.env as { upgrade?: (req: Request, o: { data: Accepted }) => boolean };
-      if (typeof server?.upgrade !== "function") return undefined;
-      return server.upgrade(c.req.raw, { data: new Accepted(open) })
+      const env = c.env as { upgrade?: (req: Request, o: { data: unknown }) => boolean };
+      if (typeof env?.upgrade !== "function") return undefined;
+      return env.upgrade(c.req.raw, { data: new BunSocket(open, topics) })
         ? new Response(null)
         : undefined;
     },
+    owns: (socket) => socket instanceof BunSocket && socket.topics === topics,
     listen({ port, hostname, maxPayload }) {
-      // One publish answers for all its sockets at once (-1 as soon as any is behind, however
-      // little), so the group reads its members' queues itself, every 16 K characters sent.
-      const topics: Topics = {
-        backedUpBytes: BACKED_UP_BYTES,
-        checkEvery: 16 * 1024,
-        publish(topic, text) {
-          server.publish(topic, text);
-          return true;
-        },
-      };
-      const server = Bun.serve({
+      const bun = server = Bun.serve({
         port,
         hostname,
         fetch: app.fetch,
         websocket: {
           open(ws: Any) {
             const data = ws.data;
-            if (!(data instanceof Accepted)) return hono.open(ws);
-            const open = data.open!;
-            data.open = undefined;
-            data.connected = open(new BunSocket(ws, topics));
+            if (!(data instanceof BunSocket)) return hono.open(ws);
+            const open = data.to as Opener;
+            data.to = undefined;
+            data.ws = ws;
+            data.to = open(data);
           },
           message(ws: Any, message: string | Buffer) {
             const data = ws.data;
-            if (!(data instanceof Accepted)) return hono.message(ws, message);
-            if (typeof message === "string") data.connected?.receive(message);
+            if (!(data instanceof BunSocket)) return hono.message(ws, message);
+            const to = connectedOf(data);
+            if (typeof message === "string") to?.receive(message);
             else {
-              data.connected?.receive(
+              to?.receive(
                 message.buffer.slice(
                   message.byteOffset,
                   message.byteOffset + message.byteLength,
@@ -126,9 +145,9 @@ export function createAdapter(app: Hono<any>): Adapter {
           },
           close(ws: Any, code: number, reason: string) {
             const data = ws.data;
-            if (!(data instanceof Accepted)) return hono.close(ws, code, reason);
-            const connected = data.connected;
-            data.connected = undefined;
+            if (!(data instanceof BunSocket)) return hono.close(ws, code, reason);
+            const connected = connectedOf(data);
+            data.to = undefined;
             connected?.detach(code, reason);
           },
           // Past `backpressureLimit` Bun drops frames silently, so it stays above the
@@ -140,12 +159,12 @@ export function createAdapter(app: Hono<any>): Adapter {
         },
       });
       return Promise.resolve({
-        port: server.port ?? port,
+        port: bun.port ?? port,
         async close() {
           // stop() stops accepting and waits for open connections; stop(true)
           // ends those left after the grace.
-          await closeWithGrace(server.stop());
-          await server.stop(true);
+          await closeWithGrace(bun.stop());
+          await bun.stop(true);
         },
       });
     },

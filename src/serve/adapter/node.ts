@@ -61,6 +61,7 @@ export function createAdapter(
       const url = new URL(c.req.url);
       return accept(c, (socket) => honoEvents(events, socket as unknown as WebSocket, url));
     }),
+    owns: (socket) => wss.clients.has(socket as TopicSocket),
     listen({ port, hostname, maxPayload }) {
       // `ws` checks a frame's announced length in its header, before buffering the payload,
       // and closes with 1009. Its own default (100 MiB) gives way to ours; 0 means no cap.

@@ -79,6 +79,12 @@ export interface Adapter {
    * the route to give back, or `undefined` when the request is no upgrade.
    */
   accept(c: Context, open: Opener): Response | undefined;
+  /**
+   * Whether `socket` is one this adapter handed to an opener (so that a
+   * server closes its own connections and no others). Without it, `serve()`
+   * keeps a set of its connections itself.
+   */
+  owns?(socket: SocketLike): boolean;
   /** Starts serving the app the adapter was created for. */
   listen(options: ListenOptions): Promise<Listener>;
 }

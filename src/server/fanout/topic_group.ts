@@ -35,7 +35,9 @@ interface Host {
  */
 export class TopicGroup {
   readonly #topic = `socksync.${++serial}`;
-  readonly #members = new Map<Subscriber, GroupSocket>();
+  // A Set, not a Map to each member's socket (found again through `memberSocket`): an entry per
+  // subscribed connection, and a Map's entry is the larger.
+  readonly #members = new Set<Subscriber>();
   // Sockets of several servers can be members: one publish per server.
   readonly #hosts = new Map<Topics, Host>();
   // Members that left backed up, still subscribed: they come back once their queue drained.
@@ -56,7 +58,7 @@ export class TopicGroup {
     const socket = topicSocket(subscriber);
     if (!socket || isCongested(subscriber)) return false;
     socket.subscribe(this.#topic);
-    this.#members.set(subscriber, socket);
+    this.#members.add(subscriber);
     const host = this.#hosts.get(socket.topics);
     if (host) host.count++;
     else {
@@ -87,7 +89,7 @@ export class TopicGroup {
 
   /** Ends the group: every member leaves the topic; resolves who the members were. */
   clear(): Subscriber[] {
-    const members = [...this.#members.keys()];
+    const members = [...this.#members];
     this.#away.clear();
     for (const subscriber of members) this.#drop(subscriber);
     return members;
@@ -104,9 +106,8 @@ export class TopicGroup {
   }
 
   #drop(subscriber: Subscriber): boolean {
-    const socket = this.#members.get(subscriber);
-    if (!socket) return false;
-    this.#members.delete(subscriber);
+    if (!this.#members.delete(subscriber)) return false;
+    const socket = memberSocket(subscriber);
     const host = this.#hosts.get(socket.topics);
     if (host && --host.count === 0) this.#hosts.delete(socket.topics);
     try {
@@ -146,12 +147,13 @@ export class TopicGroup {
     if (!backedUp) return back.length > 0 ? { left: NOBODY, back } : NONE;
     // Only when the runtime reports a backed-up socket, or cannot and it is time: find it.
     const left: Subscriber[] = [];
-    for (const [subscriber, socket] of this.#members) {
+    for (const subscriber of this.#members) {
+      const socket = memberSocket(subscriber);
       if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) left.push(subscriber);
     }
     for (const subscriber of left) {
       metricsOf(subscriber)?.slow("left_topic");
-      this.#away.set(subscriber, this.#members.get(subscriber)!);
+      this.#away.set(subscriber, memberSocket(subscriber));
       this.#drop(subscriber);
     }
     return { left, back };
@@ -201,6 +203,11 @@ export function topicSocket(subscriber: Subscriber): GroupSocket | undefined {
   return socket?.topics && typeof socket.subscribe === "function"
     ? socket as GroupSocket
     : undefined;
+}
+
+/** The socket of a member: {@linkcode topicSocket} found it when it joined. */
+function memberSocket(subscriber: Subscriber): GroupSocket {
+  return (subscriber as unknown as { socket: GroupSocket }).socket;
 }
 
 /** One publish of one frame or several; `false` when some socket is backed up. */
