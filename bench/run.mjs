@@ -97,7 +97,7 @@ const header = [
   "",
   ...done.map((s) => `- ${s.id}: \`node ${s.cmd.slice(1).join(" ")}\` — ${s.status}`),
   "- fan-out server alone on each runtime: `node --expose-gc --import tsx bench/fanout_server.ts raw|socksync|socketio`, " +
-  "`npx deno run -A --v8-flags=--expose-gc bench/fanout_server.ts raw|socksync|ws`, `npx bun bench/fanout_server.ts raw|socksync` " +
+  "`npx deno run -A --v8-flags=--expose-gc bench/fanout_server.ts raw|socksync|ws|native`, `npx bun bench/fanout_server.ts raw|socksync` " +
   "(stdin commands: `fire N`, `mark`, `cpu`, `mem`, `quit`)",
   "- list views in process on Deno / Bun: `npx deno run -A bench/list_views.ts`, `npx bun bench/list_views.ts`",
 ].join("\n");

@@ -18,6 +18,8 @@ import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
  * that stays silent for `idleTimeout`. The base of a peer rather than an
  * object beside it: a server keeps many idle connections, and every object
  * per connection is memory a raw WebSocket does not spend.
+ *
+ * @internal
  */
 export abstract class FrameGuard implements IdleMember {
   /** The limits this connection runs under. */
