@@ -13,7 +13,7 @@
  * `process.cpuUsage()` over the round) and time from the command to the last
  * delivery.
  *
- *   node --import tsx bench/fanout.ts [--runtimes node,deno,bun] [--sizes 100,1000,10000] [--rounds 5]
+ *   node --import tsx bench/fanout.ts [--runtimes node,deno,bun] [--sizes 100,1000,10000] [--rounds 5] [--native]
  */
 import process from "node:process";
 import { prepareLoadProcess, RemotePool, runtimeCommand, ServerProcess } from "./clients.ts";
@@ -36,6 +36,8 @@ const opts = args();
 const RUNTIMES = (opts.get("runtimes") ?? "node,deno,bun").split(",") as Runtime[];
 const SIZES = numbers(opts.get("sizes"), [100, 1000, 10000]);
 const ROUNDS = Number(opts.get("rounds") ?? 5);
+// `--native`: on Deno, also the hub on `Deno.serve` (see `native` in fanout_server.ts), for comparison.
+const EXTRA = opts.has("native") ? ["native"] : [];
 const GOAL: Record<Runtime, number> = { node: 0.9, deno: 0.9, bun: 0.9 };
 
 interface Sample {
@@ -73,11 +75,12 @@ async function round(
 
 async function benchRuntime(rt: Runtime): Promise<Result[]> {
   // `metrics`: SockSync with the hub's metrics on, side by side with it off (goal: ≤ 2 % cost).
-  const modes = rt === "node"
-    ? ["raw", "socksync", "metrics", "socketio"]
-    : rt === "deno"
-    ? ["raw", "socksync", "metrics", "ws"]
-    : ["raw", "socksync", "metrics"];
+  const modes =
+    (rt === "node"
+      ? ["raw", "socksync", "metrics", "socketio"]
+      : rt === "deno"
+      ? ["raw", "socksync", "metrics", "ws"]
+      : ["raw", "socksync", "metrics"]).concat(rt === "deno" ? EXTRA : []);
   const servers: Record<string, ServerProcess> = {};
   const pools: Record<string, RemotePool> = {};
   const results: Result[] = [];
@@ -92,7 +95,7 @@ async function benchRuntime(rt: Runtime): Promise<Result[]> {
         mode === "socketio" ? "socketio" : "ws",
         mode === "socketio"
           ? `http://127.0.0.1:${server.port}`
-          : mode === "socksync" || mode === "metrics"
+          : mode === "socksync" || mode === "metrics" || mode === "native"
           ? `ws://127.0.0.1:${server.port}/ws/socksync`
           : `ws://127.0.0.1:${server.port}/`,
       );
@@ -152,6 +155,7 @@ const SERVER_NAME: Record<string, string> = {
   metrics: "SockSync, metrics on",
   socketio: "Socket.IO 4",
   ws: "`ws` over `node:http` (reference)",
+  native: "SockSync's hub on `Deno.serve` (comparison)",
 };
 
 /** Metrics on against off, side by side: the rate lost (goal ≤ 2 %). */
@@ -168,7 +172,7 @@ function report(all: Result[]): string {
     const raw = r.samples.raw ?? [];
     const rawRate = raw.map((s) => r.n / (s.cpuPerFireUs / 1e6));
     const rawLast = raw.map((s) => s.lastDeliveryMs);
-    for (const mode of ["socksync", "metrics", "socketio", "ws"]) {
+    for (const mode of ["socksync", "metrics", "socketio", "ws", "native"]) {
       const ss = r.samples[mode];
       if (!ss) continue;
       const rate = ss.map((s) => r.n / (s.cpuPerFireUs / 1e6));
@@ -184,7 +188,7 @@ function report(all: Result[]): string {
         mode === "metrics"
           ? metricsCost(r)
           : goal === undefined
-          ? (mode === "ws" ? "(reference)" : "(peer)")
+          ? (mode === "ws" || mode === "native" ? "(reference)" : "(peer)")
           : `≥ ${goal} ${goalMark(rateRatio.median >= goal)}`,
         `${fmt(stats(rate).median)} / ${fmt(stats(rawRate).median)}`,
         `${fs(lastRatio)}`,
@@ -207,8 +211,13 @@ function report(all: Result[]): string {
     `. Socket.IO 4 (\`io.emit\`, websocket transport) is the peer on Node. ` +
     `"SockSync, metrics on" is the same server with \`new Hub({ metrics: true })\`, its goal ` +
     `column its rate against SockSync with metrics off (goal: at most 2 % lower). ` +
-    `On Deno, SockSync serves through \`node:http\` and \`ws\` (see \`src/serve/adapter/deno.ts\`): ` +
-    `the \`ws\` send loop on that same path is a reference row. ` +
+    `On Deno, SockSync serves through \`node:http\` and \`ws\` (see \`src/serve/adapter/deno.ts\`), ` +
+    `writing frames to the TCP handle past \`node:net\`'s stream layer (\`deno_socket.ts\` there): ` +
+    `the \`ws\` send loop on that same path is a reference row` +
+    (EXTRA.length
+      ? `, and so is the hub on \`Deno.serve\` (\`--native\`: no frame cap, see deno.ts)`
+      : "") +
+    `. ` +
     `Servers pinned to core 0, clients (one Node process per server, \`ws\` / \`socket.io-client\`) to core 1. ` +
     `${ROUNDS} rounds; a round is max(5, 10000/N) fires. ` +
     `Rate = deliveries per server CPU-second (\`process.cpuUsage()\`, user+system, all threads); ` +

@@ -13,7 +13,8 @@
  * `metrics`: the same with the hub's metrics on),
  * `raw` (Node: a `ws` loop; Deno: a `socket.send` loop; Bun: `server.publish`),
  * `socketio` (Node only: Socket.IO 4 `io.emit`), `ws` (the `ws` send loop on any
- * runtime: on Deno it runs over `node:http`, the path SockSync serves Deno on).
+ * runtime: on Deno it runs over `node:http`, the path SockSync serves Deno on),
+ * `native` (Deno only: the hub on `Deno.serve`, for comparison).
  *
  * Run alone: node --expose-gc --import tsx bench/fanout_server.ts raw
  *            npx deno run -A --v8-flags=--expose-gc bench/fanout_server.ts socksync
@@ -68,6 +69,50 @@ async function socksyncServer(metrics = false): Promise<Server> {
     fire: (seq) => bench.set(valueOf(seq)),
     connections: () => server.connections,
   };
+}
+
+/**
+ * `native` mode (Deno only, for comparison): the same hub on `Deno.serve` with
+ * `Deno.upgradeWebSocket`, which SockSync does not serve on (no frame cap,
+ * lost close codes: see src/serve/adapter/deno.ts). Its sockets have no
+ * topics, so each subscriber gets its own `socket.send`.
+ */
+async function nativeDenoServer(): Promise<Server> {
+  const { Hub } = await import("../src/server/hub.ts");
+  const v = await import("valibot");
+  const hub = new Hub(
+    { limits: { maxConnections: 1_000_000, idleTimeout: 3_600_000 } } as ConstructorParameters<
+      typeof Hub
+    >[0],
+  );
+  const bench = hub.var("bench", { schema: v.unknown(), initial: valueOf(0) });
+  // deno-lint-ignore no-explicit-any
+  const Deno = (globalThis as any).Deno;
+  let count = 0;
+  return new Promise((resolve) => {
+    Deno.serve({
+      port: 0,
+      hostname: HOST,
+      onListen: ({ port }: { port: number }) =>
+        resolve({
+          port,
+          fire: (seq) => bench.set(valueOf(seq)),
+          connections: () => count,
+        }),
+    }, (req: Request) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onopen = () => {
+        count++;
+        const peer = hub.connect(socket);
+        socket.onmessage = (e: MessageEvent) => peer.receive(e.data);
+        socket.onclose = (e: CloseEvent) => {
+          count--;
+          peer.detach(e.code);
+        };
+      };
+      return response;
+    });
+  });
 }
 
 /**
@@ -221,6 +266,7 @@ async function main(): Promise<void> {
   if (mode === "socksync") server = await socksyncServer();
   else if (mode === "metrics") server = await socksyncServer(true);
   else if (mode === "list") server = await listServer();
+  else if (mode === "native") server = await nativeDenoServer();
   else if (mode === "socketio") server = await socketIo();
   else if (mode === "ws") server = await rawNode();
   else if (rt === "deno") server = await rawDeno();

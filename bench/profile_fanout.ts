@@ -3,7 +3,9 @@
  * under `node --cpu-prof`, N subscribed clients, F fires, then prints the
  * top self-time functions of the profile.
  *
- *   node --import tsx bench/profile_fanout.ts [--mode socksync|raw] [--n 1000] [--fires 300]
+ *   node --import tsx bench/profile_fanout.ts [--runtime node|deno] [--mode socksync|raw|ws] [--n 1000] [--fires 300]
+ *
+ * On Deno the server runs under `deno run --cpu-prof` (same profile format).
  */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,25 +16,28 @@ import { args } from "./lib.ts";
 
 const opts = args();
 const mode = opts.get("mode") ?? "socksync";
+const runtime = opts.get("runtime") ?? "node";
 const n = Number(opts.get("n") ?? 1000);
 const fires = Number(opts.get("fires") ?? 300);
 const dir = mkdtempSync(join(tmpdir(), "socksync-prof-"));
 prepareLoadProcess();
-const server = await ServerProcess.start(mode, [
-  process.execPath,
-  "--cpu-prof",
-  "--cpu-prof-dir",
-  dir,
-  "--cpu-prof-interval",
-  "100",
-  "--import",
-  "tsx",
-  "bench/fanout_server.ts",
+const profiled = ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "100"];
+const server = await ServerProcess.start(
   mode,
-]);
+  runtime === "deno"
+    ? [
+      join("node_modules", ".bin", "deno"),
+      "run",
+      "-A",
+      ...profiled,
+      "bench/fanout_server.ts",
+      mode,
+    ]
+    : [process.execPath, ...profiled, "--import", "tsx", "bench/fanout_server.ts", mode],
+);
 const pool = new RemotePool(
   "ws",
-  mode === "socksync"
+  mode === "socksync" || mode === "metrics"
     ? `ws://127.0.0.1:${server.port}/ws/socksync`
     : `ws://127.0.0.1:${server.port}/`,
 );
@@ -60,7 +65,7 @@ for (const node of prof.nodes) {
   total += t;
   const cf = node.callFrame;
   const key = `${cf.functionName || "(anon)"} ${
-    cf.url.replace(/.*node_modules\//, "").replace(/.*\/work\/main\//, "")
+    cf.url.replace(/.*node_modules\//, "").replace(/.*\/work\/(main|wt\/[^/]+)\//, "")
   }:${cf.lineNumber + 1}`;
   byFn.set(key, (byFn.get(key) ?? 0) + t);
 }

@@ -4,7 +4,8 @@
  * on the same tables (interleaved, same connection settings), their ratio,
  * and the growth from the smallest to the largest size.
  *
- * Bare statements: pages the keyset `SELECT id, value … WHERE key >= $2
+ * Bare statements (prepared, and planned once per connection as the store's
+ * are): pages the keyset `SELECT id, value … WHERE key >= $2
  * ORDER BY key LIMIT 20` (the start key known) plus a reference row for plain
  * `OFFSET`; indexOf `SELECT count(*) … WHERE key < (SELECT key … id = $2)`;
  * insert one `INSERT`; delete one `DELETE`; set one `UPDATE`; get one
@@ -118,7 +119,13 @@ async function measure(n: number): Promise<Row> {
   const schema = `socksync_bench_${process.pid}_${n}`;
   const t = pgTables(schema, "");
   const store: Store = await openPostgresStore({ url: URL, schema });
-  const sql = await openPgClient(URL, { max: 2, onnotice: () => {} });
+  // Planned like the store's statements (once per connection: see stores/postgres/mod.ts),
+  // so that the ratio is the store's work, not PostgreSQL planning one side every run.
+  const sql = await openPgClient(URL, {
+    max: 2,
+    onnotice: () => {},
+    connection: { plan_cache_mode: "force_generic_plan" },
+  });
   try {
     let t0 = performance.now();
     const keys = await fill(sql, schema, n);

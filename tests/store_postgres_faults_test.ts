@@ -2,6 +2,7 @@ import { after, describe } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { openPostgresStore } from "../stores/postgres/mod.ts";
+import { listenerName } from "../stores/postgres/driver.ts";
 import {
   all,
   mirror,
@@ -34,10 +35,11 @@ describe("PostgreSQL store faults", { skip }, () => {
       await la.insert(0, "before");
       await b.vars.set("v", 1);
       await waitUntil(() => changes.length >= 1 && values.length >= 1, { what: "first changes" });
-      // Both stores listen on the same channel: kill both listening connections.
+      // Both stores listen on the same channel: kill both listening connections (known by
+      // their name: list writes run on them too, so their last statement may be another).
       const killed = await admin!.unsafe(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`,
-        [`LISTEN "${channelSchema}.changes"`],
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = left($1, 63)`,
+        [listenerName(`${channelSchema}.changes`)],
       );
       assert.equal(killed.length, 2);
       // Missed while deaf (or not): either way the reset covers them.
@@ -60,6 +62,66 @@ describe("PostgreSQL store faults", { skip }, () => {
       ma.stop();
     }
   });
+
+  storeTest(
+    "a write whose listening connection is killed under it runs again once nothing committed",
+    async () => {
+      const store = await open({ prefix: "lost_" });
+      const list = store.list<string>("l");
+      await list.insert(0, "a");
+      const changes: ListChange<string>[] = [];
+      const stop = list.subscribe((change) => changes.push(change));
+      const view = mirror(list);
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => release = resolve);
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => locked = resolve);
+      const holder = admin!.begin("", async (tx) => {
+        await tx.unsafe(`LOCK TABLE "${schema}"."lost_lists" IN ACCESS EXCLUSIVE MODE`);
+        locked();
+        await released;
+      });
+      const listening = listenerName(`${schema}.lost_changes`);
+      try {
+        await isLocked;
+        // The write waits for the lock on the listening connection (writes run there while
+        // it is idle); that connection is killed under it.
+        const written = list.insert(1, "b");
+        const waiting = await waitUntil(
+          () =>
+            admin!.unsafe(
+              `SELECT pid FROM pg_stat_activity
+               WHERE application_name = left($1, 63) AND wait_event_type = 'Lock'`,
+              [listening],
+            ).then(([row]) => row),
+          { what: "the write waiting on the lock" },
+        );
+        await admin!.unsafe("SELECT pg_terminate_backend($1)", [waiting.pid as number]);
+        // Nothing committed (the version did not move): the write runs again, and succeeds
+        // once the lock is gone.
+        await waitUntil(
+          () =>
+            admin!.unsafe(
+              `SELECT 1 FROM pg_stat_activity WHERE application_name = 'socksync'
+               AND wait_event_type = 'Lock' AND query LIKE '%lost_lists%'`,
+            ).then((rows) => rows.length > 0),
+          { what: "the store to ask for the version" },
+        );
+        release();
+        const item = await written;
+        assert.equal(item.value, "b");
+        assert.deepEqual(await all(list), ["a", "b"]);
+        await waitUntil(async () => JSON.stringify(await view.settled()) === '["a","b"]', {
+          what: "the subscriber to converge",
+        });
+      } finally {
+        release();
+        await holder;
+        stop();
+        view.stop();
+      }
+    },
+  );
 
   storeTest("an unreadable notification is logged once and leads to a reset", async () => {
     const store = await open({ prefix: "bad_" });

@@ -122,6 +122,14 @@ export function fitsPayload(text: string): boolean {
 }
 
 /**
+ * The `application_name` of a store's listening connection, which tells it
+ * from the pool's in `pg_stat_activity` (PostgreSQL keeps its first 63 bytes).
+ */
+export function listenerName(channel: string): string {
+  return `socksync listen ${channel}`;
+}
+
+/**
  * The table names of one store: `schema`.`prefix` + lists, items, vars.
  */
 export function pgTables(schema: string, prefix: string): PgTables {

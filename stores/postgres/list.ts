@@ -24,7 +24,12 @@ import type { ListChange, ListItem, ListListener, ListPage, ListSource } from ".
 import type { TreeEntry } from "../common/counted_tree.ts";
 import { decodeText, encodeText, type PgRow, type PgSql } from "./driver.ts";
 import { ListFeed } from "./feed.ts";
-import { listPayload as payload, type PgListContext, type PgListMessage } from "./list_sql.ts";
+import {
+  listPayload as payload,
+  LostWrite,
+  type PgListContext,
+  type PgListMessage,
+} from "./list_sql.ts";
 import { keyAt, ListOrder, type ListTree as Tree } from "./order.ts";
 
 /** Tries before an operation falls back to a plain scan (or, writing, gives up). */
@@ -79,17 +84,21 @@ export class PostgresListSource<T> implements ListSource<T> {
       const tree = await this.#order.ensure();
       const seen = this.#order.version;
       const take = Math.max(0, Math.min(want, tree.size - start));
-      let rows = take > 0
+      // No items to read: the version row alone says whether that is right.
+      const rows = take > 0
         ? await run((sql) =>
           sql.unsafe(statements.page, [this.#key, tree.at(start)!.value, take], { prepare: true })
         )
-        : [];
-      // No items to read, or none found: the version row alone says whether that is right.
-      if (rows.length === 0) {
-        rows = await run((sql) => sql.unsafe(statements.meta, [this.#key], { prepare: true }));
+        : await run((sql) => sql.unsafe(statements.meta, [this.#key], { prepare: true }));
+      const version = rows[0]?.version;
+      if (version != null && Number(version) === seen) {
+        return {
+          items: this.#items((rows[0].items ?? null) as string | null),
+          total: tree.size,
+          version: seen,
+        };
       }
-      if (rows.length > 0 && Number(rows[0].version) === seen) return this.#pageOf(rows, tree.size);
-      await this.#order.catchUp(rows);
+      await this.#order.catchUp(version == null ? [] : rows);
     }
     const rows = await run((sql) =>
       sql.unsafe(statements.pageScan, [this.#key, start, want], { prepare: true })
@@ -155,13 +164,18 @@ export class PostgresListSource<T> implements ListSource<T> {
         tx.unsafe(statements.insert, [...params, channel, payload(message, text)], {
           prepare: true,
         });
+      // A renumbering takes a transaction of its own on the pool: it may run long, and
+      // the listening connection should not be held meanwhile.
       const rows = keys
-        ? await sql.begin("", async (tx) => {
-          await tx.unsafe("SET LOCAL statement_timeout = 0"); // renumbers the whole list
-          const ids = [...tree.from(0)].map((entry) => encodeText(entry.id));
-          await tx.unsafe(statements.rekey, [this.#key, ids, keys!]);
-          return await statement(tx);
-        })
+        ? await this.context.run((pool) =>
+          pool.begin("", async (tx) => {
+            // Renumbers the whole list, planned for its size.
+            await tx.unsafe("SET LOCAL statement_timeout = 0; SET LOCAL plan_cache_mode = auto");
+            const ids = [...tree.from(0)].map((entry) => encodeText(entry.id));
+            await tx.unsafe(statements.rekey, [this.#key, ids, keys!]);
+            return await statement(tx);
+          })
+        )
         : await statement(sql);
       if (rows.length === 0) return undefined;
       return () => {
@@ -266,9 +280,17 @@ export class PostgresListSource<T> implements ListSource<T> {
     });
   }
 
-  // `total` is the tree's size when the tree matched the version read, else the rows' count.
-  // The values go through one JSON.parse for the page (cheaper than one per row).
-  #pageOf(rows: PgRow[], total?: number): ListPage<T> {
+  // A page's items from the page statement's `[[id, …], [value, …]]` (null: none).
+  #items(text: string | null): ListItem<T>[] {
+    if (text === null) return [];
+    const [ids, values] = JSON.parse(text) as [string[], T[]];
+    const items: ListItem<T>[] = new Array(ids.length);
+    for (let i = 0; i < ids.length; i++) items[i] = { id: decodeText(ids[i]), value: values[i] };
+    return items;
+  }
+
+  // The scan's rows, with the values through one JSON.parse (cheaper than one per row).
+  #pageOf(rows: PgRow[]): ListPage<T> {
     const ids: string[] = [];
     let text = "[";
     for (const row of rows) {
@@ -280,7 +302,7 @@ export class PostgresListSource<T> implements ListSource<T> {
     const items: ListItem<T>[] = ids.map((id, i) => ({ id, value: values[i] }));
     return {
       items,
-      total: total ?? Number(rows[0]?.count ?? 0),
+      total: Number(rows[0]?.count ?? 0),
       version: Number(rows[0]?.version ?? 0),
     };
   }
@@ -324,10 +346,18 @@ export class PostgresListSource<T> implements ListSource<T> {
     ) => Promise<(() => void) | Refusal | undefined>,
   ): Promise<number> {
     const run = async () => {
+      let pool = false;
       for (let tries = 0; tries < WRITE_ATTEMPTS; tries++) {
         const tree = await this.#order.ensure();
         const version = this.#order.version;
-        const outcome = await this.context.run((sql) => attempt(tree, version, sql));
+        let outcome: (() => void) | Refusal | undefined;
+        let lost: LostWrite | undefined;
+        try {
+          outcome = await this.context.write((sql) => attempt(tree, version, sql), pool);
+        } catch (error) {
+          if (!(error instanceof LostWrite)) throw error;
+          lost = error;
+        }
         if (typeof outcome === "function") {
           this.#order.applyOwn(tree, version, outcome);
           return version + 1;
@@ -335,6 +365,13 @@ export class PostgresListSource<T> implements ListSource<T> {
         const rows = await this.context.run((sql) =>
           sql.unsafe(this.context.statements.meta, [this.#key], { prepare: true })
         );
+        if (lost) {
+          // Still at the version the write expected: it did not commit, so it runs again,
+          // on the pool while the listening connection comes back. Else nobody can tell.
+          if (rows.length === 0 || Number(rows[0].version) !== version) throw lost.error;
+          pool = true;
+          continue;
+        }
         if (outcome && rows.length > 0 && Number(rows[0].version) === version) {
           throw outcome.error;
         }

@@ -36,6 +36,29 @@ export interface PgListContext {
   readonly statements: ListStatements;
   /** Runs statements; a failure becomes a code 8 `SockSyncError`. */
   run<R>(body: (sql: PgSql) => Promise<R>): Promise<R>;
+  /**
+   * Runs a write that publishes its change: on the listening connection
+   * while that listens and is idle, so that its own notification comes back
+   * with its reply instead of waking this process (and a backend) once
+   * more; else, or with `pool`, as `run` does. When the listening connection
+   * drops during the write, it throws a {@linkcode LostWrite}.
+   */
+  write<R>(body: (sql: PgSql) => Promise<R>, pool: boolean): Promise<R>;
+}
+
+/**
+ * A write whose connection dropped before it answered: it may or may not
+ * have committed. A list's compare-and-set tells: while the version is still
+ * the one the write expected, it did not.
+ */
+export class LostWrite extends Error {
+  /** What the caller gets when it cannot tell (code 8). */
+  readonly error: Error;
+
+  constructor(error: Error) {
+    super(error.message);
+    this.error = error;
+  }
 }
 
 /**
@@ -71,9 +94,16 @@ export function listStatements(t: PgTables): ListStatements {
     scan: `SELECT id, key FROM ${t.items} WHERE list = $1 ORDER BY key`,
     // Keyset paging: the start key comes from the tree; one statement is one
     // snapshot, so the version tells whether the tree matched these rows (and
-    // when it did, the tree's size is the count: no second lookup).
-    page: `SELECT (SELECT version FROM ${t.lists} WHERE name = $1) AS version, id, value
-      FROM ${t.items} WHERE list = $1 AND key >= $2 ORDER BY key LIMIT $3`,
+    // when it did, the tree's size is the count: no second lookup). The page
+    // comes back as one row, its ids and values as one JSON text
+    // `[[id, …], [value, …]]` (NULL when no item), which the client parses once
+    // instead of taking a row apart per item. Both aggregates read the rows
+    // in the sorted subquery's order: the outer level only aggregates (no join
+    // that could reorder them), so they arrive in key order and in step.
+    page: `SELECT (SELECT version FROM ${t.lists} WHERE name = $1) AS version,
+      '[' || json_agg(id)::text || ',[' || string_agg(value, ',') || ']]' AS items
+      FROM (SELECT id, value FROM ${t.items} WHERE list = $1 AND key >= $2
+        ORDER BY key LIMIT $3) page`,
     // Only while another instance writes faster than its changes arrive.
     pageScan: `SELECT l.version, l.count, i.id, i.value FROM ${t.lists} l
       LEFT JOIN LATERAL (SELECT id, value FROM ${t.items} WHERE list = $1

@@ -26,10 +26,11 @@
  * @module
  */
 import { nanoid } from "nanoid";
-import { ErrorCode, SockSyncError } from "../../src/errors.ts";
+import { ErrorCode, isSockSyncError, SockSyncError } from "../../src/errors.ts";
 import type { ListSource, PresenceStore, Store } from "../../src/store.ts";
 import {
   encodeText,
+  listenerName,
   openPgClient,
   pgError,
   type PgSql,
@@ -39,7 +40,7 @@ import {
 } from "./driver.ts";
 import { PostgresListSource } from "./list.ts";
 import { PostgresCallStore } from "./calls.ts";
-import { listStatements, type PgListContext, type PgListMessage } from "./list_sql.ts";
+import { listStatements, LostWrite, type PgListContext, type PgListMessage } from "./list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./var.ts";
 import { serialResync } from "../common/resync.ts";
 import { LeasedPresence, type LeaseOptions } from "../common/leased_presence.ts";
@@ -210,6 +211,8 @@ class PostgresStore implements Store {
   #complained = false;
   #listening = false;
   #relistening = false;
+  // A list write is running on the listening connection.
+  #writing = false;
   #probe: ReturnType<typeof setTimeout> | undefined;
   #presence: LeasedPresence | undefined;
   #presenceOptions: LeaseOptions | undefined;
@@ -228,6 +231,7 @@ class PostgresStore implements Store {
       timeoutMs,
       statements: listStatements(tables),
       run,
+      write: (body, pool) => this.#write(body, pool),
     };
     this.vars = new PostgresVarStore({ tables, channel, source: nanoid(), run });
     this.calls = new PostgresCallStore({ schema, prefix, run });
@@ -249,17 +253,31 @@ class PostgresStore implements Store {
       onnotice: () => {},
       connection: { application_name: "socksync" },
     };
-    const sql = await openPgClient(url, {
-      ...common,
+    const settingsOf = (application_name: string) => ({
+      application_name,
       // The server cancels a statement that waits or runs longer (a lock held
       // elsewhere, an overloaded server): the caller gets code 8, not a hang.
-      connection: { ...common.connection, statement_timeout: String(timeoutMs) },
+      statement_timeout: String(timeoutMs),
+      // Every statement is prepared once per connection and then planned once: by
+      // default PostgreSQL plans these again on every run (a `LIMIT $3` makes its
+      // generic plan look dear), which costs more than running them (a page, measured
+      // on a loaded machine: 40–90 µs planning, 25–35 running). Their plans do not
+      // depend on the values: lookups by key and keyset ranges under a LIMIT. The
+      // whole-list scan that loads a tree plans per run again (see order.ts).
+      plan_cache_mode: "force_generic_plan",
+    });
+    const sql = await openPgClient(url, {
+      ...common,
+      connection: settingsOf("socksync"),
       max: settings.maxConnections,
     });
     const store = new PostgresStore(sql, settings);
     store.#presenceOptions = settings.presence;
     const listener = await openPgClient(url, {
       ...common,
+      // List writes run here too (see #write), bounded and planned like the pool's
+      // statements; the name tells this connection from the pool's (it runs more than LISTEN).
+      connection: settingsOf(listenerName(channel)),
       max: 1,
       idle_timeout: null,
       max_lifetime: null,
@@ -381,6 +399,34 @@ class PostgresStore implements Store {
       this.#deliverResync();
     }
     return result;
+  }
+
+  /**
+   * A list write on the listening connection while it listens and no other
+   * write is using it: the write's own NOTIFY then comes back on it with the
+   * reply, where from the pool it would wake this process (and the listening
+   * backend) once more, and a write that waits for its change to be reported
+   * waits no longer than for its reply. Writes that come while one runs there
+   * go to the pool, so that concurrent writes still spread over its connections.
+   */
+  async #write<R>(body: (sql: PgSql) => Promise<R>, pool: boolean): Promise<R> {
+    const listener = this.#listener;
+    if (pool || !listener || !this.#listening || this.#writing || this.#closed) {
+      return await this.#run(body);
+    }
+    this.#writing = true;
+    try {
+      return await body(listener);
+    } catch (error) {
+      // A cancelled statement (57014) did not commit, and a SockSyncError comes from the
+      // pool (a renumbering): only this connection dropping leaves doubt.
+      const { code } = (error ?? {}) as { code?: string };
+      throw lostConnection(error) && code !== "57014" && !isSockSyncError(error)
+        ? new LostWrite(pgError(error))
+        : pgError(error);
+    } finally {
+      this.#writing = false;
+    }
   }
 
   async #handle(text: string): Promise<void> {

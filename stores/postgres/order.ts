@@ -133,8 +133,9 @@ export class ListOrder {
       const { version, rows } = await run(async (sql) => {
         await sql.unsafe(statements.ensure, [this.key], { prepare: true });
         return await sql.begin("isolation level repeatable read read only", async (tx) => {
-          // One scan of the whole list: may take longer than a statement should.
-          await tx.unsafe("SET LOCAL statement_timeout = 0");
+          // One scan of the whole list: may take longer than a statement should, and
+          // is planned for this list (whose size the generic plan would not know).
+          await tx.unsafe("SET LOCAL statement_timeout = 0; SET LOCAL plan_cache_mode = auto");
           const [meta] = await tx.unsafe(statements.meta, [this.key], { prepare: true });
           const rows = await tx.unsafe(statements.scan, [this.key], { prepare: true });
           return { version: Number(meta?.version ?? 0), rows };

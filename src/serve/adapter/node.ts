@@ -39,11 +39,15 @@ type Tracked = WebSocket & { [CONNECTED]?: Connected };
 
 /**
  * The Node adapter for `app`. `runtime` is what it reports (Deno serves
- * through it as well).
+ * through it as well), `socketClass` the `ws` socket class it makes.
  */
-// deno-lint-ignore no-explicit-any
-export function createAdapter(app: Hono<any>, runtime: Runtime = "node"): Adapter {
-  const wss = new WebSocketServer({ noServer: true, WebSocket: TopicSocket });
+export function createAdapter(
+  // deno-lint-ignore no-explicit-any
+  app: Hono<any>,
+  runtime: Runtime = "node",
+  socketClass: typeof TopicSocket = TopicSocket,
+): Adapter {
+  const wss = new WebSocketServer({ noServer: true, WebSocket: socketClass });
   const accept = (c: Context, open: Opener): Response | undefined => {
     const env = c.env as Partial<Env> | undefined;
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket" || !env?.incoming) return undefined;

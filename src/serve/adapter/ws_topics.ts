@@ -2,7 +2,9 @@
  * Topics for `ws` sockets (Node, and Deno through `node:http`): the same
  * text frame (or frames) to every socket of a topic, framed once and written
  * as one buffer per socket, instead of `ws.send` framing and converting the
- * text again for each socket, and writing each frame on its own.
+ * text again for each socket, and writing each frame on its own. How a
+ * socket writes that buffer is its class's {@linkcode TopicSocket.writeFramed}
+ * (Deno's is cheaper, see `deno_socket.ts`).
  *
  * @module
  */
@@ -14,15 +16,20 @@ import type { Topics } from "../../peer/socket.ts";
 const BACKED_UP_BYTES = 256 * 1024;
 
 /** The parts of `ws`'s internals a pre-framed write needs. */
-interface WsInternals {
-  _socket?: { write(data: Uint8Array): boolean; writableLength: number };
+export interface WsInternals {
+  _socket?: {
+    write(data: Uint8Array): boolean;
+    writableLength: number;
+    writableCorked: number;
+    destroy(): void;
+  };
   _sender?: { _state: number; _queue: unknown[] };
 }
 
 const topics = new Map<string, Set<TopicSocket>>();
 
 /** A text frame as the server sends it (unmasked, final). */
-function frame(text: string): Buffer {
+export function frame(text: string): Buffer {
   const length = Buffer.byteLength(text);
   const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const buffer = Buffer.allocUnsafe(head + length);
@@ -62,17 +69,13 @@ function publishFramed(topic: string, texts: readonly string[]): boolean {
   let clear = true;
   for (const ws of sockets) {
     if (ws.readyState !== 1) continue;
-    const { _socket: socket, _sender: sender } = ws as unknown as WsInternals;
-    // With nothing queued in `ws` itself, a raw write keeps the frame order.
-    if (socket && sender && sender._state === 0 && sender._queue.length === 0) {
-      socket.write(
-        framed ??= texts.length === 1 ? frame(texts[0]) : Buffer.concat(texts.map(frame)),
-      );
-      if (socket.writableLength > BACKED_UP_BYTES) clear = false;
-    } else {
+    const queued = ws.writeFramed(
+      framed ??= texts.length === 1 ? frame(texts[0]) : Buffer.concat(texts.map(frame)),
+    );
+    if (queued < 0) {
       for (const text of texts) ws.send(text);
       clear = false;
-    }
+    } else if (queued > BACKED_UP_BYTES) clear = false;
   }
   return clear;
 }
@@ -91,6 +94,19 @@ export class TopicSocket extends WebSocket {
     let sockets = topics.get(topic);
     if (!sockets) topics.set(topic, sockets = new Set());
     sockets.add(this);
+  }
+  /**
+   * Writes an already framed buffer to an open socket, in order with what
+   * `ws` sent before, and returns the bytes queued after it; `-1` (nothing
+   * written) while `ws` itself still holds frames: the caller sends through
+   * `ws` then. With nothing queued in `ws` itself, a raw write keeps the
+   * frame order.
+   */
+  writeFramed(framed: Buffer): number {
+    const { _socket: socket, _sender: sender } = this as unknown as WsInternals;
+    if (!socket || !sender || sender._state !== 0 || sender._queue.length !== 0) return -1;
+    socket.write(framed);
+    return socket.writableLength;
   }
   /** Leaves `topic`. */
   unsubscribe(topic: string): void {
