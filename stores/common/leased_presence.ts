@@ -24,6 +24,7 @@
  */
 import { ErrorCode, isSockSyncError, SockSyncError } from "../../src/errors.ts";
 import type { ListSource, PresenceStore } from "../../src/store.ts";
+import { KeyedQueue } from "./keyed_queue.ts";
 import { listHandle } from "./list_handle.ts";
 
 /**
@@ -108,7 +109,7 @@ export class LeasedPresence implements PresenceStore {
   #ticking = false;
   #closed = false;
   readonly #held = new Map<string, Map<string, Held>>();
-  readonly #tails = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
   #lastError = "";
 
   /**
@@ -148,14 +149,7 @@ export class LeasedPresence implements PresenceStore {
   }
 
   #chain<R>(scope: string, key: string, task: () => Promise<R>): Promise<R> {
-    const slot = JSON.stringify([scope, key]);
-    const run = (this.#tails.get(slot) ?? Promise.resolve()).then(task);
-    const tail = run.catch(() => {});
-    this.#tails.set(slot, tail);
-    tail.then(() => {
-      if (this.#tails.get(slot) === tail) this.#tails.delete(slot);
-    });
-    return run;
+    return this.#queue.run(JSON.stringify([scope, key]), task);
   }
 
   /**
@@ -310,7 +304,7 @@ export class LeasedPresence implements PresenceStore {
     this.#closed = true;
     clearInterval(this.#timer);
     if (!this.#started) return;
-    await Promise.allSettled(this.#tails.values());
+    await this.#queue.settled();
     const leases = new Set([this.#lease]);
     for (const [scope, scopeHeld] of this.#held) {
       for (const entry of scopeHeld.values()) {

@@ -6,15 +6,13 @@
  * @module
  */
 import type { ListSource, PresenceStore } from "../../src/store.ts";
+import { KeyedQueue } from "../common/keyed_queue.ts";
 import { listHandle } from "../common/list_handle.ts";
 import { MemoryListSource } from "./list.ts";
 
 interface Scope {
   readonly list: MemoryListSource<unknown>;
   holds: number;
-  // Joins and leaves of the scope, one after the other: a join looks, then
-  // writes, and a leave between the two would leave it a stale index or id.
-  tail: Promise<unknown>;
 }
 
 /**
@@ -33,26 +31,24 @@ interface Scope {
  */
 export class MemoryPresenceStore implements PresenceStore {
   readonly #scopes = new Map<string, Scope>();
+  // A scope's joins, updates and leaves, one after another: a join looks, then
+  // writes, and a leave between the two would leave it a stale index or id.
+  readonly #queue = new KeyedQueue();
 
   #scope(name: string): Scope {
     let scope = this.#scopes.get(name);
-    if (!scope) {
-      this.#scopes.set(
-        name,
-        scope = { list: new MemoryListSource(), holds: 0, tail: Promise.resolve() },
-      );
-    }
+    if (!scope) this.#scopes.set(name, scope = { list: new MemoryListSource(), holds: 0 });
     return scope;
   }
 
+  // Queued like a join, so that a join never writes to a scope forgotten meanwhile.
   #forget(name: string, scope: Scope): void {
-    if (scope.holds === 0 && this.#scopes.get(name) === scope) {
-      scope.list.count().then((n) => {
-        if (n === 0 && scope.holds === 0 && this.#scopes.get(name) === scope) {
-          this.#scopes.delete(name);
-        }
-      });
-    }
+    if (scope.holds !== 0) return;
+    void this.#queue.run(name, async () => {
+      if (
+        scope.holds === 0 && this.#scopes.get(name) === scope && (await scope.list.count()) === 0
+      ) this.#scopes.delete(name);
+    });
   }
 
   /** The members of a scope; `close` drops this hold's listeners only. */
@@ -65,17 +61,10 @@ export class MemoryPresenceStore implements PresenceStore {
     });
   }
 
-  #serial<R>(scope: Scope, step: () => Promise<R>): Promise<R> {
-    const done = scope.tail.then(step);
-    scope.tail = done.catch(() => {});
-    return done;
-  }
-
   /** Adds member `key` at the end (or sets its value); resolves its id, which is `key`. */
   join(name: string, key: string, value: unknown): Promise<string> {
-    const scope = this.#scope(name);
-    const { list } = scope;
-    return this.#serial(scope, async () => {
+    return this.#queue.run(name, async () => {
+      const { list } = this.#scope(name);
       if (await list.get(key)) await list.set(key, value);
       else await list.insert(await list.count(), value, key);
       return key;
@@ -84,18 +73,17 @@ export class MemoryPresenceStore implements PresenceStore {
 
   /** Replaces a member's value; unknown → code 4. */
   set(name: string, key: string, value: unknown): Promise<void> {
-    const scope = this.#scope(name);
-    return this.#serial(scope, () => scope.list.set(key, value));
+    return this.#queue.run(name, () => this.#scope(name).list.set(key, value));
   }
 
   /** Removes a member (a no-op when absent). */
-  async leave(name: string, key: string): Promise<void> {
-    const scope = this.#scopes.get(name);
-    if (!scope) return;
-    await this.#serial(scope, async () => {
+  leave(name: string, key: string): Promise<void> {
+    return this.#queue.run(name, async () => {
+      const scope = this.#scopes.get(name);
+      if (!scope) return;
       if (await scope.list.get(key)) await scope.list.delete(key);
+      this.#forget(name, scope);
     });
-    this.#forget(name, scope);
   }
 
   /** Removes every member. */
