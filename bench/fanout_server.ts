@@ -86,21 +86,10 @@ async function nativeDenoServer(): Promise<Server> {
     >[0],
   );
   const bench = hub.var("bench", { schema: v.unknown(), initial: valueOf(0) });
-  // deno-lint-ignore no-explicit-any
-  const Deno = (globalThis as any).Deno;
   let count = 0;
-  return new Promise((resolve) => {
-    Deno.serve({
-      port: 0,
-      hostname: HOST,
-      onListen: ({ port }: { port: number }) =>
-        resolve({
-          port,
-          fire: (seq) => bench.set(valueOf(seq)),
-          connections: () => count,
-        }),
-    }, (req: Request) => {
-      const { socket, response } = Deno.upgradeWebSocket(req);
+  return denoWebSocketServer(
+    { fire: (seq) => bench.set(valueOf(seq)), connections: () => count },
+    (socket) => {
       socket.onopen = () => {
         count++;
         const peer = hub.connect(socket);
@@ -110,6 +99,25 @@ async function nativeDenoServer(): Promise<Server> {
           peer.detach(e.code);
         };
       };
+    },
+  );
+}
+
+/** A `Deno.serve` server that upgrades every request and hands the socket to `accept`. */
+function denoWebSocketServer(
+  server: Omit<Server, "port">,
+  accept: (socket: WebSocket) => void,
+): Promise<Server> {
+  // deno-lint-ignore no-explicit-any
+  const Deno = (globalThis as any).Deno;
+  return new Promise((resolve) => {
+    Deno.serve({
+      port: 0,
+      hostname: HOST,
+      onListen: ({ port }: { port: number }) => resolve({ port, ...server }),
+    }, (req: Request) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      accept(socket);
       return response;
     });
   });
@@ -181,30 +189,18 @@ async function rawNode(): Promise<Server> {
 }
 
 function rawDeno(): Promise<Server> {
-  // deno-lint-ignore no-explicit-any
-  const Deno = (globalThis as any).Deno;
   let frame = frameOf(0);
   const sockets = new Set<WebSocket>();
-  return new Promise((resolve) => {
-    Deno.serve({
-      port: 0,
-      hostname: HOST,
-      onListen: ({ port }: { port: number }) =>
-        resolve({
-          port,
-          fire(seq) {
-            frame = frameOf(seq);
-            for (const socket of sockets) socket.send(frame);
-          },
-          connections: () => sockets.size,
-        }),
-    }, (req: Request) => {
-      const { socket, response } = Deno.upgradeWebSocket(req);
-      socket.onopen = () => sockets.add(socket);
-      socket.onmessage = () => socket.send(frame);
-      socket.onclose = () => sockets.delete(socket);
-      return response;
-    });
+  return denoWebSocketServer({
+    fire(seq) {
+      frame = frameOf(seq);
+      for (const socket of sockets) socket.send(frame);
+    },
+    connections: () => sockets.size,
+  }, (socket) => {
+    socket.onopen = () => sockets.add(socket);
+    socket.onmessage = () => socket.send(frame);
+    socket.onclose = () => sockets.delete(socket);
   });
 }
 
