@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ListChange } from "../../src/store.ts";
 
 /**
  * What a store resyncs after its change feed was cut: its lists and its vars.
@@ -45,4 +46,16 @@ export function serialResync(parts: Resyncable): () => Promise<void> {
       resyncing = false;
     }
   };
+}
+
+/**
+ * A change from a shared store's feed as listeners get it: the change itself
+ * when it follows `last` (the version reported before), else a reset to its
+ * version, so that listeners read again instead of trusting a broken
+ * sequence (messages were missed, or the server lost data).
+ */
+export function inSequence<T>(last: number | undefined, change: ListChange<T>): ListChange<T> {
+  return last === undefined || change.version === last + 1
+    ? change
+    : { op: "reset", version: change.version };
 }

@@ -8,6 +8,7 @@
  */
 import type { ListChange, ListListener } from "../../src/store.ts";
 import { callListener } from "../../src/listeners.ts";
+import { inSequence } from "../common/resync.ts";
 
 type Waiter = { version: number; done: () => void };
 
@@ -54,9 +55,7 @@ export class ListFeed<T> {
     if (this.#held) return void this.#held.push(change);
     const last = this.#lastVersion;
     this.#lastVersion = change.version;
-    const report: ListChange<T> = last === undefined || change.version === last + 1
-      ? change
-      : { op: "reset", version: change.version };
+    const report = inSequence(last, change);
     for (const [listener, since] of [...this.#listeners]) {
       if (report.op === "reset" || report.version > since) callListener(listener, report);
     }

@@ -12,6 +12,7 @@ import type { ListChange, ListItem, ListListener, ListPage, ListSource } from ".
 import { ORDER_KEY_REBALANCE_LENGTH } from "../common/order_key.ts";
 import type { Connection } from "./connection.ts";
 import { CONFLICT, retryOnConflict } from "../common/conflict_retry.ts";
+import { inSequence } from "../common/resync.ts";
 import { Listeners } from "../../src/listeners.ts";
 
 function outOfRange(index: number): SockSyncError {
@@ -239,9 +240,7 @@ export class RedisListSource<T> implements ListSource<T> {
     if (this.#held) return void this.#held.push(change);
     const last = this.#lastVersion;
     this.#lastVersion = change.version;
-    const report: ListChange<T> = last === undefined || change.version === last + 1
-      ? change
-      : { op: "reset", version: change.version };
+    const report = inSequence(last, change);
     if (change.version > this.#settledUnheard) this.#listeners.emit(report);
     this.#reportedVersion = change.version;
     this.#wake(false);
