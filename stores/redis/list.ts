@@ -291,6 +291,15 @@ export class RedisListSource<T> implements ListSource<T> {
     this.#wake(false);
   }
 
+  /**
+   * A change of this list while nobody listens (the store did not parse
+   * it): only its version is kept, so that a write whose reply comes after a
+   * listener was added does not wait for a change already gone by.
+   */
+  passed(version: number): void {
+    if (version > this.#reportedVersion) this.#reportedVersion = version;
+  }
+
   /** After a reconnect: hold changes, read the version, report a reset, then the rest. */
   async reset(): Promise<void> {
     if (this.#listeners.size === 0) return;

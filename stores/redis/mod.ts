@@ -245,12 +245,14 @@ class RedisStore implements Store {
   }
 
   // A var change is one JSON object; a list change is the list's name as
-  // JSON, a newline, then the change: a list nobody listens to is skipped
-  // before any parse.
+  // JSON, a newline, then the change, whose last field is the version: a
+  // list nobody listens to gets only that, without a parse.
   #receive(text: string): void {
     const at = text.indexOf("\n");
     const list = at < 0 ? undefined : this.#listsByJson.get(text.slice(0, at));
-    if (at >= 0 && !list?.listening) return;
+    if (at >= 0 && !list?.listening) {
+      return list?.passed(Number(text.slice(text.lastIndexOf(":") + 1, -1)));
+    }
     let message;
     try {
       message = JSON.parse(at < 0 ? text : text.slice(at + 1));

@@ -122,7 +122,8 @@ local member = string.sub(entry, 1, at) .. ARGV[1] .. string.sub(entry, at)`;
  * name JSON, channel, id JSON, longest order key before a rebalance. Returns
  * the new version, or -1 for an index out of range, -2 for a duplicate id.
  * Publishes `listNameJSON \n changeJSON` (the list's name first, so a
- * subscriber skips lists nobody listens to without parsing the change).
+ * subscriber skips lists nobody listens to without parsing the change; the
+ * version last, as set and delete do too: all it keeps of such a change).
  */
 export const INSERT_LUA: string = ORDER_KEY_LUA + `
 local index, id, value = tonumber(ARGV[1]), ARGV[2], ARGV[3]
