@@ -60,7 +60,11 @@ export type {
   DeclaredParamList,
   DeclaredVar,
 } from "./src/server/api_of.ts";
-export type { OptimisticChange } from "./src/client/optimistic.ts";
+export {
+  type OptimisticCalls,
+  optimisticCalls,
+  type OptimisticChange,
+} from "./src/client/optimistic.ts";
 export type { AccessRequest } from "./src/peer/peer.ts";
 export { CLIENT_LIMITS, DEFAULT_LIMITS, type Limits } from "./src/peer/limits.ts";
 export type { CallMemoryOptions } from "./src/server/call_memory.ts";

@@ -74,6 +74,7 @@ const PUBLIC: Record<string, string[]> = {
     "type LocalFunction",
     "LocalList",
     "LocalVar",
+    "type OptimisticCalls",
     "type OptimisticChange",
     "type ParamListOptions",
     "type ParamsOf",
@@ -97,6 +98,7 @@ const PUBLIC: Record<string, string[]> = {
     "type WebSocketLike",
     "connect",
     "isSockSyncError",
+    "optimisticCalls",
   ],
   "./hono": [
     "type GuardOptions",

@@ -21,7 +21,7 @@ import type {
   UntypedApi,
 } from "../protocol/api.ts";
 import type { ListViewOptions } from "./mirror.ts";
-import type { OptimisticChange } from "./optimistic.ts";
+import type { OptimisticCalls, OptimisticChange } from "./optimistic.ts";
 import type { AuthOption } from "./auth.ts";
 
 /**
@@ -104,6 +104,13 @@ export interface ClientOptions {
    * only, such as a same-origin session cookie.
    */
   auth?: AuthOption;
+  /**
+   * Lets calls take an `optimistic` change (see `ClientCallOptions`): pass
+   * `optimisticCalls`, imported from `socksync`. Without it a call with
+   * `optimistic` rejects with a `TypeError`, unsent, and the client carries
+   * none of that code.
+   */
+  optimisticCalls?: OptimisticCalls;
   /** Reconnect delays, or `false` to stay disconnected after a drop. */
   reconnect?: BackoffOptions | false;
   /**
@@ -175,7 +182,8 @@ export type ListOpenOptions<P> =
 
 /**
  * Options of a client's call: its timeout, and an optimistic change shown
- * while it is pending (see `Client.call`).
+ * while it is pending (see `Client.call`; the client needs the
+ * `optimisticCalls` option for it).
  *
  * @example
  * ```ts
@@ -192,7 +200,8 @@ export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends Call
    * the call settles, then what the server sent (on `return`, its real
    * change; on `error`, the change rolled back). Meanwhile those mirrors
    * hold back the frames that arrive, so the server's change replaces the
-   * optimistic one in one step, never both shown at once.
+   * optimistic one in one step, never both shown at once. Needs a client
+   * made with `connect(url, { optimisticCalls })`.
    */
   optimistic?: (change: OptimisticChange<A>) => void;
 }
