@@ -84,7 +84,7 @@ export {
   type WebSocketLike,
 } from "./src/client/client.ts";
 export type { BackoffOptions } from "./src/client/backoff.ts";
-export type { AuthOption } from "./src/client/auth.ts";
+export { type AuthOption, type SocketAuth, socketAuth } from "./src/client/auth.ts";
 export type {
   Authenticated,
   AuthOptions,

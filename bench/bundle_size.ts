@@ -66,13 +66,16 @@ async function bundle(contents: string, stubs: Stubs = {}): Promise<Bundle> {
 }
 
 const FEATURES: [string, Stubs][] = [
-  ["credentials and their refresh (`auth`)", {
-    "src/client/auth.ts": "export class ClientAuth {}",
-  }],
   ["name suggestions (`did you mean`)", {
     "src/protocol/closest_name.ts":
       'export function closestName() {}\nexport function didYouMean() { return ""; }',
   }],
+];
+
+/** Features a client carries only when given them, with the name it imports. */
+const OPT_IN: [string, string][] = [
+  ["optimistic calls, opt-in (`connect(url, { optimisticCalls })`)", "optimisticCalls"],
+  ["credentials and their refresh, opt-in (`connect(url, { auth, socketAuth })`)", "socketAuth"],
 ];
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
@@ -96,13 +99,12 @@ try {
     features.push([feature, `${ours.gzip - without.gzip} B`]);
   }
   // Opt-in features cost only the clients that import them: the bundle with the import, less.
-  const withOptimistic = await bundle(
-    'import { connect, optimisticCalls } from "./mod.ts"; globalThis.c = [connect, optimisticCalls];',
-  );
-  features.push([
-    "optimistic calls, opt-in (`connect(url, { optimisticCalls })`)",
-    `${withOptimistic.gzip - ours.gzip} B, only when imported`,
-  ]);
+  for (const [feature, name] of OPT_IN) {
+    const withIt = await bundle(
+      `import { connect, ${name} } from "./mod.ts"; globalThis.c = [connect, ${name}];`,
+    );
+    features.push([feature, `${withIt.gzip - ours.gzip} B, only when imported`]);
+  }
   const heaviest = ours.modules.slice(0, 10).map((m) => [`\`${m.path}\``, kb(m.bytes)]);
   const md = [
     sectionHead("9. Browser bundle of `connect` alone", commandLine()),

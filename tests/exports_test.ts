@@ -85,6 +85,7 @@ const PUBLIC: Record<string, string[]> = {
     "type RevocationBus",
     "type SnapshotItem",
     "SockSyncError",
+    "type SocketAuth",
     "type Store",
     "type TypedListOptions",
     "type UntypedApi",
@@ -99,6 +100,7 @@ const PUBLIC: Record<string, string[]> = {
     "connect",
     "isSockSyncError",
     "optimisticCalls",
+    "socketAuth",
   ],
   "./hono": [
     "type GuardOptions",

@@ -48,7 +48,7 @@ import { MAKE_PEER } from "../peer/parts.ts";
 import { ConsumerPeer } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
-import { ClientAuth } from "./auth.ts";
+import type { ClientAuth } from "./auth.ts";
 import { AUTH_CLOSE, AUTH_NAME } from "../protocol/auth.ts";
 
 export type {
@@ -131,9 +131,13 @@ export class Client<A extends ApiShape = UntypedApi> {
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
     if (options.auth !== undefined) {
-      this.#auth = new ClientAuth(options.auth, {
-        onError: (error) => this.#emitError(error, { type: "function", name: AUTH_NAME }),
-      });
+      if (!options.socketAuth) {
+        throw new TypeError("socksync: the auth option needs connect(url, { auth, socketAuth })");
+      }
+      this.#auth = options.socketAuth.start(
+        options.auth,
+        (error) => this.#emitError(error, { type: "function", name: AUTH_NAME }),
+      );
     }
     this.#open();
   }

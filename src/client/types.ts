@@ -22,7 +22,7 @@ import type {
 } from "../protocol/api.ts";
 import type { ListViewOptions } from "./mirror.ts";
 import type { OptimisticCalls, OptimisticChange } from "./optimistic.ts";
-import type { AuthOption } from "./auth.ts";
+import type { AuthOption, SocketAuth } from "./auth.ts";
 
 /**
  * The part of a WebSocket the client uses: the Web-standard API, which
@@ -101,9 +101,16 @@ export interface ClientOptions {
    * with 4001 are never sent again: a function is asked again (with the
    * reconnect delays), a fixed value leaves the client disconnected.
    * `undefined` (or a function returning it): the upgrade's own credentials
-   * only, such as a same-origin session cookie.
+   * only, such as a same-origin session cookie. Needs `socketAuth` beside
+   * it (a `TypeError` without).
    */
   auth?: AuthOption;
+  /**
+   * Lets the client authenticate over the socket with `auth`: pass
+   * `socketAuth`, imported from `socksync`. A client without it carries none
+   * of that code.
+   */
+  socketAuth?: SocketAuth;
   /**
    * Lets calls take an `optimistic` change (see `ClientCallOptions`): pass
    * `optimisticCalls`, imported from `socksync`. Without it a call with
