@@ -132,7 +132,9 @@ export class Client<A extends ApiShape = UntypedApi> {
     this.#disconnectListeners.add(options.onDisconnect);
     if (options.auth !== undefined) {
       if (!options.socketAuth) {
-        throw new TypeError("socksync: the auth option needs connect(url, { auth, socketAuth })");
+        throw new TypeError(
+          "socksync: the auth option needs socketAuth from socksync: connect(url, { auth, socketAuth })",
+        );
       }
       this.#auth = options.socketAuth.start(
         options.auth,
@@ -307,7 +309,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     const optimistic = this.#options.optimisticCalls;
     if (!optimistic) {
       throw new TypeError(
-        "socksync: a call with `optimistic` needs connect(url, { optimisticCalls })",
+        "socksync: a call with `optimistic` needs optimisticCalls from socksync: connect(url, { optimisticCalls })",
       );
     }
     return optimistic.show(this.#mirrors, fill as (change: OptimisticChange) => void);
