@@ -91,6 +91,12 @@ export function sqliteStore(driver: SqliteDriver): SqliteStore {
     },
     async close(): Promise<void> {
       if (db.closed) return;
+      // The lists this connection owns get their true version rows back (a
+      // failure leaves them to be taken over, as after a crash).
+      const owned = [...lists.values()].filter((list) => list.owned);
+      if (owned.length > 0) {
+        await db.transaction(true, () => owned.forEach((list) => list.release())).catch(() => {});
+      }
       for (const list of lists.values()) await list.close();
       feed.vars.detach();
       feed.close();
