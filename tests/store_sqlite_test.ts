@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listSourceConformance, varStoreConformance } from "../src/testing/mod.ts";
+import { random } from "../src/testing/kit.ts";
 import { openSqliteStore, sqliteStore } from "../stores/sqlite/mod.ts";
 import { openSqliteDriver } from "../stores/sqlite/driver.ts";
 import type { ListChange, ListPage, Store } from "../src/store.ts";
@@ -285,6 +286,68 @@ describe("SQLite store", () => {
     } finally {
       await a.close();
       await b.close();
+      file.close();
+    }
+  });
+
+  test("random writes and reads through three connections, none listening: every answer exact, versions only go up", async () => {
+    const path = join(dir, "random-owners.db");
+    const stores = [
+      await openSqliteStore({ path }),
+      await openSqliteStore({ path }),
+      await openSqliteStore({ path }),
+    ];
+    const rand = random(28);
+    const model: { id: string; value: number }[] = [];
+    let last = 0;
+    let changes = 0;
+    try {
+      for (let step = 0; step < 400; step++) {
+        // Runs of steps through one connection, so that it comes to own the list.
+        const list = stores[Math.floor(step / 7) % 3].list<number>("l");
+        const roll = rand();
+        if (model.length === 0 || roll < 0.45) {
+          const at = Math.floor(rand() * (model.length + 1));
+          const item = await list.insert(at, step);
+          model.splice(at, 0, { id: item.id, value: step });
+          changes++;
+        } else if (roll < 0.8) {
+          const at = Math.floor(rand() * model.length);
+          await list.delete(model[at].id);
+          model.splice(at, 1);
+          changes++;
+        } else if (roll < 0.9) {
+          const at = Math.floor(rand() * model.length);
+          await list.set(model[at].id, -step);
+          model[at] = { id: model[at].id, value: -step };
+          changes++;
+        } else {
+          const at = Math.floor(rand() * model.length);
+          assert.equal(await list.indexOf(model[at].id), at, `step ${step}`);
+        }
+        const page = await list.page(0, 1000);
+        assert.deepEqual(page.items, model, `step ${step}`);
+        assert.equal(page.total, model.length);
+        assert.ok(page.version >= last, `step ${step}: version ${page.version} after ${last}`);
+        assert.ok(
+          page.version >= changes,
+          `step ${step}: version ${page.version}, ${changes} changes`,
+        );
+        if (roll < 0.9) {
+          assert.ok(page.version > last, `step ${step}: a change keeps version ${last}`);
+        }
+        last = page.version;
+      }
+    } finally {
+      for (const store of stores) await store.close();
+    }
+    // Closed: every claim written back, the row as the last store left it.
+    const file = await openSqliteDriver(path);
+    try {
+      const row = file.prepare("SELECT version, count FROM socksync_lists WHERE name = 'l'").get();
+      assert.deepEqual([Number(row?.version), Number(row?.count)], [last, model.length]);
+      assert.equal(file.prepare("SELECT COUNT(*) AS n FROM socksync_list_owners").get()?.n, 0);
+    } finally {
       file.close();
     }
   });
