@@ -5,7 +5,10 @@
  * Items are ordered by fractional order keys (`stores/common/order_key.ts`), indexed
  * on (list, key): an insert makes one new key between its neighbours and
  * never renumbers the others. Each list's version and count live in a row
- * of their own, bumped in the same transaction as the change. Changes are
+ * of their own, bumped in the same transaction as the change, except while
+ * one connection writes the list alone (it claims it, keeps them in memory,
+ * and any other connection takes it over first: `WRITE_STEPS` in
+ * `database.ts`). Changes are
  * reported to listeners in this process right after the commit, and, while
  * the store has listeners, those made through other connections to the file
  * (other processes) within about 100 ms (`sqlite_feed.ts`). The database is
