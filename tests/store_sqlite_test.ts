@@ -231,8 +231,12 @@ describe("SQLite store", () => {
       const mine = a.list<string>("l");
       for (let i = 0; i < 10; i++) await mine.insert(i, `v${i}`, `${i}`);
       await mine.delete("0");
+      const rowBefore = row();
+      // A set (a transaction) keeps the claim too.
+      await mine.set("1", "one");
+      assert.deepEqual(row(), rowBefore);
       const ours = await mine.page(0, 0);
-      assert.deepEqual([ours.total, ours.version], [9, 11]);
+      assert.deepEqual([ours.total, ours.version], [9, 12]);
       // The mechanism is on: the row lags behind the versions `a` reports.
       assert.ok(owner() !== undefined, "a claim row");
       assert.ok(row().version < ours.version, `row ${row().version}, reported ${ours.version}`);
@@ -250,6 +254,7 @@ describe("SQLite store", () => {
         "8",
         "9",
       ]);
+      assert.equal(seen.items[0].value, "one");
       assert.equal(seen.total, 9);
       assert.ok(seen.version > ours.version, `${seen.version} after ${ours.version}`);
       assert.equal(owner(), undefined, "taken over");

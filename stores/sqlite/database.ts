@@ -173,6 +173,12 @@ export const SQL = {
     AND EXISTS (SELECT 1 FROM socksync_list_owners WHERE name = ? AND owner = ?)
     RETURNING version, count, (SELECT data_version FROM pragma_data_version()) AS v,
     (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r`,
+  // Instead of `bump` on a list this connection owns, while that holds (name,
+  // owner): what `stamp` reads, and nothing when the claim has gone.
+  ownedStamp: `SELECT data_version AS v,
+    (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r
+    FROM pragma_data_version()
+    WHERE EXISTS (SELECT 1 FROM socksync_list_owners WHERE name = ? AND owner = ?)`,
   unclaim: "DELETE FROM socksync_list_owners WHERE name = ?",
   // Taking a list over from its owner: version, count, name.
   takeOver: "UPDATE socksync_lists SET version = ?, count = ? WHERE name = ?",

@@ -376,7 +376,19 @@ export class SqliteListSource<T> implements ListSource<T> {
       const claim = this.#claim;
       let row: Row | undefined;
       if (claim !== undefined) {
-        // Owned: the row gets the true version and count, and the claim goes.
+        const version = this.#version! + 1;
+        const stamp = version < claim + CLAIM_SPAN
+          ? this.db.get(SQL.ownedStamp, this.name, this.db.owner)
+          : undefined;
+        if (stamp && stamp.r == null) {
+          // Still owned and nobody reads the log: the row stays as it is, as
+          // for a write alone.
+          bumped = { version, total: this.#index!.size + delta };
+          before = this.#version;
+          this.#version = version;
+          return { row: stamp };
+        }
+        // Otherwise the row gets the true version and count, and the claim goes.
         this.#claim = undefined;
         this.db.onRollback(() => this.#index && (this.#claim = claim));
         row = this.db.get(
