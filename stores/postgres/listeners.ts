@@ -36,6 +36,13 @@ export function listenersTable(t: PgTables): string {
 }
 
 /**
+ * The lists table's column that mirrors the registry. A row made some other
+ * way than by a store (which copies the registry into it) holds `*`, a token
+ * nobody has, so that writes to it publish until the next registration.
+ */
+export const LISTENERS_COLUMN = "listeners text[] NOT NULL DEFAULT '{*}'";
+
+/**
  * Adds the mirror's column to a lists table made before it existed.
  */
 export async function addListenersColumn(tx: PgSql, t: PgTables): Promise<void> {
@@ -45,7 +52,7 @@ export async function addListenersColumn(tx: PgSql, t: PgTables): Promise<void> 
     [t.lists],
   );
   if (!row) {
-    await tx.unsafe(`ALTER TABLE ${t.lists} ADD COLUMN listeners text[] NOT NULL DEFAULT '{}'`);
+    await tx.unsafe(`ALTER TABLE ${t.lists} ADD COLUMN ${LISTENERS_COLUMN}`);
   }
 }
 

@@ -43,6 +43,7 @@ import {
 import { PostgresListSource } from "./list.ts";
 import {
   addListenersColumn,
+  LISTENERS_COLUMN,
   listenersTable,
   registerListener,
   unregisterListener,
@@ -94,7 +95,7 @@ function schemaStatements(t: PgTables): string[] {
       name text PRIMARY KEY,
       version bigint NOT NULL,
       count bigint NOT NULL,
-      listeners text[] NOT NULL DEFAULT '{}')`,
+      ${LISTENERS_COLUMN})`,
     `CREATE TABLE IF NOT EXISTS ${t.items} (
       list text NOT NULL,
       id text NOT NULL,
