@@ -7,6 +7,8 @@ import { listSourceConformance, varStoreConformance } from "../src/testing/mod.t
 import { random } from "../src/testing/kit.ts";
 import { openSqliteStore, sqliteStore } from "../stores/sqlite/mod.ts";
 import { openSqliteDriver } from "../stores/sqlite/driver.ts";
+import { spawn } from "node:child_process";
+import { ROOT, scriptCommand } from "./helpers/spawn_server.ts";
 import type { ListChange, ListPage, Store } from "../src/store.ts";
 
 // One store file for the kit; every case gets a list of its own.
@@ -67,6 +69,32 @@ describe("SQLite store", () => {
     } finally {
       await store.close();
     }
+  });
+
+  test("opening a file another process holds locked waits for it instead of failing", async () => {
+    // What a second process meets when it opens a new file while the first
+    // switches it to WAL: its first statement found the file locked and
+    // failed at once (node:sqlite waits for no lock unless told to).
+    const path = join(dir, "held.db");
+    const [command, ...args] = scriptCommand("tests/helpers/sqlite_lock_child.ts");
+    const child = spawn(command, [...args, path], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    let out = "";
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (chunk) => (out += chunk).includes("locked") && resolve());
+      child.on("exit", (code) => reject(new Error(`the child exited (${code}) before locking`)));
+    });
+    const store = await openSqliteStore({ path });
+    try {
+      await store.list("todos").insert(0, "after the lock");
+      assert.equal(await store.list("todos").count(), 1);
+    } finally {
+      await store.close();
+    }
+    assert.equal(await exited, 0);
   });
 
   test("inserts at every position, across the index's leaves, keep the file's key order", async () => {

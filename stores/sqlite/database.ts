@@ -20,10 +20,12 @@ import type { SqliteArrayStatement, SqliteDriver } from "./driver.ts";
  */
 export const STORE_CHANNEL = "socksync:store";
 
+// busy_timeout first: switching a new file to WAL takes a lock that another
+// process opening the same file at the same moment may hold.
 const SCHEMA = `
+PRAGMA busy_timeout = 5000;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
-PRAGMA busy_timeout = 5000;
 CREATE TABLE IF NOT EXISTS socksync_lists (
   name TEXT PRIMARY KEY,
   version INTEGER NOT NULL,

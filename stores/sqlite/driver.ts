@@ -114,6 +114,10 @@ export async function openSqliteDriver(path: string): Promise<SqliteDriver> {
   }
   if (nodeSqlite?.DatabaseSync) {
     const db = new nodeSqlite.DatabaseSync(path);
+    // Before anything reads the schema: another process setting up the same
+    // new file (its switch to WAL) would otherwise fail this one's first
+    // statement at once with "database is locked".
+    db.exec("PRAGMA busy_timeout = 5000");
     // `setReturnArrays` is newer than `node:sqlite` itself (Node 22.16, Deno, Bun have it).
     const arrays = typeof db.prepare("SELECT 1").setReturnArrays === "function";
     return {
