@@ -105,8 +105,6 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
   #onDetach1: DetachListener | undefined;
   #onDetach2: DetachListener | undefined;
   #context: C;
-  // Set once this side started closing.
-  #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
 
   /**
@@ -141,6 +139,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
       session: undefined,
       consumer: undefined,
       detachListeners: undefined,
+      closedWith: undefined,
     };
   }
 
@@ -227,7 +226,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
    * a limit, or 4000 when the heartbeat found the connection dead), if any.
    */
   get closedWith(): { code: number; reason: string } | undefined {
-    return this.#closedWith;
+    return this.#rare?.closedWith;
   }
 
   /** Whether the socket is congested: changes are conflated until it drains. */
@@ -238,7 +237,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
 
   /** Sends one encoded frame if the socket is open. */
   sendText(text: string): void {
-    const open = this.socket.readyState === OPEN && this.#closedWith === undefined;
+    const open = this.socket.readyState === OPEN && this.#rare?.closedWith === undefined;
     if (open && !this.#detached) this.#write(text);
     if (open && this.metrics !== undefined) this.metrics.sent(text);
   }
@@ -279,8 +278,9 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
    * code below 3000 gets the code plus 3000.
    */
   close(code: number, reason: string): void {
-    if (this.#closedWith !== undefined) return;
-    this.#closedWith = { code, reason };
+    const rare = this.#rareParts;
+    if (rare.closedWith !== undefined) return;
+    rare.closedWith = { code, reason };
     closeSocket(this.socket, code, reason);
     this.detach(code);
   }
@@ -324,7 +324,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
    * optional.
    */
   receive(data: unknown): Promise<void> | undefined {
-    if (this.#detached || this.#closedWith !== undefined) return undefined;
+    if (this.#detached || this.#rare?.closedWith !== undefined) return undefined;
     if (this.metrics !== undefined) this.metrics.framesReceived++;
     if (!this.admit(data)) return undefined;
     try {
@@ -492,6 +492,8 @@ interface RareParts {
   consumer: Consumer | undefined;
   // Detach listeners past the first two.
   detachListeners: Set<DetachListener> | undefined;
+  // Set once this side started closing.
+  closedWith: { code: number; reason: string } | undefined;
 }
 
 // The close code WebSocket reports for a close frame without one.

@@ -18,6 +18,7 @@ import { MAKE_PEER } from "../peer/parts.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import { Metrics } from "../peer/metrics.ts";
 import { timedStore } from "./timed_store.ts";
+import { PeerList } from "./peer_list.ts";
 import type { ListSource, VarStore } from "../store.ts";
 import type { DeclaredFunction, DeclaredList, DeclaredParamList, DeclaredVar } from "./api_of.ts";
 import { type AuthOptions, type ConnectionMatch, Revocations } from "./auth.ts";
@@ -197,7 +198,7 @@ export class Hub<C = unknown> implements Registry {
   readonly metrics: Metrics | undefined;
   /** The answers of calls marked `once`, remembered so that each runs at most once. */
   readonly calls: CallLedger;
-  readonly #peers = new Set<Peer<C>>();
+  readonly #peers = new PeerList<Peer<C>>();
   // One listener for every peer (it gets the peer): no closure per connection.
   readonly #forget = (peer: Peer<C>): void => {
     this.#peers.delete(peer);
