@@ -91,6 +91,7 @@ for (const linked of [false, true]) {
       const [a, b, outsider] = [member(topics), member(topics), member(topics)];
       assert.equal(group.join(a), true);
       assert.equal(group.join(b), true);
+      assert.equal(group.join(a), true, "a member joining again stays one member");
       assert.equal(group.join({ sendText() {} }), false, "no socket, no topics");
       const congested = Object.assign(member(topics), { congested: true, defer() {} });
       assert.equal(group.join(congested), false, "the slow-consumer rules hold it back");

@@ -73,6 +73,8 @@ export class TopicGroup {
   join(subscriber: Subscriber): boolean {
     const socket = topicSocket(subscriber);
     if (!socket || isCongested(subscriber)) return false;
+    // Once: a second entry (its links and the Set) would count it twice.
+    if (this.has(subscriber)) return true;
     socket.subscribe(this.#topic);
     if (socket.topics.linked && linksOf(subscriber).topicOwner === undefined) {
       this.#link(subscriber);
