@@ -3,7 +3,9 @@
  * `npm run bench`: runs every benchmark in turn, each in its own process,
  * each rewriting its own section of BENCHMARKS.md, then writes the header
  * (date, machine, the exact command, the per-section commands). Budget: under
- * 10 minutes on the 2-core machine.
+ * 10 minutes on the 2-core machine. With `--only` or `--quick` the sections
+ * run rewrite themselves but the header, which speaks of the last full run,
+ * is left as it is.
  *
  *   node bench/run.mjs [--only fanout,lists,idle,stores,stores-postgres,bundle] [--quick]
  */
@@ -108,11 +110,13 @@ const header = [
 ].join("\n");
 
 const file = join(ROOT, "BENCHMARKS.md");
+const full = !only && !quick;
+if (!full) console.error("bench: a partial run: the header (last full run) is left as it is");
 if (existsSync(file)) {
   let text = readFileSync(file, "utf8");
   const a = text.indexOf("<!-- header:start -->");
   const b = text.indexOf("<!-- header:end -->");
-  if (a >= 0 && b > a) {
+  if (full && a >= 0 && b > a) {
     text = `${text.slice(0, a + "<!-- header:start -->".length)}\n${header}\n${text.slice(b)}`;
     writeFileSync(file, text);
   }

@@ -371,11 +371,9 @@ for (const kind of STORES) {
       `×${fmt(growth)} ${goalMark(growth <= 2)}`,
       `×${fmt(rawGrowth)}`,
       `×${fmt(growth / rawGrowth)}`,
-      vsRaw.map((s, i) =>
-        `${fs(s)}${kind === "memory" ? "" : goalMark(s.median <= 1.3)}${
-          i < vsRaw.length - 1 ? "" : ""
-        }`
-      ).join(" · "),
+      vsRaw.map((s) => `${fs(s)}${kind === "memory" ? "" : goalMark(s.median <= 1.3)}`).join(
+        " · ",
+      ),
     ]);
   }
   for (const name of Object.keys(small.extra)) {
