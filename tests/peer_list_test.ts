@@ -9,17 +9,20 @@ import { type HubLinked, PeerList } from "../src/server/peer_list.ts";
 
 interface Item extends HubLinked {
   name: string;
+  hub?: string;
 }
 
-function item(name: string): Item {
-  return { name, hubPrev: undefined, hubNext: undefined };
+function item(name: string, hub = "one"): Item {
+  return { name, hub, hubPrev: undefined, hubNext: undefined };
 }
+
+const ofHub = (hub: string) => (peer: Item) => peer.hub === hub;
 
 const names = (list: Iterable<Item>) => [...list].map((p) => p.name);
 
 test("PeerList keeps its peers in order, whichever leaves", () => {
-  const list = new PeerList<Item>();
-  const [a, b, c, d] = ["a", "b", "c", "d"].map(item);
+  const list = new PeerList<Item>(ofHub("one"));
+  const [a, b, c, d] = ["a", "b", "c", "d"].map((name) => item(name));
   assert.equal(list.has(a), false, "a fresh peer is in no list");
   for (const p of [a, b, c, d]) list.add(p);
   list.add(b);
@@ -60,4 +63,18 @@ test("PeerList keeps its peers in order, whichever leaves", () => {
   assert.equal(list.isSupersetOf(other), false);
   assert.equal(list.isDisjointFrom(new Set([a, d])), true);
   assert.equal(list.isDisjointFrom(other), false);
+});
+
+test("PeerList: a peer linked in another hub's list is not in this one", () => {
+  const [one, two] = [new PeerList<Item>(ofHub("one")), new PeerList<Item>(ofHub("two"))];
+  const [a, b] = [item("a"), item("b")];
+  const [x, y] = [item("x", "two"), item("y", "two")];
+  for (const p of [a, b]) one.add(p);
+  for (const p of [x, y]) two.add(p);
+  assert.equal(one.has(y), false, "linked (not first) in the other list");
+  assert.equal(one.has(x), false, "first in the other list");
+  assert.equal(two.has(b), false);
+  assert.equal(one.has(b), true);
+  assert.equal(one.delete(y), false);
+  assert.deepEqual(names(two), ["x", "y"]);
 });

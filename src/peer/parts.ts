@@ -43,3 +43,9 @@ export type ProviderPart = Pick<
  * the provider.
  */
 export const MAKE_PEER: unique symbol = Symbol("socksync.makePeer");
+
+/**
+ * The key of a peer's registry as its hub reads it (to tell its own peers
+ * from others'); a symbol, so that it stays out of the peer's API.
+ */
+export const REGISTRY: unique symbol = Symbol("socksync.registry");

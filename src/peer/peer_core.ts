@@ -29,7 +29,7 @@ import {
 } from "./consumer.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import type { AccessRequest, Provided } from "./provider.ts";
-import type { OutboxPart, ProviderPart } from "./parts.ts";
+import { type OutboxPart, type ProviderPart, REGISTRY } from "./parts.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
 import type { Authenticated, Session } from "./session.ts";
 import { AUTH_NAME } from "../protocol/auth.ts";
@@ -155,6 +155,11 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
   get #sessionPart(): Session | undefined {
     const rare = this.#rareParts;
     return rare.session ??= this.newSession();
+  }
+
+  /** The groups this side provides (its hub), if any. @internal */
+  get [REGISTRY](): CoreRegistry | undefined {
+    return this.#registry;
   }
 
   /** Where this connection's metrics go: its hub's, when the hub keeps them. */

@@ -14,7 +14,7 @@ import { Presence, type PresenceOptions } from "./presence.ts";
 import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
 import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type PeerOptions, type Registry } from "../peer/peer.ts";
-import { MAKE_PEER } from "../peer/parts.ts";
+import { MAKE_PEER, REGISTRY } from "../peer/parts.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import { Metrics } from "../peer/metrics.ts";
 import { timedStore } from "./timed_store.ts";
@@ -198,7 +198,7 @@ export class Hub<C = unknown> implements Registry {
   readonly metrics: Metrics | undefined;
   /** The answers of calls marked `once`, remembered so that each runs at most once. */
   readonly calls: CallLedger;
-  readonly #peers = new PeerList<Peer<C>>();
+  readonly #peers = new PeerList<Peer<C>>((peer) => peer[REGISTRY] === this);
   // One listener for every peer (it gets the peer): no closure per connection.
   readonly #forget = (peer: Peer<C>): void => {
     this.#peers.delete(peer);

@@ -25,6 +25,15 @@ export class PeerList<P extends HubLinked> implements ReadonlySet<P> {
   #head: P | undefined = undefined;
   #tail: P | undefined = undefined;
   #size = 0;
+  readonly #mine: (peer: P) => boolean;
+
+  /**
+   * @param mine whether a peer belongs to this list's hub: a linked peer of
+   * another hub is not in this list
+   */
+  constructor(mine: (peer: P) => boolean) {
+    this.#mine = mine;
+  }
 
   /** How many peers are in the list. */
   get size(): number {
@@ -33,7 +42,7 @@ export class PeerList<P extends HubLinked> implements ReadonlySet<P> {
 
   /** Whether `peer` is in this list. */
   has(peer: P): boolean {
-    return peer.hubPrev !== undefined || this.#head === peer;
+    return this.#head === peer || (peer.hubPrev !== undefined && this.#mine(peer));
   }
 
   /** Appends `peer` (not in any list yet). */
