@@ -60,7 +60,11 @@ export type {
   DeclaredParamList,
   DeclaredVar,
 } from "./src/server/api_of.ts";
-export type { OptimisticChange } from "./src/client/optimistic.ts";
+export {
+  type OptimisticCalls,
+  optimisticCalls,
+  type OptimisticChange,
+} from "./src/client/optimistic.ts";
 export type { AccessRequest } from "./src/peer/peer.ts";
 export { CLIENT_LIMITS, DEFAULT_LIMITS, type Limits } from "./src/peer/limits.ts";
 export type { CallMemoryOptions } from "./src/server/call_memory.ts";
@@ -80,7 +84,7 @@ export {
   type WebSocketLike,
 } from "./src/client/client.ts";
 export type { BackoffOptions } from "./src/client/backoff.ts";
-export type { AuthOption } from "./src/client/auth.ts";
+export { type AuthOption, type SocketAuth, socketAuth } from "./src/client/auth.ts";
 export type {
   Authenticated,
   AuthOptions,

@@ -4,16 +4,19 @@
  * gzipped at level 9: goal ≤ 8 KB. socket.io-client's `io` alone, bundled
  * the same way, is the peer; then what the features every client carries
  * cost (the bundle again with each one's module replaced by an empty stub),
- * and the heaviest modules of the bundle.
+ * what an opt-in feature adds when imported, and the heaviest modules of the
+ * bundle.
  * tests/browser_bundle_test.ts fails when the figure grows past its bound.
  *
- *   node --import tsx bench/bundle_size.ts
+ *   node --import tsx bench/bundle_size.ts [--no-write]
+ *
+ * `--no-write` prints the section instead of writing it into BENCHMARKS.md.
  */
 import { gzipSync } from "node:zlib";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { commandLine, goalMark, sectionHead, table, writeSection } from "./lib.ts";
+import { args, commandLine, goalMark, sectionHead, table, writeSection } from "./lib.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const GOAL = 8 * 1024;
@@ -63,16 +66,16 @@ async function bundle(contents: string, stubs: Stubs = {}): Promise<Bundle> {
 }
 
 const FEATURES: [string, Stubs][] = [
-  ["optimistic calls (`call(…, { optimistic })`)", {
-    "src/client/optimistic.ts": "export function showOptimistic() {}",
-  }],
-  ["credentials and their refresh (`auth`)", {
-    "src/client/auth.ts": "export class ClientAuth {}",
-  }],
   ["name suggestions (`did you mean`)", {
     "src/protocol/closest_name.ts":
       'export function closestName() {}\nexport function didYouMean() { return ""; }',
   }],
+];
+
+/** Features a client carries only when given them, with the name it imports. */
+const OPT_IN: [string, string][] = [
+  ["optimistic calls, opt-in (`connect(url, { optimisticCalls })`)", "optimisticCalls"],
+  ["credentials and their refresh, opt-in (`connect(url, { auth, socketAuth })`)", "socketAuth"],
 ];
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
@@ -95,24 +98,30 @@ try {
     const without = await bundle(entry, stubs);
     features.push([feature, `${ours.gzip - without.gzip} B`]);
   }
+  // Opt-in features cost only the clients that import them: the bundle with the import, less.
+  for (const [feature, name] of OPT_IN) {
+    const withIt = await bundle(
+      `import { connect, ${name} } from "./mod.ts"; globalThis.c = [connect, ${name}];`,
+    );
+    features.push([feature, `${withIt.gzip - ours.gzip} B, only when imported`]);
+  }
   const heaviest = ours.modules.slice(0, 10).map((m) => [`\`${m.path}\``, kb(m.bytes)]);
-  writeSection(
-    "bundle",
-    [
-      sectionHead("9. Browser bundle of `connect` alone", commandLine()),
-      '`import { connect } from "socksync"` alone, bundled by esbuild (`--bundle --minify --format=esm --platform=browser`), gzipped at level 9 (`node:zlib`).',
-      "",
-      table(["bundle", "min + gzip", "minified", "goal"], rows),
-      "",
-      "What features every client carries cost (min + gzip; the bundle again with the feature's module stubbed out):",
-      "",
-      table(["feature", "min + gzip"], features),
-      "",
-      "Heaviest modules of the `connect` bundle (minified bytes in the output):",
-      "",
-      table(["module", "minified"], heaviest),
-    ].join("\n"),
-  );
+  const md = [
+    sectionHead("9. Browser bundle of `connect` alone", commandLine()),
+    '`import { connect } from "socksync"` alone, bundled by esbuild (`--bundle --minify --format=esm --platform=browser`), gzipped at level 9 (`node:zlib`).',
+    "",
+    table(["bundle", "min + gzip", "minified", "goal"], rows),
+    "",
+    "What features cost (min + gzip): those every client carries, the bundle again with the feature's module stubbed out; an opt-in one, the bundle with its import less the bundle without:",
+    "",
+    table(["feature", "min + gzip"], features),
+    "",
+    "Heaviest modules of the `connect` bundle (minified bytes in the output):",
+    "",
+    table(["module", "minified"], heaviest),
+  ].join("\n");
+  if (args().has("no-write")) console.log(md);
+  else writeSection("bundle", md);
   console.log(`connect alone: ${ours.gzip} B min+gzip (${ours.min} B minified)`);
 } finally {
   await esbuild.stop();

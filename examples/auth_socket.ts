@@ -1,7 +1,7 @@
 // The examples of docs/auth.md: a token sent over the socket, an expiry
 // with a refresh ahead of it, revocation, and a per-user list.
 import * as v from "valibot";
-import { connect, Hub } from "socksync";
+import { connect, Hub, socketAuth } from "socksync";
 import { serve } from "socksync/hono";
 import { MemoryListSource } from "socksync/stores/memory";
 
@@ -51,8 +51,9 @@ hub.list("my_notes", {
 const server = await serve({ hub, port: 0 });
 const url = `ws://127.0.0.1:${server.port}/ws/socksync`;
 
-// Client: a value, or a function asked before every connect and every refresh.
-const client = connect(url, { auth: async () => await getToken() });
+// Client: a value, or a function asked before every connect and every refresh; `socketAuth`
+// (imported from "socksync") carries the code that sends them, which other clients leave out.
+const client = connect(url, { auth: async () => await getToken(), socketAuth });
 
 await client.ready();
 const notes = client.list<{ text: string }>("my_notes");

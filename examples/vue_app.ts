@@ -1,11 +1,12 @@
 /// <reference lib="dom" />
 import { createApp, defineComponent, h } from "vue";
-import { connect } from "socksync";
+import { connect, optimisticCalls } from "socksync";
 import { createHooks } from "socksync/vue";
 // Types only: no server code in the bundle.
 import type { Api } from "./server.ts";
 
-const client = connect<Api>(`ws://${location.host}/ws/socksync`);
+// `optimisticCalls`: its calls may show a change before the reply (`optimistic` below).
+const client = connect<Api>(`ws://${location.host}/ws/socksync`, { optimisticCalls });
 // Typed from the server's declarations: a wrong name, params, args or result is a compile error.
 const { useCall, useList, useVar } = createHooks(client);
 

@@ -3,12 +3,13 @@
  * `auth` option and the hub's `authenticate`; expiry closes with 4001, a
  * refresh ahead of it keeps every mirror; a new context re-checks live
  * subscriptions; `hub.revoke` closes within a second; credentials known
- * stale are never sent again.
+ * stale are never sent again; `auth` without `socketAuth` is refused before
+ * any socket opens.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import { connect, Hub } from "../mod.ts";
+import { connect, Hub, socketAuth } from "../mod.ts";
 import type { AccessRequest } from "../src/peer/peer.ts";
 import type { AuthOption } from "../src/client/auth.ts";
 import { RawSocket, webSocketClass } from "./helpers/raw_socket.ts";
@@ -80,6 +81,7 @@ async function client(url: string, auth: AuthOption, extra: Record<string, unkno
   const c = connect(url, {
     WebSocket,
     auth,
+    socketAuth,
     reconnect: { minDelay: 50, maxDelay: 200 },
     onError: (error) => errors.push(error.message),
     onDisconnect: (info) => closes.push({ ...info, at: Date.now() }),
@@ -262,6 +264,24 @@ describe("authentication over the socket", () => {
         assert.equal((await raw.next((f) => f.name === "public")).value, 0);
       } finally {
         await raw.close();
+      }
+    });
+  });
+
+  test("auth without socketAuth: a TypeError, and no socket opens", async () => {
+    await withAuthHub(async ({ issuer, url, upgrades }) => {
+      const WebSocket = await webSocketClass();
+      assert.throws(
+        () => connect(url, { WebSocket, auth: issuer.issue("ada", 60_000) }),
+        (error) => error instanceof TypeError && /socketAuth/.test(error.message),
+      );
+      // A client that opens proves the server would have seen the first one's upgrade by now.
+      const { c } = await client(url, () => undefined);
+      try {
+        await c.ready();
+        assert.equal(upgrades(), 1, "only the second client's socket opened");
+      } finally {
+        c.close();
       }
     });
   });

@@ -2,7 +2,8 @@
  * Optimistic calls over real sockets: the change shows at once, before the
  * reply; the server's real change replaces it in one step (never both at
  * once); a refused call rolls it back, and its error reaches the caller and
- * `onError`.
+ * `onError`; a client made without `optimisticCalls` refuses such a call
+ * unsent.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,6 +15,7 @@ import {
   Hub,
   type ListSnapshot,
   type LocalList,
+  optimisticCalls,
   SockSyncError,
 } from "../mod.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
@@ -26,6 +28,7 @@ type Todo = v.InferOutput<typeof Todo>;
 
 async function withServer(
   fn: (fx: { client: Client; todos: LocalList<Todo>; errors: SockSyncError[] }) => Promise<void>,
+  options: { optimistic: boolean } = { optimistic: true },
 ): Promise<void> {
   const hub = new Hub();
   const todos = hub.list("todos", { source: new MemoryListSource(), schema: Todo });
@@ -54,6 +57,7 @@ async function withServer(
     WebSocket: await webSocketClass(),
     reconnect: false,
     onError: (error) => errors.push(error),
+    optimisticCalls: options.optimistic ? optimisticCalls : undefined,
   });
   try {
     await client.ready();
@@ -149,4 +153,27 @@ test("a refused optimistic call rolls back; its error reaches the caller and onE
     assert.equal(view.getSnapshot().total, before.total);
     assert.deepEqual(errors.map((e) => e.message), ["refused"]);
   });
+});
+
+test("without optimisticCalls, a call with a change is refused unsent and shows nothing", async () => {
+  await withServer(async ({ client, todos }) => {
+    await todos.insert(0, { text: "a", done: false });
+    const view = await readyView(client);
+    const seen: ListSnapshot<Todo>[] = [];
+    view.subscribe((s) => seen.push(s));
+    const call = client.call("add_todo", { text: "milk" }, {
+      optimistic: (change) => change.insert("todos", { value: { text: "milk", done: false } }),
+    });
+    const error = await call.then(() => assert.fail("refused"), (e) => e);
+    assert.ok(error instanceof TypeError);
+    assert.match(error.message, /optimisticCalls/);
+    // Not sent: the next call's answer comes after any change the first one would have made.
+    await client.call("increment");
+    assert.deepEqual(texts(view.getSnapshot()), ["a"]);
+    assert.equal(view.getSnapshot().total, 1);
+    assert.deepEqual(seen.map(texts), [["a"]], "nothing shown");
+    // The same client's calls without a change go through.
+    await client.call("add_todo", { text: "milk" });
+    await waitUntil(() => view.getSnapshot().total === 2, { wake: (f) => view.subscribe(f) });
+  }, { optimistic: false });
 });

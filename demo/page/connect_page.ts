@@ -8,6 +8,8 @@
  * @module
  */
 import { type Client, connect } from "../../src/client/client.ts";
+import { optimisticCalls } from "../../src/client/optimistic.ts";
+import { socketAuth } from "../../src/client/auth.ts";
 import type { DemoApi } from "../app.ts";
 import type { ConnectionState } from "../../src/client/state.ts";
 import { showConnection } from "./status_badge.ts";
@@ -36,6 +38,9 @@ export function connectPage(): Client<DemoApi> {
     limits: { callTimeout: 10_000 },
     // The token of a sign-in on this page (the Notes card); before one, the session cookie counts.
     auth: () => pageSession.token,
+    socketAuth,
+    // The binding pages show their calls' changes before the reply.
+    optimisticCalls,
   });
   showConnection(client.connection, document.getElementById("status") as HTMLElement);
   return client;

@@ -6,6 +6,7 @@
  * @module
  */
 import { connect } from "../../src/client/client.ts";
+import { socketAuth } from "../../src/client/auth.ts";
 import { mountChat } from "./chat.ts";
 import { mountNotes, pageSession } from "./notes.ts";
 import { showConnection } from "./status_badge.ts";
@@ -36,6 +37,7 @@ const client = connect(`${scheme}://${location.host}/ws/socksync`, {
   limits: { callTimeout: 10_000 },
   // The token of a sign-in on this page; before one, the session cookie (if any) counts.
   auth: () => pageSession.token,
+  socketAuth,
 });
 // Nothing is disabled while offline: calls wait for the connection, within their timeout.
 showConnection(client.connection, status);

@@ -36,8 +36,12 @@ export const pageSession: { token: string | undefined } = { token: undefined };
  * @example
  * ```ts
  * import { connect } from "../../src/client/client.ts";
+ * import { socketAuth } from "../../src/client/auth.ts";
  * import { pageSession, signIn } from "./notes.ts";
- * const client = connect("ws://127.0.0.1:8080/ws/socksync", { auth: () => pageSession.token });
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", {
+ *   auth: () => pageSession.token,
+ *   socketAuth,
+ * });
  * await signIn(client, "ada");
  * ```
  */
@@ -76,13 +80,18 @@ export async function signOut(): Promise<void> {
 }
 
 /**
- * Wires the Notes card to a client created with `auth: () => pageSession.token`.
+ * Wires the Notes card to a client created with `auth: () => pageSession.token`
+ * (and `socketAuth`).
  *
  * @example
  * ```ts
  * import { connect } from "../../src/client/client.ts";
+ * import { socketAuth } from "../../src/client/auth.ts";
  * import { mountNotes, pageSession } from "./notes.ts";
- * const client = connect("ws://127.0.0.1:8080/ws/socksync", { auth: () => pageSession.token });
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", {
+ *   auth: () => pageSession.token,
+ *   socketAuth,
+ * });
  * mountNotes(client, (name, args) => client.call(name, args));
  * ```
  */

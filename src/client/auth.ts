@@ -2,7 +2,8 @@
  * The client's side of authenticating over the socket: where credentials
  * come from (the `auth` option), which ones are known stale (refused, or
  * ended by a 4001 close) and never sent again, and the refresh ahead of
- * the server's expiry.
+ * the server's expiry. A client carries this code only when given
+ * {@linkcode socketAuth}.
  *
  * @module
  */
@@ -31,6 +32,47 @@ export type AuthOption =
   | Record<string, unknown>
   | unknown[]
   | (() => unknown);
+
+/**
+ * What a client's `socketAuth` option takes (see {@linkcode socketAuth}):
+ * the code that authenticates over the socket, which a client without it
+ * does not carry.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * import { socketAuth } from "./auth.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", { auth: "eyJhbGciOi…", socketAuth });
+ * ```
+ */
+export interface SocketAuth {
+  /**
+   * The credentials of one client, from its `auth` option, reporting
+   * failures to `onError`.
+   *
+   * @internal
+   */
+  start(option: AuthOption, onError: (error: SockSyncError) => void): ClientAuth;
+}
+
+/**
+ * Authentication over the socket, for a client that uses it: `connect(url,
+ * { auth, socketAuth })` sends the `auth` option's credentials on every
+ * connection before anything else and refreshes them ahead of the server's
+ * expiry (see `ClientOptions.auth`). A client without it carries none of
+ * this code, and refuses an `auth` option with a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * import { socketAuth } from "./auth.ts";
+ * const getToken = async () => (await (await fetch("/token")).json()).token;
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", { auth: getToken, socketAuth });
+ * ```
+ */
+export const socketAuth: SocketAuth = {
+  start: (option, onError) => new ClientAuth(option, { onError }),
+};
 
 /** What {@linkcode ClientAuth.next} found. */
 type Next =

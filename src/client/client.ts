@@ -40,7 +40,7 @@ import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "../listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
-import { showOptimistic } from "./optimistic.ts";
+import type { OptimisticChange } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
 import type { Peer, PeerOptions } from "../peer/peer.ts";
 import type { PeerCore } from "../peer/peer_core.ts";
@@ -48,7 +48,7 @@ import { MAKE_PEER } from "../peer/parts.ts";
 import { ConsumerPeer } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
-import { ClientAuth } from "./auth.ts";
+import type { ClientAuth } from "./auth.ts";
 import { AUTH_CLOSE, AUTH_NAME } from "../protocol/auth.ts";
 
 export type {
@@ -131,9 +131,15 @@ export class Client<A extends ApiShape = UntypedApi> {
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
     if (options.auth !== undefined) {
-      this.#auth = new ClientAuth(options.auth, {
-        onError: (error) => this.#emitError(error, { type: "function", name: AUTH_NAME }),
-      });
+      if (!options.socketAuth) {
+        throw new TypeError(
+          "socksync: the auth option needs socketAuth from socksync: connect(url, { auth, socketAuth })",
+        );
+      }
+      this.#auth = options.socketAuth.start(
+        options.auth,
+        (error) => this.#emitError(error, { type: "function", name: AUTH_NAME }),
+      );
     }
     this.#open();
   }
@@ -245,13 +251,15 @@ export class Client<A extends ApiShape = UntypedApi> {
    * the same id, once reconnected, and the server applies it at most once
    * (a repeat gets the first answer). A call whose timeout passes first
    * rejects with code 8; if it had been sent, the message says its result is
-   * unknown (it may have been applied). With `optimistic`, the mirrors it names show its change at
-   * once; a refused call rolls it back and its error also reaches `onError`.
+   * unknown (it may have been applied). With `optimistic` (on a client made
+   * with the `optimisticCalls` option), the mirrors it names show its change
+   * at once; a refused call rolls it back and its error also reaches `onError`.
    *
    * @example
    * ```ts
    * import { connect } from "./client.ts";
-   * const client = connect("ws://127.0.0.1:8080/ws/socksync");
+   * import { optimisticCalls } from "./optimistic.ts";
+   * const client = connect("ws://127.0.0.1:8080/ws/socksync", { optimisticCalls });
    * const todos = client.list<{ text: string; done: boolean }>("todos", { pageSize: 20 });
    * await client.call("add_todo", { text: "milk" }, {
    *   // The row shows at the top now; the server's own row replaces it once the call returns.
@@ -266,9 +274,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     ...rest: N extends FunctionName<A> ? CallRest<A, N> : [args?: unknown]
   ): Promise<N extends FunctionName<A> ? ResultOf<A, N> : never>;
   async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
-    const drop = options.optimistic
-      ? showOptimistic<A>(this.#mirrors.targets(), options.optimistic)
-      : undefined;
+    const drop = options.optimistic ? this.#showOptimistic(options.optimistic) : undefined;
     try {
       const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
       const deadline = Date.now() + timeout;
@@ -296,6 +302,17 @@ export class Client<A extends ApiShape = UntypedApi> {
     } finally {
       drop?.();
     }
+  }
+
+  /** Shows a call's optimistic change, with the `optimisticCalls` option; returns what drops it. */
+  #showOptimistic(fill: (change: OptimisticChange<A>) => void): () => void {
+    const optimistic = this.#options.optimisticCalls;
+    if (!optimistic) {
+      throw new TypeError(
+        "socksync: a call with `optimistic` needs optimisticCalls from socksync: connect(url, { optimisticCalls })",
+      );
+    }
+    return optimistic.show(this.#mirrors, fill as (change: OptimisticChange) => void);
   }
 
   /** Calls `listener` after every (re)connect; returns the function that removes it. */

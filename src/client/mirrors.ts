@@ -1,13 +1,12 @@
 /**
  * The mirrors of a client: found by key, counted by opener, subscribed on
- * every connection, and the targets of optimistic changes.
+ * every connection.
  *
  * @module
  */
 import type { ItemMirror } from "./item_mirror.ts";
 import { checkPage } from "./list_view.ts";
 import type { ListMirror, VarMirror } from "./mirror.ts";
-import type { OptimisticTargets } from "./optimistic.ts";
 import type { ErrorAbout, PeerCore as Peer } from "../peer/peer_core.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 
@@ -105,20 +104,8 @@ export class ClientMirrors {
     return item ?? this.#mirrors.get(mirrorKey(about.type, about.name, about.params));
   }
 
-  /** What optimistic changes reach. */
-  targets(): OptimisticTargets {
-    const one = (key: string) => {
-      const mirror = this.#mirrors.get(key);
-      return mirror ? [mirror] : [];
-    };
-    return {
-      vars: (name) => one(`var:${name}`) as VarMirror<unknown>[],
-      // Every view of the list, whatever its params.
-      views: (name) =>
-        [...this.#mirrors.values()].filter((m) =>
-          m.key.startsWith("list:") && m.name === name
-        ) as ListMirror<unknown>[],
-      item: (list, id) => this.#mirrors.get(itemKey(list, id)) as ItemMirror<unknown> | undefined,
-    };
+  /** Every mirror (what optimistic changes search). */
+  values(): IterableIterator<ClientMirror> {
+    return this.#mirrors.values();
   }
 }

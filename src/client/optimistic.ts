@@ -3,7 +3,8 @@
  * mirrors show at once, laid over what the other side sent. It is dropped
  * when the call settles: on `return` the mirrors show the server's real
  * frames (which a handler that awaits its change sends before its return),
- * on `error` what they showed before, the change rolled back.
+ * on `error` what they showed before, the change rolled back. A client
+ * carries this code only when given {@linkcode optimisticCalls}.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { ApiShape, ItemOf, ListName, UntypedApi, VarName } from "../protoco
 import type { ItemSnapshot } from "./item_mirror.ts";
 import { countPages, type ListSnapshot, type SnapshotItem, type VarSnapshot } from "./mirror.ts";
 import type { Overlay } from "./mirror_base.ts";
+import { itemKey } from "../protocol/mirror_keys.ts";
 
 /**
  * What the `optimistic` option of a call gets: the changes to show while
@@ -57,18 +59,6 @@ export interface OptimisticChange<A extends ApiShape = UntypedApi> {
 }
 
 /**
- * The mirrors an optimistic change can reach, found by what it names.
- */
-export interface OptimisticTargets {
-  /** The mirrors of a var. */
-  vars(name: string): Iterable<Target<VarSnapshot<unknown>>>;
-  /** The views of a list. */
-  views(name: string): Iterable<Target<ListSnapshot<unknown>>>;
-  /** The mirror of one item, if any. */
-  item(list: string, id: string): Target<ItemSnapshot<unknown>> | undefined;
-}
-
-/**
  * A mirror as an optimistic change uses it.
  */
 export interface Target<S> {
@@ -79,13 +69,62 @@ export interface Target<S> {
 }
 
 /**
+ * What a client's `optimisticCalls` option takes (see
+ * {@linkcode optimisticCalls}): the code that shows optimistic changes, which
+ * a client without it does not carry.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * import { optimisticCalls } from "./optimistic.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", { optimisticCalls });
+ * ```
+ */
+export interface OptimisticCalls {
+  /**
+   * Shows a call's `optimistic` change on the mirrors it names, found among
+   * the client's (by key, or all of them for a list's views), with one
+   * notification per mirror; returns the function that drops it.
+   */
+  show(
+    mirrors: {
+      get(key: string): unknown;
+      values(): Iterable<{ readonly key: string; readonly name: string }>;
+    },
+    fill: (change: OptimisticChange) => void,
+  ): () => void;
+}
+
+/** The mirrors of a client as an optimistic change finds them. */
+type OptimisticMirrors = Parameters<OptimisticCalls["show"]>[0];
+
+/**
+ * Optimistic calls, for a client that makes them: `connect(url, {
+ * optimisticCalls })` lets its calls take an `optimistic` change (see
+ * `ClientCallOptions.optimistic`). A client without it carries none of this
+ * code, and rejects such a call with a `TypeError` before sending it.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "./client.ts";
+ * import { optimisticCalls } from "./optimistic.ts";
+ * const client = connect("ws://127.0.0.1:8080/ws/socksync", { optimisticCalls });
+ * await client.call("add_todo", { text: "milk" }, {
+ *   optimistic: (change) => void change.insert("todos", { value: { text: "milk", done: false } }),
+ * });
+ * ```
+ */
+export const optimisticCalls: OptimisticCalls = { show: showOptimistic };
+
+/**
  * Runs a call's `optimistic` option: every mirror it names shows its change
  * at once (one notification per mirror); returns the function that drops it.
  */
-export function showOptimistic<A extends ApiShape>(
-  targets: OptimisticTargets,
-  fill: (change: OptimisticChange<A>) => void,
+function showOptimistic(
+  mirrors: OptimisticMirrors,
+  fill: (change: OptimisticChange) => void,
 ): () => void {
+  const targets = targetsOf(mirrors);
   // deno-lint-ignore no-explicit-any
   const steps = new Map<Target<any>, Overlay<any>[]>();
   const add = <S>(target: Target<S> | undefined, step: Overlay<S>) => {
@@ -136,13 +175,34 @@ export function showOptimistic<A extends ApiShape>(
       add(targets.item(list, id), (s) => ({ ...s, value: undefined, exists: false }));
     },
   };
-  fill(change as unknown as OptimisticChange<A>);
+  fill(change);
   const token = {};
   for (const [target, list] of steps) {
     target.overlay(token, (s) => list.reduce((acc, step) => step(acc), s));
   }
   return () => {
     for (const target of steps.keys()) target.settle(token);
+  };
+}
+
+/** The mirrors an optimistic change can reach, found by what it names. */
+function targetsOf(mirrors: OptimisticMirrors): {
+  vars(name: string): Target<VarSnapshot<unknown>>[];
+  views(name: string): Target<ListSnapshot<unknown>>[];
+  item(list: string, id: string): Target<ItemSnapshot<unknown>> | undefined;
+} {
+  // deno-lint-ignore no-explicit-any
+  const at = (key: string) => mirrors.get(key) as Target<any> | undefined;
+  return {
+    vars: (name) => {
+      const mirror = at(`var:${name}`);
+      return mirror ? [mirror] : [];
+    },
+    // Every view of the list, whatever its params.
+    views: (name) =>
+      // deno-lint-ignore no-explicit-any
+      [...mirrors.values()].filter((m) => m.key.startsWith("list:") && m.name === name) as any[],
+    item: (list, id) => at(itemKey(list, id)),
   };
 }
 

@@ -21,8 +21,8 @@ import type {
   UntypedApi,
 } from "../protocol/api.ts";
 import type { ListViewOptions } from "./mirror.ts";
-import type { OptimisticChange } from "./optimistic.ts";
-import type { AuthOption } from "./auth.ts";
+import type { OptimisticCalls, OptimisticChange } from "./optimistic.ts";
+import type { AuthOption, SocketAuth } from "./auth.ts";
 
 /**
  * The part of a WebSocket the client uses: the Web-standard API, which
@@ -101,9 +101,23 @@ export interface ClientOptions {
    * with 4001 are never sent again: a function is asked again (with the
    * reconnect delays), a fixed value leaves the client disconnected.
    * `undefined` (or a function returning it): the upgrade's own credentials
-   * only, such as a same-origin session cookie.
+   * only, such as a same-origin session cookie. Needs `socketAuth` beside
+   * it (a `TypeError` without).
    */
   auth?: AuthOption;
+  /**
+   * Lets the client authenticate over the socket with `auth`: pass
+   * `socketAuth`, imported from `socksync`. A client without it carries none
+   * of that code.
+   */
+  socketAuth?: SocketAuth;
+  /**
+   * Lets calls take an `optimistic` change (see `ClientCallOptions`): pass
+   * `optimisticCalls`, imported from `socksync`. Without it a call with
+   * `optimistic` rejects with a `TypeError`, unsent, and the client carries
+   * none of that code.
+   */
+  optimisticCalls?: OptimisticCalls;
   /** Reconnect delays, or `false` to stay disconnected after a drop. */
   reconnect?: BackoffOptions | false;
   /**
@@ -175,7 +189,8 @@ export type ListOpenOptions<P> =
 
 /**
  * Options of a client's call: its timeout, and an optimistic change shown
- * while it is pending (see `Client.call`).
+ * while it is pending (see `Client.call`; the client needs the
+ * `optimisticCalls` option for it).
  *
  * @example
  * ```ts
@@ -192,7 +207,8 @@ export interface ClientCallOptions<A extends ApiShape = UntypedApi> extends Call
    * the call settles, then what the server sent (on `return`, its real
    * change; on `error`, the change rolled back). Meanwhile those mirrors
    * hold back the frames that arrive, so the server's change replaces the
-   * optimistic one in one step, never both shown at once.
+   * optimistic one in one step, never both shown at once. Needs a client
+   * made with `connect(url, { optimisticCalls })`.
    */
   optimistic?: (change: OptimisticChange<A>) => void;
 }

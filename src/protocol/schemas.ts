@@ -11,20 +11,33 @@ import * as v from "valibot";
 // Each schema carries its exact valibot type: the published .d.ts needs an
 // explicit type on everything the message types are inferred from, and the
 // compiler checks every annotation against the schema it describes.
-type Lit<T extends string> = v.LiteralSchema<T, undefined>;
-type Str = v.StringSchema<undefined>;
+type Lit<T extends string> = v.GenericSchema<T>;
+type Str = v.GenericSchema<string>;
 type Opt<S extends v.GenericSchema> = v.OptionalSchema<S, undefined>;
 type Obj<E extends v.ObjectEntries> = v.ObjectSchema<E, undefined>;
 type Int = v.GenericSchema<number>;
 type Any = v.GenericSchema<unknown>;
 
-const Name: Str = v.string();
-const ItemId: Str = v.string();
-const Count: Int = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
-const PageSize: Int = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
+/** A literal `func` or `type` (which `decodeObject` has already matched to pick the schema). */
+function literal<T extends string>(value: T): Lit<T> {
+  return v.custom<T>((input) => input === value);
+}
+const Text: Str = v.custom<string>((input) => typeof input === "string");
+const Name: Str = Text;
+const ItemId: Str = Text;
+// Numbers, session ids and "present" are plain predicates under `v.custom`: the same checks as
+// a pipe of number, safeInteger and minValue (or regex, nonOptional), with fewer valibot schema
+// kinds in a browser bundle (each kind is code every client carries).
+const Count: Int = v.custom<number>((input) => Number.isSafeInteger(input) && input as number >= 0);
+const PageSize: Int = v.custom<number>((input) =>
+  Number.isSafeInteger(input) && input as number >= 1
+);
 /** JSON has no `undefined`, so "not undefined" means "present". */
-const Present: Any = v.nonOptional(v.unknown());
-const Anything: Opt<v.UnknownSchema> = v.optional(v.unknown());
+const Present: Any = v.custom<unknown>((input) => input !== undefined);
+type Unknown = v.GenericSchema<unknown>;
+const Anything: Opt<Unknown> = v.optional(v.custom<unknown>(() => true));
+type Bool = v.GenericSchema<boolean>;
+const Flag: Opt<Bool> = v.optional(v.custom<boolean>((input) => typeof input === "boolean"));
 type ParamsObject = v.GenericSchema<Record<string, unknown>>;
 /** A list view's params: any JSON object (the list's own schema checks it further). */
 const Params: Opt<ParamsObject> = v.optional(
@@ -37,17 +50,17 @@ const Params: Opt<ParamsObject> = v.optional(
  * A client session id (our extension, on the probe): 16–64 characters of
  * `A-Z a-z 0-9 _ -`, chosen once per client and sent on every connection.
  */
-const SessionId: v.SchemaWithPipe<
-  readonly [Str, v.RegexAction<string, undefined>]
-> = v.pipe(v.string(), v.regex(/^[\w-]{16,64}$/));
+const SessionId: v.GenericSchema<string> = v.custom<string>((input) =>
+  typeof input === "string" && /^[\w-]{16,64}$/.test(input)
+);
 const GetVar: Obj<{
   func: Lit<"get">;
   type: Lit<"var">;
   name: Str;
   session: Opt<typeof SessionId>;
 }> = v.object({
-  func: v.literal("get"),
-  type: v.literal("var"),
+  func: literal("get"),
+  type: literal("var"),
   name: Name,
   // Our extension: the sender's session, on its first probe (see PROTOCOL.md, "Sessions").
   session: v.optional(SessionId),
@@ -60,21 +73,21 @@ const GetList: Obj<{
   page: Opt<Int>;
   page_size: Opt<Int>;
   id: Opt<Str>;
-  more: Opt<v.BooleanSchema<undefined>>;
+  more: Opt<Bool>;
 }> = v.object({
-  func: v.literal("get"),
-  type: v.literal("list"),
+  func: literal("get"),
+  type: literal("list"),
   name: Name,
   params: Params,
   page: v.optional(Count),
   page_size: v.optional(PageSize),
   id: v.optional(ItemId),
   // Our extension: the sender wants change markers (`more`) on this connection's list frames.
-  more: v.optional(v.boolean()),
+  more: Flag,
 });
 const SetVar: Obj<{ func: Lit<"set">; type: Lit<"var">; name: Str; value: Any }> = v.object({
-  func: v.literal("set"),
-  type: v.literal("var"),
+  func: literal("set"),
+  type: literal("var"),
   name: Name,
   value: Present,
 });
@@ -87,8 +100,8 @@ const SetList: Obj<{
   value: Any;
 }> = v
   .object({
-    func: v.literal("set"),
-    type: v.literal("list"),
+    func: literal("set"),
+    type: literal("list"),
     name: Name,
     params: Params,
     id: ItemId,
@@ -105,8 +118,8 @@ const SetAll: Obj<{
   total_item_count: Int;
   items: v.ArraySchema<typeof Item, undefined>;
 }> = v.object({
-  func: v.literal("set_all"),
-  type: v.literal("list"),
+  func: literal("set_all"),
+  type: literal("list"),
   name: Name,
   params: Params,
   page: Count,
@@ -121,8 +134,8 @@ const SetCount: Obj<{
   params: Opt<ParamsObject>;
   total_item_count: Int;
 }> = v.object({
-  func: v.literal("set_count"),
-  type: v.literal("list"),
+  func: literal("set_count"),
+  type: literal("list"),
   name: Name,
   params: Params,
   total_item_count: Count,
@@ -136,8 +149,8 @@ const Insert: Obj<{
   id: Str;
   value: Any;
 }> = v.object({
-  func: v.literal("insert"),
-  type: v.literal("list"),
+  func: literal("insert"),
+  type: literal("list"),
   name: Name,
   params: Params,
   index: Count,
@@ -151,8 +164,8 @@ const Delete: Obj<{
   params: Opt<ParamsObject>;
   id: Str;
 }> = v.object({
-  func: v.literal("delete"),
-  type: v.literal("list"),
+  func: literal("delete"),
+  type: literal("list"),
   name: Name,
   params: Params,
   id: ItemId,
@@ -162,33 +175,33 @@ const Call: Obj<{
   type: Lit<"function">;
   name: Str;
   id: Str;
-  args: Opt<v.UnknownSchema>;
-  once: Opt<v.BooleanSchema<undefined>>;
+  args: Opt<Unknown>;
+  once: Opt<Bool>;
 }> = v.object({
-  func: v.literal("call"),
-  type: v.literal("function"),
+  func: literal("call"),
+  type: literal("function"),
   name: Name,
   id: ItemId,
   args: Anything,
   // Our extension: the id is a unique key; the callee applies the call at most once.
-  once: v.optional(v.boolean()),
+  once: Flag,
 });
 const Return: Obj<{
   func: Lit<"return">;
   type: Lit<"function">;
   name: Str;
   id: Str;
-  value: Opt<v.UnknownSchema>;
+  value: Opt<Unknown>;
 }> = v.object({
-  func: v.literal("return"),
-  type: v.literal("function"),
+  func: literal("return"),
+  type: literal("function"),
   name: Name,
   id: ItemId,
   value: Anything,
 });
 const SubscribeVar: Obj<{ func: Lit<"subscribe">; type: Lit<"var">; name: Str }> = v.object({
-  func: v.literal("subscribe"),
-  type: v.literal("var"),
+  func: literal("subscribe"),
+  type: literal("var"),
   name: Name,
 });
 const SubscribeList: Obj<{
@@ -199,10 +212,10 @@ const SubscribeList: Obj<{
   id: Opt<Str>;
   page: Opt<Int>;
   page_size: Opt<Int>;
-  more: Opt<v.BooleanSchema<undefined>>;
+  more: Opt<Bool>;
 }> = v.object({
-  func: v.literal("subscribe"),
-  type: v.literal("list"),
+  func: literal("subscribe"),
+  type: literal("list"),
   name: Name,
   params: Params,
   id: v.optional(ItemId),
@@ -210,17 +223,17 @@ const SubscribeList: Obj<{
   page: v.optional(Count),
   page_size: v.optional(PageSize),
   // Our extension: the sender wants change markers (`more`) on this connection's list frames.
-  more: v.optional(v.boolean()),
+  more: Flag,
 });
 const SubscribeFunction: Obj<{ func: Lit<"subscribe">; type: Lit<"function">; name: Str }> = v
   .object({
-    func: v.literal("subscribe"),
-    type: v.literal("function"),
+    func: literal("subscribe"),
+    type: literal("function"),
     name: Name,
   });
 const UnsubscribeVar: Obj<{ func: Lit<"unsubscribe">; type: Lit<"var">; name: Str }> = v.object({
-  func: v.literal("unsubscribe"),
-  type: v.literal("var"),
+  func: literal("unsubscribe"),
+  type: literal("var"),
   name: Name,
 });
 const UnsubscribeList: Obj<{
@@ -230,20 +243,20 @@ const UnsubscribeList: Obj<{
   params: Opt<ParamsObject>;
   id: Opt<Str>;
 }> = v.object({
-  func: v.literal("unsubscribe"),
-  type: v.literal("list"),
+  func: literal("unsubscribe"),
+  type: literal("list"),
   name: Name,
   params: Params,
   id: v.optional(ItemId),
 });
 const UnsubscribeFunction: Obj<{ func: Lit<"unsubscribe">; type: Lit<"function">; name: Str }> = v
   .object({
-    func: v.literal("unsubscribe"),
-    type: v.literal("function"),
+    func: literal("unsubscribe"),
+    type: literal("function"),
     name: Name,
   });
 const UnsubscribeAll: Obj<{ func: Lit<"unsubscribe_all"> }> = v.object({
-  func: v.literal("unsubscribe_all"),
+  func: literal("unsubscribe_all"),
 });
 const ErrorSchema: Obj<{
   func: Lit<"error">;
@@ -254,21 +267,21 @@ const ErrorSchema: Obj<{
   id: Opt<Str>;
   params: Opt<ParamsObject>;
 }> = v.object({
-  func: v.literal("error"),
-  error_code: v.pipe(v.number(), v.integer()),
-  message: v.optional(v.string()),
-  type: v.optional(v.string()),
-  name: v.optional(v.string()),
-  id: v.optional(v.string()),
+  func: literal("error"),
+  error_code: v.custom<number>(Number.isInteger),
+  message: v.optional(Text),
+  type: v.optional(Text),
+  name: v.optional(Text),
+  id: v.optional(Text),
   params: Params,
 });
 
 /** Our extension: `more: true` on a frame says more frames of the same change follow. */
-type More = { more: Opt<v.BooleanSchema<undefined>> };
+type More = { more: Opt<Bool> };
 /** @internal */
 type Chained<S> = S extends Obj<infer E> ? Obj<E & More> : never;
 function chained<E extends v.ObjectEntries>(schema: Obj<E>): Obj<E & More> {
-  return v.object({ ...schema.entries, more: v.optional(v.boolean()) });
+  return v.object({ ...schema.entries, more: Flag });
 }
 
 /**

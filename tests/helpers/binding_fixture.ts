@@ -8,6 +8,7 @@
  */
 import type { BindableClient, SnapshotSource } from "../../src/ui/contract.ts";
 import { type Client, connect } from "../../src/client/client.ts";
+import { optimisticCalls } from "../../src/client/optimistic.ts";
 import { serve } from "../../src/serve/serve.ts";
 import { memoryStore } from "../../stores/memory/mod.ts";
 import { createDemoHub } from "../../demo/app.ts";
@@ -65,6 +66,7 @@ export async function withDemoClient(
   const client = connect(`ws://127.0.0.1:${server.port}/ws/socksync`, {
     WebSocket,
     reconnect: options.reconnect ?? { minDelay: 20, maxDelay: 200 },
+    optimisticCalls,
   });
   const real = client as unknown as BindableClient;
   let open = 0;

@@ -335,7 +335,8 @@ export function useItem<T = unknown>(list: string, id: string): ItemState<T> {
 
 /**
  * A function that calls a server function through the provider's client:
- * `call(args, { optimistic })`, the same function across renders, with args
+ * `call(args, { optimistic })` (`optimistic` needs a client made with
+ * `connect(url, { optimisticCalls })`), the same function across renders, with args
  * and result types written by hand.
  *
  * @example

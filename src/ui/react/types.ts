@@ -61,7 +61,10 @@ export interface ReactHooks<A extends ApiShape = UntypedApi> {
   useList<N extends ListName<A>>(name: N, ...options: ListRest<A, N>): ListHook<ItemOf<A, N>>;
   /** A live list item: `{ value, exists, ready, error }`. */
   useItem<N extends ListName<A>>(list: N, id: string): ItemState<ItemOf<A, N>>;
-  /** A function that calls a server function: `call(args, { optimistic })`. */
+  /**
+   * A function that calls a server function: `call(args, { optimistic })`
+   * (`optimistic` needs a client made with `connect(url, { optimisticCalls })`).
+   */
   useCall<N extends FunctionName<A>>(name: N): (...args: CallRest<A, N>) => Promise<ResultOf<A, N>>;
   /** The connection's state (see `useConnection`). */
   useConnection(): ConnectionState;

@@ -203,7 +203,8 @@ export function useItem<T = unknown>(list: string, id: string): ItemHandle<T> {
 
 /**
  * A function that calls a server function through the client in context:
- * `call(args, { optimistic })`, with args and result types written by hand.
+ * `call(args, { optimistic })` (`optimistic` needs a client made with
+ * `connect(url, { optimisticCalls })`), with args and result types written by hand.
  *
  * @example
  * ```ts

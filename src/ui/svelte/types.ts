@@ -119,7 +119,10 @@ export interface SvelteHooks<A extends ApiShape = UntypedApi> {
   useList<N extends ListName<A>>(name: N, ...options: ListRest<A, N>): ListHandle<ItemOf<A, N>>;
   /** A live list item: `{ value, exists, ready, status, error }`. */
   useItem<N extends ListName<A>>(list: N, id: string): ItemHandle<ItemOf<A, N>>;
-  /** A function that calls a server function: `call(args, { optimistic })`. */
+  /**
+   * A function that calls a server function: `call(args, { optimistic })`
+   * (`optimistic` needs a client made with `connect(url, { optimisticCalls })`).
+   */
   useCall<N extends FunctionName<A>>(name: N): (...args: CallRest<A, N>) => Promise<ResultOf<A, N>>;
   /** The client's connection state: `{ status, attempt, nextAttempt, lastDisconnect }`. */
   useConnection(): ConnectionHandle;

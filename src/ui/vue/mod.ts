@@ -242,7 +242,8 @@ export function useItem<T = unknown>(
 
 /**
  * A function that calls a server function through the installed client:
- * `call(args, { optimistic })`, with args and result types written by hand.
+ * `call(args, { optimistic })` (`optimistic` needs a client made with
+ * `connect(url, { optimisticCalls })`), with args and result types written by hand.
  *
  * @example
  * ```ts

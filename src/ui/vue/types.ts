@@ -105,7 +105,10 @@ export interface VueHooks<A extends ApiShape = UntypedApi> {
     list: MaybeRefOrGetter<N>,
     id: MaybeRefOrGetter<string>,
   ): Readonly<ItemState<ItemOf<A, N>>>;
-  /** A function that calls a server function: `call(args, { optimistic })`. */
+  /**
+   * A function that calls a server function: `call(args, { optimistic })`
+   * (`optimistic` needs a client made with `connect(url, { optimisticCalls })`).
+   */
   useCall<N extends FunctionName<A>>(
     name: MaybeRefOrGetter<N>,
   ): (...args: CallRest<A, N>) => Promise<ResultOf<A, N>>;
