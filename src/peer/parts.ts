@@ -34,7 +34,6 @@ export type ProviderPart = Pick<
   | "detach"
   | "acceptCalls"
   | "refuseCalls"
-  | "session"
 >;
 
 /**
@@ -45,7 +44,8 @@ export type ProviderPart = Pick<
 export const MAKE_PEER: unique symbol = Symbol("socksync.makePeer");
 
 /**
- * The key of a peer's registry as its hub reads it (to tell its own peers
- * from others'); a symbol, so that it stays out of the peer's API.
+ * The key of a registry's method told when one of its peers detached (a hub
+ * forgets it there rather than through an `onDetach` listener, which would
+ * take one of the peer's fields).
  */
-export const REGISTRY: unique symbol = Symbol("socksync.registry");
+export const FORGET: unique symbol = Symbol("socksync.forget");

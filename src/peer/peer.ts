@@ -125,8 +125,8 @@ export class Peer<C = unknown> extends PeerCore<C> {
   }
 
   /** The full provider, serving `registry`. @internal */
-  protected provide(registry: Provided | undefined): ProviderPart {
-    return new Provider(this, registry);
+  protected provide(_registry: Provided | undefined): ProviderPart {
+    return new Provider(this);
   }
 
   /** Backpressure with conflation of pushes. @internal */

@@ -17,9 +17,9 @@ import { decodeFrame } from "../protocol/decode.ts";
 import type { Message } from "../protocol/schemas.ts";
 import type { Metrics } from "./metrics.ts";
 import { queuedBytes, type SocketLike } from "./socket.ts";
-import { OPEN } from "../protocol/connection.ts";
+import { OPEN, PROBE_NAME } from "../protocol/connection.ts";
 import { FrameGuard } from "./frame_guard.ts";
-import { type PeerHost, REPORT } from "./host.ts";
+import { type PeerHost, REGISTRY, REPORT } from "./host.ts";
 import {
   type CallOptions,
   ConnectionClosed,
@@ -29,7 +29,7 @@ import {
 } from "./consumer.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import type { AccessRequest, Provided } from "./provider.ts";
-import { type OutboxPart, type ProviderPart, REGISTRY } from "./parts.ts";
+import { FORGET, type OutboxPart, type ProviderPart } from "./parts.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
 import type { Authenticated, Session } from "./session.ts";
 import { AUTH_NAME } from "../protocol/auth.ts";
@@ -53,6 +53,8 @@ export interface CoreRegistry extends Provided {
   ) => Authenticated | undefined | Promise<Authenticated | undefined>;
   /** Where connections count frames, calls and closes. */
   readonly metrics?: Metrics;
+  /** Told first when one of its peers detached. */
+  [FORGET]?(peer: PeerCore<unknown>): void;
 }
 
 /**
@@ -101,10 +103,12 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
   readonly #provider: ProviderPart;
   // The parts most connections of a server never use, created with the first of them.
   #rare: RareParts | undefined;
-  // A server's peer has two listeners (the hub's, the server's): kept in fields, more in a Set.
-  #onDetach1: DetachListener | undefined;
-  #onDetach2: DetachListener | undefined;
+  // A server's peer has one listener (the server's; its hub is told through FORGET): kept in a
+  // field, more in a Set.
+  #onDetach: DetachListener | undefined;
   #context: C;
+  // The client session of the other side's first probe (see `session`).
+  #clientSession: string | undefined;
   #detached = false;
 
   /**
@@ -218,7 +222,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
    * reconnect; a random secret the server never sends to anyone.
    */
   get session(): string | undefined {
-    return this.#provider.session;
+    return this.#clientSession;
   }
 
   /** Whether {@linkcode PeerCore.detach} has run. */
@@ -301,11 +305,8 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
   /** Calls `listener` (with this peer) once this peer is detached; returns the remover. */
   onDetach(listener: (peer: this) => void): () => void {
     // Added once, as to a Set.
-    if (this.#onDetach1 === listener || this.#onDetach2 === listener) {
-      return this.#remover(listener);
-    }
-    if (this.#onDetach1 === undefined) this.#onDetach1 = listener;
-    else if (this.#onDetach2 === undefined) this.#onDetach2 = listener;
+    if (this.#onDetach === listener) return this.#remover(listener);
+    if (this.#onDetach === undefined) this.#onDetach = listener;
     else {
       const rare = this.#rareParts;
       (rare.detachListeners ??= new Set()).add(listener);
@@ -315,8 +316,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
 
   #remover(listener: DetachListener): () => void {
     return () => {
-      if (this.#onDetach1 === listener) this.#onDetach1 = undefined;
-      else if (this.#onDetach2 === listener) this.#onDetach2 = undefined;
+      if (this.#onDetach === listener) this.#onDetach = undefined;
       else this.#rare?.detachListeners?.delete(listener);
     };
   }
@@ -343,6 +343,13 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
         return undefined;
       }
       const message = decoded.message;
+      // Taken once, before anything else can read it; the probe is then answered as always.
+      if (
+        message.func === "get" && message.type === "var" && message.session !== undefined &&
+        message.name === PROBE_NAME
+      ) {
+        this.#clientSession ??= message.session;
+      }
       try {
         const done = message.func === "call" && message.name === AUTH_NAME
           ? this.#authenticate(message)
@@ -475,7 +482,12 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
     this.#rare?.outbox?.close();
     this.#provider.detach();
     this.#rare?.consumer?.detach();
-    const listeners = [this.#onDetach1, this.#onDetach2, ...(this.#rare?.detachListeners ?? [])];
+    try {
+      this.#registry?.[FORGET]?.(this);
+    } catch (error) {
+      this.#report(error);
+    }
+    const listeners = [this.#onDetach, ...(this.#rare?.detachListeners ?? [])];
     for (const listener of listeners) {
       if (listener === undefined) continue;
       try {
@@ -495,7 +507,7 @@ interface RareParts {
   session: Session | undefined;
   // Created on first use: a server's peer rarely mirrors or calls.
   consumer: Consumer | undefined;
-  // Detach listeners past the first two.
+  // Detach listeners past the first.
   detachListeners: Set<DetachListener> | undefined;
   // Set once this side started closing.
   closedWith: { code: number; reason: string } | undefined;
