@@ -25,7 +25,7 @@ if (!available) {
 
 const stores: Store[] = [];
 async function open(
-  options: { prefix?: string; url?: string } = {},
+  options: { prefix?: string; url?: string; timeoutMs?: number } = {},
 ): Promise<Store> {
   const store = await openRedisStore({ url, prefix, ...options });
   stores.push(store);
@@ -62,6 +62,15 @@ function until<T>(into: T[], count: number): Promise<T[]> {
       resolve(into);
     }, 5);
   });
+}
+
+/** Polls `check` every 5 ms until it holds, or rejects after 10 s. */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition never held");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 function freePort(): Promise<number> {
@@ -140,6 +149,9 @@ describe("Redis store", { skip }, () => {
     const stopB = b.vars.subscribe!((name, value) => varsSeenByB.push([name, value]));
     const stopA = a.vars.subscribe!((name, value) => varsSeenByA.push([name, value]));
     try {
+      // B's feed starts with its first listener, and B's next operation waits
+      // until it listens (as a hub reads the list right after subscribing).
+      await b.list("shared").count();
       const item = await a.list("shared").insert(0, { text: "from a" });
       await a.list("shared").set(item.id, { text: "changed" });
       await a.vars.set("title", "Groceries 🛒");
@@ -376,6 +388,78 @@ describe("Redis store", { skip }, () => {
       stop();
       stopVars();
       admin.disconnect();
+    }
+  });
+
+  test("listens to the channel only while something listens, and misses nothing after", async () => {
+    const lazy = `${prefix}lazy:`;
+    const store = await open({ prefix: lazy });
+    const other = await open({ prefix: lazy });
+    const admin = new Redis(url);
+    const listeners = async () =>
+      Number(((await admin.pubsub("NUMSUB", `${lazy}changes`)) as [string, number])[1]);
+    const list = store.list<string>("l");
+    try {
+      assert.equal(await listeners(), 0);
+      // Nobody listens: the write settles without its change coming back.
+      await list.insert(0, "quiet");
+      const changes: ListChange<string>[] = [];
+      const stop = list.subscribe((change) => changes.push(change));
+      // The next operation waits for the subscription: a change made after
+      // it, here by another store object, is heard.
+      const { version } = await list.page(0, 0);
+      assert.equal(await listeners(), 1);
+      await other.list<string>("l").insert(1, "loud");
+      await list.insert(0, "own");
+      await until(changes, 2);
+      assert.deepEqual(changes.map((c) => [c.op, c.version]), [
+        ["insert", version + 1],
+        ["insert", version + 2],
+      ]);
+      stop();
+      await waitFor(async () => await listeners() === 0);
+      // A var listener holds the channel too.
+      const stopVars = store.vars.subscribe!(() => {});
+      await store.vars.get("v");
+      assert.equal(await listeners(), 1);
+      stopVars();
+      await waitFor(async () => await listeners() === 0);
+      // A write sent while nobody listened, whose reply comes after a listener
+      // was added (its SUBSCRIBE follows the write): it settles at once, not
+      // after waiting timeoutMs for a change that never comes.
+      const slow = await open({ prefix: lazy, timeoutMs: 20_000 });
+      const started = Date.now();
+      const write = slow.list<string>("l").insert(0, "racing");
+      for (let i = 0; i < 20; i++) await null;
+      const stopSlow = slow.list<string>("l").subscribe(() => {});
+      await write;
+      stopSlow();
+      assert.ok(Date.now() - started < 10_000, "the write waited for a change that never came");
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  test("runs its scripts again when Redis lost them (SCRIPT FLUSH)", async () => {
+    // A private server: SCRIPT FLUSH empties the script cache of every client.
+    const port = await freePort();
+    const server = await startRedis(port);
+    const store = await open({ url: `redis://127.0.0.1:${port}` });
+    const admin = new Redis(port);
+    try {
+      const list = store.list<string>("l");
+      await list.insert(0, "a");
+      await admin.script("FLUSH");
+      const b = await list.insert(1, "b");
+      assert.equal(await list.indexOf(b.id), 1);
+      await admin.script("FLUSH");
+      assert.deepEqual((await list.page(0, 5)).items.map((item) => item.value), ["a", "b"]);
+      await store.vars.set("v", 1);
+      assert.equal(await store.vars.get("v"), 1);
+    } finally {
+      admin.disconnect();
+      await store.close();
+      await stopRedis(server);
     }
   });
 

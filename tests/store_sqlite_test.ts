@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listSourceConformance, varStoreConformance } from "../src/testing/mod.ts";
+import { random } from "../src/testing/kit.ts";
 import { openSqliteStore, sqliteStore } from "../stores/sqlite/mod.ts";
 import { openSqliteDriver } from "../stores/sqlite/driver.ts";
-import type { ListChange, Store } from "../src/store.ts";
+import type { ListChange, ListPage, Store } from "../src/store.ts";
 
 // One store file for the kit; every case gets a list of its own.
 const dir = mkdtempSync(join(tmpdir(), "socksync-sqlite-"));
@@ -144,7 +145,14 @@ describe("SQLite store", () => {
 
       // The next operation on `a` (any list) notices and drops the stale index.
       assert.equal(await mine.count(), 3);
-      assert.deepEqual(heard, [{ op: "reset", version: 5 }]);
+      // One reset. Its version is above every one reported for the list, not
+      // always the count of changes: a list another connection owned (wrote
+      // alone, its versions in memory) is taken over with a version above
+      // any the owner could have reached.
+      assert.equal(heard.length, 1);
+      assert.equal(heard[0].op, "reset");
+      const reset = heard[0].version;
+      assert.ok(reset >= 5, `reset to version ${reset}`);
       assert.deepEqual(heardOther, [], "a list the other connection did not touch keeps its index");
       assert.deepEqual(
         (await mine.page(0, 10)).items.map((item) => item.id),
@@ -162,7 +170,7 @@ describe("SQLite store", () => {
         id: "h",
         value: "half",
         total: 4,
-        version: 6,
+        version: reset + 1,
       });
       assert.deepEqual(
         (await theirs.page(0, 10)).items.map((item) => item.value),
@@ -178,7 +186,7 @@ describe("SQLite store", () => {
         id: "1",
         value: "ONE",
         total: 4,
-        version: 7,
+        version: reset + 2,
       });
       assert.equal(heard.length, 3);
       assert.deepEqual((await mine.page(2, 1)).items, [{ id: "1", value: "ONE" }]);
@@ -186,12 +194,222 @@ describe("SQLite store", () => {
       assert.deepEqual((await mine.page(0, 2)).items.map((item) => item.id), ["0", "h"]);
       await theirs.delete("0");
       assert.deepEqual((await mine.page(0, 2)).items.map((item) => item.id), ["h", "1"]);
-      assert.deepEqual(heard.at(-1), { op: "delete", index: 0, id: "0", total: 3, version: 8 });
+      assert.deepEqual(heard.at(-1), {
+        op: "delete",
+        index: 0,
+        id: "0",
+        total: 3,
+        version: reset + 3,
+      });
       assert.equal(heard.length, 4);
       assert.deepEqual(heardOther, []);
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  // While one connection alone writes a list, its version and count stay in
+  // memory (a claim row in socksync_list_owners says who owns it): the commit
+  // dirties no page the bare statement would not. Another connection takes the
+  // list over before using it; these check that nothing it reads is stale and
+  // that versions only go up.
+  test("a list one connection writes alone: another takes it over, exactly and with a higher version", async () => {
+    const path = join(dir, "owned.db");
+    const a = await openSqliteStore({ path });
+    const b = await openSqliteStore({ path });
+    const file = await openSqliteDriver(path);
+    const row = () => {
+      const meta = file.prepare("SELECT version, count FROM socksync_lists WHERE name = 'l'").get();
+      return { version: Number(meta?.version), count: Number(meta?.count) };
+    };
+    const owner = () =>
+      file.prepare("SELECT owner FROM socksync_list_owners WHERE name = 'l'").get()?.owner;
+    const ids = async (list: { page(o: number, l: number): Promise<ListPage<string>> }) =>
+      (await list.page(0, 100)).items.map((item) => item.id);
+    try {
+      const mine = a.list<string>("l");
+      for (let i = 0; i < 10; i++) await mine.insert(i, `v${i}`, `${i}`);
+      await mine.delete("0");
+      const rowBefore = row();
+      // A set (a transaction) keeps the claim too.
+      await mine.set("1", "one");
+      assert.deepEqual(row(), rowBefore);
+      const ours = await mine.page(0, 0);
+      assert.deepEqual([ours.total, ours.version], [9, 12]);
+      // The mechanism is on: the row lags behind the versions `a` reports.
+      assert.ok(owner() !== undefined, "a claim row");
+      assert.ok(row().version < ours.version, `row ${row().version}, reported ${ours.version}`);
+
+      const theirs = b.list<string>("l");
+      const seen = await theirs.page(0, 100);
+      assert.deepEqual(seen.items.map((item) => item.id), [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+        "8",
+        "9",
+      ]);
+      assert.equal(seen.items[0].value, "one");
+      assert.equal(seen.total, 9);
+      assert.ok(seen.version > ours.version, `${seen.version} after ${ours.version}`);
+      assert.equal(owner(), undefined, "taken over");
+      assert.deepEqual(row(), { version: seen.version, count: 9 });
+
+      // `a`'s next write finds its claim gone and goes on from `b`'s version.
+      await mine.insert(0, "new", "n");
+      assert.deepEqual(await ids(theirs), ["n", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+      assert.equal((await theirs.page(0, 0)).version, seen.version + 1);
+      assert.deepEqual(await mine.page(0, 100), await theirs.page(0, 100));
+
+      // Now `b` writes alone (and owns it), then `a` reads: taken over again.
+      await theirs.delete("n");
+      await theirs.insert(9, "end", "e");
+      await theirs.delete("5");
+      const before = await theirs.page(0, 0);
+      const again = await mine.page(0, 100);
+      assert.deepEqual(again.items.map((item) => item.id), [
+        "1",
+        "2",
+        "3",
+        "4",
+        "6",
+        "7",
+        "8",
+        "9",
+        "e",
+      ]);
+      assert.equal(again.total, 9);
+      assert.ok(again.version > before.version, `${again.version} after ${before.version}`);
+      assert.equal(await theirs.indexOf("e"), 8);
+      assert.deepEqual(await theirs.page(0, 100), again);
+      assert.deepEqual(row(), { version: again.version, count: 9 });
+    } finally {
+      await a.close();
+      await b.close();
+      file.close();
+    }
+  });
+
+  test("random writes and reads through three connections, none listening: every answer exact, versions only go up", async () => {
+    const path = join(dir, "random-owners.db");
+    const stores = [
+      await openSqliteStore({ path }),
+      await openSqliteStore({ path }),
+      await openSqliteStore({ path }),
+    ];
+    const rand = random(28);
+    const model: { id: string; value: number }[] = [];
+    let last = 0;
+    let changes = 0;
+    try {
+      for (let step = 0; step < 400; step++) {
+        // Runs of steps through one connection, so that it comes to own the list.
+        const list = stores[Math.floor(step / 7) % 3].list<number>("l");
+        const roll = rand();
+        if (model.length === 0 || roll < 0.45) {
+          const at = Math.floor(rand() * (model.length + 1));
+          const item = await list.insert(at, step);
+          model.splice(at, 0, { id: item.id, value: step });
+          changes++;
+        } else if (roll < 0.8) {
+          const at = Math.floor(rand() * model.length);
+          await list.delete(model[at].id);
+          model.splice(at, 1);
+          changes++;
+        } else if (roll < 0.9) {
+          const at = Math.floor(rand() * model.length);
+          await list.set(model[at].id, -step);
+          model[at] = { id: model[at].id, value: -step };
+          changes++;
+        } else {
+          const at = Math.floor(rand() * model.length);
+          assert.equal(await list.indexOf(model[at].id), at, `step ${step}`);
+        }
+        const page = await list.page(0, 1000);
+        assert.deepEqual(page.items, model, `step ${step}`);
+        assert.equal(page.total, model.length);
+        assert.ok(page.version >= last, `step ${step}: version ${page.version} after ${last}`);
+        assert.ok(
+          page.version >= changes,
+          `step ${step}: version ${page.version}, ${changes} changes`,
+        );
+        if (roll < 0.9) {
+          assert.ok(page.version > last, `step ${step}: a change keeps version ${last}`);
+        }
+        last = page.version;
+      }
+    } finally {
+      for (const store of stores) await store.close();
+    }
+    // Closed: every claim written back, the row as the last store left it.
+    const file = await openSqliteDriver(path);
+    try {
+      const row = file.prepare("SELECT version, count FROM socksync_lists WHERE name = 'l'").get();
+      assert.deepEqual([Number(row?.version), Number(row?.count)], [last, model.length]);
+      assert.equal(file.prepare("SELECT COUNT(*) AS n FROM socksync_list_owners").get()?.n, 0);
+    } finally {
+      file.close();
+    }
+  });
+
+  test("a claim left by a connection that stopped without closing: the next one takes the list over", async () => {
+    const path = join(dir, "crashed.db");
+    const driver = await openSqliteDriver(path);
+    const gone = sqliteStore(driver);
+    const list = gone.list<number>("l");
+    for (let i = 0; i < 5; i++) await list.insert(i, i, `${i}`);
+    await list.delete("2");
+    const last = await list.page(0, 0);
+    // No store.close (which would write the true version): as after a crash.
+    driver.close();
+    const next = await openSqliteStore({ path });
+    try {
+      const page = await next.list<number>("l").page(0, 10);
+      assert.deepEqual(page.items.map((item) => item.value), [0, 1, 3, 4]);
+      assert.equal(page.total, 4);
+      assert.ok(page.version > last.version, `${page.version} after ${last.version}`);
+      await next.list<number>("l").insert(4, 5);
+      assert.equal((await next.list("l").page(0, 0)).version, page.version + 1);
+    } finally {
+      await next.close();
+    }
+  });
+
+  test("closing, or starting to listen, writes an owned list's true version back", async () => {
+    const path = join(dir, "released.db");
+    const file = await openSqliteDriver(path);
+    const row = () =>
+      Number(file.prepare("SELECT version FROM socksync_lists WHERE name = ?").get("l")?.version);
+    const owners = () =>
+      Number(file.prepare("SELECT COUNT(*) AS n FROM socksync_list_owners").get()?.n);
+    try {
+      let store = await openSqliteStore({ path });
+      for (let i = 0; i < 4; i++) await store.list("l").insert(i, i);
+      assert.equal(owners(), 1);
+      await store.close();
+      assert.deepEqual([row(), owners()], [4, 0]);
+
+      store = await openSqliteStore({ path });
+      const list = store.list<number>("l");
+      await list.insert(0, -1);
+      await list.insert(0, -2);
+      assert.equal(owners(), 1);
+      const heard: ListChange<number>[] = [];
+      const stop = list.subscribe((change) => heard.push(change));
+      assert.equal(owners(), 0, "released when it starts listening");
+      assert.equal(row(), 6);
+      await list.insert(0, -3);
+      assert.deepEqual(heard.map((change) => change.version), [7]);
+      assert.equal(row(), 7);
+      stop();
+      await store.close();
+    } finally {
+      file.close();
     }
   });
 

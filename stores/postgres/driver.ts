@@ -130,7 +130,7 @@ export function listenerName(channel: string): string {
 }
 
 /**
- * The table names of one store: `schema`.`prefix` + lists, items, vars.
+ * The table names of one store: `schema`.`prefix` + lists, items, vars, listeners.
  */
 export function pgTables(schema: string, prefix: string): PgTables {
   const table = (name: string) => `${quoteIdent(schema)}.${quoteIdent(prefix + name)}`;
@@ -139,6 +139,7 @@ export function pgTables(schema: string, prefix: string): PgTables {
     lists: table("lists"),
     items: table("items"),
     vars: table("vars"),
+    listeners: table("listeners"),
     itemsOrder: quoteIdent(`${prefix}items_order`),
     leases: table("presence_leases"),
     owned: table("presence_owned"),
@@ -154,6 +155,8 @@ export interface PgTables {
   lists: string;
   items: string;
   vars: string;
+  /** The stores listening for list changes (see `mod.ts`). */
+  listeners: string;
   itemsOrder: string;
   /** Presence leases (see `presence.ts`). */
   leases: string;

@@ -1,8 +1,9 @@
 /**
  * The change feed of one PostgreSQL list (see `stores/postgres/list.ts`):
- * reports the changes that arrive through the store's listening connection
- * to this instance's listeners, in version order, turns a gap into a reset,
- * and lets a mutation wait until its own change has been reported.
+ * reports the changes that arrive through the store's listening connection,
+ * and this instance's own unpublished ones, to this instance's listeners, in
+ * version order, turns a gap into a reset, and lets a mutation wait until
+ * its own change has been reported.
  *
  * @module
  */
@@ -60,6 +61,20 @@ export class ListFeed<T> {
       if (report.op === "reset" || report.version > since) callListener(listener, report);
     }
     this.#reportedVersion = change.version;
+    this.#wake(false);
+  }
+
+  /**
+   * Reports a change this instance made and did not publish (no other store
+   * listened), made by `change` only when someone listens. One already
+   * covered by a later report (a reset, or another store's change that
+   * overtook it on the way here) is dropped.
+   */
+  reportOwn(version: number, change: () => ListChange<T>): void {
+    if (this.#held) return void this.#held.push(change());
+    if (this.#lastVersion !== undefined && version <= this.#lastVersion) return;
+    if (this.#listeners.size > 0) return this.report(change());
+    this.#lastVersion = this.#reportedVersion = version;
     this.#wake(false);
   }
 

@@ -13,7 +13,9 @@
  * tree describes (a compare-and-set on the version row), and every page
  * checks the version it read against the tree's. Other instances' changes
  * reach the tree through the listening connection, in version order; when
- * they do not come (that connection was down), the tree is read again.
+ * they do not come (that connection was down), the tree is read again. A
+ * change is published only while another store listens (see
+ * `listeners.ts`); otherwise this store reports it itself.
  *
  * @module
  */
@@ -46,8 +48,15 @@ const unknownId = (id: string) =>
 type Refusal = { error: unknown };
 
 /**
+ * A mutation that landed: what the tree needs and, when it was not published
+ * (no other store listens), how to make the change for this store to report.
+ */
+type Written = { apply: () => void; change: (() => ListChange<unknown>) | undefined };
+
+/**
  * A list kept in PostgreSQL; listeners hear every change (this instance's
- * and others') from the store's listening connection, in version order.
+ * and others') in version order, from the store's listening connection or,
+ * for this instance's changes that no other store listened for, from here.
  * `openPostgresStore` makes them.
  */
 export class PostgresListSource<T> implements ListSource<T> {
@@ -158,15 +167,21 @@ export class PostgresListSource<T> implements ListSource<T> {
         key,
         ...(keys ? { rekey: true } : {}),
       };
-      const params = [this.#key, version, encodeText(itemId), key, text];
-      const { statements, channel } = this.context;
-      const statement = (tx: PgSql) =>
-        tx.unsafe(statements.insert, [...params, channel, payload(message, text)], {
-          prepare: true,
-        });
+      const { statements, channel, token } = this.context;
+      const params = [
+        this.#key,
+        version,
+        encodeText(itemId),
+        key,
+        text,
+        channel,
+        payload(message, text),
+        token,
+      ];
+      const statement = (tx: PgSql) => tx.unsafe(statements.insert, params, { prepare: true });
       // A renumbering takes a transaction of its own on the pool: it may run long, and
       // the listening connection should not be held meanwhile.
-      const rows = keys
+      const rows: PgRow[] = keys
         ? await this.context.run((pool) =>
           pool.begin("", async (tx) => {
             // Renumbers the whole list, planned for its size.
@@ -177,14 +192,13 @@ export class PostgresListSource<T> implements ListSource<T> {
           })
         )
         : await statement(sql);
-      if (rows.length === 0) return undefined;
-      return () => {
+      return written(rows, message, text, () => {
         if (keys) {
           let i = 0;
           for (const entry of tree.from(0)) entry.value = keys[i++];
         }
         tree.insert(index, { id: itemId, value: key, leaf: null });
-      };
+      });
     });
     await this.#feed.reported(version);
     return { id: itemId, value: JSON.parse(text) };
@@ -235,13 +249,13 @@ export class PostgresListSource<T> implements ListSource<T> {
         total: tree.size - 1,
         version: version + 1,
       };
-      const { statements, channel } = this.context;
+      const { statements, channel, token } = this.context;
       const rows = await sql.unsafe(
         statements.delete,
-        [this.#key, version, encodeText(id), channel, payload(message)],
+        [this.#key, version, encodeText(id), channel, payload(message), token],
         { prepare: true },
       );
-      return rows.length === 0 ? undefined : () => tree.remove(entry);
+      return written(rows, message, undefined, () => tree.remove(entry));
     });
     await this.#feed.reported(version);
   }
@@ -313,7 +327,7 @@ export class PostgresListSource<T> implements ListSource<T> {
     version: number,
     entry: TreeEntry<string>,
     text: string,
-  ): Promise<(() => void) | undefined> {
+  ): Promise<Written | undefined> {
     const message: PgListMessage = {
       list: this.name,
       op: "set",
@@ -322,35 +336,32 @@ export class PostgresListSource<T> implements ListSource<T> {
       total: tree.size,
       version: version + 1,
     };
-    const { statements, channel } = this.context;
+    const { statements, channel, token } = this.context;
     const rows = await sql.unsafe(
       statements.set,
-      [this.#key, version, encodeText(entry.id), text, channel, payload(message, text)],
+      [this.#key, version, encodeText(entry.id), text, channel, payload(message, text), token],
       { prepare: true },
     );
-    return rows.length === 0 ? undefined : () => {};
+    return written(rows, message, text, () => {});
   }
 
   /**
    * Runs a mutation of this list, one at a time in this process. `attempt`
-   * sees the tree at `version` and returns what the tree needs after its
-   * write succeeded, `undefined` when the version had moved (then the tree
+   * sees the tree at `version` and returns what its write did when it
+   * succeeded, `undefined` when the version had moved (then the tree
    * catches up and it runs again), or an error to throw, which is thrown
-   * only once the tree proved current.
+   * only once the tree proved current. A change that was not published is
+   * reported here, before the next mutation runs.
    */
   #write(
-    attempt: (
-      tree: Tree,
-      version: number,
-      sql: PgSql,
-    ) => Promise<(() => void) | Refusal | undefined>,
+    attempt: (tree: Tree, version: number, sql: PgSql) => Promise<Written | Refusal | undefined>,
   ): Promise<number> {
     const run = async () => {
       let pool = false;
       for (let tries = 0; tries < WRITE_ATTEMPTS; tries++) {
         const tree = await this.#order.ensure();
         const version = this.#order.version;
-        let outcome: (() => void) | Refusal | undefined;
+        let outcome: Written | Refusal | undefined;
         let lost: LostWrite | undefined;
         try {
           outcome = await this.context.write((sql) => attempt(tree, version, sql), pool);
@@ -358,8 +369,10 @@ export class PostgresListSource<T> implements ListSource<T> {
           if (!(error instanceof LostWrite)) throw error;
           lost = error;
         }
-        if (typeof outcome === "function") {
-          this.#order.applyOwn(tree, version, outcome);
+        if (outcome && "apply" in outcome) {
+          this.#order.applyOwn(tree, version, outcome.apply);
+          const change = outcome.change as (() => ListChange<T>) | undefined;
+          if (change) this.#feed.reportOwn(version + 1, change);
           return version + 1;
         }
         const rows = await this.context.run((sql) =>
@@ -373,7 +386,7 @@ export class PostgresListSource<T> implements ListSource<T> {
           continue;
         }
         if (outcome && rows.length > 0 && Number(rows[0].version) === version) {
-          throw outcome.error;
+          throw (outcome as Refusal).error;
         }
         await this.#order.catchUp(rows);
       }
@@ -383,4 +396,25 @@ export class PostgresListSource<T> implements ListSource<T> {
     this.#queue = result.catch(() => {});
     return result;
   }
+}
+
+/**
+ * What a write statement's rows say: nothing when the compare-and-set failed,
+ * else the tree's `apply` and, when the change was not published, the change
+ * as listeners get it (`valueText` the value's JSON).
+ */
+function written(
+  rows: PgRow[],
+  message: PgListMessage,
+  valueText: string | undefined,
+  apply: () => void,
+): Written | undefined {
+  if (rows.length === 0) return undefined;
+  if (rows[0].published) return { apply, change: undefined };
+  const { op, index, id, total, version } = message;
+  const change = () =>
+    (valueText === undefined
+      ? { op, index, id, total, version }
+      : { op, index, id, value: JSON.parse(valueText), total, version }) as ListChange<unknown>;
+  return { apply, change };
 }

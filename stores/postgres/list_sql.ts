@@ -5,6 +5,7 @@
  * @module
  */
 import { fitsPayload, type PgSql, type PgTables } from "./driver.ts";
+import { publishing, registeredTokens } from "./listeners.ts";
 
 /**
  * The SQL text of each list operation.
@@ -31,13 +32,15 @@ export type ListStatements = Record<
 export interface PgListContext {
   readonly tables: PgTables;
   readonly channel: string;
+  /** This store in the registry of listeners (see `listeners.ts`). */
+  readonly token: string;
   /** How long a mutation waits for its change to come back, in ms. */
   readonly timeoutMs: number;
   readonly statements: ListStatements;
   /** Runs statements; a failure becomes a code 8 `SockSyncError`. */
   run<R>(body: (sql: PgSql) => Promise<R>): Promise<R>;
   /**
-   * Runs a write that publishes its change: on the listening connection
+   * Runs a write that may publish its change: on the listening connection
    * while that listens and is idle, so that its own notification comes back
    * with its reply instead of waking this process (and a backend) once
    * more; else, or with `pool`, as `run` does. When the listening connection
@@ -86,10 +89,10 @@ export interface PgListMessage {
 export function listStatements(t: PgTables): ListStatements {
   const bump = (count: string) =>
     `WITH m AS (UPDATE ${t.lists} SET version = version + 1${count}
-      WHERE name = $1 AND version = $2 RETURNING version)`;
+      WHERE name = $1 AND version = $2 RETURNING listeners)`;
   return {
-    ensure: `INSERT INTO ${t.lists} (name, version, count) VALUES ($1, 0, 0)
-      ON CONFLICT (name) DO NOTHING`,
+    ensure: `INSERT INTO ${t.lists} (name, version, count, listeners)
+      SELECT $1, 0, 0, ${registeredTokens(t)} ON CONFLICT (name) DO NOTHING`,
     meta: `SELECT version, count FROM ${t.lists} WHERE name = $1`,
     scan: `SELECT id, key FROM ${t.items} WHERE list = $1 ORDER BY key`,
     // Keyset paging: the start key comes from the tree; one statement is one
@@ -114,17 +117,18 @@ export function listStatements(t: PgTables): ListStatements {
     get: `SELECT value FROM ${t.items} WHERE list = $1 AND id = $2`,
     read: `SELECT l.version, i.value FROM ${t.lists} l
       LEFT JOIN ${t.items} i ON i.list = l.name AND i.id = $2 WHERE l.name = $1`,
+    // Each write publishes its change only while another store listens (see listeners.ts).
     insert: `${bump(", count = count + 1")},
       i AS (INSERT INTO ${t.items} (list, id, key, value)
         SELECT $1::text, $3::text, $4::text, $5::text FROM m)
-      SELECT m.version, pg_notify($6, $7) FROM m`,
+      ${publishing(6)}`,
     set: `${bump("")},
       u AS (UPDATE ${t.items} SET value = $4::text
         WHERE list = $1 AND id = $3 AND EXISTS (SELECT 1 FROM m))
-      SELECT m.version, pg_notify($5, $6) FROM m`,
+      ${publishing(5)}`,
     delete: `${bump(", count = count - 1")},
       d AS (DELETE FROM ${t.items} WHERE list = $1 AND id = $3 AND EXISTS (SELECT 1 FROM m))
-      SELECT m.version, pg_notify($4, $5) FROM m`,
+      ${publishing(4)}`,
     rekey: `UPDATE ${t.items} SET key = v.key FROM unnest($2::text[], $3::text[]) AS v(id, key)
       WHERE list = $1 AND ${t.items}.id = v.id`,
   };

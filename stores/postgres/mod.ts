@@ -7,11 +7,13 @@
  * a schema of their own. Every mutation is one statement that changes the
  * data, bumps the list's (or var's) version if it is still the one this
  * instance knows (a compare-and-set), and publishes the change with
- * `pg_notify` in the same transaction. Each store holds ONE listening
- * connection and reports changes to its listeners from there only, so an
- * instance sees its own changes and everyone else's in the order the
- * database committed them; a list mutation settles once its own change came
- * back that way.
+ * `pg_notify` in the same transaction: a list's change only while another
+ * store listens (registered in table `listeners`, see `listeners.ts`).
+ * Each store holds ONE listening connection and reports changes to its
+ * listeners from there, so an instance sees its own changes and everyone
+ * else's in the order the database committed them; a list mutation settles
+ * once its own change came back that way, or, unpublished, once this store
+ * reported it.
  *
  * After the listening connection drops and comes back, list listeners get
  * `{ op: "reset" }` and var listeners every current value: changes made
@@ -39,6 +41,13 @@ import {
   quoteIdent,
 } from "./driver.ts";
 import { PostgresListSource } from "./list.ts";
+import {
+  addListenersColumn,
+  LISTENERS_COLUMN,
+  listenersTable,
+  registerListener,
+  unregisterListener,
+} from "./listeners.ts";
 import { PostgresCallStore } from "./calls.ts";
 import { listStatements, LostWrite, type PgListContext, type PgListMessage } from "./list_sql.ts";
 import { type PgVarMessage, PostgresVarStore } from "./var.ts";
@@ -85,7 +94,8 @@ function schemaStatements(t: PgTables): string[] {
     `CREATE TABLE IF NOT EXISTS ${t.lists} (
       name text PRIMARY KEY,
       version bigint NOT NULL,
-      count bigint NOT NULL)`,
+      count bigint NOT NULL,
+      ${LISTENERS_COLUMN})`,
     `CREATE TABLE IF NOT EXISTS ${t.items} (
       list text NOT NULL,
       id text NOT NULL,
@@ -97,6 +107,7 @@ function schemaStatements(t: PgTables): string[] {
       name text PRIMARY KEY,
       value text,
       version bigint NOT NULL)`,
+    listenersTable(t),
     ...presenceStatements(t),
   ];
 }
@@ -194,6 +205,8 @@ class PostgresStore implements Store {
   readonly calls: PostgresCallStore;
   readonly #sql: PgSql;
   #listener: PgSql | undefined;
+  // This store in the registry of listeners (see listeners.ts); also tells its var messages.
+  readonly #token = nanoid();
   readonly #tables: PgTables;
   readonly #channel: string;
   readonly #listContext: PgListContext;
@@ -228,12 +241,13 @@ class PostgresStore implements Store {
     this.#listContext = {
       tables,
       channel,
+      token: this.#token,
       timeoutMs,
       statements: listStatements(tables),
       run,
       write: (body, pool) => this.#write(body, pool),
     };
-    this.vars = new PostgresVarStore({ tables, channel, source: nanoid(), run });
+    this.vars = new PostgresVarStore({ tables, channel, source: this.#token, run });
     this.calls = new PostgresCallStore({ schema, prefix, run });
     this.#resync = serialResync({
       lists: () => this.#lists.values(),
@@ -315,6 +329,10 @@ class PostgresStore implements Store {
     clearTimeout(this.#probe);
     for (const list of this.#lists.values()) await list.close();
     this.vars.detach();
+    // Others stop publishing to this store; a row left behind costs them NOTIFYs only.
+    if (this.#listening) {
+      await unregisterListener(this.#listener!, this.#tables, this.#token).catch(() => {});
+    }
     await Promise.allSettled([this.#sql.end({ timeout: 1 }), this.#listener?.end({ timeout: 1 })]);
   }
 
@@ -325,6 +343,7 @@ class PostgresStore implements Store {
       await this.#sql.begin("", async (tx) => {
         await tx.unsafe("SELECT pg_advisory_xact_lock(hashtext($1))", [`socksync:${schema}`]);
         for (const statement of schemaStatements(this.#tables)) await tx.unsafe(statement);
+        await addListenersColumn(tx, this.#tables);
       });
       await this.#relisten();
       if (!this.#listening) throw new Error("could not listen");
@@ -341,8 +360,9 @@ class PostgresStore implements Store {
   }
 
   /**
-   * LISTENs again after the connection dropped (with backoff while the
-   * database is down), then resyncs: changes published meanwhile were missed.
+   * LISTENs (again after the connection dropped, with backoff while the
+   * database is down) and registers as a listener, then resyncs: changes
+   * published meanwhile were missed.
    */
   async #relisten(): Promise<void> {
     const listener = this.#listener;
@@ -354,6 +374,7 @@ class PostgresStore implements Store {
       for (let attempt = 0; !this.#closed; attempt++) {
         try {
           await listener.unsafe(`LISTEN ${quoteIdent(this.#channel)}`);
+          await registerListener(listener, this.#tables, this.#token);
           this.#listening = true;
           break;
         } catch (error) {

@@ -1,12 +1,15 @@
 /**
  * What a Redis store's lists and vars share: the command connection, the
- * scripts defined on it, the key prefix and the channel changes go out on.
+ * scripts it runs, the key prefix, the channel changes go out on and the
+ * feed that listens to it.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { nanoid } from "nanoid";
 import { storeClosed, storeError } from "../common/store_errors.ts";
+import { Feed } from "./feed.ts";
 import {
   DELETE_LUA,
   INDEX_OF_LUA,
@@ -17,25 +20,38 @@ import {
   UPDATE_VAR_LUA,
 } from "./scripts.ts";
 
-const LIST_SCRIPTS = {
-  socksyncInsert: INSERT_LUA,
-  socksyncSet: SET_LUA,
-  socksyncDelete: DELETE_LUA,
-  socksyncPage: PAGE_LUA,
-  socksyncIndexOf: INDEX_OF_LUA,
-} as const;
-
-const VAR_SCRIPTS = {
-  socksyncVar: SET_VAR_LUA,
-  socksyncVarUpdate: UPDATE_VAR_LUA,
-} as const;
-
 /**
- * The name of a script the store defines.
+ * A script of the store: its text and SHA-1, sent with EVALSHA (EVAL when
+ * Redis lost it) without ioredis' per-call script wrapper.
  */
-export type ScriptName = keyof typeof LIST_SCRIPTS | keyof typeof VAR_SCRIPTS;
+export class Script {
+  readonly lua: string;
+  readonly sha: string;
+  readonly keys: number;
 
-type Script = (...args: (string | number)[]) => Promise<unknown>;
+  /**
+   * @param lua the script
+   * @param keys how many of its arguments are keys
+   */
+  constructor(lua: string, keys: number) {
+    this.lua = lua;
+    this.keys = keys;
+    this.sha = createHash("sha1").update(lua).digest("hex");
+  }
+}
+
+/** The store's scripts (KEYS: a list's three keys, or the vars hash and counter). */
+export const SCRIPTS = {
+  insert: new Script(INSERT_LUA, 3),
+  set: new Script(SET_LUA, 3),
+  delete: new Script(DELETE_LUA, 3),
+  page: new Script(PAGE_LUA, 3),
+  indexOf: new Script(INDEX_OF_LUA, 3),
+  setVar: new Script(SET_VAR_LUA, 2),
+  updateVar: new Script(UPDATE_VAR_LUA, 2),
+} as const;
+
+const noScript = (error: unknown) => error instanceof Error && error.message.startsWith("NOSCRIPT");
 
 /**
  * The command connection of one store, with its scripts and names.
@@ -49,29 +65,31 @@ export class Connection {
   closed = false;
 
   readonly client: Redis;
+  readonly feed: Feed;
   readonly prefix: string;
   readonly timeoutMs: number;
 
   /**
    * @param client the command connection
+   * @param subscriber the subscriber connection, listening while the store has listeners
    * @param prefix prepended to every key and to the channel
    * @param timeoutMs how long a mutation waits for its own change to come back
    */
-  constructor(client: Redis, prefix: string, timeoutMs: number) {
+  constructor(client: Redis, subscriber: Redis, prefix: string, timeoutMs: number) {
     this.client = client;
     this.prefix = prefix;
     this.timeoutMs = timeoutMs;
     this.channel = `${prefix}changes`;
-    for (const [name, lua] of Object.entries(LIST_SCRIPTS)) {
-      client.defineCommand(name, { numberOfKeys: 3, lua });
-    }
-    for (const [name, lua] of Object.entries(VAR_SCRIPTS)) {
-      client.defineCommand(name, { numberOfKeys: 2, lua });
-    }
+    this.feed = new Feed(subscriber, this.channel);
   }
 
-  /** Runs a command; every failure becomes a code 8 `SockSyncError`. */
+  /**
+   * Runs a command; every failure becomes a code 8 `SockSyncError`. While the
+   * feed is subscribing, waits for it (a listener was just added: what it
+   * reads next must not miss a change made meanwhile).
+   */
   async run<R>(command: (client: Redis) => Promise<R>): Promise<R> {
+    if (this.feed.starting) await this.feed.starting;
     if (this.closed) throw storeClosed();
     try {
       return await command(this.client);
@@ -80,13 +98,29 @@ export class Connection {
     }
   }
 
-  /** Runs one of the store's scripts (EVALSHA, EVAL when Redis lost it). */
-  script(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
-    return this.run((client) => (client as unknown as Record<string, Script>)[name](...args));
+  /**
+   * Runs one of the store's scripts: `args` are its keys, then its arguments.
+   * EVALSHA, and EVAL when Redis does not hold the script (first use, or
+   * after a restart). Waits for the feed as {@linkcode run} does.
+   */
+  async script(script: Script, args: (string | number)[]): Promise<unknown> {
+    if (this.feed.starting) await this.feed.starting;
+    if (this.closed) throw storeClosed();
+    try {
+      // One array, flattened by ioredis (numbers are sent as their text).
+      return await this.client.evalsha(script.sha, script.keys, args as string[]);
+    } catch (error) {
+      if (!noScript(error)) throw storeError(error);
+    }
+    try {
+      return await this.client.eval(script.lua, script.keys, ...args);
+    } catch (error) {
+      throw storeError(error);
+    }
   }
 
   /** A list's keys: items (sorted set), entries (id → order key and value), meta. */
-  listKeys(name: string): string[] {
+  listKeys(name: string): [string, string, string] {
     const base = `${this.prefix}list:${name}:`;
     return [`${base}items`, `${base}entries`, `${base}meta`];
   }

@@ -2,7 +2,9 @@
  * A list of the Redis store. Every mutation is one script that changes the
  * data, bumps the list's version and publishes the change; listeners hear
  * changes only from the store's subscriber connection, so a process sees its
- * own changes and everyone else's in the one order Redis applied them.
+ * own changes and everyone else's in the one order Redis applied them. The
+ * store listens to the channel only while some list or var has listeners
+ * (stores/redis/feed.ts).
  *
  * @module
  */
@@ -10,7 +12,7 @@ import { nanoid } from "nanoid";
 import { ErrorCode, SockSyncError } from "../../src/errors.ts";
 import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../../src/store.ts";
 import { ORDER_KEY_REBALANCE_LENGTH } from "../common/order_key.ts";
-import type { Connection } from "./connection.ts";
+import { type Connection, SCRIPTS } from "./connection.ts";
 import { CONFLICT, retryOnConflict } from "../common/conflict_retry.ts";
 import { inSequence } from "../common/resync.ts";
 import { Listeners } from "../../src/listeners.ts";
@@ -30,8 +32,9 @@ function unknownId(id: string): SockSyncError {
  * One named list on Redis; the store hands out one object per name.
  */
 export class RedisListSource<T> implements ListSource<T> {
-  readonly #keys: string[];
-  readonly #nameJson: string;
+  readonly #keys: [string, string, string];
+  /** The list's name as JSON: how the channel's messages name it. */
+  readonly nameJson: string;
   readonly #listeners = new Listeners<[ListChange<T>]>();
   #lastVersion: number | undefined;
   // While a reset is being read, changes wait here so none is lost or doubled.
@@ -44,6 +47,8 @@ export class RedisListSource<T> implements ListSource<T> {
   // still come back through the channel, but a listener added after they
   // settled must not hear them (it reads a state that already holds them).
   #settledUnheard = 0;
+  // Releases the store's feed once this list has no listeners left.
+  #release: (() => void) | undefined;
 
   readonly connection: Connection;
   readonly name: string;
@@ -56,7 +61,7 @@ export class RedisListSource<T> implements ListSource<T> {
     this.connection = connection;
     this.name = name;
     this.#keys = connection.listKeys(name);
-    this.#nameJson = JSON.stringify(name);
+    this.nameJson = JSON.stringify(name);
   }
 
   /** The number of items (ZCARD). */
@@ -72,11 +77,10 @@ export class RedisListSource<T> implements ListSource<T> {
   async page(offset: number, limit: number): Promise<ListPage<T>> {
     const start = Math.max(0, Math.trunc(offset) || 0);
     const take = Math.max(0, Math.min(Math.trunc(limit) || 0, 1e9));
+    const [items, entries, meta] = this.#keys;
     const reply = await this.connection.script(
-      "socksyncPage",
-      ...this.#keys,
-      start,
-      take,
+      SCRIPTS.page,
+      [items, entries, meta, start, take],
     ) as string[];
     const total = Number(reply.pop());
     const version = Number(reply.pop());
@@ -91,7 +95,8 @@ export class RedisListSource<T> implements ListSource<T> {
 
   /** The item's position, or -1. */
   async indexOf(id: string): Promise<number> {
-    return Number(await this.connection.script("socksyncIndexOf", ...this.#keys, id));
+    const [items, entries, meta] = this.#keys;
+    return Number(await this.connection.script(SCRIPTS.indexOf, [items, entries, meta, id]));
   }
 
   /** Inserts a value at `index` (0..count). */
@@ -99,30 +104,34 @@ export class RedisListSource<T> implements ListSource<T> {
     if (!Number.isInteger(index) || index < 0) throw outOfRange(index);
     const itemId = id ?? nanoid();
     const text = JSON.stringify(value ?? null);
-    const [status] = await this.connection.script(
-      "socksyncInsert",
-      ...this.#keys,
+    const [items, entries, meta] = this.#keys;
+    const heard = await this.#heard();
+    const status = await this.connection.script(SCRIPTS.insert, [
+      items,
+      entries,
+      meta,
       index,
       itemId,
       text,
-      this.#nameJson,
+      this.nameJson,
       this.connection.channel,
       JSON.stringify(itemId),
       ORDER_KEY_REBALANCE_LENGTH,
-    ) as number[];
+    ]) as number;
     if (status === -1) throw outOfRange(index);
     if (status === -2) {
       throw new SockSyncError(ErrorCode.InvalidArguments, `duplicate id ${itemId}`);
     }
-    await this.#reported(status);
+    await this.#reported(status, heard);
     return { id: itemId, value: JSON.parse(text) };
   }
 
   /** Replaces the value of the item with this id. */
   async set(id: string, value: T): Promise<void> {
+    const heard = await this.#heard();
     const [status] = await this.#set(id, JSON.stringify(value ?? null));
     if (status === -3) throw unknownId(id);
-    await this.#reported(status);
+    await this.#reported(status, heard);
   }
 
   /**
@@ -136,41 +145,64 @@ export class RedisListSource<T> implements ListSource<T> {
     return await retryOnConflict(`item ${id}`, async () => {
       if (current === null) throw unknownId(id);
       const text = JSON.stringify(fn(JSON.parse(current)) ?? null);
+      const heard = await this.#heard();
       const [status, newer] = await this.#set(id, text, current);
       if (status === -3) throw unknownId(id);
       if (status === -4) {
         current = newer ?? null;
         return CONFLICT;
       }
-      await this.#reported(status);
+      await this.#reported(status, heard);
       return { id, value: JSON.parse(text) };
     });
   }
 
   /** Deletes the item with this id. */
   async delete(id: string): Promise<void> {
-    const [status] = await this.connection.script(
-      "socksyncDelete",
-      ...this.#keys,
+    const [items, entries, meta] = this.#keys;
+    const heard = await this.#heard();
+    const status = await this.connection.script(SCRIPTS.delete, [
+      items,
+      entries,
+      meta,
       id,
-      this.#nameJson,
+      this.nameJson,
       this.connection.channel,
       JSON.stringify(id),
-    ) as number[];
+    ]) as number;
     if (status === -3) throw unknownId(id);
-    await this.#reported(status);
+    await this.#reported(status, heard);
   }
 
   /** Registers a change listener; returns the function that removes it. */
   subscribe(listener: ListListener<T>): () => void {
-    return this.#listeners.add(listener);
+    const remove = this.#listeners.add(listener);
+    if (this.#listeners.size > 0) this.#release ??= this.connection.feed.hold();
+    return () => {
+      remove();
+      if (this.#listeners.size === 0) this.#quiet();
+    };
+  }
+
+  /** Whether some listener listens (the store skips this list's changes otherwise). */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
   }
 
   /** Drops this list's listeners; the store's `close` closes the connections. */
   close(): Promise<void> {
     this.#listeners.clear();
-    this.#wake(true);
+    this.#quiet();
     return Promise.resolve();
+  }
+
+  // No listener left: nothing waits for a change, the next listener starts a
+  // fresh sequence, and the store may stop listening.
+  #quiet(): void {
+    this.#wake(true);
+    this.#lastVersion = undefined;
+    this.#release?.();
+    this.#release = undefined;
   }
 
   // Members are `orderKey \0 id \0 valueJSON`: order keys hold no \0, and
@@ -190,11 +222,20 @@ export class RedisListSource<T> implements ListSource<T> {
   }
 
   #set(id: string, text: string, expected?: string): Promise<[number, string?]> {
-    const args = [id, text, this.#nameJson, this.connection.channel, JSON.stringify(id)];
+    const [items, entries, meta] = this.#keys;
+    const args = [items, entries, meta, id, text, this.nameJson, this.connection.channel];
+    args.push(JSON.stringify(id));
     if (expected !== undefined) args.push(expected);
-    return this.connection.script("socksyncSet", ...this.#keys, ...args) as Promise<
-      [number, string?]
-    >;
+    return this.connection.script(SCRIPTS.set, args) as Promise<[number, string?]>;
+  }
+
+  /**
+   * Waits while the feed is subscribing, then tells which feed epoch a write
+   * sent now belongs to (-1: its change will not come back to this process).
+   */
+  #heard(): number | Promise<number> {
+    const feed = this.connection.feed;
+    return feed.starting ? feed.starting.then(() => this.#heard()) : feed.live;
   }
 
   /**
@@ -204,13 +245,16 @@ export class RedisListSource<T> implements ListSource<T> {
    * (a function call's return follows its own change frames). Bounded by the
    * store's timeout: if the subscriber connection is down, the change (or a
    * reset) is reported after it reconnects, and the caller need not wait.
+   * A write made while the store did not listen (`heard` is not the feed's
+   * epoch now) settles at once: its change never comes back.
    */
-  #reported(version: number): Promise<void> {
-    if (this.#reportedVersion >= version) return Promise.resolve();
+  #reported(version: number, heard: number): Promise<void> | undefined {
+    if (this.#reportedVersion >= version) return;
     if (this.#listeners.size === 0) {
       if (version > this.#settledUnheard) this.#settledUnheard = version;
-      return Promise.resolve();
+      return;
     }
+    if (heard < 0 || heard !== this.connection.feed.epoch) return;
     return new Promise((resolve) => {
       const waiter = {
         version,
@@ -237,6 +281,7 @@ export class RedisListSource<T> implements ListSource<T> {
    * reset, so listeners read again instead of trusting a broken sequence.
    */
   receive(change: ListChange<T>): void {
+    if (this.#listeners.size === 0) return;
     if (this.#held) return void this.#held.push(change);
     const last = this.#lastVersion;
     this.#lastVersion = change.version;
@@ -246,8 +291,18 @@ export class RedisListSource<T> implements ListSource<T> {
     this.#wake(false);
   }
 
+  /**
+   * A change of this list while nobody listens (the store did not parse
+   * it): only its version is kept, so that a write whose reply comes after a
+   * listener was added does not wait for a change already gone by.
+   */
+  passed(version: number): void {
+    if (version > this.#reportedVersion) this.#reportedVersion = version;
+  }
+
   /** After a reconnect: hold changes, read the version, report a reset, then the rest. */
   async reset(): Promise<void> {
+    if (this.#listeners.size === 0) return;
     this.#held ??= [];
     let version: number | undefined;
     try {

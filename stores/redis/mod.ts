@@ -7,7 +7,10 @@
  * change on `${prefix}changes`. Each store holds one subscriber connection
  * and reports changes to its listeners from there only, so a process sees
  * its own changes and everyone else's in the one order Redis applied them;
- * a list mutation settles once its own change came back that way. `update`
+ * a list mutation settles once its own change came back that way. The
+ * subscriber listens only while some list or var has listeners
+ * (`stores/redis/feed.ts`): a store nobody listens to is not sent its own
+ * changes back. `update`
  * (lists and vars) is a compare-and-set script, retried on conflict, so
  * concurrent read-modify-writes from several processes lose nothing.
  *
@@ -29,7 +32,7 @@ import { RedisLeases } from "./presence.ts";
 import { RedisCallStore } from "./calls.ts";
 
 export type { LeaseOptions } from "../common/leased_presence.ts";
-import { Connection } from "./connection.ts";
+import { Connection, SCRIPTS } from "./connection.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
 import { importDriver } from "../common/driver_import.ts";
@@ -129,6 +132,8 @@ class RedisStore implements Store {
   readonly #subscriber: Redis;
   readonly #connection: Connection;
   readonly #lists = new Map<string, RedisListSource<unknown>>();
+  // The same lists by their name as JSON, as the channel's messages name them.
+  readonly #listsByJson = new Map<string, RedisListSource<unknown>>();
   // After a cut feed every list listener gets a reset and every var listener every value.
   readonly #resync: () => Promise<void>;
   // Why a first connect failed, better said than ioredis' "Connection is closed.".
@@ -160,7 +165,7 @@ class RedisStore implements Store {
   private constructor(client: Redis, subscriber: Redis, prefix: string, timeoutMs: number) {
     this.#client = client;
     this.#subscriber = subscriber;
-    this.#connection = new Connection(client, prefix, timeoutMs);
+    this.#connection = new Connection(client, subscriber, prefix, timeoutMs);
     this.vars = new RedisVarStore(this.#connection);
     this.calls = new RedisCallStore(this.#connection);
     this.#resync = serialResync({
@@ -185,7 +190,9 @@ class RedisStore implements Store {
     try {
       await client.connect();
       await subscriber.connect();
-      await subscriber.subscribe(this.#connection.channel);
+      // Loaded up front, so that no call pays a NOSCRIPT round trip (after
+      // a Redis restart one does, once per script).
+      await Promise.all(Object.values(SCRIPTS).map((s) => client.script("LOAD", s.lua)));
     } catch (error) {
       client.disconnect();
       subscriber.disconnect();
@@ -206,7 +213,11 @@ class RedisStore implements Store {
   /** The list with this name (the same object for the same name). */
   list<T>(name: string): ListSource<T> {
     let list = this.#lists.get(name);
-    if (!list) this.#lists.set(name, list = new RedisListSource(this.#connection, name));
+    if (!list) {
+      list = new RedisListSource(this.#connection, name);
+      this.#lists.set(name, list);
+      this.#listsByJson.set(list.nameJson, list);
+    }
     return list as ListSource<T>;
   }
 
@@ -233,28 +244,31 @@ class RedisStore implements Store {
     this.#subscriber.disconnect();
   }
 
+  // A var change is one JSON object; a list change is the list's name as
+  // JSON, a newline, then the change, whose last field is the version: a
+  // list nobody listens to gets only that, without a parse.
   #receive(text: string): void {
+    const at = text.indexOf("\n");
+    const list = at < 0 ? undefined : this.#listsByJson.get(text.slice(0, at));
+    if (at >= 0 && !list?.listening) {
+      return list?.passed(Number(text.slice(text.lastIndexOf(":") + 1, -1)));
+    }
     let message;
     try {
-      message = JSON.parse(text);
+      message = JSON.parse(at < 0 ? text : text.slice(at + 1));
     } catch {
       return;
     }
-    if (typeof message.var === "string") return this.vars.receive(message);
-    const list = this.#lists.get(message.list);
-    if (!list) return;
-    delete message.list;
-    list.receive(message);
+    if (list) list.receive(message);
+    else if (typeof message.var === "string") this.vars.receive(message);
   }
 
   async #resubscribe(): Promise<void> {
     if (!this.#deaf || this.#connection.closed) return;
     this.#deaf = false;
-    try {
-      await this.#subscriber.subscribe(this.#connection.channel);
-    } catch {
-      return; // Down again; the next 'ready' comes back here.
-    }
+    // Nobody listens: the next listener subscribes.
+    if (!this.#connection.feed.wanted) return;
+    if (!await this.#connection.feed.subscribe()) return; // Down again; the next 'ready' comes back here.
     await this.#resync();
   }
 }

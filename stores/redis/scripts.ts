@@ -60,6 +60,10 @@ local function intpart(key)
   return string.sub(key, 1, 90 - h + 2)
 end
 local function step(int, up)
+  -- The common case first (no carry): only the last digit changes.
+  local last = digit(string.sub(int, -1))
+  if up and last < BASE - 1 then return string.sub(int, 1, -2) .. char(last + 1) end
+  if not up and last > 0 then return string.sub(int, 1, -2) .. char(last - 1) end
   local head = string.byte(int, 1)
   local digs = {}
   for i = 2, #int do digs[#digs + 1] = string.sub(int, i, i) end
@@ -105,38 +109,28 @@ local function between(a, b)
 end
 `;
 
-// Helpers shared by the list scripts. An entry (the `entries` hash) is
-// `orderKey .. "\0" .. valueJSON`; its member in `items` is
-// `orderKey .. "\0" .. id .. "\0" .. valueJSON`.
-const MEMBER_LUA = `
-local function split(member)
-  local first = string.find(member, '\\0', 1, true)
-  local last = first
-  while true do
-    local next = string.find(member, '\\0', last + 1, true)
-    if not next then break end
-    last = next
-  end
-  return string.sub(member, 1, first - 1), string.sub(member, first + 1, last - 1),
-    string.sub(member, last + 1)
-end
-local function key_of(member) return string.sub(member, 1, string.find(member, '\\0', 1, true) - 1) end
-local function member_of(entry, id)
-  local at = string.find(entry, '\\0', 1, true)
-  return string.sub(entry, 1, at) .. id .. string.sub(entry, at)
-end
-`;
+// An entry (the `entries` hash) is `orderKey .. "\0" .. valueJSON`; its
+// member in `items` is `orderKey .. "\0" .. id .. "\0" .. valueJSON`. The
+// scripts inline this instead of sharing helper functions: a script's local
+// functions are made again on every call.
+const MEMBER_OF_ENTRY = `
+local at = string.find(entry, '\\0', 1, true)
+local member = string.sub(entry, 1, at) .. ARGV[1] .. string.sub(entry, at)`;
 
 /**
  * insert: KEYS = items, entries, meta; ARGV = index, id, value JSON, list
  * name JSON, channel, id JSON, longest order key before a rebalance. Returns
- * {version, total}, or {-1} for an index out of range, {-2} for a duplicate id.
+ * the new version, or -1 for an index out of range, -2 for a duplicate id.
+ * Publishes `listNameJSON \n changeJSON` (the list's name first, so a
+ * subscriber skips lists nobody listens to without parsing the change; the
+ * version last, as set and delete do too: all it keeps of such a change).
  */
-export const INSERT_LUA: string = ORDER_KEY_LUA + MEMBER_LUA + `
+export const INSERT_LUA: string = ORDER_KEY_LUA + `
 local index, id, value = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local meta = redis.call('HMGET', KEYS[3], 'version', 'count')
 local version, total = tonumber(meta[1] or '0'), tonumber(meta[2] or '0')
-if index < 0 or index > total then return {-1} end
+if index < 0 or index > total then return -1 end
+local function key_of(member) return string.sub(member, 1, string.find(member, '\\0', 1, true) - 1) end
 local function key_at()
   if total == 0 then return between(nil, nil) end
   local from = math.max(index - 1, 0)
@@ -148,72 +142,77 @@ local function key_at()
 end
 local key = key_at()
 if #key > tonumber(ARGV[7]) then
-  if redis.call('HEXISTS', KEYS[2], id) == 1 then return {-2} end
+  if redis.call('HEXISTS', KEYS[2], id) == 1 then return -2 end
   -- Rare: many inserts at one spot made a long key; give every item a short one.
   local members = redis.call('ZRANGE', KEYS[1], 0, -1)
   redis.call('DEL', KEYS[1])
   local fresh = nil
   for _, member in ipairs(members) do
     fresh = between(fresh, nil)
-    local _, item, text = split(member)
+    local first = string.find(member, '\\0', 1, true)
+    local last = first
+    while true do
+      local next = string.find(member, '\\0', last + 1, true)
+      if not next then break end
+      last = next
+    end
+    local item, text = string.sub(member, first + 1, last - 1), string.sub(member, last + 1)
     redis.call('ZADD', KEYS[1], 0, fresh .. '\\0' .. item .. '\\0' .. text)
     redis.call('HSET', KEYS[2], item, fresh .. '\\0' .. text)
   end
   key = key_at()
 end
 -- HSETNX both refuses a duplicate id and records the entry.
-if redis.call('HSETNX', KEYS[2], id, key .. '\\0' .. value) == 0 then return {-2} end
+if redis.call('HSETNX', KEYS[2], id, key .. '\\0' .. value) == 0 then return -2 end
 redis.call('ZADD', KEYS[1], 0, key .. '\\0' .. id .. '\\0' .. value)
 version, total = version + 1, total + 1
 redis.call('HSET', KEYS[3], 'version', version, 'count', total)
-redis.call('PUBLISH', ARGV[5], '{"list":' .. ARGV[4] .. ',"op":"insert","index":' .. index ..
+redis.call('PUBLISH', ARGV[5], ARGV[4] .. '\\n{"op":"insert","index":' .. index ..
   ',"id":' .. ARGV[6] .. ',"value":' .. value .. ',"total":' .. total .. ',"version":' .. version .. '}')
-return {version, total}
+return version
 `;
 
 /**
  * set: KEYS = items, entries, meta; ARGV = id, value JSON, list name JSON,
  * channel, id JSON, and for a compare-and-set the value JSON the caller
- * read. Returns {version, total}, {-3} for an unknown id, or {-4, current
- * value JSON} when the value is no longer the one read.
+ * read. Returns {version}, {-3} for an unknown id, or {-4, current value
+ * JSON} when the value is no longer the one read.
  */
-export const SET_LUA: string = MEMBER_LUA + `
+export const SET_LUA: string = `
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
-if not entry then return {-3} end
-local key = key_of(entry)
+if not entry then return {-3} end` + MEMBER_OF_ENTRY + `
 -- Compare-and-set for update(): the value must still be the one the caller read.
 if ARGV[6] then
-  local current = string.sub(entry, #key + 2)
+  local current = string.sub(entry, at + 1)
   if current ~= ARGV[6] then return {-4, current} end
 end
-local member = member_of(entry, ARGV[1])
 local index = redis.call('ZRANK', KEYS[1], member)
 redis.call('ZREM', KEYS[1], member)
-redis.call('ZADD', KEYS[1], 0, key .. '\\0' .. ARGV[1] .. '\\0' .. ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], key .. '\\0' .. ARGV[2])
+local key = string.sub(entry, 1, at)
+redis.call('ZADD', KEYS[1], 0, key .. ARGV[1] .. '\\0' .. ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], key .. ARGV[2])
 local version = redis.call('HINCRBY', KEYS[3], 'version', 1)
 local total = tonumber(redis.call('HGET', KEYS[3], 'count') or '0')
-redis.call('PUBLISH', ARGV[4], '{"list":' .. ARGV[3] .. ',"op":"set","index":' .. index ..
+redis.call('PUBLISH', ARGV[4], ARGV[3] .. '\\n{"op":"set","index":' .. index ..
   ',"id":' .. ARGV[5] .. ',"value":' .. ARGV[2] .. ',"total":' .. total .. ',"version":' .. version .. '}')
-return {version, total}
+return {version}
 `;
 
 /**
  * delete: KEYS = items, entries, meta; ARGV = id, list name JSON, channel,
- * id JSON. Returns {version, total}, or {-3} for an unknown id.
+ * id JSON. Returns the new version, or -3 for an unknown id.
  */
-export const DELETE_LUA: string = MEMBER_LUA + `
+export const DELETE_LUA: string = `
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
-if not entry then return {-3} end
-local member = member_of(entry, ARGV[1])
+if not entry then return -3 end` + MEMBER_OF_ENTRY + `
 local index = redis.call('ZRANK', KEYS[1], member)
 redis.call('ZREM', KEYS[1], member)
 redis.call('HDEL', KEYS[2], ARGV[1])
 local version = redis.call('HINCRBY', KEYS[3], 'version', 1)
 local total = redis.call('HINCRBY', KEYS[3], 'count', -1)
-redis.call('PUBLISH', ARGV[3], '{"list":' .. ARGV[2] .. ',"op":"delete","index":' .. index ..
+redis.call('PUBLISH', ARGV[3], ARGV[2] .. '\\n{"op":"delete","index":' .. index ..
   ',"id":' .. ARGV[4] .. ',"total":' .. total .. ',"version":' .. version .. '}')
-return {version, total}
+return version
 `;
 
 /**
@@ -238,10 +237,10 @@ return out
 /**
  * indexOf: KEYS = items, entries, meta; ARGV = id. Returns the rank, or -1.
  */
-export const INDEX_OF_LUA: string = MEMBER_LUA + `
+export const INDEX_OF_LUA: string = `
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
-if not entry then return -1 end
-return redis.call('ZRANK', KEYS[1], member_of(entry, ARGV[1]))
+if not entry then return -1 end` + MEMBER_OF_ENTRY + `
+return redis.call('ZRANK', KEYS[1], member)
 `;
 
 // The write shared by var set and var update: store (or delete), bump the

@@ -6,7 +6,7 @@
  * @module
  */
 import type { VarListener, VarStore } from "../../src/store.ts";
-import type { Connection } from "./connection.ts";
+import { type Connection, SCRIPTS } from "./connection.ts";
 import { CONFLICT, retryOnConflict } from "../common/conflict_retry.ts";
 import { Listeners } from "../../src/listeners.ts";
 
@@ -40,6 +40,8 @@ export class RedisVarStore implements VarStore {
   readonly #names = new Set<string>();
   // While a reset is being read, messages wait here.
   #held: VarMessage[] | undefined;
+  // Releases the store's feed once no var listener is left.
+  #release: (() => void) | undefined;
 
   readonly connection: Connection;
 
@@ -61,8 +63,7 @@ export class RedisVarStore implements VarStore {
   async set(name: string, value: unknown): Promise<void> {
     this.#names.add(name);
     const version = Number(
-      await this.connection.script(
-        "socksyncVar",
+      await this.connection.script(SCRIPTS.setVar, [
         this.#hash,
         this.#counter,
         name,
@@ -70,7 +71,7 @@ export class RedisVarStore implements VarStore {
         this.connection.channel,
         this.connection.source,
         JSON.stringify(name),
-      ),
+      ]),
     );
     this.#seen(name, version);
   }
@@ -88,8 +89,7 @@ export class RedisVarStore implements VarStore {
     return await retryOnConflict(`var ${name}`, async () => {
       const next = fn(text === null ? undefined : JSON.parse(text));
       const nextText = next === undefined ? "" : JSON.stringify(next);
-      const reply = await this.connection.script(
-        "socksyncVarUpdate",
+      const reply = await this.connection.script(SCRIPTS.updateVar, [
         this.#hash,
         this.#counter,
         name,
@@ -99,7 +99,7 @@ export class RedisVarStore implements VarStore {
         JSON.stringify(name),
         text === null ? "0" : "1",
         text ?? "",
-      ) as [number, string?];
+      ]) as [number, string?];
       if (reply[0] < 0) {
         text = reply[1] ?? null;
         return CONFLICT;
@@ -111,7 +111,12 @@ export class RedisVarStore implements VarStore {
 
   /** Reports values set by other processes (and all values after a reconnect). */
   subscribe(listener: VarListener): () => void {
-    return this.#listeners.add(listener);
+    const remove = this.#listeners.add(listener);
+    if (this.#listeners.size > 0) this.#release ??= this.connection.feed.hold();
+    return () => {
+      remove();
+      if (this.#listeners.size === 0) this.#quiet();
+    };
   }
 
   /** A message from the channel: reported unless it is old or this object's own. */
@@ -162,6 +167,13 @@ export class RedisVarStore implements VarStore {
   /** Drops every listener (the store's `close`). */
   detach(): void {
     this.#listeners.clear();
+    this.#quiet();
+  }
+
+  // No listener left: the store may stop listening.
+  #quiet(): void {
+    this.#release?.();
+    this.#release = undefined;
   }
 
   #seen(name: string, version: number): boolean {

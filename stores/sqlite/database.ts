@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { nanoid } from "nanoid";
 import { isSockSyncError } from "../../src/errors.ts";
 import { storeClosed, storeError } from "../common/store_errors.ts";
 import { CHANGE_LOG_SCHEMA, CHANGE_LOG_SQL } from "./change_log.ts";
@@ -36,6 +37,10 @@ CREATE TABLE IF NOT EXISTS socksync_items (
   UNIQUE (list, id)
 );
 CREATE INDEX IF NOT EXISTS socksync_items_order ON socksync_items (list, key);
+CREATE TABLE IF NOT EXISTS socksync_list_owners (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS socksync_vars (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -48,16 +53,45 @@ ${CHANGE_LOG_SCHEMA}
 const STALE = "socksync: list changed elsewhere";
 
 /**
+ * How far an owned list's versions may run past its version row (see
+ * `WRITE_STEPS`): a connection taking the list over writes the row's version
+ * plus this, above every version the owner reported.
+ */
+export const CLAIM_SPAN = 65_536;
+
+/**
  * The statements of the triggers that make a list's insert or delete one
  * autocommit statement (an INSERT into a TEMP view, below), with `NEW.x` for
- * the view's columns: `check` first (the list's version row must be the one
- * the caller's index describes, else it raises and nothing is written), then
- * the item, the version row, and the change-log row (only while some process
- * reads the log, as `SQL.log`). The complexity test checks their plans too.
+ * the view's columns. The complexity test checks their plans too.
+ *
+ * A list this connection does not own: `check` first (the list's version row
+ * must be the one the caller's index describes, else it raises and nothing is
+ * written), then the item, the version row, the change-log row (only while
+ * some process reads the log, as `SQL.log`) and, when `NEW.owner` is set, the
+ * claim (`socksync_list_owners`; the check then also refuses while some process
+ * reads the log, and the primary key refuses a list someone else owns).
+ *
+ * A list this connection owns (`checkOwned`: its claim row is still there and
+ * no process reads the log): the item alone. Its version and count stay in
+ * memory, so the commit dirties no page the bare statement would not. Every
+ * other connection takes the list over before it uses its index or bumps the
+ * version row: it scans the list, writes the true count and a version
+ * `CLAIM_SPAN` above the row's (the owner's versions never run that far:
+ * before they would, it writes the row itself and lets go), and drops the
+ * claim; the owner's next write then fails its check and runs as a
+ * transaction. A claim is only made in the write that bumps the row, so
+ * whoever knew the list before sees the row moved.
  */
 export const WRITE_STEPS = {
   check: `SELECT RAISE(ABORT, '${STALE}') WHERE NOT EXISTS (SELECT 1 FROM main.socksync_lists
-    WHERE name = NEW.list AND version = NEW.version AND count = NEW.count)`,
+    WHERE name = NEW.list AND version = NEW.version AND count = NEW.count)
+    OR (NEW.owner IS NOT NULL AND EXISTS (SELECT 1 FROM main.socksync_change_readers
+      WHERE reader >= '' LIMIT 1))`,
+  checkOwned: `SELECT RAISE(ABORT, '${STALE}') WHERE NOT EXISTS (SELECT 1 FROM
+    main.socksync_list_owners WHERE name = NEW.list AND owner = NEW.owner)
+    OR EXISTS (SELECT 1 FROM main.socksync_change_readers WHERE reader >= '' LIMIT 1)`,
+  claim: `INSERT INTO main.socksync_list_owners (name, owner) SELECT NEW.list, NEW.owner
+    WHERE NEW.owner IS NOT NULL`,
   add: `INSERT INTO main.socksync_items (list, id, key, value)
     VALUES (NEW.list, NEW.id, NEW.key, NEW.value)`,
   grow: `UPDATE main.socksync_lists SET version = version + 1, count = count + 1
@@ -78,23 +112,41 @@ export const WRITE_STEPS = {
 // data_version and the readers, the write, COMMIT): less of SQLite's work
 // per write.
 const WRITES = `
-CREATE TEMP VIEW IF NOT EXISTS socksync_list_insert (list, id, key, value, version, count, idx)
-  AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL;
+CREATE TEMP VIEW IF NOT EXISTS socksync_list_insert (list, id, key, value, version, count, idx, owner)
+  AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL;
 CREATE TEMP TRIGGER IF NOT EXISTS socksync_list_insert_do INSTEAD OF INSERT ON socksync_list_insert
 BEGIN
   ${WRITE_STEPS.check};
   ${WRITE_STEPS.add};
   ${WRITE_STEPS.grow};
   ${WRITE_STEPS.logInsert};
+  ${WRITE_STEPS.claim};
 END;
-CREATE TEMP VIEW IF NOT EXISTS socksync_list_delete (list, id, version, count, idx)
-  AS SELECT NULL, NULL, NULL, NULL, NULL;
+CREATE TEMP VIEW IF NOT EXISTS socksync_list_delete (list, id, version, count, idx, owner)
+  AS SELECT NULL, NULL, NULL, NULL, NULL, NULL;
 CREATE TEMP TRIGGER IF NOT EXISTS socksync_list_delete_do INSTEAD OF INSERT ON socksync_list_delete
 BEGIN
   ${WRITE_STEPS.check};
   ${WRITE_STEPS.remove};
   ${WRITE_STEPS.shrink};
   ${WRITE_STEPS.logDelete};
+  ${WRITE_STEPS.claim};
+END;
+CREATE TEMP VIEW IF NOT EXISTS socksync_list_insert_owned (list, id, key, value, owner)
+  AS SELECT NULL, NULL, NULL, NULL, NULL;
+CREATE TEMP TRIGGER IF NOT EXISTS socksync_list_insert_owned_do
+  INSTEAD OF INSERT ON socksync_list_insert_owned
+BEGIN
+  ${WRITE_STEPS.checkOwned};
+  ${WRITE_STEPS.add};
+END;
+CREATE TEMP VIEW IF NOT EXISTS socksync_list_delete_owned (list, id, owner)
+  AS SELECT NULL, NULL, NULL;
+CREATE TEMP TRIGGER IF NOT EXISTS socksync_list_delete_owned_do
+  INSTEAD OF INSERT ON socksync_list_delete_owned
+BEGIN
+  ${WRITE_STEPS.checkOwned};
+  ${WRITE_STEPS.remove};
 END;
 `;
 
@@ -102,13 +154,34 @@ END;
  * Every SQL statement the store runs; the complexity test checks their plans.
  */
 export const SQL = {
-  meta: "SELECT version, count FROM socksync_lists WHERE name = ?",
+  // A list's version row and its owner (NULL: none; see WRITE_STEPS).
+  meta: `SELECT l.version, l.count, o.owner FROM socksync_lists l
+    LEFT JOIN socksync_list_owners o ON o.name = l.name WHERE l.name = ?`,
   // The first statement of a list's write transaction: bumps the version row
   // and reads what `stamp` reads, in one statement (a plain UPDATE: cheaper
-  // than an upsert; `create` makes the row on a list's first write).
+  // than an upsert; `create` makes the row on a list's first write). Nothing
+  // when someone owns the list (it is taken over first).
+  // Parameters: delta, name, name.
   bump: `UPDATE socksync_lists SET version = version + 1, count = count + ? WHERE name = ?
+    AND NOT EXISTS (SELECT 1 FROM socksync_list_owners WHERE name = ?)
     RETURNING version, count, (SELECT data_version FROM pragma_data_version()) AS v,
     (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r`,
+  // Instead of `bump` on a list this connection owns: the true version and
+  // count (then `unclaim`); nothing when another connection took it over.
+  // Parameters: version, count, name, name, owner.
+  release: `UPDATE socksync_lists SET version = ?, count = ? WHERE name = ?
+    AND EXISTS (SELECT 1 FROM socksync_list_owners WHERE name = ? AND owner = ?)
+    RETURNING version, count, (SELECT data_version FROM pragma_data_version()) AS v,
+    (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r`,
+  // Instead of `bump` on a list this connection owns, while that holds (name,
+  // owner): what `stamp` reads, and nothing when the claim has gone.
+  ownedStamp: `SELECT data_version AS v,
+    (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r
+    FROM pragma_data_version()
+    WHERE EXISTS (SELECT 1 FROM socksync_list_owners WHERE name = ? AND owner = ?)`,
+  unclaim: "DELETE FROM socksync_list_owners WHERE name = ?",
+  // Taking a list over from its owner: version, count, name.
+  takeOver: "UPDATE socksync_lists SET version = ?, count = ? WHERE name = ?",
   create:
     "INSERT INTO socksync_lists (name, version, count) VALUES (?, 1, ?) RETURNING version, count",
   dataVersion: "PRAGMA data_version",
@@ -144,12 +217,18 @@ export const SQL = {
   varsFrom: "SELECT name, value FROM socksync_vars WHERE name > ? ORDER BY name LIMIT ?",
   log: CHANGE_LOG_SQL.append,
   // A whole insert or delete (see WRITE_STEPS): list, id, key, value, then
-  // the version and count the index describes, and the item's index.
-  insertAlone: `INSERT INTO temp.socksync_list_insert (list, id, key, value, version, count, idx)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  // list, id, version, count, index.
-  deleteAlone: `INSERT INTO temp.socksync_list_delete (list, id, version, count, idx)
+  // the version and count the index describes, the item's index, and this
+  // connection's owner id to claim the list (or NULL).
+  insertAlone: `INSERT INTO temp.socksync_list_insert (list, id, key, value, version, count, idx,
+    owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  // list, id, version, count, index, owner or NULL.
+  deleteAlone: `INSERT INTO temp.socksync_list_delete (list, id, version, count, idx, owner)
+    VALUES (?, ?, ?, ?, ?, ?)`,
+  // On a list this connection owns: list, id, key, value, owner.
+  insertOwned: `INSERT INTO temp.socksync_list_insert_owned (list, id, key, value, owner)
     VALUES (?, ?, ?, ?, ?)`,
+  // list, id, owner.
+  deleteOwned: "INSERT INTO temp.socksync_list_delete_owned (list, id, owner) VALUES (?, ?, ?)",
   begin: "BEGIN",
   beginWrite: "BEGIN IMMEDIATE",
   commit: "COMMIT",
@@ -212,6 +291,12 @@ export class Refusal {
 }
 
 /**
+ * Thrown inside a read transaction by work that has to write (taking over a
+ * list another connection owns): the transaction runs again as a write.
+ */
+export class NeedsWrite {}
+
+/**
  * The database and its prepared statements, shared by every list of a store.
  */
 export class Database {
@@ -221,11 +306,15 @@ export class Database {
   #readers = true;
   #busy = false;
   #committed: (() => void)[] = [];
+  #rollbacks: (() => void)[] = [];
+  #writing = false;
   /** Every list object of the store, to check when another connection wrote. */
   readonly lists: Set<IndexedList> = new Set();
   /** The connection's change watcher (shared with table bindings on it). */
   readonly watcher: SqliteChangeWatcher;
   closed: boolean = false;
+  /** This connection's id in `socksync_list_owners` (the lists it owns). */
+  readonly owner: string = nanoid();
 
   readonly driver: SqliteDriver;
 
@@ -236,13 +325,27 @@ export class Database {
     this.watcher = changeWatcher(driver);
   }
 
+  /** Whether a transaction of the store is open and writes. */
+  get writing(): boolean {
+    return this.#writing;
+  }
+
+  /**
+   * Whether a write may claim its list: no process read the change log when
+   * this connection last looked (the claiming write checks again) and this
+   * store does not listen.
+   */
+  get claimable(): boolean {
+    return !this.#readers && !this.watcher.listening;
+  }
+
   get(sql: string, ...params: (string | number)[]): Row | undefined {
     return this.#prepare(sql).get(...params) ?? undefined;
   }
   all(sql: string, ...params: (string | number)[]): Row[] {
     return this.#prepare(sql).all(...params);
   }
-  run(sql: string, ...params: (string | number)[]): void {
+  run(sql: string, ...params: (string | number | null)[]): void {
     this.#prepare(sql).run(...params);
   }
 
@@ -252,6 +355,11 @@ export class Database {
    */
   afterCommit(task: () => void): void {
     this.#committed.push(task);
+  }
+
+  /** Queues work (restoring what a list holds in memory) for when this transaction fails. */
+  onRollback(task: () => void): void {
+    this.#rollbacks.push(task);
   }
 
   /**
@@ -267,22 +375,34 @@ export class Database {
    */
   transaction<R>(write: boolean, body: () => R, lead?: Lead): Promise<R> {
     if (this.closed) return Promise.reject(storeClosed());
-    let resets: (() => void)[] = [];
+    const outcome = this.#attempt(write, body, lead);
+    // A read that has to take a list over runs again, as a write.
+    return outcome instanceof NeedsWrite ? this.#attempt(true, body, lead) as Promise<R> : outcome;
+  }
+
+  #attempt<R>(write: boolean, body: () => R, lead?: Lead): Promise<R> | NeedsWrite {
+    const resets: (() => void)[] = [];
     const committed: (() => void)[] = this.#committed = [];
+    const rollbacks: (() => void)[] = this.#rollbacks = [];
     const run = () => {
       const led = lead?.run();
-      resets = this.#notice(led && { row: led.row, list: lead!.list });
-      if (led?.reset) resets.unshift(led.reset);
+      if (led?.reset) resets.push(led.reset);
+      this.#notice(resets, led && { row: led.row, list: lead!.list });
       return body();
     };
     let result: R;
     this.#busy = true;
+    this.#writing = write;
     try {
       result = this.watcher.listening ? this.watcher.read(run, write) : this.#plain(write, run);
     } catch (error) {
       this.#busy = false;
+      this.#writing = false;
       this.#committed = [];
+      this.#rollbacks = [];
+      for (const undo of rollbacks) undo();
       for (const reset of resets) tell(reset);
+      if (error instanceof NeedsWrite && !write) return error;
       if (error instanceof Refusal) return Promise.reject(error.error);
       // A write failed after it may have changed an index in memory (or the
       // rollback may have failed too): rebuild every index from the file.
@@ -290,7 +410,9 @@ export class Database {
       return Promise.reject(isSockSyncError(error) ? error : storeError(error));
     }
     this.#busy = false;
+    this.#writing = false;
     this.#committed = [];
+    this.#rollbacks = [];
     for (const reset of resets) tell(reset);
     for (const task of committed) tell(task);
     return Promise.resolve(result);
@@ -304,7 +426,7 @@ export class Database {
    * which also reports a failure properly. As it reads no `data_version`,
    * the next transaction still notices what other connections committed.
    */
-  alone(sql: string, ...params: (string | number)[]): boolean {
+  alone(sql: string, ...params: (string | number | null)[]): boolean {
     if (this.closed || this.#busy || this.watcher.reading) return false;
     try {
       this.run(sql, ...params);
@@ -398,20 +520,22 @@ export class Database {
   // Another connection (another process, or another store object on the same
   // file) committed: keep the indexes of lists whose version row is as we
   // left it, drop the others.
-  #notice(led?: { row: Row; list: IndexedList }): (() => void)[] {
+  // Resets go into `resets` as they come: a recheck that has to write
+  // (NeedsWrite) leaves those before it to be told, and data_version unseen,
+  // so that the write transaction run next checks again.
+  #notice(resets: (() => void)[], led?: { row: Row; list: IndexedList }): void {
     const stamp = led?.row ?? this.get(SQL.stamp);
     const seen = Number(stamp?.v);
     this.#readers = stamp?.r != null;
     const known = this.#dataVersion;
-    this.#dataVersion = seen;
-    if (known === undefined || seen === known) return [];
-    const resets: (() => void)[] = [];
-    for (const list of this.lists) {
-      if (list === led?.list) continue;
-      const reset = list.recheck();
-      if (reset) resets.push(reset);
+    if (known !== undefined && seen !== known) {
+      for (const list of this.lists) {
+        if (list === led?.list) continue;
+        const reset = list.recheck();
+        if (reset) resets.push(reset);
+      }
     }
-    return resets;
+    this.#dataVersion = seen;
   }
 
   #prepare(sql: string) {

@@ -115,8 +115,12 @@ export class StoreFeed implements ChangeConsumer, ListHost {
       return;
     }
     // What was committed before this process registered as a reader was not
-    // logged for it: a transaction now compares each list it knows with the file.
-    this.db.transaction(false, () => {}).catch(() => {});
+    // logged for it: a transaction now compares each list it knows with the
+    // file, and lets go of the lists this connection owns (their versions
+    // were in memory only), so that others' next writes of them are logged.
+    const owned = [...this.lists.values()].filter((list) => list.owned);
+    this.db.transaction(owned.length > 0, () => owned.forEach((list) => list.release()))
+      .catch(() => {});
   }
 }
 

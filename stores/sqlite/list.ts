@@ -14,7 +14,7 @@ import type { ListChange, ListItem, ListListener, ListPage, ListSource } from ".
 import type { TreeEntry } from "../common/counted_tree.ts";
 import { ORDER_KEY_REBALANCE_LENGTH } from "../common/order_key.ts";
 import { Listeners } from "../../src/listeners.ts";
-import { type Database, Refusal, SQL } from "./database.ts";
+import { CLAIM_SPAN, type Database, NeedsWrite, Refusal, type Row, SQL } from "./database.ts";
 
 export { json, type ListHost } from "./list_log.ts";
 import {
@@ -44,6 +44,9 @@ export class SqliteListSource<T> implements ListSource<T> {
   // The list's version as this object last knew it (kept when the index is
   // dropped, so a change by another connection is noticed only once).
   #version: number | undefined;
+  // While this connection owns the list (database.ts, WRITE_STEPS): the
+  // version its row holds; #version runs ahead in memory. Only with the index.
+  #claim: number | undefined;
   readonly #holds = new Set<() => void>();
   /** The database. */
   readonly db: Database;
@@ -59,6 +62,11 @@ export class SqliteListSource<T> implements ListSource<T> {
     this.host = host;
     this.name = name;
     this.db = host.db;
+  }
+
+  /** Whether this connection owns the list (see `WRITE_STEPS` in database.ts). */
+  get owned(): boolean {
+    return this.#claim !== undefined;
   }
 
   /** Whether the index is in memory. */
@@ -236,7 +244,7 @@ export class SqliteListSource<T> implements ListSource<T> {
    */
   resync(): void {
     if (this.#version === undefined) return;
-    this.#index = undefined;
+    this.drop();
     const version = this.#version = this.#meta().version;
     this.db.watcher.afterRead(() => this.#emit({ op: "reset", version }));
   }
@@ -244,6 +252,7 @@ export class SqliteListSource<T> implements ListSource<T> {
   /** Forgets the index; the next operation loads it again. */
   drop(): void {
     this.#index = undefined;
+    this.#claim = undefined;
   }
 
   /**
@@ -253,29 +262,93 @@ export class SqliteListSource<T> implements ListSource<T> {
    */
   recheck(): (() => void) | undefined {
     if (this.#version === undefined) return undefined;
-    const { version, count } = this.#meta();
-    if (version === this.#version && count === (this.#index?.size ?? count)) return undefined;
-    this.#index = undefined;
+    const { version, count, owner } = this.#meta();
+    const claim = this.#claim;
+    if (claim !== undefined) {
+      // Still owned: nobody else touched the list.
+      if (owner === this.db.owner) return undefined;
+      // Taken over and nothing else since: the index holds, the version jumped.
+      if (owner === null && version === claim + CLAIM_SPAN && count === this.#index!.size) {
+        this.#claim = undefined;
+        this.#version = version;
+        return () => this.#emit({ op: "reset", version });
+      }
+    } else if (owner === null) {
+      if (version === this.#version && count === (this.#index?.size ?? count)) return undefined;
+    } else if (this.#index === undefined && version === this.#version) {
+      // Owned elsewhere and nobody listens here: the next use takes it over.
+      return undefined;
+    }
+    if (owner !== null && this.#listeners.size > 0) {
+      // Owned elsewhere: its row is behind, so the listeners' reset waits for
+      // the takeover (its version is above any the owner reported).
+      if (!this.db.writing) throw new NeedsWrite();
+      this.drop();
+      const { index, sorted } = scanIndex(this.db, this.name);
+      const taken = this.#takeOver(version, index);
+      if (!sorted) this.#rebalance(index);
+      this.#index = index;
+      return () => this.#emit({ op: "reset", version: taken });
+    }
+    this.drop();
     this.#version = version;
-    return () => this.#emit({ op: "reset", version });
+    return owner === null ? () => this.#emit({ op: "reset", version }) : undefined;
+  }
+
+  /** Inside a write transaction (the store's close): lets go of the list's claim. */
+  release(): void {
+    const claim = this.#claim;
+    if (claim === undefined) return;
+    this.#claim = undefined;
+    const size = this.#index!.size;
+    if (this.db.get(SQL.release, this.#version!, size, this.name, this.name, this.db.owner)) {
+      this.db.run(SQL.unclaim, this.name);
+    }
   }
 
   // The index, loaded when missing. Runs inside a transaction, so the scan
   // and the version row match.
   #load(): OrderIndex {
     if (this.#index) return this.#index;
+    const meta = this.#meta();
+    if (meta.owner !== null && !this.db.writing) throw new NeedsWrite();
     const { index, sorted } = scanIndex(this.db, this.name);
-    this.#version = this.#meta().version;
+    if (meta.owner === null) this.#version = meta.version;
+    else {
+      const known = this.#version;
+      const version = this.#takeOver(meta.version, index);
+      if (known !== undefined) this.db.afterCommit(() => this.#emit({ op: "reset", version }));
+    }
     // Only a file written by something else can get here: fresh keys fix it.
     if (!sorted) this.#rebalance(index);
     return this.#index = index;
   }
 
-  #meta(): { version: number; count: number } {
+  // Inside a write transaction, with the list just scanned: another
+  // connection owns it (or this one did and forgot, after a failure), so its
+  // row is behind. The row gets the true count and a version above any the
+  // owner reported, which this returns (for the listeners' reset), and the
+  // claim goes.
+  #takeOver(row: number, index: OrderIndex): number {
+    const known = this.#version;
+    const version = row + CLAIM_SPAN;
+    this.db.run(SQL.takeOver, version, index.size, this.name);
+    this.db.run(SQL.unclaim, this.name);
+    this.#version = version;
+    this.db.onRollback(() => {
+      this.drop();
+      this.#version = known;
+    });
+    return version;
+  }
+
+  #meta(): { exists: boolean; version: number; count: number; owner: string | null } {
     const row = this.db.get(SQL.meta, this.name);
     return {
+      exists: row !== undefined,
       version: Number(row?.version ?? 0),
       count: Number(row?.count ?? 0),
+      owner: row?.owner == null ? null : String(row.owner),
     };
   }
 
@@ -300,8 +373,42 @@ export class SqliteListSource<T> implements ListSource<T> {
     let bumped: Meta | undefined;
     let before: number | undefined;
     const run = () => {
-      const row = this.db.get(SQL.bump, delta, this.name);
-      if (!row) return undefined;
+      const claim = this.#claim;
+      let row: Row | undefined;
+      if (claim !== undefined) {
+        const version = this.#version! + 1;
+        const stamp = version < claim + CLAIM_SPAN
+          ? this.db.get(SQL.ownedStamp, this.name, this.db.owner)
+          : undefined;
+        if (stamp && stamp.r == null) {
+          // Still owned and nobody reads the log: the row stays as it is, as
+          // for a write alone.
+          bumped = { version, total: this.#index!.size + delta };
+          before = this.#version;
+          this.#version = version;
+          return { row: stamp };
+        }
+        // Otherwise the row gets the true version and count, and the claim goes.
+        this.#claim = undefined;
+        this.db.onRollback(() => this.#index && (this.#claim = claim));
+        row = this.db.get(
+          SQL.release,
+          this.#version! + 1,
+          this.#index!.size + delta,
+          this.name,
+          this.name,
+          this.db.owner,
+        );
+        if (row) this.db.run(SQL.unclaim, this.name);
+      }
+      row ??= this.db.get(SQL.bump, delta, this.name, this.name);
+      if (!row) {
+        if (!this.#meta().exists) return undefined;
+        // Owned by another connection: taken over (by the load) first.
+        this.#index = undefined;
+        this.#load();
+        row = this.db.get(SQL.bump, delta, this.name, this.name)!;
+      }
       bumped = { version: Number(row.version), total: Number(row.count) };
       const known = this.#version;
       before = known;
@@ -311,10 +418,14 @@ export class SqliteListSource<T> implements ListSource<T> {
       if (known === bumped.version - 1 && (size === undefined || size + delta === bumped.total)) {
         return { row };
       }
-      // Changed behind this object's back: the index is rebuilt from the file.
-      this.#index = undefined;
       const version = bumped.version - 1;
       before = version;
+      // Taken over from this connection and nothing else since: the index holds.
+      if (claim !== undefined && version === claim + CLAIM_SPAN && size! + delta === bumped.total) {
+        return { row, reset: () => this.#emit({ op: "reset", version }) };
+      }
+      // Changed behind this object's back: the index is rebuilt from the file.
+      this.drop();
       return { row, reset: () => this.#emit({ op: "reset", version }) };
     };
     return this.db.transaction(true, () => body(bumped), { list: this, run }).catch((error) => {
@@ -339,8 +450,16 @@ export class SqliteListSource<T> implements ListSource<T> {
     const slot = order.locate(index);
     const key = keyAt(order, index, slot);
     if (key.length > ORDER_KEY_REBALANCE_LENGTH) return false;
-    if (!this.db.alone(SQL.insertAlone, this.name, id, key, text, version, order.size, index)) {
-      return false;
+    const claim = this.#claim;
+    if (claim !== undefined) {
+      // Owned: the version row stays as it is, until the span runs out.
+      if (version + 1 >= claim + CLAIM_SPAN) return false;
+      if (!this.db.alone(SQL.insertOwned, this.name, id, key, text, this.db.owner)) return false;
+    } else {
+      const owner = this.db.claimable ? this.db.owner : null;
+      const params = [this.name, id, key, text, version, order.size, index, owner] as const;
+      if (!this.db.alone(SQL.insertAlone, ...params)) return false;
+      if (owner !== null) this.#claim = version + 1;
     }
     order.insert(index, { id, value: key, leaf: null }, slot);
     this.#version = version + 1;
@@ -358,7 +477,17 @@ export class SqliteListSource<T> implements ListSource<T> {
     const entry = order?.byId.get(id);
     if (!order || version === undefined || !entry) return false;
     const index = order.indexOf(entry);
-    if (!this.db.alone(SQL.deleteAlone, this.name, id, version, order.size, index)) return false;
+    const claim = this.#claim;
+    if (claim !== undefined) {
+      if (version + 1 >= claim + CLAIM_SPAN) return false;
+      if (!this.db.alone(SQL.deleteOwned, this.name, id, this.db.owner)) return false;
+    } else {
+      const owner = this.db.claimable ? this.db.owner : null;
+      if (!this.db.alone(SQL.deleteAlone, this.name, id, version, order.size, index, owner)) {
+        return false;
+      }
+      if (owner !== null) this.#claim = version + 1;
+    }
     order.remove(entry);
     this.#version = version + 1;
     if (this.#listeners.size > 0) {
@@ -370,7 +499,7 @@ export class SqliteListSource<T> implements ListSource<T> {
   // The count row and the index disagree only if the file was changed
   // behind our back without a version bump: rebuild from the file then.
   #verify(order: OrderIndex, total: number): void {
-    if (order.size !== total) this.#index = undefined;
+    if (order.size !== total) this.drop();
   }
 
   #existing(order: OrderIndex, id: string): TreeEntry<string> {

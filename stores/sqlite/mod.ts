@@ -5,7 +5,10 @@
  * Items are ordered by fractional order keys (`stores/common/order_key.ts`), indexed
  * on (list, key): an insert makes one new key between its neighbours and
  * never renumbers the others. Each list's version and count live in a row
- * of their own, bumped in the same transaction as the change. Changes are
+ * of their own, bumped in the same transaction as the change, except while
+ * one connection writes the list alone (it claims it, keeps them in memory,
+ * and any other connection takes it over first: `WRITE_STEPS` in
+ * `database.ts`). Changes are
  * reported to listeners in this process right after the commit, and, while
  * the store has listeners, those made through other connections to the file
  * (other processes) within about 100 ms (`sqlite_feed.ts`). The database is
@@ -91,6 +94,12 @@ export function sqliteStore(driver: SqliteDriver): SqliteStore {
     },
     async close(): Promise<void> {
       if (db.closed) return;
+      // The lists this connection owns get their true version rows back (a
+      // failure leaves them to be taken over, as after a crash).
+      const owned = [...lists.values()].filter((list) => list.owned);
+      if (owned.length > 0) {
+        await db.transaction(true, () => owned.forEach((list) => list.release())).catch(() => {});
+      }
       for (const list of lists.values()) await list.close();
       feed.vars.detach();
       feed.close();
