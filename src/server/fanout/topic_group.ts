@@ -193,10 +193,11 @@ export class TopicGroup {
     if (!backedUp) return back.length > 0 ? { left: NOBODY, back } : NONE;
     // Only when the runtime reports a backed-up socket, or cannot and it is time: find it.
     const left: Subscriber[] = [];
-    for (const subscriber of this.#each()) {
-      const socket = memberSocket(subscriber);
-      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) left.push(subscriber);
+    // Plain loops (no generator): this reads every member's queue.
+    for (let member = this.#head; member !== undefined; member = linksOf(member).topicNext) {
+      if (isBackedUp(member)) left.push(member);
     }
+    for (const subscriber of this.#members) if (isBackedUp(subscriber)) left.push(subscriber);
     for (const subscriber of left) {
       metricsOf(subscriber)?.slow("left_topic");
       this.#away.set(subscriber, memberSocket(subscriber));
@@ -249,6 +250,12 @@ export function topicSocket(subscriber: Subscriber): GroupSocket | undefined {
   return socket?.topics && typeof socket.subscribe === "function"
     ? socket as GroupSocket
     : undefined;
+}
+
+/** Whether a member's queue is past its topics' threshold. */
+function isBackedUp(subscriber: Subscriber): boolean {
+  const socket = memberSocket(subscriber);
+  return (socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0);
 }
 
 /** The links on a member's socket (its topics are `linked`). */
