@@ -7,7 +7,7 @@
  * @module
  */
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
+import { CLOSE } from "../protocol/connection.ts";
 import type { MessageWithFunc } from "../protocol/schemas.ts";
 import type { PeerHost } from "./host.ts";
 import { IdleTimer } from "./idle_timer.ts";
@@ -18,23 +18,18 @@ import { type CoreOptions, PeerCore } from "./peer_core.ts";
 /**
  * The provider of a peer that provides nothing: every request for a var,
  * list or function gets the answer an empty registry gives; what it still
- * keeps is the client session of the other side's probe and the count of
- * the functions the other side accepts calls to (`maxSubscriptions`).
+ * keeps is the count of the functions the other side accepts calls to
+ * (`maxSubscriptions`).
  */
 class NoProvider implements ProviderPart {
   readonly #host: PeerHost;
   #held: Set<string> | undefined;
-  /** The client session the other side presented (its first probe's `session`), if any. */
-  session: string | undefined;
 
   constructor(host: PeerHost) {
     this.#host = host;
   }
 
   get(message: MessageWithFunc<"get">): never {
-    if (message.type === "var" && message.session !== undefined && message.name === PROBE_NAME) {
-      this.session ??= message.session;
-    }
     throw noSuch(message.type);
   }
 

@@ -17,6 +17,13 @@ import type { SocketLike } from "./socket.ts";
 export const REPORT: unique symbol = Symbol("socksync.report");
 
 /**
+ * The key of a peer's registry as its parts and its hub read it (the
+ * provider, rather than keeping it in a field of its own; the hub, to tell
+ * its own peers from others'); a symbol, like {@linkcode REPORT}.
+ */
+export const REGISTRY: unique symbol = Symbol("socksync.registry");
+
+/**
  * The peer as its parts see it.
  *
  * @internal

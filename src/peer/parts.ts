@@ -34,7 +34,6 @@ export type ProviderPart = Pick<
   | "detach"
   | "acceptCalls"
   | "refuseCalls"
-  | "session"
 >;
 
 /**
@@ -43,3 +42,10 @@ export type ProviderPart = Pick<
  * the provider.
  */
 export const MAKE_PEER: unique symbol = Symbol("socksync.makePeer");
+
+/**
+ * The key of a registry's method told when one of its peers detached (a hub
+ * forgets it there rather than through an `onDetach` listener, which would
+ * take one of the peer's fields).
+ */
+export const FORGET: unique symbol = Symbol("socksync.forget");

@@ -106,7 +106,12 @@ export interface PeerOptions<C> {
  * ```
  */
 export class Peer<C = unknown> extends PeerCore<C> {
-  // No fields of its own: the sweep is found again by the timeout, the parts made on demand.
+  // No fields of its own but its hub's list links (src/server/peer_list.ts): the sweep is found
+  // again by the timeout, the parts made on demand.
+  /** The peer before it in its hub's list. @internal */
+  hubPrev: Peer<unknown> | undefined = undefined;
+  /** The peer after it in its hub's list. @internal */
+  hubNext: Peer<unknown> | undefined = undefined;
 
   /**
    * One end of a connection over `options.socket`.
@@ -120,8 +125,8 @@ export class Peer<C = unknown> extends PeerCore<C> {
   }
 
   /** The full provider, serving `registry`. @internal */
-  protected provide(registry: Provided | undefined): ProviderPart {
-    return new Provider(this, registry);
+  protected provide(_registry: Provided | undefined): ProviderPart {
+    return new Provider(this);
   }
 
   /** Backpressure with conflation of pushes. @internal */

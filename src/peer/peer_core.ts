@@ -17,9 +17,9 @@ import { decodeFrame } from "../protocol/decode.ts";
 import type { Message } from "../protocol/schemas.ts";
 import type { Metrics } from "./metrics.ts";
 import { queuedBytes, type SocketLike } from "./socket.ts";
-import { OPEN } from "../protocol/connection.ts";
+import { OPEN, PROBE_NAME } from "../protocol/connection.ts";
 import { FrameGuard } from "./frame_guard.ts";
-import { type PeerHost, REPORT } from "./host.ts";
+import { type PeerHost, REGISTRY, REPORT } from "./host.ts";
 import {
   type CallOptions,
   ConnectionClosed,
@@ -29,7 +29,7 @@ import {
 } from "./consumer.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
 import type { AccessRequest, Provided } from "./provider.ts";
-import type { OutboxPart, ProviderPart } from "./parts.ts";
+import { FORGET, type OutboxPart, type ProviderPart } from "./parts.ts";
 import { closeSocket, failureFrame, route } from "./route.ts";
 import type { Authenticated, Session } from "./session.ts";
 import { AUTH_NAME } from "../protocol/auth.ts";
@@ -53,6 +53,8 @@ export interface CoreRegistry extends Provided {
   ) => Authenticated | undefined | Promise<Authenticated | undefined>;
   /** Where connections count frames, calls and closes. */
   readonly metrics?: Metrics;
+  /** Told first when one of its peers detached. */
+  [FORGET]?(peer: PeerCore<unknown>): void;
 }
 
 /**
@@ -101,12 +103,12 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
   readonly #provider: ProviderPart;
   // The parts most connections of a server never use, created with the first of them.
   #rare: RareParts | undefined;
-  // A server's peer has two listeners (the hub's, the server's): kept in fields, more in a Set.
-  #onDetach1: DetachListener | undefined;
-  #onDetach2: DetachListener | undefined;
+  // A server's peer has one listener (the server's; its hub is told through FORGET): kept in a
+  // field, more in a Set.
+  #onDetach: DetachListener | undefined;
   #context: C;
-  // Set once this side started closing.
-  #closedWith: { code: number; reason: string } | undefined;
+  // The client session of the other side's first probe (see `session`).
+  #clientSession: string | undefined;
   #detached = false;
 
   /**
@@ -141,6 +143,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
       session: undefined,
       consumer: undefined,
       detachListeners: undefined,
+      closedWith: undefined,
     };
   }
 
@@ -156,6 +159,11 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
   get #sessionPart(): Session | undefined {
     const rare = this.#rareParts;
     return rare.session ??= this.newSession();
+  }
+
+  /** The groups this side provides (its hub), if any. @internal */
+  get [REGISTRY](): CoreRegistry | undefined {
+    return this.#registry;
   }
 
   /** Where this connection's metrics go: its hub's, when the hub keeps them. */
@@ -214,7 +222,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
    * reconnect; a random secret the server never sends to anyone.
    */
   get session(): string | undefined {
-    return this.#provider.session;
+    return this.#clientSession;
   }
 
   /** Whether {@linkcode PeerCore.detach} has run. */
@@ -227,7 +235,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
    * a limit, or 4000 when the heartbeat found the connection dead), if any.
    */
   get closedWith(): { code: number; reason: string } | undefined {
-    return this.#closedWith;
+    return this.#rare?.closedWith;
   }
 
   /** Whether the socket is congested: changes are conflated until it drains. */
@@ -238,7 +246,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
 
   /** Sends one encoded frame if the socket is open. */
   sendText(text: string): void {
-    const open = this.socket.readyState === OPEN && this.#closedWith === undefined;
+    const open = this.socket.readyState === OPEN && this.#rare?.closedWith === undefined;
     if (open && !this.#detached) this.#write(text);
     if (open && this.metrics !== undefined) this.metrics.sent(text);
   }
@@ -279,8 +287,9 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
    * code below 3000 gets the code plus 3000.
    */
   close(code: number, reason: string): void {
-    if (this.#closedWith !== undefined) return;
-    this.#closedWith = { code, reason };
+    const rare = this.#rareParts;
+    if (rare.closedWith !== undefined) return;
+    rare.closedWith = { code, reason };
     closeSocket(this.socket, code, reason);
     this.detach(code);
   }
@@ -296,11 +305,8 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
   /** Calls `listener` (with this peer) once this peer is detached; returns the remover. */
   onDetach(listener: (peer: this) => void): () => void {
     // Added once, as to a Set.
-    if (this.#onDetach1 === listener || this.#onDetach2 === listener) {
-      return this.#remover(listener);
-    }
-    if (this.#onDetach1 === undefined) this.#onDetach1 = listener;
-    else if (this.#onDetach2 === undefined) this.#onDetach2 = listener;
+    if (this.#onDetach === listener) return this.#remover(listener);
+    if (this.#onDetach === undefined) this.#onDetach = listener;
     else {
       const rare = this.#rareParts;
       (rare.detachListeners ??= new Set()).add(listener);
@@ -310,8 +316,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
 
   #remover(listener: DetachListener): () => void {
     return () => {
-      if (this.#onDetach1 === listener) this.#onDetach1 = undefined;
-      else if (this.#onDetach2 === listener) this.#onDetach2 = undefined;
+      if (this.#onDetach === listener) this.#onDetach = undefined;
       else this.#rare?.detachListeners?.delete(listener);
     };
   }
@@ -324,7 +329,7 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
    * optional.
    */
   receive(data: unknown): Promise<void> | undefined {
-    if (this.#detached || this.#closedWith !== undefined) return undefined;
+    if (this.#detached || this.#rare?.closedWith !== undefined) return undefined;
     if (this.metrics !== undefined) this.metrics.framesReceived++;
     if (!this.admit(data)) return undefined;
     try {
@@ -338,6 +343,13 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
         return undefined;
       }
       const message = decoded.message;
+      // Taken once, before anything else can read it; the probe is then answered as always.
+      if (
+        message.func === "get" && message.type === "var" && message.session !== undefined &&
+        message.name === PROBE_NAME
+      ) {
+        this.#clientSession ??= message.session;
+      }
       try {
         const done = message.func === "call" && message.name === AUTH_NAME
           ? this.#authenticate(message)
@@ -470,7 +482,12 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
     this.#rare?.outbox?.close();
     this.#provider.detach();
     this.#rare?.consumer?.detach();
-    const listeners = [this.#onDetach1, this.#onDetach2, ...(this.#rare?.detachListeners ?? [])];
+    try {
+      this.#registry?.[FORGET]?.(this);
+    } catch (error) {
+      this.#report(error);
+    }
+    const listeners = [this.#onDetach, ...(this.#rare?.detachListeners ?? [])];
     for (const listener of listeners) {
       if (listener === undefined) continue;
       try {
@@ -490,8 +507,10 @@ interface RareParts {
   session: Session | undefined;
   // Created on first use: a server's peer rarely mirrors or calls.
   consumer: Consumer | undefined;
-  // Detach listeners past the first two.
+  // Detach listeners past the first.
   detachListeners: Set<DetachListener> | undefined;
+  // Set once this side started closing.
+  closedWith: { code: number; reason: string } | undefined;
 }
 
 // The close code WebSocket reports for a close frame without one.

@@ -24,8 +24,7 @@ import type {
   ProvidedVar,
 } from "./provided.ts";
 import type { MessageWithFunc } from "../protocol/schemas.ts";
-import { type PeerHost, REPORT } from "./host.ts";
-import { PROBE_NAME } from "../protocol/connection.ts";
+import { type PeerHost, REGISTRY, REPORT } from "./host.ts";
 import { ListAccess, subscriptionKey } from "./list_access.ts";
 import { subscriptionType } from "./metrics.ts";
 import { everyName, isEveryName, varKey, varKeyOf } from "./shared_keys.ts";
@@ -106,12 +105,12 @@ type Request = {
 export class Provider {
   // The peer (no closure per connection): the subscriber groups push to, also the `peer` a
   // handler gets.
-  readonly #peer: PeerHost & Conflating;
-  readonly #registry: Provided | undefined;
+  readonly #peer: PeerHost & Conflating & { readonly [REGISTRY]: Provided | undefined };
   // Every key below comes from the wire, so only Maps and Sets hold them. Each is created on
   // first use: a server holds many connections, most of which subscribe to little.
-  // Every field counts: Bun keeps an object's first six fields in the object and puts more in a
-  // second allocation, and a server holds many idle connections.
+  // Every field counts: Bun sizes objects in steps (4 fields 48 bytes, 6 fields 64, 8 fields 80,
+  // 12 fields 112), and a server holds many idle connections; the registry and the client
+  // session are the peer's.
   // Most connections hold one subscription: it is kept here until a second one needs the Map of
   // the rare parts. A var's is the var (its key is `varKeyOf` it, see #onlyKey), any other the key.
   #only: ProvidedVar | string | undefined;
@@ -122,12 +121,16 @@ export class Provider {
   #rare: ProviderRare | undefined;
 
   /**
-   * @param peer the connection: its context, limits and subscriber
-   * @param registry the groups provided; none when absent
+   * @param peer the connection: its context, limits, subscriber and the
+   * groups provided (its `REGISTRY`; none when absent)
    */
-  constructor(peer: PeerHost & Conflating, registry?: Provided) {
+  constructor(peer: PeerHost & Conflating & { readonly [REGISTRY]: Provided | undefined }) {
     this.#peer = peer;
-    this.#registry = registry;
+  }
+
+  // Read from the peer: a field here would make every provider larger.
+  get #registry(): Provided | undefined {
+    return this.#peer[REGISTRY];
   }
 
   get #rareParts(): ProviderRare {
@@ -261,18 +264,8 @@ export class Provider {
     return found;
   }
 
-  /**
-   * The client session the other side presented (its first probe's
-   * `session`), if any: the same on each of that client's connections.
-   */
-  session: string | undefined;
-
   /** Answers a `get` of a var, a list page or a list item. */
   get(message: MessageWithFunc<"get">): Promise<void> {
-    // Taken once, before anything else can read it; the probe is then answered as always.
-    if (message.type === "var" && message.session !== undefined && message.name === PROBE_NAME) {
-      this.session ??= message.session;
-    }
     this.#check("get", message);
     const peer = this.#peer;
     // Subscriptions are checked in frame order (this record), not in the

@@ -82,6 +82,26 @@ export interface Topics {
    * looked, so no member gets further behind than that unseen.
    */
   readonly checkEvery?: number;
+  /**
+   * Set when every socket of these topics carries {@linkcode TopicLinks}: a
+   * topic group then links its first members through their sockets instead
+   * of keeping them in a `Set` (a server keeps many idle connections).
+   */
+  readonly linked?: boolean;
+}
+
+/**
+ * The fields through which one topic group (the socket's first) links its
+ * members, on a socket whose {@linkcode Topics.linked} is set. The group's
+ * own code (src/server/fanout/topic_group.ts) keeps them.
+ */
+export interface TopicLinks {
+  /** The group whose list this socket's subscriber is in, if any. */
+  topicOwner: object | undefined;
+  /** The subscriber before it in that list. */
+  topicPrev: Subscriber | undefined;
+  /** The subscriber after it in that list. */
+  topicNext: Subscriber | undefined;
 }
 
 /**

@@ -14,10 +14,12 @@ import { Presence, type PresenceOptions } from "./presence.ts";
 import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
 import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type PeerOptions, type Registry } from "../peer/peer.ts";
-import { MAKE_PEER } from "../peer/parts.ts";
+import { FORGET, MAKE_PEER } from "../peer/parts.ts";
+import { REGISTRY } from "../peer/host.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import { Metrics } from "../peer/metrics.ts";
 import { timedStore } from "./timed_store.ts";
+import { PeerList } from "./peer_list.ts";
 import type { ListSource, VarStore } from "../store.ts";
 import type { DeclaredFunction, DeclaredList, DeclaredParamList, DeclaredVar } from "./api_of.ts";
 import { type AuthOptions, type ConnectionMatch, Revocations } from "./auth.ts";
@@ -197,11 +199,7 @@ export class Hub<C = unknown> implements Registry {
   readonly metrics: Metrics | undefined;
   /** The answers of calls marked `once`, remembered so that each runs at most once. */
   readonly calls: CallLedger;
-  readonly #peers = new Set<Peer<C>>();
-  // One listener for every peer (it gets the peer): no closure per connection.
-  readonly #forget = (peer: Peer<C>): void => {
-    this.#peers.delete(peer);
-  };
+  readonly #peers = new PeerList<Peer<C>>((peer) => peer[REGISTRY] === this);
   readonly #options: HubOptions<C>;
   // The var store, timed when metrics are on.
   readonly #vars: HubOptions<C>["vars"];
@@ -451,6 +449,11 @@ export class Hub<C = unknown> implements Registry {
     return { kind: "function", name };
   }
 
+  /** One of this hub's peers detached: it leaves {@linkcode Hub.peers}. @internal */
+  [FORGET](peer: Peer<unknown>): void {
+    this.#peers.delete(peer as Peer<C>);
+  }
+
   /**
    * A peer that provides this hub, for a client given this hub as its `hub`
    * option (the client imports no provider of its own).
@@ -485,7 +488,6 @@ export class Hub<C = unknown> implements Registry {
     // An identity that had already expired closed the connection at once.
     if (peer.detached) return peer;
     this.#peers.add(peer);
-    peer.onDetach(this.#forget);
     // The client may authenticate over this socket: said with the functions the connect hook
     // accepts (after them, so their order stays), before any frame of the client is read.
     if (this.authenticate) {

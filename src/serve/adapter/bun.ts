@@ -13,7 +13,7 @@
 /// <reference types="bun-types" />
 import type { Context, Hono } from "hono";
 import { createBunWebSocket } from "hono/bun";
-import type { GroupSocket, Topics } from "../../peer/socket.ts";
+import type { GroupSocket, Subscriber, TopicLinks, Topics } from "../../peer/socket.ts";
 import { type Adapter, closeWithGrace, type Connected, frameCap, type Opener } from "./shared.ts";
 
 type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
@@ -49,20 +49,26 @@ abstract class BunSocketState {
  * through a method, not `bufferedAmount`, and offers its server's topics,
  * so a group whose members all get the same frame sends it with one
  * `publish`. One object per connection holds both the socket and what its
- * frames go to: a server keeps many idle connections.
+ * frames go to: a server keeps many idle connections. Its server's topics
+ * are on the prototype of a subclass per server ({@linkcode socketClass}),
+ * not in a field of each socket.
  */
-class BunSocket extends BunSocketState implements GroupSocket {
+abstract class BunSocket extends BunSocketState implements GroupSocket, TopicLinks {
   // Set once the socket opened.
   ws: ServerWebSocket<BunSocket> | undefined;
   // The opener until the socket opens, then what it returned.
   to: Opener | Connected | undefined;
+  // The links of its first topic group (Topics.linked): no Set entry per member.
+  topicOwner: object | undefined;
+  topicPrev: Subscriber | undefined;
+  topicNext: Subscriber | undefined;
   /** Its server's topics. */
-  readonly topics: Topics;
-  constructor(open: Opener, topics: Topics) {
+  abstract readonly topics: Topics;
+  constructor(open: Opener) {
     super();
     this.ws = undefined;
     this.to = open;
-    this.topics = topics;
+    this.topicOwner = this.topicPrev = this.topicNext = undefined;
   }
   subscribe(topic: string): void {
     this.ws!.subscribe(topic);
@@ -76,6 +82,15 @@ class BunSocket extends BunSocketState implements GroupSocket {
   close(code?: number, reason?: string): void {
     this.ws!.close(code, reason);
   }
+}
+
+/** The socket class of one server, whose sockets carry its `topics`. */
+function socketClass(topics: Topics): new (open: Opener) => BunSocket {
+  return class ServerSocket extends BunSocket {
+    get topics(): Topics {
+      return topics;
+    }
+  };
 }
 
 /** What the socket's frames go to, once it opened. */
@@ -96,11 +111,13 @@ export function createAdapter(app: Hono<any>): Adapter {
   const topics: Topics = {
     backedUpBytes: BACKED_UP_BYTES,
     checkEvery: 16 * 1024,
+    linked: true,
     publish(topic, text) {
       server?.publish(topic, text);
       return true;
     },
   };
+  const Socket = socketClass(topics);
   // deno-lint-ignore no-explicit-any
   type Any = ServerWebSocket<any>;
   return {
@@ -110,11 +127,9 @@ export function createAdapter(app: Hono<any>): Adapter {
       // Bun passes the server as fetch's second argument, which Hono makes `c.env`.
       const env = c.env as { upgrade?: (req: Request, o: { data: unknown }) => boolean };
       if (typeof env?.upgrade !== "function") return undefined;
-      return env.upgrade(c.req.raw, { data: new BunSocket(open, topics) })
-        ? new Response(null)
-        : undefined;
+      return env.upgrade(c.req.raw, { data: new Socket(open) }) ? new Response(null) : undefined;
     },
-    owns: (socket) => socket instanceof BunSocket && socket.topics === topics,
+    owns: (socket) => socket instanceof Socket,
     listen({ port, hostname, maxPayload }) {
       const bun = server = Bun.serve({
         port,

@@ -10,7 +10,7 @@
  * @module
  */
 import { isCongested } from "../../peer/backpressure.ts";
-import type { GroupSocket, Subscriber, Topics } from "../../peer/socket.ts";
+import type { GroupSocket, Subscriber, TopicLinks, Topics } from "../../peer/socket.ts";
 import { OPEN } from "../../protocol/connection.ts";
 import { type Metrics, metricsOf } from "../../peer/metrics.ts";
 
@@ -35,8 +35,12 @@ interface Host {
  */
 export class TopicGroup {
   readonly #topic = `socksync.${++serial}`;
-  // A Set, not a Map to each member's socket (found again through `memberSocket`): an entry per
-  // subscribed connection, and a Map's entry is the larger.
+  // Members whose socket's links (`Topics.linked`) are free when they join are linked through
+  // them, the others kept in a Set, not a Map to each member's socket (found again through
+  // `memberSocket`): an entry per subscribed connection, and a Map's entry is the larger.
+  #head: Subscriber | undefined;
+  #tail: Subscriber | undefined;
+  #linked = 0;
   readonly #members = new Set<Subscriber>();
   // Sockets of several servers can be members: one publish per server.
   readonly #hosts = new Map<Topics, Host>();
@@ -45,20 +49,36 @@ export class TopicGroup {
 
   /** How many members there are. */
   get size(): number {
-    return this.#members.size;
+    return this.#linked + this.#members.size;
   }
 
   /** Whether `subscriber` is a member. */
   has(subscriber: Subscriber): boolean {
-    return this.#members.has(subscriber);
+    const socket = (subscriber as { socket?: Partial<TopicLinks> }).socket;
+    return socket?.topicOwner === this || this.#members.has(subscriber);
+  }
+
+  /** Every member (linked ones first); one may leave while this runs. */
+  *#each(): Generator<Subscriber> {
+    let member = this.#head;
+    while (member !== undefined) {
+      const next = linksOf(member).topicNext;
+      yield member;
+      member = next;
+    }
+    yield* this.#members;
   }
 
   /** Makes `subscriber` a member if its socket offers topics and is not congested. */
   join(subscriber: Subscriber): boolean {
     const socket = topicSocket(subscriber);
     if (!socket || isCongested(subscriber)) return false;
+    // Once: a second entry (its links and the Set) would count it twice.
+    if (this.has(subscriber)) return true;
     socket.subscribe(this.#topic);
-    this.#members.add(subscriber);
+    if (socket.topics.linked && linksOf(subscriber).topicOwner === undefined) {
+      this.#link(subscriber);
+    } else this.#members.add(subscriber);
     const host = this.#hosts.get(socket.topics);
     if (host) host.count++;
     else {
@@ -89,7 +109,7 @@ export class TopicGroup {
 
   /** Ends the group: every member leaves the topic; resolves who the members were. */
   clear(): Subscriber[] {
-    const members = [...this.#members];
+    const members = [...this.#each()];
     this.#away.clear();
     for (const subscriber of members) this.#drop(subscriber);
     return members;
@@ -106,16 +126,42 @@ export class TopicGroup {
   }
 
   #drop(subscriber: Subscriber): boolean {
-    if (!this.#members.delete(subscriber)) return false;
-    const socket = memberSocket(subscriber);
-    const host = this.#hosts.get(socket.topics);
-    if (host && --host.count === 0) this.#hosts.delete(socket.topics);
+    const socket = (subscriber as { socket?: GroupSocket & Partial<TopicLinks> }).socket;
+    if (socket?.topicOwner === this) this.#unlink(subscriber);
+    else if (!this.#members.delete(subscriber)) return false;
+    // A member's socket is a group socket: it joined through `topicSocket`.
+    const host = this.#hosts.get(socket!.topics);
+    if (host && --host.count === 0) this.#hosts.delete(socket!.topics);
     try {
-      socket.unsubscribe(this.#topic);
+      socket!.unsubscribe(this.#topic);
     } catch {
       // A closed socket left every topic already.
     }
     return true;
+  }
+
+  /** Appends a member to the list linked through the sockets. */
+  #link(subscriber: Subscriber): void {
+    const links = linksOf(subscriber);
+    const tail = this.#tail;
+    links.topicOwner = this;
+    links.topicPrev = tail;
+    links.topicNext = undefined;
+    if (tail !== undefined) linksOf(tail).topicNext = subscriber;
+    else this.#head = subscriber;
+    this.#tail = subscriber;
+    this.#linked++;
+  }
+
+  #unlink(subscriber: Subscriber): void {
+    const links = linksOf(subscriber);
+    const { topicPrev: prev, topicNext: next } = links;
+    if (prev !== undefined) linksOf(prev).topicNext = next;
+    else this.#head = next;
+    if (next !== undefined) linksOf(next).topicPrev = prev;
+    else this.#tail = prev;
+    links.topicOwner = links.topicPrev = links.topicNext = undefined;
+    this.#linked--;
   }
 
   /**
@@ -147,10 +193,11 @@ export class TopicGroup {
     if (!backedUp) return back.length > 0 ? { left: NOBODY, back } : NONE;
     // Only when the runtime reports a backed-up socket, or cannot and it is time: find it.
     const left: Subscriber[] = [];
-    for (const subscriber of this.#members) {
-      const socket = memberSocket(subscriber);
-      if ((socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0)) left.push(subscriber);
+    // Plain loops (no generator): this reads every member's queue.
+    for (let member = this.#head; member !== undefined; member = linksOf(member).topicNext) {
+      if (isBackedUp(member)) left.push(member);
     }
+    for (const subscriber of this.#members) if (isBackedUp(subscriber)) left.push(subscriber);
     for (const subscriber of left) {
       metricsOf(subscriber)?.slow("left_topic");
       this.#away.set(subscriber, memberSocket(subscriber));
@@ -203,6 +250,17 @@ export function topicSocket(subscriber: Subscriber): GroupSocket | undefined {
   return socket?.topics && typeof socket.subscribe === "function"
     ? socket as GroupSocket
     : undefined;
+}
+
+/** Whether a member's queue is past its topics' threshold. */
+function isBackedUp(subscriber: Subscriber): boolean {
+  const socket = memberSocket(subscriber);
+  return (socket.bufferedAmount ?? 0) > (socket.topics.backedUpBytes ?? 0);
+}
+
+/** The links on a member's socket (its topics are `linked`). */
+function linksOf(subscriber: Subscriber): TopicLinks {
+  return (subscriber as unknown as { socket: TopicLinks }).socket;
 }
 
 /** The socket of a member: {@linkcode topicSocket} found it when it joined. */
