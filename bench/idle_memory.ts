@@ -1,6 +1,6 @@
 /**
  * 2. Idle connections: server memory per subscribed, idle connection (ΔRSS
- * and ΔheapUsed after GC, divided by N) at N = 10,000, against the same
+ * and ΔheapUsed after GC, divided by N, and ΔRSS of the second N/2 alone) at N = 10,000, against the same
  * number of raw connections on the same runtime (Node: `ws`; Deno:
  * `Deno.upgradeWebSocket`; Bun: `Bun.serve` websocket), each in a fresh
  * server process, rounds interleaved. Clients (a `ws` process per server)
@@ -34,6 +34,8 @@ const MODES = ["raw", "socksync"] as const;
 interface Sample {
   rss: number;
   heap: number;
+  /** ΔRSS per connection of the second half alone (N/2+1 → N+1): what one more costs once warm. */
+  rssLate: number;
 }
 
 async function once(rt: Runtime, mode: string): Promise<Sample> {
@@ -52,11 +54,19 @@ async function once(rt: Runtime, mode: string): Promise<Sample> {
     await pool.grow(1);
     await sleep(200);
     const [rss0, heap0] = (await server.ask("mem", "MEM")).map(Number);
+    const half = Math.floor(N / 2);
+    await pool.grow(half + 1);
+    await sleep(500);
+    const [rssHalf] = (await server.ask("mem", "MEM")).map(Number);
     await pool.grow(N + 1);
     await sleep(500);
     const [rss1, heap1, conns] = (await server.ask("mem", "MEM")).map(Number);
     if (conns !== N + 1) throw new Error(`${rt}/${mode}: ${conns} connections, expected ${N + 1}`);
-    return { rss: (rss1 - rss0) / N, heap: (heap1 - heap0) / N };
+    return {
+      rss: (rss1 - rss0) / N,
+      heap: (heap1 - heap0) / N,
+      rssLate: (rss1 - rssHalf) / (N - half),
+    };
   } finally {
     await pool.close();
     await server.stop();
@@ -95,6 +105,7 @@ for (const r of results) {
   if (raw.length && ss.length) {
     const rssRatio = ratios(ss.map((s) => s.rss), raw.map((s) => s.rss));
     const heapRatio = ratios(ss.map((s) => s.heap), raw.map((s) => s.heap));
+    const lateRatio = ratios(ss.map((s) => s.rssLate), raw.map((s) => s.rssLate));
     rows.push([
       r.rt,
       fmt(N),
@@ -104,9 +115,13 @@ for (const r of results) {
       fs(heapRatio),
       `≤ 1.2 ${goalMark(heapRatio.median <= 1.2)}`,
       `${fmt(stats(ss.map((s) => s.heap)).median)} / ${fmt(stats(raw.map((s) => s.heap)).median)}`,
+      fs(lateRatio),
+      `${fmt(stats(ss.map((s) => s.rssLate)).median)} / ${
+        fmt(stats(raw.map((s) => s.rssLate)).median)
+      }`,
     ]);
   }
-  if (r.errors.length) rows.push([r.rt, "errors", r.errors.join("; "), "", "", "", "", ""]);
+  if (r.errors.length) rows.push([r.rt, "errors", r.errors.join("; "), "", "", "", "", "", "", ""]);
 }
 const md = [
   sectionHead("2. Idle connections: memory per subscribed connection", commandLine()),
@@ -114,7 +129,10 @@ const md = [
   `from a \`ws\` client process (core 1); Δ = (reading with N+1 connections − reading with 1) / N, ` +
   `each reading after a full GC (\`--expose-gc\` / \`Bun.gc(true)\`). Baseline: N raw connections on the ` +
   `same runtime (Node \`ws\`, Deno \`Deno.upgradeWebSocket\`, Bun \`Bun.serve\` websocket) that got the same frame. ` +
-  `${ROUNDS} rounds, alternating order.`,
+  `${ROUNDS} rounds, alternating order. The last two columns (no goal) take a third reading at N/2+1 ` +
+  `connections and divide the RSS growth of the second half by its N/2 connections: what one more ` +
+  `connection costs once the server is warm, without what the first connections also brought in ` +
+  `(code compiled on the way, allocator and heap growth), which the Δ columns spread over N.`,
   "",
   table([
     "runtime",
@@ -125,6 +143,8 @@ const md = [
     "ΔheapUsed/conn ÷ raw",
     "goal",
     "ΔheapUsed bytes/conn (SockSync / raw)",
+    "ΔRSS/conn of the second half ÷ raw",
+    "second-half ΔRSS bytes/conn (SockSync / raw)",
   ], rows),
 ].join("\n");
 console.log(md);
