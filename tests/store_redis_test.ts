@@ -1,12 +1,12 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import process from "node:process";
 import { Redis } from "ioredis";
 import { listSourceConformance, varStoreConformance } from "../src/testing/mod.ts";
 import { openRedisStore } from "../stores/redis/mod.ts";
-import { deleteRedisPrefix, redisReachable } from "./helpers/stores.ts";
+import { deleteRedisPrefix, redisReachable, startRedis, stopProcess } from "./helpers/stores.ts";
+import { freePort } from "./helpers/free_port.ts";
+import { waitUntil } from "./helpers/wait.ts";
 import type { ListChange, Store } from "../src/store.ts";
 import type { SockSyncError } from "../src/errors.ts";
 
@@ -62,62 +62,6 @@ function until<T>(into: T[], count: number): Promise<T[]> {
       resolve(into);
     }, 5);
   });
-}
-
-/** Polls `check` every 5 ms until it holds, or rejects after 10 s. */
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition never held");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(port: number) {
-  const child = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ], {
-    stdio: "ignore",
-  });
-  const probe = new Redis({
-    port,
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
-  probe.on("error", () => {});
-  for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      await probe.connect();
-      break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  probe.disconnect();
-  return child;
-}
-
-async function stopRedis(child: ReturnType<typeof spawn>) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
 }
 
 describe("Redis store", { skip }, () => {
@@ -252,7 +196,7 @@ describe("Redis store", { skip }, () => {
       await store.list("l").insert(0, "x");
       await store.vars.set("gone", 1);
       await until(changes, 1);
-      await stopRedis(server);
+      await stopProcess(server);
       await assert.rejects(
         store.vars.update!("gone", () => 2),
         (error: { code?: number }) => error.code === 8,
@@ -289,7 +233,7 @@ describe("Redis store", { skip }, () => {
       stop();
       stopVars();
       await store.close();
-      await stopRedis(server);
+      await stopProcess(server);
     }
   });
 
@@ -417,13 +361,13 @@ describe("Redis store", { skip }, () => {
         ["insert", version + 2],
       ]);
       stop();
-      await waitFor(async () => await listeners() === 0);
+      await waitUntil(async () => await listeners() === 0, { what: "no subscriber left" });
       // A var listener holds the channel too.
       const stopVars = store.vars.subscribe!(() => {});
       await store.vars.get("v");
       assert.equal(await listeners(), 1);
       stopVars();
-      await waitFor(async () => await listeners() === 0);
+      await waitUntil(async () => await listeners() === 0, { what: "no subscriber left" });
       // A write sent while nobody listened, whose reply comes after a listener
       // was added (its SUBSCRIBE follows the write): it settles at once, not
       // after waiting timeoutMs for a change that never comes.
@@ -459,7 +403,7 @@ describe("Redis store", { skip }, () => {
     } finally {
       admin.disconnect();
       await store.close();
-      await stopRedis(server);
+      await stopProcess(server);
     }
   });
 
