@@ -293,9 +293,12 @@ export class Hub<C = unknown> implements Registry {
     return { run: this.#varFeedRuns, release };
   }
 
-  /** The connected peers. */
+  /**
+   * The connected peers, as a new `Set` at each read (the hub keeps them in a
+   * list linked through the peers, which costs less per idle connection).
+   */
   get peers(): ReadonlySet<Peer<C>> {
-    return this.#peers;
+    return new Set(this.#peers);
   }
 
   /** Reports an unexpected failure to the `onError` hook. */

@@ -3,7 +3,7 @@
  * `hubPrev` and `hubNext` fields) rather than held in a `Set`: a server
  * keeps many idle connections, and a `Set` entry per connection is memory a
  * raw WebSocket server does not spend (about 57 bytes on Bun, where the two
- * fields take 16). Read as a live `ReadonlySet`.
+ * fields take 16). The hub hands out a `Set` copy of it (`hub.peers`).
  *
  * @module
  */
@@ -21,7 +21,7 @@ export interface HubLinked {
  * most one list (its hub's). Iterating while peers leave is safe: the next
  * peer is read before the current one is handed out.
  */
-export class PeerList<P extends HubLinked> implements ReadonlySet<P> {
+export class PeerList<P extends HubLinked> implements Iterable<P> {
   #head: P | undefined = undefined;
   #tail: P | undefined = undefined;
   #size = 0;
@@ -70,7 +70,7 @@ export class PeerList<P extends HubLinked> implements ReadonlySet<P> {
     return true;
   }
 
-  *values(): SetIterator<P> {
+  *values(): Generator<P> {
     let peer = this.#head;
     while (peer !== undefined) {
       const next = peer.hubNext as P | undefined;
@@ -79,66 +79,7 @@ export class PeerList<P extends HubLinked> implements ReadonlySet<P> {
     }
   }
 
-  keys(): SetIterator<P> {
+  [Symbol.iterator](): Iterator<P> {
     return this.values();
   }
-
-  *entries(): SetIterator<[P, P]> {
-    for (const peer of this.values()) yield [peer, peer];
-  }
-
-  [Symbol.iterator](): SetIterator<P> {
-    return this.values();
-  }
-
-  forEach(callback: (value: P, key: P, set: ReadonlySet<P>) => void, thisArg?: unknown): void {
-    for (const peer of this.values()) callback.call(thisArg, peer, peer, this);
-  }
-
-  // The set operations of ES2025, written out (not every runtime SockSync runs on has them).
-  union<U>(other: SetLike<U>): Set<P | U> {
-    const out = new Set<P | U>(this);
-    for (const value of iterate(other.keys())) out.add(value);
-    return out;
-  }
-
-  intersection<U>(other: SetLike<U>): Set<P & U> {
-    return new Set([...this].filter((peer) => other.has(peer as P & U))) as Set<P & U>;
-  }
-
-  difference<U>(other: SetLike<U>): Set<P> {
-    return new Set([...this].filter((peer) => !other.has(peer as unknown as U)));
-  }
-
-  symmetricDifference<U>(other: SetLike<U>): Set<P | U> {
-    const out = new Set<P | U>(this.difference(other));
-    for (const value of iterate(other.keys())) {
-      if (!this.has(value as unknown as P)) out.add(value);
-    }
-    return out;
-  }
-
-  isSubsetOf(other: SetLike<unknown>): boolean {
-    return [...this].every((peer) => other.has(peer));
-  }
-
-  isSupersetOf(other: SetLike<unknown>): boolean {
-    for (const value of iterate(other.keys())) if (!this.has(value as P)) return false;
-    return true;
-  }
-
-  isDisjointFrom(other: SetLike<unknown>): boolean {
-    return [...this].every((peer) => !other.has(peer));
-  }
-}
-
-/** What the set operations take (`ReadonlySetLike` of ES2025). */
-interface SetLike<T> {
-  readonly size: number;
-  has(value: T): boolean;
-  keys(): Iterator<T>;
-}
-
-function iterate<T>(iterator: Iterator<T>): Iterable<T> {
-  return { [Symbol.iterator]: () => iterator };
 }
