@@ -10,6 +10,7 @@ import { openSqliteDriver } from "../stores/sqlite/driver.ts";
 import { spawn } from "node:child_process";
 import { ROOT, scriptCommand } from "./helpers/spawn_server.ts";
 import type { ListChange, ListPage, Store } from "../src/store.ts";
+import { waitUntil } from "./helpers/wait.ts";
 
 // One store file for the kit; every case gets a list of its own.
 const dir = mkdtempSync(join(tmpdir(), "socksync-sqlite-"));
@@ -437,6 +438,47 @@ describe("SQLite store", () => {
       stop();
       await store.close();
     } finally {
+      file.close();
+    }
+  });
+
+  test("an owner stops writing alone once another process reads the change log: that reader hears its writes exactly", async () => {
+    const path = join(dir, "revoked.db");
+    const a = await openSqliteStore({ path });
+    const b = await openSqliteStore({ path });
+    const file = await openSqliteDriver(path);
+    const claims = () =>
+      Number(file.prepare("SELECT COUNT(*) AS n FROM socksync_list_owners").get()?.n);
+    const row = () =>
+      Number(file.prepare("SELECT version FROM socksync_lists WHERE name = 'l'").get()?.version);
+    try {
+      const mine = a.list<number>("l");
+      for (let i = 0; i < 4; i++) await mine.insert(i, i, `${i}`);
+      assert.equal(claims(), 1);
+      // `b` starts reading the log, for another list: `a` may no longer write `l` alone.
+      const stopOther = b.list("m").subscribe(() => {});
+      await mine.insert(4, 4, "4");
+      const ours = await mine.page(0, 0);
+      assert.equal(claims(), 0, "let go at its first write after b started reading");
+      assert.equal(row(), ours.version, "the row holds a's version");
+      // `b` follows `l` from that version on (nothing to take over).
+      const theirs = b.list<number>("l");
+      const heard: ListChange<number>[] = [];
+      const stop = theirs.subscribe((change) => heard.push(change));
+      assert.equal((await theirs.page(0, 0)).version, ours.version);
+      await mine.insert(5, 5, "5");
+      await mine.delete("0");
+      await waitUntil(() => heard.length >= 2, { what: "a's two writes at b" });
+      assert.deepEqual(
+        heard.map((change) => [change.op, change.version]),
+        [["insert", ours.version + 1], ["delete", ours.version + 2]],
+      );
+      assert.equal(claims(), 0);
+      stop();
+      stopOther();
+    } finally {
+      await a.close();
+      await b.close();
       file.close();
     }
   });

@@ -41,13 +41,30 @@ CREATE TABLE IF NOT EXISTS socksync_items (
 CREATE INDEX IF NOT EXISTS socksync_items_order ON socksync_items (list, key);
 CREATE TABLE IF NOT EXISTS socksync_list_owners (
   name TEXT PRIMARY KEY,
-  owner TEXT NOT NULL
+  owner TEXT NOT NULL,
+  alone INTEGER NOT NULL DEFAULT 1
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS socksync_vars (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
 ${CHANGE_LOG_SCHEMA}
+`;
+
+// A file made before claims had their `alone` column (see WRITE_STEPS).
+const CLAIMS_ALONE = "SELECT 1 FROM pragma_table_info('socksync_list_owners') WHERE name = 'alone'";
+const ADD_ALONE = "ALTER TABLE socksync_list_owners ADD COLUMN alone INTEGER NOT NULL DEFAULT 1";
+
+// A process that starts reading the change log takes from every owner the
+// right to write alone (unlogged): so an owner's write checks one row, its
+// claim, instead of also looking for readers (a second table, so a second
+// page to read after another connection's commit, ≈ 1 µs). The owner's next
+// write finds it and goes through a transaction, which logs and lets go.
+const REVOKE = `
+CREATE TRIGGER IF NOT EXISTS socksync_list_owners_revoke AFTER INSERT ON socksync_change_readers
+BEGIN
+  UPDATE socksync_list_owners SET alone = 0 WHERE alone;
+END;
 `;
 
 // What the write triggers below raise when the list's version row is not the
@@ -73,14 +90,17 @@ export const CLAIM_SPAN = 65_536;
  * claim (`socksync_list_owners`; the check then also refuses while some process
  * reads the log, and the primary key refuses a list someone else owns).
  *
- * A list this connection owns (`checkOwned`: its claim row is still there and
- * no process reads the log): the item alone. Its version and count stay in
- * memory, so the commit dirties no page the bare statement would not. Every
- * other connection takes the list over before it uses its index or bumps the
+ * A list this connection owns, while its claim is there and lets it write
+ * alone (`SQL.insertOwned`, `SQL.deleteOwned`: plain statements, no trigger):
+ * the item alone. Its version and count stay in memory, so the commit dirties
+ * no page the bare statement would not. A process that starts reading the log
+ * takes that right from every claim (`REVOKE`), so the owner's next write runs
+ * as a transaction, which logs it and lets the claim go. Every other
+ * connection takes the list over before it uses its index or bumps the
  * version row: it scans the list, writes the true count and a version
  * `CLAIM_SPAN` above the row's (the owner's versions never run that far:
  * before they would, it writes the row itself and lets go), and drops the
- * claim; the owner's next write then fails its check and runs as a
+ * claim; the owner's next write then changes nothing and runs as a
  * transaction. A claim is only made in the write that bumps the row, so
  * whoever knew the list before sees the row moved.
  */
@@ -89,9 +109,6 @@ export const WRITE_STEPS = {
     WHERE name = NEW.list AND version = NEW.version AND count = NEW.count)
     OR (NEW.owner IS NOT NULL AND EXISTS (SELECT 1 FROM main.socksync_change_readers
       WHERE reader >= '' LIMIT 1))`,
-  checkOwned: `SELECT RAISE(ABORT, '${STALE}') WHERE NOT EXISTS (SELECT 1 FROM
-    main.socksync_list_owners WHERE name = NEW.list AND owner = NEW.owner)
-    OR EXISTS (SELECT 1 FROM main.socksync_change_readers WHERE reader >= '' LIMIT 1)`,
   claim: `INSERT INTO main.socksync_list_owners (name, owner) SELECT NEW.list, NEW.owner
     WHERE NEW.owner IS NOT NULL`,
   add: `INSERT INTO main.socksync_items (list, id, key, value)
@@ -134,22 +151,6 @@ BEGIN
   ${WRITE_STEPS.logDelete};
   ${WRITE_STEPS.claim};
 END;
-CREATE TEMP VIEW IF NOT EXISTS socksync_list_insert_owned (list, id, key, value, owner)
-  AS SELECT NULL, NULL, NULL, NULL, NULL;
-CREATE TEMP TRIGGER IF NOT EXISTS socksync_list_insert_owned_do
-  INSTEAD OF INSERT ON socksync_list_insert_owned
-BEGIN
-  ${WRITE_STEPS.checkOwned};
-  ${WRITE_STEPS.add};
-END;
-CREATE TEMP VIEW IF NOT EXISTS socksync_list_delete_owned (list, id, owner)
-  AS SELECT NULL, NULL, NULL;
-CREATE TEMP TRIGGER IF NOT EXISTS socksync_list_delete_owned_do
-  INSTEAD OF INSERT ON socksync_list_delete_owned
-BEGIN
-  ${WRITE_STEPS.checkOwned};
-  ${WRITE_STEPS.remove};
-END;
 `;
 
 /**
@@ -175,12 +176,13 @@ export const SQL = {
     AND EXISTS (SELECT 1 FROM socksync_list_owners WHERE name = ? AND owner = ?)
     RETURNING version, count, (SELECT data_version FROM pragma_data_version()) AS v,
     (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r`,
-  // Instead of `bump` on a list this connection owns, while that holds (name,
-  // owner): what `stamp` reads, and nothing when the claim has gone.
+  // Instead of `bump` on a list this connection owns, while that holds and
+  // lets it write alone (name, owner): what `stamp` reads, and nothing when
+  // the claim has gone or lost that right (then `release`).
   ownedStamp: `SELECT data_version AS v,
     (SELECT 1 FROM socksync_change_readers WHERE reader >= '' LIMIT 1) AS r
     FROM pragma_data_version()
-    WHERE EXISTS (SELECT 1 FROM socksync_list_owners WHERE name = ? AND owner = ?)`,
+    WHERE EXISTS (SELECT 1 FROM socksync_list_owners WHERE name = ? AND owner = ? AND alone)`,
   unclaim: "DELETE FROM socksync_list_owners WHERE name = ?",
   // Taking a list over from its owner: version, count, name.
   takeOver: "UPDATE socksync_lists SET version = ?, count = ? WHERE name = ?",
@@ -226,11 +228,14 @@ export const SQL = {
   // list, id, version, count, index, owner or NULL.
   deleteAlone: `INSERT INTO temp.socksync_list_delete (list, id, version, count, idx, owner)
     VALUES (?, ?, ?, ?, ?, ?)`,
-  // On a list this connection owns: list, id, key, value, owner.
-  insertOwned: `INSERT INTO temp.socksync_list_insert_owned (list, id, key, value, owner)
-    VALUES (?, ?, ?, ?, ?)`,
-  // list, id, owner.
-  deleteOwned: "INSERT INTO temp.socksync_list_delete_owned (list, id, owner) VALUES (?, ?, ?)",
+  // On a list this connection owns and may write alone (see WRITE_STEPS): the
+  // item, and nothing when the claim has gone or lost that right.
+  // Parameters: id, key, value, list, owner.
+  insertOwned: `INSERT INTO socksync_items (list, id, key, value) SELECT name, ?, ?, ?
+    FROM socksync_list_owners WHERE name = ? AND owner = ? AND alone`,
+  // list, id, list, owner.
+  deleteOwned: `DELETE FROM socksync_items WHERE list = ? AND id = ? AND EXISTS (SELECT 1
+    FROM socksync_list_owners WHERE name = ? AND owner = ? AND alone)`,
   begin: "BEGIN",
   beginWrite: "BEGIN IMMEDIATE",
   commit: "COMMIT",
@@ -323,6 +328,15 @@ export class Database {
   constructor(driver: SqliteDriver) {
     this.driver = driver;
     driver.exec(SCHEMA);
+    if (!driver.prepare(CLAIMS_ALONE).get()) {
+      try {
+        driver.exec(ADD_ALONE);
+      } catch (error) {
+        // Another process added it first.
+        if (!driver.prepare(CLAIMS_ALONE).get()) throw error;
+      }
+    }
+    driver.exec(REVOKE);
     driver.exec(WRITES);
     this.watcher = changeWatcher(driver);
   }
@@ -422,19 +436,20 @@ export class Database {
 
   /**
    * Runs one of the single-statement writes (`SQL.insertAlone`,
-   * `SQL.deleteAlone`) when none of the store's transactions is open:
-   * `false` when it did not run or wrote nothing (another connection changed
-   * the list, or any failure); the caller then writes in a transaction,
-   * which also reports a failure properly. As it reads no `data_version`,
-   * the next transaction still notices what other connections committed.
+   * `SQL.deleteAlone`, `SQL.insertOwned`, `SQL.deleteOwned`) when none of the
+   * store's transactions is open: the rows it changed (0 through a view,
+   * whose trigger raises instead), or -1 when it did not run or failed
+   * (another connection changed the list, or any failure); the caller then
+   * writes in a transaction, which also reports a failure properly. As it
+   * reads no `data_version`, the next transaction still notices what other
+   * connections committed.
    */
-  alone(sql: string, ...params: (string | number | null)[]): boolean {
-    if (this.closed || this.#busy || this.watcher.reading) return false;
+  alone(sql: string, ...params: (string | number | null)[]): number {
+    if (this.closed || this.#busy || this.watcher.reading) return -1;
     try {
-      this.run(sql, ...params);
-      return true;
+      return Number(this.#prepare(sql).run(...params).changes);
     } catch {
-      return false;
+      return -1;
     }
   }
 

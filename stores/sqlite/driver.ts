@@ -27,8 +27,8 @@ type SqlValue = string | number | bigint | null | Uint8Array;
  * ```
  */
 export interface SqliteStatement {
-  /** Runs the statement, for its effect. */
-  run(...params: SqlValue[]): unknown;
+  /** Runs the statement, for its effect: how many rows it changed. */
+  run(...params: SqlValue[]): { changes: number | bigint };
   /** The first row, or `undefined`. */
   get(...params: SqlValue[]): Record<string, SqlValue> | undefined;
   /** All rows. */

@@ -454,11 +454,15 @@ export class SqliteListSource<T> implements ListSource<T> {
     if (claim !== undefined) {
       // Owned: the version row stays as it is, until the span runs out.
       if (version + 1 >= claim + CLAIM_SPAN) return false;
-      if (!this.db.alone(SQL.insertOwned, this.name, id, key, text, this.db.owner)) return false;
+      if (this.db.alone(SQL.insertOwned, id, key, text, this.name, this.db.owner) !== 1) {
+        return false;
+      }
     } else {
       const owner = this.db.claimable ? this.db.owner : null;
-      const params = [this.name, id, key, text, version, order.size, index, owner] as const;
-      if (!this.db.alone(SQL.insertAlone, ...params)) return false;
+      const size = order.size;
+      if (this.db.alone(SQL.insertAlone, this.name, id, key, text, version, size, index, owner) < 0) {
+        return false;
+      }
       if (owner !== null) this.#claim = version + 1;
     }
     order.insert(index, { id, value: key, leaf: null }, slot);
@@ -480,10 +484,12 @@ export class SqliteListSource<T> implements ListSource<T> {
     const claim = this.#claim;
     if (claim !== undefined) {
       if (version + 1 >= claim + CLAIM_SPAN) return false;
-      if (!this.db.alone(SQL.deleteOwned, this.name, id, this.db.owner)) return false;
+      if (this.db.alone(SQL.deleteOwned, this.name, id, this.name, this.db.owner) !== 1) {
+        return false;
+      }
     } else {
       const owner = this.db.claimable ? this.db.owner : null;
-      if (!this.db.alone(SQL.deleteAlone, this.name, id, version, order.size, index, owner)) {
+      if (this.db.alone(SQL.deleteAlone, this.name, id, version, order.size, index, owner) < 0) {
         return false;
       }
       if (owner !== null) this.#claim = version + 1;
