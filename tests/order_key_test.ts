@@ -8,6 +8,7 @@ import {
   isOrderKey,
   ORDER_KEY_DIGITS,
   orderKeyBetween,
+  quickOrderKeyBetween,
   sequentialOrderKeys,
 } from "../stores/common/order_key.ts";
 
@@ -74,6 +75,51 @@ describe("orderKeyBetween", () => {
             if (at > 0) assert.ok(keys[at - 1] < key);
             if (at < keys.length) assert.ok(key < keys[at]);
             keys.splice(at, 0, key);
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe("quickOrderKeyBetween", () => {
+  test("answers for a key that is an integer part alone, with orderKeyBetween's key", () => {
+    const keys = sequentialOrderKeys(5_000);
+    let answered = 0;
+    for (let i = 0; i < keys.length - 1; i++) {
+      for (const b of [keys[i + 1], null]) {
+        const key = quickOrderKeyBetween(keys[i], b);
+        // Only a last digit of "z" needs a carry: left to orderKeyBetween.
+        if (keys[i].endsWith("z")) assert.equal(key, undefined);
+        else {
+          assert.equal(key, orderKeyBetween(keys[i], b), `${keys[i]} ${b}`);
+          answered++;
+        }
+      }
+    }
+    assert.ok(answered > 9_000);
+    assert.equal(quickOrderKeyBetween("a0V", "a1"), undefined, "a fraction");
+    assert.equal(quickOrderKeyBetween("A" + "0".repeat(26), "A" + "0".repeat(25) + "1"), undefined);
+    assert.equal(quickOrderKeyBetween("a!", "a2"), undefined, "not a digit");
+  });
+
+  test("where it answers, a valid key strictly between, as orderKeyBetween's unless b starts with a", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), fc.boolean()), { minLength: 1, maxLength: 300 }),
+        (steps) => {
+          const keys: string[] = [];
+          for (const [n, dense] of steps) {
+            const at = dense ? Math.min(1, keys.length) : n % (keys.length + 1);
+            const [a, b] = [keys[at - 1] ?? null, keys[at] ?? null];
+            const full = orderKeyBetween(a, b);
+            const quick = a === null ? undefined : quickOrderKeyBetween(a, b);
+            if (quick !== undefined) {
+              assert.ok(isOrderKey(quick), quick);
+              assert.ok(a! < quick && (b === null || quick < b), `${a} < ${quick} < ${b}`);
+              if (b === null || !b.startsWith(a!)) assert.equal(quick, full);
+            }
+            keys.splice(at, 0, quick ?? full);
           }
         },
       ),

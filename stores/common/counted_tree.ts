@@ -74,6 +74,11 @@ const widthOf = <V>(node: TreeNode<V>): number =>
  */
 export class CountedTree<V> {
   #root: TreeNode<V> = newLeaf();
+  // The child taken at each inner node (root first) by the last `locate`:
+  // an insert at the spot it found updates the counts on the way back up
+  // without searching each parent's children for the node below.
+  readonly #path: number[] = [];
+  #depth = 0;
   /** Every entry by id. */
   readonly byId: Map<string, TreeEntry<V>> = new Map();
 
@@ -133,6 +138,7 @@ export class CountedTree<V> {
   /** The leaf holding position `index` (0..size) and the offset inside it. */
   locate(index: number): [TreeLeaf<V>, number] {
     let node = this.#root;
+    let depth = 0;
     while (!node.leaf) {
       const counts = node.counts;
       let i = 0;
@@ -140,16 +146,18 @@ export class CountedTree<V> {
         if (index < counts[i]) break;
         index -= counts[i];
       }
+      this.#path[depth++] = i;
       node = node.children[i];
     }
+    this.#depth = depth;
     return [node, index];
   }
 
   /** The entry at position `index`, or `undefined` past the end. */
   at(index: number): TreeEntry<V> | undefined {
     if (index < 0 || index >= this.size) return undefined;
-    const [leaf, offset] = this.locate(index);
-    return leaf.entries[offset];
+    const slot = this.locate(index);
+    return slot[0].entries[slot[1]];
   }
 
   /** Entries in list order from position `index` on. */
@@ -184,11 +192,21 @@ export class CountedTree<V> {
     entry: TreeEntry<V>,
     slot: [TreeLeaf<V>, number] = this.locate(index),
   ): void {
-    const [leaf, offset] = slot;
-    leaf.entries.splice(offset, 0, entry);
+    // Indexed, not destructured: until the JIT has optimized this (hundreds
+    // of calls), destructuring an array runs the whole iterator protocol.
+    const leaf = slot[0];
+    leaf.entries.splice(slot[1], 0, entry);
     entry.leaf = leaf;
     this.byId.set(entry.id, entry);
-    this.#count(leaf, 1);
+    // Up the path `locate` took, while it is the way to this leaf.
+    let node: TreeNode<V> = leaf;
+    for (let p = leaf.parent, depth = this.#depth - 1; p; node = p, p = p.parent, depth--) {
+      const at = depth >= 0 && p.children[this.#path[depth]] === node
+        ? this.#path[depth]
+        : p.children.indexOf(node);
+      p.counts[at]++;
+      p.size++;
+    }
     if (leaf.entries.length > MAX_CHILDREN) this.#split(leaf);
   }
 

@@ -171,6 +171,33 @@ export function orderKeyBetween(a: string | null, b: string | null): string {
 }
 
 /**
+ * {@linkcode orderKeyBetween} for its usual case, in a few lines of code (on a
+ * store's insert path this runs with cold caches, where every extra function
+ * and string operation costs): `a` an integer part alone, as every key of a
+ * list filled by appends or renumbered is, and its last digit not the
+ * highest. `undefined` otherwise (then call `orderKeyBetween`). The key is the
+ * one `orderKeyBetween` makes, except when `b` starts with `a` (then it may
+ * be another key between the two); `b` is only compared, not checked.
+ */
+export function quickOrderKeyBetween(a: string, b: string | null): string | undefined {
+  const head = a.charCodeAt(0);
+  const length = head >= 97 && head <= 122 ? head - 95 : head >= 65 && head <= 90 ? 92 - head : 0;
+  if (length !== a.length || a === SMALLEST_INTEGER) return undefined;
+  let last = 0;
+  for (let i = 1; i < length; i++) {
+    const code = a.charCodeAt(i);
+    last = code < 128 ? DIGIT_VALUES[code] : -1;
+    if (last < 0) return undefined;
+  }
+  if (length < 2 || last === ORDER_KEY_DIGITS.length - 1) return undefined;
+  // The next integer, else the midpoint of an empty fraction and the top.
+  const higher = a.slice(0, -1) + ORDER_KEY_DIGITS[last + 1];
+  if (b === null || higher < b) return higher;
+  const key = a + ORDER_KEY_DIGITS[ORDER_KEY_DIGITS.length >> 1];
+  return key < b ? key : undefined;
+}
+
+/**
  * `count` short keys in increasing order, for a fresh numbering of a whole
  * list (a rebalance) or a bulk load.
  */

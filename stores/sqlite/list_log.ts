@@ -12,7 +12,11 @@
  */
 import type { ListChange } from "../../src/store.ts";
 import { CountedTree, type TreeEntry, type TreeLeaf } from "../common/counted_tree.ts";
-import { orderKeyBetween, sequentialOrderKeys } from "../common/order_key.ts";
+import {
+  orderKeyBetween,
+  quickOrderKeyBetween,
+  sequentialOrderKeys,
+} from "../common/order_key.ts";
 import { type Database, SCAN_CHUNK, SQL } from "./database.ts";
 
 /**
@@ -106,11 +110,15 @@ export function rekey(order: OrderIndex): void {
 export function keyAt(
   order: OrderIndex,
   index: number,
-  [leaf, offset]: [TreeLeaf<string>, number] = order.locate(index),
+  slot: [TreeLeaf<string>, number] = order.locate(index),
 ): string {
+  // Indexed, not destructured (see CountedTree.insert).
+  const leaf = slot[0];
+  const offset = slot[1];
   const before = offset > 0 ? leaf.entries[offset - 1] : leaf.prev?.entries.at(-1);
-  const after = offset < leaf.entries.length ? leaf.entries[offset] : undefined;
-  return orderKeyBetween(before?.value ?? null, after?.value ?? null);
+  const after = offset < leaf.entries.length ? leaf.entries[offset].value : null;
+  return (before && quickOrderKeyBetween(before.value, after)) ??
+    orderKeyBetween(before?.value ?? null, after);
 }
 
 /**
