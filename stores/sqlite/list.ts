@@ -460,7 +460,9 @@ export class SqliteListSource<T> implements ListSource<T> {
     } else {
       const owner = this.db.claimable ? this.db.owner : null;
       const size = order.size;
-      if (this.db.alone(SQL.insertAlone, this.name, id, key, text, version, size, index, owner) < 0) {
+      if (
+        this.db.alone(SQL.insertAlone, this.name, id, key, text, version, size, index, owner) < 0
+      ) {
         return false;
       }
       if (owner !== null) this.#claim = version + 1;

@@ -12,11 +12,7 @@
  */
 import type { ListChange } from "../../src/store.ts";
 import { CountedTree, type TreeEntry, type TreeLeaf } from "../common/counted_tree.ts";
-import {
-  orderKeyBetween,
-  quickOrderKeyBetween,
-  sequentialOrderKeys,
-} from "../common/order_key.ts";
+import { orderKeyBetween, quickOrderKeyBetween, sequentialOrderKeys } from "../common/order_key.ts";
 import { type Database, SCAN_CHUNK, SQL } from "./database.ts";
 
 /**
