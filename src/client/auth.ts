@@ -9,7 +9,7 @@
  */
 import { AUTH_NAME, type AuthReturn } from "../protocol/auth.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import type { PeerCore as Peer } from "../peer/peer_core.ts";
+import type { ClientPeer as Peer } from "../peer/consumer_peer.ts";
 
 /**
  * The `auth` option of a client: credentials (any JSON value, e.g. a bearer

@@ -43,9 +43,8 @@ import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { OptimisticChange } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
 import type { Peer, PeerOptions } from "../peer/peer.ts";
-import type { PeerCore } from "../peer/peer_core.ts";
 import { MAKE_PEER } from "../peer/parts.ts";
-import { ConsumerPeer } from "../peer/consumer_peer.ts";
+import { type ClientPeer, ConsumerPeer } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
 import type { ClientAuth } from "./auth.ts";
@@ -95,9 +94,9 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
   readonly #limits: Readonly<Limits>;
   #socket: WebSocketLike | undefined;
-  #peer: PeerCore | undefined;
+  #peer: ClientPeer | undefined;
   // The connection while it authenticates, before mirrors and calls use it.
-  #handshake: PeerCore | undefined;
+  #handshake: ClientPeer | undefined;
   readonly #auth: ClientAuth | undefined;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -449,7 +448,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     socket.onerror = () => {};
   }
 
-  #ready(peer: PeerCore): void {
+  #ready(peer: ClientPeer): void {
     // `open` once usable: with `auth`, after the connection has its identity.
     this.#state.update({ status: "open", attempt: 0 });
     this.#peer = peer;
@@ -462,7 +461,7 @@ export class Client<A extends ApiShape = UntypedApi> {
    * limit was hit). Its socket may never report the close (a half-open TCP
    * connection does not finish the close handshake), so it is dropped now.
    */
-  readonly #lost = (peer: PeerCore): void => {
+  readonly #lost = (peer: ClientPeer): void => {
     if (this.#peer !== peer && this.#handshake !== peer) return;
     const socket = this.#socket;
     const closed = peer.closedWith ?? { code: 1006, reason: "" };
@@ -556,7 +555,7 @@ export function connect<A extends ApiShape = UntypedApi>(
 
 /** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
 interface Providing {
-  [MAKE_PEER](options: PeerOptions<unknown>): PeerCore;
+  [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;
 }
 
 /**
