@@ -176,7 +176,8 @@ export class Client<A extends ApiShape = UntypedApi> {
 
   /** The peer of the open connection, for what the client does not wrap. */
   get peer(): Peer | undefined {
-    // A `Peer` when the client provides a hub; else a peer that provides nothing, with the same API.
+    // A `Peer` when the client provides a hub; else a peer that provides nothing (consumer_peer.ts),
+    // with a `Peer`'s calls, mirrors, errors and close but no context, session expiry or metrics.
     return this.#peer as Peer | undefined;
   }
 
