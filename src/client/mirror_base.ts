@@ -45,8 +45,9 @@ export abstract class MirrorBase<S extends object> {
   // Typed loosely so that a mirror of a narrower type is a mirror of `unknown`.
   readonly #subscribers = new Listeners<[unknown]>();
   readonly #changeListeners = new Listeners<[]>();
-  // What optimistic changes lay over the snapshot (see `layer`), if any.
-  #layer: Overlay<S> | undefined;
+  // What optimistic changes lay over the snapshot (see `layer`), if any. Typed loosely, as the
+  // subscribers: a mirror of a narrower type is a mirror of `unknown`.
+  #layer: Overlay<never> | undefined;
   #midChange = false;
 
   /** @param name the group's name on the wire */
@@ -136,7 +137,7 @@ export abstract class MirrorBase<S extends object> {
    * @internal
    */
   layer(overlay: Overlay<S> | undefined): void {
-    this.#layer = overlay;
+    this.#layer = overlay as unknown as Overlay<never> | undefined;
     this.#snapshot = overlay ? this.#build() : undefined;
     this.#notify();
   }
@@ -154,7 +155,7 @@ export abstract class MirrorBase<S extends object> {
 
   #build(): S {
     const snapshot = this.base();
-    return Object.freeze(this.#layer ? this.#layer(snapshot) : snapshot);
+    return Object.freeze(this.#layer ? (this.#layer as unknown as Overlay<S>)(snapshot) : snapshot);
   }
 
   #notify(): void {
