@@ -174,11 +174,16 @@ export class Client<A extends ApiShape = UntypedApi> {
     return this.#state;
   }
 
-  /** The peer of the open connection, for what the client does not wrap. */
-  get peer(): Peer | undefined {
-    // A `Peer` when the client provides a hub; else a peer that provides nothing (consumer_peer.ts),
-    // with a `Peer`'s calls, mirrors, errors and close but no context, session expiry or metrics.
-    return this.#peer as Peer | undefined;
+  /**
+   * The peer of the open connection, for what the client does not wrap. A
+   * client given a hub gets its `Peer`; one that provides nothing gets a peer
+   * without the providing side's members (its context, session expiry and
+   * send conflation), so those are not in the type.
+   */
+  get peer():
+    | Omit<Peer, "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer">
+    | undefined {
+    return this.#peer as ConnectionPeer | undefined;
   }
 
   /**
@@ -527,6 +532,12 @@ export function connect<A extends ApiShape = UntypedApi>(
 }
 
 /** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
+/** A `Peer` without what only a providing side has: what {@linkcode Client.peer} is. */
+type ConnectionPeer = Omit<
+  Peer,
+  "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer"
+>;
+
 interface Providing {
   [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;
 }
@@ -536,11 +547,14 @@ interface Providing {
  * `timeout` ms; `sent`: whether the call went out on an earlier connection.
  */
 function nextConnection(
-  client: { onConnect(listener: () => void): () => void; readonly peer: Peer | undefined },
+  client: {
+    onConnect(listener: () => void): () => void;
+    readonly peer: ConnectionPeer | undefined;
+  },
   name: string,
   timeout: number,
   sent: boolean,
-): Promise<Peer> {
+): Promise<ConnectionPeer> {
   return new Promise((resolve, reject) => {
     const timer = timeout === Infinity ? undefined : setTimeout(() => {
       off();
