@@ -213,10 +213,19 @@ export function cpuMicros(): number {
   return u.user + u.system;
 }
 
-/** Parses `--name value` and `--flag` arguments. */
+/**
+ * Parses `--name value` and `--flag` arguments. `--help` (or `-h`) prints the
+ * script's header comment, which gives its usage, and exits: a bench run by
+ * mistake would take minutes and write BENCHMARKS.md.
+ */
 export function args(): Map<string, string> {
   const out = new Map<string, string>();
   const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    const header = readFileSync(process.argv[1], "utf8").match(/\/\*\*[\s\S]*?\*\//);
+    console.log(header ? header[0] : `no usage written in ${process.argv[1]}`);
+    process.exit(0);
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith("--")) continue;

@@ -18,6 +18,7 @@
  * bulk path, so it is filled with API appends (timed and reported).
  *
  *   node --import tsx bench/stores.ts [--stores memory,sqlite,redis] [--sizes 10000,100000,1000000] [--rounds 3]
+ *     [--redis redis://127.0.0.1:6379] [--no-write: print the section instead of writing BENCHMARKS.md]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
