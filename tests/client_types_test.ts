@@ -76,6 +76,8 @@ function mistakes(client: Client<Api>) {
   const wrongResult: Promise<number> = client.call("add_todo", { text: "milk" });
   // @ts-expect-error a typed client takes no hand-written types
   client.var<string>("counter");
+  // @ts-expect-error a client that provides nothing has a peer without the providing side's context
+  void client.peer?.context;
   client.call("add_todo", { text: "milk" }, {
     optimistic: (change) => {
       change.insert("todos", { value: { text: "milk", done: false } });

@@ -8,7 +8,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Peer } from "../src/peer/peer.ts";
-import type { PeerCore } from "../src/peer/peer_core.ts";
 import { ConsumerPeer } from "../src/peer/consumer_peer.ts";
 import { CLIENT_LIMITS, type Limits } from "../src/peer/limits.ts";
 import type { SocketLike } from "../src/peer/socket.ts";
@@ -85,7 +84,7 @@ const frameArb: fc.Arbitrary<string> = fc.oneof(
 );
 
 // No heartbeat here: the timers are tested on their own (tests/idle_sweep_test.ts).
-const LIMITS: [string, Partial<Limits>][] = [
+const LIMITS: [string, Limits][] = [
   ["the client's", { ...CLIENT_LIMITS, idleTimeout: 0 }],
   ["tight", {
     ...CLIENT_LIMITS,
@@ -133,8 +132,8 @@ for (const [label, limits] of LIMITS) {
 
 test("a consumer peer refuses to accept calls to a function as a Peer with no registry", () => {
   const a = new Peer({ socket: recorder().socket });
-  const b = new ConsumerPeer({ socket: recorder().socket });
-  const thrown = (peer: PeerCore) => {
+  const b = new ConsumerPeer({ socket: recorder().socket, limits: CLIENT_LIMITS });
+  const thrown = (peer: { acceptCalls(...names: string[]): void }) => {
     try {
       peer.acceptCalls("echo");
     } catch (error) {

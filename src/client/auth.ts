@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { AUTH_NAME, type AuthReturn } from "../protocol/auth.ts";
+import { AUTH_CLOSE, AUTH_NAME, type AuthReturn } from "../protocol/auth.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import type { PeerCore as Peer } from "../peer/peer_core.ts";
+import type { ClientPeer as Peer, ErrorAbout } from "../peer/consumer_peer.ts";
 
 /**
  * The `auth` option of a client: credentials (any JSON value, e.g. a bearer
@@ -48,11 +48,11 @@ export type AuthOption =
 export interface SocketAuth {
   /**
    * The credentials of one client, from its `auth` option, reporting
-   * failures to `onError`.
+   * failures to `onError` (with what they are about: the `socksync:auth` call).
    *
    * @internal
    */
-  start(option: AuthOption, onError: (error: SockSyncError) => void): ClientAuth;
+  start(option: AuthOption, onError: (error: SockSyncError, about: ErrorAbout) => void): ClientAuth;
 }
 
 /**
@@ -71,7 +71,10 @@ export interface SocketAuth {
  * ```
  */
 export const socketAuth: SocketAuth = {
-  start: (option, onError) => new ClientAuth(option, { onError }),
+  start: (option, onError) =>
+    new ClientAuth(option, {
+      onError: (error) => onError(error, { type: "function", name: AUTH_NAME }),
+    }),
 };
 
 /** What {@linkcode ClientAuth.next} found. */
@@ -92,7 +95,10 @@ export function refreshDelay(expiresIn: number): number {
 }
 
 /**
- * The credentials of one client across its connections.
+ * The credentials of one client across its connections, and what the client
+ * asks of them around each connection: before it opens ({@linkcode ClientAuth.open}),
+ * once its socket is open ({@linkcode ClientAuth.begin}), and when it closes
+ * ({@linkcode ClientAuth.closed}).
  */
 export class ClientAuth {
   readonly #option: AuthOption;
@@ -100,6 +106,8 @@ export class ClientAuth {
   readonly #stale = new Set<string>();
   // The credentials the connection authenticated (or is authenticating) with.
   #current: string | undefined;
+  // The credentials found before the socket opened, to send once it has.
+  #pending: (Next & { kind: "fresh" }) | undefined;
   #refresh: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -111,9 +119,53 @@ export class ClientAuth {
     this.#onError = hooks.onError;
   }
 
-  /** Whether the option is a value, which can never change once stale. */
-  get fixed(): boolean {
-    return typeof this.#option !== "function";
+  /**
+   * Before a connection: asks the option for credentials, then calls
+   * `connect`. Credentials known stale are never sent and no socket opens
+   * for them: the failure is reported and, unless the option is a value
+   * (which stays stale), `retry` schedules the next attempt.
+   */
+  async open(connect: () => void, retry: () => void): Promise<void> {
+    const next = await this.next();
+    if (next.kind === "stale") {
+      this.#onError(
+        new SockSyncError(ErrorCode.InvalidFunc, "authentication expired: credentials are stale"),
+      );
+      if (typeof this.#option === "function") retry();
+      return;
+    }
+    this.#pending = next.kind === "fresh" ? next : undefined;
+    connect();
+  }
+
+  /**
+   * The connection's socket is open: authenticates it with the credentials
+   * {@linkcode ClientAuth.open} found, then calls `ready` (at once without
+   * any), so that mirrors subscribe once the connection has its identity.
+   */
+  begin(peer: Peer, timeout: number, ready: () => void): void {
+    const fresh = this.#pending;
+    this.#pending = undefined;
+    if (!fresh) return ready();
+    void this.send(peer, fresh, timeout).then(ready);
+  }
+
+  /** The connection closed: with 4001 its identity is gone, and these credentials with it. */
+  closed(code: number | undefined): void {
+    if (code === AUTH_CLOSE) this.expired();
+  }
+
+  /**
+   * Asks the option for credentials now and authenticates the open
+   * connection (`peer()`) with them (see `Client.authenticate`); `false`
+   * when not connected, or not fresh.
+   */
+  async authenticate(peer: () => Peer | undefined, timeout: number): Promise<boolean> {
+    const open = peer();
+    if (!open) return false;
+    const next = await this.next();
+    if (next.kind !== "fresh" || peer() !== open) return false;
+    return await this.send(open, next, timeout);
   }
 
   /**

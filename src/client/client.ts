@@ -43,13 +43,11 @@ import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { OptimisticChange } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
 import type { Peer, PeerOptions } from "../peer/peer.ts";
-import type { PeerCore } from "../peer/peer_core.ts";
 import { MAKE_PEER } from "../peer/parts.ts";
-import { ConsumerPeer } from "../peer/consumer_peer.ts";
+import { type ClientPeer, ConsumerPeer } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
 import type { ClientAuth } from "./auth.ts";
-import { AUTH_CLOSE, AUTH_NAME } from "../protocol/auth.ts";
 
 export type {
   CallRest,
@@ -95,9 +93,10 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
   readonly #limits: Readonly<Limits>;
   #socket: WebSocketLike | undefined;
-  #peer: PeerCore | undefined;
-  // The connection while it authenticates, before mirrors and calls use it.
-  #handshake: PeerCore | undefined;
+  // The peer of the open connection, once ready for mirrors and calls.
+  #peer: ClientPeer | undefined;
+  // The peer of the connection since its socket opened (with `auth`: authenticating before ready).
+  #conn: ClientPeer | undefined;
   readonly #auth: ClientAuth | undefined;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -138,7 +137,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       }
       this.#auth = options.socketAuth.start(
         options.auth,
-        (error) => this.#emitError(error, { type: "function", name: AUTH_NAME }),
+        (error, about) => this.#emitError(error, about),
       );
     }
     this.#open();
@@ -175,10 +174,16 @@ export class Client<A extends ApiShape = UntypedApi> {
     return this.#state;
   }
 
-  /** The peer of the open connection, for what the client does not wrap. */
-  get peer(): Peer | undefined {
-    // A `Peer` when the client provides a hub; else a peer that provides nothing, with the same API.
-    return this.#peer as Peer | undefined;
+  /**
+   * The peer of the open connection, for what the client does not wrap. A
+   * client given a hub gets its `Peer`; one that provides nothing gets a peer
+   * without the providing side's members (its context, session expiry and
+   * send conflation), so those are not in the type.
+   */
+  get peer():
+    | Omit<Peer, "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer">
+    | undefined {
+    return this.#peer as ConnectionPeer | undefined;
   }
 
   /**
@@ -351,11 +356,7 @@ export class Client<A extends ApiShape = UntypedApi> {
    * when not connected (the next connect uses them) or without `auth`.
    */
   async authenticate(): Promise<boolean> {
-    const peer = this.#peer;
-    if (!this.#auth || !peer) return false;
-    const next = await this.#auth.next();
-    if (next.kind !== "fresh" || this.#peer !== peer) return false;
-    return await this.#auth.send(peer, next, this.#limits.callTimeout);
+    return await this.#auth?.authenticate(() => this.#peer, this.#limits.callTimeout) ?? false;
   }
 
   /** Closes the connection for good: no reconnect; pending calls reject. */
@@ -363,7 +364,6 @@ export class Client<A extends ApiShape = UntypedApi> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.#auth?.stop();
     const socket = this.#socket;
     this.#drop({ code: 1000, reason: "client closed" });
     socket?.close(1000, "client closed");
@@ -374,27 +374,13 @@ export class Client<A extends ApiShape = UntypedApi> {
 
   #open(): void {
     if (this.#closed) return;
-    if (this.#auth) void this.#openWithAuth(this.#auth);
-    else this.#connect(undefined);
+    // With `auth`, credentials first: known stale ones are never sent, and no socket opens for them.
+    if (this.#auth) {
+      void this.#auth.open(() => this.#closed || this.#connect(), () => this.#schedule());
+    } else this.#connect();
   }
 
-  /** Asks `auth` first: credentials known stale are never sent, and no socket opens for them. */
-  async #openWithAuth(auth: ClientAuth): Promise<void> {
-    const next = await auth.next();
-    if (this.#closed) return;
-    if (next.kind === "stale") {
-      this.#emitError(
-        new SockSyncError(ErrorCode.InvalidFunc, "authentication expired: credentials are stale"),
-        { type: "function", name: AUTH_NAME },
-      );
-      // A fixed value stays stale: only a function may give fresh credentials later.
-      if (!auth.fixed) this.#schedule();
-      return;
-    }
-    this.#connect(next.kind === "fresh" ? next : undefined);
-  }
-
-  #connect(fresh: Parameters<ClientAuth["send"]>[1] | undefined): void {
+  #connect(): void {
     let socket: WebSocketLike;
     try {
       socket = new this.#WebSocket(this.url);
@@ -414,33 +400,26 @@ export class Client<A extends ApiShape = UntypedApi> {
       const peer = hub
         ? (hub as unknown as Providing)[MAKE_PEER]({ socket, registry: hub, limits: this.#limits })
         : new ConsumerPeer({ socket, limits: this.#limits });
+      this.#conn = peer;
       peer.onDetach(this.#lost);
-      // Before anything else, as a side must (see `Peer.expectFunctions`).
-      if (this.#options.hub && this.#options.hub.functions.size > 0) {
-        peer.acceptCalls();
-      }
+      // After the hub's peer accepted calls to its functions, as a side must (see `Peer.expectFunctions`).
       peer.expectFunctions(this.#session);
       peer.onError((error, about) => this.#emitError(error, about));
-      if (!fresh || !this.#auth) return this.#ready(peer);
-      // Mirrors subscribe once the connection has its identity.
-      this.#handshake = peer;
-      void this.#auth.send(peer, fresh, this.#limits.callTimeout).then(() => {
-        if (this.#handshake !== peer) return;
-        this.#handshake = undefined;
-        this.#ready(peer);
-      });
+      const ready = () => this.#conn === peer && this.#ready(peer);
+      if (this.#auth) this.#auth.begin(peer, this.#limits.callTimeout, ready);
+      else ready();
     };
     socket.onmessage = (event: { data: unknown }) => {
       if (this.#socket !== socket) return;
       // Only a server that talks counts as back: one that accepts and drops
       // at once (e.g. while shutting down) keeps the delays growing.
       this.#attempt = 0;
-      (this.#peer ?? this.#handshake)?.receive(event.data);
+      this.#conn?.receive(event.data);
     };
     socket.onclose = (event: { code?: number; reason?: string }) => {
       if (this.#socket !== socket) return;
-      // The identity is gone: these credentials are never sent again.
-      if (event.code === AUTH_CLOSE) this.#auth?.expired();
+      // After 4001 (its identity gone) these credentials are never sent again.
+      this.#auth?.closed(event.code);
       // Some runtimes (Deno) report 0 for a connection that broke: no close code was received.
       this.#drop({ code: event.code || 1006, reason: event.reason ?? "" });
       this.#schedule();
@@ -449,7 +428,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     socket.onerror = () => {};
   }
 
-  #ready(peer: PeerCore): void {
+  #ready(peer: ClientPeer): void {
     // `open` once usable: with `auth`, after the connection has its identity.
     this.#state.update({ status: "open", attempt: 0 });
     this.#peer = peer;
@@ -462,8 +441,8 @@ export class Client<A extends ApiShape = UntypedApi> {
    * limit was hit). Its socket may never report the close (a half-open TCP
    * connection does not finish the close handshake), so it is dropped now.
    */
-  readonly #lost = (peer: PeerCore): void => {
-    if (this.#peer !== peer && this.#handshake !== peer) return;
+  readonly #lost = (peer: ClientPeer): void => {
+    if (this.#conn !== peer) return;
     const socket = this.#socket;
     const closed = peer.closedWith ?? { code: 1006, reason: "" };
     this.#drop(
@@ -481,14 +460,12 @@ export class Client<A extends ApiShape = UntypedApi> {
 
   #drop(info: DisconnectInfo): void {
     const peer = this.#peer;
-    const handshake = this.#handshake;
-    this.#handshake = undefined;
+    const conn = this.#conn;
     this.#auth?.stop();
     this.#socket = undefined;
-    this.#peer = undefined;
-    handshake?.detach();
-    if (!peer && !handshake) return;
-    peer?.detach();
+    this.#peer = this.#conn = undefined;
+    if (!conn) return;
+    conn.detach();
     const status = this.#closed ? "closed" : "reconnecting";
     this.#state.update({ status, attempt: 0, lastDisconnect: info });
     // Only a connection that was ready (onConnect told) is reported as dropped.
@@ -555,8 +532,14 @@ export function connect<A extends ApiShape = UntypedApi>(
 }
 
 /** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
+/** A `Peer` without what only a providing side has: what {@linkcode Client.peer} is. */
+type ConnectionPeer = Omit<
+  Peer,
+  "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer"
+>;
+
 interface Providing {
-  [MAKE_PEER](options: PeerOptions<unknown>): PeerCore;
+  [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;
 }
 
 /**
@@ -564,11 +547,14 @@ interface Providing {
  * `timeout` ms; `sent`: whether the call went out on an earlier connection.
  */
 function nextConnection(
-  client: { onConnect(listener: () => void): () => void; readonly peer: Peer | undefined },
+  client: {
+    onConnect(listener: () => void): () => void;
+    readonly peer: ConnectionPeer | undefined;
+  },
   name: string,
   timeout: number,
   sent: boolean,
-): Promise<Peer> {
+): Promise<ConnectionPeer> {
   return new Promise((resolve, reject) => {
     const timer = timeout === Infinity ? undefined : setTimeout(() => {
       off();

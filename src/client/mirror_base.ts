@@ -45,7 +45,9 @@ export abstract class MirrorBase<S extends object> {
   // Typed loosely so that a mirror of a narrower type is a mirror of `unknown`.
   readonly #subscribers = new Listeners<[unknown]>();
   readonly #changeListeners = new Listeners<[]>();
-  #overlays: Map<object, Overlay<never>> | undefined;
+  // What optimistic changes lay over the snapshot (see `layer`), if any. Typed loosely, as the
+  // subscribers: a mirror of a narrower type is a mirror of `unknown`.
+  #layer: Overlay<never> | undefined;
   #midChange = false;
 
   /** @param name the group's name on the wire */
@@ -126,20 +128,17 @@ export abstract class MirrorBase<S extends object> {
   }
 
   /**
-   * Shows `overlay` over the state until {@linkcode settle} with the same
-   * token. Meanwhile, frames from the other side change the state but not
-   * the snapshot, so the real change replaces the optimistic one in one step.
+   * Shows `overlay` over the state (the optimistic changes of pending calls,
+   * src/client/optimistic.ts), or, with `undefined`, what the other side
+   * sent meanwhile. While one is shown, frames from the other side change
+   * the state but not the snapshot, so the real change replaces the
+   * optimistic one in one step.
+   *
+   * @internal
    */
-  overlay(token: object, overlay: Overlay<S>): void {
-    (this.#overlays ??= new Map()).set(token, overlay as unknown as Overlay<never>);
-    this.#snapshot = this.#build();
-    this.#notify();
-  }
-
-  /** Drops the overlay of `token` and shows what the other side sent meanwhile. */
-  settle(token: object): void {
-    if (!this.#overlays?.delete(token)) return;
-    this.#snapshot = this.#overlays.size > 0 ? this.#build() : undefined;
+  layer(overlay: Overlay<S> | undefined): void {
+    this.#layer = overlay as unknown as Overlay<never> | undefined;
+    this.#snapshot = overlay ? this.#build() : undefined;
     this.#notify();
   }
 
@@ -149,17 +148,14 @@ export abstract class MirrorBase<S extends object> {
   }
 
   #publish(): void {
-    if (this.#overlays?.size) return;
+    if (this.#layer) return;
     this.#snapshot = undefined;
     this.#notify();
   }
 
   #build(): S {
-    let snapshot = this.base();
-    for (const overlay of this.#overlays?.values() ?? []) {
-      snapshot = (overlay as unknown as Overlay<S>)(snapshot);
-    }
-    return Object.freeze(snapshot);
+    const snapshot = this.base();
+    return Object.freeze(this.#layer ? (this.#layer as unknown as Overlay<S>)(snapshot) : snapshot);
   }
 
   #notify(): void {

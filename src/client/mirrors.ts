@@ -7,7 +7,7 @@
 import type { ItemMirror } from "./item_mirror.ts";
 import { checkPage } from "./list_view.ts";
 import type { ListMirror, VarMirror } from "./mirror.ts";
-import type { ErrorAbout, PeerCore as Peer } from "../peer/peer_core.ts";
+import type { ClientPeer as Peer, ErrorAbout } from "../peer/consumer_peer.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 
 /**

@@ -62,10 +62,8 @@ export interface OptimisticChange<A extends ApiShape = UntypedApi> {
  * A mirror as an optimistic change uses it.
  */
 export interface Target<S> {
-  /** Shows an overlay until `settle` with the same token. */
-  overlay(token: object, overlay: Overlay<S>): void;
-  /** Drops the overlay of the token. */
-  settle(token: object): void;
+  /** Shows an overlay over what the other side sent (`undefined`: none). */
+  layer(overlay: Overlay<S> | undefined): void;
 }
 
 /**
@@ -178,11 +176,25 @@ function showOptimistic(
   fill(change);
   const token = {};
   for (const [target, list] of steps) {
-    target.overlay(token, (s) => list.reduce((acc, step) => step(acc), s));
+    show(target, token, (s) => list.reduce((acc, step) => step(acc), s));
   }
   return () => {
-    for (const target of steps.keys()) target.settle(token);
+    for (const target of steps.keys()) show(target, token, undefined);
   };
+}
+
+// The overlays each mirror shows, by the call that laid them, in the order laid.
+// deno-lint-ignore no-explicit-any
+const overlays = new WeakMap<Target<any>, Map<object, Overlay<any>>>();
+
+/** Shows (or, with `undefined`, drops) a call's overlay on a mirror, over the other calls' ones. */
+function show<S>(target: Target<S>, token: object, overlay: Overlay<S> | undefined): void {
+  let shown = overlays.get(target);
+  if (!shown) overlays.set(target, shown = new Map());
+  if (overlay) shown.set(token, overlay);
+  else if (!shown.delete(token)) return;
+  const layers = [...shown.values()];
+  target.layer(layers.length > 0 ? (s) => layers.reduce((acc, layer) => layer(acc), s) : undefined);
 }
 
 /** The mirrors an optimistic change can reach, found by what it names. */

@@ -96,7 +96,7 @@ export interface Limits {
  * console.log(DEFAULT_LIMITS.maxFrameBytes); // 1048576
  * ```
  */
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+export const DEFAULT_LIMITS: Readonly<Limits> = /* @__PURE__ */ Object.freeze({
   maxFrameBytes: 1024 * 1024,
   maxDepth: 32,
   maxSubscriptions: 1_000,
@@ -119,34 +119,6 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 });
 
 /**
- * The defaults of a bare {@linkcode Peer} (a client's, or one built without a
- * hub): it trusts the side it connected to, so only the limits that protect
- * memory apply.
- *
- * @example
- * ```ts
- * import { PEER_LIMITS } from "./limits.ts";
- * console.log(PEER_LIMITS.messageRate); // Infinity
- * ```
- */
-export const PEER_LIMITS: Readonly<Limits> = Object.freeze({
-  ...DEFAULT_LIMITS,
-  maxFrameBytes: 64 * 1024 * 1024,
-  maxDepth: 256,
-  maxSubscriptions: Infinity,
-  maxLiveQueries: Infinity,
-  maxHubLiveQueries: Infinity,
-  maxPendingCalls: Infinity,
-  maxConcurrentCalls: Infinity,
-  messageRate: Infinity,
-  messageBurst: Infinity,
-  maxRateStrikes: Infinity,
-  idleTimeout: 0,
-  maxBufferedBytes: Infinity,
-  maxConnections: Infinity,
-});
-
-/**
  * The defaults of a client's connection: {@linkcode PEER_LIMITS} with the
  * heartbeat on, so a dead connection is noticed within 10 s (a probe after
  * 5 s of silence, closed after 10 s) and the client reconnects.
@@ -157,21 +129,53 @@ export const PEER_LIMITS: Readonly<Limits> = Object.freeze({
  * console.log(CLIENT_LIMITS.idleTimeout); // 10000
  * ```
  */
+// Written out rather than derived from DEFAULT_LIMITS: a browser bundle of the client carries
+// only these.
 export const CLIENT_LIMITS: Readonly<Limits> = Object.freeze({
-  ...PEER_LIMITS,
+  maxFrameBytes: 64 * 1024 * 1024,
+  maxDepth: 256,
+  maxSubscriptions: Infinity,
+  maxLiveQueries: Infinity,
+  maxHubLiveQueries: Infinity,
+  maxPendingCalls: Infinity,
+  maxConcurrentCalls: Infinity,
+  callTimeout: 30_000,
+  messageRate: Infinity,
+  messageBurst: Infinity,
+  maxRateStrikes: Infinity,
   idleTimeout: 10_000,
+  congestionBytes: 1024 * 1024,
+  maxBufferedBytes: Infinity,
+  drainPollInterval: 25,
+  maxConnections: Infinity,
+});
+
+/**
+ * The defaults of a bare {@linkcode Peer} (a client's, or one built without a
+ * hub): it trusts the side it connected to, so only the limits that protect
+ * memory apply, and it has no heartbeat ({@linkcode CLIENT_LIMITS} without it).
+ *
+ * @example
+ * ```ts
+ * import { PEER_LIMITS } from "./limits.ts";
+ * console.log(PEER_LIMITS.messageRate); // Infinity
+ * ```
+ */
+export const PEER_LIMITS: Readonly<Limits> = /* @__PURE__ */ Object.freeze({
+  ...CLIENT_LIMITS,
+  idleTimeout: 0,
 });
 
 /**
  * Fills in the limits not given, from `defaults`, and checks the given ones.
  */
 export function resolveLimits(
-  given: Partial<Limits> = {},
-  defaults: Readonly<Limits> = DEFAULT_LIMITS,
+  given: Partial<Limits> | undefined,
+  defaults: Readonly<Limits>,
 ): Limits {
   const limits: Limits = { ...defaults };
   for (const key of Object.keys(defaults) as (keyof Limits)[]) {
-    const value = given[key];
+    const value = given?.[key];
     if (value === undefined) continue;
     if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
       throw new RangeError(`socksync: limit ${key} must be a number >= 0`);

@@ -1,7 +1,7 @@
 /**
- * What the core of a peer (src/peer/peer_core.ts) calls on the parts each
- * kind of peer makes: a server's `Peer` the full provider and backpressure,
- * a client without a hub lighter ones (src/peer/consumer_peer.ts).
+ * What the core of a peer (src/peer/peer_core.ts) calls on the parts its
+ * `Peer` makes (the provider and backpressure), and the keys by which a hub
+ * makes and forgets its peers.
  *
  * @module
  */

@@ -1,11 +1,11 @@
 /**
- * The core of one end of a SockSync connection, shared by the two kinds of
- * peer: a server's `Peer` (src/peer/peer.ts), which provides a registry and
- * shares one idle sweep among its connections, and a client's peer that
- * provides nothing (src/peer/consumer_peer.ts), so that a browser bundle
- * carries no provider, shared sweep or conflation it never runs. Each kind
- * is one object: the core asks it, through abstract methods, for its
- * provider, outbox and session and to watch it for silence.
+ * The core of one end of a SockSync connection: what `Peer`
+ * (src/peer/peer.ts) is besides the provider, backpressure, session and
+ * idle sweep it makes, one object per connection: the core asks it, through
+ * abstract methods, for its provider, outbox and session and to watch it for
+ * silence. A client without a hub uses neither: its peer, which provides
+ * nothing, is written apart (src/peer/consumer_peer.ts) on the same frame
+ * guard and consumer, so that a browser bundle carries none of this.
  *
  * @module
  */

@@ -20,16 +20,17 @@ export function closestName(
 ): string | undefined {
   if (name.length > MAX_LENGTH) return undefined;
   const wanted = normal(name);
-  const close: { candidate: string; distance: number }[] = [];
+  // [distance, candidate] of each close one; sorted by distance only, so equals keep their order.
+  const close: [number, string][] = [];
   for (const candidate of candidates) {
     if (candidate === name || candidate.length > MAX_LENGTH) continue;
     const other = normal(candidate);
-    const limit = Math.max(1, Math.floor(Math.max(wanted.length, other.length) / 3));
-    const distance = editDistance(wanted, other, limit);
-    if (distance <= limit) close.push({ candidate, distance });
+    const distance = editDistance(wanted, other);
+    if (distance <= Math.max(1, Math.floor(Math.max(wanted.length, other.length) / 3))) {
+      close.push([distance, candidate]);
+    }
   }
-  close.sort((a, b) => a.distance - b.distance);
-  return close.find(({ candidate }) => allowed(candidate))?.candidate;
+  return close.sort((a, b) => a[0] - b[0]).find(([, candidate]) => allowed(candidate))?.[1];
 }
 
 /**
@@ -48,24 +49,21 @@ function normal(name: string): string {
   return name.toLowerCase().replace(/[_-]/g, "");
 }
 
-// Levenshtein with adjacent transpositions; stops early past `limit`.
-function editDistance(a: string, b: string, limit: number): number {
-  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+// Levenshtein with adjacent transpositions, over two rows and the one before them (both names
+// are at most MAX_LENGTH long).
+function editDistance(a: string, b: string): number {
   let before: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let previous = [...Array(b.length + 1).keys()];
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    let best = i;
     for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let value = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        value = Math.min(value, before[j - 2] + 1);
-      }
-      row.push(value);
-      best = Math.min(best, value);
+      row[j] = Math.min(
+        previous[j] + 1,
+        row[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+        a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? before[j - 2] + 1 : Infinity,
+      );
     }
-    if (best > limit) return limit + 1;
     before = previous;
     previous = row;
   }

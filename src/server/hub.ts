@@ -464,7 +464,10 @@ export class Hub<C = unknown> implements Registry {
    * @internal
    */
   [MAKE_PEER](options: PeerOptions<unknown>): Peer<unknown> {
-    return new Peer(options);
+    const peer = new Peer(options);
+    // Before anything else, as a side must (see `Peer.expectFunctions`).
+    if (this.functions.size > 0) peer.acceptCalls();
+    return peer;
   }
 
   /**
