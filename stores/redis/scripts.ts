@@ -266,7 +266,7 @@ return out
 export const INDEX_OF_LUA = `
 local member = redis.call('HGET', KEYS[2], ARGV[1])
 if not member then return -1 end
-return redis.call('ZRANK', KEYS[1], member)
+return redis.call('ZRANK', KEYS[1], member) or -1
 `;
 
 // The write shared by var set and var update: store (or delete), bump the
