@@ -408,6 +408,38 @@ describe("Redis store", { skip }, () => {
     }
   });
 
+  test(
+    "a page is one version of the list while other processes write",
+    { timeout: 60_000 },
+    async () => {
+      // A page's commands name the list's keys: with a name this long each one
+      // is more than Redis reads at once, so the other stores' writes land
+      // between them, and only the version check keeps the page exact.
+      const name = "x".repeat(40_000);
+      const reader = (await open({ prefix: `${prefix}exact:` })).list<number>(name);
+      const writers = await Promise.all([1, 2, 3].map(() => open({ prefix: `${prefix}exact:` })));
+      const started = Date.now();
+      let pages = 0;
+      const writes = writers.map(async (store) => {
+        while (pages < 1_000 && Date.now() - started < 15_000) {
+          await store.list<number>(name).insert(0, pages);
+        }
+      });
+      try {
+        while (pages < 1_000 && Date.now() - started < 15_000) {
+          const page = await reader.page(0, 20);
+          pages++;
+          // Inserts only, from an empty list: version n has n items.
+          assert.equal(page.total, page.version, `page ${pages}`);
+          assert.equal(page.items.length, Math.min(page.total, 20), `page ${pages}`);
+        }
+      } finally {
+        pages = Infinity;
+        await Promise.all(writes);
+      }
+    },
+  );
+
   test("an insert makes the key orderKeyBetween makes for its neighbours", async () => {
     // The insert script makes the common key (between two neighbouring
     // integer keys) without the Lua port of orderKeyBetween: both must agree.

@@ -73,14 +73,39 @@ export class RedisListSource<T> implements ListSource<T> {
 
   /**
    * Up to `limit` items from `offset`, with the total and version of the
-   * same moment: one script whose reply is one ZRANGE (the values are in
-   * the sorted-set members) followed by the version and total.
+   * same moment, read without Lua (a script's ZRANGE passes every member
+   * through Lua and back): GET version, ZCARD, ZRANGE and GET version again,
+   * sent in one write. Every write bumps the version, so when both reads of
+   * it agree no write ran in between and the page is exact; otherwise one
+   * script reads it at one moment.
    */
-  page(offset: number, limit: number): Promise<ListPage<T>> {
+  async page(offset: number, limit: number): Promise<ListPage<T>> {
     const start = Math.max(0, Math.trunc(offset) || 0);
     const take = Math.max(0, Math.min(Math.trunc(limit) || 0, 1e9));
-    return this.connection.script(SCRIPTS.page, [this.#keys[0], this.#keys[2], start, take])
-      .then((reply) => this.#pageOf(reply as (string | number)[]));
+    const [items, , version] = this.#keys;
+    const [before, total, members, after] = await this.connection.run((client) => {
+      const stream = client.stream;
+      stream?.cork();
+      try {
+        return Promise.all([
+          client.get(version),
+          client.zcard(items),
+          // (A sorted set holds fewer than 2^32 members.)
+          take > 0 && start < 2 ** 32 ? client.zrange(items, start, start + take - 1) : [],
+          client.get(version),
+        ]);
+      } finally {
+        stream?.uncork();
+      }
+    });
+    if (before === after) return this.#pageOf(members, Number(before ?? 0), total);
+    const reply = await this.connection.script(SCRIPTS.page, [items, version, start, take]) as (
+      | string
+      | number
+    )[];
+    const scriptTotal = reply.pop() as number;
+    const scriptVersion = reply.pop() as number;
+    return this.#pageOf(reply as string[], scriptVersion, scriptTotal);
   }
 
   /** The item with this id, or `undefined`. */
@@ -213,11 +238,7 @@ export class RedisListSource<T> implements ListSource<T> {
 
   // Members are `orderKey \0 id \0 valueJSON`: order keys hold no \0, and
   // neither does JSON text, so the first and the last \0 delimit the id.
-  // The script's reply is the members, then the version and the total.
-  #pageOf(reply: (string | number)[]): ListPage<T> {
-    const total = reply.pop() as number;
-    const version = reply.pop() as number;
-    const members = reply as string[];
+  #pageOf(members: string[], version: number, total: number): ListPage<T> {
     if (members.length === 0) return { items: [], total, version };
     const ids: string[] = [];
     // One JSON.parse for the page's values: cheaper than one per item.

@@ -245,7 +245,8 @@ return version
  * page: KEYS = items, version; ARGV = offset (≥ 0), limit (≥ 0). Returns
  * {member1, member2, …, version, total}, read at one moment: the values are
  * in the members, so the script passes one ZRANGE reply on (no lookup or
- * string work per item).
+ * string work per item). A page is read without it unless a write landed
+ * between the commands of that read (`RedisListSource.page`).
  */
 export const PAGE_LUA = `
 local version = tonumber(redis.call('GET', KEYS[2]) or '0')
