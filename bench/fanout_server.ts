@@ -7,6 +7,7 @@
  *   ← cpu                          → CPU <µs since the last `mark`>
  *   ← mark                         → MARK (starts a CPU interval)
  *   ← mem                          → MEM <rss> <heapUsed> <connections>  (after GC)
+ *   ← parts                        → PARTS <json>: what the RSS is made of (after GC; see memoryParts)
  *   ← quit
  *
  * Modes: `socksync` (this library's `serve()` on the runtime's adapter;
@@ -14,7 +15,9 @@
  * `raw` (Node: a `ws` loop; Deno: a `socket.send` loop; Bun: `server.publish`),
  * `socketio` (Node only: Socket.IO 4 `io.emit`), `ws` (the `ws` send loop on any
  * runtime: on Deno it runs over `node:http`, the path SockSync serves Deno on),
- * `native` (Deno only: the hub on `Deno.serve`, for comparison).
+ * `native` (Deno only: the hub on `Deno.serve`, for comparison),
+ * `bare` (for the profile of idle memory: `serve()`'s route, guard and adapter without a peer;
+ * each socket joins the runtime's topic where it has one and gets the frame once).
  *
  * Run alone: node --expose-gc --import tsx bench/fanout_server.ts raw
  *            npx deno run -A --v8-flags=--expose-gc bench/fanout_server.ts socksync
@@ -121,6 +124,46 @@ function denoWebSocketServer(
       return response;
     });
   });
+}
+
+/**
+ * `bare` mode: what `serve()` runs per connection besides the peer (the Hono route, the upgrade
+ * guard, the runtime's adapter and its socket), so the profile can tell the peer's share of a
+ * connection's memory from the rest. No hub: each socket joins the topic (where the runtime has
+ * topics) and gets the current frame, as a raw server's does.
+ */
+async function bareServer(): Promise<Server> {
+  const { Hono } = await import("hono");
+  const { loadAdapter } = await import("../src/serve/serve.ts");
+  const { guarded } = await import("../src/serve/upgrade_guard.ts");
+  const root = new Hono();
+  const adapter = await loadAdapter(root);
+  let open = 0;
+  let frame = frameOf(0);
+  const connected = { receive() {}, detach: () => void open-- };
+  const hub = { peers: new Set(), limits: { maxConnections: 1_000_000 } };
+  root.get(
+    "/ws/socksync",
+    guarded(hub, { connections: () => open }, async (c, next) => {
+      const response = adapter.accept(c, (socket) => {
+        open++;
+        const group = socket as { subscribe?: (topic: string) => void };
+        group.subscribe?.("bench");
+        socket.send(frame);
+        return connected;
+      });
+      if (response) return response;
+      await next();
+    }),
+  );
+  const listener = await adapter.listen({ port: 0, hostname: HOST });
+  return {
+    port: listener.port,
+    fire(seq) {
+      frame = frameOf(seq);
+    },
+    connections: () => open,
+  };
 }
 
 /**
@@ -263,6 +306,7 @@ async function main(): Promise<void> {
   else if (mode === "metrics") server = await socksyncServer(true);
   else if (mode === "list") server = await listServer();
   else if (mode === "native") server = await nativeDenoServer();
+  else if (mode === "bare") server = await bareServer();
   else if (mode === "socketio") server = await socketIo();
   else if (mode === "ws") server = await rawNode();
   else if (rt === "deno") server = await rawDeno();
@@ -284,6 +328,9 @@ async function main(): Promise<void> {
       await fullGc();
       const m = process.memoryUsage();
       out(`MEM ${m.rss} ${m.heapUsed} ${server.connections()}`);
+    } else if (cmd === "parts") {
+      await fullGc();
+      out(`PARTS ${JSON.stringify(await memoryParts())}`);
     } else if (cmd === "snap") {
       // A heap snapshot for the profile of idle memory: V8's on Node; on Bun, JSC's summed by
       // class name (`{ "bun": { name: [bytes, count] } }`), its own format being much larger.
@@ -303,6 +350,51 @@ async function main(): Promise<void> {
   });
   lines.on("close", () => process.exit(0));
   out(`READY ${server.port}`);
+}
+
+/**
+ * What the RSS is made of, for the profile of idle memory (bench/profile_idle.ts --parts): the
+ * JS heap (used and, on Bun, its capacity), Bun's malloc (mimalloc, which also holds JSC's heap
+ * blocks and JIT data), and from /proc/self/smaps (Linux) the resident pages of the runtime's
+ * own machine code (`code`: file-backed executable mappings, paged in as code paths first run),
+ * of JIT code (`jit`: anonymous executable), of other anonymous and other file-backed memory.
+ */
+async function memoryParts(): Promise<Record<string, number>> {
+  const parts: Record<string, number> = {
+    rss: process.memoryUsage().rss,
+    heapUsed: process.memoryUsage().heapUsed,
+  };
+  if ((globalThis as { Bun?: unknown }).Bun) {
+    const jsc = await import("bun:jsc") as unknown as {
+      heapStats(): { heapCapacity: number; mimalloc?: { malloc_normal?: { current: number } } };
+    };
+    const stats = jsc.heapStats();
+    parts.heapCapacity = stats.heapCapacity;
+    if (stats.mimalloc?.malloc_normal) parts.malloc = stats.mimalloc.malloc_normal.current;
+  }
+  let smaps: string[];
+  try {
+    smaps = (await import("node:fs")).readFileSync("/proc/self/smaps", "utf8").split("\n");
+  } catch {
+    return parts;
+  }
+  let kind = "";
+  for (const line of smaps) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const [, perms, name] = head;
+      const file = name.startsWith("/");
+      kind = perms.includes("x")
+        ? (file ? "code" : name ? "other" : "jit")
+        : file
+        ? "file"
+        : "anon";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) parts[kind] = (parts[kind] ?? 0) + Number(rss[1]) * 1024;
+  }
+  return parts;
 }
 
 interface BunSnapshot {

@@ -4,7 +4,12 @@
  * subscribed connections; prints the difference per connection by type (self
  * sizes by constructor on Node, cell sizes by class name on Bun).
  *
- *   node --import tsx bench/profile_idle.ts [--mode socksync|raw] [--n 2000] [--runtime node|bun]
+ *   node --import tsx bench/profile_idle.ts [--mode socksync|raw|bare] [--n 2000] [--runtime node|bun]
+ *
+ * With `--parts`: no snapshots; what the RSS is made of instead (JS heap, malloc, the runtime's
+ * machine code paged in, JIT code; see `memoryParts` in bench/fanout_server.ts) at 1, N/2+1 and
+ * N+1 connections, per connection of each half: the first half also carries what the server
+ * gains once (code paths first run, JIT compilation), the second only what each connection keeps.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,10 +30,33 @@ const server = await ServerProcess.start(
 );
 const pool = new RemotePool(
   "ws",
-  mode === "socksync"
-    ? `ws://127.0.0.1:${server.port}/ws/socksync`
-    : `ws://127.0.0.1:${server.port}/`,
+  mode === "raw" ? `ws://127.0.0.1:${server.port}/` : `ws://127.0.0.1:${server.port}/ws/socksync`,
 );
+if (opts.has("parts")) {
+  const readings: [number, Record<string, number>][] = [];
+  for (const size of [1, Math.floor(n / 2) + 1, n + 1]) {
+    await pool.grow(size);
+    await new Promise((resolve) => setTimeout(resolve, size === 1 ? 200 : 500));
+    readings.push([size, JSON.parse((await server.ask("parts", "PARTS"))[0])]);
+  }
+  await pool.close();
+  await server.stop();
+  const [[n0, r0], [n1, r1], [n2, r2]] = readings;
+  console.log(`${rt}/${mode}: bytes per connection (N=${n}); absolute MB at 1 / N+1 connections`);
+  for (const key of Object.keys(r2)) {
+    const first = ((r1[key] ?? 0) - (r0[key] ?? 0)) / (n1 - n0);
+    const second = ((r2[key] ?? 0) - (r1[key] ?? 0)) / (n2 - n1);
+    const all = ((r2[key] ?? 0) - (r0[key] ?? 0)) / (n2 - n0);
+    console.log(
+      `${key.padEnd(13)} all ${all.toFixed(0).padStart(6)}  first half ${
+        first.toFixed(0).padStart(6)
+      }  second half ${second.toFixed(0).padStart(6)}   ${
+        ((r0[key] ?? 0) / 2 ** 20).toFixed(1)
+      } / ${(r2[key] / 2 ** 20).toFixed(1)} MB`,
+    );
+  }
+  process.exit(0);
+}
 await pool.grow(1);
 const [a] = await server.ask(`snap ${join(dir, "a.heapsnapshot")}`, "SNAP");
 await pool.grow(n + 1);
