@@ -8,6 +8,7 @@ import { deleteRedisPrefix, redisReachable, startRedis, stopProcess } from "./he
 import { freePort } from "./helpers/free_port.ts";
 import { waitUntil } from "./helpers/wait.ts";
 import type { ListChange, Store } from "../src/store.ts";
+import { ORDER_KEY_REBALANCE_LENGTH, orderKeyBetween } from "../stores/common/order_key.ts";
 import type { SockSyncError } from "../src/errors.ts";
 
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -404,6 +405,99 @@ describe("Redis store", { skip }, () => {
       admin.disconnect();
       await store.close();
       await stopProcess(server);
+    }
+  });
+
+  test(
+    "a page is one version of the list while other processes write",
+    { timeout: 60_000 },
+    async () => {
+      // A page's commands name the list's keys: with a name this long each one
+      // is more than Redis reads at once, so the other stores' writes land
+      // between them, and only the version check keeps the page exact.
+      const name = "x".repeat(40_000);
+      const reader = (await open({ prefix: `${prefix}exact:` })).list<number>(name);
+      const writers = await Promise.all([1, 2, 3].map(() => open({ prefix: `${prefix}exact:` })));
+      const started = Date.now();
+      let pages = 0;
+      const writes = writers.map(async (store) => {
+        while (pages < 1_000 && Date.now() - started < 15_000) {
+          await store.list<number>(name).insert(0, pages);
+        }
+      });
+      try {
+        while (pages < 1_000 && Date.now() - started < 15_000) {
+          const page = await reader.page(0, 20);
+          pages++;
+          // Inserts only, from an empty list: version n has n items.
+          assert.equal(page.total, page.version, `page ${pages}`);
+          assert.equal(page.items.length, Math.min(page.total, 20), `page ${pages}`);
+        }
+      } finally {
+        pages = Infinity;
+        await Promise.all(writes);
+      }
+    },
+  );
+
+  test("an insert makes the key orderKeyBetween makes for its neighbours", async () => {
+    // The insert script makes the common key (between two neighbouring
+    // integer keys) without the Lua port of orderKeyBetween: both must agree.
+    const store = await open({ prefix: `${prefix}keys:` });
+    const admin = new Redis(url);
+    try {
+      const list = store.list<number>("keys");
+      // Appends: integer keys across the digit jumps 9→A and Z→a, and the carry z→b00.
+      for (let i = 0; i < 70; i++) await list.insert(i, i);
+      const items = `${prefix}keys:list:keys:items`;
+      const keyAt = async (index: number) =>
+        (await admin.zrange(items, index, index))[0].split("\0")[0];
+      for (const index of [1, 9, 10, 11, 35, 36, 37, 61, 62, 63, 69, 70, 0]) {
+        const before = index > 0 ? await keyAt(index - 1) : null;
+        const after = index < 70 ? await keyAt(index) : null;
+        const { id } = await list.insert(index, -1);
+        assert.equal(await keyAt(index), orderKeyBetween(before, after), `at ${index}`);
+        // Between a fraction and an integer, and between two fractions.
+        const { id: next } = await list.insert(index + 1, -2);
+        const fraction = await keyAt(index);
+        assert.equal(await keyAt(index + 1), orderKeyBetween(fraction, after), `after ${index}`);
+        await list.delete(id);
+        await list.delete(next);
+      }
+      assert.deepEqual(
+        (await list.page(0, 100)).items.map((item) => item.value),
+        Array.from({ length: 70 }, (_, i) => i),
+      );
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  test("rebalances keys after many inserts at one spot", { timeout: 60_000 }, async () => {
+    const store = await open({ prefix: `${prefix}dense:` });
+    const list = store.list<number>("dense");
+    await list.insert(0, -1);
+    await list.insert(1, 1_000);
+    // Always between the same two neighbours: keys grow until a rebalance.
+    for (let i = 0; i < 800; i++) await list.insert(1 + i, i);
+    const values = (await list.page(0, 1000)).items.map((item) => item.value);
+    assert.deepEqual(values, [-1, ...Array.from({ length: 800 }, (_, i) => i), 1_000]);
+    const last = (await list.page(801, 1)).items[0];
+    assert.equal(await list.indexOf(last.id), 801);
+    const admin = new Redis(url);
+    try {
+      const members = await admin.zrange(`${prefix}dense:list:dense:items`, 0, -1);
+      const longest = Math.max(...members.map((member) => member.indexOf("\0")));
+      assert.ok(longest <= ORDER_KEY_REBALANCE_LENGTH, `a key of ${longest} characters`);
+      // Each entry is its item's member.
+      const entries = await admin.hgetall(`${prefix}dense:list:dense:entries`);
+      assert.equal(Object.keys(entries).length, members.length);
+      for (const member of members) {
+        const id = member.slice(member.indexOf("\0") + 1, member.lastIndexOf("\0"));
+        assert.equal(entries[id], member);
+      }
+    } finally {
+      admin.disconnect();
     }
   });
 

@@ -40,13 +40,17 @@ export class Script {
   }
 }
 
-/** The store's scripts (KEYS: a list's three keys, or the vars hash and counter). */
+/**
+ * The store's scripts (KEYS: a list's items, entries and version, the items
+ * and version for a page, the items and entries for indexOf; or the vars
+ * hash and counter).
+ */
 export const SCRIPTS = {
   insert: new Script(INSERT_LUA, 3),
   set: new Script(SET_LUA, 3),
   delete: new Script(DELETE_LUA, 3),
-  page: new Script(PAGE_LUA, 3),
-  indexOf: new Script(INDEX_OF_LUA, 3),
+  page: new Script(PAGE_LUA, 2),
+  indexOf: new Script(INDEX_OF_LUA, 2),
   setVar: new Script(SET_VAR_LUA, 2),
   updateVar: new Script(UPDATE_VAR_LUA, 2),
 } as const;
@@ -103,25 +107,22 @@ export class Connection {
    * EVALSHA, and EVAL when Redis does not hold the script (first use, or
    * after a restart). Waits for the feed as {@linkcode run} does.
    */
-  async script(script: Script, args: (string | number)[]): Promise<unknown> {
-    if (this.feed.starting) await this.feed.starting;
-    if (this.closed) throw storeClosed();
-    try {
-      // One array, flattened by ioredis (numbers are sent as their text).
-      return await this.client.evalsha(script.sha, script.keys, args as string[]);
-    } catch (error) {
+  script(script: Script, args: (string | number)[]): Promise<unknown> {
+    if (this.feed.starting) return this.feed.starting.then(() => this.script(script, args));
+    if (this.closed) return Promise.reject(storeClosed());
+    // One array, flattened by ioredis (numbers are sent as their text); no
+    // async frame of its own, as every operation of a list passes here.
+    return this.client.evalsha(script.sha, script.keys, args as string[]).catch((error) => {
       if (!noScript(error)) throw storeError(error);
-    }
-    try {
-      return await this.client.eval(script.lua, script.keys, ...args);
-    } catch (error) {
-      throw storeError(error);
-    }
+      return this.client.eval(script.lua, script.keys, ...args).catch((error) => {
+        throw storeError(error);
+      });
+    });
   }
 
-  /** A list's keys: items (sorted set), entries (id → order key and value), meta. */
+  /** A list's keys: items (sorted set), entries (id → member), version (counter). */
   listKeys(name: string): [string, string, string] {
     const base = `${this.prefix}list:${name}:`;
-    return [`${base}items`, `${base}entries`, `${base}meta`];
+    return [`${base}items`, `${base}entries`, `${base}version`];
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A list of the Redis store. Every mutation is one script that changes the
- * data, bumps the list's version and publishes the change; listeners hear
+ * data, bumps the list's version and publishes the change (when some store
+ * listens: PUBSUB NUMSUB); listeners hear
  * changes only from the store's subscriber connection, so a process sees its
  * own changes and everyone else's in the one order Redis applied them. The
  * store listens to the channel only while some list or var has listeners
@@ -21,8 +22,9 @@ function outOfRange(index: number): SockSyncError {
   return new SockSyncError(ErrorCode.InvalidArguments, `index ${index} out of range`);
 }
 
-// An entry of the `entries` hash is `orderKey \0 valueJSON`.
-const valueOf = (entry: string): string => entry.slice(entry.indexOf("\0") + 1);
+// An entry of the `entries` hash is the item's member, `orderKey \0 id \0
+// valueJSON`: the value follows the last \0 (JSON text holds none).
+const valueOf = (member: string): string => member.slice(member.lastIndexOf("\0") + 1);
 
 function unknownId(id: string): SockSyncError {
   return new SockSyncError(ErrorCode.InvalidId, `unknown id ${id}`);
@@ -71,20 +73,39 @@ export class RedisListSource<T> implements ListSource<T> {
 
   /**
    * Up to `limit` items from `offset`, with the total and version of the
-   * same moment: one script whose reply is one ZRANGE (the values are in
-   * the sorted-set members) followed by the version and total.
+   * same moment, read without Lua (a script's ZRANGE passes every member
+   * through Lua and back): GET version, ZCARD, ZRANGE and GET version again,
+   * sent in one write. Every write bumps the version, so when both reads of
+   * it agree no write ran in between and the page is exact; otherwise one
+   * script reads it at one moment.
    */
   async page(offset: number, limit: number): Promise<ListPage<T>> {
     const start = Math.max(0, Math.trunc(offset) || 0);
     const take = Math.max(0, Math.min(Math.trunc(limit) || 0, 1e9));
-    const [items, entries, meta] = this.#keys;
-    const reply = await this.connection.script(
-      SCRIPTS.page,
-      [items, entries, meta, start, take],
-    ) as string[];
-    const total = Number(reply.pop());
-    const version = Number(reply.pop());
-    return this.#pageOf(version, total, reply);
+    const [items, , version] = this.#keys;
+    const [before, total, members, after] = await this.connection.run((client) => {
+      const stream = client.stream;
+      stream?.cork();
+      try {
+        return Promise.all([
+          client.get(version),
+          client.zcard(items),
+          // (A sorted set holds fewer than 2^32 members.)
+          take > 0 && start < 2 ** 32 ? client.zrange(items, start, start + take - 1) : [],
+          client.get(version),
+        ]);
+      } finally {
+        stream?.uncork();
+      }
+    });
+    if (before === after) return this.#pageOf(members, Number(before ?? 0), total);
+    const reply = await this.connection.script(SCRIPTS.page, [items, version, start, take]) as (
+      | string
+      | number
+    )[];
+    const scriptTotal = reply.pop() as number;
+    const scriptVersion = reply.pop() as number;
+    return this.#pageOf(reply as string[], scriptVersion, scriptTotal);
   }
 
   /** The item with this id, or `undefined`. */
@@ -94,9 +115,10 @@ export class RedisListSource<T> implements ListSource<T> {
   }
 
   /** The item's position, or -1. */
-  async indexOf(id: string): Promise<number> {
-    const [items, entries, meta] = this.#keys;
-    return Number(await this.connection.script(SCRIPTS.indexOf, [items, entries, meta, id]));
+  indexOf(id: string): Promise<number> {
+    return this.connection.script(SCRIPTS.indexOf, [this.#keys[0], this.#keys[1], id]) as Promise<
+      number
+    >;
   }
 
   /** Inserts a value at `index` (0..count). */
@@ -104,12 +126,14 @@ export class RedisListSource<T> implements ListSource<T> {
     if (!Number.isInteger(index) || index < 0) throw outOfRange(index);
     const itemId = id ?? nanoid();
     const text = JSON.stringify(value ?? null);
-    const [items, entries, meta] = this.#keys;
-    const heard = await this.#heard();
+    const [items, entries, version] = this.#keys;
+    // (No await when there is nothing to wait for: each costs a turn of the microtask queue.)
+    let heard = this.#heard();
+    if (typeof heard !== "number") heard = await heard;
     const status = await this.connection.script(SCRIPTS.insert, [
       items,
       entries,
-      meta,
+      version,
       index,
       itemId,
       text,
@@ -122,16 +146,19 @@ export class RedisListSource<T> implements ListSource<T> {
     if (status === -2) {
       throw new SockSyncError(ErrorCode.InvalidArguments, `duplicate id ${itemId}`);
     }
-    await this.#reported(status, heard);
+    const reported = this.#reported(status, heard);
+    if (reported) await reported;
     return { id: itemId, value: JSON.parse(text) };
   }
 
   /** Replaces the value of the item with this id. */
   async set(id: string, value: T): Promise<void> {
-    const heard = await this.#heard();
+    let heard = this.#heard();
+    if (typeof heard !== "number") heard = await heard;
     const [status] = await this.#set(id, JSON.stringify(value ?? null));
     if (status === -3) throw unknownId(id);
-    await this.#reported(status, heard);
+    const reported = this.#reported(status, heard);
+    if (reported) await reported;
   }
 
   /**
@@ -145,33 +172,37 @@ export class RedisListSource<T> implements ListSource<T> {
     return await retryOnConflict(`item ${id}`, async () => {
       if (current === null) throw unknownId(id);
       const text = JSON.stringify(fn(JSON.parse(current)) ?? null);
-      const heard = await this.#heard();
+      let heard = this.#heard();
+      if (typeof heard !== "number") heard = await heard;
       const [status, newer] = await this.#set(id, text, current);
       if (status === -3) throw unknownId(id);
       if (status === -4) {
         current = newer ?? null;
         return CONFLICT;
       }
-      await this.#reported(status, heard);
+      const reported = this.#reported(status, heard);
+      if (reported) await reported;
       return { id, value: JSON.parse(text) };
     });
   }
 
   /** Deletes the item with this id. */
   async delete(id: string): Promise<void> {
-    const [items, entries, meta] = this.#keys;
-    const heard = await this.#heard();
+    const [items, entries, version] = this.#keys;
+    let heard = this.#heard();
+    if (typeof heard !== "number") heard = await heard;
     const status = await this.connection.script(SCRIPTS.delete, [
       items,
       entries,
-      meta,
+      version,
       id,
       this.nameJson,
       this.connection.channel,
       JSON.stringify(id),
     ]) as number;
     if (status === -3) throw unknownId(id);
-    await this.#reported(status, heard);
+    const reported = this.#reported(status, heard);
+    if (reported) await reported;
   }
 
   /** Registers a change listener; returns the function that removes it. */
@@ -207,7 +238,7 @@ export class RedisListSource<T> implements ListSource<T> {
 
   // Members are `orderKey \0 id \0 valueJSON`: order keys hold no \0, and
   // neither does JSON text, so the first and the last \0 delimit the id.
-  #pageOf(version: number, total: number, members: string[]): ListPage<T> {
+  #pageOf(members: string[], version: number, total: number): ListPage<T> {
     if (members.length === 0) return { items: [], total, version };
     const ids: string[] = [];
     // One JSON.parse for the page's values: cheaper than one per item.
@@ -222,8 +253,8 @@ export class RedisListSource<T> implements ListSource<T> {
   }
 
   #set(id: string, text: string, expected?: string): Promise<[number, string?]> {
-    const [items, entries, meta] = this.#keys;
-    const args = [items, entries, meta, id, text, this.nameJson, this.connection.channel];
+    const [items, entries, version] = this.#keys;
+    const args = [items, entries, version, id, text, this.nameJson, this.connection.channel];
     args.push(JSON.stringify(id));
     if (expected !== undefined) args.push(expected);
     return this.connection.script(SCRIPTS.set, args) as Promise<[number, string?]>;
@@ -307,7 +338,7 @@ export class RedisListSource<T> implements ListSource<T> {
     let version: number | undefined;
     try {
       version = Number(
-        await this.connection.run((client) => client.hget(this.#keys[2], "version")) ?? 0,
+        await this.connection.run((client) => client.get(this.#keys[2])) ?? 0,
       );
       this.#lastVersion = version;
       this.#listeners.emit({ op: "reset", version });

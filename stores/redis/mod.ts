@@ -4,7 +4,7 @@
  *
  * Every mutation is one Lua script (`stores/redis/scripts.ts`, sent with
  * EVALSHA) that changes the data, bumps the list's version and PUBLISHes the
- * change on `${prefix}changes`. Each store holds one subscriber connection
+ * change on `${prefix}changes` when some store listens there. Each store holds one subscriber connection
  * and reports changes to its listeners from there only, so a process sees
  * its own changes and everyone else's in the one order Redis applied them;
  * a list mutation settles once its own change came back that way. The

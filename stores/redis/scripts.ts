@@ -3,15 +3,15 @@
  * checks, changes the data, bumps the list's version and publishes the change,
  * all atomically, so every process sees the same changes in the same order.
  *
- * Data of a list (KEYS[1..3]):
+ * Data of a list:
  * - `items`: a sorted set, every score 0, members
  *   `orderKey .. "\0" .. id .. "\0" .. valueJSON`: lexicographic order is
  *   list order (order keys are distinct and hold no "\0"), ZRANK and ZRANGE
- *   by rank are O(log n), and a page is one native ZRANGE (no Lua, no second
- *   lookup per item);
- * - `entries`: a hash id → `orderKey .. "\0" .. valueJSON` (to find an
- *   item's member, and `get` in one HGET);
- * - `meta`: a hash holding `version` and `count` (bumped by every write).
+ *   by rank are O(log n), and a page is one native ZRANGE (no second
+ *   lookup per item); the count is its ZCARD;
+ * - `entries`: a hash id → the item's member (so indexOf, delete and `get`
+ *   find it in one HGET, with no string work in Lua);
+ * - `version`: a counter, INCR by every write.
  *
  * @module
  */
@@ -109,121 +109,148 @@ local function between(a, b)
 end
 `;
 
-// An entry (the `entries` hash) is `orderKey .. "\0" .. valueJSON`; its
-// member in `items` is `orderKey .. "\0" .. id .. "\0" .. valueJSON`. The
-// scripts inline this instead of sharing helper functions: a script's local
-// functions are made again on every call.
-const MEMBER_OF_ENTRY = `
-local at = string.find(entry, '\\0', 1, true)
-local member = string.sub(entry, 1, at) .. ARGV[1] .. string.sub(entry, at)`;
+// The listeners of a channel, as a script sees them: a change is published
+// only when some store listens, since a PUBLISH to nobody is lost anyway. A
+// store that starts listening subscribes before it reads, so every change
+// after its read is published (and one a listener might miss cannot exist).
+const HEARD = (channel: string) => `redis.call('PUBSUB', 'NUMSUB', ${channel})[2] > 0`;
 
 /**
- * insert: KEYS = items, entries, meta; ARGV = index, id, value JSON, list
- * name JSON, channel, id JSON, longest order key before a rebalance. Returns
- * the new version, or -1 for an index out of range, -2 for a duplicate id.
- * Publishes `listNameJSON \n changeJSON` (the list's name first, so a
- * subscriber skips lists nobody listens to without parsing the change; the
- * version last, as set and delete do too: all it keeps of such a change).
+ * insert: KEYS = items, entries, version; ARGV = index, id, value JSON,
+ * list name JSON, channel, id JSON, longest order key before a rebalance.
+ * Returns the new version, or -1 for an index out of range, -2 for a
+ * duplicate id. The neighbours' ZRANGE also tells whether `index` is in
+ * range (no count is kept: ZCARD is O(1)). Publishes, when someone listens,
+ * `listNameJSON \n changeJSON` (the list's name first, so a subscriber
+ * skips lists nobody listens to without parsing the change; the version
+ * last, as set and delete do too: all it keeps of such a change).
  */
-export const INSERT_LUA: string = ORDER_KEY_LUA + `
-local index, id, value = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local meta = redis.call('HMGET', KEYS[3], 'version', 'count')
-local version, total = tonumber(meta[1] or '0'), tonumber(meta[2] or '0')
-if index < 0 or index > total then return -1 end
+export const INSERT_LUA: string = `
+local index, id, value, longest = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[7])
 local function key_of(member) return string.sub(member, 1, string.find(member, '\\0', 1, true) - 1) end
-local function key_at()
-  if total == 0 then return between(nil, nil) end
-  local from = math.max(index - 1, 0)
-  local members = redis.call('ZRANGE', KEYS[1], from, from + 1)
-  if index == 0 then return between(nil, key_of(members[1])) end
-  local after = nil
-  if members[2] then after = key_of(members[2]) end
-  return between(key_of(members[1]), after)
-end
-local key = key_at()
-if #key > tonumber(ARGV[7]) then
-  if redis.call('HEXISTS', KEYS[2], id) == 1 then return -2 end
-  -- Rare: many inserts at one spot made a long key; give every item a short one.
-  local members = redis.call('ZRANGE', KEYS[1], 0, -1)
-  redis.call('DEL', KEYS[1])
-  local fresh = nil
-  for _, member in ipairs(members) do
-    fresh = between(fresh, nil)
-    local first = string.find(member, '\\0', 1, true)
-    local last = first
-    while true do
-      local next = string.find(member, '\\0', last + 1, true)
-      if not next then break end
-      last = next
-    end
-    local item, text = string.sub(member, first + 1, last - 1), string.sub(member, last + 1)
-    redis.call('ZADD', KEYS[1], 0, fresh .. '\\0' .. item .. '\\0' .. text)
-    redis.call('HSET', KEYS[2], item, fresh .. '\\0' .. text)
+-- The keys of the items before and after index (nil: none), or false when
+-- index is past the end. (A sorted set holds fewer than 2^32 members; a
+-- larger index would not print as an integer.)
+local function around()
+  if index == 0 then
+    local first = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+    return nil, first and key_of(first)
   end
-  key = key_at()
+  if index >= 4294967296 then return false end
+  local members = redis.call('ZRANGE', KEYS[1], index - 1, index)
+  if not members[1] then return false end
+  return key_of(members[1]), members[2] and key_of(members[2])
 end
+local a, b = around()
+if a == false then return -1 end
+-- The common case without the order-key functions (each call would make
+-- their closures again): between two neighbouring integer keys without a
+-- fraction (a bulk load's, a rebalance's, appended items'), the key
+-- between(a, b) makes is a .. 'V'.
+local key = nil
+if a and b and #a == #b and string.sub(a, 1, -2) == string.sub(b, 1, -2) then
+  local head = string.byte(a, 1)
+  if #a == (head >= 97 and head - 95 or 92 - head) then
+    local x = string.byte(a, -1)
+    if string.byte(b, -1) == (x == 57 and 65 or x == 90 and 97 or x + 1) then key = a .. 'V' end
+  end
+end
+if not key or #key > longest then
+` + ORDER_KEY_LUA + `
+  key = key or between(a, b)
+  if #key > longest then
+    if redis.call('HEXISTS', KEYS[2], id) == 1 then return -2 end
+    -- Rare: many inserts at one spot made a long key; give every item a short one.
+    local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+    redis.call('DEL', KEYS[1])
+    local fresh = nil
+    for _, member in ipairs(members) do
+      fresh = between(fresh, nil)
+      local first = string.find(member, '\\0', 1, true)
+      local last = first
+      while true do
+        local next = string.find(member, '\\0', last + 1, true)
+        if not next then break end
+        last = next
+      end
+      local renamed = fresh .. string.sub(member, first)
+      redis.call('ZADD', KEYS[1], 0, renamed)
+      redis.call('HSET', KEYS[2], string.sub(member, first + 1, last - 1), renamed)
+    end
+    key = between(around())
+  end
+end
+local member = key .. '\\0' .. id .. '\\0' .. value
 -- HSETNX both refuses a duplicate id and records the entry.
-if redis.call('HSETNX', KEYS[2], id, key .. '\\0' .. value) == 0 then return -2 end
-redis.call('ZADD', KEYS[1], 0, key .. '\\0' .. id .. '\\0' .. value)
-version, total = version + 1, total + 1
-redis.call('HSET', KEYS[3], 'version', version, 'count', total)
-redis.call('PUBLISH', ARGV[5], ARGV[4] .. '\\n{"op":"insert","index":' .. index ..
-  ',"id":' .. ARGV[6] .. ',"value":' .. value .. ',"total":' .. total .. ',"version":' .. version .. '}')
+if redis.call('HSETNX', KEYS[2], id, member) == 0 then return -2 end
+redis.call('ZADD', KEYS[1], 0, member)
+local version = redis.call('INCR', KEYS[3])
+if ${HEARD("ARGV[5]")} then
+  redis.call('PUBLISH', ARGV[5], ARGV[4] .. '\\n{"op":"insert","index":' .. index .. ',"id":' .. ARGV[6] ..
+    ',"value":' .. value .. ',"total":' .. redis.call('ZCARD', KEYS[1]) .. ',"version":' .. version .. '}')
+end
 return version
 `;
 
 /**
- * set: KEYS = items, entries, meta; ARGV = id, value JSON, list name JSON,
- * channel, id JSON, and for a compare-and-set the value JSON the caller
- * read. Returns {version}, {-3} for an unknown id, or {-4, current value
- * JSON} when the value is no longer the one read.
+ * set: KEYS = items, entries, version; ARGV = id, value JSON, list name
+ * JSON, channel, id JSON, and for a compare-and-set the value JSON the
+ * caller read. Returns {version}, {-3} for an unknown id, or {-4, current
+ * value JSON} when the value is no longer the one read.
  */
 export const SET_LUA: string = `
-local entry = redis.call('HGET', KEYS[2], ARGV[1])
-if not entry then return {-3} end` + MEMBER_OF_ENTRY + `
+local member = redis.call('HGET', KEYS[2], ARGV[1])
+if not member then return {-3} end
+-- The member is key, \\0, the id, \\0, the value.
+local at = string.find(member, '\\0', 1, true)
 -- Compare-and-set for update(): the value must still be the one the caller read.
 if ARGV[6] then
-  local current = string.sub(entry, at + 1)
+  local current = string.sub(member, at + #ARGV[1] + 2)
   if current ~= ARGV[6] then return {-4, current} end
 end
-local index = redis.call('ZRANK', KEYS[1], member)
+local heard = ${HEARD("ARGV[4]")}
+local index = heard and redis.call('ZRANK', KEYS[1], member)
 redis.call('ZREM', KEYS[1], member)
-local key = string.sub(entry, 1, at)
-redis.call('ZADD', KEYS[1], 0, key .. ARGV[1] .. '\\0' .. ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], key .. ARGV[2])
-local version = redis.call('HINCRBY', KEYS[3], 'version', 1)
-local total = tonumber(redis.call('HGET', KEYS[3], 'count') or '0')
-redis.call('PUBLISH', ARGV[4], ARGV[3] .. '\\n{"op":"set","index":' .. index ..
-  ',"id":' .. ARGV[5] .. ',"value":' .. ARGV[2] .. ',"total":' .. total .. ',"version":' .. version .. '}')
+local updated = string.sub(member, 1, at + #ARGV[1] + 1) .. ARGV[2]
+redis.call('ZADD', KEYS[1], 0, updated)
+redis.call('HSET', KEYS[2], ARGV[1], updated)
+local version = redis.call('INCR', KEYS[3])
+if heard then
+  redis.call('PUBLISH', ARGV[4], ARGV[3] .. '\\n{"op":"set","index":' .. index .. ',"id":' .. ARGV[5] ..
+    ',"value":' .. ARGV[2] .. ',"total":' .. redis.call('ZCARD', KEYS[1]) .. ',"version":' .. version .. '}')
+end
 return {version}
 `;
 
 /**
- * delete: KEYS = items, entries, meta; ARGV = id, list name JSON, channel,
- * id JSON. Returns the new version, or -3 for an unknown id.
+ * delete: KEYS = items, entries, version; ARGV = id, list name JSON,
+ * channel, id JSON. Returns the new version, or -3 for an unknown id.
  */
 export const DELETE_LUA: string = `
-local entry = redis.call('HGET', KEYS[2], ARGV[1])
-if not entry then return -3 end` + MEMBER_OF_ENTRY + `
-local index = redis.call('ZRANK', KEYS[1], member)
+local member = redis.call('HGET', KEYS[2], ARGV[1])
+if not member then return -3 end
+local heard = ${HEARD("ARGV[3]")}
+local index = heard and redis.call('ZRANK', KEYS[1], member)
 redis.call('ZREM', KEYS[1], member)
 redis.call('HDEL', KEYS[2], ARGV[1])
-local version = redis.call('HINCRBY', KEYS[3], 'version', 1)
-local total = redis.call('HINCRBY', KEYS[3], 'count', -1)
-redis.call('PUBLISH', ARGV[3], ARGV[2] .. '\\n{"op":"delete","index":' .. index ..
-  ',"id":' .. ARGV[4] .. ',"total":' .. total .. ',"version":' .. version .. '}')
+local version = redis.call('INCR', KEYS[3])
+if heard then
+  redis.call('PUBLISH', ARGV[3], ARGV[2] .. '\\n{"op":"delete","index":' .. index .. ',"id":' .. ARGV[4] ..
+    ',"total":' .. redis.call('ZCARD', KEYS[1]) .. ',"version":' .. version .. '}')
+end
 return version
 `;
 
 /**
- * page: KEYS = items, entries, meta; ARGV = offset (≥ 0), limit (≥ 0).
- * Returns {member1, member2, …, version, total}, read at one moment: the
- * values are in the members, so the script passes one ZRANGE reply on
- * (no lookup or string work per item).
+ * page: KEYS = items, version; ARGV = offset (≥ 0), limit (≥ 0). Returns
+ * {member1, member2, …, version, total}, read at one moment: the values are
+ * in the members, so the script passes one ZRANGE reply on (no lookup or
+ * string work per item). A page is read without it unless a write landed
+ * between the commands of that read (`RedisListSource.page`).
  */
 export const PAGE_LUA = `
-local meta = redis.call('HMGET', KEYS[3], 'version', 'count')
-local version, total = tonumber(meta[1] or '0'), tonumber(meta[2] or '0')
+local version = tonumber(redis.call('GET', KEYS[2]) or '0')
+local total = redis.call('ZCARD', KEYS[1])
 local offset, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = {}
 if limit >= 1 and offset < total then
@@ -235,12 +262,12 @@ return out
 `;
 
 /**
- * indexOf: KEYS = items, entries, meta; ARGV = id. Returns the rank, or -1.
+ * indexOf: KEYS = items, entries; ARGV = id. Returns the rank, or -1.
  */
-export const INDEX_OF_LUA: string = `
-local entry = redis.call('HGET', KEYS[2], ARGV[1])
-if not entry then return -1 end` + MEMBER_OF_ENTRY + `
-return redis.call('ZRANK', KEYS[1], member)
+export const INDEX_OF_LUA = `
+local member = redis.call('HGET', KEYS[2], ARGV[1])
+if not member then return -1 end
+return redis.call('ZRANK', KEYS[1], member) or -1
 `;
 
 // The write shared by var set and var update: store (or delete), bump the
