@@ -13,7 +13,7 @@ import { nanoid } from "nanoid";
 import { ErrorCode, SockSyncError } from "../../src/errors.ts";
 import type { ListChange, ListItem, ListListener, ListPage, ListSource } from "../../src/store.ts";
 import { ORDER_KEY_REBALANCE_LENGTH } from "../common/order_key.ts";
-import { type Connection, SCRIPTS } from "./connection.ts";
+import { type CommandLine, type Connection, SCRIPTS } from "./connection.ts";
 import { CONFLICT, retryOnConflict } from "../common/conflict_retry.ts";
 import { inSequence } from "../common/resync.ts";
 import { Listeners } from "../../src/listeners.ts";
@@ -83,21 +83,19 @@ export class RedisListSource<T> implements ListSource<T> {
     const start = Math.max(0, Math.trunc(offset) || 0);
     const take = Math.max(0, Math.min(Math.trunc(limit) || 0, 1e9));
     const [items, , version] = this.#keys;
-    const [before, total, members, after] = await this.connection.run((client) => {
-      const stream = client.stream;
-      stream?.cork();
-      try {
-        return Promise.all([
-          client.get(version),
-          client.zcard(items),
-          // (A sorted set holds fewer than 2^32 members.)
-          take > 0 && start < 2 ** 32 ? client.zrange(items, start, start + take - 1) : [],
-          client.get(version),
-        ]);
-      } finally {
-        stream?.uncork();
-      }
-    });
+    const read: CommandLine = ["get", [version]];
+    // (A sorted set holds fewer than 2^32 members.)
+    const range = take > 0 && start < 2 ** 32;
+    const replies = await this.connection.send(
+      range ? [read, ["zcard", [items]], ["zrange", [items, start, start + take - 1]], read] : [
+        read,
+        ["zcard", [items]],
+        read,
+      ],
+    );
+    const before = replies[0], after = replies[replies.length - 1];
+    const total = replies[1] as number;
+    const members = range ? replies[2] as string[] : [];
     if (before === after) return this.#pageOf(members, Number(before ?? 0), total);
     const reply = await this.connection.script(SCRIPTS.page, [items, version, start, take]) as (
       | string
