@@ -26,6 +26,13 @@ function outOfRange(index: number): SockSyncError {
 // valueJSON`: the value follows the last \0 (JSON text holds none).
 const valueOf = (member: string): string => member.slice(member.lastIndexOf("\0") + 1);
 
+// A page's items from its stored texts: one JSON.parse for all the values
+// (cheaper than one per item).
+function itemsOf<T>(ids: string[], json: string[]): ListItem<T>[] {
+  const values = JSON.parse(`[${json.join(",")}]`) as T[];
+  return ids.map((id, i) => ({ id, value: values[i] }));
+}
+
 function unknownId(id: string): SockSyncError {
   return new SockSyncError(ErrorCode.InvalidId, `unknown id ${id}`);
 }
@@ -235,19 +242,33 @@ export class RedisListSource<T> implements ListSource<T> {
   }
 
   // Members are `orderKey \0 id \0 valueJSON`: order keys hold no \0, and
-  // neither does JSON text, so the first and the last \0 delimit the id.
+  // neither does JSON text, so the first and the last \0 delimit the id. The
+  // page hands out the stored texts (`ListPage.stored`) and parses them into
+  // items only when those are read: the hub puts the texts into its frames
+  // as they are.
   #pageOf(members: string[], version: number, total: number): ListPage<T> {
     if (members.length === 0) return { items: [], total, version };
     const ids: string[] = [];
-    // One JSON.parse for the page's values: cheaper than one per item.
-    let text = "[";
+    const json: string[] = [];
     for (const member of members) {
       const last = member.lastIndexOf("\0");
       ids.push(member.slice(member.indexOf("\0") + 1, last));
-      text += text.length === 1 ? member.slice(last + 1) : `,${member.slice(last + 1)}`;
+      json.push(member.slice(last + 1));
     }
-    const values = JSON.parse(`${text}]`) as T[];
-    return { items: ids.map((id, i) => ({ id, value: values[i] })), total, version };
+    let items: ListItem<T>[] | undefined;
+    const page = {
+      get items(): ListItem<T>[] {
+        return items ??= itemsOf<T>(ids, json);
+      },
+      // Items set by the caller: the stored texts no longer describe them.
+      set items(value: ListItem<T>[]) {
+        items = value;
+        Object.defineProperty(this, "stored", { value: undefined });
+      },
+      total,
+      version,
+    };
+    return Object.defineProperty(page, "stored", { value: { ids, json }, configurable: true });
   }
 
   #set(id: string, text: string, expected?: string): Promise<[number, string?]> {
