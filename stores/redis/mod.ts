@@ -210,6 +210,7 @@ class RedisStore implements Store {
         Promise.all(Object.values(SCRIPTS).map((s) => client.script("LOAD", s.lua))),
       );
     } catch (error) {
+      this.#connection.deadlines.stop();
       client.disconnect();
       subscriber.disconnect();
       const why = this.#lastError ?? error;
