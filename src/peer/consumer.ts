@@ -9,7 +9,7 @@
 import { nanoid } from "nanoid";
 import { encodeCall, encodeGet } from "../protocol/encode.ts";
 import { ErrorCode, type ErrorCodeValue, SockSyncError } from "../errors.ts";
-import { type Limits, timerDelay } from "./limits.ts";
+import { type ConsumerLimits, timerDelay } from "./limits.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MessageWithFunc, MirrorFrame } from "../protocol/schemas.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
@@ -103,7 +103,7 @@ export interface ErrorAbout {
  */
 export interface ConsumerOptions {
   /** The limits of the connection (`maxPendingCalls`, `callTimeout`). */
-  limits: Readonly<Limits>;
+  limits: Readonly<Pick<ConsumerLimits, "maxPendingCalls" | "callTimeout">>;
   /** Sends one encoded frame. */
   send(text: string): void;
   /** Whether the other side may change this mirror (the `set` access check). */
@@ -197,7 +197,7 @@ export class Consumer {
   }
 
   /** Calls a function the other side provides; see `Peer.call`. */
-  call<R>(name: string, args: unknown, options: PeerCallOptions): Promise<R> {
+  call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     if (this.#detached) return Promise.reject(new ConnectionClosed(false));
     if (this.#pending.size >= this.#options.limits.maxPendingCalls) {
       return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
