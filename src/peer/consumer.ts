@@ -276,11 +276,12 @@ export class Consumer {
       const call = this.#settle(message.id);
       if (call) return call.reject(error);
     }
-    const about: ErrorAbout = {};
-    if (message.type !== undefined) about.type = message.type;
-    if (message.name !== undefined) about.name = message.name;
-    if (message.id !== undefined) about.id = message.id;
-    if (message.params !== undefined) about.params = message.params;
+    // The fields it echoes: a decoded frame holds only those it had (valibot leaves out the rest).
+    const { func: _func, error_code: _code, message: _message, ...about }: ErrorAbout & {
+      func: string;
+      error_code: number;
+      message?: string;
+    } = message;
     const item = message.type === "list" && message.id !== undefined
       ? this.#mirrorMap?.get(itemKey(message.name ?? "", message.id))
       : undefined;

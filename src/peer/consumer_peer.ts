@@ -15,8 +15,8 @@ import { decodeFrame } from "../protocol/decode.ts";
 import { encodeError, encodeGet } from "../protocol/encode.ts";
 import type { Message } from "../protocol/schemas.ts";
 import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
-import { idleClock, type IdleMember } from "./idle.ts";
-import { IdleTimer } from "./idle_timer.ts";
+import { idleClock } from "./idle.ts";
+import { IdleTimer, type TimedMember } from "./idle_timer.ts";
 import { type ConsumerLimits, exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
 import type { PeerCore } from "./peer_core.ts";
 import { closeSocket, failureFrame } from "./route.ts";
@@ -58,18 +58,14 @@ export type ClientPeer =
  *
  * @internal
  */
-export class ConsumerPeer extends Consumer implements IdleMember {
+export class ConsumerPeer extends Consumer implements TimedMember {
   /** The connection. */
   readonly socket: SocketLike;
   /** The limits this connection runs under. */
   readonly limits: Readonly<ConsumerLimits>;
-  /** See {@linkcode IdleMember}; read by the heartbeat timer when it wakes. @internal */
+  /** See {@linkcode TimedMember}; read by the heartbeat timer when it wakes. @internal */
   idleLast: number = idleClock();
-  /** Unused: the timer watches this peer alone. @internal */
-  idlePrev: undefined;
-  /** Unused: the timer watches this peer alone. @internal */
-  idleNext: undefined;
-  /** See {@linkcode IdleMember}. @internal */
+  /** See {@linkcode TimedMember}. @internal */
   idleList: 0 | 1 | 2 = 0;
   readonly #timer: IdleTimer | undefined;
   readonly #detachListeners = new Set<(peer: ConsumerPeer) => void>();
@@ -87,11 +83,6 @@ export class ConsumerPeer extends Consumer implements IdleMember {
     this.limits = limits;
     const timeout = limits.idleTimeout;
     if (timerDelay(timeout) !== undefined) this.#timer = new IdleTimer(this, timeout);
-  }
-
-  /** None: a client without a hub keeps no metrics. */
-  get metrics(): undefined {
-    return undefined;
   }
 
   /** The client session of the other side's first probe, if any (see `PeerCore.session`). */

@@ -141,7 +141,10 @@ export function decodeObject(raw: Record<string, unknown>): Decoded {
     schema = byType[type];
   }
   // Valibot's Standard Schema entry (what `v.safeParse` runs, without the result it builds).
-  const result = schema["~standard"].validate(raw) as v.OutputDataset<Message, v.BaseIssue<unknown>>;
+  const result = schema["~standard"].validate(raw) as v.OutputDataset<
+    Message,
+    v.BaseIssue<unknown>
+  >;
   if (!result.issues) return { ok: true, message: result.value };
   // An error frame that fails validation is still never answered (no error loops).
   if (func === "error") return { ok: false, reply: undefined };
