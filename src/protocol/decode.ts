@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as v from "valibot";
+import type * as v from "valibot";
 import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
 import { type Message, MessageSchemas } from "./schemas.ts";
 
