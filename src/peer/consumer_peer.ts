@@ -54,7 +54,8 @@ export type ClientPeer =
  * registry; past `maxBufferedBytes` queued it closes (1013), and it never
  * conflates (it pushes nothing). Its guard holds the frame cap (1009) and
  * the nesting depth (error 7) as the server's `FrameGuard` does; it has no
- * message rate limit (a client takes none: see `resolveClientLimits`).
+ * message rate limit (a client without a hub takes none: see
+ * `resolveConsumerLimits`).
  *
  * @internal
  */
@@ -155,7 +156,9 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       return;
     }
     if (typeof data === "string" && exceedsDepth(data, maxDepth)) {
-      // Parsed only to echo its fields: a JSON parser does not recurse, unlike what runs after it.
+      // Parsed only to read the fields it echoes; nothing recursive walks the result. Text that is
+      // not JSON (or too deep for the engine's parser, which then throws) is answered without
+      // them, where the server's field peek may still find some.
       let refused: Partial<Record<string, unknown>> | null = null;
       try {
         refused = JSON.parse(data);
