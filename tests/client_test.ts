@@ -353,11 +353,15 @@ test("a client without a hub refuses a limit it would not apply; with a hub it t
     "drainPollInterval",
     "maxConnections",
   ] as const;
-  for (const key of hubOnly) {
+  const takes = "maxFrameBytes, maxDepth, maxSubscriptions, maxPendingCalls, callTimeout, " +
+    "idleTimeout, maxBufferedBytes";
+  // A misspelt limit is refused as well, not ignored.
+  for (const key of [...hubOnly, "callTimout"]) {
     assert.throws(
       () => connect("ws://127.0.0.1:9/", { WebSocket, reconnect: false, limits: { [key]: 5 } }),
       new RangeError(
-        `socksync: limit ${key} needs the hub option: a client without a hub does not apply it`,
+        `socksync: a client without a hub takes no limit ${key} (it takes ${takes}; ` +
+          "the others need the hub option)",
       ),
     );
   }

@@ -236,8 +236,11 @@ export function resolveConsumerLimits(
     const value = given[key as keyof Limits];
     if (value === undefined) continue;
     if (!(key in limits)) {
+      // Names the ones it takes: the key may be a typo as well as a hub's limit.
       throw new RangeError(
-        `socksync: limit ${key} needs the hub option: a client without a hub does not apply it`,
+        `socksync: a client without a hub takes no limit ${key} (it takes ${
+          Object.keys(limits).join(", ")
+        }; the others need the hub option)`,
       );
     }
     checkLimit(key, value);
