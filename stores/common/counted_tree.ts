@@ -243,7 +243,7 @@ export class CountedTree<V> {
     if (at < 0) return;
     for (let i = at; i < last; i++) entries[i] = entries[i + 1];
     entries.pop();
-    this.byId.delete(entry.id);
+    this.byId.remove(entry);
     this.#count(leaf, -1);
     this.#shrink(leaf);
   }

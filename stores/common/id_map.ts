@@ -66,6 +66,13 @@ export class IdMap<E extends { readonly id: string }> {
     }
   }
 
+  /** Removes an entry that is in the map (no lookup when no ids clash). */
+  remove(entry: E): void {
+    const hash = idHash(entry.id);
+    if (this.#clashes.size === 0 || this.#byHash.get(hash) === entry) this.#byHash.delete(hash);
+    else this.#clashes.delete(entry.id);
+  }
+
   /** Removes the entry with this id; whether there was one. */
   delete(id: string): boolean {
     const hash = idHash(id);
