@@ -37,6 +37,20 @@ describe("IdMap", () => {
     assert.equal(map.delete(clashing(7)), false);
   });
 
+  test("remove takes out the entry given, held under the hash or among the clashes", () => {
+    const entries = [0, 1, 2].map((n) => ({ id: clashing(n), n }));
+    const map = new IdMap<Entry>();
+    for (const entry of entries) map.set(entry);
+    map.remove(entries[1]);
+    assert.equal(map.get(entries[1].id), undefined);
+    assert.equal(map.get(entries[0].id), entries[0]);
+    map.remove(entries[0]);
+    assert.equal(map.get(entries[0].id), undefined);
+    assert.equal(map.get(entries[2].id), entries[2]);
+    map.remove(entries[2]);
+    assert.equal(map.size, 0);
+  });
+
   test("matches a Map under random changes, clashes included", () => {
     const map = new IdMap<Entry>();
     const model = new Map<string, Entry>();
