@@ -39,6 +39,21 @@ export interface ListPage<T = unknown> {
   total: number;
   /** The list's version when it was read (see {@linkcode ListChange}). */
   version: number;
+  /**
+   * Optional, for a store that keeps values as JSON text: the page's items as
+   * stored, `ids[i]` and `json[i]` being `items[i].id` and a JSON text of
+   * `items[i].value`. The hub puts this text into its frames as it is,
+   * without parsing and encoding it again, so such a store may build `items`
+   * only when they are read (an accessor). A store defines it as a
+   * non-enumerable property, so that a page still compares equal to a plain
+   * `{ items, total, version }`.
+   */
+  readonly stored?: {
+    /** The items' ids, in order. */
+    readonly ids: readonly string[];
+    /** Each item's value as JSON text, in the same order. */
+    readonly json: readonly string[];
+  };
 }
 
 /**

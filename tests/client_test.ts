@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, SockSyncError } from "../mod.ts";
 import { backoffDelay } from "../src/client/backoff.ts";
+import { CLIENT_LIMITS, CONSUMER_LIMITS } from "../src/peer/limits.ts";
 import { type Client, type ClientOptions, connect } from "../src/client/client.ts";
 import { serve, type Server } from "../src/serve/serve.ts";
 import { memoryStore } from "../stores/memory/mod.ts";
@@ -337,4 +338,62 @@ test("a client hub provides functions the server can call", async () => {
     await serverHub.close();
     await clientHub.close();
   }
+});
+
+test("a client without a hub refuses a limit it would not apply; with a hub it takes them all", async () => {
+  const WebSocket = await webSocketClass();
+  const hubOnly = [
+    "maxLiveQueries",
+    "maxHubLiveQueries",
+    "maxConcurrentCalls",
+    "messageRate",
+    "messageBurst",
+    "maxRateStrikes",
+    "congestionBytes",
+    "drainPollInterval",
+    "maxConnections",
+  ] as const;
+  const takes = "maxFrameBytes, maxDepth, maxSubscriptions, maxPendingCalls, callTimeout, " +
+    "idleTimeout, maxBufferedBytes";
+  // A misspelt limit is refused as well, not ignored.
+  for (const key of [...hubOnly, "callTimout"]) {
+    assert.throws(
+      () => connect("ws://127.0.0.1:9/", { WebSocket, reconnect: false, limits: { [key]: 5 } }),
+      new RangeError(
+        `socksync: a client without a hub takes no limit ${key} (it takes ${takes}; ` +
+          "the others need the hub option)",
+      ),
+    );
+  }
+  assert.throws(
+    () => connect("ws://127.0.0.1:9/", { WebSocket, reconnect: false, limits: { maxDepth: -1 } }),
+    new RangeError("socksync: limit maxDepth must be a number >= 0"),
+  );
+  await withDemo(async ({ client }) => {
+    // Without a hub: the client's defaults (CLIENT_LIMITS) of the limits it applies, and those given.
+    const plain = await client({ limits: { maxDepth: 8, messageRate: undefined } });
+    const applied = Object.keys(CONSUMER_LIMITS) as (keyof typeof CONSUMER_LIMITS)[];
+    assert.deepEqual(
+      plain.peer?.limits,
+      { ...Object.fromEntries(applied.map((key) => [key, CLIENT_LIMITS[key]])), maxDepth: 8 },
+    );
+    // With a hub: every limit, over CLIENT_LIMITS, the rate limits among them.
+    const hub = new Hub();
+    try {
+      const providing = await client({ hub, limits: { messageRate: 5, maxDepth: 8 } });
+      assert.deepEqual(providing.peer?.limits, { ...CLIENT_LIMITS, messageRate: 5, maxDepth: 8 });
+      assert.throws(
+        () =>
+          connect("ws://127.0.0.1:9/", {
+            WebSocket,
+            reconnect: false,
+            hub,
+            limits: { drainPollInterval: 0 },
+          }),
+        RangeError,
+      );
+    } finally {
+      await hub.close();
+    }
+  });
 });

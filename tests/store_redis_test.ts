@@ -6,6 +6,7 @@ import { listSourceConformance, varStoreConformance } from "../src/testing/mod.t
 import { openRedisStore } from "../stores/redis/mod.ts";
 import { deleteRedisPrefix, redisReachable, startRedis, stopProcess } from "./helpers/stores.ts";
 import { freePort } from "./helpers/free_port.ts";
+import { startFaultProxy } from "./helpers/fault_proxy.ts";
 import { waitUntil } from "./helpers/wait.ts";
 import type { ListChange, Store } from "../src/store.ts";
 import { ORDER_KEY_REBALANCE_LENGTH, orderKeyBetween } from "../stores/common/order_key.ts";
@@ -498,6 +499,52 @@ describe("Redis store", { skip }, () => {
       }
     } finally {
       admin.disconnect();
+    }
+  });
+
+  test("an operation Redis does not answer fails with code 8 after about timeoutMs", async () => {
+    const proxy = await startFaultProxy({ target: Number(new URL(url).port || 6379) });
+    const store = await openRedisStore({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      prefix: `${prefix}stalled:`,
+      timeoutMs: 300,
+    });
+    try {
+      const list = store.list<string>("l");
+      const { id } = await list.insert(0, "x");
+      assert.equal((await list.page(0, 20)).total, 1);
+      // Both ends stay open, nothing comes back: only the store's own timer ends each call.
+      for (const connection of proxy.open) connection.stall();
+      const operations: [string, () => Promise<unknown>][] = [
+        ["page", () => list.page(0, 20)],
+        ["insert", () => list.insert(0, "y")],
+        ["indexOf", () => list.indexOf(id)],
+        ["delete", () => list.delete(id)],
+        ["count", () => list.count()],
+        ["var get", () => store.vars.get("v")],
+        ["var set", () => store.vars.set("v", 1)],
+      ];
+      for (const [name, operation] of operations) {
+        const started = Date.now();
+        await assert.rejects(
+          operation(),
+          (error: SockSyncError) =>
+            error.code === 8 && error.message === "store unavailable: Command timed out",
+          name,
+        );
+        const took = Date.now() - started;
+        assert.ok(took >= 250 && took < 2_000, `${name} failed after ${took} ms`);
+      }
+      // Several at once: each fails, none waits for the others' timeouts in turn.
+      const started = Date.now();
+      const results = await Promise.allSettled(operations.map(([, operation]) => operation()));
+      assert.ok(results.every((result) => result.status === "rejected"));
+      assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+    } finally {
+      const closing = store.close();
+      proxy.cutAll();
+      await closing;
+      await proxy.close();
     }
   });
 

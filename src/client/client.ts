@@ -23,7 +23,12 @@ import type {
 } from "./types.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import { CLIENT_LIMITS, type Limits, resolveLimits, timerDelay } from "../peer/limits.ts";
+import {
+  type ConsumerLimits,
+  type Limits,
+  resolveConsumerLimits,
+  timerDelay,
+} from "../peer/limits.ts";
 import { CLOSE } from "../protocol/connection.ts";
 import type {
   AnyName,
@@ -43,7 +48,7 @@ import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { OptimisticChange } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
 import type { Peer, PeerOptions } from "../peer/peer.ts";
-import { MAKE_PEER } from "../peer/parts.ts";
+import { CLIENT_LIMITS_OF, MAKE_PEER } from "../peer/parts.ts";
 import { type ClientPeer, ConsumerPeer } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
@@ -91,7 +96,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly #connectListeners = new Listeners<[]>();
   readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
-  readonly #limits: Readonly<Limits>;
+  readonly #limits: Readonly<ConsumerLimits>;
   #socket: WebSocketLike | undefined;
   // The peer of the open connection, once ready for mirrors and calls.
   #peer: ClientPeer | undefined;
@@ -122,10 +127,13 @@ export class Client<A extends ApiShape = UntypedApi> {
       );
     }
     this.#WebSocket = Impl;
-    if (options.hub && typeof (options.hub as Partial<Providing>)[MAKE_PEER] !== "function") {
+    const hub = options.hub as Partial<Providing> | undefined;
+    if (hub && typeof hub[MAKE_PEER] !== "function") {
       throw new TypeError("socksync: the hub option takes a Hub");
     }
-    this.#limits = Object.freeze(resolveLimits(options.limits, CLIENT_LIMITS));
+    this.#limits = hub
+      ? (hub as Providing)[CLIENT_LIMITS_OF](options.limits)
+      : resolveConsumerLimits(options.limits);
     this.#errorListeners.add(options.onError);
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
@@ -540,6 +548,7 @@ type ConnectionPeer = Omit<
 
 interface Providing {
   [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;
+  [CLIENT_LIMITS_OF](given: Partial<Limits> | undefined): Readonly<Limits>;
 }
 
 /**

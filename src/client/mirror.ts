@@ -252,9 +252,8 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
 
   /** The encoded `unsubscribe` frame for this view. */
   unsubscribeFrame(): string {
-    return this.params === undefined
-      ? encodeUnsubscribe("list", this.name)
-      : encodeListUnsubscribe(this.name, { params: this.params });
+    // Without params, the same frame as a plain `unsubscribe` of the list.
+    return encodeListUnsubscribe(this.name, { params: this.params });
   }
 
   /** Applies `set_all`, `set_count`, `insert`, `delete` or `set`. */

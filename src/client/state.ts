@@ -81,10 +81,12 @@ export class ConnectionStateSource {
     next: Omit<ConnectionState, "lastDisconnect"> & { lastDisconnect?: DisconnectInfo },
   ): void {
     const lastDisconnect = next.lastDisconnect ?? this.#state.lastDisconnect;
-    const state: ConnectionState = { status: next.status, attempt: next.attempt };
-    if (next.nextAttempt !== undefined) Object.assign(state, { nextAttempt: next.nextAttempt });
-    if (lastDisconnect) Object.assign(state, { lastDisconnect });
-    this.#state = Object.freeze(state);
+    this.#state = Object.freeze({
+      status: next.status,
+      attempt: next.attempt,
+      ...next.nextAttempt !== undefined && { nextAttempt: next.nextAttempt },
+      ...lastDisconnect && { lastDisconnect },
+    });
     for (const listener of [...this.#listeners]) listener(this.#state);
   }
 }

@@ -125,6 +125,11 @@ export interface ClientOptions {
    * `callTimeout`, the default timeout of calls in milliseconds (30,000), and
    * `idleTimeout`, the heartbeat (10,000: a connection silent that long is
    * dead, closed and reconnected; a probe goes out after half of it; `0`: off).
+   * A client without a `hub` applies `maxFrameBytes`, `maxDepth`,
+   * `maxSubscriptions`, `maxPendingCalls`, `callTimeout`, `idleTimeout` and
+   * `maxBufferedBytes`, and throws a `RangeError` for any other (the message
+   * rate, the live queries, concurrent calls, conflation and connections
+   * limit what a hub receives and provides); with a `hub` it takes them all.
    */
   limits?: Partial<Limits>;
   /** Called after every (re)connect, once every mirror was subscribed again. */

@@ -9,7 +9,7 @@
 import { nanoid } from "nanoid";
 import { encodeCall, encodeGet } from "../protocol/encode.ts";
 import { ErrorCode, type ErrorCodeValue, SockSyncError } from "../errors.ts";
-import { type Limits, timerDelay } from "./limits.ts";
+import { type ConsumerLimits, timerDelay } from "./limits.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MessageWithFunc, MirrorFrame } from "../protocol/schemas.ts";
 import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
@@ -103,7 +103,7 @@ export interface ErrorAbout {
  */
 export interface ConsumerOptions {
   /** The limits of the connection (`maxPendingCalls`, `callTimeout`). */
-  limits: Readonly<Limits>;
+  limits: Readonly<Pick<ConsumerLimits, "maxPendingCalls" | "callTimeout">>;
   /** Sends one encoded frame. */
   send(text: string): void;
   /** Whether the other side may change this mirror (the `set` access check). */
@@ -197,7 +197,7 @@ export class Consumer {
   }
 
   /** Calls a function the other side provides; see `Peer.call`. */
-  call<R>(name: string, args: unknown, options: PeerCallOptions): Promise<R> {
+  call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     if (this.#detached) return Promise.reject(new ConnectionClosed(false));
     if (this.#pending.size >= this.#options.limits.maxPendingCalls) {
       return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
@@ -276,11 +276,12 @@ export class Consumer {
       const call = this.#settle(message.id);
       if (call) return call.reject(error);
     }
-    const about: ErrorAbout = {};
-    if (message.type !== undefined) about.type = message.type;
-    if (message.name !== undefined) about.name = message.name;
-    if (message.id !== undefined) about.id = message.id;
-    if (message.params !== undefined) about.params = message.params;
+    // The fields it echoes: a decoded frame holds only those it had (valibot leaves out the rest).
+    const { func: _func, error_code: _code, message: _message, ...about }: ErrorAbout & {
+      func: string;
+      error_code: number;
+      message?: string;
+    } = message;
     const item = message.type === "list" && message.id !== undefined
       ? this.#mirrorMap?.get(itemKey(message.name ?? "", message.id))
       : undefined;

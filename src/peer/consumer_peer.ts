@@ -2,23 +2,22 @@
  * The peer of a client without a hub, which provides nothing: what `Peer`
  * does with an empty registry, written for that case alone so that a browser
  * bundle carries no provider, shared idle sweep, conflation, session,
- * metrics or registry hooks, none of which such a peer runs. Every frame the
- * other side sends is answered as a peer with no registry answers it, and
- * every limit of the connection still holds (tests/consumer_peer_test.ts
- * holds the two to the same frames and closes).
+ * metrics, registry hooks or message rate limit, none of which such a peer
+ * runs. Every frame the other side sends is answered as a peer with no
+ * registry answers it, and every limit it takes still holds
+ * (tests/consumer_peer_test.ts holds the two to the same frames and closes).
  *
  * @module
  */
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import { CLOSE, OPEN, PROBE_NAME } from "../protocol/connection.ts";
 import { decodeFrame } from "../protocol/decode.ts";
-import { encodeError } from "../protocol/encode.ts";
+import { encodeError, encodeGet } from "../protocol/encode.ts";
 import type { Message } from "../protocol/schemas.ts";
-import { type CallOptions, Consumer, type ErrorAbout, type PeerCallOptions } from "./consumer.ts";
-import { FrameGuard } from "./frame_guard.ts";
-import { IdleTimer } from "./idle_timer.ts";
-import { type Limits, timerDelay } from "./limits.ts";
-import type { ConsumerMirror, MirroredList } from "./mirrored.ts";
+import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
+import { idleClock } from "./idle.ts";
+import { IdleTimer, type TimedMember } from "./idle_timer.ts";
+import { type ConsumerLimits, exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
 import type { PeerCore } from "./peer_core.ts";
 import { closeSocket, failureFrame } from "./route.ts";
 import { queuedBytes, type SocketLike } from "./socket.ts";
@@ -50,17 +49,25 @@ export type ClientPeer =
   & { onDetach(listener: (peer: ClientPeer) => void): () => void };
 
 /**
- * The peer of a client that provides nothing: the frame guard (its base), a
- * heartbeat timer of its own, the consumer, and the answers of an empty
+ * The peer of a client that provides nothing: the consumer (its base), a
+ * frame guard and a heartbeat timer of its own, and the answers of an empty
  * registry; past `maxBufferedBytes` queued it closes (1013), and it never
- * conflates (it pushes nothing).
+ * conflates (it pushes nothing). Its guard holds the frame cap (1009) and
+ * the nesting depth (error 7) as the server's `FrameGuard` does; it has no
+ * message rate limit (a client without a hub takes none: see
+ * `resolveConsumerLimits`).
  *
  * @internal
  */
-export class ConsumerPeer extends FrameGuard {
+export class ConsumerPeer extends Consumer implements TimedMember {
   /** The connection. */
   readonly socket: SocketLike;
-  readonly #consumer: Consumer;
+  /** The limits this connection runs under. */
+  readonly limits: Readonly<ConsumerLimits>;
+  /** See {@linkcode TimedMember}; read by the heartbeat timer when it wakes. @internal */
+  idleLast: number = idleClock();
+  /** See {@linkcode TimedMember}. @internal */
+  idleList: 0 | 1 | 2 = 0;
   readonly #timer: IdleTimer | undefined;
   readonly #detachListeners = new Set<(peer: ConsumerPeer) => void>();
   // Functions the other side accepts calls to: subscriptions of its, held to `maxSubscriptions`.
@@ -70,21 +77,13 @@ export class ConsumerPeer extends FrameGuard {
   #detached = false;
 
   /** @param options the socket and the connection's limits (complete: see `resolveLimits`) */
-  constructor(options: { socket: SocketLike; limits: Readonly<Limits> }) {
-    super(options.limits);
+  constructor(options: { socket: SocketLike; limits: Readonly<ConsumerLimits> }) {
+    const limits = options.limits;
+    super({ limits, send: (text) => this.sendText(text), allowed: () => true });
     this.socket = options.socket;
-    this.#consumer = new Consumer({
-      limits: this.limits,
-      send: (text) => this.sendText(text),
-      allowed: () => true,
-    });
-    const timeout = this.limits.idleTimeout;
+    this.limits = limits;
+    const timeout = limits.idleTimeout;
     if (timerDelay(timeout) !== undefined) this.#timer = new IdleTimer(this, timeout);
-  }
-
-  /** None: a client without a hub keeps no metrics. */
-  get metrics(): undefined {
-    return undefined;
   }
 
   /** The client session of the other side's first probe, if any (see `PeerCore.session`). */
@@ -124,9 +123,63 @@ export class ConsumerPeer extends FrameGuard {
     this.detach();
   }
 
-  /** Handles one incoming frame; never throws (see `PeerCore.receive`). */
+  /** Half the idle timeout passed in silence: asks for a sign of life. @internal */
+  probe(): void {
+    if (!this.#detached) this.sendText(encodeGet("var", PROBE_NAME));
+  }
+
+  /** The idle timeout passed in silence: closes with 4000. @internal */
+  expire(): void {
+    if (!this.#detached) this.close(CLOSE.idle, "idle timeout");
+  }
+
+  /**
+   * Handles one incoming frame; never throws (see `PeerCore.receive`). The
+   * frame is checked before it is parsed as `FrameGuard.admit` checks it:
+   * past `maxFrameBytes` the connection closes with 1009; nested deeper
+   * than `maxDepth` it is answered with error 7, echoing its `type`, `name`
+   * and `id` (an error frame is never answered).
+   */
   receive(data: unknown): undefined {
-    if (this.#detached || this.#closedWith || !this.admit(data)) return;
+    if (this.#detached || this.#closedWith) return;
+    // The timer reads `idleLast` when it wakes: nothing is rescheduled per frame.
+    this.idleLast = idleClock();
+    const { maxFrameBytes, maxDepth } = this.limits;
+    if (
+      typeof data === "string"
+        ? !fitsBytes(data, maxFrameBytes)
+        // ArrayBuffer and its views, Blob: a binary frame, refused unread (error 7) if it fits.
+        : ((data as { byteLength?: number })?.byteLength ?? (data as Blob)?.size ?? 0) >
+          maxFrameBytes
+    ) {
+      this.close(CLOSE.tooLarge, "frame too large");
+      return;
+    }
+    if (typeof data === "string" && exceedsDepth(data, maxDepth)) {
+      // Parsed only to read the fields it echoes; nothing recursive walks the result. Text that is
+      // not JSON (or too deep for the engine's parser, which then throws) is answered without
+      // them, where the server's field peek may still find some.
+      let refused: Partial<Record<string, unknown>> | null = null;
+      try {
+        refused = JSON.parse(data);
+      } catch {
+        // Answered without them.
+      }
+      const text = (key: string) => {
+        const value = refused?.[key];
+        return typeof value === "string" ? value : undefined;
+      };
+      if (text("func") !== "error") {
+        this.sendText(encodeError({
+          code: ErrorCode.InvalidJson,
+          message: "too deeply nested",
+          type: text("type"),
+          name: text("name"),
+          id: text("id"),
+        }));
+      }
+      return;
+    }
     const decoded = decodeFrame(data);
     if (!decoded.ok) {
       const reply = decoded.reply;
@@ -143,12 +196,11 @@ export class ConsumerPeer extends FrameGuard {
 
   /** Answers as an empty registry does; this side's calls and mirrors go to the consumer. */
   #route(message: Message): void {
-    const consumer = this.#consumer;
     const func = message.func;
-    if (func === "return") return consumer.handleReturn(message);
-    if (func === "error") return consumer.handleError(message);
+    if (func === "return") return this.handleReturn(message);
+    if (func === "error") return this.handleError(message);
     if (func === "unsubscribe_all") {
-      consumer.remoteRefuses();
+      this.remoteRefuses();
       return this.#held.clear();
     }
     if (func === "call") throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
@@ -164,20 +216,15 @@ export class ConsumerPeer extends FrameGuard {
       const name = message.name;
       if (func === "unsubscribe") {
         held.delete(name);
-        return consumer.remoteRefuses(name);
+        return this.remoteRefuses(name);
       }
       if (!held.has(name) && held.size >= this.limits.maxSubscriptions) {
         throw new SockSyncError(ErrorCode.Other, "too many subscriptions");
       }
       held.add(name);
-      return consumer.remoteAccepts(name);
+      return this.remoteAccepts(name);
     }
-    consumer.apply(message);
-  }
-
-  /** Calls `listener` with every error the other side sent that answers no call. */
-  onError(listener: (error: SockSyncError, about: ErrorAbout) => void): () => void {
-    return this.#consumer.onError(listener);
+    this.apply(message);
   }
 
   /** Calls `listener` (with this peer) once this peer is detached; returns the remover. */
@@ -196,48 +243,13 @@ export class ConsumerPeer extends FrameGuard {
   /** Accepts no calls anyway. */
   refuseCalls(..._names: string[]): void {}
 
-  /** Asks for a sign of life, presenting `session` (see `PeerCore.expectFunctions`). */
-  expectFunctions(session?: string): void {
-    this.#consumer.expectFunctions(session);
-  }
-
-  /** Whether the other side has accepted our calls to this function. */
-  canCall(name: string): boolean {
-    return this.#consumer.canCall(name);
-  }
-
-  /** Calls a function the other side provides (see `PeerCore.call`). */
-  call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
-    return this.#consumer.call<R>(name, args, options);
-  }
-
-  /** Subscribes a mirror to the var or list the other side provides. */
-  mirror(mirror: ConsumerMirror): void {
-    this.#consumer.mirror(mirror);
-  }
-
-  /** Unsubscribes a mirror. */
-  unmirror(mirror: ConsumerMirror): void {
-    this.#consumer.unmirror(mirror);
-  }
-
-  /** Asks the provider for the mirror's current value or page again (`get`). */
-  refresh(mirror: ConsumerMirror): void {
-    this.#consumer.refresh(mirror);
-  }
-
-  /** Moves a list mirror's view to another page (`get` with page and page size). */
-  getPage(mirror: MirroredList, page: number, pageSize?: number): void {
-    this.#consumer.getPage(mirror, page, pageSize);
-  }
-
   /** Forgets the connection: stops the heartbeat, rejects pending calls, tells the listeners. */
-  detach(): void {
+  override detach(): void {
     if (this.#detached) return;
     this.#detached = true;
-    this.stopGuard();
+    this.#timer?.remove(this);
     this.#held.clear();
-    this.#consumer.detach();
+    super.detach();
     for (const listener of [...this.#detachListeners]) {
       try {
         listener(this);
@@ -245,15 +257,5 @@ export class ConsumerPeer extends FrameGuard {
         // As a peer without a registry: nobody to tell.
       }
     }
-  }
-
-  /** The timer reads `idleLast` when it wakes: nothing is rescheduled per frame. */
-  protected idleTouch(now: number): void {
-    this.idleLast = now;
-  }
-
-  /** Stops the heartbeat timer. */
-  protected stopGuard(): void {
-    this.#timer?.remove(this);
   }
 }

@@ -12,10 +12,13 @@
 import { idleClock, type IdleMember, type IdleWatch } from "./idle.ts";
 import { timerDelay } from "./limits.ts";
 
+/** What the timer reads and calls of its one member: no list links, it keeps no list. */
+export type TimedMember = Pick<IdleMember, "idleLast" | "idleList" | "probe" | "expire">;
+
 /** Watches one member for silence with a timer that wakes only when something may be due. */
 export class IdleTimer implements IdleWatch {
   readonly #timeout: number;
-  #member: IdleMember | undefined;
+  #member: TimedMember | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   // The last-frame time the probe was sent for: probed until a later frame arrives.
   #probed: number | undefined;
@@ -27,7 +30,7 @@ export class IdleTimer implements IdleWatch {
    * @param member the connection, silent since its `idleLast`
    * @param timeout the idle timeout in ms (finite, above 0)
    */
-  constructor(member: IdleMember, timeout: number) {
+  constructor(member: TimedMember, timeout: number) {
     this.#member = member;
     this.#timeout = timeout;
     member.idleList = 1;
@@ -35,12 +38,12 @@ export class IdleTimer implements IdleWatch {
   }
 
   /** A frame arrived at `now`: read when the timer wakes, so nothing is rescheduled per frame. */
-  touch(member: IdleMember, now: number): void {
+  touch(member: TimedMember, now: number): void {
     member.idleLast = now;
   }
 
   /** Stops the timer. */
-  remove(member: IdleMember): void {
+  remove(member: TimedMember): void {
     clearTimeout(this.#timer);
     this.#member = undefined;
     member.idleList = 0;

@@ -119,6 +119,40 @@ export const DEFAULT_LIMITS: Readonly<Limits> = /* @__PURE__ */ Object.freeze({
 });
 
 /**
+ * The limits a client without a hub applies: its peer provides nothing, so
+ * of every limit only those on what it receives (frame size, nesting depth,
+ * the functions the other side accepts calls to), on its own calls, its
+ * heartbeat and its send queue hold. A client without a hub refuses the
+ * others (`resolveConsumerLimits`).
+ */
+export type ConsumerLimits = Pick<
+  Limits,
+  | "maxFrameBytes"
+  | "maxDepth"
+  | "maxSubscriptions"
+  | "maxPendingCalls"
+  | "callTimeout"
+  | "idleTimeout"
+  | "maxBufferedBytes"
+>;
+
+/**
+ * {@linkcode CLIENT_LIMITS} as a client without a hub takes them: a browser
+ * bundle of the client carries only these.
+ *
+ * @internal
+ */
+export const CONSUMER_LIMITS: Readonly<ConsumerLimits> = Object.freeze({
+  maxFrameBytes: 64 * 1024 * 1024,
+  maxDepth: 256,
+  maxSubscriptions: Infinity,
+  maxPendingCalls: Infinity,
+  callTimeout: 30_000,
+  idleTimeout: 10_000,
+  maxBufferedBytes: Infinity,
+});
+
+/**
  * The defaults of a client's connection: {@linkcode PEER_LIMITS} with the
  * heartbeat on, so a dead connection is noticed within 10 s (a probe after
  * 5 s of silence, closed after 10 s) and the client reconnects.
@@ -129,26 +163,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = /* @__PURE__ */ Object.freeze({
  * console.log(CLIENT_LIMITS.idleTimeout); // 10000
  * ```
  */
-// Written out rather than derived from DEFAULT_LIMITS: a browser bundle of the client carries
-// only these.
-export const CLIENT_LIMITS: Readonly<Limits> = Object.freeze({
-  maxFrameBytes: 64 * 1024 * 1024,
-  maxDepth: 256,
-  maxSubscriptions: Infinity,
-  maxLiveQueries: Infinity,
-  maxHubLiveQueries: Infinity,
-  maxPendingCalls: Infinity,
-  maxConcurrentCalls: Infinity,
-  callTimeout: 30_000,
-  messageRate: Infinity,
-  messageBurst: Infinity,
-  maxRateStrikes: Infinity,
-  idleTimeout: 10_000,
-  congestionBytes: 1024 * 1024,
-  maxBufferedBytes: Infinity,
-  drainPollInterval: 25,
-  maxConnections: Infinity,
-});
+export const CLIENT_LIMITS: Readonly<Limits> = /* @__PURE__ */ trustingLimits(10_000);
 
 /**
  * The defaults of a bare {@linkcode Peer} (a client's, or one built without a
@@ -161,10 +176,30 @@ export const CLIENT_LIMITS: Readonly<Limits> = Object.freeze({
  * console.log(PEER_LIMITS.messageRate); // Infinity
  * ```
  */
-export const PEER_LIMITS: Readonly<Limits> = /* @__PURE__ */ Object.freeze({
-  ...CLIENT_LIMITS,
-  idleTimeout: 0,
-});
+export const PEER_LIMITS: Readonly<Limits> = /* @__PURE__ */ trustingLimits(0);
+
+// The limits of a side that trusts the other: only those that protect memory. A function rather
+// than a spread of one into the other, so that a bundle using neither drops both.
+function trustingLimits(idleTimeout: number): Readonly<Limits> {
+  return Object.freeze({
+    maxFrameBytes: 64 * 1024 * 1024,
+    maxDepth: 256,
+    maxSubscriptions: Infinity,
+    maxLiveQueries: Infinity,
+    maxHubLiveQueries: Infinity,
+    maxPendingCalls: Infinity,
+    maxConcurrentCalls: Infinity,
+    callTimeout: 30_000,
+    messageRate: Infinity,
+    messageBurst: Infinity,
+    maxRateStrikes: Infinity,
+    idleTimeout,
+    congestionBytes: 1024 * 1024,
+    maxBufferedBytes: Infinity,
+    drainPollInterval: 25,
+    maxConnections: Infinity,
+  });
+}
 
 /**
  * Fills in the limits not given, from `defaults`, and checks the given ones.
@@ -177,15 +212,47 @@ export function resolveLimits(
   for (const key of Object.keys(defaults) as (keyof Limits)[]) {
     const value = given?.[key];
     if (value === undefined) continue;
-    if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-      throw new RangeError(`socksync: limit ${key} must be a number >= 0`);
-    }
+    checkLimit(key, value);
     if (key === "drainPollInterval" && !(value > 0 && value < Infinity)) {
       throw new RangeError("socksync: drainPollInterval must be a finite number > 0");
     }
     limits[key] = value;
   }
   return limits;
+}
+
+/**
+ * The limits of a client without a hub: over {@linkcode CONSUMER_LIMITS}, the
+ * given ones checked. One it would not apply is refused (a `RangeError`
+ * naming it) rather than ignored. (A client with a hub takes its limits over
+ * {@linkcode CLIENT_LIMITS} from the hub, so that one without a hub does not
+ * carry them.)
+ */
+export function resolveConsumerLimits(
+  given: Partial<Limits> | undefined,
+): Readonly<ConsumerLimits> {
+  const limits: ConsumerLimits = { ...CONSUMER_LIMITS };
+  for (const key in given) {
+    const value = given[key as keyof Limits];
+    if (value === undefined) continue;
+    if (!(key in limits)) {
+      // Names the ones it takes: the key may be a typo as well as a hub's limit.
+      throw new RangeError(
+        `socksync: a client without a hub takes no limit ${key} (it takes ${
+          Object.keys(limits).join(", ")
+        }; the others need the hub option)`,
+      );
+    }
+    checkLimit(key, value);
+    limits[key as keyof ConsumerLimits] = value;
+  }
+  return Object.freeze(limits);
+}
+
+function checkLimit(key: string, value: unknown): asserts value is number {
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(`socksync: limit ${key} must be a number >= 0`);
+  }
 }
 
 /** The longest delay timers take: a longer one fires at once on every runtime. */

@@ -49,3 +49,10 @@ export const MAKE_PEER: unique symbol = Symbol("socksync.makePeer");
  * take one of the peer's fields).
  */
 export const FORGET: unique symbol = Symbol("socksync.forget");
+
+/**
+ * The key of a `Hub`'s method that resolves the limits of a client given it
+ * as its `hub` option (over `CLIENT_LIMITS`), so that a client without one
+ * carries neither those defaults nor the checks only a providing side needs.
+ */
+export const CLIENT_LIMITS_OF: unique symbol = Symbol("socksync.clientLimits");

@@ -4,8 +4,9 @@
  * idle sweep it makes, one object per connection: the core asks it, through
  * abstract methods, for its provider, outbox and session and to watch it for
  * silence. A client without a hub uses neither: its peer, which provides
- * nothing, is written apart (src/peer/consumer_peer.ts) on the same frame
- * guard and consumer, so that a browser bundle carries none of this.
+ * nothing, is written apart (src/peer/consumer_peer.ts) on the same
+ * consumer, with a frame guard of its own (the frame cap and nesting depth,
+ * no message rate), so that a browser bundle carries none of this.
  *
  * @module
  */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as v from "valibot";
+import type * as v from "valibot";
 import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
 import { type Message, MessageSchemas } from "./schemas.ts";
 
@@ -77,13 +77,13 @@ export function errorFrame(
   return frame;
 }
 
-/** Field → code for a present field of the wrong shape; anything else is 6. */
-const codeByField = new Map<string, ErrorCodeValue>([
-  ["func", ErrorCode.InvalidFunc],
-  ["type", ErrorCode.InvalidType],
-  ["name", ErrorCode.InvalidName],
-  ["id", ErrorCode.InvalidId],
-]);
+/** The fields whose wrong shape has a code of its own, 1 to 4; any other is 6. */
+const CODED_FIELDS = ["func", "type", "name", "id"];
+
+/** A refused frame's answer. */
+function refuse(code: ErrorCodeValue, message: string, raw?: Record<string, unknown>): Decoded {
+  return { ok: false, reply: errorFrame(code, message, raw) };
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -102,28 +102,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * ```
  */
 export function decodeFrame(data: unknown): Decoded {
-  if (typeof data !== "string") {
-    return {
-      ok: false,
-      reply: errorFrame(ErrorCode.InvalidJson, "expected a text frame"),
-    };
-  }
+  if (typeof data !== "string") return refuse(ErrorCode.InvalidJson, "expected a text frame");
   let raw: unknown;
   try {
     raw = JSON.parse(data);
   } catch {
-    return {
-      ok: false,
-      reply: errorFrame(ErrorCode.InvalidJson, "invalid JSON"),
-    };
+    return refuse(ErrorCode.InvalidJson, "invalid JSON");
   }
-  if (!isPlainObject(raw)) {
-    return {
-      ok: false,
-      reply: errorFrame(ErrorCode.InvalidJson, "expected a JSON object"),
-    };
-  }
-  return decodeObject(raw);
+  return isPlainObject(raw)
+    ? decodeObject(raw)
+    : refuse(ErrorCode.InvalidJson, "expected a JSON object");
 }
 
 /**
@@ -137,54 +125,38 @@ export function decodeFrame(data: unknown): Decoded {
  */
 export function decodeObject(raw: Record<string, unknown>): Decoded {
   const func = raw.func;
-  if (func === undefined) {
-    return {
-      ok: false,
-      reply: errorFrame(ErrorCode.MissingField, "missing field: func", raw),
-    };
-  }
+  if (func === undefined) return refuse(ErrorCode.MissingField, "missing field: func", raw);
   if (typeof func !== "string" || !Object.hasOwn(MessageSchemas, func)) {
-    return {
-      ok: false,
-      reply: errorFrame(ErrorCode.InvalidFunc, "unknown func", raw),
-    };
+    return refuse(ErrorCode.InvalidFunc, "unknown func", raw);
   }
   const byType: Readonly<Record<string, v.GenericSchema<unknown, Message>>> =
     MessageSchemas[func as keyof typeof MessageSchemas];
   let schema: v.GenericSchema<unknown, Message> | undefined = byType[""];
   if (!schema) {
     const type = raw.type;
-    if (type === undefined) {
-      return {
-        ok: false,
-        reply: errorFrame(ErrorCode.MissingField, "missing field: type", raw),
-      };
-    }
+    if (type === undefined) return refuse(ErrorCode.MissingField, "missing field: type", raw);
     if (typeof type !== "string" || !Object.hasOwn(byType, type)) {
-      return {
-        ok: false,
-        reply: errorFrame(
-          ErrorCode.InvalidType,
-          `func ${func} does not take this type`,
-          raw,
-        ),
-      };
+      return refuse(ErrorCode.InvalidType, `func ${func} does not take this type`, raw);
     }
     schema = byType[type];
   }
-  const result = v.safeParse(schema, raw);
-  if (result.success) return { ok: true, message: result.output };
+  // Valibot's Standard Schema entry (what `v.safeParse` runs, without the result it builds).
+  const result = schema["~standard"].validate(raw) as v.OutputDataset<
+    Message,
+    v.BaseIssue<unknown>
+  >;
+  if (!result.issues) return { ok: true, message: result.value };
   // An error frame that fails validation is still never answered (no error loops).
   if (func === "error") return { ok: false, reply: undefined };
   const issue = result.issues[0];
   const key = issue.path?.[0]?.key;
   const field = typeof key === "string" ? key : "";
   if (issue.input === undefined && issue.path?.length === 1) {
-    return {
-      ok: false,
-      reply: errorFrame(ErrorCode.MissingField, `missing field: ${field}`, raw),
-    };
+    return refuse(ErrorCode.MissingField, `missing field: ${field}`, raw);
   }
-  const code = codeByField.get(field) ?? ErrorCode.InvalidArguments;
-  return { ok: false, reply: errorFrame(code, `invalid field: ${field}`, raw) };
+  return refuse(
+    (CODED_FIELDS.indexOf(field) + 1 || ErrorCode.InvalidArguments) as ErrorCodeValue,
+    `invalid field: ${field}`,
+    raw,
+  );
 }

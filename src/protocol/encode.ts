@@ -34,8 +34,13 @@ export interface SetAllFields {
   pageSize: number;
   /** The list's total item count. */
   total: number;
-  /** The page's items, in order. */
+  /** The page's items, in order (not read when `stored` is given). */
   items: ReadonlyArray<{ id: string; value: unknown }>;
+  /**
+   * The same items as ids and JSON texts of their values, when the store
+   * handed them out so: the texts go into the frame as they are.
+   */
+  stored?: { readonly ids: readonly string[]; readonly json: readonly string[] };
   /** The view's params, when the list takes them. */
   params?: ListParams;
 }
@@ -50,7 +55,8 @@ export interface SetAllFields {
  * ```
  */
 export function encodeSetAll(fields: SetAllFields): string {
-  return JSON.stringify({
+  const stored = fields.stored;
+  const frame = JSON.stringify({
     func: "set_all",
     type: "list",
     name: fields.name,
@@ -58,8 +64,16 @@ export function encodeSetAll(fields: SetAllFields): string {
     page: fields.page,
     page_size: fields.pageSize,
     total_item_count: fields.total,
-    items: fields.items,
+    items: stored ? [] : fields.items,
   });
+  if (!stored || stored.ids.length === 0) return frame;
+  // The frame ends with its items, `[]}`: the stored texts go in as they are.
+  const { ids, json } = stored;
+  let items = "";
+  for (let i = 0; i < ids.length; i++) {
+    items += `${i === 0 ? "" : ","}{"id":${JSON.stringify(ids[i])},"value":${json[i]}}`;
+  }
+  return `${frame.slice(0, -2)}${items}]}`;
 }
 
 /**

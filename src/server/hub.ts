@@ -6,7 +6,7 @@
  */
 import type * as v from "valibot";
 import type { LocalFunction } from "./local_function.ts";
-import { DEFAULT_LIMITS, type Limits, resolveLimits } from "../peer/limits.ts";
+import { CLIENT_LIMITS, DEFAULT_LIMITS, type Limits, resolveLimits } from "../peer/limits.ts";
 import { type ListOptions, LocalList } from "./local_list.ts";
 import { LocalVar, type VarFeedHold, type VarOptions } from "./local_var.ts";
 import { ParamList, type ParamListOptions } from "./param_list.ts";
@@ -14,7 +14,7 @@ import { Presence, type PresenceOptions } from "./presence.ts";
 import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
 import type { CallLedger } from "../peer/call_ledger.ts";
 import { type AccessRequest, Peer, type PeerOptions, type Registry } from "../peer/peer.ts";
-import { FORGET, MAKE_PEER } from "../peer/parts.ts";
+import { CLIENT_LIMITS_OF, FORGET, MAKE_PEER } from "../peer/parts.ts";
 import { REGISTRY } from "../peer/host.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import { Metrics } from "../peer/metrics.ts";
@@ -455,6 +455,11 @@ export class Hub<C = unknown> implements Registry {
   /** One of this hub's peers detached: it leaves {@linkcode Hub.peers}. @internal */
   [FORGET](peer: Peer<unknown>): void {
     this.#peers.delete(peer as Peer<C>);
+  }
+
+  /** The limits of a client given this hub as its `hub` option: `given` over `CLIENT_LIMITS`. @internal */
+  [CLIENT_LIMITS_OF](given: Partial<Limits> | undefined): Readonly<Limits> {
+    return Object.freeze(resolveLimits(given, CLIENT_LIMITS));
   }
 
   /**

@@ -337,10 +337,12 @@ export class LocalList<T = unknown> implements ProvidedList {
       if (gone()) return;
       const opened = !this.#windows.has(subscriber);
       this.#windows.enter(subscriber, { page: read.page, size }, read.version);
-      const { page, total, items } = read;
+      const { page, total, stored } = read;
       const params = this.params;
+      // (Stored JSON texts go out as they are; `items` is then not read.)
+      const items = stored ? [] : read.items;
       subscriber.sendText(
-        encodeSetAll({ name: this.name, params, page, pageSize: size, total, items }),
+        encodeSetAll({ name: this.name, params, page, pageSize: size, total, items, stored }),
       );
       if (opened) this.#onView?.(subscriber, true);
     });

@@ -1,10 +1,12 @@
 /**
- * List cases, values: unicode, NUL characters and odd ids, 1 MB values, and
- * copies handed out instead of the store's own objects.
+ * List cases, values: unicode, NUL characters and odd ids, 1 MB values,
+ * copies handed out instead of the store's own objects, and a page's stored
+ * JSON texts (`ListPage.stored`) when the store hands them out.
  *
  * @module
  */
 import assert from "node:assert/strict";
+import { encodeSetAll } from "../protocol/encode.ts";
 import type { ListItem } from "../store.ts";
 import { LARGE, type ListKit, UNICODE, values } from "./kit.ts";
 
@@ -38,6 +40,49 @@ export function valueCases(kit: ListKit): void {
     await source.set(item.id, LARGE + "!");
     assert.equal((await source.get(item.id))?.value, LARGE + "!");
   });
+
+  kit.check(
+    "a page's stored JSON, when handed out, is its items at the time of the read",
+    async (source) => {
+      const ids = ["🎉", "a b", 'q"uote', "x\\y", "\u202E", "n", "o", "p", "z"];
+      const written = [...UNICODE.slice(0, 8), { nested: { list: [1, "2", null] } }];
+      for (const [i, value] of written.entries()) await source.insert(i, value, ids[i]);
+      for (const [offset, limit] of [[0, 20], [2, 3], [8, 5], [20, 5]]) {
+        const page = await source.page(offset, limit);
+        const frame = (fields: { items: ListItem[]; stored?: typeof page.stored }) =>
+          JSON.parse(
+            encodeSetAll({ name: "l", page: 0, pageSize: limit, total: page.total, ...fields }),
+          );
+        const stored = page.stored;
+        if (stored) {
+          // Not enumerable: a page still equals a plain { items, total, version }.
+          assert.ok(!Object.keys(page).includes("stored"));
+          assert.equal(stored.ids.length, stored.json.length);
+          // The hub's frame from the texts is the frame from the items (read second here).
+          const fromStored = frame({ items: [], stored });
+          assert.deepEqual(stored.ids, page.items.map((item) => item.id));
+          assert.deepEqual(
+            stored.json.map((text) => JSON.parse(text)),
+            page.items.map((item) => item.value),
+          );
+          assert.deepEqual(fromStored, frame({ items: page.items }));
+        }
+        assert.deepEqual(
+          page.items,
+          ids.slice(offset, offset + limit).map((id, i) => ({ id, value: written[offset + i] })),
+        );
+      }
+      // Items read after a later write are still those of the read.
+      const before = await source.page(0, 2);
+      await source.set(ids[0], "changed");
+      await source.delete(ids[1]);
+      assert.deepEqual(before.items, [{ id: ids[0], value: written[0] }, {
+        id: ids[1],
+        value: written[1],
+      }]);
+      assert.deepEqual(before, { items: before.items, total: 9, version: before.version });
+    },
+  );
 
   kit.check("hands out copies, not its own objects", async (source) => {
     const value = { list: [1, 2], nested: { a: "b" } };

@@ -32,7 +32,7 @@ import { RedisLeases } from "./presence.ts";
 import { RedisCallStore } from "./calls.ts";
 
 export type { LeaseOptions } from "../common/leased_presence.ts";
-import { Connection, SCRIPTS } from "./connection.ts";
+import { type CommandClass, Connection, SCRIPTS } from "./connection.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
 import { importDriver } from "../common/driver_import.ts";
@@ -93,7 +93,7 @@ function address(url: string): string {
 export async function openRedisStore(
   options: RedisStoreOptions,
 ): Promise<Store> {
-  const { Redis } = await importDriver(
+  const { Redis, Command } = await importDriver(
     { entry: "socksync/stores/redis", pkg: "ioredis" },
     () => import("ioredis"),
   );
@@ -111,10 +111,17 @@ export async function openRedisStore(
   };
   return await RedisStore.open(
     options.url,
-    new Redis(options.url, { ...settings, connectionName: connectionName(prefix, "cmd") }),
+    // The command connection without ioredis' timer per command: the store
+    // times its commands with one timer of its own (deadlines.ts).
+    new Redis(options.url, {
+      ...settings,
+      commandTimeout: undefined,
+      connectionName: connectionName(prefix, "cmd"),
+    }),
     new Redis(options.url, { ...settings, connectionName: connectionName(prefix, "sub") }),
     prefix,
     timeoutMs,
+    Command,
     options.presence,
   );
 }
@@ -154,18 +161,25 @@ class RedisStore implements Store {
     subscriber: Redis,
     prefix: string,
     timeoutMs: number,
+    command: CommandClass,
     presence?: LeaseOptions,
   ): Promise<RedisStore> {
-    const store = new RedisStore(client, subscriber, prefix, timeoutMs);
+    const store = new RedisStore(client, subscriber, prefix, timeoutMs, command);
     store.#presenceOptions = presence;
     await store.#connect(url);
     return store;
   }
 
-  private constructor(client: Redis, subscriber: Redis, prefix: string, timeoutMs: number) {
+  private constructor(
+    client: Redis,
+    subscriber: Redis,
+    prefix: string,
+    timeoutMs: number,
+    command: CommandClass,
+  ) {
     this.#client = client;
     this.#subscriber = subscriber;
-    this.#connection = new Connection(client, subscriber, prefix, timeoutMs);
+    this.#connection = new Connection(client, subscriber, prefix, timeoutMs, command);
     this.vars = new RedisVarStore(this.#connection);
     this.calls = new RedisCallStore(this.#connection);
     this.#resync = serialResync({
@@ -188,12 +202,15 @@ class RedisStore implements Store {
     const client = this.#client;
     const subscriber = this.#subscriber;
     try {
-      await client.connect();
+      await this.#connection.guard(client.connect());
       await subscriber.connect();
       // Loaded up front, so that no call pays a NOSCRIPT round trip (after
       // a Redis restart one does, once per script).
-      await Promise.all(Object.values(SCRIPTS).map((s) => client.script("LOAD", s.lua)));
+      await this.#connection.guard(
+        Promise.all(Object.values(SCRIPTS).map((s) => client.script("LOAD", s.lua))),
+      );
     } catch (error) {
+      this.#connection.deadlines.stop();
       client.disconnect();
       subscriber.disconnect();
       const why = this.#lastError ?? error;
@@ -239,7 +256,11 @@ class RedisStore implements Store {
     this.#connection.closed = true;
     for (const list of this.#lists.values()) await list.close();
     this.vars.detach();
-    await Promise.allSettled([this.#client.quit(), this.#subscriber.quit()]);
+    await Promise.allSettled([
+      this.#connection.guard(this.#client.quit()),
+      this.#subscriber.quit(),
+    ]);
+    this.#connection.deadlines.stop();
     this.#client.disconnect();
     this.#subscriber.disconnect();
   }

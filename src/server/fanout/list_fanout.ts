@@ -54,7 +54,20 @@ export async function readView<T>(
     page = last;
     read = await source.page(page * size, size);
   }
-  return { ...read, page };
+  if (!read.stored) return { ...read, page };
+  // (Not a spread: a store that hands out stored JSON may build its items
+  // only when they are read.)
+  const { total, version, stored } = read;
+  const items = read;
+  return {
+    get items() {
+      return items.items;
+    },
+    total,
+    version,
+    stored,
+    page,
+  };
 }
 
 /**
@@ -195,7 +208,7 @@ export class ListFanout<T> {
       page: read.page,
       pageSize: size,
       total: read.total,
-      items: read.items,
+      ...(read.stored ? { items: [], stored: read.stored } : { items: read.items }),
     });
     return () => {
       for (const [subscriber, seen] of [...window.peers]) {
