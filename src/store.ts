@@ -212,8 +212,9 @@ export interface VarStore {
   update?(name: string, fn: (current: unknown) => unknown): Promise<unknown>;
   /**
    * Reports values set by other processes (not this one's own sets; after a
-   * lost connection, every current value again); returns the function that
-   * stops it.
+   * lost connection, every current value again): every value set after the
+   * store's next operation, which may wait until the store listens (a hub
+   * reads the var after subscribing); returns the function that stops it.
    */
   subscribe?(listener: VarListener): () => void;
   /** Releases what the store holds. */

@@ -187,10 +187,31 @@ export class Client<A extends ApiShape = UntypedApi> {
    * client given a hub gets its `Peer`; one that provides nothing gets a peer
    * without the providing side's members (its context, session expiry and
    * send conflation), so those are not in the type; its `limits` are the
-   * seven such a client applies (`ConsumerLimits`), the others only with a
-   * hub.
+   * seven such a client applies, the others only with a hub.
    */
-  get peer(): ConnectionPeer | undefined {
+  get peer():
+    | (
+      & Omit<
+        Peer,
+        "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer" | "limits"
+      >
+      & {
+        readonly limits: Readonly<
+          & Partial<Limits>
+          & Pick<
+            Limits,
+            | "maxFrameBytes"
+            | "maxDepth"
+            | "maxSubscriptions"
+            | "maxPendingCalls"
+            | "callTimeout"
+            | "idleTimeout"
+            | "maxBufferedBytes"
+          >
+        >;
+      }
+    )
+    | undefined {
     return this.#peer as ConnectionPeer | undefined;
   }
 
@@ -546,7 +567,7 @@ type ConnectionPeer =
     Peer,
     "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer" | "limits"
   >
-  & { readonly limits: Readonly<ConsumerLimits & Partial<Limits>> };
+  & { readonly limits: Readonly<Partial<Limits> & ConsumerLimits> };
 
 interface Providing {
   [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;

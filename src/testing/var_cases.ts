@@ -154,6 +154,9 @@ export function varSubscribeCases(kit: VarKit): void {
       const heard = (name: string) => (changes: [string, unknown][]) =>
         changes.some(([n]) => n === name);
       try {
+        // What another process writes is heard from the store's next operation on (a store may
+        // start listening only then, as the Redis store's subscription is confirmed).
+        assert.equal(await store.get(kit.fresh()), undefined);
         await other.set(first, { n: 1 });
         await kept.waitUntil(heard(first), first);
         await gone.waitUntil(heard(first), first);
