@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeSetAll } from "../protocol/encode.ts";
-import type { ListItem } from "../store.ts";
+import type { ListItem, ListPage } from "../store.ts";
 import { LARGE, type ListKit, UNICODE, values } from "./kit.ts";
 
 /**
@@ -81,6 +81,45 @@ export function valueCases(kit: ListKit): void {
         value: written[1],
       }]);
       assert.deepEqual(before, { items: before.items, total: 9, version: before.version });
+    },
+  );
+
+  kit.check(
+    "a page's items changed in place go out as changed (stored texts end once items are read)",
+    async (source) => {
+      type User = { name: string; secret?: string };
+      await source.insert(0, { name: "ann", secret: "s3cr3t" });
+      await source.insert(1, { name: "bob", secret: "hunter2" });
+      // The hub's frame of a page (local_list.ts): the stored texts when there are any.
+      const frame = (page: ListPage<unknown>) =>
+        JSON.parse(encodeSetAll({
+          name: "l",
+          page: 0,
+          pageSize: 10,
+          total: page.total,
+          items: page.stored ? [] : page.items,
+          stored: page.stored,
+        })).items;
+      // A source over this one that hides a field, in place, in the page it returns.
+      const redacted = await source.page(0, 10) as ListPage<User>;
+      for (const item of redacted.items) delete item.value.secret;
+      assert.equal(redacted.stored, undefined);
+      assert.deepEqual(frame(redacted), [
+        { id: redacted.items[0].id, value: { name: "ann" } },
+        { id: redacted.items[1].id, value: { name: "bob" } },
+      ]);
+      // Items replaced as a whole, likewise.
+      const replaced = await source.page(0, 10) as ListPage<User>;
+      const ids = replaced.items.map((item) => item.id);
+      (replaced as { items: ListItem<User>[] }).items = [{ id: ids[0], value: { name: "ann" } }];
+      assert.equal(replaced.stored, undefined);
+      assert.deepEqual(frame(replaced), [{ id: ids[0], value: { name: "ann" } }]);
+      // A page nobody read the items of still describes them (the stored texts, if any).
+      const untouched = await source.page(0, 10);
+      assert.deepEqual(frame(untouched), [
+        { id: ids[0], value: { name: "ann", secret: "s3cr3t" } },
+        { id: ids[1], value: { name: "bob", secret: "hunter2" } },
+      ]);
     },
   );
 

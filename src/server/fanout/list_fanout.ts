@@ -56,16 +56,18 @@ export async function readView<T>(
   }
   if (!read.stored) return { ...read, page };
   // (Not a spread: a store that hands out stored JSON may build its items
-  // only when they are read.)
-  const { total, version, stored } = read;
+  // only when they are read, and its stored texts end once they are.)
+  const { total, version } = read;
   const items = read;
   return {
     get items() {
       return items.items;
     },
+    get stored() {
+      return items.stored;
+    },
     total,
     version,
-    stored,
     page,
   };
 }
