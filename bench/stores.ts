@@ -17,7 +17,20 @@
  * INSERTs; Redis pipelines of ZADD/HSET batches in the store's format). The memory store has no
  * bulk path, so it is filled with API appends (timed and reported).
  *
+ * Before anything is timed, each operation is warmed up, untimed: the store's
+ * call and its raw command alternate, the same number of calls each (insert
+ * and delete as insert + delete pairs, so the size stays put), `--warmup`
+ * pairs per operation (default 2,000) or until `--warmup-ms` (default 1,000)
+ * have passed, whichever comes first (the time cap is for raw commands that
+ * take milliseconds, such as SQLite's COUNT(*) over 1M rows). Without it a
+ * run made a few hundred inserts per process in all, so the store's
+ * JavaScript was timed while V8 still ran it unoptimized, which no
+ * long-running server does. `--warmup 0` leaves only the short warm-up of
+ * connections and caches (20 calls of each) that runs either way, as
+ * before, so both can be compared.
+ *
  *   node --import tsx bench/stores.ts [--stores memory,sqlite,redis] [--sizes 10000,100000,1000000] [--rounds 3]
+ *     [--warmup 2000] [--warmup-ms 1000]
  *     [--redis redis://127.0.0.1:6379] [--no-write: print the section instead of writing BENCHMARKS.md]
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -45,6 +58,8 @@ const opts = args();
 const STORES = (opts.get("stores") ?? "memory,sqlite,redis").split(",");
 const SIZES = numbers(opts.get("sizes"), [10_000, 100_000, 1_000_000]);
 const ROUNDS = Number(opts.get("rounds") ?? 3);
+const WARMUP = Number(opts.get("warmup") ?? 2000);
+const WARMUP_MS = Number(opts.get("warmup-ms") ?? 1000);
 const REDIS_URL = opts.get("redis") ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0";
 const OPS = ["first page", "page near end", "indexOf", "insert at random index", "delete"] as const;
 type Op = typeof OPS[number];
@@ -302,12 +317,24 @@ async function measureStore(kind: string, n: number, dir: string): Promise<Row> 
     "delete": () => (last ? s.delete(last).then(() => (last = undefined)) : Promise.resolve()),
   };
   try {
-    // Warm-up (JIT, connections, page cache), not recorded.
+    // Warm-up (connections, page cache), not recorded.
     for (let i = 0; i < 20; i++) {
       for (const op of OPS) {
         // insert then delete, so no warm-up row stays behind.
         await api[op]();
         await bench.raw[op](n);
+      }
+    }
+    // Warm-up for the JIT, not recorded: store and raw alike, call for call.
+    for (const op of OPS) {
+      if (op === "delete") continue;
+      const pair = op === "insert at random index";
+      const start = performance.now();
+      for (let i = 0; i < WARMUP && performance.now() - start < WARMUP_MS; i++) {
+        await api[op]();
+        if (pair) await api.delete();
+        await bench.raw[op](n);
+        if (pair) await bench.raw.delete(n);
       }
     }
     for (let r = 0; r < ROUNDS; r++) {
@@ -412,10 +439,25 @@ for (const kind of STORES) {
     ]);
   }
 }
+// The warm-up as the method paragraph states it.
+function warmup(): string {
+  const base = "20 calls of each operation and of its raw command (connections, caches)";
+  if (WARMUP <= 0) {
+    return `${base} only, none for the JIT: the store's JavaScript may still run unoptimized`;
+  }
+  return `${base}, then ${
+    fmt(WARMUP)
+  } calls of each and as many of its raw command, alternating (insert and ` +
+    `delete as insert + delete pairs, so the size stays put), or fewer when ${
+      fmt(WARMUP_MS)
+    } ms have passed: ` +
+    `V8 has optimized the store's JavaScript, as in a long-running server`;
+}
+
 const sizes = SIZES.map(fmt).join(" · ");
 const md = [
   sectionHead(`4. Stores: ${sizes} items`, commandLine()),
-  `Times are µs per call (median of up to 200 calls per round, ${ROUNDS} rounds; pages and indexOf alternate with their raw command call by call; insert and delete alternate 50 times per round ` +
+  `Times are µs per call (median of up to 200 calls per round, ${ROUNDS} rounds, after an untimed warm-up of ${warmup()}; pages and indexOf alternate with their raw command call by call; insert and delete alternate 50 times per round ` +
   `so the size stays put, each timed call after two turns of the event loop so that no work left over from the call ` +
   `before, such as a Redis change reaching the store's subscriber, lands in it). Raw = the command the store wraps, on the same data, in the same round: SQLite the plain statement ` +
   `(on connections of their own with the store's \`synchronous = NORMAL\`, the writes on one that runs nothing else) ` +

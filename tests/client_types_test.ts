@@ -78,6 +78,9 @@ function mistakes(client: Client<Api>) {
   client.var<string>("counter");
   // @ts-expect-error a client that provides nothing has a peer without the providing side's context
   void client.peer?.context;
+  // @ts-expect-error a client without a hub applies no message rate: its peer may have none
+  const rate: number | undefined = client.peer?.limits.messageRate.valueOf();
+  const cap: number | undefined = client.peer?.limits.maxFrameBytes;
   client.call("add_todo", { text: "milk" }, {
     optimistic: (change) => {
       change.insert("todos", { value: { text: "milk", done: false } });
@@ -90,7 +93,20 @@ function mistakes(client: Client<Api>) {
       change.remove("todo", "a");
     },
   });
-  return [count, text, room, done, added, incremented, wrongVar, wrongItem, wrongResult, hint];
+  return [
+    count,
+    text,
+    room,
+    done,
+    added,
+    incremented,
+    wrongVar,
+    wrongItem,
+    wrongResult,
+    hint,
+    rate,
+    cap,
+  ];
 }
 
 // Never called: an untyped client takes any name and hand-written types, as before.

@@ -281,6 +281,30 @@ describe("SQLite store change feed", () => {
     }
   });
 
+  test("after lost changes, vars are reported by their whole names, NUL included", async () => {
+    const path = fresh();
+    const driver = await openSqliteDriver(path);
+    changeWatcher(driver, { maintainMs: 50 });
+    const a = sqliteStore(driver);
+    const b = await openSqliteStore({ path });
+    const reader = await openSqliteDriver(path);
+    try {
+      const heard: [string, unknown][] = [];
+      const stop = a.vars.subscribe((name, value) => heard.push([name, value]));
+      // Another process decided this reader was dead: `b`'s write is not logged, so `a`
+      // finds the var by reading every name from the file.
+      reader.exec("DELETE FROM socksync_change_readers");
+      await b.vars.set("v\u0000w", 1);
+      await waitUntil(() => heard.length >= 1, { what: "the var after the lost changes" });
+      stop();
+      assert.deepEqual(heard, [["v\u0000w", 1]]);
+    } finally {
+      await a.close();
+      await b.close();
+      reader.close();
+    }
+  });
+
   test("a commit landing just before the watcher's upkeep is still read", async () => {
     const path = fresh();
     const inner = await openSqliteDriver(path);

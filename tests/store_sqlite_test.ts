@@ -146,6 +146,49 @@ describe("SQLite store", () => {
     }
   });
 
+  // Deno's node:sqlite reads a TEXT value only up to its first NUL: what the
+  // store reads back from the file (not from its memory) must still be whole.
+  test("ids with NUL read back whole by another connection: its index, pages and feed", async () => {
+    const path = join(dir, "nul.db");
+    const a = await openSqliteStore({ path });
+    const b = await openSqliteStore({ path });
+    try {
+      // Cut at the NUL, the first two would both read back as "a", the third as "".
+      const ids = ["a\u0000b", "a\u0000c", "\u0000", "plain"];
+      for (const [i, id] of ids.entries()) await a.list("l").insert(i, i, id);
+      // `b` loads its index from the file.
+      const list = b.list<number>("l");
+      assert.deepEqual((await list.page(0, 10)).items, ids.map((id, i) => ({ id, value: i })));
+      assert.equal(await list.count(), 4);
+      for (const [i, id] of ids.entries()) {
+        assert.equal(await list.indexOf(id), i);
+        assert.deepEqual(await list.get(id), { id, value: i });
+      }
+      const heard: ListChange<number>[] = [];
+      const stop = list.subscribe((change) => heard.push(change));
+      try {
+        await a.list("l").insert(1, 10, "x\u0000y");
+        await a.list("l").set("a\u0000c", 20);
+        await a.list("l").delete("a\u0000b");
+        await waitUntil(() => heard.length >= 3, { what: "the other connection's changes" });
+      } finally {
+        stop();
+      }
+      assert.deepEqual(heard.map((c) => c.op === "reset" ? "reset" : [c.op, c.index, c.id]), [
+        ["insert", 1, "x\u0000y"],
+        ["set", 2, "a\u0000c"],
+        ["delete", 0, "a\u0000b"],
+      ]);
+      const expected = [["x\u0000y", 10], ["a\u0000c", 20], ["\u0000", 2], ["plain", 3]]
+        .map(([id, value]) => ({ id, value }));
+      assert.deepEqual((await list.page(0, 10)).items, expected);
+      assert.deepEqual((await a.list("l").page(0, 10)).items, expected);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test("notices writes made while it was not listening (data_version): reset, then the new data", async () => {
     const path = join(dir, "watch.db");
     const a = await openSqliteStore({ path });

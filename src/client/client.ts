@@ -186,11 +186,11 @@ export class Client<A extends ApiShape = UntypedApi> {
    * The peer of the open connection, for what the client does not wrap. A
    * client given a hub gets its `Peer`; one that provides nothing gets a peer
    * without the providing side's members (its context, session expiry and
-   * send conflation), so those are not in the type.
+   * send conflation), so those are not in the type; its `limits` are the
+   * seven such a client applies (`ConsumerLimits`), the others only with a
+   * hub.
    */
-  get peer():
-    | Omit<Peer, "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer">
-    | undefined {
+  get peer(): ConnectionPeer | undefined {
     return this.#peer as ConnectionPeer | undefined;
   }
 
@@ -541,10 +541,12 @@ export function connect<A extends ApiShape = UntypedApi>(
 
 /** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
 /** A `Peer` without what only a providing side has: what {@linkcode Client.peer} is. */
-type ConnectionPeer = Omit<
-  Peer,
-  "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer"
->;
+type ConnectionPeer =
+  & Omit<
+    Peer,
+    "context" | "expiresAt" | "updateContext" | "recheck" | "congested" | "defer" | "limits"
+  >
+  & { readonly limits: Readonly<ConsumerLimits & Partial<Limits>> };
 
 interface Providing {
   [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;

@@ -76,7 +76,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
   #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
 
-  /** @param options the socket and the connection's limits (complete: see `resolveLimits`) */
+  /** @param options the socket and the connection's limits (see `resolveConsumerLimits`) */
   constructor(options: { socket: SocketLike; limits: Readonly<ConsumerLimits> }) {
     const limits = options.limits;
     super({ limits, send: (text) => this.sendText(text), allowed: () => true });
@@ -138,7 +138,9 @@ export class ConsumerPeer extends Consumer implements TimedMember {
    * frame is checked before it is parsed as `FrameGuard.admit` checks it:
    * past `maxFrameBytes` the connection closes with 1009; nested deeper
    * than `maxDepth` it is answered with error 7, echoing its `type`, `name`
-   * and `id` (an error frame is never answered).
+   * and `id` (an error frame is never answered). Unlike the server's guard,
+   * which finds those fields without parsing, it reads them with `JSON.parse`:
+   * a deep frame that is not JSON as well is answered without them.
    */
   receive(data: unknown): undefined {
     if (this.#detached || this.#closedWith) return;

@@ -155,7 +155,12 @@ export const CONSUMER_LIMITS: Readonly<ConsumerLimits> = Object.freeze({
 /**
  * The defaults of a client's connection: {@linkcode PEER_LIMITS} with the
  * heartbeat on, so a dead connection is noticed within 10 s (a probe after
- * 5 s of silence, closed after 10 s) and the client reconnects.
+ * 5 s of silence, closed after 10 s) and the client reconnects. A client
+ * with a `hub` takes its `limits` over all of these; one without takes only
+ * the seven it applies (`maxFrameBytes`, `maxDepth`, `maxSubscriptions`,
+ * `maxPendingCalls`, `callTimeout`, `idleTimeout`, `maxBufferedBytes`) and
+ * refuses the others with a `RangeError`, so give it those, not a spread of
+ * this object.
  *
  * @example
  * ```ts

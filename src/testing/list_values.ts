@@ -20,6 +20,9 @@ export function valueCases(kit: ListKit): void {
       await source.insert(i, value, ids[i]);
     }
     assert.deepEqual(await values(source), UNICODE);
+    // A page's ids come from the store's file or server, not from its memory.
+    assert.deepEqual((await source.page(0, ids.length)).items.map((item) => item.id), ids);
+    assert.deepEqual((await source.page(2, 1)).items, [{ id: "a\u0000b", value: UNICODE[2] }]);
     for (const [i, id] of ids.entries()) {
       assert.deepEqual(await source.get(id), { id, value: UNICODE[i] });
       assert.equal(await source.indexOf(id), i);
@@ -44,7 +47,7 @@ export function valueCases(kit: ListKit): void {
   kit.check(
     "a page's stored JSON, when handed out, is its items at the time of the read",
     async (source) => {
-      const ids = ["🎉", "a b", 'q"uote', "x\\y", "\u202E", "n", "o", "p", "z"];
+      const ids = ["🎉", "a\u0000b", 'q"uote', "x\\y", "\u202E", "n", "o", "p", "z"];
       const written = [...UNICODE.slice(0, 8), { nested: { list: [1, "2", null] } }];
       for (const [i, value] of written.entries()) await source.insert(i, value, ids[i]);
       for (const [offset, limit] of [[0, 20], [2, 3], [8, 5], [20, 5]]) {

@@ -242,6 +242,44 @@ export const SQL = {
   rollback: "ROLLBACK",
 } as const;
 
+// Deno's node:sqlite reads a TEXT value only up to its first NUL (binding is
+// whole, and so is the file). On such a driver (found once, by this probe) the
+// statements that read ids or var names back run as `WHOLE_TEXT` has them: a
+// text holding a NUL comes back as a BLOB of its bytes, which `whole` decodes.
+// Values are JSON (NUL escaped) and the change log's rows too (json_array, JSON.stringify).
+const CUTS_NUL = "SELECT char(97, 0, 98) AS s";
+const wholeText = (column: string) =>
+  `CASE WHEN instr(${column}, char(0)) > 0 THEN CAST(${column} AS BLOB) ELSE ${column} END AS ${column}`;
+function rewrite(sql: string, from: string, column: string): [string, string] {
+  const to = sql.replace(from, from.replace(column, wholeText(column)));
+  if (to === sql) throw new Error(`no ${column} to read whole in ${sql}`);
+  return [sql, to];
+}
+const WHOLE_TEXT: ReadonlyMap<string, string> = new Map([
+  rewrite(SQL.pageFrom, "SELECT id,", "id"),
+  rewrite(SQL.scanFirst, " id,", "id"),
+  rewrite(SQL.scanNext, " id,", "id"),
+  rewrite(SQL.varsFrom, "SELECT name,", "name"),
+]);
+const utf8 = new TextDecoder();
+
+// The rows of a `WHOLE_TEXT` statement (objects or arrays), each BLOB decoded in place.
+function whole<R extends Record<string, unknown> | unknown[]>(rows: R[]): R[] {
+  for (const row of rows as Record<string, unknown>[]) {
+    if (Array.isArray(row)) {
+      for (let i = 0; i < row.length; i++) {
+        if (row[i] instanceof Uint8Array) row[i] = utf8.decode(row[i]);
+      }
+    } else {
+      for (const column in row) {
+        const value = row[column];
+        if (value instanceof Uint8Array) row[column] = utf8.decode(value);
+      }
+    }
+  }
+  return rows;
+}
+
 /**
  * Rows per statement while loading an index: bounds the memory a load needs
  * besides the index itself.
@@ -324,9 +362,12 @@ export class Database {
   readonly owner: string = nanoid();
 
   readonly driver: SqliteDriver;
+  // Whether the driver cuts text read back at a NUL (see `WHOLE_TEXT`).
+  readonly #cutsNul: boolean;
 
   constructor(driver: SqliteDriver) {
     this.driver = driver;
+    this.#cutsNul = driver.prepare(CUTS_NUL).get()?.s !== "a\u0000b";
     driver.exec(SCHEMA);
     if (!driver.prepare(CLAIMS_ALONE).get()) {
       try {
@@ -359,7 +400,8 @@ export class Database {
     return this.#prepare(sql).get(...params) ?? undefined;
   }
   all(sql: string, ...params: (string | number)[]): Row[] {
-    return this.#prepare(sql).all(...params);
+    const rows = this.#prepare(sql).all(...params);
+    return this.#cutsNul && WHOLE_TEXT.has(sql) ? whole(rows) : rows;
   }
   run(sql: string, ...params: (string | number | null)[]): void {
     this.#prepare(sql).run(...params);
@@ -494,9 +536,10 @@ export class Database {
     }
     let statement = this.#arrayStatements.get(sql);
     if (!statement) {
-      this.#arrayStatements.set(sql, statement = this.driver.prepareArrays(sql));
+      this.#arrayStatements.set(sql, statement = this.driver.prepareArrays(this.#readable(sql)));
     }
-    return statement.all(...params);
+    const rows = statement.all(...params);
+    return this.#cutsNul && WHOLE_TEXT.has(sql) ? whole(rows) : rows;
   }
 
   /** Whether no other connection has committed since this one last looked. */
@@ -558,8 +601,13 @@ export class Database {
   #prepare(sql: string) {
     let statement = this.#statements.get(sql);
     if (!statement) {
-      this.#statements.set(sql, statement = this.driver.prepare(sql));
+      this.#statements.set(sql, statement = this.driver.prepare(this.#readable(sql)));
     }
     return statement;
+  }
+
+  // The statement as this driver runs it (see `WHOLE_TEXT`).
+  #readable(sql: string): string {
+    return this.#cutsNul ? WHOLE_TEXT.get(sql) ?? sql : sql;
   }
 }

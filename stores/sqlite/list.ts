@@ -482,7 +482,9 @@ export class SqliteListSource<T> implements ListSource<T> {
     const version = this.#version;
     const entry = order?.byId.get(id);
     if (!order || version === undefined || !entry) return false;
-    const index = order.indexOf(entry);
+    // The position only when something uses it (an owner's delete without
+    // listeners does not): a walk up the tree, which `remove` walks again.
+    let index = -1;
     const claim = this.#claim;
     if (claim !== undefined) {
       if (version + 1 >= claim + CLAIM_SPAN) return false;
@@ -491,11 +493,13 @@ export class SqliteListSource<T> implements ListSource<T> {
       }
     } else {
       const owner = this.db.claimable ? this.db.owner : null;
+      index = order.indexOf(entry);
       if (this.db.alone(SQL.deleteAlone, this.name, id, version, order.size, index, owner) < 0) {
         return false;
       }
       if (owner !== null) this.#claim = version + 1;
     }
+    if (this.#listeners.size > 0 && index < 0) index = order.indexOf(entry);
     order.remove(entry);
     this.#version = version + 1;
     if (this.#listeners.size > 0) {
