@@ -73,4 +73,15 @@ describe("IdMap", () => {
       }
     }
   });
+  test("an id that is not a string finds nothing, as on a Map", () => {
+    const map = new IdMap<{ id: string }>();
+    map.set({ id: "5" });
+    for (const odd of [undefined, null, 5, {}]) {
+      const id = odd as unknown as string;
+      assert.equal(map.get(id), undefined);
+      assert.equal(map.has(id), false);
+      assert.equal(map.delete(id), false);
+    }
+    assert.equal(map.size, 1);
+  });
 });

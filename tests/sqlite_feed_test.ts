@@ -289,15 +289,31 @@ describe("SQLite store change feed", () => {
     const b = await openSqliteStore({ path });
     const reader = await openSqliteDriver(path);
     try {
-      const heard: [string, unknown][] = [];
-      const stop = a.vars.subscribe((name, value) => heard.push([name, value]));
+      // More vars than one chunk of the scan (4,096), the NUL names sorting inside the first:
+      // each chunk starts after the last name of the one before, in the file's order.
+      await b.vars.set("seed", 0);
+      reader.exec("BEGIN");
+      const fill = reader.prepare("INSERT INTO socksync_vars (name, value) VALUES (?, ?)");
+      for (let i = 0; i < 4_200; i++) fill.run(`n${String(i).padStart(5, "0")}`, "0");
+      reader.exec("COMMIT");
+      const heard = new Map<string, unknown>();
+      const stop = a.vars.subscribe((name, value) => heard.set(name, value));
       // Another process decided this reader was dead: `b`'s write is not logged, so `a`
       // finds the var by reading every name from the file.
       reader.exec("DELETE FROM socksync_change_readers");
-      await b.vars.set("v\u0000w", 1);
-      await waitUntil(() => heard.length >= 1, { what: "the var after the lost changes" });
+      await b.vars.set("a\u0000w", 1);
+      await b.vars.set("\uFEFF\u0000u", 2);
+      await waitUntil(() => heard.has("a\u0000w") && heard.has("\uFEFF\u0000u"), {
+        what: "the vars after the lost changes",
+      });
       stop();
-      assert.deepEqual(heard, [["v\u0000w", 1]]);
+      assert.equal(heard.get("a\u0000w"), 1);
+      assert.equal(heard.get("\uFEFF\u0000u"), 2);
+      // Every name is whole: none cut at its NUL, none lost its leading U+FEFF.
+      assert.ok(
+        !heard.has("a") && !heard.has("\u0000u") && !heard.has(""),
+        [...heard.keys()].slice(0, 5).join(),
+      );
     } finally {
       await a.close();
       await b.close();

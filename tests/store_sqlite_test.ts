@@ -154,12 +154,13 @@ describe("SQLite store", () => {
     const b = await openSqliteStore({ path });
     try {
       // Cut at the NUL, the first two would both read back as "a", the third as "".
-      const ids = ["a\u0000b", "a\u0000c", "\u0000", "plain"];
+      // A leading U+FEFF is part of an id, not a byte order mark to drop.
+      const ids = ["a\u0000b", "a\u0000c", "\u0000", "\uFEFF\u0000x", "plain"];
       for (const [i, id] of ids.entries()) await a.list("l").insert(i, i, id);
       // `b` loads its index from the file.
       const list = b.list<number>("l");
       assert.deepEqual((await list.page(0, 10)).items, ids.map((id, i) => ({ id, value: i })));
-      assert.equal(await list.count(), 4);
+      assert.equal(await list.count(), 5);
       for (const [i, id] of ids.entries()) {
         assert.equal(await list.indexOf(id), i);
         assert.deepEqual(await list.get(id), { id, value: i });
@@ -179,7 +180,13 @@ describe("SQLite store", () => {
         ["set", 2, "a\u0000c"],
         ["delete", 0, "a\u0000b"],
       ]);
-      const expected = [["x\u0000y", 10], ["a\u0000c", 20], ["\u0000", 2], ["plain", 3]]
+      const expected = [
+        ["x\u0000y", 10],
+        ["a\u0000c", 20],
+        ["\u0000", 2],
+        ["\uFEFF\u0000x", 3],
+        ["plain", 4],
+      ]
         .map(([id, value]) => ({ id, value }));
       assert.deepEqual((await list.page(0, 10)).items, expected);
       assert.deepEqual((await a.list("l").page(0, 10)).items, expected);

@@ -45,6 +45,8 @@ export class IdMap<E extends { readonly id: string }> {
 
   /** The entry with this id, or `undefined`. */
   get(id: string): E | undefined {
+    // (Callers without types may look up anything: no entry, as a Map answers.)
+    if (typeof id !== "string") return undefined;
     const entry = this.#byHash.get(idHash(id));
     if (entry !== undefined && entry.id === id) return entry;
     return this.#clashes.size === 0 ? undefined : this.#clashes.get(id);
@@ -75,6 +77,7 @@ export class IdMap<E extends { readonly id: string }> {
 
   /** Removes the entry with this id; whether there was one. */
   delete(id: string): boolean {
+    if (typeof id !== "string") return false;
     const hash = idHash(id);
     const held = this.#byHash.get(hash);
     if (held !== undefined && held.id === id) return this.#byHash.delete(hash);

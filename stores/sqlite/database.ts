@@ -218,7 +218,10 @@ export const SQL = {
     ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
   deleteVar: "DELETE FROM socksync_vars WHERE name = ?",
   // Every var, a chunk at a time: only after this process missed changes.
-  varsFrom: "SELECT name, value FROM socksync_vars WHERE name > ? ORDER BY name LIMIT ?",
+  // (The column by its table's name: on a driver that cuts NUL, `name` is also the rewritten
+  // column's alias, and a bare ORDER BY name would sort by it, BLOBs last, skipping rows.)
+  varsFrom:
+    "SELECT name, value FROM socksync_vars WHERE name > ? ORDER BY socksync_vars.name LIMIT ?",
   log: CHANGE_LOG_SQL.append,
   // A whole insert or delete (see WRITE_STEPS): list, id, key, value, then
   // the version and count the index describes, the item's index, and this
@@ -261,7 +264,8 @@ const WHOLE_TEXT: ReadonlyMap<string, string> = new Map([
   rewrite(SQL.scanNext, " id,", "id"),
   rewrite(SQL.varsFrom, "SELECT name,", "name"),
 ]);
-const utf8 = new TextDecoder();
+// (Keeping a leading U+FEFF: it is part of the id, not a byte order mark.)
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 // The rows of a `WHOLE_TEXT` statement (objects or arrays), each BLOB decoded in place.
 function whole<R extends Record<string, unknown> | unknown[]>(rows: R[]): R[] {
