@@ -47,6 +47,14 @@ export interface ListPage<T = unknown> {
    * only when they are read (an accessor). A store defines it as a
    * non-enumerable property, so that a page still compares equal to a plain
    * `{ items, total, version }`.
+   *
+   * It describes the page only until its items are read: reading or setting
+   * `items` must drop it (`undefined` from then on), since whoever read them
+   * may change them in place (a source that hides a field of each value)
+   * and the hub must then send the items. The texts are trusted as they
+   * are, not parsed: they must be JSON the store wrote itself (a value
+   * written into the store's keys by other means goes out unchecked, and
+   * a client cannot read a frame with text that is not JSON).
    */
   readonly stored?: {
     /** The items' ids, in order. */

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { Hub } from "../mod.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
+import type { ListItem, ListPage } from "../src/store.ts";
 import { random } from "../src/testing/kit.ts";
 import { PageMirror } from "./helpers/page_mirror.ts";
 import type { Frame, RawSocket } from "./helpers/raw_socket.ts";
@@ -107,6 +108,48 @@ describe("list fan-out", () => {
         }
       }
       assert.deepEqual(await bystander.drain(), [], "a connection that did not subscribe");
+    });
+  });
+
+  test("an item pushed out of a view is named from the page's stored texts, its value not parsed", async () => {
+    // Pages as a store that keeps JSON text hands them out: `stored`, and
+    // items built (counted here) only when they are read.
+    let parsed = 0;
+    class StoredPages extends MemoryListSource<Item> {
+      override async page(offset: number, limit: number): Promise<ListPage<Item>> {
+        const read = await super.page(offset, limit);
+        const ids = read.items.map((item) => item.id);
+        const json = read.items.map((item) => JSON.stringify(item.value));
+        let items: ListItem<Item>[] | undefined;
+        const page = {
+          get items(): ListItem<Item>[] {
+            if (items) return items;
+            parsed++;
+            Object.defineProperty(page, "stored", { value: undefined });
+            return items = ids.map((id, i) => ({ id, value: JSON.parse(json[i]) }));
+          },
+          total: read.total,
+          version: read.version,
+        };
+        return Object.defineProperty(page, "stored", { value: { ids, json }, configurable: true });
+      }
+    }
+    const hub = new Hub({ onError: () => {} });
+    const source = new StoredPages();
+    for (let i = 0; i < 3; i++) await source.insert(i, { n: i, pad: "" }, `i${i}`);
+    const list = hub.list("todos", { source, schema, maxPageSize: 5 });
+    await withServedHub({ hub }, async ({ open }) => {
+      const client = await open();
+      client.send({ func: "subscribe", type: "list", name: "todos", page: 0, page_size: 2 });
+      const mirror = new PageMirror();
+      mirror.apply(await client.next((f) => isList(f) && f.func === "set_all"));
+      // Inserted at 0: the new item enters, the one at index 2 of the list leaves.
+      await list.insert(0, { n: 9, pad: "" }, "new");
+      mirror.apply(await client.next((f) => isList(f) && f.func === "delete"));
+      assert.deepEqual(mirror.items.map((item) => item.id), ["i0"]);
+      mirror.apply(await client.next((f) => isList(f) && f.func === "insert"));
+      assert.deepEqual(mirror.items.map((item) => item.id), ["new", "i0"]);
+      assert.equal(parsed, 0, "no page's values parsed");
     });
   });
 

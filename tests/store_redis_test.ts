@@ -1,6 +1,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { createServer, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { listSourceConformance, varStoreConformance } from "../src/testing/mod.ts";
 import { openRedisStore } from "../stores/redis/mod.ts";
@@ -545,6 +546,50 @@ describe("Redis store", { skip }, () => {
       proxy.cutAll();
       await closing;
       await proxy.close();
+    }
+  });
+
+  test("a reconnect that reaches a silent peer gives up after about timeoutMs and recovers", async () => {
+    // A peer that accepts TCP and never answers (a stalled proxy, a half-open
+    // route): the handshake after the connect (ready check, CLIENT SETNAME)
+    // must not wait for it forever.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => {
+      held.push(socket);
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silentPort = (silent.address() as { port: number }).port;
+    const redisPort = Number(new URL(url).port || 6379);
+    let target = redisPort;
+    const proxy = await startFaultProxy({ target: () => target });
+    const store = await openRedisStore({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      prefix: `${prefix}silent:`,
+      timeoutMs: 300,
+    });
+    try {
+      const list = store.list<string>("l");
+      assert.equal(await list.count(), 0);
+      target = silentPort;
+      proxy.cutAll();
+      // Both connections reconnect into the silent peer (a retry or two each).
+      await waitUntil(() => held.length >= 2, { what: "reconnects to the silent peer" });
+      target = redisPort;
+      const started = Date.now();
+      await waitUntil(() => list.count().then(() => true), {
+        what: "the store to answer again",
+        timeout: 5_000,
+      });
+      const took = Date.now() - started;
+      assert.ok(took < 3_000, `recovered after ${took} ms`);
+    } finally {
+      for (const socket of held) socket.destroy();
+      const closing = store.close();
+      proxy.cutAll();
+      await closing;
+      await proxy.close();
+      silent.close();
     }
   });
 

@@ -6,9 +6,20 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { encodeSetAll } from "../protocol/encode.ts";
-import type { ListItem } from "../store.ts";
+import type { ListItem, ListPage } from "../store.ts";
 import { LARGE, type ListKit, UNICODE, values } from "./kit.ts";
+
+type Stored = ListPage<unknown>["stored"];
+
+// The items of the hub's `set_all` frame for a page, as a client reads them:
+// the stored texts spliced in as they are when there are any (as
+// encodeSetAll does; the kit sees only the store contract), else the items.
+function sent(fields: { items: readonly ListItem[]; stored?: Stored }): unknown {
+  const stored = fields.stored;
+  if (!stored) return JSON.parse(JSON.stringify(fields.items));
+  const items = stored.ids.map((id, i) => `{"id":${JSON.stringify(id)},"value":${stored.json[i]}}`);
+  return JSON.parse(`[${items.join(",")}]`);
+}
 
 /**
  * Registers the value cases.
@@ -52,23 +63,19 @@ export function valueCases(kit: ListKit): void {
       for (const [i, value] of written.entries()) await source.insert(i, value, ids[i]);
       for (const [offset, limit] of [[0, 20], [2, 3], [8, 5], [20, 5]]) {
         const page = await source.page(offset, limit);
-        const frame = (fields: { items: ListItem[]; stored?: typeof page.stored }) =>
-          JSON.parse(
-            encodeSetAll({ name: "l", page: 0, pageSize: limit, total: page.total, ...fields }),
-          );
         const stored = page.stored;
         if (stored) {
           // Not enumerable: a page still equals a plain { items, total, version }.
           assert.ok(!Object.keys(page).includes("stored"));
           assert.equal(stored.ids.length, stored.json.length);
           // The hub's frame from the texts is the frame from the items (read second here).
-          const fromStored = frame({ items: [], stored });
+          const fromStored = sent({ items: [], stored });
           assert.deepEqual(stored.ids, page.items.map((item) => item.id));
           assert.deepEqual(
             stored.json.map((text) => JSON.parse(text)),
             page.items.map((item) => item.value),
           );
-          assert.deepEqual(fromStored, frame({ items: page.items }));
+          assert.deepEqual(fromStored, sent({ items: page.items }));
         }
         assert.deepEqual(
           page.items,
@@ -84,6 +91,35 @@ export function valueCases(kit: ListKit): void {
         value: written[1],
       }]);
       assert.deepEqual(before, { items: before.items, total: 9, version: before.version });
+    },
+  );
+
+  kit.check(
+    "a page's items changed in place go out as changed (stored texts end once items are read)",
+    async (source) => {
+      type User = { name: string; secret?: string };
+      await source.insert(0, { name: "ann", secret: "s3cr3t" });
+      await source.insert(1, { name: "bob", secret: "hunter2" });
+      // A source over this one that hides a field, in place, in the page it returns.
+      const redacted = await source.page(0, 10) as ListPage<User>;
+      for (const item of redacted.items) delete item.value.secret;
+      assert.equal(redacted.stored, undefined);
+      assert.deepEqual(sent(redacted), [
+        { id: redacted.items[0].id, value: { name: "ann" } },
+        { id: redacted.items[1].id, value: { name: "bob" } },
+      ]);
+      // Items replaced as a whole, likewise.
+      const replaced = await source.page(0, 10) as ListPage<User>;
+      const ids = replaced.items.map((item) => item.id);
+      (replaced as { items: ListItem<User>[] }).items = [{ id: ids[0], value: { name: "ann" } }];
+      assert.equal(replaced.stored, undefined);
+      assert.deepEqual(sent(replaced), [{ id: ids[0], value: { name: "ann" } }]);
+      // A page nobody read the items of still describes them (the stored texts, if any).
+      const untouched = await source.page(0, 10);
+      assert.deepEqual(sent(untouched), [
+        { id: ids[0], value: { name: "ann", secret: "s3cr3t" } },
+        { id: ids[1], value: { name: "bob", secret: "hunter2" } },
+      ]);
     },
   );
 

@@ -256,14 +256,18 @@ export class RedisListSource<T> implements ListSource<T> {
       json.push(member.slice(last + 1));
     }
     let items: ListItem<T>[] | undefined;
+    // Items read may be changed in place, items set replace them: either way
+    // the stored texts no longer describe them (ListPage.stored).
+    const drop = () => Object.defineProperty(page, "stored", { value: undefined });
     const page = {
       get items(): ListItem<T>[] {
-        return items ??= itemsOf<T>(ids, json);
+        if (items) return items;
+        drop();
+        return items = itemsOf<T>(ids, json);
       },
-      // Items set by the caller: the stored texts no longer describe them.
       set items(value: ListItem<T>[]) {
         items = value;
-        Object.defineProperty(this, "stored", { value: undefined });
+        drop();
       },
       total,
       version,

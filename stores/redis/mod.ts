@@ -33,6 +33,7 @@ import { RedisCallStore } from "./calls.ts";
 
 export type { LeaseOptions } from "../common/leased_presence.ts";
 import { type CommandClass, Connection, SCRIPTS } from "./connection.ts";
+import { boundHandshake } from "./handshake.ts";
 import { RedisListSource } from "./list.ts";
 import { RedisVarStore } from "./vars.ts";
 import { importDriver } from "../common/driver_import.ts";
@@ -109,15 +110,18 @@ export async function openRedisStore(
     enableOfflineQueue: false,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
   };
+  // The command connection without ioredis' timer per command: the store
+  // times its commands with one timer of its own (deadlines.ts), and its
+  // handshake with another (handshake.ts).
+  const client = new Redis(options.url, {
+    ...settings,
+    commandTimeout: undefined,
+    connectionName: connectionName(prefix, "cmd"),
+  });
+  boundHandshake(client, timeoutMs);
   return await RedisStore.open(
     options.url,
-    // The command connection without ioredis' timer per command: the store
-    // times its commands with one timer of its own (deadlines.ts).
-    new Redis(options.url, {
-      ...settings,
-      commandTimeout: undefined,
-      connectionName: connectionName(prefix, "cmd"),
-    }),
+    client,
     new Redis(options.url, { ...settings, connectionName: connectionName(prefix, "sub") }),
     prefix,
     timeoutMs,

@@ -56,16 +56,18 @@ export async function readView<T>(
   }
   if (!read.stored) return { ...read, page };
   // (Not a spread: a store that hands out stored JSON may build its items
-  // only when they are read.)
-  const { total, version, stored } = read;
+  // only when they are read, and its stored texts end once they are.)
+  const { total, version } = read;
   const items = read;
   return {
     get items() {
       return items.items;
     },
+    get stored() {
+      return items.stored;
+    },
     total,
     version,
-    stored,
     page,
   };
 }
@@ -159,11 +161,16 @@ export class ListFanout<T> {
       typeof leaving === "number" ? source.page(leaving, 1) : undefined,
       entering === undefined ? undefined : source.page(entering, 1),
     ]);
+    // (The leaving item's id from the stored texts when there are any: its
+    // value is not needed, and reading `items` would parse the page's values.)
+    const length = (read: ListPage<T>) => read.stored?.ids.length ?? read.items.length;
     const fresh = (read: ListPage<T> | undefined) =>
-      read === undefined || (read.version === change.version && read.items.length === 1);
+      read === undefined || (read.version === change.version && length(read) === 1);
     if (!fresh(left) || !fresh(came)) return await this.#refresh(window, change.version);
     const texts: string[] = [];
-    const leftId = typeof leaving === "string" ? leaving : left?.items[0].id;
+    const leftId = typeof leaving === "string"
+      ? leaving
+      : left && (left.stored?.ids[0] ?? left.items[0].id);
     if (leftId !== undefined) texts.push(encodeDelete(name, leftId, params));
     const item = came?.items[0] ?? (change.op === "insert" ? change : undefined);
     if (item) {
