@@ -135,6 +135,29 @@ async function randomWrite(store: SqliteStore, list: string, rand: () => number,
   else await source.delete(pick());
 }
 
+/**
+ * Two stores on one fresh file, the first with a change watcher that keeps its
+ * registration up every 50 ms, and a third connection (`reader`) to expire
+ * that registration as another process would; all closed afterwards.
+ */
+async function withExpiringReader(
+  run: (connections: { a: SqliteStore; b: SqliteStore; reader: SqliteDriver }) => Promise<void>,
+): Promise<void> {
+  const path = fresh();
+  const driver = await openSqliteDriver(path);
+  changeWatcher(driver, { maintainMs: 50 });
+  const a = sqliteStore(driver);
+  const b = await openSqliteStore({ path });
+  const reader = await openSqliteDriver(path);
+  try {
+    await run({ a, b, reader });
+  } finally {
+    await a.close();
+    await b.close();
+    reader.close();
+  }
+}
+
 describe("SQLite store change feed", () => {
   test("another connection's writes reach listeners as exact changes, vars too", async () => {
     const path = fresh();
@@ -254,14 +277,8 @@ describe("SQLite store change feed", () => {
     }
   });
 
-  test("a reader expired by another process registers again; its lists reset", async () => {
-    const path = fresh();
-    const driver = await openSqliteDriver(path);
-    changeWatcher(driver, { maintainMs: 50 });
-    const a = sqliteStore(driver);
-    const b = await openSqliteStore({ path });
-    const reader = await openSqliteDriver(path);
-    try {
+  test("a reader expired by another process registers again; its lists reset", () =>
+    withExpiringReader(async ({ a, b, reader }) => {
       await a.list("l").insert(0, "x");
       const mirror = new Mirror(a.list("l"));
       await mirror.settled();
@@ -274,21 +291,10 @@ describe("SQLite store change feed", () => {
       await converged(mirror, reader, "l", "a change logged again");
       assert.equal(mirror.resets, 1);
       mirror.stop();
-    } finally {
-      await a.close();
-      await b.close();
-      reader.close();
-    }
-  });
+    }));
 
-  test("after lost changes, vars are reported by their whole names, NUL included", async () => {
-    const path = fresh();
-    const driver = await openSqliteDriver(path);
-    changeWatcher(driver, { maintainMs: 50 });
-    const a = sqliteStore(driver);
-    const b = await openSqliteStore({ path });
-    const reader = await openSqliteDriver(path);
-    try {
+  test("after lost changes, vars are reported by their whole names, NUL included", () =>
+    withExpiringReader(async ({ a, b, reader }) => {
       // More vars than one chunk of the scan (4,096), the NUL names sorting inside the first:
       // each chunk starts after the last name of the one before, in the file's order.
       await b.vars.set("seed", 0);
@@ -314,12 +320,7 @@ describe("SQLite store change feed", () => {
         !heard.has("a") && !heard.has("\u0000u") && !heard.has(""),
         [...heard.keys()].slice(0, 5).join(),
       );
-    } finally {
-      await a.close();
-      await b.close();
-      reader.close();
-    }
-  });
+    }));
 
   test("a commit landing just before the watcher's upkeep is still read", async () => {
     const path = fresh();
