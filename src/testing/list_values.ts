@@ -11,14 +11,14 @@ import { LARGE, type ListKit, UNICODE, values } from "./kit.ts";
 
 type Stored = ListPage<unknown>["stored"];
 
-// The items of the hub's `set_all` frame for a page, as a client reads them:
-// the stored texts spliced in as they are when there are any (as
-// encodeSetAll does; the kit sees only the store contract), else the items.
+// The items a client reads from the hub's `set_all` frame for a page: the
+// stored texts when there are any (the hub sends them as they are; that its
+// frame equals one made from the items is tests/encode_stored_test.ts's), else
+// the items as JSON.
 function sent(fields: { items: readonly ListItem[]; stored?: Stored }): unknown {
   const stored = fields.stored;
   if (!stored) return JSON.parse(JSON.stringify(fields.items));
-  const items = stored.ids.map((id, i) => `{"id":${JSON.stringify(id)},"value":${stored.json[i]}}`);
-  return JSON.parse(`[${items.join(",")}]`);
+  return stored.ids.map((id, i) => ({ id, value: JSON.parse(stored.json[i]) }));
 }
 
 /**

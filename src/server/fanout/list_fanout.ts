@@ -57,17 +57,16 @@ export async function readView<T>(
   if (!read.stored) return { ...read, page };
   // (Not a spread: a store that hands out stored JSON may build its items
   // only when they are read, and its stored texts end once they are.)
-  const { total, version } = read;
-  const items = read;
+  const stored = read;
   return {
     get items() {
-      return items.items;
+      return stored.items;
     },
     get stored() {
-      return items.stored;
+      return stored.stored;
     },
-    total,
-    version,
+    total: read.total,
+    version: read.version,
     page,
   };
 }
