@@ -23,8 +23,6 @@ function literal<T extends string>(value: T): Lit<T> {
   return v.custom<T>((input) => input === value);
 }
 const Text: Str = v.custom<string>((input) => typeof input === "string");
-const Name: Str = Text;
-const ItemId: Str = Text;
 // Numbers, session ids and "present" are plain predicates under `v.custom`: the same checks as
 // a pipe of number, safeInteger and minValue (or regex, nonOptional), with fewer valibot schema
 // kinds in a browser bundle (each kind is code every client carries).
@@ -53,262 +51,124 @@ const Params: Opt<ParamsObject> = v.optional(
 const SessionId: v.GenericSchema<string> = v.custom<string>((input) =>
   typeof input === "string" && /^[\w-]{16,64}$/.test(input)
 );
-const GetVar: Obj<{
-  func: Lit<"get">;
-  type: Lit<"var">;
-  name: Str;
-  session: Opt<typeof SessionId>;
-}> = v.object({
-  func: literal("get"),
-  type: literal("var"),
-  name: Name,
-  // Our extension: the sender's session, on its first probe (see PROTOCOL.md, "Sessions").
-  session: v.optional(SessionId),
-});
-const GetList: Obj<{
-  func: Lit<"get">;
-  type: Lit<"list">;
-  name: Str;
-  params: Opt<ParamsObject>;
-  page: Opt<Int>;
-  page_size: Opt<Int>;
-  id: Opt<Str>;
-  more: Opt<Bool>;
-}> = v.object({
-  func: literal("get"),
-  type: literal("list"),
-  name: Name,
-  params: Params,
-  page: v.optional(Count),
-  page_size: v.optional(PageSize),
-  id: v.optional(ItemId),
-  // Our extension: the sender wants change markers (`more`) on this connection's list frames.
-  more: Flag,
-});
-const SetVar: Obj<{ func: Lit<"set">; type: Lit<"var">; name: Str; value: Any }> = v.object({
-  func: literal("set"),
-  type: literal("var"),
-  name: Name,
-  value: Present,
-});
-const SetList: Obj<{
-  func: Lit<"set">;
-  type: Lit<"list">;
-  name: Str;
-  params: Opt<ParamsObject>;
-  id: Str;
-  value: Any;
-}> = v
-  .object({
-    func: literal("set"),
-    type: literal("list"),
-    name: Name,
-    params: Params,
-    id: ItemId,
-    value: Present,
-  });
-const Item: Obj<{ id: Str; value: Any }> = v.object({ id: ItemId, value: Present });
-const SetAll: Obj<{
-  func: Lit<"set_all">;
-  type: Lit<"list">;
-  name: Str;
-  params: Opt<ParamsObject>;
-  page: Int;
-  page_size: Opt<Int>;
-  total_item_count: Int;
-  items: v.ArraySchema<typeof Item, undefined>;
-}> = v.object({
-  func: literal("set_all"),
-  type: literal("list"),
-  name: Name,
-  params: Params,
-  page: Count,
-  page_size: v.optional(PageSize),
-  total_item_count: Count,
-  items: v.array(Item),
-});
-const SetCount: Obj<{
-  func: Lit<"set_count">;
-  type: Lit<"list">;
-  name: Str;
-  params: Opt<ParamsObject>;
-  total_item_count: Int;
-}> = v.object({
-  func: literal("set_count"),
-  type: literal("list"),
-  name: Name,
-  params: Params,
-  total_item_count: Count,
-});
-const Insert: Obj<{
-  func: Lit<"insert">;
-  type: Lit<"list">;
-  name: Str;
-  params: Opt<ParamsObject>;
-  index: Int;
-  id: Str;
-  value: Any;
-}> = v.object({
-  func: literal("insert"),
-  type: literal("list"),
-  name: Name,
-  params: Params,
-  index: Count,
-  id: ItemId,
-  value: Present,
-});
-const Delete: Obj<{
-  func: Lit<"delete">;
-  type: Lit<"list">;
-  name: Str;
-  params: Opt<ParamsObject>;
-  id: Str;
-}> = v.object({
-  func: literal("delete"),
-  type: literal("list"),
-  name: Name,
-  params: Params,
-  id: ItemId,
-});
-const Call: Obj<{
-  func: Lit<"call">;
-  type: Lit<"function">;
-  name: Str;
-  id: Str;
-  args: Opt<Unknown>;
-  once: Opt<Bool>;
-}> = v.object({
-  func: literal("call"),
-  type: literal("function"),
-  name: Name,
-  id: ItemId,
-  args: Anything,
-  // Our extension: the id is a unique key; the callee applies the call at most once.
-  once: Flag,
-});
-const Return: Obj<{
-  func: Lit<"return">;
-  type: Lit<"function">;
-  name: Str;
-  id: Str;
-  value: Opt<Unknown>;
-}> = v.object({
-  func: literal("return"),
-  type: literal("function"),
-  name: Name,
-  id: ItemId,
-  value: Anything,
-});
-const SubscribeVar: Obj<{ func: Lit<"subscribe">; type: Lit<"var">; name: Str }> = v.object({
-  func: literal("subscribe"),
-  type: literal("var"),
-  name: Name,
-});
-const SubscribeList: Obj<{
-  func: Lit<"subscribe">;
-  type: Lit<"list">;
-  name: Str;
-  params: Opt<ParamsObject>;
-  id: Opt<Str>;
-  page: Opt<Int>;
-  page_size: Opt<Int>;
-  more: Opt<Bool>;
-}> = v.object({
-  func: literal("subscribe"),
-  type: literal("list"),
-  name: Name,
-  params: Params,
-  id: v.optional(ItemId),
-  // Our extension: a subscriber may open its view on any page at once.
-  page: v.optional(Count),
-  page_size: v.optional(PageSize),
-  // Our extension: the sender wants change markers (`more`) on this connection's list frames.
-  more: Flag,
-});
-const SubscribeFunction: Obj<{ func: Lit<"subscribe">; type: Lit<"function">; name: Str }> = v
-  .object({
-    func: literal("subscribe"),
-    type: literal("function"),
-    name: Name,
-  });
-const UnsubscribeVar: Obj<{ func: Lit<"unsubscribe">; type: Lit<"var">; name: Str }> = v.object({
-  func: literal("unsubscribe"),
-  type: literal("var"),
-  name: Name,
-});
-const UnsubscribeList: Obj<{
-  func: Lit<"unsubscribe">;
-  type: Lit<"list">;
-  name: Str;
-  params: Opt<ParamsObject>;
-  id: Opt<Str>;
-}> = v.object({
-  func: literal("unsubscribe"),
-  type: literal("list"),
-  name: Name,
-  params: Params,
-  id: v.optional(ItemId),
-});
-const UnsubscribeFunction: Obj<{ func: Lit<"unsubscribe">; type: Lit<"function">; name: Str }> = v
-  .object({
-    func: literal("unsubscribe"),
-    type: literal("function"),
-    name: Name,
-  });
-const UnsubscribeAll: Obj<{ func: Lit<"unsubscribe_all"> }> = v.object({
-  func: literal("unsubscribe_all"),
-});
-const ErrorSchema: Obj<{
-  func: Lit<"error">;
-  error_code: Int;
-  message: Opt<Str>;
-  type: Opt<Str>;
-  name: Opt<Str>;
-  id: Opt<Str>;
-  params: Opt<ParamsObject>;
-}> = v.object({
-  func: literal("error"),
-  error_code: v.custom<number>(Number.isInteger),
-  message: v.optional(Text),
-  type: v.optional(Text),
-  name: v.optional(Text),
-  id: v.optional(Text),
-  params: Params,
-});
+
+/**
+ * The type of each message schema, for the annotation of `MessageSchemas` (the
+ * compiler checks each schema in the table against its type).
+ *
+ * @internal
+ */
+interface Typed {
+  GetVar: Obj<{
+    func: Lit<"get">;
+    type: Lit<"var">;
+    name: Str;
+    session: Opt<typeof SessionId>;
+  }>;
+  GetList: Obj<{
+    func: Lit<"get">;
+    type: Lit<"list">;
+    name: Str;
+    params: Opt<ParamsObject>;
+    page: Opt<Int>;
+    page_size: Opt<Int>;
+    id: Opt<Str>;
+    more: Opt<Bool>;
+  }>;
+  SetVar: Obj<{ func: Lit<"set">; type: Lit<"var">; name: Str; value: Any }>;
+  SetList: Obj<{
+    func: Lit<"set">;
+    type: Lit<"list">;
+    name: Str;
+    params: Opt<ParamsObject>;
+    id: Str;
+    value: Any;
+  }>;
+  SetAll: Obj<{
+    func: Lit<"set_all">;
+    type: Lit<"list">;
+    name: Str;
+    params: Opt<ParamsObject>;
+    page: Int;
+    page_size: Opt<Int>;
+    total_item_count: Int;
+    items: v.ArraySchema<Obj<{ id: Str; value: Any }>, undefined>;
+  }>;
+  SetCount: Obj<{
+    func: Lit<"set_count">;
+    type: Lit<"list">;
+    name: Str;
+    params: Opt<ParamsObject>;
+    total_item_count: Int;
+  }>;
+  Insert: Obj<{
+    func: Lit<"insert">;
+    type: Lit<"list">;
+    name: Str;
+    params: Opt<ParamsObject>;
+    index: Int;
+    id: Str;
+    value: Any;
+  }>;
+  Delete: Obj<{
+    func: Lit<"delete">;
+    type: Lit<"list">;
+    name: Str;
+    params: Opt<ParamsObject>;
+    id: Str;
+  }>;
+  Call: Obj<{
+    func: Lit<"call">;
+    type: Lit<"function">;
+    name: Str;
+    id: Str;
+    args: Opt<Unknown>;
+    once: Opt<Bool>;
+  }>;
+  Return: Obj<{
+    func: Lit<"return">;
+    type: Lit<"function">;
+    name: Str;
+    id: Str;
+    value: Opt<Unknown>;
+  }>;
+  SubscribeVar: Obj<{ func: Lit<"subscribe">; type: Lit<"var">; name: Str }>;
+  SubscribeList: Obj<{
+    func: Lit<"subscribe">;
+    type: Lit<"list">;
+    name: Str;
+    params: Opt<ParamsObject>;
+    id: Opt<Str>;
+    page: Opt<Int>;
+    page_size: Opt<Int>;
+    more: Opt<Bool>;
+  }>;
+  SubscribeFunction: Obj<{ func: Lit<"subscribe">; type: Lit<"function">; name: Str }>;
+  UnsubscribeVar: Obj<{ func: Lit<"unsubscribe">; type: Lit<"var">; name: Str }>;
+  UnsubscribeList: Obj<{
+    func: Lit<"unsubscribe">;
+    type: Lit<"list">;
+    name: Str;
+    params: Opt<ParamsObject>;
+    id: Opt<Str>;
+  }>;
+  UnsubscribeFunction: Obj<{ func: Lit<"unsubscribe">; type: Lit<"function">; name: Str }>;
+  UnsubscribeAll: Obj<{ func: Lit<"unsubscribe_all"> }>;
+  ErrorSchema: Obj<{
+    func: Lit<"error">;
+    error_code: Int;
+    message: Opt<Str>;
+    type: Opt<Str>;
+    name: Opt<Str>;
+    id: Opt<Str>;
+    params: Opt<ParamsObject>;
+  }>;
+}
 
 /** Our extension: `more: true` on a frame says more frames of the same change follow. */
 type More = { more: Opt<Bool> };
 /** @internal */
 type Chained<S> = S extends Obj<infer E> ? Obj<E & More> : never;
-function chained<E extends v.ObjectEntries>(schema: Obj<E>): Obj<E & More> {
-  return v.object({ ...schema.entries, more: Flag });
-}
-
-/**
- * The type of each message schema, for the annotation of `MessageSchemas`.
- *
- * @internal
- */
-interface Typed {
-  Call: typeof Call;
-  Delete: typeof Delete;
-  ErrorSchema: typeof ErrorSchema;
-  GetList: typeof GetList;
-  GetVar: typeof GetVar;
-  Insert: typeof Insert;
-  Return: typeof Return;
-  SetAll: typeof SetAll;
-  SetCount: typeof SetCount;
-  SetList: typeof SetList;
-  SetVar: typeof SetVar;
-  SubscribeFunction: typeof SubscribeFunction;
-  SubscribeList: typeof SubscribeList;
-  SubscribeVar: typeof SubscribeVar;
-  UnsubscribeAll: typeof UnsubscribeAll;
-  UnsubscribeFunction: typeof UnsubscribeFunction;
-  UnsubscribeList: typeof UnsubscribeList;
-  UnsubscribeVar: typeof UnsubscribeVar;
-}
 
 /**
  * Schemas of every message, by `func` and then by `type` (`""` for messages
@@ -346,18 +206,149 @@ export const MessageSchemas: {
   readonly unsubscribe_all: { readonly "": Typed["UnsubscribeAll"] };
   readonly error: { readonly "": Typed["ErrorSchema"] };
 } = {
-  get: { var: GetVar, list: GetList },
-  set: { var: chained(SetVar), list: chained(SetList) },
-  set_all: { list: chained(SetAll) },
-  set_count: { list: chained(SetCount) },
-  insert: { list: chained(Insert) },
-  delete: { list: chained(Delete) },
-  call: { function: Call },
-  return: { function: Return },
-  subscribe: { var: SubscribeVar, list: SubscribeList, function: SubscribeFunction },
-  unsubscribe: { var: UnsubscribeVar, list: UnsubscribeList, function: UnsubscribeFunction },
-  unsubscribe_all: { "": UnsubscribeAll },
-  error: { "": ErrorSchema },
+  get: {
+    var: v.object({
+      func: literal("get"),
+      type: literal("var"),
+      name: Text,
+      // Our extension: the sender's session, on its first probe (see PROTOCOL.md, "Sessions").
+      session: v.optional(SessionId),
+    }),
+    list: v.object({
+      func: literal("get"),
+      type: literal("list"),
+      name: Text,
+      params: Params,
+      page: v.optional(Count),
+      page_size: v.optional(PageSize),
+      id: v.optional(Text),
+      // Our extension: the sender wants change markers (`more`) on this connection's list frames.
+      more: Flag,
+    }),
+  },
+  // A frame that changes a mirror ends with `more` (our extension; see `More`).
+  set: {
+    var: v.object({
+      func: literal("set"),
+      type: literal("var"),
+      name: Text,
+      value: Present,
+      more: Flag,
+    }),
+    list: v.object({
+      func: literal("set"),
+      type: literal("list"),
+      name: Text,
+      params: Params,
+      id: Text,
+      value: Present,
+      more: Flag,
+    }),
+  },
+  set_all: {
+    list: v.object({
+      func: literal("set_all"),
+      type: literal("list"),
+      name: Text,
+      params: Params,
+      page: Count,
+      page_size: v.optional(PageSize),
+      total_item_count: Count,
+      items: v.array(v.object({ id: Text, value: Present })),
+      more: Flag,
+    }),
+  },
+  set_count: {
+    list: v.object({
+      func: literal("set_count"),
+      type: literal("list"),
+      name: Text,
+      params: Params,
+      total_item_count: Count,
+      more: Flag,
+    }),
+  },
+  insert: {
+    list: v.object({
+      func: literal("insert"),
+      type: literal("list"),
+      name: Text,
+      params: Params,
+      index: Count,
+      id: Text,
+      value: Present,
+      more: Flag,
+    }),
+  },
+  delete: {
+    list: v.object({
+      func: literal("delete"),
+      type: literal("list"),
+      name: Text,
+      params: Params,
+      id: Text,
+      more: Flag,
+    }),
+  },
+  call: {
+    function: v.object({
+      func: literal("call"),
+      type: literal("function"),
+      name: Text,
+      id: Text,
+      args: Anything,
+      // Our extension: the id is a unique key; the callee applies the call at most once.
+      once: Flag,
+    }),
+  },
+  return: {
+    function: v.object({
+      func: literal("return"),
+      type: literal("function"),
+      name: Text,
+      id: Text,
+      value: Anything,
+    }),
+  },
+  subscribe: {
+    var: v.object({ func: literal("subscribe"), type: literal("var"), name: Text }),
+    list: v.object({
+      func: literal("subscribe"),
+      type: literal("list"),
+      name: Text,
+      params: Params,
+      id: v.optional(Text),
+      // Our extension: a subscriber may open its view on any page at once.
+      page: v.optional(Count),
+      page_size: v.optional(PageSize),
+      // Our extension: the sender wants change markers (`more`) on this connection's list frames.
+      more: Flag,
+    }),
+    function: v.object({ func: literal("subscribe"), type: literal("function"), name: Text }),
+  },
+  unsubscribe: {
+    var: v.object({ func: literal("unsubscribe"), type: literal("var"), name: Text }),
+    list: v.object({
+      func: literal("unsubscribe"),
+      type: literal("list"),
+      name: Text,
+      params: Params,
+      id: v.optional(Text),
+    }),
+    function: v.object({ func: literal("unsubscribe"), type: literal("function"), name: Text }),
+  },
+  unsubscribe_all: { "": v.object({ func: literal("unsubscribe_all") }) },
+  error: {
+    "": v.object({
+      func: literal("error"),
+      error_code: v.custom<number>(Number.isInteger),
+      message: v.optional(Text),
+      type: v.optional(Text),
+      name: v.optional(Text),
+      id: v.optional(Text),
+      params: Params,
+    }),
+  },
 };
 
 /** @internal */
