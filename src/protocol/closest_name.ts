@@ -10,62 +10,58 @@
 const MAX_LENGTH = 64;
 
 /**
- * The candidate closest to `name` that `allowed` accepts, or `undefined` when
- * none is close. `allowed` is asked only about close candidates, closest first.
- */
-export function closestName(
-  name: string,
-  candidates: Iterable<string>,
-  allowed: (candidate: string) => boolean = () => true,
-): string | undefined {
-  if (name.length > MAX_LENGTH) return undefined;
-  const wanted = normal(name);
-  // [distance, candidate] of each close one; sorted by distance only, so equals keep their order.
-  const close: [number, string][] = [];
-  for (const candidate of candidates) {
-    if (candidate === name || candidate.length > MAX_LENGTH) continue;
-    const other = normal(candidate);
-    const distance = editDistance(wanted, other);
-    if (distance <= Math.max(1, Math.floor(Math.max(wanted.length, other.length) / 3))) {
-      close.push([distance, candidate]);
-    }
-  }
-  return close.sort((a, b) => a[0] - b[0]).find(([, candidate]) => allowed(candidate))?.[1];
-}
-
-/**
- * `; did you mean "x"?` for a close name, else `""`: appended to a message.
+ * `; did you mean "x"?` with the candidate closest to `name` that `allowed`
+ * accepts (the first of equally close ones), or `""` when none is close:
+ * appended to a message. `allowed` is asked only about close candidates,
+ * and only about one closer than the best found so far.
  */
 export function didYouMean(
   name: string,
   candidates: Iterable<string>,
-  allowed?: (candidate: string) => boolean,
+  allowed: (candidate: string) => boolean = () => true,
 ): string {
-  const found = closestName(name, candidates, allowed);
-  return found === undefined ? "" : `; did you mean "${found}"?`;
+  let found = "";
+  let closest = Infinity;
+  const wanted = normal(name);
+  if (name.length <= MAX_LENGTH) {
+    for (const candidate of candidates) {
+      if (candidate === name || candidate.length > MAX_LENGTH) continue;
+      const other = normal(candidate);
+      const distance = editDistance(wanted, other);
+      // Close: at most a third of the longer name's length, and always one.
+      if (
+        distance < closest && 3 * distance <= Math.max(3, wanted.length, other.length) &&
+        allowed(candidate)
+      ) {
+        found = `; did you mean "${candidate}"?`;
+        closest = distance;
+      }
+    }
+  }
+  return found;
 }
 
 function normal(name: string): string {
   return name.toLowerCase().replace(/[_-]/g, "");
 }
 
-// Levenshtein with adjacent transpositions, over two rows and the one before them (both names
-// are at most MAX_LENGTH long).
+// Levenshtein with adjacent transpositions (both names are at most MAX_LENGTH long).
 function editDistance(a: string, b: string): number {
-  let before: number[] = [];
-  let previous = [...Array(b.length + 1).keys()];
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(
-        previous[j] + 1,
-        row[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-        a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? before[j - 2] + 1 : Infinity,
-      );
+  // d[i][j]: the distance between the first i characters of a and the first j of b.
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    d[i] = [];
+    for (let j = 0; j <= b.length; j++) {
+      d[i][j] = i && j
+        ? Math.min(
+          d[i - 1][j] + 1,
+          d[i][j - 1] + 1,
+          d[i - 1][j - 1] + Number(a[i - 1] !== b[j - 1]),
+          // Past the start, a[-1] and b[-1] are undefined and match no character.
+          a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? d[i - 2][j - 2] + 1 : Infinity,
+        )
+        : i + j;
     }
-    before = previous;
-    previous = row;
   }
-  return previous[b.length];
+  return d[a.length][b.length];
 }
