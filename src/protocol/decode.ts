@@ -51,6 +51,11 @@ export type Decoded =
   | { ok: true; message: Message }
   | { ok: false; reply: ErrorFrame | undefined };
 
+/** The fields of a request its error frame echoes when they are strings. */
+const ECHOED = ["type", "name", "id"] as const;
+/** The fields whose wrong shape has a code of its own, 1 to 4; any other is 6. */
+const CODED_FIELDS: readonly string[] = ["func", ...ECHOED];
+
 /**
  * Builds an error frame, echoing the `type`, `name` and `id` of the request it
  * answers when they are strings (and its `params` when an object), so a caller
@@ -69,16 +74,14 @@ export function errorFrame(
 ): ErrorFrame {
   const frame: ErrorFrame = { func: "error", error_code: code, message };
   if (request) {
-    if (typeof request.type === "string") frame.type = request.type;
-    if (typeof request.name === "string") frame.name = request.name;
-    if (typeof request.id === "string") frame.id = request.id;
+    for (const key of ECHOED) {
+      const value = request[key];
+      if (typeof value === "string") frame[key] = value;
+    }
     if (isPlainObject(request.params)) frame.params = request.params;
   }
   return frame;
 }
-
-/** The fields whose wrong shape has a code of its own, 1 to 4; any other is 6. */
-const CODED_FIELDS = ["func", "type", "name", "id"];
 
 /** A refused frame's answer. */
 function refuse(code: ErrorCodeValue, message: string, raw?: Record<string, unknown>): Decoded {

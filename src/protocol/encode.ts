@@ -12,6 +12,7 @@
  */
 
 import type { ErrorCodeValue } from "../errors.ts";
+import { errorFrame } from "./decode.ts";
 
 /** A list view's params, echoed on every frame sent for that view. */
 export type ListParams = Readonly<Record<string, unknown>> | undefined;
@@ -200,14 +201,7 @@ export function encodeCall(
   name: string,
   call: { id: string; args?: unknown; once?: boolean },
 ): string {
-  return JSON.stringify({
-    func: "call",
-    type: "function",
-    name,
-    id: call.id,
-    args: call.args,
-    once: call.once || undefined,
-  });
+  return request("call", "function", name, call);
 }
 
 /**
@@ -264,15 +258,8 @@ export interface ErrorFields {
  * ```
  */
 export function encodeError(fields: ErrorFields): string {
-  return JSON.stringify({
-    func: "error",
-    error_code: fields.code,
-    message: fields.message,
-    type: fields.type,
-    name: fields.name,
-    id: fields.id,
-    params: fields.params,
-  });
+  // The frame `errorFrame` builds: the same fields in the same order.
+  return JSON.stringify(errorFrame(fields.code, fields.message, fields));
 }
 
 /**
@@ -345,7 +332,7 @@ export function encodeUnsubscribe(
   name: string,
   id?: string,
 ): string {
-  return JSON.stringify({ func: "unsubscribe", type, name, id });
+  return request("unsubscribe", type, name, { id });
 }
 
 /**
@@ -356,13 +343,7 @@ export function encodeListUnsubscribe(
   name: string,
   fields: { id?: string; params?: ListParams } = {},
 ): string {
-  return JSON.stringify({
-    func: "unsubscribe",
-    type: "list",
-    name,
-    params: fields.params,
-    id: fields.id,
-  });
+  return request("unsubscribe", "list", name, fields);
 }
 
 /**
@@ -375,13 +356,22 @@ export function withMore(text: string): string {
   return `${text.slice(0, -1)},"more":true}`;
 }
 
-function request(func: string, type: string, name: string, fields: RequestFields): string {
+// Every request frame (`call` among them): a field its frame does not take is `undefined`, so
+// left out; the order is the same for all (params, id, then the rest).
+function request(
+  func: string,
+  type: string,
+  name: string,
+  fields: RequestFields & { args?: unknown; once?: boolean },
+): string {
   return JSON.stringify({
     func,
     type,
     name,
     params: fields.params,
     id: fields.id,
+    args: fields.args,
+    once: fields.once || undefined,
     page: fields.page,
     page_size: fields.pageSize,
     more: fields.more,
