@@ -171,6 +171,43 @@ type More = { more: Opt<Bool> };
 type Chained<S> = S extends Obj<infer E> ? Obj<E & More> : never;
 
 /**
+ * Typed frames by `func` and then `type`, each as the entries after its head.
+ *
+ * @internal
+ */
+type Entries = Record<string, Record<string, v.ObjectEntries>>;
+/**
+ * The schemas `frames` builds from a table of entries: a frame's head (its `func`, `type`
+ * and `name`, first on the wire) and then its entries.
+ *
+ * @internal
+ */
+type Framed<T extends Entries> = {
+  [F in keyof T]: {
+    [K in keyof T[F]]: Obj<{ func: Lit<F & string>; type: Lit<K & string>; name: Str } & T[F][K]>;
+  };
+};
+/**
+ * Puts in each place of `table` the schema of its frame: its `func` and `type` (the keys it is
+ * found by) and `name`, then its entries. The literals come from the keys, so a browser bundle
+ * carries each one once.
+ */
+function frames<T extends Entries>(table: T): Framed<T> {
+  const built: Record<string, Record<string, unknown>> = table;
+  for (const func in table) {
+    for (const type in table[func]) {
+      built[func][type] = v.object({
+        func: literal(func),
+        type: literal(type),
+        name: Text,
+        ...table[func][type],
+      });
+    }
+  }
+  return built as Framed<T>;
+}
+
+/**
  * Schemas of every message, by `func` and then by `type` (`""` for messages
  * without a type).
  *
@@ -206,137 +243,73 @@ export const MessageSchemas: {
   readonly unsubscribe_all: { readonly "": Typed["UnsubscribeAll"] };
   readonly error: { readonly "": Typed["ErrorSchema"] };
 } = {
-  get: {
-    var: v.object({
-      func: literal("get"),
-      type: literal("var"),
-      name: Text,
+  ...frames({
+    get: {
       // Our extension: the sender's session, on its first probe (see PROTOCOL.md, "Sessions").
-      session: v.optional(SessionId),
-    }),
-    list: v.object({
-      func: literal("get"),
-      type: literal("list"),
-      name: Text,
-      params: Params,
-      page: v.optional(Count),
-      page_size: v.optional(PageSize),
-      id: v.optional(Text),
-      // Our extension: the sender wants change markers (`more`) on this connection's list frames.
-      more: Flag,
-    }),
-  },
-  // A frame that changes a mirror ends with `more` (our extension; see `More`).
-  set: {
-    var: v.object({
-      func: literal("set"),
-      type: literal("var"),
-      name: Text,
-      value: Present,
-      more: Flag,
-    }),
-    list: v.object({
-      func: literal("set"),
-      type: literal("list"),
-      name: Text,
-      params: Params,
-      id: Text,
-      value: Present,
-      more: Flag,
-    }),
-  },
-  set_all: {
-    list: v.object({
-      func: literal("set_all"),
-      type: literal("list"),
-      name: Text,
-      params: Params,
-      page: Count,
-      page_size: v.optional(PageSize),
-      total_item_count: Count,
-      items: v.array(v.object({ id: Text, value: Present })),
-      more: Flag,
-    }),
-  },
-  set_count: {
-    list: v.object({
-      func: literal("set_count"),
-      type: literal("list"),
-      name: Text,
-      params: Params,
-      total_item_count: Count,
-      more: Flag,
-    }),
-  },
-  insert: {
-    list: v.object({
-      func: literal("insert"),
-      type: literal("list"),
-      name: Text,
-      params: Params,
-      index: Count,
-      id: Text,
-      value: Present,
-      more: Flag,
-    }),
-  },
-  delete: {
-    list: v.object({
-      func: literal("delete"),
-      type: literal("list"),
-      name: Text,
-      params: Params,
-      id: Text,
-      more: Flag,
-    }),
-  },
-  call: {
-    function: v.object({
-      func: literal("call"),
-      type: literal("function"),
-      name: Text,
-      id: Text,
-      args: Anything,
-      // Our extension: the id is a unique key; the callee applies the call at most once.
-      once: Flag,
-    }),
-  },
-  return: {
-    function: v.object({
-      func: literal("return"),
-      type: literal("function"),
-      name: Text,
-      id: Text,
-      value: Anything,
-    }),
-  },
-  subscribe: {
-    var: v.object({ func: literal("subscribe"), type: literal("var"), name: Text }),
-    list: v.object({
-      func: literal("subscribe"),
-      type: literal("list"),
-      name: Text,
-      params: Params,
-      id: v.optional(Text),
-      // Our extension: a subscriber may open its view on any page at once.
-      page: v.optional(Count),
-      page_size: v.optional(PageSize),
-      // Our extension: the sender wants change markers (`more`) on this connection's list frames.
-      more: Flag,
-    }),
-    function: v.object({ func: literal("subscribe"), type: literal("function"), name: Text }),
-  },
-  unsubscribe: {
-    var: v.object({ func: literal("unsubscribe"), type: literal("var"), name: Text }),
-    list: v.object({
-      func: literal("unsubscribe"),
-      type: literal("list"),
-      name: Text,
-      params: Params,
-      id: v.optional(Text),
-    }),
-    function: v.object({ func: literal("unsubscribe"), type: literal("function"), name: Text }),
-  },
+      var: { session: v.optional(SessionId) },
+      list: {
+        params: Params,
+        page: v.optional(Count),
+        page_size: v.optional(PageSize),
+        id: v.optional(Text),
+        // Our extension: the sender wants change markers (`more`) on this connection's list frames.
+        more: Flag,
+      },
+    },
+    // A frame that changes a mirror ends with `more` (our extension; see `More`).
+    set: {
+      var: { value: Present, more: Flag },
+      list: { params: Params, id: Text, value: Present, more: Flag },
+    },
+    set_all: {
+      list: {
+        params: Params,
+        page: Count,
+        page_size: v.optional(PageSize),
+        total_item_count: Count,
+        items: v.array(v.object({ id: Text, value: Present })),
+        more: Flag,
+      },
+    },
+    set_count: {
+      list: { params: Params, total_item_count: Count, more: Flag },
+    },
+    insert: {
+      list: { params: Params, index: Count, id: Text, value: Present, more: Flag },
+    },
+    delete: {
+      list: { params: Params, id: Text, more: Flag },
+    },
+    call: {
+      function: {
+        id: Text,
+        args: Anything,
+        // Our extension: the id is a unique key; the callee applies the call at most once.
+        once: Flag,
+      },
+    },
+    return: {
+      function: { id: Text, value: Anything },
+    },
+    subscribe: {
+      var: {},
+      list: {
+        params: Params,
+        id: v.optional(Text),
+        // Our extension: a subscriber may open its view on any page at once.
+        page: v.optional(Count),
+        page_size: v.optional(PageSize),
+        // Our extension: the sender wants change markers (`more`) on this connection's list frames.
+        more: Flag,
+      },
+      function: {},
+    },
+    unsubscribe: {
+      var: {},
+      list: { params: Params, id: v.optional(Text) },
+      function: {},
+    },
+  }),
   unsubscribe_all: { "": v.object({ func: literal("unsubscribe_all") }) },
   error: {
     "": v.object({
