@@ -33,7 +33,8 @@ const PageSize: Int = v.custom<number>((input) =>
 /** JSON has no `undefined`, so "not undefined" means "present". */
 const Present: Any = v.custom<unknown>((input) => input !== undefined);
 type Unknown = v.GenericSchema<unknown>;
-const Anything: Opt<Unknown> = v.optional(v.custom<unknown>(() => true));
+// Anything but `undefined` is present, so this takes any value or none.
+const Anything: Opt<Unknown> = v.optional(Present);
 type Bool = v.GenericSchema<boolean>;
 const Flag: Opt<Bool> = v.optional(v.custom<boolean>((input) => typeof input === "boolean"));
 type ParamsObject = v.GenericSchema<Record<string, unknown>>;
