@@ -78,6 +78,9 @@ const frameArb: fc.Arbitrary<string> = fc.oneof(
       "not json",
       "[1,2]",
       '{"func":"get","type":"var","name":[[[[[[1]]]]]]}',
+      // Deep under the tight limits: echoed with its type, name and id, never its params.
+      '{"func":"subscribe","type":"list","name":"todos","id":"a","params":{"room":[[[[1]]]]}}',
+      '{"func":"error","error_code":4,"name":"todos","params":{"room":[[[[1]]]]}}',
       "x".repeat(300),
     ),
   },
