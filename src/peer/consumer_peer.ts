@@ -66,8 +66,6 @@ export class ConsumerPeer extends Consumer implements TimedMember {
   readonly limits: Readonly<ConsumerLimits>;
   /** See {@linkcode TimedMember}; read by the heartbeat timer when it wakes. @internal */
   idleLast: number = idleClock();
-  /** See {@linkcode TimedMember}. @internal */
-  idleList: 0 | 1 | 2 = 0;
   readonly #timer: IdleTimer | undefined;
   readonly #detachListeners = new Set<(peer: ConsumerPeer) => void>();
   // Functions the other side accepts calls to: subscriptions of its, held to `maxSubscriptions`.

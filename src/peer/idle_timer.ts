@@ -12,8 +12,8 @@
 import { idleClock, type IdleMember, type IdleWatch } from "./idle.ts";
 import { timerDelay } from "./limits.ts";
 
-/** What the timer reads and calls of its one member: no list links, it keeps no list. */
-export type TimedMember = Pick<IdleMember, "idleLast" | "idleList" | "probe" | "expire">;
+/** What the timer reads and calls of its one member: no list links or list, it keeps no list. */
+export type TimedMember = Pick<IdleMember, "idleLast" | "probe" | "expire">;
 
 /** Watches one member for silence with a timer that wakes only when something may be due. */
 export class IdleTimer implements IdleWatch {
@@ -33,7 +33,6 @@ export class IdleTimer implements IdleWatch {
   constructor(member: TimedMember, timeout: number) {
     this.#member = member;
     this.#timeout = timeout;
-    member.idleList = 1;
     this.#arm(member.idleLast + timeout / 2 - idleClock());
   }
 
@@ -43,10 +42,9 @@ export class IdleTimer implements IdleWatch {
   }
 
   /** Stops the timer. */
-  remove(member: TimedMember): void {
+  remove(_member: TimedMember): void {
     clearTimeout(this.#timer);
     this.#member = undefined;
-    member.idleList = 0;
   }
 
   #arm(delay: number): void {
@@ -63,16 +61,15 @@ export class IdleTimer implements IdleWatch {
     if (now - this.#due > timeout / 4) this.#graceUntil = now + timeout / 2;
     const last = member.idleLast;
     const quiet = now - last;
-    if (this.#probed === last) {
-      if (quiet < timeout || now < this.#graceUntil) {
-        return this.#arm(Math.max(last + timeout, this.#graceUntil) - now);
-      }
+    if (this.#probed !== last) {
+      if (quiet < timeout / 2) return this.#arm(timeout / 2 - quiet);
+      this.#probed = last;
+      member.probe();
+    } else if (quiet >= timeout && now >= this.#graceUntil) {
       this.remove(member);
       return member.expire();
     }
-    if (quiet < timeout / 2) return this.#arm(timeout / 2 - quiet);
-    this.#probed = last;
-    member.probe();
+    // Probed: due at the whole timeout, and not before the grace after a stall ends.
     this.#arm(Math.max(last + timeout, this.#graceUntil) - now);
   }
 }
