@@ -143,18 +143,6 @@ export class Consumer {
     this.#options = options;
   }
 
-  get #mirrors(): Map<string, Mirror> {
-    return this.#mirrorMap ??= new Map();
-  }
-
-  get #pending(): Map<string, PendingCall> {
-    return this.#pendingMap ??= new Map();
-  }
-
-  get #remoteFunctions(): Set<string> {
-    return this.#remoteFunctionSet ??= new Set();
-  }
-
   /** Calls `listener` with every error frame that answers no call; returns the remover. */
   onError(listener: ErrorListener): () => void {
     const listeners = this.#errorListenerSet ??= new Set();
@@ -175,7 +163,7 @@ export class Consumer {
 
   /** The other side accepts calls to `name`: sends the calls waiting for it. */
   remoteAccepts(name: string): void {
-    this.#remoteFunctions.add(name);
+    (this.#remoteFunctionSet ??= new Set()).add(name);
     if (!this.#pendingMap) return;
     for (const call of this.#pendingMap.values()) {
       if (!call.sent && call.name === name) {
@@ -199,14 +187,15 @@ export class Consumer {
   /** Calls a function the other side provides; see `Peer.call`. */
   call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     if (this.#detached) return Promise.reject(new ConnectionClosed(false));
-    if (this.#pending.size >= this.#options.limits.maxPendingCalls) {
+    const pending = this.#pendingMap ??= new Map();
+    if (pending.size >= this.#options.limits.maxPendingCalls) {
       return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
     }
     if (this.#functionsKnown && !this.canCall(name)) {
       return Promise.reject(unknownFunction(name, this.#remoteFunctionSet));
     }
     const id = options.id ?? nanoid();
-    if (this.#pendingMap?.has(id)) {
+    if (pending.has(id)) {
       return Promise.reject(
         new SockSyncError(ErrorCode.InvalidId, "a call with this id is pending"),
       );
@@ -231,7 +220,7 @@ export class Consumer {
           );
         }, delay),
       };
-      this.#pending.set(id, call);
+      pending.set(id, call);
       if (this.canCall(name)) {
         call.sent = true;
         this.#options.send(call.frame);
@@ -323,7 +312,7 @@ export class Consumer {
 
   /** Subscribes a mirror to the var, list or item the other side provides. */
   mirror(mirror: Mirror): void {
-    this.#mirrors.set(mirror.key, mirror);
+    (this.#mirrorMap ??= new Map()).set(mirror.key, mirror);
     mirror.ready = false;
     this.#options.send(mirror.subscribeFrame());
   }
