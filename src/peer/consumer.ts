@@ -326,12 +326,10 @@ export class Consumer {
 
   /** Asks the provider for a mirror's current value again (`get`). */
   refresh(mirror: Mirror): void {
-    if ("id" in mirror) {
-      return this.#options.send(encodeGet("list", mirror.name, { id: mirror.id }));
-    }
     // A bare list `get` would move the view to page 0: keep the mirror's page.
-    if (mirror.type === "list") return this.getPage(mirror, mirror.page, mirror.pageSize);
-    this.#options.send(encodeGet("var", mirror.name));
+    if (mirror.type === "list" && !("id" in mirror)) return this.getPage(mirror, mirror.page);
+    // A var's, or an item's with its id.
+    this.#options.send(encodeGet(mirror.type, mirror.name, { id: (mirror as { id?: string }).id }));
   }
 
   /** Moves a list mirror's view to another page (`get` with page and page size). */
