@@ -239,11 +239,10 @@ export class Consumer {
   /** Settles the call a `return` answers. */
   handleReturn(message: MessageWithFunc<"return">): void {
     const call = this.#pendingMap?.get(message.id);
-    if (!call || call.name !== message.name) {
+    if (call?.name !== message.name) {
       throw new SockSyncError(ErrorCode.InvalidId, "no pending call with this id");
     }
-    this.#settle(message.id);
-    call.resolve(message.value);
+    this.#settle(message.id)!.resolve(message.value);
   }
 
   /**
@@ -297,12 +296,14 @@ export class Consumer {
    * page), an unmarked one goes to the item's mirror if there is one.
    */
   apply(frame: MirrorFrame): void {
-    if (!this.#options.allowed(frame)) throw notSubscribed();
-    const view = this.#mirrorMap?.get(mirrorKey(frame.type, frame.name, paramsOf(frame)));
+    const view = this.#mirrorMap?.get(
+      mirrorKey(frame.type, frame.name, (frame as { params?: unknown }).params),
+    );
     const item = frame.type === "list" && (frame.func === "set" || frame.func === "delete")
       ? this.#mirrorMap?.get(itemKey(frame.name, frame.id))
       : undefined;
-    if (!view && !item) throw notSubscribed();
+    // The lookups change nothing: the access check may come after them.
+    if (!this.#options.allowed(frame) || (!view && !item)) throw notSubscribed();
     if (item && !(frame.func === "delete" && (frame as { more?: boolean }).more)) {
       item.apply(frame);
       if (frame.func === "delete") return;
@@ -355,12 +356,8 @@ export class Consumer {
   }
 }
 
-/** A list mirror's or list frame's params (a var has none). */
-function paramsOf(of: object): Readonly<Record<string, unknown>> | undefined {
-  return (of as { params?: Readonly<Record<string, unknown>> }).params;
-}
-
-function notSubscribed(): SockSyncError {
+/** Error 1 `not subscribed`: a frame about something this side does not mirror, or a call it does not accept. */
+export function notSubscribed(): SockSyncError {
   return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
 }
 

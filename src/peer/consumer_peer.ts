@@ -14,7 +14,7 @@ import { CLOSE, OPEN, PROBE_NAME } from "../protocol/connection.ts";
 import { decodeFrame, type ErrorFrame, errorFrame } from "../protocol/decode.ts";
 import { encodeGet } from "../protocol/encode.ts";
 import type { Message } from "../protocol/schemas.ts";
-import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
+import { type CallOptions, Consumer, type ErrorAbout, notSubscribed } from "./consumer.ts";
 import { idleClock } from "./idle.ts";
 import { IdleTimer, type TimedMember } from "./idle_timer.ts";
 import { type ConsumerLimits, exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
@@ -123,7 +123,8 @@ export class ConsumerPeer extends Consumer implements TimedMember {
 
   /** Half the idle timeout passed in silence: asks for a sign of life. @internal */
   probe(): void {
-    if (!this.#detached) this.sendText(encodeGet("var", PROBE_NAME));
+    // Sends nothing once detached or closed.
+    this.sendText(encodeGet("var", PROBE_NAME));
   }
 
   /** The idle timeout passed in silence: closes with 4000. @internal */
@@ -194,13 +195,14 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       this.remoteRefuses();
       return this.#held.clear();
     }
-    if (func === "call") throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
-    if (func === "get" && message.type === "var" && message.name === PROBE_NAME) {
-      // The other side's session, taken from its first probe; the probe is answered as always.
-      this.#session ??= message.session;
-    }
+    if (func === "call") throw notSubscribed();
     if (func === "subscribe" || func === "unsubscribe" || func === "get") {
       if (message.type !== "function") {
+        // The other side's session, taken from its first probe (of its frames only a var `get`
+        // carries one); the probe is answered as always.
+        if (message.name === PROBE_NAME) {
+          this.#session ??= (message as { session?: string }).session;
+        }
         throw new SockSyncError(ErrorCode.InvalidName, `no ${message.type} with this name`);
       }
       const held = this.#held;
