@@ -252,24 +252,30 @@ export class Consumer {
   handleError(message: MessageWithFunc<"error">): void {
     if (message.name === PROBE_NAME && message.id === undefined) {
       // The answer to a probe: a sign of life, never the application's business.
-      if (this.#expecting) this.#learnedFunctions();
+      if (!this.#expecting) return;
+      this.#expecting = false;
+      this.#functionsKnown = true;
+      for (const [id, call] of [...(this.#pendingMap ?? [])]) {
+        if (call.sent || this.canCall(call.name)) continue;
+        this.#settle(id);
+        call.reject(unknownFunction(call.name, this.#remoteFunctionSet));
+      }
       return;
     }
-    const code =
-      (message.error_code >= 1 && message.error_code <= 8
-        ? message.error_code
-        : ErrorCode.Other) as ErrorCodeValue;
-    const error = new SockSyncError(code, message.message ?? "error from the other side");
-    if (message.id !== undefined && (message.type === undefined || message.type === "function")) {
-      const call = this.#settle(message.id);
-      if (call) return call.reject(error);
-    }
     // The fields it echoes: a decoded frame holds only those it had (valibot leaves out the rest).
-    const { func: _func, error_code: _code, message: _message, ...about }: ErrorAbout & {
+    const { func: _func, error_code: code, message: text, ...about }: ErrorAbout & {
       func: string;
       error_code: number;
       message?: string;
     } = message;
+    const error = new SockSyncError(
+      (code >= 1 && code <= 8 ? code : ErrorCode.Other) as ErrorCodeValue,
+      text ?? "error from the other side",
+    );
+    if (message.id !== undefined && (message.type === undefined || message.type === "function")) {
+      const call = this.#settle(message.id);
+      if (call) return call.reject(error);
+    }
     const item = message.type === "list" && message.id !== undefined
       ? this.#mirrorMap?.get(itemKey(message.name ?? "", message.id))
       : undefined;
@@ -277,16 +283,6 @@ export class Consumer {
       error,
     );
     for (const listener of this.#errorListenerSet ?? []) listener(error, about);
-  }
-
-  #learnedFunctions(): void {
-    this.#expecting = false;
-    this.#functionsKnown = true;
-    for (const [id, call] of [...(this.#pendingMap ?? [])]) {
-      if (call.sent || this.canCall(call.name)) continue;
-      this.#settle(id);
-      call.reject(unknownFunction(call.name, this.#remoteFunctionSet));
-    }
   }
 
   /**

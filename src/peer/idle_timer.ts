@@ -33,7 +33,7 @@ export class IdleTimer implements IdleWatch {
   constructor(member: TimedMember, timeout: number) {
     this.#member = member;
     this.#timeout = timeout;
-    this.#arm(member.idleLast + timeout / 2 - idleClock());
+    this.#arm(member.idleLast + timeout / 2);
   }
 
   /** A frame arrived at `now`: read when the timer wakes, so nothing is rescheduled per frame. */
@@ -47,9 +47,11 @@ export class IdleTimer implements IdleWatch {
     this.#member = undefined;
   }
 
-  #arm(delay: number): void {
-    const wait = Math.max(delay, 1);
-    this.#due = idleClock() + wait;
+  /** Wakes at `at`, or in 1 ms if that is past. */
+  #arm(at: number): void {
+    const now = idleClock();
+    const wait = Math.max(at - now, 1);
+    this.#due = now + wait;
     this.#timer = setTimeout(() => this.#wake(), timerDelay(wait));
   }
 
@@ -62,7 +64,7 @@ export class IdleTimer implements IdleWatch {
     const last = member.idleLast;
     const quiet = now - last;
     if (this.#probed !== last) {
-      if (quiet < timeout / 2) return this.#arm(timeout / 2 - quiet);
+      if (quiet < timeout / 2) return this.#arm(last + timeout / 2);
       this.#probed = last;
       member.probe();
     } else if (quiet >= timeout && now >= this.#graceUntil) {
@@ -70,6 +72,6 @@ export class IdleTimer implements IdleWatch {
       return member.expire();
     }
     // Probed: due at the whole timeout, and not before the grace after a stall ends.
-    this.#arm(Math.max(last + timeout, this.#graceUntil) - now);
+    this.#arm(Math.max(last + timeout, this.#graceUntil));
   }
 }

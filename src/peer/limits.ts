@@ -255,7 +255,8 @@ export function resolveConsumerLimits(
 }
 
 function checkLimit(key: string, value: unknown): asserts value is number {
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+  // NaN is not >= 0 either.
+  if (typeof value !== "number" || !(value >= 0)) {
     throw new RangeError(`socksync: limit ${key} must be a number >= 0`);
   }
 }
@@ -270,8 +271,7 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
  * longer one at once.
  */
 export function timerDelay(ms: number): number | undefined {
-  if (!(ms > 0) || ms === Infinity) return undefined;
-  return Math.min(ms, MAX_TIMER_DELAY);
+  return ms > 0 && ms < Infinity ? Math.min(ms, MAX_TIMER_DELAY) : undefined;
 }
 
 /**
