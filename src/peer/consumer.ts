@@ -344,8 +344,7 @@ export class Consumer {
   detach(): void {
     this.#detached = true;
     this.#remoteFunctionSet?.clear();
-    if (!this.#pendingMap?.size) return;
-    for (const [id, call] of [...this.#pendingMap]) {
+    for (const [id, call] of [...(this.#pendingMap ?? [])]) {
       this.#settle(id);
       call.reject(new ConnectionClosed(call.sent));
     }
