@@ -72,9 +72,10 @@ export function failureFrame(
  * an object, so `errorFrame` echoes each one it has.
  */
 export function failureReply(error: unknown, message: Message): ErrorFrame {
+  // Every message but `unsubscribe_all` has some of the fields echoed.
   return isSockSyncError(error)
-    ? errorFrame(error.code, error.message, message)
-    : errorFrame(ErrorCode.Other, "internal error", message);
+    ? errorFrame(error.code, error.message, message as { type?: string })
+    : errorFrame(ErrorCode.Other, "internal error", message as { type?: string });
 }
 
 /**
