@@ -62,16 +62,16 @@ export class IdleTimer implements IdleWatch {
     const now = idleClock();
     if (now - this.#due > timeout / 4) this.#graceUntil = now + timeout / 2;
     const last = member.idleLast;
-    const quiet = now - last;
+    // Probed: due at the whole timeout, and not before the grace after a stall ends.
+    const expiry = Math.max(last + timeout, this.#graceUntil);
     if (this.#probed !== last) {
-      if (quiet < timeout / 2) return this.#arm(last + timeout / 2);
+      if (now < last + timeout / 2) return this.#arm(last + timeout / 2);
       this.#probed = last;
       member.probe();
-    } else if (quiet >= timeout && now >= this.#graceUntil) {
+    } else if (now >= expiry) {
       this.remove(member);
       return member.expire();
     }
-    // Probed: due at the whole timeout, and not before the grace after a stall ends.
-    this.#arm(Math.max(last + timeout, this.#graceUntil));
+    this.#arm(expiry);
   }
 }
