@@ -78,6 +78,9 @@ const frameArb: fc.Arbitrary<string> = fc.oneof(
       "not json",
       "[1,2]",
       '{"func":"get","type":"var","name":[[[[[[1]]]]]]}',
+      // Deep under the tight limits: echoed with its type, name and id, never its params.
+      '{"func":"subscribe","type":"list","name":"todos","id":"a","params":{"room":[[[[1]]]]}}',
+      '{"func":"error","error_code":4,"name":"todos","params":{"room":[[[[1]]]]}}',
       "x".repeat(300),
     ),
   },
@@ -143,4 +146,42 @@ test("a consumer peer refuses to accept calls to a function as a Peer with no re
   assert.deepEqual(thrown(b), thrown(a));
   assert.doesNotThrow(() => b.acceptCalls());
   assert.doesNotThrow(() => b.refuseCalls("echo"));
+});
+
+test("refresh asks again for a var, for a list view on its own page and for a list item", () => {
+  const { socket, sent } = recorder();
+  const peer = new ConsumerPeer({ socket, limits: { ...CLIENT_LIMITS, idleTimeout: 0 } });
+  const mirror = {
+    key: "",
+    ready: true,
+    subscribeFrame: () => "",
+    unsubscribeFrame: () => "",
+    apply() {},
+    fail() {},
+  };
+  peer.refresh({ ...mirror, type: "var", name: "counter" });
+  peer.refresh({
+    ...mirror,
+    type: "list",
+    name: "todos",
+    page: 2,
+    pageSize: 5,
+    params: { room: "r" },
+  });
+  peer.refresh({
+    ...mirror,
+    type: "list",
+    name: "todos",
+    page: 1,
+    pageSize: undefined,
+    params: undefined,
+  });
+  peer.refresh({ ...mirror, type: "list", name: "todos", id: "a" });
+  assert.deepEqual(sent, [
+    '{"func":"get","type":"var","name":"counter"}',
+    '{"func":"get","type":"list","name":"todos","params":{"room":"r"},"page":2,"page_size":5}',
+    '{"func":"get","type":"list","name":"todos","page":1}',
+    '{"func":"get","type":"list","name":"todos","id":"a"}',
+  ]);
+  peer.detach();
 });

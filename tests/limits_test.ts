@@ -7,7 +7,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { ErrorCode, Hub, type SockSyncError, VarMirror } from "../mod.ts";
-import type { Limits } from "../src/peer/limits.ts";
+import { fitsBytes, type Limits } from "../src/peer/limits.ts";
+import fc from "fast-check";
 import { PROBE_NAME } from "../src/protocol/mod.ts";
 import { MemoryListSource } from "../stores/memory/mod.ts";
 import { RawSocket } from "./helpers/raw_socket.ts";
@@ -377,4 +378,14 @@ describe("limits", () => {
     assert.equal(hub.limits.messageRate, 5);
     assert.equal(hub.limits.maxFrameBytes, 1024 * 1024);
   });
+});
+
+test("fitsBytes counts a text's UTF-8 bytes as an encoder does, near the bound and past it", () => {
+  const encoder = new TextEncoder();
+  fc.assert(
+    fc.property(fc.string({ unit: "binary", maxLength: 40 }), fc.nat(130), (text, max) => {
+      assert.equal(fitsBytes(text, max), encoder.encode(text).length <= max);
+    }),
+    { numRuns: 2_000 },
+  );
 });

@@ -143,18 +143,6 @@ export class Consumer {
     this.#options = options;
   }
 
-  get #mirrors(): Map<string, Mirror> {
-    return this.#mirrorMap ??= new Map();
-  }
-
-  get #pending(): Map<string, PendingCall> {
-    return this.#pendingMap ??= new Map();
-  }
-
-  get #remoteFunctions(): Set<string> {
-    return this.#remoteFunctionSet ??= new Set();
-  }
-
   /** Calls `listener` with every error frame that answers no call; returns the remover. */
   onError(listener: ErrorListener): () => void {
     const listeners = this.#errorListenerSet ??= new Set();
@@ -175,7 +163,7 @@ export class Consumer {
 
   /** The other side accepts calls to `name`: sends the calls waiting for it. */
   remoteAccepts(name: string): void {
-    this.#remoteFunctions.add(name);
+    (this.#remoteFunctionSet ??= new Set()).add(name);
     if (!this.#pendingMap) return;
     for (const call of this.#pendingMap.values()) {
       if (!call.sent && call.name === name) {
@@ -199,14 +187,15 @@ export class Consumer {
   /** Calls a function the other side provides; see `Peer.call`. */
   call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     if (this.#detached) return Promise.reject(new ConnectionClosed(false));
-    if (this.#pending.size >= this.#options.limits.maxPendingCalls) {
+    const pending = this.#pendingMap ??= new Map();
+    if (pending.size >= this.#options.limits.maxPendingCalls) {
       return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
     }
     if (this.#functionsKnown && !this.canCall(name)) {
       return Promise.reject(unknownFunction(name, this.#remoteFunctionSet));
     }
     const id = options.id ?? nanoid();
-    if (this.#pendingMap?.has(id)) {
+    if (pending.has(id)) {
       return Promise.reject(
         new SockSyncError(ErrorCode.InvalidId, "a call with this id is pending"),
       );
@@ -231,7 +220,7 @@ export class Consumer {
           );
         }, delay),
       };
-      this.#pending.set(id, call);
+      pending.set(id, call);
       if (this.canCall(name)) {
         call.sent = true;
         this.#options.send(call.frame);
@@ -250,11 +239,10 @@ export class Consumer {
   /** Settles the call a `return` answers. */
   handleReturn(message: MessageWithFunc<"return">): void {
     const call = this.#pendingMap?.get(message.id);
-    if (!call || call.name !== message.name) {
+    if (call?.name !== message.name) {
       throw new SockSyncError(ErrorCode.InvalidId, "no pending call with this id");
     }
-    this.#settle(message.id);
-    call.resolve(message.value);
+    this.#settle(message.id)!.resolve(message.value);
   }
 
   /**
@@ -264,24 +252,30 @@ export class Consumer {
   handleError(message: MessageWithFunc<"error">): void {
     if (message.name === PROBE_NAME && message.id === undefined) {
       // The answer to a probe: a sign of life, never the application's business.
-      if (this.#expecting) this.#learnedFunctions();
+      if (!this.#expecting) return;
+      this.#expecting = false;
+      this.#functionsKnown = true;
+      for (const [id, call] of [...(this.#pendingMap ?? [])]) {
+        if (call.sent || this.canCall(call.name)) continue;
+        this.#settle(id);
+        call.reject(unknownFunction(call.name, this.#remoteFunctionSet));
+      }
       return;
     }
-    const code =
-      (message.error_code >= 1 && message.error_code <= 8
-        ? message.error_code
-        : ErrorCode.Other) as ErrorCodeValue;
-    const error = new SockSyncError(code, message.message ?? "error from the other side");
-    if (message.id !== undefined && (message.type === undefined || message.type === "function")) {
-      const call = this.#settle(message.id);
-      if (call) return call.reject(error);
-    }
     // The fields it echoes: a decoded frame holds only those it had (valibot leaves out the rest).
-    const { func: _func, error_code: _code, message: _message, ...about }: ErrorAbout & {
+    const { func: _func, error_code: code, message: text, ...about }: ErrorAbout & {
       func: string;
       error_code: number;
       message?: string;
     } = message;
+    const error = new SockSyncError(
+      (code >= 1 && code <= 8 ? code : ErrorCode.Other) as ErrorCodeValue,
+      text ?? "error from the other side",
+    );
+    if (message.id !== undefined && (message.type === undefined || message.type === "function")) {
+      const call = this.#settle(message.id);
+      if (call) return call.reject(error);
+    }
     const item = message.type === "list" && message.id !== undefined
       ? this.#mirrorMap?.get(itemKey(message.name ?? "", message.id))
       : undefined;
@@ -291,16 +285,6 @@ export class Consumer {
     for (const listener of this.#errorListenerSet ?? []) listener(error, about);
   }
 
-  #learnedFunctions(): void {
-    this.#expecting = false;
-    this.#functionsKnown = true;
-    for (const [id, call] of [...(this.#pendingMap ?? [])]) {
-      if (call.sent || this.canCall(call.name)) continue;
-      this.#settle(id);
-      call.reject(unknownFunction(call.name, this.#remoteFunctionSet));
-    }
-  }
-
   /**
    * Applies a frame that changes one of this side's mirrors: a list item's
    * `set` goes to the item's mirror and to the view; a `delete` marked
@@ -308,12 +292,14 @@ export class Consumer {
    * page), an unmarked one goes to the item's mirror if there is one.
    */
   apply(frame: MirrorFrame): void {
-    if (!this.#options.allowed(frame)) throw notSubscribed();
-    const view = this.#mirrorMap?.get(mirrorKey(frame.type, frame.name, paramsOf(frame)));
+    const view = this.#mirrorMap?.get(
+      mirrorKey(frame.type, frame.name, (frame as { params?: unknown }).params),
+    );
     const item = frame.type === "list" && (frame.func === "set" || frame.func === "delete")
       ? this.#mirrorMap?.get(itemKey(frame.name, frame.id))
       : undefined;
-    if (!view && !item) throw notSubscribed();
+    // The lookups change nothing: the access check may come after them.
+    if (!this.#options.allowed(frame) || (!view && !item)) throw notSubscribed();
     if (item && !(frame.func === "delete" && (frame as { more?: boolean }).more)) {
       item.apply(frame);
       if (frame.func === "delete") return;
@@ -323,7 +309,7 @@ export class Consumer {
 
   /** Subscribes a mirror to the var, list or item the other side provides. */
   mirror(mirror: Mirror): void {
-    this.#mirrors.set(mirror.key, mirror);
+    (this.#mirrorMap ??= new Map()).set(mirror.key, mirror);
     mirror.ready = false;
     this.#options.send(mirror.subscribeFrame());
   }
@@ -337,12 +323,10 @@ export class Consumer {
 
   /** Asks the provider for a mirror's current value again (`get`). */
   refresh(mirror: Mirror): void {
-    if ("id" in mirror) {
-      return this.#options.send(encodeGet("list", mirror.name, { id: mirror.id }));
-    }
     // A bare list `get` would move the view to page 0: keep the mirror's page.
-    if (mirror.type === "list") return this.getPage(mirror, mirror.page, mirror.pageSize);
-    this.#options.send(encodeGet("var", mirror.name));
+    if (mirror.type === "list" && !("id" in mirror)) return this.getPage(mirror, mirror.page);
+    // A var's, or an item's with its id.
+    this.#options.send(encodeGet(mirror.type, mirror.name, { id: (mirror as { id?: string }).id }));
   }
 
   /** Moves a list mirror's view to another page (`get` with page and page size). */
@@ -360,20 +344,15 @@ export class Consumer {
   detach(): void {
     this.#detached = true;
     this.#remoteFunctionSet?.clear();
-    if (!this.#pendingMap?.size) return;
-    for (const [id, call] of [...this.#pendingMap]) {
+    for (const [id, call] of [...(this.#pendingMap ?? [])]) {
       this.#settle(id);
       call.reject(new ConnectionClosed(call.sent));
     }
   }
 }
 
-/** A list mirror's or list frame's params (a var has none). */
-function paramsOf(of: object): Readonly<Record<string, unknown>> | undefined {
-  return (of as { params?: Readonly<Record<string, unknown>> }).params;
-}
-
-function notSubscribed(): SockSyncError {
+/** Error 1 `not subscribed`: a frame about something this side does not mirror, or a call it does not accept. */
+export function notSubscribed(): SockSyncError {
   return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
 }
 

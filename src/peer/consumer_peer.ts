@@ -11,15 +11,15 @@
  */
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import { CLOSE, OPEN, PROBE_NAME } from "../protocol/connection.ts";
-import { decodeFrame } from "../protocol/decode.ts";
-import { encodeError, encodeGet } from "../protocol/encode.ts";
+import { decodeFrame, type ErrorFrame, errorFrame } from "../protocol/decode.ts";
+import { encodeGet } from "../protocol/encode.ts";
 import type { Message } from "../protocol/schemas.ts";
-import { type CallOptions, Consumer, type ErrorAbout } from "./consumer.ts";
+import { type CallOptions, Consumer, type ErrorAbout, notSubscribed } from "./consumer.ts";
 import { idleClock } from "./idle.ts";
 import { IdleTimer, type TimedMember } from "./idle_timer.ts";
 import { type ConsumerLimits, exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
 import type { PeerCore } from "./peer_core.ts";
-import { closeSocket, failureFrame } from "./route.ts";
+import { closeSocket, failureReply } from "./route.ts";
 import { queuedBytes, type SocketLike } from "./socket.ts";
 
 export type { CallOptions, ErrorAbout };
@@ -66,8 +66,6 @@ export class ConsumerPeer extends Consumer implements TimedMember {
   readonly limits: Readonly<ConsumerLimits>;
   /** See {@linkcode TimedMember}; read by the heartbeat timer when it wakes. @internal */
   idleLast: number = idleClock();
-  /** See {@linkcode TimedMember}. @internal */
-  idleList: 0 | 1 | 2 = 0;
   readonly #timer: IdleTimer | undefined;
   readonly #detachListeners = new Set<(peer: ConsumerPeer) => void>();
   // Functions the other side accepts calls to: subscriptions of its, held to `maxSubscriptions`.
@@ -125,7 +123,8 @@ export class ConsumerPeer extends Consumer implements TimedMember {
 
   /** Half the idle timeout passed in silence: asks for a sign of life. @internal */
   probe(): void {
-    if (!this.#detached) this.sendText(encodeGet("var", PROBE_NAME));
+    // Sends nothing once detached or closed.
+    this.sendText(encodeGet("var", PROBE_NAME));
   }
 
   /** The idle timeout passed in silence: closes with 4000. @internal */
@@ -157,43 +156,34 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       this.close(CLOSE.tooLarge, "frame too large");
       return;
     }
+    let reply: ErrorFrame | undefined;
     if (typeof data === "string" && exceedsDepth(data, maxDepth)) {
       // Parsed only to read the fields it echoes; nothing recursive walks the result. Text that is
       // not JSON (or too deep for the engine's parser, which then throws) is answered without
       // them, where the server's field peek may still find some.
-      let refused: Partial<Record<string, unknown>> | null = null;
+      let refused: { func?: unknown } | undefined;
       try {
         refused = JSON.parse(data);
       } catch {
         // Answered without them.
       }
-      const text = (key: string) => {
-        const value = refused?.[key];
-        return typeof value === "string" ? value : undefined;
-      };
-      if (text("func") !== "error") {
-        this.sendText(encodeError({
-          code: ErrorCode.InvalidJson,
-          message: "too deeply nested",
-          type: text("type"),
-          name: text("name"),
-          id: text("id"),
-        }));
+      // Its `type`, `name` and `id` when strings, as the server's guard echoes: not its `params`.
+      if (refused?.func !== "error") {
+        reply = errorFrame(ErrorCode.InvalidJson, "too deeply nested", { ...refused, params: 0 });
       }
-      return;
+    } else {
+      const decoded = decodeFrame(data);
+      if (!decoded.ok) reply = decoded.reply;
+      else {
+        try {
+          this.#route(decoded.message);
+        } catch (error) {
+          reply = failureReply(error, decoded.message);
+        }
+      }
     }
-    const decoded = decodeFrame(data);
-    if (!decoded.ok) {
-      const reply = decoded.reply;
-      if (reply) this.sendText(encodeError({ ...reply, code: reply.error_code }));
-      return;
-    }
-    const message = decoded.message;
-    try {
-      this.#route(message);
-    } catch (error) {
-      this.sendText(failureFrame(error, message).frame);
-    }
+    // An error frame's fields are in the order `encodeError` writes them.
+    if (reply) this.sendText(JSON.stringify(reply));
   }
 
   /** Answers as an empty registry does; this side's calls and mirrors go to the consumer. */
@@ -205,13 +195,14 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       this.remoteRefuses();
       return this.#held.clear();
     }
-    if (func === "call") throw new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
-    if (func === "get" && message.type === "var" && message.name === PROBE_NAME) {
-      // The other side's session, taken from its first probe; the probe is answered as always.
-      this.#session ??= message.session;
-    }
+    if (func === "call") throw notSubscribed();
     if (func === "subscribe" || func === "unsubscribe" || func === "get") {
       if (message.type !== "function") {
+        // The other side's session, taken from its first probe (of its frames only a var `get`
+        // carries one); the probe is answered as always.
+        if (message.name === PROBE_NAME) {
+          this.#session ??= (message as { session?: string }).session;
+        }
         throw new SockSyncError(ErrorCode.InvalidName, `no ${message.type} with this name`);
       }
       const held = this.#held;

@@ -12,8 +12,8 @@
 import { idleClock, type IdleMember, type IdleWatch } from "./idle.ts";
 import { timerDelay } from "./limits.ts";
 
-/** What the timer reads and calls of its one member: no list links, it keeps no list. */
-export type TimedMember = Pick<IdleMember, "idleLast" | "idleList" | "probe" | "expire">;
+/** What the timer reads and calls of its one member: no list links or list, it keeps no list. */
+export type TimedMember = Pick<IdleMember, "idleLast" | "probe" | "expire">;
 
 /** Watches one member for silence with a timer that wakes only when something may be due. */
 export class IdleTimer implements IdleWatch {
@@ -33,8 +33,7 @@ export class IdleTimer implements IdleWatch {
   constructor(member: TimedMember, timeout: number) {
     this.#member = member;
     this.#timeout = timeout;
-    member.idleList = 1;
-    this.#arm(member.idleLast + timeout / 2 - idleClock());
+    this.#arm(member.idleLast + timeout / 2);
   }
 
   /** A frame arrived at `now`: read when the timer wakes, so nothing is rescheduled per frame. */
@@ -43,15 +42,16 @@ export class IdleTimer implements IdleWatch {
   }
 
   /** Stops the timer. */
-  remove(member: TimedMember): void {
+  remove(_member: TimedMember): void {
     clearTimeout(this.#timer);
     this.#member = undefined;
-    member.idleList = 0;
   }
 
-  #arm(delay: number): void {
-    const wait = Math.max(delay, 1);
-    this.#due = idleClock() + wait;
+  /** Wakes at `at`, or in 1 ms if that is past. */
+  #arm(at: number): void {
+    const now = idleClock();
+    const wait = Math.max(at - now, 1);
+    this.#due = now + wait;
     this.#timer = setTimeout(() => this.#wake(), timerDelay(wait));
   }
 
@@ -62,17 +62,16 @@ export class IdleTimer implements IdleWatch {
     const now = idleClock();
     if (now - this.#due > timeout / 4) this.#graceUntil = now + timeout / 2;
     const last = member.idleLast;
-    const quiet = now - last;
-    if (this.#probed === last) {
-      if (quiet < timeout || now < this.#graceUntil) {
-        return this.#arm(Math.max(last + timeout, this.#graceUntil) - now);
-      }
+    // Probed: due at the whole timeout, and not before the grace after a stall ends.
+    const expiry = Math.max(last + timeout, this.#graceUntil);
+    if (this.#probed !== last) {
+      if (now < last + timeout / 2) return this.#arm(last + timeout / 2);
+      this.#probed = last;
+      member.probe();
+    } else if (now >= expiry) {
       this.remove(member);
       return member.expire();
     }
-    if (quiet < timeout / 2) return this.#arm(timeout / 2 - quiet);
-    this.#probed = last;
-    member.probe();
-    this.#arm(Math.max(last + timeout, this.#graceUntil) - now);
+    this.#arm(expiry);
   }
 }

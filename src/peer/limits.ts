@@ -255,7 +255,8 @@ export function resolveConsumerLimits(
 }
 
 function checkLimit(key: string, value: unknown): asserts value is number {
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+  // NaN is not >= 0 either.
+  if (typeof value !== "number" || !(value >= 0)) {
     throw new RangeError(`socksync: limit ${key} must be a number >= 0`);
   }
 }
@@ -270,8 +271,7 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
  * longer one at once.
  */
 export function timerDelay(ms: number): number | undefined {
-  if (!(ms > 0) || ms === Infinity) return undefined;
-  return Math.min(ms, MAX_TIMER_DELAY);
+  return ms > 0 && ms < Infinity ? Math.min(ms, MAX_TIMER_DELAY) : undefined;
 }
 
 /**
@@ -306,15 +306,10 @@ export function fitsBytes(text: string, max: number): boolean {
   if (text.length > max) return false;
   if (text.length * 3 <= max) return true;
   let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = 0; i < text.length && bytes <= max; i++) {
     const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-    if (bytes > max) return false;
+    // A high surrogate (0xd800–0xdbff, 0x36 above bit 10) and the low one after it: 4 bytes.
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >> 10 === 0x36 ? (i++, 4) : 3;
   }
-  return true;
+  return bytes <= max;
 }

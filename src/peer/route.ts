@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { encodeError } from "../protocol/encode.ts";
+import { type ErrorFrame, errorFrame } from "../protocol/decode.ts";
 import { ErrorCode, isSockSyncError } from "../errors.ts";
 import type { Message } from "../protocol/schemas.ts";
 import type { Consumer } from "./consumer.ts";
@@ -51,35 +51,31 @@ export function route(
 
 /**
  * The error frame that answers a message whose handling failed, echoing its
- * `type`, `name` and `id`: a `SockSyncError`'s code and message, or 8
- * `internal error` for anything else (`unexpected`, to be reported), so that
- * internals never reach the wire.
+ * `type`, `name`, `id` and `params`: a `SockSyncError`'s code and message, or
+ * 8 `internal error` for anything else (`unexpected`, to be reported), so
+ * that internals never reach the wire.
  */
 export function failureFrame(
   error: unknown,
   message: Message,
 ): { frame: string; unexpected: boolean } {
-  const { type, name, id, params } = message as {
-    type?: string;
-    name?: string;
-    id?: string;
-    params?: Record<string, unknown>;
+  return {
+    frame: JSON.stringify(failureReply(error, message)),
+    unexpected: !isSockSyncError(error),
   };
-  if (isSockSyncError(error)) {
-    return {
-      frame: encodeError({ code: error.code, message: error.message, type, name, id, params }),
-      unexpected: false,
-    };
-  }
-  const frame = encodeError({
-    code: ErrorCode.Other,
-    message: "internal error",
-    type,
-    name,
-    id,
-    params,
-  });
-  return { frame, unexpected: true };
+}
+
+/**
+ * {@linkcode failureFrame}'s frame, not yet encoded: what a client's peer,
+ * which reports nothing, sends (as it sends the replies of `decodeFrame`).
+ * A validated message's `type`, `name` and `id` are strings and its `params`
+ * an object, so `errorFrame` echoes each one it has.
+ */
+export function failureReply(error: unknown, message: Message): ErrorFrame {
+  // Every message but `unsubscribe_all` has some of the fields echoed.
+  return isSockSyncError(error)
+    ? errorFrame(error.code, error.message, message as { type?: string })
+    : errorFrame(ErrorCode.Other, "internal error", message as { type?: string });
 }
 
 /**

@@ -121,5 +121,6 @@ export interface GroupSocket extends SocketLike {
  */
 export function queuedBytes(socket: SocketLike): number {
   const amount = socket.bufferedAmount;
-  return typeof amount === "number" && Number.isFinite(amount) ? amount : 0;
+  // Number.isFinite is false for anything but a finite number (it does not convert).
+  return Number.isFinite(amount) ? amount as number : 0;
 }
