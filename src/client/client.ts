@@ -245,12 +245,9 @@ export class Client<A extends ApiShape = UntypedApi> {
   // deno-lint-ignore no-explicit-any
   list(name: string, options: ListViewOptions = {}): ListView<any> {
     checkPage(options.page, options.pageSize);
-    const close = (view: ListView<unknown>) => this.#mirrors.close(view);
-    const move = (view: ListView<unknown>, page: number, size?: number) =>
-      this.getPage(view, page, size);
     return this.#mirrors.keep(
       mirrorKey("list", name, options.params),
-      () => new ListView(name, options, move, close),
+      () => new ListView(name, options, this.#move, this.#close),
     );
   }
 
@@ -264,9 +261,13 @@ export class Client<A extends ApiShape = UntypedApi> {
   item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
   // deno-lint-ignore no-explicit-any
   item(list: string, id: string): ItemMirror<any> {
-    const close = (mirror: ItemMirror<unknown>) => this.#mirrors.close(mirror);
-    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, close));
+    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, this.#close));
   }
+
+  // What a view or item mirror this client opened calls when an opener closes it, or moves a view.
+  readonly #close = (mirror: Mirror): void => this.#mirrors.close(mirror);
+  readonly #move = (view: ListMirror<unknown>, page: number, size?: number): void =>
+    this.getPage(view, page, size);
 
   /** Moves a list view to another page (and optionally page size). */
   getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
@@ -317,7 +318,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       let sent = false;
       for (;;) {
         if (this.#closed) throw closedCall(name, sent, "client closed");
-        const peer = this.#peer ?? await nextConnection(this, name, deadline - Date.now(), sent);
+        const peer = this.#peer ?? await this.#nextConnection(name, deadline - Date.now(), sent);
         const left = Math.max(1, deadline - Date.now());
         try {
           return await peer.call(name, args, { timeout: left, id, once: true });
@@ -336,6 +337,31 @@ export class Client<A extends ApiShape = UntypedApi> {
     } finally {
       drop?.();
     }
+  }
+
+  /**
+   * The peer of the next connection, for a call waiting at most `timeout`
+   * ms; `sent`: whether the call went out on an earlier connection.
+   */
+  #nextConnection(name: string, timeout: number, sent: boolean): Promise<ClientPeer> {
+    return new Promise((resolve, reject) => {
+      const timer = timeout === Infinity ? undefined : setTimeout(() => {
+        off();
+        reject(
+          new SockSyncError(
+            ErrorCode.Other,
+            sent
+              ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
+              : `call to ${name} timed out: not connected`,
+          ),
+        );
+      }, Math.max(0, timeout));
+      const off = this.#connectListeners.add(() => {
+        off();
+        clearTimeout(timer);
+        resolve(this.#peer!);
+      });
+    });
   }
 
   /** Shows a call's optimistic change, with the `optimisticCalls` option; returns what drops it. */
@@ -572,39 +598,6 @@ type ConnectionPeer =
 interface Providing {
   [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;
   [CLIENT_LIMITS_OF](given: Partial<Limits> | undefined): Readonly<Limits>;
-}
-
-/**
- * The peer of the client's next connection, for a call waiting at most
- * `timeout` ms; `sent`: whether the call went out on an earlier connection.
- */
-function nextConnection(
-  client: {
-    onConnect(listener: () => void): () => void;
-    readonly peer: ConnectionPeer | undefined;
-  },
-  name: string,
-  timeout: number,
-  sent: boolean,
-): Promise<ConnectionPeer> {
-  return new Promise((resolve, reject) => {
-    const timer = timeout === Infinity ? undefined : setTimeout(() => {
-      off();
-      reject(
-        new SockSyncError(
-          ErrorCode.Other,
-          sent
-            ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
-            : `call to ${name} timed out: not connected`,
-        ),
-      );
-    }, Math.max(0, timeout));
-    const off = client.onConnect(() => {
-      off();
-      clearTimeout(timer);
-      resolve(client.peer!);
-    });
-  });
 }
 
 /** The error of a call that cannot go on: whether it ran is unknown once it was sent. */
