@@ -143,10 +143,7 @@ export class Client<A extends ApiShape = UntypedApi> {
           "socksync: the auth option needs socketAuth from socksync: connect(url, { auth, socketAuth })",
         );
       }
-      this.#auth = options.socketAuth.start(
-        options.auth,
-        (error, about) => this.#emitError(error, about),
-      );
+      this.#auth = options.socketAuth.start(options.auth, this.#emitError);
     }
     this.#open();
   }
@@ -459,7 +456,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       peer.onDetach(this.#lost);
       // After the hub's peer accepted calls to its functions, as a side must (see `Peer.expectFunctions`).
       peer.expectFunctions(this.#session);
-      peer.onError((error, about) => this.#emitError(error, about));
+      peer.onError(this.#emitError);
       const ready = () => this.#conn === peer && this.#ready(peer);
       if (this.#auth) this.#auth.begin(peer, this.#limits.callTimeout, ready);
       else ready();
@@ -527,12 +524,13 @@ export class Client<A extends ApiShape = UntypedApi> {
     if (peer) this.#disconnectListeners.emit(info);
   }
 
-  #emitError(error: SockSyncError, about: ErrorAbout): void {
+  // Bound: the peers and the auth option are given it.
+  readonly #emitError = (error: SockSyncError, about: ErrorAbout): void => {
     const mirror = this.#mirrors.about(about);
     const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
-  }
+  };
 
   #schedule(): void {
     const reconnect = this.#options.reconnect;
