@@ -39,9 +39,8 @@ export interface BackoffDelayOptions extends BackoffOptions {
 export function backoffDelay(options: BackoffDelayOptions): number {
   const min = Math.max(0, options.minDelay ?? 250);
   const max = Math.max(min, options.maxDelay ?? 10_000);
-  const random = options.random ?? Math.random;
   // Cap the exponent: 2 ** 1100 is Infinity and Infinity · 0 is NaN.
   const step = Math.min(max, min * 2 ** Math.min(options.attempt, 52));
-  const jittered = step / 2 + (step / 2) * (1 - random());
-  return Math.round(Math.max(min, Math.min(max, jittered)));
+  // Between half the step and the step (never above `max`, as the step is not).
+  return Math.round(Math.max(min, step / 2 + (step / 2) * (1 - (options.random ?? Math.random)())));
 }

@@ -143,10 +143,7 @@ export class Client<A extends ApiShape = UntypedApi> {
           "socksync: the auth option needs socketAuth from socksync: connect(url, { auth, socketAuth })",
         );
       }
-      this.#auth = options.socketAuth.start(
-        options.auth,
-        (error, about) => this.#emitError(error, about),
-      );
+      this.#auth = options.socketAuth.start(options.auth, this.#emitError);
     }
     this.#open();
   }
@@ -245,12 +242,9 @@ export class Client<A extends ApiShape = UntypedApi> {
   // deno-lint-ignore no-explicit-any
   list(name: string, options: ListViewOptions = {}): ListView<any> {
     checkPage(options.page, options.pageSize);
-    const close = (view: ListView<unknown>) => this.#mirrors.close(view);
-    const move = (view: ListView<unknown>, page: number, size?: number) =>
-      this.getPage(view, page, size);
     return this.#mirrors.keep(
       mirrorKey("list", name, options.params),
-      () => new ListView(name, options, move, close),
+      () => new ListView(name, options, this.#move, this.#close),
     );
   }
 
@@ -264,9 +258,13 @@ export class Client<A extends ApiShape = UntypedApi> {
   item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
   // deno-lint-ignore no-explicit-any
   item(list: string, id: string): ItemMirror<any> {
-    const close = (mirror: ItemMirror<unknown>) => this.#mirrors.close(mirror);
-    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, close));
+    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, this.#close));
   }
+
+  // What a view or item mirror this client opened calls when an opener closes it, or moves a view.
+  readonly #close = (mirror: Mirror): void => this.#mirrors.close(mirror);
+  readonly #move = (view: ListMirror<unknown>, page: number, size?: number): void =>
+    this.getPage(view, page, size);
 
   /** Moves a list view to another page (and optionally page size). */
   getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
@@ -317,7 +315,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       let sent = false;
       for (;;) {
         if (this.#closed) throw closedCall(name, sent, "client closed");
-        const peer = this.#peer ?? await nextConnection(this, name, deadline - Date.now(), sent);
+        const peer = this.#peer ?? await this.#nextConnection(name, deadline - Date.now(), sent);
         const left = Math.max(1, deadline - Date.now());
         try {
           return await peer.call(name, args, { timeout: left, id, once: true });
@@ -336,6 +334,31 @@ export class Client<A extends ApiShape = UntypedApi> {
     } finally {
       drop?.();
     }
+  }
+
+  /**
+   * The peer of the next connection, for a call waiting at most `timeout`
+   * ms; `sent`: whether the call went out on an earlier connection.
+   */
+  #nextConnection(name: string, timeout: number, sent: boolean): Promise<ClientPeer> {
+    return new Promise((resolve, reject) => {
+      const timer = timeout === Infinity ? undefined : setTimeout(() => {
+        off();
+        reject(
+          new SockSyncError(
+            ErrorCode.Other,
+            sent
+              ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
+              : `call to ${name} timed out: not connected`,
+          ),
+        );
+      }, Math.max(0, timeout));
+      const off = this.#connectListeners.add(() => {
+        off();
+        clearTimeout(timer);
+        resolve(this.#peer!);
+      });
+    });
   }
 
   /** Shows a call's optimistic change, with the `optimisticCalls` option; returns what drops it. */
@@ -433,7 +456,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       peer.onDetach(this.#lost);
       // After the hub's peer accepted calls to its functions, as a side must (see `Peer.expectFunctions`).
       peer.expectFunctions(this.#session);
-      peer.onError((error, about) => this.#emitError(error, about));
+      peer.onError(this.#emitError);
       const ready = () => this.#conn === peer && this.#ready(peer);
       if (this.#auth) this.#auth.begin(peer, this.#limits.callTimeout, ready);
       else ready();
@@ -501,12 +524,13 @@ export class Client<A extends ApiShape = UntypedApi> {
     if (peer) this.#disconnectListeners.emit(info);
   }
 
-  #emitError(error: SockSyncError, about: ErrorAbout): void {
+  // Bound: the peers and the auth option are given it.
+  readonly #emitError = (error: SockSyncError, about: ErrorAbout): void => {
     const mirror = this.#mirrors.about(about);
     const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
-  }
+  };
 
   #schedule(): void {
     const reconnect = this.#options.reconnect;
@@ -572,39 +596,6 @@ type ConnectionPeer =
 interface Providing {
   [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;
   [CLIENT_LIMITS_OF](given: Partial<Limits> | undefined): Readonly<Limits>;
-}
-
-/**
- * The peer of the client's next connection, for a call waiting at most
- * `timeout` ms; `sent`: whether the call went out on an earlier connection.
- */
-function nextConnection(
-  client: {
-    onConnect(listener: () => void): () => void;
-    readonly peer: ConnectionPeer | undefined;
-  },
-  name: string,
-  timeout: number,
-  sent: boolean,
-): Promise<ConnectionPeer> {
-  return new Promise((resolve, reject) => {
-    const timer = timeout === Infinity ? undefined : setTimeout(() => {
-      off();
-      reject(
-        new SockSyncError(
-          ErrorCode.Other,
-          sent
-            ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
-            : `call to ${name} timed out: not connected`,
-        ),
-      );
-    }, Math.max(0, timeout));
-    const off = client.onConnect(() => {
-      off();
-      clearTimeout(timer);
-      resolve(client.peer!);
-    });
-  });
 }
 
 /** The error of a call that cannot go on: whether it ran is unknown once it was sent. */

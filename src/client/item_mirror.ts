@@ -121,15 +121,8 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
     }
   }
 
-  /** The value, existence, readiness and error. */
-  protected base(): ItemSnapshot<T> {
-    const snapshot: { -readonly [K in keyof ItemSnapshot<T>]: ItemSnapshot<T>[K] } = {
-      value: this.value,
-      exists: this.exists,
-      ready: this.ready,
-      status: this.status,
-    };
-    if (this.error) snapshot.error = this.error;
-    return snapshot;
+  /** The value and existence (`MirrorBase` adds readiness and error). */
+  protected base(): { value: T | undefined; exists: boolean } {
+    return { value: this.value, exists: this.exists };
   }
 }

@@ -12,7 +12,7 @@ import type * as v from "valibot";
 import { encodeListUnsubscribe, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import type { ListItem } from "../store.ts";
-import { MirrorBase } from "./mirror_base.ts";
+import { MirrorBase, type MirrorState } from "./mirror_base.ts";
 import { mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
 import type { MirroredList, MirroredVar } from "../peer/mirrored.ts";
@@ -110,15 +110,9 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
     }
   }
 
-  /** The value, readiness and error. */
-  protected base(): VarSnapshot<T> {
-    const snapshot: { -readonly [K in keyof VarSnapshot<T>]: VarSnapshot<T>[K] } = {
-      value: this.value,
-      ready: this.ready,
-      status: this.status,
-    };
-    if (this.error) snapshot.error = this.error;
-    return snapshot;
+  /** The value (`MirrorBase` adds readiness and error). */
+  protected base(): { value: T | undefined } {
+    return { value: this.value };
   }
 }
 
@@ -297,20 +291,16 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
     }
   }
 
-  /** The page, its items, the total and the page count. */
-  protected base(): ListSnapshot<T> {
+  /** The page, its items, the total and the page count (`MirrorBase` adds readiness and error). */
+  protected base(): Omit<ListSnapshot<T>, keyof MirrorState> {
     const pageSize = this.pageSize ?? (this.ready ? this.items.length : 0);
-    const snapshot: { -readonly [K in keyof ListSnapshot<T>]: ListSnapshot<T>[K] } = {
+    return {
       items: Object.freeze([...this.items]),
       total: this.total,
       page: this.page,
       pageSize,
       pageCount: countPages(this.total, pageSize),
-      ready: this.ready,
-      status: this.status,
     };
-    if (this.error) snapshot.error = this.error;
-    return snapshot;
   }
 }
 

@@ -26,12 +26,26 @@ export type Overlay<S> = (snapshot: S) => S;
 export type MirrorStatus = "loading" | "ready" | "error";
 
 /**
+ * What every mirror's snapshot has.
+ *
+ * @internal
+ */
+export interface MirrorState {
+  /** Whether the first answer has arrived. */
+  readonly ready: boolean;
+  /** See {@linkcode MirrorStatus}. */
+  readonly status: MirrorStatus;
+  /** The last error the other side sent, until the next change. */
+  readonly error?: SockSyncError;
+}
+
+/**
  * What var, list and item mirrors share: a name, readiness, the last error,
  * the snapshot and its subscribers.
  *
  * @internal
  */
-export abstract class MirrorBase<S extends object> {
+export abstract class MirrorBase<S extends MirrorState> {
   /** The group's name on the wire. */
   readonly name: string;
   /** Whether the first value or page has arrived since the last subscribe. */
@@ -75,8 +89,11 @@ export abstract class MirrorBase<S extends object> {
   /** Changes the state after one frame; throws a `SockSyncError` when it does not fit. */
   protected abstract update(frame: MirrorFrame): void;
 
-  /** A new snapshot of the state the other side sent (before overlays). */
-  protected abstract base(): S;
+  /**
+   * What this kind of mirror's snapshot adds to `ready`, `status` and `error`,
+   * from the state the other side sent (before overlays).
+   */
+  protected abstract base(): Omit<S, keyof MirrorState>;
 
   /**
    * The current snapshot: the same object until something changes, so it
@@ -91,8 +108,8 @@ export abstract class MirrorBase<S extends object> {
    * Bound: it may be passed around alone.
    */
   readonly subscribe = (listener: (snapshot: S) => void): () => void => {
-    // A wrapper per call: the same function subscribed twice is two subscriptions.
-    const off = this.#subscribers.add((snapshot) => listener(snapshot as S));
+    // `Listeners` wraps each: the same function subscribed twice is two subscriptions.
+    const off = this.#subscribers.add(listener as (snapshot: unknown) => void);
     listener(this.getSnapshot());
     return off;
   };
@@ -142,11 +159,6 @@ export abstract class MirrorBase<S extends object> {
     this.#notify();
   }
 
-  /** Tells listeners that the state changed (in a subclass, outside of `apply`). */
-  protected changed(): void {
-    this.#publish();
-  }
-
   #publish(): void {
     if (this.#layer) return;
     this.#snapshot = undefined;
@@ -154,7 +166,13 @@ export abstract class MirrorBase<S extends object> {
   }
 
   #build(): S {
-    const snapshot = this.base();
+    // The fields every mirror's snapshot has follow its own (`error` only while one stands).
+    const snapshot = {
+      ...this.base(),
+      ready: this.ready,
+      status: this.status,
+      ...this.error && { error: this.error },
+    } as S;
     return Object.freeze(this.#layer ? (this.#layer as unknown as Overlay<S>)(snapshot) : snapshot);
   }
 

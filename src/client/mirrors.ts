@@ -43,18 +43,10 @@ export class ClientMirrors {
    */
   keep<M extends ClientMirror>(key: string, make: () => M): M {
     let mirror = this.#mirrors.get(key) as M | undefined;
-    if (!mirror) this.add(mirror = make());
-    return this.open(mirror);
-  }
-
-  /** Keeps a new mirror and subscribes it if connected. */
-  add(mirror: ClientMirror): void {
-    this.#mirrors.set(mirror.key, mirror);
-    this.#peer()?.mirror(mirror);
-  }
-
-  /** Counts one more opener of a mirror. */
-  open<M extends ClientMirror>(mirror: M): M {
+    if (!mirror) {
+      this.#mirrors.set(key, mirror = make());
+      this.#peer()?.mirror(mirror);
+    }
     this.#opened.set(mirror, (this.#opened.get(mirror) ?? 0) + 1);
     return mirror;
   }
