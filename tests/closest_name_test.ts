@@ -40,6 +40,21 @@ test("allowed hides names; the closest allowed one is suggested", () => {
     return true;
   });
   assert.deepEqual(asked, ["countr"], "only close names are asked about");
+  // A server's access check may log or fail: it is asked closest first (two edits for "cuntr",
+  // one for the others), the first of equally close ones first, and no further once one is
+  // allowed.
+  asked.length = 0;
+  didYouMean("counter", ["cuntr", "countr", "cuonter"], (name) => {
+    asked.push(name);
+    return true;
+  });
+  assert.deepEqual(asked, ["countr"]);
+  asked.length = 0;
+  didYouMean("counter", ["cuntr", "countr", "cuonter"], (name) => {
+    asked.push(name);
+    return name === "cuntr";
+  });
+  assert.deepEqual(asked, ["countr", "cuonter", "cuntr"]);
 });
 
 test("names longer than 64 characters are not compared", () => {

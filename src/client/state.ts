@@ -76,16 +76,17 @@ export class ConnectionStateSource {
     return () => this.#listeners.delete(listener);
   }
 
-  /**
-   * Moves to a new state (keeping `lastDisconnect` unless given) and tells the
-   * listeners; `next` has no field set to `undefined`.
-   */
+  /** Moves to a new state (keeping `lastDisconnect` unless given) and tells the listeners. */
   update(
     next: Omit<ConnectionState, "lastDisconnect"> & { lastDisconnect?: DisconnectInfo },
   ): void {
     const lastDisconnect = next.lastDisconnect ?? this.#state.lastDisconnect;
-    // Only the fields given (`nextAttempt` only while waiting), in the order of the type.
-    this.#state = Object.freeze({ ...next, ...lastDisconnect && { lastDisconnect } });
+    this.#state = Object.freeze({
+      status: next.status,
+      attempt: next.attempt,
+      ...next.nextAttempt !== undefined && { nextAttempt: next.nextAttempt },
+      ...lastDisconnect && { lastDisconnect },
+    });
     for (const listener of [...this.#listeners]) listener(this.#state);
   }
 }

@@ -161,7 +161,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       // Parsed only to read the fields it echoes; nothing recursive walks the result. Text that is
       // not JSON (or too deep for the engine's parser, which then throws) is answered without
       // them, where the server's field peek may still find some.
-      let refused: { func?: unknown } | undefined;
+      let refused: { func?: unknown; type?: unknown; name?: unknown; id?: unknown } | undefined;
       try {
         refused = JSON.parse(data);
       } catch {
@@ -169,7 +169,8 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       }
       // Its `type`, `name` and `id` when strings, as the server's guard echoes: not its `params`.
       if (refused?.func !== "error") {
-        reply = errorFrame(ErrorCode.InvalidJson, "too deeply nested", { ...refused, params: 0 });
+        const { type, name, id } = refused ?? {};
+        reply = errorFrame(ErrorCode.InvalidJson, "too deeply nested", { type, name, id });
       }
     } else {
       const decoded = decodeFrame(data);

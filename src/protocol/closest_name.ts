@@ -12,16 +12,16 @@ const MAX_LENGTH = 64;
 /**
  * `; did you mean "x"?` with the candidate closest to `name` that `allowed`
  * accepts (the first of equally close ones), or `""` when none is close:
- * appended to a message. `allowed` is asked only about close candidates,
- * and only about one closer than the best found so far.
+ * appended to a message. `allowed` (a server's access check, which may have
+ * effects of its own) is asked only about close candidates, closest first,
+ * until one is allowed.
  */
 export function didYouMean(
   name: string,
   candidates: Iterable<string>,
   allowed: (candidate: string) => boolean = () => true,
 ): string {
-  let found = "";
-  let closest = Infinity;
+  const close: [number, string][] = [];
   const wanted = normal(name);
   if (name.length <= MAX_LENGTH) {
     for (const candidate of candidates) {
@@ -29,16 +29,14 @@ export function didYouMean(
       const other = normal(candidate);
       const distance = editDistance(wanted, other);
       // Close: at most a third of the longer name's length, and always one.
-      if (
-        distance < closest && 3 * distance <= Math.max(3, wanted.length, other.length) &&
-        allowed(candidate)
-      ) {
-        found = `; did you mean "${candidate}"?`;
-        closest = distance;
+      if (3 * distance <= Math.max(3, wanted.length, other.length)) {
+        close.push([distance, candidate]);
       }
     }
   }
-  return found;
+  // A stable sort: equally close candidates keep their order.
+  const found = close.sort((a, b) => a[0] - b[0]).find(([, candidate]) => allowed(candidate));
+  return found ? `; did you mean "${found[1]}"?` : "";
 }
 
 function normal(name: string): string {

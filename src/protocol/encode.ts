@@ -201,7 +201,14 @@ export function encodeCall(
   name: string,
   call: { id: string; args?: unknown; once?: boolean },
 ): string {
-  return request("call", "function", name, call);
+  return JSON.stringify({
+    func: "call",
+    type: "function",
+    name,
+    id: call.id,
+    args: call.args,
+    once: call.once || undefined,
+  });
 }
 
 /**
@@ -249,7 +256,10 @@ export interface ErrorFields {
 }
 
 /**
- * Encodes an `error` frame.
+ * Encodes an `error` frame. It echoes `type`, `name` and `id` only when they
+ * are strings and `params` only when it is a plain object: any other value
+ * (a list's `null` params, say) would make the frame one the other side's
+ * decoder refuses, so the error would never reach the mirror it is about.
  *
  * @example
  * ```ts
@@ -258,7 +268,6 @@ export interface ErrorFields {
  * ```
  */
 export function encodeError(fields: ErrorFields): string {
-  // The frame `errorFrame` builds: the same fields in the same order.
   return JSON.stringify(errorFrame(fields.code, fields.message, fields));
 }
 
@@ -332,7 +341,7 @@ export function encodeUnsubscribe(
   name: string,
   id?: string,
 ): string {
-  return request("unsubscribe", type, name, { id });
+  return JSON.stringify({ func: "unsubscribe", type, name, id });
 }
 
 /**
@@ -343,7 +352,13 @@ export function encodeListUnsubscribe(
   name: string,
   fields: { id?: string; params?: ListParams } = {},
 ): string {
-  return request("unsubscribe", "list", name, fields);
+  return JSON.stringify({
+    func: "unsubscribe",
+    type: "list",
+    name,
+    params: fields.params,
+    id: fields.id,
+  });
 }
 
 /**
@@ -356,22 +371,13 @@ export function withMore(text: string): string {
   return `${text.slice(0, -1)},"more":true}`;
 }
 
-// Every request frame (`call` among them): a field its frame does not take is `undefined`, so
-// left out; the order is the same for all (params, id, then the rest).
-function request(
-  func: string,
-  type: string,
-  name: string,
-  fields: RequestFields & { args?: unknown; once?: boolean },
-): string {
+function request(func: string, type: string, name: string, fields: RequestFields): string {
   return JSON.stringify({
     func,
     type,
     name,
     params: fields.params,
     id: fields.id,
-    args: fields.args,
-    once: fields.once || undefined,
     page: fields.page,
     page_size: fields.pageSize,
     more: fields.more,

@@ -10,7 +10,8 @@ import * as v from "valibot";
 
 // Each schema carries its exact valibot type: the published .d.ts needs an
 // explicit type on everything the message types are inferred from, and the
-// compiler checks every annotation against the schema it describes.
+// compiler checks each field's kind against the schema it describes (a func,
+// type or field too many it does not see: tests/message_schemas_test.ts pins them).
 type Lit<T extends string> = v.GenericSchema<T>;
 type Str = v.GenericSchema<string>;
 type Opt<S extends v.GenericSchema> = v.OptionalSchema<S, undefined>;
@@ -55,7 +56,7 @@ const SessionId: v.GenericSchema<string> = v.custom<string>((input) =>
 
 /**
  * The type of each message schema, for the annotation of `MessageSchemas` (the
- * compiler checks each schema in the table against its type).
+ * compiler checks the fields of each schema in the table against its type).
  *
  * @internal
  */
