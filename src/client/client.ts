@@ -23,12 +23,7 @@ import type {
 } from "./types.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
-import {
-  type ConsumerLimits,
-  type Limits,
-  resolveConsumerLimits,
-  timerDelay,
-} from "../peer/limits.ts";
+import { type ConsumerLimits, type Limits, timerDelay } from "../peer/limits.ts";
 import { CLOSE } from "../protocol/connection.ts";
 import type {
   AnyName,
@@ -47,9 +42,10 @@ import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { OptimisticChange } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
-import type { Peer, PeerOptions } from "../peer/peer.ts";
-import { CLIENT_LIMITS_OF, MAKE_PEER } from "../peer/parts.ts";
-import { type ClientPeer, ConsumerPeer } from "../peer/consumer_peer.ts";
+import type { ConsumerMirror } from "../peer/mirrored.ts";
+import type { Peer } from "../peer/peer.ts";
+import { CLIENT_SIDE, type ClientSide } from "../peer/parts.ts";
+import { type ClientPeer, consumerSide } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
 import type { ClientAuth } from "./auth.ts";
@@ -96,7 +92,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly #connectListeners = new Listeners<[]>();
   readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
-  readonly #limits: Readonly<ConsumerLimits>;
+  // Its connections' limits and peers: a hub's, or a consumer's without one.
+  readonly #side: ClientSide;
   #socket: WebSocketLike | undefined;
   // The peer of the open connection, once ready for mirrors and calls.
   #peer: ClientPeer | undefined;
@@ -128,12 +125,10 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
     this.#WebSocket = Impl;
     const hub = options.hub as Partial<Providing> | undefined;
-    if (hub && typeof hub[MAKE_PEER] !== "function") {
+    if (hub && typeof hub[CLIENT_SIDE] !== "function") {
       throw new TypeError("socksync: the hub option takes a Hub");
     }
-    this.#limits = hub
-      ? (hub as Providing)[CLIENT_LIMITS_OF](options.limits)
-      : resolveConsumerLimits(options.limits);
+    this.#side = hub ? (hub as Providing)[CLIENT_SIDE](options.limits) : consumerSide(options.limits);
     this.#errorListeners.add(options.onError);
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
@@ -222,7 +217,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   var<N extends VarName<A>>(name: N): VarMirror<A["vars"][N]>;
   // deno-lint-ignore no-explicit-any
   var(name: string, schema?: v.GenericSchema): VarMirror<any> {
-    return this.#mirrors.keep(`var:${name}`, () => new VarMirror<unknown>(name, schema));
+    return this.#mirrors.keep(mirrorKey("var", name), () => new VarMirror<unknown>(name, schema));
   }
 
   /**
@@ -308,7 +303,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
     const drop = options.optimistic ? this.#showOptimistic(options.optimistic) : undefined;
     try {
-      const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
+      const timeout = timerDelay(options.timeout ?? this.#side.limits.callTimeout) ?? Infinity;
       const deadline = Date.now() + timeout;
       // One id for every send of this call: the server applies it once and answers repeats.
       const id = nanoid();
@@ -408,7 +403,7 @@ export class Client<A extends ApiShape = UntypedApi> {
    * when not connected (the next connect uses them) or without `auth`.
    */
   async authenticate(): Promise<boolean> {
-    return await this.#auth?.authenticate(() => this.#peer, this.#limits.callTimeout) ?? false;
+    return await this.#auth?.authenticate(() => this.#peer, this.#side.limits.callTimeout) ?? false;
   }
 
   /** Closes the connection for good: no reconnect; pending calls reject. */
@@ -448,17 +443,14 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
     socket.onopen = () => {
       if (this.#socket !== socket) return;
-      const hub = this.#options.hub;
-      const peer = hub
-        ? (hub as unknown as Providing)[MAKE_PEER]({ socket, registry: hub, limits: this.#limits })
-        : new ConsumerPeer({ socket, limits: this.#limits });
+      const peer = this.#side.peer(socket);
       this.#conn = peer;
       peer.onDetach(this.#lost);
       // After the hub's peer accepted calls to its functions, as a side must (see `Peer.expectFunctions`).
       peer.expectFunctions(this.#session);
       peer.onError(this.#emitError);
       const ready = () => this.#conn === peer && this.#ready(peer);
-      if (this.#auth) this.#auth.begin(peer, this.#limits.callTimeout, ready);
+      if (this.#auth) this.#auth.begin(peer, this.#side.limits.callTimeout, ready);
       else ready();
     };
     socket.onmessage = (event: { data: unknown }) => {
@@ -501,7 +493,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       closed.code === CLOSE.idle
         ? {
           code: closed.code,
-          reason: `no heartbeat: nothing heard from the server for ${this.#limits.idleTimeout} ms`,
+          reason: `no heartbeat: nothing heard from the server for ${this.#side.limits.idleTimeout} ms`,
         }
         : closed,
     );
@@ -525,9 +517,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   // Bound: the peers and the auth option are given it.
-  readonly #emitError = (error: SockSyncError, about: ErrorAbout): void => {
-    const mirror = this.#mirrors.about(about);
-    const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
+  readonly #emitError = (error: SockSyncError, about: ErrorAbout, mirror?: ConsumerMirror): void => {
+    const info = (mirror ? { ...about, mirror } : about) as ClientErrorInfo;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
   };
@@ -584,7 +575,6 @@ export function connect<A extends ApiShape = UntypedApi>(
   return new Client<A>(url, options);
 }
 
-/** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
 /** A `Peer` without what only a providing side has: what {@linkcode Client.peer} is. */
 type ConnectionPeer =
   & Omit<
@@ -593,9 +583,9 @@ type ConnectionPeer =
   >
   & { readonly limits: Readonly<Partial<Limits> & ConsumerLimits> };
 
+/** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
 interface Providing {
-  [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;
-  [CLIENT_LIMITS_OF](given: Partial<Limits> | undefined): Readonly<Limits>;
+  [CLIENT_SIDE](given: Partial<Limits> | undefined): ClientSide;
 }
 
 /** The error of a call that cannot go on: whether it ran is unknown once it was sent. */

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
 import { ErrorCode, type SockSyncError } from "../errors.ts";
 import { MirrorBase } from "./mirror_base.ts";
 import { itemKey } from "../protocol/mirror_keys.ts";
@@ -83,18 +82,8 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
   }
 
   /** `item:`, the list's name and the id. */
-  get key(): string {
+  override get key(): string {
     return itemKey(this.name, this.id);
-  }
-
-  /** The encoded `subscribe` frame: the list's name and the item's id. */
-  subscribeFrame(): string {
-    return encodeSubscribe("list", this.name, { id: this.id });
-  }
-
-  /** The encoded `unsubscribe` frame of this item. */
-  unsubscribeFrame(): string {
-    return encodeUnsubscribe("list", this.name, this.id);
   }
 
   /**

@@ -9,11 +9,10 @@
  * @module
  */
 import type * as v from "valibot";
-import { encodeListUnsubscribe, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
+import { encodeSubscribe } from "../protocol/encode.ts";
 import { ErrorCode, SockSyncError } from "../errors.ts";
 import type { ListItem } from "../store.ts";
 import { MirrorBase, type MirrorState } from "./mirror_base.ts";
-import { mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
 import type { MirroredList, MirroredVar } from "../peer/mirrored.ts";
 
@@ -69,21 +68,6 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
   constructor(name: string, schema?: v.GenericSchema<unknown, T>) {
     super(name);
     this.#schema = schema;
-  }
-
-  /** `var:` and the name. */
-  get key(): string {
-    return `var:${this.name}`;
-  }
-
-  /** The encoded `subscribe` frame for this var. */
-  subscribeFrame(): string {
-    return encodeSubscribe("var", this.name);
-  }
-
-  /** The encoded `unsubscribe` frame for this var. */
-  unsubscribeFrame(): string {
-    return encodeUnsubscribe("var", this.name);
   }
 
   /** Applies a `set` frame. */
@@ -224,30 +208,19 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
     this.params = options.params;
   }
 
-  /** `list:` and the name (and the params, for a parameterized list). */
-  get key(): string {
-    return mirrorKey("list", this.name, this.params);
-  }
-
   /** The number of pages at the current page size (at least 1). */
   get pageCount(): number {
     return countPages(this.total, this.pageSize ?? this.items.length);
   }
 
   /** The encoded `subscribe` frame for this view, with its page (our protocol extension). */
-  subscribeFrame(): string {
+  override subscribeFrame(): string {
     return encodeSubscribe("list", this.name, {
       page: this.page || undefined,
       pageSize: this.pageSize,
       params: this.params,
       more: true,
     });
-  }
-
-  /** The encoded `unsubscribe` frame for this view. */
-  unsubscribeFrame(): string {
-    // Without params, the same frame as a plain `unsubscribe` of the list.
-    return encodeListUnsubscribe(this.name, { params: this.params });
   }
 
   /** Applies `set_all`, `set_count`, `insert`, `delete` or `set`. */

@@ -120,7 +120,8 @@ interface PendingCall {
 }
 
 type Mirror = ConsumerMirror;
-type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
+/** Told each error frame that answers no call, with the mirror it is about, if any. */
+type ErrorListener = (error: SockSyncError, about: ErrorAbout, mirror?: Mirror) => void;
 
 /**
  * This side's calls and mirrors on one connection.
@@ -182,6 +183,11 @@ export class Consumer {
   /** Whether the other side has accepted calls to this function. */
   canCall(name: string): boolean {
     return this.#remoteFunctionSet?.has(name) ?? false;
+  }
+
+  /** How many functions the other side accepts calls to. */
+  get remoteFunctionCount(): number {
+    return this.#remoteFunctionSet?.size ?? 0;
   }
 
   /** Calls a function the other side provides; see `Peer.call`. */
@@ -279,10 +285,9 @@ export class Consumer {
     const item = message.type === "list" && message.id !== undefined
       ? this.#mirrorMap?.get(itemKey(message.name ?? "", message.id))
       : undefined;
-    (item ?? this.#mirrorMap?.get(mirrorKey(message.type, message.name, message.params)))?.fail(
-      error,
-    );
-    for (const listener of this.#errorListenerSet ?? []) listener(error, about);
+    const mirror = item ?? this.#mirrorMap?.get(mirrorKey(message.type, message.name, message.params));
+    mirror?.fail(error);
+    for (const listener of this.#errorListenerSet ?? []) listener(error, about, mirror);
   }
 
   /**

@@ -17,7 +17,15 @@ import type { Message } from "../protocol/schemas.ts";
 import { type CallOptions, Consumer, type ErrorAbout, notSubscribed } from "./consumer.ts";
 import { idleClock } from "./idle.ts";
 import { IdleTimer, type TimedMember } from "./idle_timer.ts";
-import { type ConsumerLimits, exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
+import {
+  type ConsumerLimits,
+  exceedsDepth,
+  fitsBytes,
+  type Limits,
+  resolveConsumerLimits,
+  timerDelay,
+} from "./limits.ts";
+import type { ClientSide } from "./parts.ts";
 import type { PeerCore } from "./peer_core.ts";
 import { closeSocket, failureReply } from "./route.ts";
 import { queuedBytes, type SocketLike } from "./socket.ts";
@@ -68,8 +76,6 @@ export class ConsumerPeer extends Consumer implements TimedMember {
   idleLast: number = idleClock();
   readonly #timer: IdleTimer | undefined;
   readonly #detachListeners = new Set<(peer: ConsumerPeer) => void>();
-  // Functions the other side accepts calls to: subscriptions of its, held to `maxSubscriptions`.
-  readonly #held = new Set<string>();
   #session: string | undefined;
   #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
@@ -192,10 +198,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
     const func = message.func;
     if (func === "return") return this.handleReturn(message);
     if (func === "error") return this.handleError(message);
-    if (func === "unsubscribe_all") {
-      this.remoteRefuses();
-      return this.#held.clear();
-    }
+    if (func === "unsubscribe_all") return this.remoteRefuses();
     if (func === "call") throw notSubscribed();
     if (func === "subscribe" || func === "unsubscribe" || func === "get") {
       if (message.type !== "function") {
@@ -206,16 +209,12 @@ export class ConsumerPeer extends Consumer implements TimedMember {
         }
         throw new SockSyncError(ErrorCode.InvalidName, `no ${message.type} with this name`);
       }
-      const held = this.#held;
       const name = message.name;
-      if (func === "unsubscribe") {
-        held.delete(name);
-        return this.remoteRefuses(name);
-      }
-      if (!held.has(name) && held.size >= this.limits.maxSubscriptions) {
+      if (func === "unsubscribe") return this.remoteRefuses(name);
+      // The functions the other side accepts calls to are subscriptions of its, held to `maxSubscriptions`.
+      if (!this.canCall(name) && this.remoteFunctionCount >= this.limits.maxSubscriptions) {
         throw new SockSyncError(ErrorCode.Other, "too many subscriptions");
       }
-      held.add(name);
       return this.remoteAccepts(name);
     }
     this.apply(message);
@@ -242,7 +241,6 @@ export class ConsumerPeer extends Consumer implements TimedMember {
     if (this.#detached) return;
     this.#detached = true;
     this.#timer?.remove(this);
-    this.#held.clear();
     super.detach();
     for (const listener of [...this.#detachListeners]) {
       try {
@@ -252,4 +250,16 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       }
     }
   }
+}
+
+/**
+ * The side of a client without a hub: the limits it applies (`given` over
+ * `CONSUMER_LIMITS`, see `resolveConsumerLimits`) and a {@linkcode ConsumerPeer}
+ * on each socket.
+ *
+ * @internal
+ */
+export function consumerSide(given: Partial<Limits> | undefined): ClientSide {
+  const limits = resolveConsumerLimits(given);
+  return { limits, peer: (socket) => new ConsumerPeer({ socket, limits }) };
 }
