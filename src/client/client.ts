@@ -22,7 +22,7 @@ import type {
   WebSocketLike,
 } from "./types.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
-import { ErrorCode, SockSyncError } from "../errors.ts";
+import { OTHER, SockSyncError } from "../errors.ts";
 import { type ConsumerLimits, type Limits, timerDelay } from "../peer/limits.ts";
 import { CLOSE } from "../protocol/connection.ts";
 import type {
@@ -128,7 +128,9 @@ export class Client<A extends ApiShape = UntypedApi> {
     if (hub && typeof hub[CLIENT_SIDE] !== "function") {
       throw new TypeError("socksync: the hub option takes a Hub");
     }
-    this.#side = hub ? (hub as Providing)[CLIENT_SIDE](options.limits) : consumerSide(options.limits);
+    this.#side = hub
+      ? (hub as Providing)[CLIENT_SIDE](options.limits)
+      : consumerSide(options.limits);
     this.#errorListeners.add(options.onError);
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
@@ -341,7 +343,7 @@ export class Client<A extends ApiShape = UntypedApi> {
         off();
         reject(
           new SockSyncError(
-            ErrorCode.Other,
+            OTHER,
             sent
               ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
               : `call to ${name} timed out: not connected`,
@@ -493,7 +495,8 @@ export class Client<A extends ApiShape = UntypedApi> {
       closed.code === CLOSE.idle
         ? {
           code: closed.code,
-          reason: `no heartbeat: nothing heard from the server for ${this.#side.limits.idleTimeout} ms`,
+          reason:
+            `no heartbeat: nothing heard from the server for ${this.#side.limits.idleTimeout} ms`,
         }
         : closed,
     );
@@ -517,7 +520,11 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   // Bound: the peers and the auth option are given it.
-  readonly #emitError = (error: SockSyncError, about: ErrorAbout, mirror?: ConsumerMirror): void => {
+  readonly #emitError = (
+    error: SockSyncError,
+    about: ErrorAbout,
+    mirror?: ConsumerMirror,
+  ): void => {
     const info = (mirror ? { ...about, mirror } : about) as ClientErrorInfo;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
@@ -591,7 +598,7 @@ interface Providing {
 /** The error of a call that cannot go on: whether it ran is unknown once it was sent. */
 function closedCall(name: string, sent: boolean, why: string): SockSyncError {
   return new SockSyncError(
-    ErrorCode.Other,
+    OTHER,
     sent ? `${why}: the result of ${name} is unknown (it may have been applied)` : why,
   );
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ErrorCode, type SockSyncError } from "../errors.ts";
+import { INVALID_ID, type SockSyncError } from "../errors.ts";
 import { MirrorBase } from "./mirror_base.ts";
 import { itemKey } from "../protocol/mirror_keys.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
@@ -91,7 +91,7 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
    * item does not exist, which is an answer.
    */
   override fail(error: SockSyncError): void {
-    if (error.code === ErrorCode.InvalidId) {
+    if (error.code === INVALID_ID) {
       this.ready = true;
       this.exists = false;
       this.value = undefined;

@@ -10,7 +10,7 @@
  */
 import type * as v from "valibot";
 import { encodeSubscribe } from "../protocol/encode.ts";
-import { ErrorCode, SockSyncError } from "../errors.ts";
+import { INVALID_ARGUMENTS, INVALID_FUNC, INVALID_TYPE, SockSyncError } from "../errors.ts";
 import type { ListItem } from "../store.ts";
 import { MirrorBase, type MirrorState } from "./mirror_base.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
@@ -74,7 +74,7 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
   protected update(frame: MirrorFrame): void {
     if (frame.func !== "set" || frame.type !== "var") {
       throw new SockSyncError(
-        ErrorCode.InvalidFunc,
+        INVALID_FUNC,
         `${frame.func} does not apply to a var`,
       );
     }
@@ -84,7 +84,7 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
       const parsed = this.#schema["~standard"].validate(frame.value);
       if (parsed instanceof Promise || parsed.issues) {
         throw new SockSyncError(
-          ErrorCode.InvalidArguments,
+          INVALID_ARGUMENTS,
           `invalid value for var ${this.name}`,
         );
       }
@@ -252,7 +252,7 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
       case "set": {
         if (frame.type !== "list") {
           throw new SockSyncError(
-            ErrorCode.InvalidType,
+            INVALID_TYPE,
             "a list takes set with type list",
           );
         }

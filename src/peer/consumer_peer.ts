@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ErrorCode, SockSyncError } from "../errors.ts";
+import { INVALID_JSON, INVALID_NAME, OTHER, SockSyncError } from "../errors.ts";
 import { CLOSE, OPEN, PROBE_NAME } from "../protocol/connection.ts";
 import { decodeFrame, type ErrorFrame, errorFrame } from "../protocol/decode.ts";
 import { encodeGet } from "../protocol/encode.ts";
@@ -176,7 +176,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       // Its `type`, `name` and `id` when strings, as the server's guard echoes: not its `params`.
       if (refused?.func !== "error") {
         const { type, name, id } = refused ?? {};
-        reply = errorFrame(ErrorCode.InvalidJson, "too deeply nested", { type, name, id });
+        reply = errorFrame(INVALID_JSON, "too deeply nested", { type, name, id });
       }
     } else {
       const decoded = decodeFrame(data);
@@ -207,13 +207,13 @@ export class ConsumerPeer extends Consumer implements TimedMember {
         if (message.name === PROBE_NAME) {
           this.#session ??= (message as { session?: string }).session;
         }
-        throw new SockSyncError(ErrorCode.InvalidName, `no ${message.type} with this name`);
+        throw new SockSyncError(INVALID_NAME, `no ${message.type} with this name`);
       }
       const name = message.name;
       if (func === "unsubscribe") return this.remoteRefuses(name);
       // The functions the other side accepts calls to are subscriptions of its, held to `maxSubscriptions`.
       if (!this.canCall(name) && this.remoteFunctionCount >= this.limits.maxSubscriptions) {
-        throw new SockSyncError(ErrorCode.Other, "too many subscriptions");
+        throw new SockSyncError(OTHER, "too many subscriptions");
       }
       return this.remoteAccepts(name);
     }
@@ -229,7 +229,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
   /** Accepts no calls: it provides no function (`Peer.acceptCalls` with an empty registry). */
   acceptCalls(...names: string[]): void {
     if (names.length > 0) {
-      throw new SockSyncError(ErrorCode.InvalidName, `no function named ${names[0]}`);
+      throw new SockSyncError(INVALID_NAME, `no function named ${names[0]}`);
     }
   }
 

@@ -13,7 +13,7 @@ import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { Presence, type PresenceOptions } from "./presence.ts";
 import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
 import type { CallLedger } from "../peer/call_ledger.ts";
-import { type AccessRequest, Peer, type PeerOptions, type Registry } from "../peer/peer.ts";
+import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
 import { CLIENT_SIDE, type ClientSide, FORGET } from "../peer/parts.ts";
 import { REGISTRY } from "../peer/host.ts";
 import type { SocketLike } from "../peer/socket.ts";
