@@ -241,7 +241,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     checkPage(options.page, options.pageSize);
     return this.#mirrors.keep(
       mirrorKey("list", name, options.params),
-      () => new ListView(name, options, this.#move, this.#close),
+      () => new ListView(name, options, this.#mirrors),
     );
   }
 
@@ -255,13 +255,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
   // deno-lint-ignore no-explicit-any
   item(list: string, id: string): ItemMirror<any> {
-    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, this.#close));
+    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, this.#mirrors));
   }
-
-  // What a view or item mirror this client opened calls when an opener closes it, or moves a view.
-  readonly #close = (mirror: Mirror): void => this.#mirrors.close(mirror);
-  readonly #move = (view: ListMirror<unknown>, page: number, size?: number): void =>
-    this.getPage(view, page, size);
 
   /** Moves a list view to another page (and optionally page size). */
   getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {

@@ -6,6 +6,7 @@
  * @module
  */
 import { INVALID_ID, type SockSyncError } from "../errors.ts";
+import type { Opener } from "./list_view.ts";
 import { MirrorBase } from "./mirror_base.ts";
 import { itemKey } from "../protocol/mirror_keys.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
@@ -58,19 +59,19 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
   value: T | undefined = undefined;
   /** Whether the item exists. */
   exists = false;
-  readonly #close: ((mirror: ItemMirror<T>) => void) | undefined;
+  readonly #opener: Opener | undefined;
 
   /**
    * The mirror of the item `id` of the list `name`.
    *
    * @param name the list's name on the wire
    * @param id the item's id
-   * @param close tells the client this opener is done with the mirror
+   * @param opener the client's mirrors, told when an opener is done with it (none: `close` does nothing)
    */
-  constructor(name: string, id: string, close?: (mirror: ItemMirror<T>) => void) {
+  constructor(name: string, id: string, opener?: Opener) {
     super(name);
     this.id = id;
-    this.#close = close;
+    this.#opener = opener;
   }
 
   /**
@@ -78,7 +79,7 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
    * closed it, it is unsubscribed.
    */
   close(): void {
-    this.#close?.(this);
+    this.#opener?.close(this);
   }
 
   /** `item:`, the list's name and the id. */
