@@ -24,7 +24,7 @@ import type {
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
 import { OTHER, SockSyncError } from "../errors.ts";
 import { type ConsumerLimits, type Limits, timerDelay } from "../peer/limits.ts";
-import { CLOSE } from "../protocol/connection.ts";
+import { CLOSE_IDLE } from "../protocol/connection.ts";
 import type {
   AnyName,
   ApiShape,
@@ -307,7 +307,17 @@ export class Client<A extends ApiShape = UntypedApi> {
       let sent = false;
       for (;;) {
         if (this.#closed) throw closedCall(name, sent, "client closed");
-        const peer = this.#peer ?? await this.#nextConnection(name, deadline - Date.now(), sent);
+        const peer = this.#peer ?? await this.#nextConnection(deadline - Date.now());
+        if (!peer) {
+          // Closed while waiting (the loop's start says so), else out of time.
+          if (this.#closed) continue;
+          throw new SockSyncError(
+            OTHER,
+            sent
+              ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
+              : `call to ${name} timed out: not connected`,
+          );
+        }
         const left = Math.max(1, deadline - Date.now());
         try {
           return await peer.call(name, args, { timeout: left, id, once: true });
@@ -328,27 +338,17 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
   }
 
-  /**
-   * The peer of the next connection, for a call waiting at most `timeout`
-   * ms; `sent`: whether the call went out on an earlier connection.
-   */
-  #nextConnection(name: string, timeout: number, sent: boolean): Promise<ClientPeer> {
-    return new Promise((resolve, reject) => {
+  /** The peer of the next connection, or `undefined` if `timeout` ms pass first. */
+  #nextConnection(timeout: number): Promise<ClientPeer | undefined> {
+    return new Promise((resolve) => {
       const timer = timeout === Infinity ? undefined : setTimeout(() => {
         off();
-        reject(
-          new SockSyncError(
-            OTHER,
-            sent
-              ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
-              : `call to ${name} timed out: not connected`,
-          ),
-        );
+        resolve(undefined);
       }, Math.max(0, timeout));
       const off = this.#connectListeners.add(() => {
         off();
         clearTimeout(timer);
-        resolve(this.#peer!);
+        resolve(this.#peer);
       });
     });
   }
@@ -383,14 +383,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   /** Resolves once connected (at once if connected now). */
-  ready(): Promise<void> {
-    if (this.#peer) return Promise.resolve();
-    return new Promise((resolve) => {
-      const off = this.onConnect(() => {
-        off();
-        resolve();
-      });
-    });
+  async ready(): Promise<void> {
+    if (!this.#peer) await this.#nextConnection(Infinity);
   }
 
   /**
@@ -487,7 +481,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     const socket = this.#socket;
     const closed = peer.closedWith ?? { code: 1006, reason: "" };
     this.#drop(
-      closed.code === CLOSE.idle
+      closed.code === CLOSE_IDLE
         ? {
           code: closed.code,
           reason:

@@ -10,7 +10,13 @@
  * @module
  */
 import { INVALID_JSON, INVALID_NAME, OTHER, SockSyncError } from "../errors.ts";
-import { CLOSE, OPEN, PROBE_NAME } from "../protocol/connection.ts";
+import {
+  CLOSE_IDLE,
+  CLOSE_TOO_LARGE,
+  CLOSE_TRY_AGAIN_LATER,
+  OPEN,
+  PROBE_NAME,
+} from "../protocol/connection.ts";
 import { decodeFrame, type ErrorFrame, errorFrame } from "../protocol/decode.ts";
 import { encodeGet } from "../protocol/encode.ts";
 import type { Message } from "../protocol/schemas.ts";
@@ -115,7 +121,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       return;
     }
     if (queuedBytes(this.socket) > this.limits.maxBufferedBytes) {
-      this.close(CLOSE.tryAgainLater, "slow consumer: too much queued");
+      this.close(CLOSE_TRY_AGAIN_LATER, "slow consumer: too much queued");
     }
   }
 
@@ -135,7 +141,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
 
   /** The idle timeout passed in silence: closes with 4000. @internal */
   expire(): void {
-    if (!this.#detached) this.close(CLOSE.idle, "idle timeout");
+    if (!this.#detached) this.close(CLOSE_IDLE, "idle timeout");
   }
 
   /**
@@ -159,7 +165,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
         : ((data as { byteLength?: number })?.byteLength ?? (data as Blob)?.size ?? 0) >
           maxFrameBytes
     ) {
-      this.close(CLOSE.tooLarge, "frame too large");
+      this.close(CLOSE_TOO_LARGE, "frame too large");
       return;
     }
     let reply: ErrorFrame | undefined;
