@@ -44,10 +44,10 @@ import type { OptimisticChange } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
 import type { ConsumerMirror } from "../peer/mirrored.ts";
 import type { Peer } from "../peer/peer.ts";
-import { CLIENT_SIDE, type ClientSide } from "../peer/parts.ts";
-import { type ClientPeer, consumerSide } from "../peer/consumer_peer.ts";
+import { CLIENT_SIDE } from "../peer/parts.ts";
+import { type ClientPeer, type ClientSide, consumerSide } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
-import { nanoid } from "nanoid";
+import { randomId } from "../protocol/random_id.ts";
 import type { ClientAuth } from "./auth.ts";
 
 export type {
@@ -105,7 +105,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   #closed = false;
   readonly #state = new ConnectionStateSource();
   /** Presented on every connection: the server knows a reconnect as the same client. */
-  readonly #session = nanoid();
+  readonly #session = randomId();
 
   /**
    * A client of the server at `url`; `connect()` makes one and opens it.
@@ -303,7 +303,7 @@ export class Client<A extends ApiShape = UntypedApi> {
       const timeout = timerDelay(options.timeout ?? this.#side.limits.callTimeout) ?? Infinity;
       const deadline = Date.now() + timeout;
       // One id for every send of this call: the server applies it once and answers repeats.
-      const id = nanoid();
+      const id = randomId();
       let sent = false;
       for (;;) {
         if (this.#closed) throw closedCall(name, sent, "client closed");

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ItemMirror } from "./item_mirror.ts";
+import type { Opener } from "./mirror_base.ts";
 import { ListMirror, type ListViewOptions } from "./mirror.ts";
 
 /**
@@ -21,7 +21,7 @@ import { ListMirror, type ListViewOptions } from "./mirror.ts";
  * ```
  */
 export class ListView<T = unknown> extends ListMirror<T> {
-  readonly #opener: Opener;
+  readonly #opener: Opener<ListView<T>>;
 
   /**
    * A view of the list `name`, opened by a client.
@@ -30,7 +30,7 @@ export class ListView<T = unknown> extends ListMirror<T> {
    * @param options the page to open
    * @param opener the client's mirrors: they move the view and count who opened it
    */
-  constructor(name: string, options: ListViewOptions, opener: Opener) {
+  constructor(name: string, options: ListViewOptions, opener: Opener<ListView<T>>) {
     super(name, options);
     this.#opener = opener;
   }
@@ -47,19 +47,6 @@ export class ListView<T = unknown> extends ListMirror<T> {
   setPage(page: number, pageSize?: number): void {
     this.#opener.getPage(this, page, pageSize);
   }
-}
-
-/**
- * What opened a view or an item mirror: the client's mirrors, which move a
- * view to another page and close it once every opener did.
- *
- * @internal
- */
-export interface Opener {
-  /** Moves a view to another page (and optionally page size). */
-  getPage(view: ListView<unknown>, page: number, pageSize?: number): void;
-  /** One opener is done with the mirror. */
-  close(mirror: ListView<unknown> | ItemMirror<unknown>): void;
 }
 
 /**

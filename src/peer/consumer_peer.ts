@@ -31,7 +31,6 @@ import {
   resolveConsumerLimits,
   timerDelay,
 } from "./limits.ts";
-import type { ClientSide } from "./parts.ts";
 import type { PeerCore } from "./peer_core.ts";
 import { closeSocket, failureReply } from "./route.ts";
 import { queuedBytes, type SocketLike } from "./socket.ts";
@@ -61,6 +60,19 @@ export type ClientPeer =
     | "unmirror"
   >
   & { onDetach(listener: (peer: ClientPeer) => void): () => void };
+
+/**
+ * What a client's connections are made of: their limits, and the peer of
+ * each socket (a hub's, or a `ConsumerPeer` without a hub).
+ *
+ * @internal
+ */
+export interface ClientSide {
+  /** The limits of every connection of the client. */
+  readonly limits: Readonly<ConsumerLimits & Partial<Limits>>;
+  /** The peer of a socket that opened. */
+  peer(socket: SocketLike): ClientPeer;
+}
 
 /**
  * The peer of a client that provides nothing: the consumer (its base), a

@@ -6,9 +6,6 @@
  * @module
  */
 import type { Outbox } from "./backpressure.ts";
-import type { ClientPeer } from "./consumer_peer.ts";
-import type { ConsumerLimits, Limits } from "./limits.ts";
-import type { SocketLike } from "./socket.ts";
 import type { Provider } from "./provider.ts";
 
 /**
@@ -54,16 +51,3 @@ export const FORGET: unique symbol = Symbol("socksync.forget");
  * side needs.
  */
 export const CLIENT_SIDE: unique symbol = Symbol("socksync.clientSide");
-
-/**
- * What a client's connections are made of: their limits, and the peer of
- * each socket (a hub's, or a `ConsumerPeer` without a hub).
- *
- * @internal
- */
-export interface ClientSide {
-  /** The limits of every connection of the client. */
-  readonly limits: Readonly<ConsumerLimits & Partial<Limits>>;
-  /** The peer of a socket that opened. */
-  peer(socket: SocketLike): ClientPeer;
-}
