@@ -7,7 +7,7 @@
 // The codes one by one, as constants a bundler writes in as numbers where they are used: code
 // that a browser client carries names a code this way (a read of `ErrorCode` stays a property
 // read, and keeps the whole object in the bundle).
-/** Code 1: unknown `func`, or a modifying request about something the receiver has not subscribed to. */
+/** Code 1: unknown `func`, or a modifying request about what the receiver has not subscribed to. */
 export const INVALID_FUNC = 1;
 /** Code 2: unknown `type`, or a `type` the `func` does not take. */
 export const INVALID_TYPE = 2;

@@ -65,7 +65,8 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
    *
    * @param name the list's name on the wire
    * @param id the item's id
-   * @param opener the client's mirrors, told when an opener is done with it (none: `close` does nothing)
+   * @param opener the client's mirrors, told when an opener is done with it (without one,
+   *   `close` does nothing)
    */
   constructor(name: string, id: string, opener?: Pick<Opener<ItemMirror<T>>, "close">) {
     super(name);

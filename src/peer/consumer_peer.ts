@@ -229,7 +229,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       }
       const name = message.name;
       if (func === "unsubscribe") return this.remoteRefuses(name);
-      // The functions the other side accepts calls to are subscriptions of its, held to `maxSubscriptions`.
+      // The functions the other side accepts calls to count among its subscriptions.
       if (!this.canCall(name) && this.remoteFunctionCount >= this.limits.maxSubscriptions) {
         throw new SockSyncError(OTHER, "too many subscriptions");
       }
