@@ -47,7 +47,7 @@ import type { Peer } from "../peer/peer.ts";
 import { CLIENT_SIDE } from "../peer/parts.ts";
 import { type ClientPeer, type ClientSide, consumerSide } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
-import { randomId } from "../protocol/random_id.ts";
+import { nanoid } from "nanoid";
 import type { ClientAuth } from "./auth.ts";
 
 export type {
@@ -105,7 +105,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   #closed = false;
   readonly #state = new ConnectionStateSource();
   /** Presented on every connection: the server knows a reconnect as the same client. */
-  readonly #session = randomId();
+  readonly #session = nanoid();
 
   /**
    * A client of the server at `url`; `connect()` makes one and opens it.
@@ -303,14 +303,15 @@ export class Client<A extends ApiShape = UntypedApi> {
       const timeout = timerDelay(options.timeout ?? this.#side.limits.callTimeout) ?? Infinity;
       const deadline = Date.now() + timeout;
       // One id for every send of this call: the server applies it once and answers repeats.
-      const id = randomId();
+      const id = nanoid();
       let sent = false;
       for (;;) {
         if (this.#closed) throw closedCall(name, sent, "client closed");
         const peer = this.#peer ?? await this.#nextConnection(deadline - Date.now());
         if (!peer) {
-          // Closed while waiting (the loop's start says so), else out of time.
-          if (this.#closed) continue;
+          // Closed while waiting (the loop's start says so), or dropped again by a connect
+          // listener with time left: wait on. Else out of time.
+          if (this.#closed || Date.now() < deadline) continue;
           throw new SockSyncError(
             OTHER,
             sent

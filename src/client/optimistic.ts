@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { randomId } from "../protocol/random_id.ts";
+import { nanoid } from "nanoid";
 import type { ApiShape, ItemOf, ListName, UntypedApi, VarName } from "../protocol/api.ts";
 import type { ItemSnapshot } from "./item_mirror.ts";
 import { countPages, type ListSnapshot, type SnapshotItem, type VarSnapshot } from "./mirror.ts";
@@ -138,7 +138,7 @@ function showOptimistic(
       }
     },
     insert(list, item) {
-      const id = item.id ?? `optimistic-${randomId()}`;
+      const id = item.id ?? `optimistic-${nanoid()}`;
       const fresh: SnapshotItem<unknown> = { id, value: item.value, pending: true };
       for (const view of targets.views(list)) {
         add(view, (s) => insertInto(s, fresh, item.index ?? 0));

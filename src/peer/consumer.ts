@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { randomId } from "../protocol/random_id.ts";
+import { nanoid } from "nanoid";
 import { encodeCall, encodeGet } from "../protocol/encode.ts";
 import { type ErrorCodeValue, INVALID_FUNC, INVALID_ID, OTHER, SockSyncError } from "../errors.ts";
 import { type ConsumerLimits, timerDelay } from "./limits.ts";
@@ -46,7 +46,7 @@ export interface CallOptions {
  * ```
  */
 export interface PeerCallOptions extends CallOptions {
-  /** The call's id (default: a new random id, see `randomId`). */
+  /** The call's id (default: a new nanoid). */
   id?: string;
   /** Ask the callee to apply it at most once (see above). */
   once?: boolean;
@@ -200,7 +200,7 @@ export class Consumer {
     if (this.#functionsKnown && !this.canCall(name)) {
       return Promise.reject(unknownFunction(name, this.#remoteFunctionSet));
     }
-    const id = options.id ?? randomId();
+    const id = options.id ?? nanoid();
     if (pending.has(id)) {
       return Promise.reject(
         new SockSyncError(INVALID_ID, "a call with this id is pending"),
