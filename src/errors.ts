@@ -4,6 +4,26 @@
  * @module
  */
 
+// The codes one by one, as constants a bundler writes in as numbers where they are used: code
+// that a browser client carries names a code this way (a read of `ErrorCode` stays a property
+// read, and keeps the whole object in the bundle).
+/** Code 1: unknown `func`, or a modifying request about what the receiver has not subscribed to. */
+export const INVALID_FUNC = 1;
+/** Code 2: unknown `type`, or a `type` the `func` does not take. */
+export const INVALID_TYPE = 2;
+/** Code 3: a `name` this side does not provide. */
+export const INVALID_NAME = 3;
+/** Code 4: an unknown list item id, or a `return` that matches no pending call. */
+export const INVALID_ID = 4;
+/** Code 5: a required field is missing. */
+export const MISSING_FIELD = 5;
+/** Code 6: a value, page, page size, index or argument that fails its schema. */
+export const INVALID_ARGUMENTS = 6;
+/** Code 7: the frame is not one JSON object in a text frame. */
+export const INVALID_JSON = 7;
+/** Code 8: anything else (handler or store failures, limits, timeouts). */
+export const OTHER = 8;
+
 /**
  * The protocol's error codes, 1–8, by name.
  *
@@ -15,21 +35,21 @@
  */
 export const ErrorCode = {
   /** Unknown `func`, or a modifying request about something the receiver has not subscribed to. */
-  InvalidFunc: 1,
+  InvalidFunc: INVALID_FUNC,
   /** Unknown `type`, or a `type` the `func` does not take. */
-  InvalidType: 2,
+  InvalidType: INVALID_TYPE,
   /** A `name` this side does not provide. */
-  InvalidName: 3,
+  InvalidName: INVALID_NAME,
   /** An unknown list item id, or a `return` that matches no pending call. */
-  InvalidId: 4,
+  InvalidId: INVALID_ID,
   /** A required field is missing. */
-  MissingField: 5,
+  MissingField: MISSING_FIELD,
   /** A value, page, page size, index or argument that fails its schema. */
-  InvalidArguments: 6,
+  InvalidArguments: INVALID_ARGUMENTS,
   /** The frame is not one JSON object in a text frame. */
-  InvalidJson: 7,
+  InvalidJson: INVALID_JSON,
   /** Anything else: handler or store failures, limits, timeouts. */
-  Other: 8,
+  Other: OTHER,
 } as const;
 
 /**

@@ -308,6 +308,29 @@ test("close() rejects pending calls and stops reconnecting", async () => {
   });
 });
 
+test("a call waiting for the connection rejects with 'client closed' when a connect listener closes the client", async () => {
+  const hub = new Hub();
+  hub.function("echo", { handler: (x: unknown) => x });
+  const { server, url } = await serveHub(hub);
+  const client = connect(url, { WebSocket: await webSocketClass() });
+  try {
+    // Registered before the call waits, so it runs first.
+    client.onConnect(() => client.close());
+    const call = client.call("echo", 1);
+    await assert.rejects(call, (error: SockSyncError) => {
+      assert.ok(error instanceof SockSyncError, String(error));
+      assert.equal(error.code, ErrorCode.Other);
+      assert.equal(error.message, "client closed");
+      return true;
+    });
+    assert.equal(client.connected, false);
+  } finally {
+    client.close();
+    await server.close();
+    await hub.close();
+  }
+});
+
 test("a client hub provides functions the server can call", async () => {
   const WebSocket = await webSocketClass();
   const serverHub = new Hub();

@@ -8,7 +8,7 @@
  * @module
  */
 import { AUTH_CLOSE, AUTH_NAME, type AuthReturn } from "../protocol/auth.ts";
-import { ErrorCode, SockSyncError } from "../errors.ts";
+import { INVALID_FUNC, OTHER, SockSyncError } from "../errors.ts";
 import type { ClientPeer as Peer, ErrorAbout } from "../peer/consumer_peer.ts";
 
 /**
@@ -129,7 +129,7 @@ export class ClientAuth {
     const next = await this.next();
     if (next.kind === "stale") {
       this.#onError(
-        new SockSyncError(ErrorCode.InvalidFunc, "authentication expired: credentials are stale"),
+        new SockSyncError(INVALID_FUNC, "authentication expired: credentials are stale"),
       );
       if (typeof this.#option === "function") retry();
       return;
@@ -180,7 +180,7 @@ export class ClientAuth {
     } catch (error) {
       this.#onError(
         new SockSyncError(
-          ErrorCode.Other,
+          OTHER,
           `auth failed: ${error instanceof Error ? error.message : String(error)}`,
         ),
       );
@@ -221,8 +221,8 @@ export class ClientAuth {
       if (peer.detached) return false;
       const failure = error instanceof SockSyncError
         ? error
-        : new SockSyncError(ErrorCode.Other, String(error));
-      if (failure.code === ErrorCode.InvalidFunc) this.#markStale(next.text);
+        : new SockSyncError(OTHER, String(error));
+      if (failure.code === INVALID_FUNC) this.#markStale(next.text);
       if (this.#current === next.text) this.#current = undefined;
       this.#onError(failure);
       return false;

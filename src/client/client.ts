@@ -22,14 +22,9 @@ import type {
   WebSocketLike,
 } from "./types.ts";
 import { type ClientMirror, ClientMirrors } from "./mirrors.ts";
-import { ErrorCode, SockSyncError } from "../errors.ts";
-import {
-  type ConsumerLimits,
-  type Limits,
-  resolveConsumerLimits,
-  timerDelay,
-} from "../peer/limits.ts";
-import { CLOSE } from "../protocol/connection.ts";
+import { OTHER, SockSyncError } from "../errors.ts";
+import { type ConsumerLimits, type Limits, timerDelay } from "../peer/limits.ts";
+import { CLOSE_IDLE } from "../protocol/connection.ts";
 import type {
   AnyName,
   ApiShape,
@@ -47,9 +42,10 @@ import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { OptimisticChange } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
-import type { Peer, PeerOptions } from "../peer/peer.ts";
-import { CLIENT_LIMITS_OF, MAKE_PEER } from "../peer/parts.ts";
-import { type ClientPeer, ConsumerPeer } from "../peer/consumer_peer.ts";
+import type { ConsumerMirror } from "../peer/mirrored.ts";
+import type { Peer } from "../peer/peer.ts";
+import { CLIENT_SIDE } from "../peer/parts.ts";
+import { type ClientPeer, type ClientSide, consumerSide } from "../peer/consumer_peer.ts";
 import { type ConnectionState, ConnectionStateSource } from "./state.ts";
 import { nanoid } from "nanoid";
 import type { ClientAuth } from "./auth.ts";
@@ -96,7 +92,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly #connectListeners = new Listeners<[]>();
   readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
-  readonly #limits: Readonly<ConsumerLimits>;
+  // Its connections' limits and peers: a hub's, or a consumer's without one.
+  readonly #side: ClientSide;
   #socket: WebSocketLike | undefined;
   // The peer of the open connection, once ready for mirrors and calls.
   #peer: ClientPeer | undefined;
@@ -128,12 +125,12 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
     this.#WebSocket = Impl;
     const hub = options.hub as Partial<Providing> | undefined;
-    if (hub && typeof hub[MAKE_PEER] !== "function") {
+    if (hub && typeof hub[CLIENT_SIDE] !== "function") {
       throw new TypeError("socksync: the hub option takes a Hub");
     }
-    this.#limits = hub
-      ? (hub as Providing)[CLIENT_LIMITS_OF](options.limits)
-      : resolveConsumerLimits(options.limits);
+    this.#side = hub
+      ? (hub as Providing)[CLIENT_SIDE](options.limits)
+      : consumerSide(options.limits);
     this.#errorListeners.add(options.onError);
     this.#connectListeners.add(options.onConnect);
     this.#disconnectListeners.add(options.onDisconnect);
@@ -222,7 +219,7 @@ export class Client<A extends ApiShape = UntypedApi> {
   var<N extends VarName<A>>(name: N): VarMirror<A["vars"][N]>;
   // deno-lint-ignore no-explicit-any
   var(name: string, schema?: v.GenericSchema): VarMirror<any> {
-    return this.#mirrors.keep(`var:${name}`, () => new VarMirror<unknown>(name, schema));
+    return this.#mirrors.keep(mirrorKey("var", name), () => new VarMirror<unknown>(name, schema));
   }
 
   /**
@@ -244,7 +241,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     checkPage(options.page, options.pageSize);
     return this.#mirrors.keep(
       mirrorKey("list", name, options.params),
-      () => new ListView(name, options, this.#move, this.#close),
+      () => new ListView(name, options, this.#mirrors),
     );
   }
 
@@ -258,13 +255,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   item<N extends ListName<A>>(list: N, id: string): ItemMirror<ItemOf<A, N>>;
   // deno-lint-ignore no-explicit-any
   item(list: string, id: string): ItemMirror<any> {
-    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, this.#close));
+    return this.#mirrors.keep(itemKey(list, id), () => new ItemMirror(list, id, this.#mirrors));
   }
-
-  // What a view or item mirror this client opened calls when an opener closes it, or moves a view.
-  readonly #close = (mirror: Mirror): void => this.#mirrors.close(mirror);
-  readonly #move = (view: ListMirror<unknown>, page: number, size?: number): void =>
-    this.getPage(view, page, size);
 
   /** Moves a list view to another page (and optionally page size). */
   getPage(view: ListMirror<unknown>, page: number, pageSize?: number): void {
@@ -308,14 +300,25 @@ export class Client<A extends ApiShape = UntypedApi> {
   async call(name: string, args?: unknown, options: ClientCallOptions<A> = {}): Promise<unknown> {
     const drop = options.optimistic ? this.#showOptimistic(options.optimistic) : undefined;
     try {
-      const timeout = timerDelay(options.timeout ?? this.#limits.callTimeout) ?? Infinity;
+      const timeout = timerDelay(options.timeout ?? this.#side.limits.callTimeout) ?? Infinity;
       const deadline = Date.now() + timeout;
       // One id for every send of this call: the server applies it once and answers repeats.
       const id = nanoid();
       let sent = false;
       for (;;) {
         if (this.#closed) throw closedCall(name, sent, "client closed");
-        const peer = this.#peer ?? await this.#nextConnection(name, deadline - Date.now(), sent);
+        const peer = this.#peer ?? await this.#nextConnection(deadline - Date.now());
+        if (!peer) {
+          // Closed while waiting (the loop's start says so), or dropped again by a connect
+          // listener with time left: wait on. Else out of time.
+          if (this.#closed || Date.now() < deadline) continue;
+          throw new SockSyncError(
+            OTHER,
+            sent
+              ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
+              : `call to ${name} timed out: not connected`,
+          );
+        }
         const left = Math.max(1, deadline - Date.now());
         try {
           return await peer.call(name, args, { timeout: left, id, once: true });
@@ -336,27 +339,17 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
   }
 
-  /**
-   * The peer of the next connection, for a call waiting at most `timeout`
-   * ms; `sent`: whether the call went out on an earlier connection.
-   */
-  #nextConnection(name: string, timeout: number, sent: boolean): Promise<ClientPeer> {
-    return new Promise((resolve, reject) => {
+  /** The peer of the next connection, or `undefined` if `timeout` ms pass first. */
+  #nextConnection(timeout: number): Promise<ClientPeer | undefined> {
+    return new Promise((resolve) => {
       const timer = timeout === Infinity ? undefined : setTimeout(() => {
         off();
-        reject(
-          new SockSyncError(
-            ErrorCode.Other,
-            sent
-              ? `call to ${name} timed out while disconnected: its result is unknown (it may have been applied)`
-              : `call to ${name} timed out: not connected`,
-          ),
-        );
+        resolve(undefined);
       }, Math.max(0, timeout));
       const off = this.#connectListeners.add(() => {
         off();
         clearTimeout(timer);
-        resolve(this.#peer!);
+        resolve(this.#peer);
       });
     });
   }
@@ -391,14 +384,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   /** Resolves once connected (at once if connected now). */
-  ready(): Promise<void> {
-    if (this.#peer) return Promise.resolve();
-    return new Promise((resolve) => {
-      const off = this.onConnect(() => {
-        off();
-        resolve();
-      });
-    });
+  async ready(): Promise<void> {
+    if (!this.#peer) await this.#nextConnection(Infinity);
   }
 
   /**
@@ -408,7 +395,7 @@ export class Client<A extends ApiShape = UntypedApi> {
    * when not connected (the next connect uses them) or without `auth`.
    */
   async authenticate(): Promise<boolean> {
-    return await this.#auth?.authenticate(() => this.#peer, this.#limits.callTimeout) ?? false;
+    return await this.#auth?.authenticate(() => this.#peer, this.#side.limits.callTimeout) ?? false;
   }
 
   /** Closes the connection for good: no reconnect; pending calls reject. */
@@ -448,17 +435,14 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
     socket.onopen = () => {
       if (this.#socket !== socket) return;
-      const hub = this.#options.hub;
-      const peer = hub
-        ? (hub as unknown as Providing)[MAKE_PEER]({ socket, registry: hub, limits: this.#limits })
-        : new ConsumerPeer({ socket, limits: this.#limits });
+      const peer = this.#side.peer(socket);
       this.#conn = peer;
       peer.onDetach(this.#lost);
       // After the hub's peer accepted calls to its functions, as a side must (see `Peer.expectFunctions`).
       peer.expectFunctions(this.#session);
       peer.onError(this.#emitError);
       const ready = () => this.#conn === peer && this.#ready(peer);
-      if (this.#auth) this.#auth.begin(peer, this.#limits.callTimeout, ready);
+      if (this.#auth) this.#auth.begin(peer, this.#side.limits.callTimeout, ready);
       else ready();
     };
     socket.onmessage = (event: { data: unknown }) => {
@@ -498,10 +482,11 @@ export class Client<A extends ApiShape = UntypedApi> {
     const socket = this.#socket;
     const closed = peer.closedWith ?? { code: 1006, reason: "" };
     this.#drop(
-      closed.code === CLOSE.idle
+      closed.code === CLOSE_IDLE
         ? {
           code: closed.code,
-          reason: `no heartbeat: nothing heard from the server for ${this.#limits.idleTimeout} ms`,
+          reason:
+            `no heartbeat: nothing heard from the server for ${this.#side.limits.idleTimeout} ms`,
         }
         : closed,
     );
@@ -525,9 +510,12 @@ export class Client<A extends ApiShape = UntypedApi> {
   }
 
   // Bound: the peers and the auth option are given it.
-  readonly #emitError = (error: SockSyncError, about: ErrorAbout): void => {
-    const mirror = this.#mirrors.about(about);
-    const info: ClientErrorInfo = mirror ? { ...about, mirror } : about;
+  readonly #emitError = (
+    error: SockSyncError,
+    about: ErrorAbout,
+    mirror?: ConsumerMirror,
+  ): void => {
+    const info = (mirror ? { ...about, mirror } : about) as ClientErrorInfo;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
   };
@@ -584,7 +572,6 @@ export function connect<A extends ApiShape = UntypedApi>(
   return new Client<A>(url, options);
 }
 
-/** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
 /** A `Peer` without what only a providing side has: what {@linkcode Client.peer} is. */
 type ConnectionPeer =
   & Omit<
@@ -593,15 +580,15 @@ type ConnectionPeer =
   >
   & { readonly limits: Readonly<Partial<Limits> & ConsumerLimits> };
 
+/** A `Hub`: it makes the peer that provides it, so that a client without one carries no provider. */
 interface Providing {
-  [MAKE_PEER](options: PeerOptions<unknown>): ClientPeer;
-  [CLIENT_LIMITS_OF](given: Partial<Limits> | undefined): Readonly<Limits>;
+  [CLIENT_SIDE](given: Partial<Limits> | undefined): ClientSide;
 }
 
 /** The error of a call that cannot go on: whether it ran is unknown once it was sent. */
 function closedCall(name: string, sent: boolean, why: string): SockSyncError {
   return new SockSyncError(
-    ErrorCode.Other,
+    OTHER,
     sent ? `${why}: the result of ${name} is unknown (it may have been applied)` : why,
   );
 }

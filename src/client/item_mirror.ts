@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
-import { ErrorCode, type SockSyncError } from "../errors.ts";
-import { MirrorBase } from "./mirror_base.ts";
+import { INVALID_ID, type SockSyncError } from "../errors.ts";
+import { MirrorBase, type Opener } from "./mirror_base.ts";
 import { itemKey } from "../protocol/mirror_keys.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
 import type { MirroredItem } from "../peer/mirrored.ts";
@@ -59,19 +58,20 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
   value: T | undefined = undefined;
   /** Whether the item exists. */
   exists = false;
-  readonly #close: ((mirror: ItemMirror<T>) => void) | undefined;
+  readonly #opener: Pick<Opener<ItemMirror<T>>, "close"> | undefined;
 
   /**
    * The mirror of the item `id` of the list `name`.
    *
    * @param name the list's name on the wire
    * @param id the item's id
-   * @param close tells the client this opener is done with the mirror
+   * @param opener the client's mirrors, told when an opener is done with it (without one,
+   *   `close` does nothing)
    */
-  constructor(name: string, id: string, close?: (mirror: ItemMirror<T>) => void) {
+  constructor(name: string, id: string, opener?: Pick<Opener<ItemMirror<T>>, "close">) {
     super(name);
     this.id = id;
-    this.#close = close;
+    this.#opener = opener;
   }
 
   /**
@@ -79,22 +79,12 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
    * closed it, it is unsubscribed.
    */
   close(): void {
-    this.#close?.(this);
+    this.#opener?.close(this);
   }
 
   /** `item:`, the list's name and the id. */
-  get key(): string {
+  override get key(): string {
     return itemKey(this.name, this.id);
-  }
-
-  /** The encoded `subscribe` frame: the list's name and the item's id. */
-  subscribeFrame(): string {
-    return encodeSubscribe("list", this.name, { id: this.id });
-  }
-
-  /** The encoded `unsubscribe` frame of this item. */
-  unsubscribeFrame(): string {
-    return encodeUnsubscribe("list", this.name, this.id);
   }
 
   /**
@@ -102,7 +92,7 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
    * item does not exist, which is an answer.
    */
   override fail(error: SockSyncError): void {
-    if (error.code === ErrorCode.InvalidId) {
+    if (error.code === INVALID_ID) {
       this.ready = true;
       this.exists = false;
       this.value = undefined;

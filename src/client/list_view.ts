@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Opener } from "./mirror_base.ts";
 import { ListMirror, type ListViewOptions } from "./mirror.ts";
 
 /**
@@ -20,26 +21,18 @@ import { ListMirror, type ListViewOptions } from "./mirror.ts";
  * ```
  */
 export class ListView<T = unknown> extends ListMirror<T> {
-  readonly #move: (view: ListView<T>, page: number, size?: number) => void;
-  readonly #close: ((view: ListView<T>) => void) | undefined;
+  readonly #opener: Opener<ListView<T>>;
 
   /**
    * A view of the list `name`, opened by a client.
    *
    * @param name the list's name on the wire
    * @param options the page to open
-   * @param move asks for another page (the client's `getPage`)
-   * @param close tells the client this opener is done with the view
+   * @param opener the client's mirrors: they move the view and count who opened it
    */
-  constructor(
-    name: string,
-    options: ListViewOptions,
-    move: (view: ListView<T>, page: number, size?: number) => void,
-    close?: (view: ListView<T>) => void,
-  ) {
+  constructor(name: string, options: ListViewOptions, opener: Opener<ListView<T>>) {
     super(name, options);
-    this.#move = move;
-    this.#close = close;
+    this.#opener = opener;
   }
 
   /**
@@ -47,12 +40,12 @@ export class ListView<T = unknown> extends ListMirror<T> {
    * closed it, it is unsubscribed.
    */
   close(): void {
-    this.#close?.(this);
+    this.#opener.close(this);
   }
 
   /** Shows another page (and optionally another page size); throws a `RangeError` on invalid ones. */
   setPage(page: number, pageSize?: number): void {
-    this.#move(this, page, pageSize);
+    this.#opener.getPage(this, page, pageSize);
   }
 }
 

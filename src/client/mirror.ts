@@ -9,11 +9,10 @@
  * @module
  */
 import type * as v from "valibot";
-import { encodeListUnsubscribe, encodeSubscribe, encodeUnsubscribe } from "../protocol/encode.ts";
-import { ErrorCode, SockSyncError } from "../errors.ts";
+import { encodeSubscribe } from "../protocol/encode.ts";
+import { INVALID_ARGUMENTS, INVALID_FUNC, INVALID_TYPE, SockSyncError } from "../errors.ts";
 import type { ListItem } from "../store.ts";
 import { MirrorBase, type MirrorState } from "./mirror_base.ts";
-import { mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
 import type { MirroredList, MirroredVar } from "../peer/mirrored.ts";
 
@@ -71,26 +70,11 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
     this.#schema = schema;
   }
 
-  /** `var:` and the name. */
-  get key(): string {
-    return `var:${this.name}`;
-  }
-
-  /** The encoded `subscribe` frame for this var. */
-  subscribeFrame(): string {
-    return encodeSubscribe("var", this.name);
-  }
-
-  /** The encoded `unsubscribe` frame for this var. */
-  unsubscribeFrame(): string {
-    return encodeUnsubscribe("var", this.name);
-  }
-
   /** Applies a `set` frame. */
   protected update(frame: MirrorFrame): void {
     if (frame.func !== "set" || frame.type !== "var") {
       throw new SockSyncError(
-        ErrorCode.InvalidFunc,
+        INVALID_FUNC,
         `${frame.func} does not apply to a var`,
       );
     }
@@ -100,7 +84,7 @@ export class VarMirror<T = unknown> extends MirrorBase<VarSnapshot<T>> implement
       const parsed = this.#schema["~standard"].validate(frame.value);
       if (parsed instanceof Promise || parsed.issues) {
         throw new SockSyncError(
-          ErrorCode.InvalidArguments,
+          INVALID_ARGUMENTS,
           `invalid value for var ${this.name}`,
         );
       }
@@ -224,30 +208,19 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
     this.params = options.params;
   }
 
-  /** `list:` and the name (and the params, for a parameterized list). */
-  get key(): string {
-    return mirrorKey("list", this.name, this.params);
-  }
-
   /** The number of pages at the current page size (at least 1). */
   get pageCount(): number {
     return countPages(this.total, this.pageSize ?? this.items.length);
   }
 
   /** The encoded `subscribe` frame for this view, with its page (our protocol extension). */
-  subscribeFrame(): string {
+  override subscribeFrame(): string {
     return encodeSubscribe("list", this.name, {
       page: this.page || undefined,
       pageSize: this.pageSize,
       params: this.params,
       more: true,
     });
-  }
-
-  /** The encoded `unsubscribe` frame for this view. */
-  unsubscribeFrame(): string {
-    // Without params, the same frame as a plain `unsubscribe` of the list.
-    return encodeListUnsubscribe(this.name, { params: this.params });
   }
 
   /** Applies `set_all`, `set_count`, `insert`, `delete` or `set`. */
@@ -279,7 +252,7 @@ export class ListMirror<T = unknown> extends MirrorBase<ListSnapshot<T>> impleme
       case "set": {
         if (frame.type !== "list") {
           throw new SockSyncError(
-            ErrorCode.InvalidType,
+            INVALID_TYPE,
             "a list takes set with type list",
           );
         }

@@ -10,6 +10,9 @@
  */
 import type { SockSyncError } from "../errors.ts";
 import { Listeners } from "../listeners.ts";
+import { encodeMirrorUnsubscribe, encodeSubscribe } from "../protocol/encode.ts";
+import type { Params } from "../protocol/params.ts";
+import { mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
 
 /**
@@ -37,6 +40,19 @@ export interface MirrorState {
   readonly status: MirrorStatus;
   /** The last error the other side sent, until the next change. */
   readonly error?: SockSyncError;
+}
+
+/**
+ * What opened a view or an item mirror: the client's mirrors, which move a
+ * view to another page and close a mirror once every opener did.
+ *
+ * @internal
+ */
+export interface Opener<M> {
+  /** Moves a view to another page (and optionally page size). */
+  getPage(view: M, page: number, pageSize?: number): void;
+  /** One opener is done with the mirror. */
+  close(mirror: M): void;
 }
 
 /**
@@ -77,14 +93,26 @@ export abstract class MirrorBase<S extends MirrorState> {
   /** The protocol type of the group. */
   abstract readonly type: "var" | "list";
 
-  /** What tells this mirror apart from the others of its side. */
-  abstract get key(): string;
+  /**
+   * What tells this mirror apart from the others of its side: its type and
+   * name (and a view's params); an item's is its own.
+   */
+  get key(): string {
+    return mirrorKey(this.type, this.name, (this as { params?: Params }).params);
+  }
 
-  /** The encoded `subscribe` frame for this mirror. */
-  abstract subscribeFrame(): string;
+  /** The encoded `subscribe` frame for this mirror: a var's, or an item's with its id. */
+  subscribeFrame(): string {
+    return encodeSubscribe(this.type, this.name, { id: (this as { id?: string }).id });
+  }
 
-  /** The encoded `unsubscribe` frame for this mirror. */
-  abstract unsubscribeFrame(): string;
+  /**
+   * The encoded `unsubscribe` frame for this mirror: a view's with its params,
+   * an item's with its id.
+   */
+  unsubscribeFrame(): string {
+    return encodeMirrorUnsubscribe(this.type, this.name, this as { id?: string; params?: Params });
+  }
 
   /** Changes the state after one frame; throws a `SockSyncError` when it does not fit. */
   protected abstract update(frame: MirrorFrame): void;

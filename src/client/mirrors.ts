@@ -7,8 +7,7 @@
 import type { ItemMirror } from "./item_mirror.ts";
 import { checkPage } from "./list_view.ts";
 import type { ListMirror, VarMirror } from "./mirror.ts";
-import type { ClientPeer as Peer, ErrorAbout } from "../peer/consumer_peer.ts";
-import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
+import type { ClientPeer as Peer } from "../peer/consumer_peer.ts";
 
 /**
  * A mirror a client keeps: a var, a list view or a list item.
@@ -86,14 +85,6 @@ export class ClientMirrors {
       }
       peer.mirror(mirror);
     }
-  }
-
-  /** The mirror an error frame is about: an item's, else its var's or list's. */
-  about(about: ErrorAbout): ClientMirror | undefined {
-    const item = about.type === "list" && about.id !== undefined
-      ? this.#mirrors.get(itemKey(about.name ?? "", about.id))
-      : undefined;
-    return item ?? this.#mirrors.get(mirrorKey(about.type, about.name, about.params));
   }
 
   /** Every mirror (what optimistic changes search). */

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { CLOSE } from "../protocol/connection.ts";
+import { CLOSE_TRY_AGAIN_LATER } from "../protocol/connection.ts";
 import { type PeerHost, REPORT } from "./host.ts";
 import { queuedBytes, type Subscriber } from "./socket.ts";
 
@@ -94,7 +94,7 @@ export class Outbox {
       if (!this.#overflowed) {
         this.#overflowed = true;
         this.#host.metrics?.slow("closed");
-        this.#host.close(CLOSE.tryAgainLater, "slow consumer: too much queued");
+        this.#host.close(CLOSE_TRY_AGAIN_LATER, "slow consumer: too much queued");
       }
       return;
     }

@@ -8,7 +8,7 @@
  */
 import { nanoid } from "nanoid";
 import { encodeCall, encodeGet } from "../protocol/encode.ts";
-import { ErrorCode, type ErrorCodeValue, SockSyncError } from "../errors.ts";
+import { type ErrorCodeValue, INVALID_FUNC, INVALID_ID, OTHER, SockSyncError } from "../errors.ts";
 import { type ConsumerLimits, timerDelay } from "./limits.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { MessageWithFunc, MirrorFrame } from "../protocol/schemas.ts";
@@ -73,7 +73,7 @@ export class ConnectionClosed extends SockSyncError {
    * @param sent whether the call's frame was sent
    */
   constructor(sent: boolean) {
-    super(ErrorCode.Other, "connection closed");
+    super(OTHER, "connection closed");
     this.sent = sent;
   }
 }
@@ -120,7 +120,8 @@ interface PendingCall {
 }
 
 type Mirror = ConsumerMirror;
-type ErrorListener = (error: SockSyncError, about: ErrorAbout) => void;
+/** Told each error frame that answers no call, with the mirror it is about, if any. */
+type ErrorListener = (error: SockSyncError, about: ErrorAbout, mirror?: Mirror) => void;
 
 /**
  * This side's calls and mirrors on one connection.
@@ -184,12 +185,17 @@ export class Consumer {
     return this.#remoteFunctionSet?.has(name) ?? false;
   }
 
+  /** How many functions the other side accepts calls to. */
+  get remoteFunctionCount(): number {
+    return this.#remoteFunctionSet?.size ?? 0;
+  }
+
   /** Calls a function the other side provides; see `Peer.call`. */
   call<R = unknown>(name: string, args?: unknown, options: PeerCallOptions = {}): Promise<R> {
     if (this.#detached) return Promise.reject(new ConnectionClosed(false));
     const pending = this.#pendingMap ??= new Map();
     if (pending.size >= this.#options.limits.maxPendingCalls) {
-      return Promise.reject(new SockSyncError(ErrorCode.Other, "too many pending calls"));
+      return Promise.reject(new SockSyncError(OTHER, "too many pending calls"));
     }
     if (this.#functionsKnown && !this.canCall(name)) {
       return Promise.reject(unknownFunction(name, this.#remoteFunctionSet));
@@ -197,7 +203,7 @@ export class Consumer {
     const id = options.id ?? nanoid();
     if (pending.has(id)) {
       return Promise.reject(
-        new SockSyncError(ErrorCode.InvalidId, "a call with this id is pending"),
+        new SockSyncError(INVALID_ID, "a call with this id is pending"),
       );
     }
     const delay = timerDelay(options.timeout ?? this.#options.limits.callTimeout);
@@ -212,7 +218,7 @@ export class Consumer {
           this.#settle(id);
           reject(
             new SockSyncError(
-              ErrorCode.Other,
+              OTHER,
               call.sent
                 ? `call to ${name} timed out: its result is unknown`
                 : `the other side does not accept calls to ${name}`,
@@ -240,7 +246,7 @@ export class Consumer {
   handleReturn(message: MessageWithFunc<"return">): void {
     const call = this.#pendingMap?.get(message.id);
     if (call?.name !== message.name) {
-      throw new SockSyncError(ErrorCode.InvalidId, "no pending call with this id");
+      throw new SockSyncError(INVALID_ID, "no pending call with this id");
     }
     this.#settle(message.id)!.resolve(message.value);
   }
@@ -269,7 +275,7 @@ export class Consumer {
       message?: string;
     } = message;
     const error = new SockSyncError(
-      (code >= 1 && code <= 8 ? code : ErrorCode.Other) as ErrorCodeValue,
+      (code >= 1 && code <= 8 ? code : OTHER) as ErrorCodeValue,
       text ?? "error from the other side",
     );
     if (message.id !== undefined && (message.type === undefined || message.type === "function")) {
@@ -279,10 +285,10 @@ export class Consumer {
     const item = message.type === "list" && message.id !== undefined
       ? this.#mirrorMap?.get(itemKey(message.name ?? "", message.id))
       : undefined;
-    (item ?? this.#mirrorMap?.get(mirrorKey(message.type, message.name, message.params)))?.fail(
-      error,
-    );
-    for (const listener of this.#errorListenerSet ?? []) listener(error, about);
+    const mirror = item ??
+      this.#mirrorMap?.get(mirrorKey(message.type, message.name, message.params));
+    mirror?.fail(error);
+    for (const listener of this.#errorListenerSet ?? []) listener(error, about, mirror);
   }
 
   /**
@@ -353,12 +359,12 @@ export class Consumer {
 
 /** Error 1 `not subscribed`: a frame about something this side does not mirror, or a call it does not accept. */
 export function notSubscribed(): SockSyncError {
-  return new SockSyncError(ErrorCode.InvalidFunc, "not subscribed");
+  return new SockSyncError(INVALID_FUNC, "not subscribed");
 }
 
 function unknownFunction(name: string, known: Iterable<string> = []): SockSyncError {
   return new SockSyncError(
-    ErrorCode.InvalidFunc,
+    INVALID_FUNC,
     `unknown function ${name}: the other side provides no function by this name${
       didYouMean(name, known)
     }`,

@@ -9,15 +9,28 @@
  *
  * @module
  */
-import { ErrorCode, SockSyncError } from "../errors.ts";
-import { CLOSE, OPEN, PROBE_NAME } from "../protocol/connection.ts";
+import { INVALID_JSON, INVALID_NAME, OTHER, SockSyncError } from "../errors.ts";
+import {
+  CLOSE_IDLE,
+  CLOSE_TOO_LARGE,
+  CLOSE_TRY_AGAIN_LATER,
+  OPEN,
+  PROBE_NAME,
+} from "../protocol/connection.ts";
 import { decodeFrame, type ErrorFrame, errorFrame } from "../protocol/decode.ts";
 import { encodeGet } from "../protocol/encode.ts";
 import type { Message } from "../protocol/schemas.ts";
 import { type CallOptions, Consumer, type ErrorAbout, notSubscribed } from "./consumer.ts";
 import { idleClock } from "./idle.ts";
 import { IdleTimer, type TimedMember } from "./idle_timer.ts";
-import { type ConsumerLimits, exceedsDepth, fitsBytes, timerDelay } from "./limits.ts";
+import {
+  type ConsumerLimits,
+  exceedsDepth,
+  fitsBytes,
+  type Limits,
+  resolveConsumerLimits,
+  timerDelay,
+} from "./limits.ts";
 import type { PeerCore } from "./peer_core.ts";
 import { closeSocket, failureReply } from "./route.ts";
 import { queuedBytes, type SocketLike } from "./socket.ts";
@@ -49,6 +62,19 @@ export type ClientPeer =
   & { onDetach(listener: (peer: ClientPeer) => void): () => void };
 
 /**
+ * What a client's connections are made of: their limits, and the peer of
+ * each socket (a hub's, or a `ConsumerPeer` without a hub).
+ *
+ * @internal
+ */
+export interface ClientSide {
+  /** The limits of every connection of the client. */
+  readonly limits: Readonly<ConsumerLimits & Partial<Limits>>;
+  /** The peer of a socket that opened. */
+  peer(socket: SocketLike): ClientPeer;
+}
+
+/**
  * The peer of a client that provides nothing: the consumer (its base), a
  * frame guard and a heartbeat timer of its own, and the answers of an empty
  * registry; past `maxBufferedBytes` queued it closes (1013), and it never
@@ -68,8 +94,6 @@ export class ConsumerPeer extends Consumer implements TimedMember {
   idleLast: number = idleClock();
   readonly #timer: IdleTimer | undefined;
   readonly #detachListeners = new Set<(peer: ConsumerPeer) => void>();
-  // Functions the other side accepts calls to: subscriptions of its, held to `maxSubscriptions`.
-  readonly #held = new Set<string>();
   #session: string | undefined;
   #closedWith: { code: number; reason: string } | undefined;
   #detached = false;
@@ -109,7 +133,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       return;
     }
     if (queuedBytes(this.socket) > this.limits.maxBufferedBytes) {
-      this.close(CLOSE.tryAgainLater, "slow consumer: too much queued");
+      this.close(CLOSE_TRY_AGAIN_LATER, "slow consumer: too much queued");
     }
   }
 
@@ -129,7 +153,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
 
   /** The idle timeout passed in silence: closes with 4000. @internal */
   expire(): void {
-    if (!this.#detached) this.close(CLOSE.idle, "idle timeout");
+    if (!this.#detached) this.close(CLOSE_IDLE, "idle timeout");
   }
 
   /**
@@ -153,7 +177,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
         : ((data as { byteLength?: number })?.byteLength ?? (data as Blob)?.size ?? 0) >
           maxFrameBytes
     ) {
-      this.close(CLOSE.tooLarge, "frame too large");
+      this.close(CLOSE_TOO_LARGE, "frame too large");
       return;
     }
     let reply: ErrorFrame | undefined;
@@ -170,7 +194,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       // Its `type`, `name` and `id` when strings, as the server's guard echoes: not its `params`.
       if (refused?.func !== "error") {
         const { type, name, id } = refused ?? {};
-        reply = errorFrame(ErrorCode.InvalidJson, "too deeply nested", { type, name, id });
+        reply = errorFrame(INVALID_JSON, "too deeply nested", { type, name, id });
       }
     } else {
       const decoded = decodeFrame(data);
@@ -192,10 +216,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
     const func = message.func;
     if (func === "return") return this.handleReturn(message);
     if (func === "error") return this.handleError(message);
-    if (func === "unsubscribe_all") {
-      this.remoteRefuses();
-      return this.#held.clear();
-    }
+    if (func === "unsubscribe_all") return this.remoteRefuses();
     if (func === "call") throw notSubscribed();
     if (func === "subscribe" || func === "unsubscribe" || func === "get") {
       if (message.type !== "function") {
@@ -204,18 +225,14 @@ export class ConsumerPeer extends Consumer implements TimedMember {
         if (message.name === PROBE_NAME) {
           this.#session ??= (message as { session?: string }).session;
         }
-        throw new SockSyncError(ErrorCode.InvalidName, `no ${message.type} with this name`);
+        throw new SockSyncError(INVALID_NAME, `no ${message.type} with this name`);
       }
-      const held = this.#held;
       const name = message.name;
-      if (func === "unsubscribe") {
-        held.delete(name);
-        return this.remoteRefuses(name);
+      if (func === "unsubscribe") return this.remoteRefuses(name);
+      // The functions the other side accepts calls to count among its subscriptions.
+      if (!this.canCall(name) && this.remoteFunctionCount >= this.limits.maxSubscriptions) {
+        throw new SockSyncError(OTHER, "too many subscriptions");
       }
-      if (!held.has(name) && held.size >= this.limits.maxSubscriptions) {
-        throw new SockSyncError(ErrorCode.Other, "too many subscriptions");
-      }
-      held.add(name);
       return this.remoteAccepts(name);
     }
     this.apply(message);
@@ -230,7 +247,7 @@ export class ConsumerPeer extends Consumer implements TimedMember {
   /** Accepts no calls: it provides no function (`Peer.acceptCalls` with an empty registry). */
   acceptCalls(...names: string[]): void {
     if (names.length > 0) {
-      throw new SockSyncError(ErrorCode.InvalidName, `no function named ${names[0]}`);
+      throw new SockSyncError(INVALID_NAME, `no function named ${names[0]}`);
     }
   }
 
@@ -242,7 +259,6 @@ export class ConsumerPeer extends Consumer implements TimedMember {
     if (this.#detached) return;
     this.#detached = true;
     this.#timer?.remove(this);
-    this.#held.clear();
     super.detach();
     for (const listener of [...this.#detachListeners]) {
       try {
@@ -252,4 +268,16 @@ export class ConsumerPeer extends Consumer implements TimedMember {
       }
     }
   }
+}
+
+/**
+ * The side of a client without a hub: the limits it applies (`given` over
+ * `CONSUMER_LIMITS`, see `resolveConsumerLimits`) and a {@linkcode ConsumerPeer}
+ * on each socket.
+ *
+ * @internal
+ */
+export function consumerSide(given: Partial<Limits> | undefined): ClientSide {
+  const limits = resolveConsumerLimits(given);
+  return { limits, peer: (socket) => new ConsumerPeer({ socket, limits }) };
 }

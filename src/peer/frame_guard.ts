@@ -11,7 +11,7 @@ import { ErrorCode, type ErrorCodeValue } from "../errors.ts";
 import { exceedsDepth, fitsBytes, type Limits } from "./limits.ts";
 import type { Metrics } from "./metrics.ts";
 import { idleClock, type IdleMember } from "./idle.ts";
-import { CLOSE, PROBE_NAME } from "../protocol/connection.ts";
+import { CLOSE_IDLE, CLOSE_POLICY, CLOSE_TOO_LARGE, PROBE_NAME } from "../protocol/connection.ts";
 
 /**
  * Checks every incoming frame before it is parsed, and probes and closes a
@@ -72,7 +72,7 @@ export abstract class FrameGuard implements IdleMember {
       ? fitsBytes(data, limits.maxFrameBytes)
       : byteLength(data) <= limits.maxFrameBytes;
     if (!fits) {
-      this.close(CLOSE.tooLarge, "frame too large");
+      this.close(CLOSE_TOO_LARGE, "frame too large");
       return false;
     }
     const rate = limits.messageRate;
@@ -83,7 +83,7 @@ export abstract class FrameGuard implements IdleMember {
         this.#tokens = tokens;
         // Refused unparsed: parsing it is part of the cost being limited.
         if (++this.#strikes > limits.maxRateStrikes) {
-          this.close(CLOSE.policy, "rate limit exceeded");
+          this.close(CLOSE_POLICY, "rate limit exceeded");
         } else this.#refuse(data, ErrorCode.Other, "rate limit exceeded");
         return false;
       }
@@ -104,7 +104,7 @@ export abstract class FrameGuard implements IdleMember {
 
   /** The idle timeout passed in silence: closes with 4000. @internal */
   expire(): void {
-    if (!this.detached) this.close(CLOSE.idle, "idle timeout");
+    if (!this.detached) this.close(CLOSE_IDLE, "idle timeout");
   }
 
   /**

@@ -37,13 +37,6 @@ export type ProviderPart = Pick<
 >;
 
 /**
- * The key of a `Hub`'s method that makes a peer providing it: a client given
- * a hub builds its peer with it, so that a client without one never imports
- * the provider.
- */
-export const MAKE_PEER: unique symbol = Symbol("socksync.makePeer");
-
-/**
  * The key of a registry's method told when one of its peers detached (a hub
  * forgets it there rather than through an `onDetach` listener, which would
  * take one of the peer's fields).
@@ -51,8 +44,10 @@ export const MAKE_PEER: unique symbol = Symbol("socksync.makePeer");
 export const FORGET: unique symbol = Symbol("socksync.forget");
 
 /**
- * The key of a `Hub`'s method that resolves the limits of a client given it
- * as its `hub` option (over `CLIENT_LIMITS`), so that a client without one
- * carries neither those defaults nor the checks only a providing side needs.
+ * The key of a `Hub`'s method that makes the side of a client given it as
+ * its `hub` option: the limits of its connections (over `CLIENT_LIMITS`) and
+ * the peer that provides the hub on each, so that a client without one
+ * carries neither the provider nor the defaults and checks only a providing
+ * side needs.
  */
-export const CLIENT_LIMITS_OF: unique symbol = Symbol("socksync.clientLimits");
+export const CLIENT_SIDE: unique symbol = Symbol("socksync.clientSide");

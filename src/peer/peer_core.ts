@@ -297,9 +297,12 @@ export abstract class PeerCore<C = unknown> extends FrameGuard implements Confla
 
   /**
    * Calls `listener` with every error the other side sent that answers no
-   * call (with the `type`, `name` and `id` it echoes); returns the remover.
+   * call (with the `type`, `name` and `id` it echoes, and the mirror it is
+   * about, if any); returns the remover.
    */
-  onError(listener: (error: SockSyncError, about: ErrorAbout) => void): () => void {
+  onError(
+    listener: (error: SockSyncError, about: ErrorAbout, mirror?: ConsumerMirror) => void,
+  ): () => void {
     return this.#consumer.onError(listener);
   }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { type ErrorFrame, errorFrame } from "../protocol/decode.ts";
-import { ErrorCode, isSockSyncError } from "../errors.ts";
+import { isSockSyncError, OTHER } from "../errors.ts";
 import type { Message } from "../protocol/schemas.ts";
 import type { Consumer } from "./consumer.ts";
 import { subscriptionKey } from "./list_access.ts";
@@ -75,7 +75,7 @@ export function failureReply(error: unknown, message: Message): ErrorFrame {
   // Every message but `unsubscribe_all` has some of the fields echoed.
   return isSockSyncError(error)
     ? errorFrame(error.code, error.message, message as { type?: string })
-    : errorFrame(ErrorCode.Other, "internal error", message as { type?: string });
+    : errorFrame(OTHER, "internal error", message as { type?: string });
 }
 
 /**

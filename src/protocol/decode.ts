@@ -6,7 +6,14 @@
  * @module
  */
 import type * as v from "valibot";
-import type { ErrorCodeValue } from "../errors.ts";
+import {
+  type ErrorCodeValue,
+  INVALID_ARGUMENTS,
+  INVALID_FUNC,
+  INVALID_JSON,
+  INVALID_TYPE,
+  MISSING_FIELD,
+} from "../errors.ts";
 import { type Message, MessageSchemas } from "./schemas.ts";
 
 /**
@@ -83,11 +90,7 @@ export function errorFrame(
   return frame;
 }
 
-/**
- * A refused frame's answer. Its code is written as its number (see `ErrorCode`): 1 unknown func,
- * 2 a type the func does not take, 5 a missing field, 6 an invalid one, 7 not one JSON object;
- * a name each time would be code every browser client carries.
- */
+/** A refused frame's answer. */
 function refuse(code: ErrorCodeValue, message: string, raw?: Record<string, unknown>): Decoded {
   return { ok: false, reply: errorFrame(code, message, raw) };
 }
@@ -109,14 +112,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * ```
  */
 export function decodeFrame(data: unknown): Decoded {
-  if (typeof data !== "string") return refuse(7, "expected a text frame");
+  if (typeof data !== "string") return refuse(INVALID_JSON, "expected a text frame");
   let raw: unknown;
   try {
     raw = JSON.parse(data);
   } catch {
-    return refuse(7, "invalid JSON");
+    return refuse(INVALID_JSON, "invalid JSON");
   }
-  return isPlainObject(raw) ? decodeObject(raw) : refuse(7, "expected a JSON object");
+  return isPlainObject(raw) ? decodeObject(raw) : refuse(INVALID_JSON, "expected a JSON object");
 }
 
 /**
@@ -130,18 +133,18 @@ export function decodeFrame(data: unknown): Decoded {
  */
 export function decodeObject(raw: Record<string, unknown>): Decoded {
   const func = raw.func;
-  if (func === undefined) return refuse(5, "missing field: func", raw);
+  if (func === undefined) return refuse(MISSING_FIELD, "missing field: func", raw);
   if (typeof func !== "string" || !Object.hasOwn(MessageSchemas, func)) {
-    return refuse(1, "unknown func", raw);
+    return refuse(INVALID_FUNC, "unknown func", raw);
   }
   const byType: Readonly<Record<string, v.GenericSchema<unknown, Message>>> =
     MessageSchemas[func as keyof typeof MessageSchemas];
   let schema: v.GenericSchema<unknown, Message> | undefined = byType[""];
   if (!schema) {
     const type = raw.type;
-    if (type === undefined) return refuse(5, "missing field: type", raw);
+    if (type === undefined) return refuse(MISSING_FIELD, "missing field: type", raw);
     if (typeof type !== "string" || !Object.hasOwn(byType, type)) {
-      return refuse(2, `func ${func} does not take this type`, raw);
+      return refuse(INVALID_TYPE, `func ${func} does not take this type`, raw);
     }
     schema = byType[type];
   }
@@ -157,10 +160,10 @@ export function decodeObject(raw: Record<string, unknown>): Decoded {
   const key = issue.path?.[0]?.key;
   const field = typeof key === "string" ? key : "";
   if (issue.input === undefined && issue.path?.length === 1) {
-    return refuse(5, `missing field: ${field}`, raw);
+    return refuse(MISSING_FIELD, `missing field: ${field}`, raw);
   }
   return refuse(
-    (CODED_FIELDS.indexOf(field) + 1 || 6) as ErrorCodeValue,
+    (CODED_FIELDS.indexOf(field) + 1 || INVALID_ARGUMENTS) as ErrorCodeValue,
     `invalid field: ${field}`,
     raw,
   );

@@ -345,20 +345,15 @@ export function encodeUnsubscribe(
 }
 
 /**
- * Encodes a list `unsubscribe` frame: a view (with its params, for a
- * parameterized list) or, with `id`, one item.
+ * Encodes the `unsubscribe` frame of a mirror: of a var, of a list view (with
+ * its params, for a parameterized list) or, with `id`, of one list item.
  */
-export function encodeListUnsubscribe(
+export function encodeMirrorUnsubscribe(
+  type: "var" | "list",
   name: string,
-  fields: { id?: string; params?: ListParams } = {},
+  fields: { id?: string; params?: ListParams },
 ): string {
-  return JSON.stringify({
-    func: "unsubscribe",
-    type: "list",
-    name,
-    params: fields.params,
-    id: fields.id,
-  });
+  return JSON.stringify({ func: "unsubscribe", type, name, params: fields.params, id: fields.id });
 }
 
 /**

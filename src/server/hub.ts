@@ -13,8 +13,9 @@ import { ParamList, type ParamListOptions } from "./param_list.ts";
 import { Presence, type PresenceOptions } from "./presence.ts";
 import { CallMemory, type CallMemoryOptions } from "./call_memory.ts";
 import type { CallLedger } from "../peer/call_ledger.ts";
-import { type AccessRequest, Peer, type PeerOptions, type Registry } from "../peer/peer.ts";
-import { CLIENT_LIMITS_OF, FORGET, MAKE_PEER } from "../peer/parts.ts";
+import { type AccessRequest, Peer, type Registry } from "../peer/peer.ts";
+import { CLIENT_SIDE, FORGET } from "../peer/parts.ts";
+import type { ClientSide } from "../peer/consumer_peer.ts";
 import { REGISTRY } from "../peer/host.ts";
 import type { SocketLike } from "../peer/socket.ts";
 import { Metrics } from "../peer/metrics.ts";
@@ -457,22 +458,24 @@ export class Hub<C = unknown> implements Registry {
     this.#peers.delete(peer as Peer<C>);
   }
 
-  /** The limits of a client given this hub as its `hub` option: `given` over `CLIENT_LIMITS`. @internal */
-  [CLIENT_LIMITS_OF](given: Partial<Limits> | undefined): Readonly<Limits> {
-    return Object.freeze(resolveLimits(given, CLIENT_LIMITS));
-  }
-
   /**
-   * A peer that provides this hub, for a client given this hub as its `hub`
-   * option (the client imports no provider of its own).
+   * The side of a client given this hub as its `hub` option: `given` limits
+   * over `CLIENT_LIMITS`, and peers that provide this hub (the client imports
+   * no provider of its own).
    *
    * @internal
    */
-  [MAKE_PEER](options: PeerOptions<unknown>): Peer<unknown> {
-    const peer = new Peer(options);
-    // Before anything else, as a side must (see `Peer.expectFunctions`).
-    if (this.functions.size > 0) peer.acceptCalls();
-    return peer;
+  [CLIENT_SIDE](given: Partial<Limits> | undefined): ClientSide {
+    const limits = Object.freeze(resolveLimits(given, CLIENT_LIMITS));
+    return {
+      limits,
+      peer: (socket) => {
+        const peer = new Peer({ socket, registry: this, limits });
+        // Before anything else, as a side must (see `Peer.expectFunctions`).
+        if (this.functions.size > 0) peer.acceptCalls();
+        return peer;
+      },
+    };
   }
 
   /**
