@@ -25,6 +25,7 @@
  */
 import process from "node:process";
 import { createInterface } from "node:readline";
+import type { SocketLike } from "../src/peer/socket.ts";
 import { cpuMicros, fullGc, runtime } from "./lib.ts";
 
 const mode = process.argv[2] ?? "socksync";
@@ -127,31 +128,37 @@ function denoWebSocketServer(
 }
 
 /**
- * `bare` mode: what `serve()` runs per connection besides the peer (the Hono route, the upgrade
- * guard, the runtime's adapter and its socket), so the profile can tell the peer's share of a
- * connection's memory from the rest. No hub: each socket joins the topic (where the runtime has
- * topics) and gets the current frame, as a raw server's does.
+ * `bare` mode: what `serve()` runs per connection besides the peer (the adapter's own route where
+ * it has one, as on Bun, else the Hono route; the upgrade guard; the runtime's adapter and its
+ * socket), so the profile can tell the peer's share of a connection's memory from the rest. No
+ * hub: each socket joins the topic (where the runtime has topics) and gets the current frame, as a
+ * raw server's does.
  */
 async function bareServer(): Promise<Server> {
   const { Hono } = await import("hono");
   const { loadAdapter } = await import("../src/serve/serve.ts");
-  const { guarded } = await import("../src/serve/upgrade_guard.ts");
+  const { guarded, refusal } = await import("../src/serve/upgrade_guard.ts");
   const root = new Hono();
   const adapter = await loadAdapter(root);
   let open = 0;
   let frame = frameOf(0);
   const connected = { receive() {}, detach: () => void open-- };
   const hub = { peers: new Set(), limits: { maxConnections: 1_000_000 } };
+  const guard = { connections: () => open };
+  const opener = (socket: SocketLike) => {
+    open++;
+    const group = socket as { subscribe?: (topic: string) => void };
+    group.subscribe?.("bench");
+    socket.send(frame);
+    return connected;
+  };
+  // As serve() without middleware or `context`: the adapter's own route where it has one.
+  adapter.acceptAt?.("/ws/socksync", (request) => refusal(hub, guard, request) ?? opener);
   root.get(
     "/ws/socksync",
-    guarded(hub, { connections: () => open }, async (c, next) => {
-      const response = adapter.accept(c, (socket) => {
-        open++;
-        const group = socket as { subscribe?: (topic: string) => void };
-        group.subscribe?.("bench");
-        socket.send(frame);
-        return connected;
-      });
+    guarded(hub, guard, async (c, next) => {
+      // A closure per upgrade, as serve()'s route makes for its context.
+      const response = adapter.accept(c, (socket) => opener(socket));
       if (response) return response;
       await next();
     }),

@@ -11,7 +11,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Hub } from "../server/hub.ts";
 import type { Peer } from "../peer/peer.ts";
 import type { GuardOptions } from "./upgrade_guard.ts";
-import { guarded } from "./upgrade_guard.ts";
+import { guarded, refusal } from "./upgrade_guard.ts";
 import { type Adapter, detectRuntime, type Opener, type Runtime } from "./adapter/shared.ts";
 
 export {
@@ -171,11 +171,23 @@ export async function serve<Ctx>(options: ServeOptions<Ctx>): Promise<Server> {
     else peer.acceptCalls();
     return peer;
   };
+  // One object for both routes below: the guard logs each refused origin once per object.
+  const guard: GuardOptions = { connections: () => open, ...options.guard };
+  // Without middleware or `context`, the route needs no Hono context: where the adapter can, it
+  // answers the route's upgrades itself, with one opener for all. Only for a path Hono's router
+  // matches literally, so the two routes take the same requests.
+  if (
+    adapter.acceptAt && !options.middleware?.length && !options.context &&
+    /^\/[\w.~/-]*$/.test(path)
+  ) {
+    const openPlain = opener(undefined as Ctx);
+    adapter.acceptAt(path, (request) => refusal(hub, guard, request) ?? openPlain);
+  }
   root.get(
     path,
     guarded(
       hub,
-      { connections: () => open, ...options.guard },
+      guard,
       async (c, next) => {
         const context = (options.context ? await options.context(c) : undefined) as Ctx;
         const response = adapter.accept(c, opener(context));

@@ -100,6 +100,17 @@ function connectedOf(socket: BunSocket): Connected | undefined {
 }
 
 /**
+ * Whether `url`'s path is exactly `path`, read as Hono reads it (from the
+ * first `/` after the scheme and host up to `?`), without slicing it out.
+ */
+function atPath(url: string, path: string): boolean {
+  const start = url.indexOf("/", url.indexOf(":") + 4);
+  if (start < 0 || !url.startsWith(path, start)) return false;
+  const end = start + path.length;
+  return end === url.length || url.charCodeAt(end) === 63; // "?"
+}
+
+/**
  * The Bun adapter for `app`.
  */
 // deno-lint-ignore no-explicit-any
@@ -120,6 +131,22 @@ export function createAdapter(app: Hono<any>): Adapter {
   const Socket = socketClass(topics);
   // deno-lint-ignore no-explicit-any
   type Any = ServerWebSocket<any>;
+  // The route of `acceptAt`, if any.
+  let routePath = "";
+  let check: ((request: Request) => Response | Opener) | undefined;
+  /**
+   * Upgrades to the route of `acceptAt` straight from the request, synchronously: no Hono
+   * context, promise or closure per upgrade, whose memory Bun's allocator would otherwise keep
+   * between each connection's long-lived allocations. Anything else goes to the app.
+   */
+  const fetch = (request: Request, bun: Bun.Server<unknown>) => {
+    if (check && request.method === "GET" && atPath(request.url, routePath)) {
+      const checked = check(request);
+      if (typeof checked !== "function") return checked;
+      if (bun.upgrade(request, { data: new Socket(checked) })) return undefined;
+    }
+    return app.fetch(request, bun);
+  };
   return {
     runtime: "bun",
     upgradeWebSocket,
@@ -129,12 +156,20 @@ export function createAdapter(app: Hono<any>): Adapter {
       if (typeof env?.upgrade !== "function") return undefined;
       return env.upgrade(c.req.raw, { data: new Socket(open) }) ? new Response(null) : undefined;
     },
+    acceptAt(path, checkRequest) {
+      routePath = path;
+      check = checkRequest;
+    },
     owns: (socket) => socket instanceof Socket,
     listen({ port, hostname, maxPayload }) {
       const bun = server = Bun.serve({
         port,
         hostname,
-        fetch: app.fetch,
+        // Bun takes `undefined` for an upgraded request, which its types leave out.
+        fetch: fetch as (
+          request: Request,
+          bun: Bun.Server<unknown>,
+        ) => Response | Promise<Response>,
         websocket: {
           open(ws: Any) {
             const data = ws.data;

@@ -80,6 +80,16 @@ export interface Adapter {
    */
   accept(c: Context, open: Opener): Response | undefined;
   /**
+   * Optional, before {@linkcode Adapter.listen}: answers a GET to exactly
+   * `path` (no query aside) before the app's router, without a Hono context,
+   * for a route that needs none (no middleware, no `context`). `check` gives
+   * the refusal to answer with, or the opener of the socket. A request that
+   * is no upgrade goes to the app like any other (whose route for `path`
+   * checks it again). Lets a runtime skip per-upgrade allocations that would
+   * otherwise lie between each connection's long-lived ones.
+   */
+  acceptAt?(path: string, check: (request: Request) => Response | Opener): void;
+  /**
    * Whether `socket` is one this adapter handed to an opener (so that a
    * server closes its own connections and no others). Without it, `serve()`
    * keeps a set of its connections itself.

@@ -1,0 +1,148 @@
+/**
+ * `serve()`'s WebSocket route answers the same with and without middleware.
+ * Without middleware or `context`, an adapter may take the route's upgrades
+ * itself, before Hono's router (Bun's does, for memory): the same requests
+ * must get the same answers as through the Hono route (a no-op middleware
+ * keeps `serve()` on it), refusals included. Over raw sockets on the running
+ * runtime (the suite runs under Node, Deno and Bun).
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Buffer } from "node:buffer";
+import { connect } from "node:net";
+import { Hono } from "hono";
+import { Hub } from "../mod.ts";
+import { serve, type ServeOptions, type Server } from "../src/serve/serve.ts";
+import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
+import { waitUntil } from "./helpers/wait.ts";
+
+const UPGRADE = [
+  "Upgrade: websocket",
+  "Connection: Upgrade",
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+  "Sec-WebSocket-Version: 13",
+];
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The answer to a raw HTTP request (`GET` unless `method`), read whole; a 101 ends at its head. */
+function answer(port: number, target: string, lines: string[], method = "GET"): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let text = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no whole answer within 5 s: ${JSON.stringify(text)}`));
+    }, 5000);
+    socket.on("error", reject);
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      const end = text.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const [first, ...rest] = text.slice(0, end).split("\r\n");
+      const status = Number(first.split(" ")[1]);
+      const headers: Record<string, string> = {};
+      for (const line of rest) {
+        const at = line.indexOf(":");
+        const name = line.slice(0, at).toLowerCase();
+        // Differs from one answer to the next.
+        if (name !== "date") headers[name] = line.slice(at + 1).trim();
+      }
+      const length = status === 101 ? 0 : Number(headers["content-length"]);
+      if (text.length - end - 4 < length) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status, headers, body: text.slice(end + 4, end + 4 + length) });
+    });
+    socket.write(
+      [`${method} ${target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, ...lines].join("\r\n") +
+        "\r\n\r\n",
+    );
+  });
+}
+
+/** Runs `fn` on a `serve()` without middleware, then on one with a middleware that does nothing. */
+async function bothRoutes(
+  options: Omit<ServeOptions, "hub" | "middleware">,
+  fn: (port: number, route: string, server: Server) => Promise<void>,
+): Promise<void> {
+  for (const route of ["without middleware", "with a no-op middleware"]) {
+    const hub = new Hub();
+    const server = await serve({
+      ...options,
+      hub,
+      port: 0,
+      hostname: "127.0.0.1",
+      middleware: route === "with a no-op middleware" ? [(_c, next) => next()] : undefined,
+    });
+    try {
+      await fn(server.port, route, server);
+    } finally {
+      await server.close();
+      await hub.close();
+    }
+  }
+}
+
+describe("serve()'s WebSocket route, with and without middleware", () => {
+  test("the same requests upgrade, reach the app or are refused", async () => {
+    const app = new Hono().all("*", (c) => c.text(`app: ${c.req.method} ${c.req.path}`));
+    const seen: Record<string, Answer[]> = {};
+    const cases: [string, string, string[], string?][] = [
+      ["upgrade", "/ws/socksync", UPGRADE],
+      ["upgrade with a query", "/ws/socksync?room=1", UPGRADE],
+      ["upgrade, percent-encoded path", "/ws/%73ocksync", UPGRADE],
+      ["upgrade, trailing slash", "/ws/socksync/", UPGRADE],
+      ["upgrade, longer path", "/ws/socksyncx", UPGRADE],
+      ["upgrade, foreign origin", "/ws/socksync", [...UPGRADE, "Origin: https://evil.example"]],
+      ["upgrade, own origin", "/ws/socksync", [...UPGRADE, "Origin: http://127.0.0.1:PORT"]],
+      ["upgrade by POST", "/ws/socksync", UPGRADE, "POST"],
+      ["plain GET", "/ws/socksync", []],
+      ["plain GET, foreign origin", "/ws/socksync", ["Origin: https://evil.example"]],
+    ];
+    await bothRoutes({ app, guard: { logRefused: false } }, async (port, route) => {
+      for (const [name, target, lines, method] of cases) {
+        const fixed = lines.map((line) => line.replace("PORT", String(port)));
+        (seen[name] ??= []).push(await answer(port, target, fixed, method));
+      }
+      // What either route must answer, not only the same.
+      const [upgraded, query, , slash, , foreign, own, , plain, plainForeign] = cases.map((
+        [name],
+      ) => seen[name].at(-1)!);
+      assert.equal(upgraded.status, 101, route);
+      assert.equal(query.status, 101, route);
+      assert.equal(own.status, 101, route);
+      assert.deepEqual([slash.status, slash.body], [200, "app: GET /ws/socksync/"], route);
+      assert.deepEqual([foreign.status, foreign.body], [403, "origin not allowed"], route);
+      assert.deepEqual([plain.status, plain.body], [200, "app: GET /ws/socksync"], route);
+      assert.deepEqual(
+        [plainForeign.status, plainForeign.body],
+        [403, "origin not allowed"],
+        route,
+      );
+    });
+    for (const [name] of cases) {
+      const [without, withMiddleware] = seen[name];
+      assert.deepEqual(without, withMiddleware, name);
+    }
+  });
+
+  // Headers included (`retry-after`, which Node's upgrade path leaves out on both).
+  test("past maxConnections: 503, the same on both", async () => {
+    const seen: Answer[] = [];
+    await bothRoutes({ guard: { maxConnections: 1 } }, async (port, route, server) => {
+      const first = await TcpWebSocket.open(port);
+      await waitUntil(() => server.connections === 1, { what: "the first connection to count" });
+      const refused = await answer(port, "/ws/socksync", UPGRADE);
+      await first.close();
+      assert.equal(refused.status, 503, route);
+      assert.equal(refused.body, "too many connections", route);
+      seen.push(refused);
+    });
+    assert.deepEqual(seen[0], seen[1]);
+  });
+});
