@@ -29,7 +29,10 @@ interface Answer {
   body: string;
 }
 
-/** The answer to a raw HTTP request (`GET` unless `method`), read whole; a 101 ends at its head. */
+/**
+ * The answer to a raw HTTP request (`GET` unless `method`), read whole; a 101 and the answer to
+ * HEAD end at their head.
+ */
 function answer(port: number, target: string, lines: string[], method = "GET"): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
@@ -52,7 +55,7 @@ function answer(port: number, target: string, lines: string[], method = "GET"): 
         // Differs from one answer to the next.
         if (name !== "date") headers[name] = line.slice(at + 1).trim();
       }
-      const length = status === 101 ? 0 : Number(headers["content-length"]);
+      const length = status === 101 || method === "HEAD" ? 0 : Number(headers["content-length"]);
       if (text.length - end - 4 < length) return;
       clearTimeout(timer);
       socket.destroy();
@@ -131,8 +134,9 @@ describe("serve()'s WebSocket route, with and without middleware", () => {
     }
   });
 
-  // Headers included (`retry-after`, which Node's upgrade path leaves out on both).
-  test("past maxConnections: 503, the same on both", async () => {
+  // Headers included: `retry-after` on every runtime (Node's and Deno's upgrade path once left
+  // out all but `content-type`).
+  test("past maxConnections: 503 with retry-after, the same on both", async () => {
     const seen: Answer[] = [];
     await bothRoutes({ guard: { maxConnections: 1 } }, async (port, route, server) => {
       const first = await TcpWebSocket.open(port);
@@ -141,8 +145,28 @@ describe("serve()'s WebSocket route, with and without middleware", () => {
       await first.close();
       assert.equal(refused.status, 503, route);
       assert.equal(refused.body, "too many connections", route);
+      assert.equal(refused.headers["retry-after"], "5", route);
       seen.push(refused);
     });
     assert.deepEqual(seen[0], seen[1]);
+  });
+
+  // Hono answers HEAD with its GET route's answer without the body; on Node and Deno
+  // `@hono/node-server`'s Response once made that a 500 when the GET's answer had no options.
+  test("HEAD reaches the app's GET routes: their status and headers, no body", async () => {
+    const app = new Hono()
+      .get("/", (c) => c.text("hello"))
+      .get("/teapot", (c) => c.json({ short: true }, 418, { "x-kind": "teapot" }));
+    await bothRoutes({ app }, async (port, route) => {
+      const root = await answer(port, "/", [], "HEAD");
+      // (Not its content-type: Bun's `new Response("hello")` gives it only when sending a body.)
+      assert.equal(root.status, 200, route);
+      const teapot = await answer(port, "/teapot", [], "HEAD");
+      assert.equal(teapot.status, 418, route);
+      assert.equal(teapot.headers["x-kind"], "teapot", route);
+      assert.match(teapot.headers["content-type"], /^application\/json/, route);
+      const missing = await answer(port, "/nothing", [], "HEAD");
+      assert.equal(missing.status, 404, route);
+    });
   });
 });

@@ -68,7 +68,7 @@ export function createAdapter(
       wss.options.maxPayload = frameCap(maxPayload) ?? 0;
       return new Promise<Listener>((resolve, reject) => {
         const server = serve(
-          { fetch: app.fetch, port, hostname },
+          { fetch: (request, env) => fetchOf(app, request, env), port, hostname },
           (info) => {
             server.off("error", reject);
             resolve({ port: info.port, close: () => stop(server as Server) });
@@ -95,12 +95,16 @@ export function createAdapter(
     if (!open) {
       // The refusal's body too ("origin not allowed"), as on the other runtimes; a short one.
       const body = Buffer.from(await response.arrayBuffer()).subarray(0, 4096);
-      const type = response.headers.get("content-type");
+      // Its headers too (`retry-after` of a 503, a middleware's `www-authenticate`), but
+      // those of the framing, which this answer sets itself.
+      let head = "";
+      response.headers.forEach((value, name) => {
+        if (!FRAMING.has(name)) head += `${name}: ${value.replace(/[\r\n]/g, "")}\r\n`;
+      });
       socket.end(
         Buffer.concat([
           Buffer.from(
-            `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}\r\n` +
-              (type ? `Content-Type: ${type.replace(/[\r\n]/g, "")}\r\n` : "") +
+            `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}\r\n` + head +
               `Connection: close\r\nContent-Length: ${body.length}\r\n\r\n`,
             "latin1",
           ),
@@ -131,6 +135,28 @@ export function createAdapter(
     server.closeAllConnections();
     await stopped;
   }
+}
+
+/** Headers of a response's framing, which a raw answer on the socket writes itself. */
+const FRAMING = new Set(["connection", "content-length", "transfer-encoding", "keep-alive"]);
+
+/**
+ * `app.fetch`, with HEAD answered as the GET without its body. Hono answers
+ * HEAD with `new Response(null, response)`, which `@hono/node-server`'s own
+ * `Response` fails on (a TypeError, so 500) when the GET's response was made
+ * without options, as `c.text(…)`'s is. The app sees the request as a GET.
+ */
+// deno-lint-ignore no-explicit-any
+function fetchOf(app: Hono<any>, request: Request, env: unknown): Response | Promise<Response> {
+  if (request.method !== "HEAD") return app.fetch(request, env);
+  return (async () => {
+    const get = await app.fetch(new Request(request.url, { headers: request.headers }), env);
+    return new Response(null, {
+      status: get.status,
+      statusText: get.statusText,
+      headers: get.headers,
+    });
+  })();
 }
 
 // Shared by every socket (`ws` calls them with the socket as `this`): no closure per connection.
