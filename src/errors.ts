@@ -33,24 +33,33 @@ export const OTHER = 8;
  * const frame = { func: "error", error_code: ErrorCode.InvalidId, message: "unknown id" };
  * ```
  */
-export const ErrorCode = {
+export const ErrorCode: {
   /** Unknown `func`, or a modifying request about something the receiver has not subscribed to. */
-  InvalidFunc: INVALID_FUNC,
+  readonly InvalidFunc: 1;
   /** Unknown `type`, or a `type` the `func` does not take. */
-  InvalidType: INVALID_TYPE,
+  readonly InvalidType: 2;
   /** A `name` this side does not provide. */
-  InvalidName: INVALID_NAME,
+  readonly InvalidName: 3;
   /** An unknown list item id, or a `return` that matches no pending call. */
-  InvalidId: INVALID_ID,
+  readonly InvalidId: 4;
   /** A required field is missing. */
-  MissingField: MISSING_FIELD,
+  readonly MissingField: 5;
   /** A value, page, page size, index or argument that fails its schema. */
-  InvalidArguments: INVALID_ARGUMENTS,
+  readonly InvalidArguments: 6;
   /** The frame is not one JSON object in a text frame. */
-  InvalidJson: INVALID_JSON,
+  readonly InvalidJson: 7;
   /** Anything else: handler or store failures, limits, timeouts. */
+  readonly Other: 8;
+} = {
+  InvalidFunc: INVALID_FUNC,
+  InvalidType: INVALID_TYPE,
+  InvalidName: INVALID_NAME,
+  InvalidId: INVALID_ID,
+  MissingField: MISSING_FIELD,
+  InvalidArguments: INVALID_ARGUMENTS,
+  InvalidJson: INVALID_JSON,
   Other: OTHER,
-} as const;
+};
 
 /**
  * One of the protocol's error codes.

@@ -10,17 +10,18 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 /**
- * Bytes (minified, gzip level 9) the bundle of `connect` alone may reach. The goal is 8 KB
- * (8,192 B); the client is at 8,540 B with Node's zlib, plus a margin of about 2% for the other
- * runtimes' zlib. It was 8,789 B before error and close codes became constants a bundler writes in,
- * and mirrors, their opener and the consumer stopped repeating what another part does; 9,222 B before the frame schemas were built from one table,
- * error replies became `errorFrame`'s object stringified, name suggestions took one pass and
- * mirrors shared their snapshot fields; 10,170 B before the client's peer checked frames itself and
- * took only the limits it applies; 11,277 B before that peer was written apart from the server's
- * and authentication over the socket moved into `socketAuth`; 12,620 B before every scalar check
- * became one valibot kind, `custom`, and optimistic calls became opt-in; 16,013 B before the client
- * left the provider, the shared idle sweep and conflation out. What still keeps it above the goal
- * (valibot, which validates every frame, among it) is listed in BENCHMARKS.md section 9.
+ * Bytes (minified, gzip level 9) the bundle of `connect` alone may reach. The goal is 8 KB (8,192
+ * B); the client is at 8,576 B with Node's zlib, plus a margin of about 2% for the other runtimes'
+ * zlib. It was 8,789 B before error and close codes became constants a bundler writes in, and
+ * mirrors, their opener and the consumer stopped repeating what another part does; 9,222 B before
+ * the frame schemas were built from one table, error replies became `errorFrame`'s object
+ * stringified, name suggestions took one pass and mirrors shared their snapshot fields; 10,170 B
+ * before the client's peer checked frames itself and took only the limits it applies; 11,277 B
+ * before that peer was written apart from the server's and authentication over the socket moved
+ * into `socketAuth`; 12,620 B before every scalar check became one valibot kind, `custom`, and
+ * optimistic calls became opt-in; 16,013 B before the client left the provider, the shared idle
+ * sweep and conflation out. What still keeps it above the goal (valibot, which validates every
+ * frame, among it) is listed in BENCHMARKS.md section 9.
  */
 const CONNECT_BOUND = 8_710;
 

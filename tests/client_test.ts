@@ -331,6 +331,39 @@ test("a call waiting for the connection rejects with 'client closed' when a conn
   }
 });
 
+test("close() rejects a call waiting for a connection at once, not at its timeout", async () => {
+  // A port nothing listens on: every attempt fails, the next is 5 s away.
+  const hub = new Hub();
+  const { server, url } = await serveHub(hub);
+  await server.close();
+  await hub.close();
+  const client = connect(url, {
+    WebSocket: await webSocketClass(),
+    reconnect: { minDelay: 5_000, maxDelay: 5_000 },
+  });
+  try {
+    const call = client.call("echo", 1, { timeout: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("still waiting 5 s after close()")), 5_000);
+    });
+    try {
+      await assert.rejects(Promise.race([call, late]), (error: SockSyncError) => {
+        assert.ok(error instanceof SockSyncError, String(error));
+        assert.equal(error.code, ErrorCode.Other);
+        assert.equal(error.message, "client closed");
+        return true;
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    client.close();
+  }
+});
+
 test("a client hub provides functions the server can call", async () => {
   const WebSocket = await webSocketClass();
   const serverHub = new Hub();

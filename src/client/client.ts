@@ -39,6 +39,7 @@ import { ItemMirror } from "./item_mirror.ts";
 import { checkPage, ListView } from "./list_view.ts";
 import { Listeners } from "../listeners.ts";
 import { type ListMirror, type ListViewOptions, VarMirror } from "./mirror.ts";
+import { MirrorBase } from "./mirror_base.ts";
 import { itemKey, mirrorKey } from "../protocol/mirror_keys.ts";
 import type { OptimisticChange } from "./optimistic.ts";
 import { ConnectionClosed, type ErrorAbout } from "../peer/consumer.ts";
@@ -90,6 +91,8 @@ export class Client<A extends ApiShape = UntypedApi> {
   readonly #WebSocket: WebSocketConstructor;
   readonly #mirrors = new ClientMirrors(() => this.#peer);
   readonly #connectListeners = new Listeners<[]>();
+  /** Calls waiting for a connection: `close()` wakes them, so they reject at once. */
+  readonly #waiting = new Set<() => void>();
   readonly #disconnectListeners = new Listeners<[DisconnectInfo]>();
   readonly #errorListeners = new Listeners<[SockSyncError, ClientErrorInfo]>();
   // Its connections' limits and peers: a hub's, or a consumer's without one.
@@ -309,8 +312,8 @@ export class Client<A extends ApiShape = UntypedApi> {
         if (this.#closed) throw closedCall(name, sent, "client closed");
         const peer = this.#peer ?? await this.#nextConnection(deadline - Date.now());
         if (!peer) {
-          // Closed while waiting (the loop's start says so), or dropped again by a connect
-          // listener with time left: wait on. Else out of time.
+          // Woken by close() (the loop's start says so), or the connection dropped again by a
+          // connect listener with time left: wait on. Else out of time.
           if (this.#closed || Date.now() < deadline) continue;
           throw new SockSyncError(
             OTHER,
@@ -339,18 +342,21 @@ export class Client<A extends ApiShape = UntypedApi> {
     }
   }
 
-  /** The peer of the next connection, or `undefined` if `timeout` ms pass first. */
+  /**
+   * The peer of the next connection, once it is ready; `undefined` if `timeout` ms pass first,
+   * `close()` runs, or a connect listener dropped that connection again.
+   */
   #nextConnection(timeout: number): Promise<ClientPeer | undefined> {
     return new Promise((resolve) => {
-      const timer = timeout === Infinity ? undefined : setTimeout(() => {
-        off();
-        resolve(undefined);
-      }, Math.max(0, timeout));
-      const off = this.#connectListeners.add(() => {
+      const done = () => {
         off();
         clearTimeout(timer);
+        this.#waiting.delete(done);
         resolve(this.#peer);
-      });
+      };
+      const timer = timeout === Infinity ? undefined : setTimeout(done, Math.max(0, timeout));
+      const off = this.#connectListeners.add(done);
+      this.#waiting.add(done);
     });
   }
 
@@ -383,9 +389,15 @@ export class Client<A extends ApiShape = UntypedApi> {
     return this.#errorListeners.add(listener);
   }
 
-  /** Resolves once connected (at once if connected now). */
-  async ready(): Promise<void> {
-    if (!this.#peer) await this.#nextConnection(Infinity);
+  /** Resolves once connected (at once if connected now); a closed client never connects. */
+  ready(): Promise<void> {
+    if (this.#peer) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.#connectListeners.add(() => {
+        off();
+        resolve();
+      });
+    });
   }
 
   /**
@@ -403,6 +415,7 @@ export class Client<A extends ApiShape = UntypedApi> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
+    for (const wake of this.#waiting) wake();
     const socket = this.#socket;
     this.#drop({ code: 1000, reason: "client closed" });
     socket?.close(1000, "client closed");
@@ -515,7 +528,9 @@ export class Client<A extends ApiShape = UntypedApi> {
     about: ErrorAbout,
     mirror?: ConsumerMirror,
   ): void => {
-    const info = (mirror ? { ...about, mirror } : about) as ClientErrorInfo;
+    // Only this side's var, list and item mirrors, as the info's type says (a peer also
+    // mirrors for whatever `client.peer.mirror` was given).
+    const info = (mirror instanceof MirrorBase ? { ...about, mirror } : about) as ClientErrorInfo;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);
   };

@@ -6,7 +6,7 @@
  * @module
  */
 import { INVALID_ID, type SockSyncError } from "../errors.ts";
-import { MirrorBase, type Opener } from "./mirror_base.ts";
+import { MirrorBase } from "./mirror_base.ts";
 import { itemKey } from "../protocol/mirror_keys.ts";
 import type { MirrorFrame } from "../protocol/schemas.ts";
 import type { MirroredItem } from "../peer/mirrored.ts";
@@ -58,7 +58,7 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
   value: T | undefined = undefined;
   /** Whether the item exists. */
   exists = false;
-  readonly #opener: Pick<Opener<ItemMirror<T>>, "close"> | undefined;
+  readonly #opener: { close(mirror: ItemMirror<T>): void } | undefined;
 
   /**
    * The mirror of the item `id` of the list `name`.
@@ -68,7 +68,7 @@ export class ItemMirror<T = unknown> extends MirrorBase<ItemSnapshot<T>> impleme
    * @param opener the client's mirrors, told when an opener is done with it (without one,
    *   `close` does nothing)
    */
-  constructor(name: string, id: string, opener?: Pick<Opener<ItemMirror<T>>, "close">) {
+  constructor(name: string, id: string, opener?: { close(mirror: ItemMirror<T>): void }) {
     super(name);
     this.id = id;
     this.#opener = opener;

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { Opener } from "./mirror_base.ts";
 import { ListMirror, type ListViewOptions } from "./mirror.ts";
 
 /**
@@ -21,7 +20,10 @@ import { ListMirror, type ListViewOptions } from "./mirror.ts";
  * ```
  */
 export class ListView<T = unknown> extends ListMirror<T> {
-  readonly #opener: Opener<ListView<T>>;
+  readonly #opener: {
+    getPage(view: ListView<T>, page: number, pageSize?: number): void;
+    close(view: ListView<T>): void;
+  };
 
   /**
    * A view of the list `name`, opened by a client.
@@ -30,7 +32,14 @@ export class ListView<T = unknown> extends ListMirror<T> {
    * @param options the page to open
    * @param opener the client's mirrors: they move the view and count who opened it
    */
-  constructor(name: string, options: ListViewOptions, opener: Opener<ListView<T>>) {
+  constructor(
+    name: string,
+    options: ListViewOptions,
+    opener: {
+      getPage(view: ListView<T>, page: number, pageSize?: number): void;
+      close(view: ListView<T>): void;
+    },
+  ) {
     super(name, options);
     this.#opener = opener;
   }

@@ -43,19 +43,6 @@ export interface MirrorState {
 }
 
 /**
- * What opened a view or an item mirror: the client's mirrors, which move a
- * view to another page and close a mirror once every opener did.
- *
- * @internal
- */
-export interface Opener<M> {
-  /** Moves a view to another page (and optionally page size). */
-  getPage(view: M, page: number, pageSize?: number): void;
-  /** One opener is done with the mirror. */
-  close(mirror: M): void;
-}
-
-/**
  * What var, list and item mirrors share: a name, readiness, the last error,
  * the snapshot and its subscribers.
  *

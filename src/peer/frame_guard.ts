@@ -2,7 +2,7 @@
  * The frame guard: what a peer checks on every incoming frame before it is
  * parsed (frame size, message rate and strikes, nesting depth), and the idle
  * probe of a connection that stays silent. The close codes it uses are the
- * protocol's (`CLOSE` in src/protocol/connection.ts).
+ * protocol's (the `CLOSE_` constants of src/protocol/connection.ts).
  *
  * @module
  */
