@@ -169,4 +169,44 @@ describe("serve()'s WebSocket route, with and without middleware", () => {
       assert.equal(missing.status, 404, route);
     });
   });
+
+  // A file or event stream left unread would stay open (a file descriptor) for good.
+  test("HEAD cancels the body of the GET it is answered from", async () => {
+    let cancelled = 0;
+    const app = new Hono().get("/stream", (c) =>
+      c.body(
+        new ReadableStream({
+          pull: (controller) => controller.enqueue(new TextEncoder().encode("tick\n")),
+          cancel: () => void cancelled++,
+        }),
+        200,
+        { "content-type": "text/event-stream" },
+      ));
+    await bothRoutes({ app }, async (port, route) => {
+      const before = cancelled;
+      const head = await answer(port, "/stream", [], "HEAD");
+      assert.equal(head.status, 200, route);
+      assert.equal(head.headers["content-type"], "text/event-stream", route);
+      await waitUntil(() => cancelled === before + 1, {
+        what: `the GET's body cancelled (${route})`,
+      });
+    });
+  });
+
+  // The upgrade is refused as Hono answers an error, whichever route takes it.
+  test("a guard option that throws: the same 500 on both", async () => {
+    const seen: Answer[] = [];
+    const allowedOrigins = () => {
+      throw new Error("origin list unavailable");
+    };
+    await bothRoutes({ guard: { allowedOrigins } }, async (port, route) => {
+      const refused = await answer(port, "/ws/socksync", [
+        ...UPGRADE,
+        "Origin: https://a.example",
+      ]);
+      assert.equal(refused.status, 500, route);
+      seen.push(refused);
+    });
+    assert.deepEqual(seen[0], seen[1]);
+  });
 });

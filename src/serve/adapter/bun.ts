@@ -14,7 +14,14 @@
 import type { Context, Hono } from "hono";
 import { createBunWebSocket } from "hono/bun";
 import type { GroupSocket, Subscriber, TopicLinks, Topics } from "../../peer/socket.ts";
-import { type Adapter, closeWithGrace, type Connected, frameCap, type Opener } from "./shared.ts";
+import {
+  type Adapter,
+  closeWithGrace,
+  type Connected,
+  fetchWithHead,
+  frameCap,
+  type Opener,
+} from "./shared.ts";
 
 type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
 
@@ -140,12 +147,22 @@ export function createAdapter(app: Hono<any>): Adapter {
    * between each connection's long-lived allocations. Anything else goes to the app.
    */
   const fetch = (request: Request, bun: Bun.Server<unknown>) => {
-    if (check && request.method === "GET" && atPath(request.url, routePath)) {
-      const checked = check(request);
+    if (
+      check && request.method === "GET" && atPath(request.url, routePath) &&
+      request.headers.get("upgrade")?.toLowerCase() === "websocket"
+    ) {
+      let checked: Response | Opener;
+      try {
+        checked = check(request);
+      } catch {
+        // A throwing guard option: the app's route runs the guard again and answers as Hono
+        // answers an error.
+        return fetchWithHead(app, request, bun);
+      }
       if (typeof checked !== "function") return checked;
       if (bun.upgrade(request, { data: new Socket(checked) })) return undefined;
     }
-    return app.fetch(request, bun);
+    return fetchWithHead(app, request, bun);
   };
   return {
     runtime: "bun",

@@ -22,6 +22,7 @@ import {
   type Adapter,
   closeWithGrace,
   type Connected,
+  fetchWithHead,
   frameCap,
   type Listener,
   type Opener,
@@ -68,7 +69,7 @@ export function createAdapter(
       wss.options.maxPayload = frameCap(maxPayload) ?? 0;
       return new Promise<Listener>((resolve, reject) => {
         const server = serve(
-          { fetch: (request, env) => fetchOf(app, request, env), port, hostname },
+          { fetch: (request, env) => fetchWithHead(app, request, env), port, hostname },
           (info) => {
             server.off("error", reject);
             resolve({ port: info.port, close: () => stop(server as Server) });
@@ -139,25 +140,6 @@ export function createAdapter(
 
 /** Headers of a response's framing, which a raw answer on the socket writes itself. */
 const FRAMING = new Set(["connection", "content-length", "transfer-encoding", "keep-alive"]);
-
-/**
- * `app.fetch`, with HEAD answered as the GET without its body. Hono answers
- * HEAD with `new Response(null, response)`, which `@hono/node-server`'s own
- * `Response` fails on (a TypeError, so 500) when the GET's response was made
- * without options, as `c.text(…)`'s is. The app sees the request as a GET.
- */
-// deno-lint-ignore no-explicit-any
-function fetchOf(app: Hono<any>, request: Request, env: unknown): Response | Promise<Response> {
-  if (request.method !== "HEAD") return app.fetch(request, env);
-  return (async () => {
-    const get = await app.fetch(new Request(request.url, { headers: request.headers }), env);
-    return new Response(null, {
-      status: get.status,
-      statusText: get.statusText,
-      headers: get.headers,
-    });
-  })();
-}
 
 // Shared by every socket (`ws` calls them with the socket as `this`): no closure per connection.
 function onMessage(this: Tracked, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {

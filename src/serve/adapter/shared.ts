@@ -152,3 +152,26 @@ export function frameCap(maxPayload: number | undefined): number | undefined {
   }
   return Math.ceil(maxPayload);
 }
+
+/**
+ * `app.fetch`, with HEAD answered as the GET with its body cancelled, so
+ * every runtime answers HEAD alike. Hono answers HEAD with
+ * `new Response(null, response)`: `@hono/node-server`'s own `Response` fails
+ * on that (a TypeError, so 500) when the GET's response was made without
+ * options, as `c.text(…)`'s is, and the GET's body (a file or event stream)
+ * stays open, never read. The app sees the request as a GET.
+ */
+export function fetchWithHead(
+  // deno-lint-ignore no-explicit-any
+  app: Hono<any>,
+  request: Request,
+  env: unknown,
+): Response | Promise<Response> {
+  if (request.method !== "HEAD") return app.fetch(request, env);
+  return (async () => {
+    const get = await app.fetch(new Request(request, { method: "GET" }), env);
+    // Nobody reads it; a stream that cannot be cancelled any more has nothing to free.
+    get.body?.cancel().catch(() => {});
+    return new Response(null, { status: get.status, headers: get.headers });
+  })();
+}
