@@ -14,8 +14,7 @@ import { type GuardOptions, originAllowed } from "../src/serve/upgrade_guard.ts"
 import { socksync } from "../src/serve/mount.ts";
 import { loadAdapter, serve } from "../src/serve/serve.ts";
 import { TcpWebSocket } from "./helpers/tcp_websocket.ts";
-import type { Buffer } from "node:buffer";
-import { connect } from "node:net";
+import { type Answer, answer, UPGRADE } from "./helpers/raw_http.ts";
 import { ConfigError, parseConfig } from "../demo/config.ts";
 
 /** The HTTP status of an upgrade with these headers (101: a WebSocket opened). */
@@ -121,38 +120,9 @@ describe("origin check in the socksync() mount helper", () => {
   });
 });
 
-/** The whole HTTP answer to an upgrade request from `origin` (the server closes after a refusal). */
-function rawAnswer(port: number, origin: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    let text = "";
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no whole answer within 5 s: ${JSON.stringify(text)}`));
-    }, 5000);
-    socket.on("error", reject);
-    socket.on("data", (chunk: Buffer) => {
-      text += chunk.toString("latin1");
-      const head = text.indexOf("\r\n\r\n");
-      const length = Number(/content-length: *(\d+)/i.exec(text)?.[1]);
-      if (head >= 0 && text.length - head - 4 >= length) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(text);
-      }
-    });
-    socket.write(
-      [
-        "GET /ws/socksync HTTP/1.1",
-        `Host: 127.0.0.1:${port}`,
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Version: 13",
-        `Origin: ${origin}`,
-      ].join("\r\n") + "\r\n\r\n",
-    );
-  });
+/** The HTTP answer to an upgrade request from `origin` (the server closes after a refusal). */
+function rawAnswer(port: number, origin: string): Promise<Answer> {
+  return answer(port, "/ws/socksync", [...UPGRADE, `Origin: ${origin}`]);
 }
 
 describe("a refused origin", () => {
@@ -160,9 +130,9 @@ describe("a refused origin", () => {
     const logged: string[] = [];
     await withServe({ logRefused: (message) => logged.push(message) }, async (port) => {
       for (let i = 0; i < 3; i++) {
-        const answer = await rawAnswer(port, "http://localhost:5173");
-        assert.match(answer, /^HTTP\/1\.1 403 /);
-        assert.ok(answer.endsWith("\r\n\r\norigin not allowed"), JSON.stringify(answer));
+        const refused = await rawAnswer(port, "http://localhost:5173");
+        assert.equal(refused.status, 403);
+        assert.equal(refused.body, "origin not allowed");
       }
       await rawAnswer(port, "https://other.example");
     });
