@@ -156,4 +156,44 @@ describe("serve()'s WebSocket route, with and without middleware", () => {
     });
     assert.deepEqual(seen[0], seen[1]);
   });
+
+  // Logging marks the origin as logged before it calls `logRefused`: asking the guard again
+  // would answer the first refusal 403 instead of 500.
+  test("a logRefused that throws: the same answers on both", async () => {
+    const seen: number[][] = [];
+    const logRefused = () => {
+      throw new Error("log unavailable");
+    };
+    await bothRoutes({ guard: { logRefused } }, async (port, route) => {
+      const statuses = [];
+      for (let i = 0; i < 2; i++) {
+        const refused = await answer(port, "/ws/socksync", [
+          ...UPGRADE,
+          "Origin: https://evil.example",
+        ]);
+        statuses.push(refused.status);
+      }
+      assert.deepEqual(statuses, [500, 403], route);
+      seen.push(statuses);
+    });
+    assert.deepEqual(seen[0], seen[1]);
+  });
+
+  test("the guard is asked once per request, upgrade or not", async () => {
+    let asked = 0;
+    const allowedOrigins = () => {
+      asked++;
+      return true;
+    };
+    const app = new Hono().get("*", (c) => c.text("app"));
+    await bothRoutes({ app, guard: { allowedOrigins } }, async (port, route) => {
+      const origin = "Origin: https://a.example";
+      for (const lines of [[...UPGRADE, origin], [origin]]) {
+        const before = asked;
+        const answered = await answer(port, "/ws/socksync", lines);
+        assert.ok(answered.status === 101 || answered.status === 200, route);
+        assert.equal(asked - before, 1, `${route}: ${answered.status}`);
+      }
+    });
+  });
 });

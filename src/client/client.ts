@@ -415,10 +415,10 @@ export class Client<A extends ApiShape = UntypedApi> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    for (const wake of this.#waiting) wake();
     const socket = this.#socket;
     this.#drop({ code: 1000, reason: "client closed" });
     socket?.close(1000, "client closed");
+    for (const wake of this.#waiting) wake();
     if (this.#state.getSnapshot().status !== "closed") {
       this.#state.update({ status: "closed", attempt: this.#attempt });
     }
@@ -528,8 +528,8 @@ export class Client<A extends ApiShape = UntypedApi> {
     about: ErrorAbout,
     mirror?: ConsumerMirror,
   ): void => {
-    // Only this side's var, list and item mirrors, as the info's type says (a peer also
-    // mirrors for whatever `client.peer.mirror` was given).
+    // Only var, list and item mirrors (the client's, or one given to `client.peer.mirror`), as
+    // the info's type says: a peer mirrors whatever `client.peer.mirror` was given.
     const info = (mirror instanceof MirrorBase ? { ...about, mirror } : about) as ClientErrorInfo;
     if (this.#errorListeners.size > 0) return this.#errorListeners.emit(error, info);
     console.error(`socksync: ${about.type ?? ""} ${about.name ?? ""}:`, error.message);

@@ -54,10 +54,16 @@ export async function loadAdapter(app: Hono<any>): Promise<Adapter> {
 export interface ServeOptions<Ctx = unknown> {
   /** The hub every WebSocket connection is attached to. */
   hub: Hub<Ctx>;
-  /** Other routes; requests that are not the WebSocket route go here. */
+  /**
+   * Other routes; requests that are not the WebSocket route go here (a HEAD request as the GET
+   * it stands for, answered without the body).
+   */
   // deno-lint-ignore no-explicit-any
   app?: Hono<any>;
-  /** Instead of `app`: a plain fetch handler for every other request. */
+  /**
+   * Instead of `app`: a plain fetch handler for every other request. As for `app`, a HEAD
+   * request arrives as the GET it stands for, and the answer's body is cancelled, not sent.
+   */
   fetch?: (request: Request) => Response | Promise<Response>;
   /** The WebSocket route (default `/ws/socksync`). */
   path?: string;

@@ -117,6 +117,18 @@ function atPath(url: string, path: string): boolean {
   return end === url.length || url.charCodeAt(end) === 63; // "?"
 }
 
+/** What Hono's default error handler answers for `error` (serve()'s Hono app keeps it). */
+function errorAnswer(error: unknown): Response {
+  if (error instanceof Error && "getResponse" in error && typeof error.getResponse === "function") {
+    return error.getResponse() as Response;
+  }
+  console.error(error);
+  return new Response("Internal Server Error", {
+    status: 500,
+    headers: { "content-type": "text/plain; charset=UTF-8" },
+  });
+}
+
 /**
  * The Bun adapter for `app`.
  */
@@ -154,10 +166,10 @@ export function createAdapter(app: Hono<any>): Adapter {
       let checked: Response | Opener;
       try {
         checked = check(request);
-      } catch {
-        // A throwing guard option: the app's route runs the guard again and answers as Hono
-        // answers an error.
-        return fetchWithHead(app, request, bun);
+      } catch (error) {
+        // A guard option that throws: answered as Hono's default error handler answers the
+        // route through Hono, without asking the guard again (it may have logged already).
+        return errorAnswer(error);
       }
       if (typeof checked !== "function") return checked;
       if (bun.upgrade(request, { data: new Socket(checked) })) return undefined;
