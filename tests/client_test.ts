@@ -342,8 +342,8 @@ test("close() rejects a call waiting for a connection at once, not at its timeou
     reconnect: { minDelay: 5_000, maxDelay: 5_000 },
   });
   try {
+    // Not connected yet: the call waits for a connection from its first step on.
     const call = client.call("echo", 1, { timeout: 60_000 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
     client.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
