@@ -5,8 +5,8 @@ import { idHash, IdMap } from "../stores/common/id_map.ts";
 type Entry = { id: string; n: number };
 
 // Long ids that differ only in the middle share their hash (idHash reads the
-// length and the first and last 32 characters): every one after the first
-// goes to the map of clashes.
+// length and the first and last 32 characters): the map tells them apart by
+// the id alone.
 const clashing = (i: number) => `${"a".repeat(40)}${i}${"b".repeat(40)}`;
 
 describe("IdMap", () => {
@@ -73,6 +73,48 @@ describe("IdMap", () => {
       }
     }
   });
+  test("matches a Map while it grows to thousands of entries and empties again", () => {
+    const map = new IdMap<Entry>();
+    const model = new Map<string, Entry>();
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const id = (i: number) => (i % 50 === 0 ? clashing(i) : `item-${i}`);
+    const check = () => {
+      assert.equal(map.size, model.size);
+      for (let i = 0; i < 6000; i += 7) assert.equal(map.get(id(i)), model.get(id(i)));
+      for (const [key, entry] of model) assert.equal(map.get(key), entry);
+    };
+    for (let i = 0; i < 6000; i++) {
+      const entry = { id: id(i), n: i };
+      map.set(entry);
+      model.set(entry.id, entry);
+    }
+    check();
+    // Out in a random order, by id and by entry, with some put back.
+    const order = [...model.keys()];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = next(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    order.forEach((key, i) => {
+      if (i % 2 === 0) assert.equal(map.delete(key), model.delete(key));
+      else {
+        map.remove(model.get(key)!);
+        model.delete(key);
+      }
+      if (i % 5 === 0) {
+        const back = { id: key, n: -i };
+        map.set(back);
+        model.set(key, back);
+      }
+      if (i % 1000 === 0) check();
+    });
+    check();
+    for (const key of [...model.keys()]) assert.equal(map.delete(key), model.delete(key));
+    assert.equal(map.size, 0);
+    for (let i = 0; i < 6000; i += 7) assert.equal(map.get(id(i)), undefined);
+  });
+
   test("an id that is not a string finds nothing, as on a Map", () => {
     const map = new IdMap<{ id: string }>();
     map.set({ id: "5" });
