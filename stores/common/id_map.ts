@@ -7,21 +7,26 @@
  * index (a 1M-item list) each of those reads is a cache miss: adding an id
  * cost ≈ 5 µs with string keys, ≈ 2 µs with number keys, and ≈ 0.7 µs here,
  * where a probe reads a few neighbouring hashes in one cache line and only
- * an entry whose hash matches. Ids with the same hash sit side by side in
- * the table, told apart by the id.
+ * an entry whose hash matches. The table holds one entry per hash: an id
+ * whose hash another id already holds goes to a second, plain `Map` (rare,
+ * and still O(1), however many ids share a hash).
  *
  * @module
  */
 
+// Hashes start from a number drawn once per process, so which ids share a
+// hash or a table slot cannot be worked out ahead (ids may come from users).
+const SEED = crypto.getRandomValues(new Uint32Array(1))[0];
+
 /**
- * The number an id is kept under (FNV-1a, 30 bits so V8 keeps it as a small
- * integer on every platform). A long id is hashed by its length and its
- * first and last 32 characters: ids that only differ in between go to the
- * second map, which stays correct.
+ * The number an id is kept under (FNV-1a from a per-process seed, 30 bits so
+ * V8 keeps it as a small integer on every platform). A long id is hashed by
+ * its length and its first and last 32 characters: ids that only differ in
+ * between go to the second map, which stays correct.
  */
 export function idHash(id: string): number {
   const length = id.length;
-  let h = Math.imul(0x811c9dc5 ^ length, 0x01000193);
+  let h = Math.imul(0x811c9dc5 ^ SEED ^ length, 0x01000193);
   if (length <= 64) {
     for (let i = 0; i < length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   } else {
@@ -47,26 +52,29 @@ export class IdMap<E extends { readonly id: string }> {
   // 32 - log2(capacity): a slot is the top bits of the hash times a constant
   // (Fibonacci hashing), which spreads ids whose hashes differ in few bits.
   #shift = 32 - Math.log2(MIN_CAPACITY);
+  // The entries in the table.
   #size = 0;
+  // Entries whose hash an entry of the table already has, by id.
+  readonly #clashes = new Map<string, E>();
 
   /** The number of entries. */
   get size(): number {
-    return this.#size;
+    return this.#size + this.#clashes.size;
   }
 
   #slotOf(hash: number): number {
     return Math.imul(hash, 0x9e3779b1) >>> this.#shift;
   }
 
-  // The slot holding the entry with this id and hash, or -1.
-  #find(id: string, hash: number): number {
+  // The slot of the table's entry with this hash (one at most), or -1.
+  #find(hash: number): number {
     const hashes = this.#hashes;
     const mask = hashes.length - 1;
     const tag = hash + 1;
     for (let i = this.#slotOf(hash);; i = (i + 1) & mask) {
       const held = hashes[i];
+      if (held === tag) return i;
       if (held === 0) return -1;
-      if (held === tag && this.#entries[i]!.id === id) return i;
     }
   }
 
@@ -74,8 +82,9 @@ export class IdMap<E extends { readonly id: string }> {
   get(id: string): E | undefined {
     // (Callers without types may look up anything: no entry, as a Map answers.)
     if (typeof id !== "string") return undefined;
-    const at = this.#find(id, idHash(id));
-    return at < 0 ? undefined : this.#entries[at];
+    const at = this.#find(idHash(id));
+    if (at >= 0 && this.#entries[at]!.id === id) return this.#entries[at];
+    return this.#clashes.size === 0 ? undefined : this.#clashes.get(id);
   }
 
   /** Whether an entry has this id. */
@@ -94,11 +103,14 @@ export class IdMap<E extends { readonly id: string }> {
     for (;; i = (i + 1) & mask) {
       const held = hashes[i];
       if (held === 0) break;
-      if (held === tag && this.#entries[i]!.id === id) {
-        this.#entries[i] = entry;
+      if (held === tag) {
+        if (this.#entries[i]!.id === id) this.#entries[i] = entry;
+        else this.#clashes.set(id, entry);
         return;
       }
     }
+    // The id may wait in the clashes from when another id held its hash.
+    if (this.#clashes.size !== 0) this.#clashes.delete(id);
     if ((this.#size + 1) * 2 > hashes.length) {
       this.#resize(hashes.length * 2);
       hashes = this.#hashes;
@@ -112,24 +124,20 @@ export class IdMap<E extends { readonly id: string }> {
 
   /** Removes an entry that is in the map. */
   remove(entry: E): void {
-    const hashes = this.#hashes;
-    const mask = hashes.length - 1;
-    const hash = idHash(entry.id);
-    const tag = hash + 1;
-    for (let i = this.#slotOf(hash);; i = (i + 1) & mask) {
-      const held = hashes[i];
-      if (held === 0) return;
-      if (held === tag && this.#entries[i] === entry) return this.#free(i);
-    }
+    const at = this.#find(idHash(entry.id));
+    if (at >= 0 && this.#entries[at] === entry) this.#free(at);
+    else if (this.#clashes.size !== 0) this.#clashes.delete(entry.id);
   }
 
   /** Removes the entry with this id; whether there was one. */
   delete(id: string): boolean {
     if (typeof id !== "string") return false;
-    const at = this.#find(id, idHash(id));
-    if (at < 0) return false;
-    this.#free(at);
-    return true;
+    const at = this.#find(idHash(id));
+    if (at >= 0 && this.#entries[at]!.id === id) {
+      this.#free(at);
+      return true;
+    }
+    return this.#clashes.size !== 0 && this.#clashes.delete(id);
   }
 
   // Empties slot `at`, then moves back each entry after it (up to a free
