@@ -9,6 +9,11 @@ type Entry = { id: string; n: number };
 // goes to the map of clashes.
 const clashing = (i: number) => `${"a".repeat(40)}${i}${"b".repeat(40)}`;
 
+// Numbers below `n` from a fixed seed: the same sequence on every run.
+function seeded(seed: number): (n: number) => number {
+  return (n) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+}
+
 describe("IdMap", () => {
   test("ids with the same hash are kept apart", () => {
     const ids = [0, 1, 2, 3].map(clashing);
@@ -54,8 +59,7 @@ describe("IdMap", () => {
   test("matches a Map under random changes, clashes included", () => {
     const map = new IdMap<Entry>();
     const model = new Map<string, Entry>();
-    let seed = 11;
-    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const next = seeded(11);
     // A few hundred ids, a quarter of them sharing one hash.
     const id = (i: number) => (i % 4 === 0 ? clashing(i) : `id-${i}`);
     for (let step = 0; step < 20_000; step++) {
@@ -93,8 +97,7 @@ describe("IdMap", () => {
   test("matches a Map while it grows to thousands of entries and empties again", () => {
     const map = new IdMap<Entry>();
     const model = new Map<string, Entry>();
-    let seed = 7;
-    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const next = seeded(7);
     const id = (i: number) => (i % 50 === 0 ? clashing(i) : `item-${i}`);
     const check = () => {
       assert.equal(map.size, model.size);
