@@ -6,12 +6,11 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import { connect } from "node:net";
 import type { Hub } from "../../mod.ts";
 import { Peer, type PeerOptions } from "../../src/peer/mod.ts";
 import { serve } from "../../src/serve/serve.ts";
 import { RawSocket, webSocketClass } from "./raw_socket.ts";
+import { answer, UPGRADE } from "./raw_http.ts";
 
 /** What `serve()` resolves. */
 export type Server = Awaited<ReturnType<typeof serve>>;
@@ -209,40 +208,11 @@ export async function connectPeer(
  * const status = await handshake(8080, { Origin: "https://evil.example" });
  * ```
  */
-export function handshake(
+export async function handshake(
   port: number,
   headers: Record<string, string>,
   path = "/ws/socksync",
 ): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    let text = "";
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error("no handshake answer within 5 s"));
-    }, 5000);
-    socket.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on("data", (chunk: Buffer) => {
-      text += chunk.toString("latin1");
-      if (!text.includes("\r\n")) return;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(Number(text.split(" ")[1]));
-    });
-    const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16)))
-      .toString("base64");
-    const lines = [
-      `GET ${path} HTTP/1.1`,
-      `Host: 127.0.0.1:${port}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      `Sec-WebSocket-Key: ${key}`,
-      "Sec-WebSocket-Version: 13",
-      ...Object.entries(headers).map(([k, value]) => `${k}: ${value}`),
-    ];
-    socket.write(lines.join("\r\n") + "\r\n\r\n");
-  });
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+  return (await answer(port, path, [...UPGRADE, ...lines])).status;
 }
